@@ -1,0 +1,30 @@
+# Everything a newcomer runs: `make demo` and `make test` (see README.md).
+# Both create the virtual environment .venv/ on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= out
+
+.PHONY: demo test train clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## demo: evaluate the shipped models on test images, write example figures to $(OUT)/
+demo: $(BIN)/.installed
+	$(BIN)/convviz evaluate --output-dir $(OUT)
+
+## test: the whole test suite, offline, warnings from our code as errors
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+## train: retrain every shipped model from scratch (about 15 minutes on 2 cores)
+train: $(BIN)/.installed
+	$(BIN)/convviz-train all
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

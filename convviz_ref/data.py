@@ -1,0 +1,407 @@
+"""Data for the course: the offline "shapes" dataset and a few real photographs.
+
+The classic chapter downloads Oxford-IIIT Pets, cats-vs-dogs and ImageNet
+weights. None of that can be fetched offline, so the course draws its own
+images, with pixel-level ground truth, from a seeded random generator:
+
+* four classes that differ by shape *and* texture (a dotted disc, a checked
+  square, a striped triangle, a solid star), at any position, scale, angle and
+  colour, often cut by the image border;
+* on a cluttered background: smooth colour blobs, pixel noise, and thin
+  strokes and rings that belong to no class;
+* every image comes with a trimap mask in the Oxford-IIIT Pets convention
+  after subtracting 1: ``0`` object, ``1`` background, ``2`` contour band.
+
+Array contract (the same everywhere in ``convviz_ref``): images are float32
+``(batch, height, width, 3)`` in 0..255, labels int32, masks int32
+``(batch, height, width)``.
+
+Example:
+
+>>> data = load_shapes("val", n=8, image_size=64)
+>>> data.images.shape, data.images.dtype, data.masks.shape
+((8, 64, 64, 3), dtype('float32'), (8, 64, 64))
+>>> [data.class_names[label] for label in data.labels[:4]]
+['disc', 'square', 'triangle', 'star']
+
+The loaders for the real data sets, which need a download or a folder the
+user provides, are in :mod:`convviz_ref.online`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import NamedTuple
+
+import numpy as np
+from scipy import ndimage
+from skimage import draw
+
+CLASS_NAMES = ("disc", "square", "triangle", "star")
+"""The four classes, in label order."""
+
+TEXTURES = {"disc": "dotted", "square": "checked", "triangle": "striped", "star": "solid"}
+"""The fill that goes with each class's shape."""
+
+SPLIT_SIZES = {"train": 3000, "val": 500, "test": 1000}
+"""Number of images in each split (for one- and two-object images alike)."""
+
+OBJECT_INSIDE, BACKGROUND, CONTOUR = 0, 1, 2
+"""Trimap values: Oxford-IIIT Pets' 1 / 2 / 3 minus one."""
+
+TRIMAP_NAMES = ("object", "background", "contour")
+
+_SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+class Shapes(NamedTuple):
+    """What :func:`load_shapes` returns; unpacks like a tuple.
+
+    Attributes:
+        images: float32 array of shape ``(n, size, size, 3)``, values in 0..255.
+        labels: int32 array of shape ``(n,)``, or ``(n, 2)`` for two-object
+            images (one class index per object, never the same twice).
+        masks: int32 trimaps of shape ``(n, size, size)``, or
+            ``(n, 2, size, size)`` for two-object images (one per object);
+            ``0`` object, ``1`` background, ``2`` contour band.
+        class_names: the names of the classes, indexed by label.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    class_names: tuple[str, ...]
+
+
+def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0):
+    """Load (draw) a split of the synthetic shapes dataset.
+
+    Image ``i`` of a split depends only on ``(seed, split, num_objects, i)``,
+    so the same arguments give the same arrays on any machine, ``n`` takes a
+    prefix of the full split, and train / val / test never share an image.
+    Labels cycle through the classes (``i % 4`` for one object), so any prefix
+    is balanced to within one image per class.
+
+    Args:
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        n: number of images, at most the split's size (``SPLIT_SIZES``);
+            ``None`` for the whole split.
+        image_size: int, height and width in pixels (at least 32). The scene
+            is drawn in relative units, so a larger size gives the same
+            scene with finer detail.
+        num_objects: ``1`` or ``2``. Two-object images hold two different
+            classes that do not overlap or touch.
+        seed: int, the dataset's seed. The course's shipped models were
+            trained on seed 0.
+
+    Returns:
+        A :class:`Shapes` tuple ``(images, labels, masks, class_names)``.
+
+    Raises:
+        ValueError: for an unknown split, ``n`` out of range, an image size
+            under 32 or a number of objects other than 1 or 2.
+    """
+    if split not in SPLIT_SIZES:
+        raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}, got {split!r}")
+    size = SPLIT_SIZES[split]
+    n = size if n is None else n
+    if not 0 <= n <= size:
+        raise ValueError(f"n must be between 0 and {size} for split {split!r}, got {n}")
+    if image_size < 32:
+        raise ValueError(f"image_size must be at least 32 pixels, got {image_size}")
+    if num_objects not in (1, 2):
+        raise ValueError(f"num_objects must be 1 or 2, got {num_objects}")
+
+    images = np.empty((n, image_size, image_size, 3), np.uint8)
+    masks_shape = (n, image_size, image_size) if num_objects == 1 else (n, 2, image_size, image_size)
+    masks = np.empty(masks_shape, np.int32)
+    labels = np.empty((n,) if num_objects == 1 else (n, 2), np.int32)
+    for index in range(n):
+        rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index])
+        scene = sample_scene(rng, _labels_for_index(index, num_objects))
+        image, object_masks = render_scene(scene, image_size)
+        images[index] = image
+        trimaps = np.stack([trimap_from_mask(mask) for mask in object_masks])
+        masks[index] = trimaps[0] if num_objects == 1 else trimaps
+        scene_labels = [obj["label"] for obj in scene["objects"]]
+        labels[index] = scene_labels[0] if num_objects == 1 else scene_labels
+    return Shapes(images.astype(np.float32), labels, masks, CLASS_NAMES)
+
+
+def _labels_for_index(index, num_objects):
+    """Class indices of image ``index``: cycles through classes / ordered pairs."""
+    num_classes = len(CLASS_NAMES)
+    if num_objects == 1:
+        return [index % num_classes]
+    pairs = [(a, b) for a in range(num_classes) for b in range(num_classes) if a != b]
+    return list(pairs[index % len(pairs)])
+
+
+# --------------------------------------------------------------------------
+# Drawing a scene: first sample every random choice (in relative units),
+# then render those choices at a given pixel size.
+# --------------------------------------------------------------------------
+
+
+def sample_scene(rng, labels):
+    """Sample every random choice of one scene, in units of the image side.
+
+    Args:
+        rng: a ``numpy.random.Generator``.
+        labels: list of one or two class indices (different from each other).
+
+    Returns:
+        dict with ``background`` (a coarse colour grid), ``noise_seed``,
+        ``distractors`` and ``objects`` (each with label, centre, radius,
+        angle, colours and texture period); :func:`render_scene` draws it.
+    """
+    cells = int(rng.integers(3, 7))
+    scene = {
+        "background": rng.uniform(40.0, 215.0, size=(cells, cells, 3)),
+        "noise_seed": int(rng.integers(2**31)),
+        "distractors": [_sample_distractor(rng) for _ in range(int(rng.integers(4, 9)))],
+        "objects": [],
+    }
+    for label in labels:
+        for _ in range(100):
+            obj = _sample_object(rng, label)
+            if all(_apart(obj, other) for other in scene["objects"]):
+                break
+        else:  # pragma: no cover - two small objects always fit in 100 tries
+            raise RuntimeError("could not place the objects without overlap")
+        scene["objects"].append(obj)
+    return scene
+
+
+def _sample_object(rng, label):
+    return {
+        "label": int(label),
+        # Centres anywhere in the frame (10 % margin): large objects near the
+        # edge are cut by the border, and the image centre is usually empty.
+        "center": rng.uniform(0.1, 0.9, size=2),
+        "radius": float(rng.uniform(0.14, 0.26)),
+        "angle": float(rng.uniform(0.0, 2 * np.pi)),
+        "colors": _contrasting_colors(rng),
+        "period": float(rng.uniform(0.06, 0.1)),
+        "texture_angle": float(rng.uniform(0.0, np.pi)),
+    }
+
+
+def _apart(a, b, gap=0.04):
+    """True when the circumscribed circles of two objects are ``gap`` apart."""
+    distance = np.hypot(*(a["center"] - b["center"]))
+    return distance > a["radius"] + b["radius"] + gap
+
+
+def _contrasting_colors(rng):
+    """Two RGB colours at least 150 apart in summed absolute difference."""
+    while True:
+        first, second = rng.uniform(0.0, 255.0, size=(2, 3))
+        if np.abs(first - second).sum() >= 150:
+            return first, second
+
+
+def _sample_distractor(rng):
+    kind = "ring" if rng.random() < 0.25 else "stroke"
+    start = rng.uniform(-0.1, 1.1, size=2)
+    if kind == "ring":
+        shape = {"center": start, "radius": float(rng.uniform(0.03, 0.08))}
+    else:
+        length, angle = rng.uniform(0.2, 0.7), rng.uniform(0.0, 2 * np.pi)
+        shape = {"start": start, "end": start + length * np.array([np.cos(angle), np.sin(angle)])}
+    return {"kind": kind, "color": rng.uniform(0.0, 255.0, size=3), **shape}
+
+
+def render_scene(scene, image_size):
+    """Draw a sampled scene at ``image_size`` pixels.
+
+    Returns:
+        ``(image, object_masks)``: a uint8 array of shape
+        ``(image_size, image_size, 3)`` and a bool array of shape
+        ``(num_objects, image_size, image_size)``, True where each object was
+        painted (objects never overlap, so nothing paints over them).
+    """
+    size = image_size
+    image = _smooth_background(scene["background"], size)
+    noise_rng = np.random.default_rng(scene["noise_seed"])
+    image = image + noise_rng.normal(0.0, 6.0, size=image.shape)
+    for distractor in scene["distractors"]:
+        _draw_distractor(image, distractor, size)
+    object_masks = np.zeros((len(scene["objects"]), size, size), bool)
+    for k, obj in enumerate(scene["objects"]):
+        mask = _shape_mask(obj, size)
+        image[mask] = _texture(obj, size)[mask]
+        object_masks[k] = mask
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), object_masks
+
+
+def _smooth_background(grid, size):
+    """Blend a coarse ``(cells, cells, 3)`` colour grid into a smooth ``(size, size, 3)`` picture.
+
+    Each pixel is a Gaussian-weighted average of the grid colours, the grid
+    points spread evenly over the frame: ``B = W @ grid @ W.T`` per channel.
+    """
+    cells = grid.shape[0]
+    centers = (np.arange(cells) + 0.5) / cells
+    pixels = (np.arange(size) + 0.5) / size
+    weights = np.exp(-0.5 * ((pixels[:, None] - centers[None, :]) * cells / 0.5) ** 2)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return np.einsum("ik,klc,jl->ijc", weights, grid, weights)
+
+
+def _draw_distractor(image, distractor, size):
+    if distractor["kind"] == "ring":
+        row, col = distractor["center"] * size
+        rr, cc = draw.circle_perimeter(
+            int(row), int(col), max(2, int(distractor["radius"] * size)), shape=image.shape[:2]
+        )
+        image[rr, cc] = distractor["color"]
+        return
+    (r0, c0), (r1, c1) = distractor["start"] * size, distractor["end"] * size
+    rr, cc, weight = draw.line_aa(int(r0), int(c0), int(r1), int(c1))
+    inside = (rr >= 0) & (rr < size) & (cc >= 0) & (cc < size)
+    rr, cc, weight = rr[inside], cc[inside], weight[inside, None]
+    image[rr, cc] = (1 - weight) * image[rr, cc] + weight * distractor["color"]
+
+
+def _shape_mask(obj, size):
+    """Boolean mask of one object's shape, clipped to the frame."""
+    row, col = obj["center"] * size
+    radius, angle = obj["radius"] * size, obj["angle"]
+    name = CLASS_NAMES[obj["label"]]
+    mask = np.zeros((size, size), bool)
+    if name == "disc":
+        mask[draw.disk((row, col), radius, shape=mask.shape)] = True
+        return mask
+    if name == "star":  # five points, inner radius 0.45 of the outer one
+        radii = np.tile([radius, 0.45 * radius], 5)
+        angles = angle + np.arange(10) * np.pi / 5
+    else:  # a regular polygon: 4 corners for the square, 3 for the triangle
+        corners = 4 if name == "square" else 3
+        radii = np.full(corners, radius)
+        angles = angle + np.arange(corners) * 2 * np.pi / corners
+    rr, cc = draw.polygon(row + radii * np.sin(angles), col + radii * np.cos(angles), mask.shape)
+    mask[rr, cc] = True
+    return mask
+
+
+def _texture(obj, size):
+    """The object's fill over the whole frame, float array ``(size, size, 3)``."""
+    first, second = obj["colors"]
+    rows, cols = np.mgrid[0:size, 0:size] / size
+    theta = obj["texture_angle"]
+    u = (cols * np.cos(theta) + rows * np.sin(theta)) / obj["period"]
+    v = (-cols * np.sin(theta) + rows * np.cos(theta)) / obj["period"]
+    texture = TEXTURES[CLASS_NAMES[obj["label"]]]
+    if texture == "striped":
+        pattern = np.floor(u) % 2 == 0
+    elif texture == "checked":
+        pattern = (np.floor(u) + np.floor(v)) % 2 == 0
+    elif texture == "dotted":
+        pattern = np.hypot(u - np.round(u), v - np.round(v)) < 0.3
+    else:  # solid, with gentle shading so that it is not perfectly flat
+        shade = 25.0 * (u * obj["period"] - 0.5)
+        return np.clip(first + shade[..., None], 0, 255)
+    return np.where(pattern[..., None], first, second)
+
+
+def trimap_from_mask(mask, band=1):
+    """Turn a boolean object mask into a trimap (0 object, 1 background, 2 contour).
+
+    The contour band holds the pixels within ``band`` pixels of the object's
+    edge, on either side; where the object is cut by the image border there
+    is no contour (as in Oxford-IIIT Pets).
+
+    Args:
+        mask: bool array of shape ``(height, width)``.
+        band: int, half-width of the contour band in pixels.
+
+    Returns:
+        int32 array of shape ``(height, width)`` with values in {0, 1, 2}.
+    """
+    structure = ndimage.generate_binary_structure(2, 1)
+    grown = ndimage.binary_dilation(mask, structure, iterations=band)
+    shrunk = ndimage.binary_erosion(mask, structure, iterations=band, border_value=1)
+    trimap = np.full(mask.shape, BACKGROUND, np.int32)
+    trimap[shrunk] = OBJECT_INSIDE
+    trimap[grown & ~shrunk] = CONTOUR
+    return trimap
+
+
+def combine_masks(masks):
+    """Merge per-object trimaps ``(n, k, h, w)`` into one trimap per image ``(n, h, w)``.
+
+    A pixel is contour if it is contour for any object, else object if it is
+    inside any object, else background.
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 4:
+        raise ValueError(f"expected per-object masks of shape (n, k, h, w), got {masks.shape}")
+    combined = np.where((masks == OBJECT_INSIDE).any(axis=1), OBJECT_INSIDE, BACKGROUND)
+    return np.where((masks == CONTOUR).any(axis=1), CONTOUR, combined).astype(np.int32)
+
+
+def summarize_shapes(data):
+    """Figures that describe a :class:`Shapes` split (what the summary prints).
+
+    Returns:
+        dict with ``num_images``, ``class_counts`` (one per class),
+        ``object_area`` (mean fraction of the image that is object or
+        contour), ``cut_by_border`` (fraction of images where an object
+        touches the border) and ``center_on_object`` (fraction of images
+        whose centre pixel falls on an object: what the "always point at the
+        centre" baseline scores in the pointing game).
+    """
+    masks = data.masks if data.masks.ndim == 3 else combine_masks(data.masks)
+    on_object = masks != BACKGROUND
+    size = masks.shape[1]
+    border = np.zeros(masks.shape[1:], bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    return {
+        "num_images": len(masks),
+        "class_counts": np.bincount(data.labels.ravel(), minlength=len(data.class_names)).tolist(),
+        "object_area": float(on_object.mean()),
+        "cut_by_border": float((on_object & border).any(axis=(1, 2)).mean()),
+        "center_on_object": float(on_object[:, size // 2, size // 2].mean()),
+    }
+
+
+# --------------------------------------------------------------------------
+# Real photographs shipped inside scikit-image's wheel.
+# --------------------------------------------------------------------------
+
+SAMPLE_IMAGES = {
+    "chelsea": "chelsea.png",  # a tabby cat
+    "cat": "chelsea.png",
+    "astronaut": "astronaut.png",
+    "coffee": "coffee.png",
+    "rocket": "rocket.jpg",
+    "motorcycle": "motorcycle_left.png",
+    "hubble": "hubble_deep_field.jpg",
+}
+"""Names accepted by :func:`sample_image`, and their files in scikit-image."""
+
+
+def sample_image(name, target_size=None):
+    """Load a real photograph that ships inside scikit-image.
+
+    Args:
+        name: one of ``SAMPLE_IMAGES`` (``"chelsea"`` is a cat).
+        target_size: ``(height, width)`` to resize to, or None for the
+            original size.
+
+    Returns:
+        float32 array of shape ``(1, height, width, 3)``, values in 0..255,
+        with the batch axis the models expect.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    import keras
+    import skimage.data
+
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(f"unknown sample image {name!r}; choose one of {sorted(SAMPLE_IMAGES)}")
+    path = pathlib.Path(skimage.data.data_dir) / SAMPLE_IMAGES[name]
+    image = keras.utils.load_img(path, color_mode="rgb", target_size=target_size)
+    return keras.utils.img_to_array(image, dtype="float32")[None]

@@ -1,0 +1,98 @@
+"""All of the course's matplotlib code.
+
+Each function takes arrays, returns a ``matplotlib.figure.Figure`` and never
+shows or saves it: the caller decides (``fig.savefig(path)`` in a script, the
+notebook displays it by itself).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+TRIMAP_COLORS = np.array([[250, 200, 40], [35, 35, 60], [240, 80, 80]], np.uint8)
+"""Display colours of the trimap classes: object, background, contour."""
+
+
+def colorize_mask(mask):
+    """Map an int trimap ``(height, width)`` to a uint8 RGB picture ``(height, width, 3)``."""
+    return TRIMAP_COLORS[np.asarray(mask)]
+
+
+def _grid(num_items, num_cols, cell_size=1.6):
+    num_cols = max(1, min(num_cols, num_items))
+    num_rows = -(-num_items // num_cols)
+    fig = Figure(figsize=(cell_size * num_cols, cell_size * num_rows), layout="constrained")
+    axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
+    for ax in axes:
+        ax.axis("off")
+    return fig, axes
+
+
+def plot_samples(images, labels, class_names, *, masks=None, num_cols=8):
+    """Show images with their class names, and their trimaps below them if given.
+
+    Args:
+        images: float32 array ``(n, height, width, 3)`` in 0..255.
+        labels: int array ``(n,)`` (or ``(n, k)`` for k objects per image).
+        class_names: sequence of str, indexed by label.
+        masks: optional int array ``(n, height, width)`` of trimaps.
+        num_cols: int, images per row.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    images = np.asarray(images)
+    num_cols = max(1, min(num_cols, len(images)))
+    rows_per_image = 1 if masks is None else 2
+    num_rows = -(-len(images) // num_cols) * rows_per_image
+    fig, axes = _grid(num_rows * num_cols, num_cols)
+    axes = axes.reshape(num_rows, num_cols)
+    for index, (image, label) in enumerate(zip(images, labels)):
+        row, col = divmod(index, num_cols)
+        ax = axes[row * rows_per_image, col]
+        ax.imshow(image.astype(np.uint8))
+        ax.set_title(" + ".join(class_names[k] for k in np.atleast_1d(label)), fontsize=8)
+        if masks is not None:
+            axes[row * rows_per_image + 1, col].imshow(colorize_mask(masks[index]))
+    return fig
+
+
+def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
+    """One row per image: the image, its true trimap, the predicted trimap.
+
+    Args:
+        images: float32 array ``(n, height, width, 3)`` in 0..255.
+        masks_true: int array ``(n, height, width)``.
+        masks_pred: int array ``(n, height, width)``.
+        num_images: int, rows to show.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    num_images = min(num_images, len(images))
+    fig, axes = _grid(3 * num_images, 3, cell_size=2.0)
+    for row in range(num_images):
+        left, middle, right = axes[3 * row : 3 * row + 3]
+        left.imshow(np.asarray(images[row]).astype(np.uint8))
+        middle.imshow(colorize_mask(masks_true[row]))
+        right.imshow(colorize_mask(masks_pred[row]))
+        if row == 0:
+            left.set_title("image")
+            middle.set_title("true trimap")
+            right.set_title("predicted")
+    return fig
+
+
+def plot_history(history, metric="accuracy"):
+    """Training curves: ``metric`` and ``val_<metric>`` per epoch, from a Keras history dict."""
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    epochs = np.arange(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], "s--", label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.legend()
+    return fig

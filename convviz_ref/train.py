@@ -1,0 +1,157 @@
+"""Train the shipped models from scratch, deterministically by seed.
+
+Usage::
+
+    python -m convviz_ref.train xception_like            # writes convviz_ref/pretrained/
+    python -m convviz_ref.train all --output-dir /tmp/models
+
+Every recipe trains on the ``train`` split of the shapes dataset and watches
+the ``val`` split; the ``test`` split is left for :mod:`convviz_ref.evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+from convviz_ref import data
+from convviz_ref.models import BUILDERS, PRETRAINED_DIR
+
+RECIPES = {
+    "segmenter": {"builder_args": {"widths": (32, 64, 128)}, "epochs": 15, "batch_size": 32, "learning_rate": 1e-3},
+    "small_convnet": {"builder_args": {}, "epochs": 20, "batch_size": 32, "learning_rate": 1e-3},
+    "xception_like": {"builder_args": {}, "epochs": 15, "batch_size": 32, "learning_rate": 2e-3},
+}
+"""How each shipped model is trained: builder arguments, epochs, batch size, peak learning rate."""
+
+IMAGE_SIZE = 96
+DATA_SEED = 0
+
+
+def make_callbacks(epochs, description):
+    """A tqdm progress bar over epochs, showing the latest metrics."""
+    import keras
+    from tqdm.auto import tqdm
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=epochs, desc=description, unit="epoch")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.set_postfix({key: f"{value:.3f}" for key, value in (logs or {}).items()})
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return [EpochProgress()]
+
+
+def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_train=None, progress=True):
+    """Train one shipped model from scratch and save it as ``output_dir/NAME.keras``.
+
+    The learning rate follows a cosine decay from the recipe's peak to zero,
+    with Adam. Seeds fix the weights' initialization, the shuffling and
+    dropout, and TensorFlow's op determinism is switched on, so a rerun with
+    the same seed gives the same weights on the same machine.
+
+    Args:
+        name: a key of ``RECIPES``.
+        epochs: int, overrides the recipe's number of epochs.
+        seed: int, seed for initialization, shuffling and dropout.
+        output_dir: folder to write ``NAME.keras`` and ``manifest.json`` to.
+        num_train: int, use only the first images of the train split (for
+            quick tests); None for all of it.
+        progress: bool, show a progress bar.
+
+    Returns:
+        ``(model, history)``: the trained model and the Keras history dict.
+    """
+    import keras
+    import tensorflow as tf
+
+    if name not in RECIPES:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(RECIPES)}")
+    recipe = RECIPES[name]
+    epochs = recipe["epochs"] if epochs is None else epochs
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+    train = data.load_shapes("train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED)
+    val = data.load_shapes("val", image_size=IMAGE_SIZE, seed=DATA_SEED)
+    segmenting = name == "segmenter"
+    train_targets, val_targets = (train.masks, val.masks) if segmenting else (train.labels, val.labels)
+
+    model = BUILDERS[name](image_size=IMAGE_SIZE, **recipe["builder_args"])
+    steps = epochs * -(-len(train.images) // recipe["batch_size"])
+    schedule = keras.optimizers.schedules.CosineDecay(recipe["learning_rate"], decay_steps=steps)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        x=train.images,
+        y=train_targets,
+        validation_data=(val.images, val_targets),
+        epochs=epochs,
+        batch_size=recipe["batch_size"],
+        shuffle=True,
+        verbose=0,
+        callbacks=make_callbacks(epochs, name) if progress else [],
+    )
+    save_model(model, name, output_dir, recipe=recipe, epochs=epochs, seed=seed, num_train=len(train.images))
+    return model, history.history
+
+
+def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
+    """Write the weights without optimizer state, and record the recipe in ``manifest.json``."""
+    output_dir = pathlib.Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # A fresh, uncompiled copy saves only the weights a user needs: the
+    # optimizer's state would triple the file size.
+    clean = BUILDERS[name](image_size=IMAGE_SIZE, **recipe["builder_args"])
+    clean.set_weights(model.get_weights())
+    clean.save(output_dir / f"{name}.keras")
+
+    manifest_path = output_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest[name] = {
+        "class_names": list(data.TRIMAP_NAMES if name == "segmenter" else data.CLASS_NAMES),
+        "image_size": IMAGE_SIZE,
+        "builder_args": {key: list(value) if isinstance(value, tuple) else value
+                         for key, value in recipe["builder_args"].items()},
+        "epochs": epochs,
+        "batch_size": recipe["batch_size"],
+        "learning_rate": recipe["learning_rate"],
+        "seed": seed,
+        "data_seed": DATA_SEED,
+        "num_train": num_train,
+    }
+    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+
+
+def main(argv=None):
+    """Command line: ``python -m convviz_ref.train NAME [NAME ...] | all``."""
+    parser = argparse.ArgumentParser(prog="convviz-train", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="+", choices=[*RECIPES, "all"], help="models to train")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    parser.add_argument("--output-dir", type=pathlib.Path, default=PRETRAINED_DIR,
+                        help="where to write NAME.keras (default: the package's pretrained/ folder)")
+    args = parser.parse_args(argv)
+    names = list(RECIPES) if "all" in args.names else args.names
+    for name in names:
+        start = time.perf_counter()
+        _, history = train_model(name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir)
+        minutes = (time.perf_counter() - start) / 60
+        print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
+              f"trained in {minutes:.1f} min -> {args.output_dir / (name + '.keras')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
