@@ -15,14 +15,13 @@ import argparse
 import pathlib
 import sys
 
-import numpy as np
-
 from convviz_ref import data, plotting, segmentation
 from convviz_ref.models import LAST_CONV_LAYERS, PRETRAINED_DIR, load_manifest, load_pretrained
 
 
-def summarize_data(image_size=96, seed=0, stream=sys.stdout):
+def summarize_data(image_size=96, seed=0, stream=None):
     """Print and return :func:`convviz_ref.data.summarize_shapes` for every split."""
+    stream = stream or sys.stdout
     summaries = {}
     print("Data: the shapes dataset (seed %d, %dx%d)" % (seed, image_size, image_size), file=stream)
     print(f"  {'split':<14}{'images':>7}  {'per class':<22}{'object area':>12}"
@@ -39,8 +38,9 @@ def summarize_data(image_size=96, seed=0, stream=sys.stdout):
     return summaries
 
 
-def evaluate_classifier(name, test, stream=sys.stdout):
+def evaluate_classifier(name, test, stream=None):
     """Accuracy (overall and per class) of a shipped classifier on a test split."""
+    stream = stream or sys.stdout
     model, class_names = load_pretrained(name)
     probabilities = model.predict(test.images, batch_size=64, verbose=0)
     predictions = probabilities.argmax(axis=-1)
@@ -53,8 +53,9 @@ def evaluate_classifier(name, test, stream=sys.stdout):
     return {"accuracy": accuracy, "per_class": per_class, "params": model.count_params(), "size_mb": size_mb}
 
 
-def evaluate_segmenter(test, stream=sys.stdout, label="1 object"):
+def evaluate_segmenter(test, stream=None, label="1 object"):
     """Per-class and mean IoU of the shipped segmenter on a test split."""
+    stream = stream or sys.stdout
     model, class_names = load_pretrained("segmenter")
     predicted = segmentation.predict_masks(model, test.images)
     truth = test.masks if test.masks.ndim == 3 else data.combine_masks(test.masks)
@@ -67,12 +68,13 @@ def evaluate_segmenter(test, stream=sys.stdout, label="1 object"):
     return {"mean_iou": mean, "per_class_iou": ious.tolist(), "predicted": predicted, "truth": truth}
 
 
-def evaluate_all(output_dir=None, *, image_size=96, stream=sys.stdout):
+def evaluate_all(output_dir=None, *, image_size=96, stream=None):
     """Print every figure of the embedded default; write example figures to ``output_dir``.
 
     Returns:
         dict of the figures printed (for tests and scripts).
     """
+    stream = stream or sys.stdout
     results = {"data": summarize_data(image_size, stream=stream)}
     test = data.load_shapes("test", image_size=image_size)
     test_pairs = data.load_shapes("test", image_size=image_size, num_objects=2)

@@ -80,7 +80,16 @@ def build_small_convnet(image_size=96, num_classes=4, widths=(32, 64, 128, 256, 
     Returns:
         A ``keras.Model`` mapping ``(batch, image_size, image_size, 3)``
         images in 0..255 to ``(batch, num_classes)`` probabilities.
+
+    Raises:
+        ValueError: if ``image_size`` is too small for that many layers
+            (each conv removes 2 pixels, each pooling halves).
     """
+    side = image_size
+    for _ in widths[:-1]:
+        side = (side - 2) // 2
+    if side - 2 < 1:
+        raise ValueError(f"image_size {image_size} is too small for {len(widths)} conv layers")
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for index, width in enumerate(widths, start=1):

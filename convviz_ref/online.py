@@ -262,6 +262,7 @@ def _read_image(path, **kwargs):
 def _download_pets(directory):
     """Download and unpack the missing Oxford-IIIT Pets archives into ``directory``."""
     check_online(PETS_HOST, instead=SHAPES_DEFAULT)
+    directory.mkdir(parents=True, exist_ok=True)  # else get_file would use /tmp/.keras
     archives = directory / "archives"
     needed = {"images": directory / "images", "annotations": directory / "annotations" / "trimaps"}
     for name, url in PETS_URLS.items():

@@ -142,11 +142,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--output-dir", type=pathlib.Path, default=PRETRAINED_DIR,
                         help="where to write NAME.keras (default: the package's pretrained/ folder)")
+    parser.add_argument("--num-train", type=int, default=None,
+                        help="train on the first N training images only (a quick trial)")
     args = parser.parse_args(argv)
     names = list(RECIPES) if "all" in args.names else args.names
     for name in names:
         start = time.perf_counter()
-        _, history = train_model(name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir)
+        _, history = train_model(
+            name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir, num_train=args.num_train
+        )
         minutes = (time.perf_counter() - start) / 60
         print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
               f"trained in {minutes:.1f} min -> {args.output_dir / (name + '.keras')}")

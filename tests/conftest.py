@@ -17,11 +17,17 @@ class NetworkAttempts(list):
     """Every attempt a test made to reach a non-local host (each one was refused)."""
 
 
-def _is_local(address):
-    if isinstance(address, (str, bytes)):  # an AF_UNIX path
-        return True
-    host = address[0] if isinstance(address, tuple) else address
+def _is_local_host(host):
+    if isinstance(host, bytes):
+        host = host.decode()
     return host in _LOCAL_HOSTS or str(host).startswith("127.")
+
+
+def _is_local(address):
+    """True for an AF_UNIX path or a loopback (host, port, ...) tuple."""
+    if isinstance(address, (str, bytes)):
+        return True
+    return _is_local_host(address[0])
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +59,7 @@ def network_attempts(monkeypatch, request):
         return real_connect_ex(sock, address)
 
     def getaddrinfo(host, *args, **kwargs):
-        if not _is_local(host if not isinstance(host, bytes) else host.decode()):
+        if not _is_local_host(host):
             refuse(host)
         return real_getaddrinfo(host, *args, **kwargs)
 

@@ -1,0 +1,41 @@
+"""The convviz command line."""
+
+import re
+
+import pytest
+
+from convviz_ref import cli
+
+
+def test_version_names_convviz_keras_and_tensorflow(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert re.fullmatch(r"convviz \S+, keras 3\.\S+, tensorflow 2\.\S+\n", capsys.readouterr().out)
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_data_prints_the_summary_with_the_centre_baseline(capsys):
+    assert cli.main(["data", "--image-size", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "centre on object" in out
+    rows = [line for line in out.splitlines() if line.strip().startswith(("train", "val", "test"))]
+    assert len(rows) == 6  # three splits, one and two objects
+    for row in rows:
+        assert float(row.split()[-1].rstrip("%")) <= 100 / 3
+
+
+def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
+    assert cli.main(["evaluate", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for expected in ("test accuracy", "mean IoU", "object", "contour", "Shipped models", "parameters"):
+        assert expected in out
+    written = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert written == ["segmentation_pairs.png", "segmentation_test.png", "shapes_pairs.png", "shapes_samples.png"]
+    assert all(path.stat().st_size > 10_000 for path in tmp_path.glob("*.png"))

@@ -1,0 +1,41 @@
+"""Plotting returns figures and never shows or saves them."""
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from convviz_ref import data, plotting
+
+
+def test_colorize_mask_maps_each_trimap_class_to_its_colour():
+    mask = np.array([[0, 1], [2, 1]])
+    picture = plotting.colorize_mask(mask)
+    assert picture.shape == (2, 2, 3) and picture.dtype == np.uint8
+    np.testing.assert_array_equal(picture[1, 0], plotting.TRIMAP_COLORS[2])
+
+
+def test_plot_samples_with_masks_puts_each_trimap_under_its_image():
+    shapes = data.load_shapes("val", n=5, image_size=32)
+    fig = plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks, num_cols=3)
+    assert isinstance(fig, Figure)
+    images_shown = [ax for ax in fig.axes if ax.images]
+    assert len(images_shown) == 10  # 5 images + 5 masks
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["disc", "square", "triangle"]
+    np.testing.assert_array_equal(fig.axes[3].images[0].get_array(), plotting.colorize_mask(shapes.masks[0]))
+
+
+def test_plot_samples_names_both_objects_of_a_pair():
+    pairs = data.load_shapes("val", n=2, image_size=32, num_objects=2)
+    fig = plotting.plot_samples(pairs.images, pairs.labels, pairs.class_names)
+    assert fig.axes[0].get_title() == "disc + square"
+
+
+def test_plot_segmentation_shows_image_truth_and_prediction():
+    shapes = data.load_shapes("val", n=3, image_size=32)
+    fig = plotting.plot_segmentation(shapes.images, shapes.masks, shapes.masks[::-1], num_images=2)
+    assert len([ax for ax in fig.axes if ax.images]) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "true trimap", "predicted"]
+
+
+def test_plot_history_draws_training_and_validation_curves():
+    fig = plotting.plot_history({"accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]})
+    assert len(fig.axes[0].lines) == 2

@@ -1,0 +1,53 @@
+"""The models that ship inside the package load offline and are actually trained."""
+
+import numpy as np
+import pytest
+
+from convviz_ref import data, models, segmentation
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    return data.load_shapes("test", n=120)
+
+
+@pytest.mark.parametrize("name", sorted(models.BUILDERS))
+def test_every_shipped_model_loads_with_its_class_names(name):
+    model, class_names = models.load_pretrained(name)
+    assert model.name == name
+    assert model.input_shape == (None, 96, 96, 3)
+    expected = data.TRIMAP_NAMES if name == "segmenter" else data.CLASS_NAMES
+    assert class_names == expected
+
+
+def test_shipped_files_fit_the_size_budget():
+    total = sum(path.stat().st_size for path in models.PRETRAINED_DIR.glob("*.keras"))
+    assert {path.stem for path in models.PRETRAINED_DIR.glob("*.keras")} == set(models.BUILDERS)
+    assert total <= 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", sorted(models.LAST_CONV_LAYERS))
+def test_classifiers_are_trained_not_random(name, test_images):
+    # A guard against shipping an untrained file; the real figures come from
+    # `convviz evaluate` on the whole test split.
+    model, _ = models.load_pretrained(name)
+    predictions = model.predict(test_images.images, verbose=0).argmax(axis=-1)
+    assert (predictions == test_images.labels).mean() > 0.8
+    assert model.get_layer(models.LAST_CONV_LAYERS[name]).output.shape[1:3] != (None, None)
+
+
+def test_segmenter_is_trained_not_random(test_images):
+    model, class_names = models.load_pretrained("segmenter")
+    predicted = segmentation.predict_masks(model, test_images.images)
+    assert segmentation.mean_iou(test_images.masks, predicted, num_classes=len(class_names)) > 0.6
+
+
+def test_unknown_model_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown model 'resnet50'; choose one of"):
+        models.load_pretrained("resnet50")
+
+
+def test_missing_file_says_how_to_rebuild_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m convviz_ref.train segmenter"):
+        models.load_pretrained("segmenter")
