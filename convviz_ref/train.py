@@ -146,6 +146,7 @@ def main(argv=None):
                         help="train on the first N training images only (a quick trial)")
     args = parser.parse_args(argv)
     names = list(RECIPES) if "all" in args.names else args.names
+    total_start = time.perf_counter()
     for name in names:
         start = time.perf_counter()
         _, history = train_model(
@@ -154,6 +155,8 @@ def main(argv=None):
         minutes = (time.perf_counter() - start) / 60
         print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
               f"trained in {minutes:.1f} min -> {args.output_dir / (name + '.keras')}")
+    if len(names) > 1:
+        print(f"all {len(names)} models retrained in {(time.perf_counter() - total_start) / 60:.1f} min")
     return 0
 
 
