@@ -96,3 +96,62 @@ def plot_history(history, metric="accuracy"):
     ax.set_ylabel(metric)
     ax.legend()
     return fig
+
+
+def plot_channel_grid(grid, layer_name, *, pixels_per_inch=48):
+    """One layer's channel grid (from ``activations.channel_grid``), titled with the layer name.
+
+    Args:
+        grid: uint8 array ``(height, width)``.
+        layer_name: str.
+        pixels_per_inch: float, how many grid pixels per inch of figure.
+
+    Returns:
+        A matplotlib Figure (viridis colours, as in the book).
+    """
+    height, width = grid.shape
+    fig = Figure(figsize=(max(2.0, width / pixels_per_inch), max(1.0, height / pixels_per_inch) + 0.4),
+                 layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_title(layer_name)
+    ax.axis("off")
+    return fig
+
+
+def plot_filter_grid(grid, title):
+    """A stitched grid of filter patterns (from ``filters.stitch``), with a title."""
+    height, width = grid.shape[:2]
+    fig = Figure(figsize=(max(3.0, width / 100), max(3.0, height / 100) + 0.4), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(grid)
+    ax.set_title(title)
+    ax.axis("off")
+    return fig
+
+
+def plot_gradcam(image, heatmap, superimposed, *, title=None):
+    """Three panels: the image, the raw heatmap (its own grid), and the overlay.
+
+    Args:
+        image: array ``(height, width, 3)`` in 0..255.
+        heatmap: float array ``(h, w)`` in [0, 1].
+        superimposed: uint8 array ``(height, width, 3)`` from ``gradcam.overlay``.
+        title: str or None, a title over the three panels.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    fig = Figure(figsize=(7.5, 2.8), layout="constrained")
+    axes = fig.subplots(1, 3)
+    axes[0].imshow(np.asarray(image).astype(np.uint8))
+    axes[0].set_title("image")
+    axes[1].imshow(heatmap, cmap="jet", vmin=0, vmax=1)
+    axes[1].set_title(f"heatmap {heatmap.shape[0]}x{heatmap.shape[1]}")
+    axes[2].imshow(superimposed)
+    axes[2].set_title("overlay")
+    for ax in axes:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig

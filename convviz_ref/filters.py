@@ -1,0 +1,302 @@
+"""Filter visualization by gradient ascent: the input pattern each filter responds to most.
+
+Start from a grey, slightly noisy image and climb the gradient of one
+filter's mean activation with respect to the image. The book's plain ascent
+is here exactly (:func:`compute_loss`, :func:`gradient_ascent_step`,
+:func:`generate_filter_pattern`, :func:`deprocess_image`, :func:`stitch`),
+with a batched version that optimizes many filters in one tensor and a
+regularized variant whose patterns are easier to read.
+
+Input scale. The book's Xception takes inputs in [-1, 1], starts from values
+in 0.4..0.6 and steps by ``learning_rate=10`` along an l2-normalized
+gradient. Our models take 0..255 and rescale inside, so the same step would
+move each pixel ~127 times less. :func:`input_range` reads the model's
+expected range, and ``learning_rate=None`` scales the book's 10 to it.
+
+Example:
+
+>>> from convviz_ref.models import build_small_convnet
+>>> model = build_small_convnet(image_size=96)
+>>> extractor = build_feature_extractor(model, "conv2")
+>>> pattern = generate_filter_pattern(extractor, 0, iterations=2, image_size=64, seed=0)
+>>> pattern.shape, pattern.dtype
+((64, 64, 3), dtype('float32'))
+>>> deprocess_image(pattern).shape  # 25 pixels cropped from each border
+(14, 14, 3)
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+BOOK_LEARNING_RATE = 10.0
+"""The book's step size, for inputs in [-1, 1] (a range of width 2)."""
+
+
+def build_feature_extractor(model, layer_name):
+    """A model from the input image to the output of layer ``layer_name``.
+
+    Raises:
+        ValueError: if there is no such layer (the message lists the conv layers).
+    """
+    from convviz_ref.activations import build_activation_model
+
+    return build_activation_model(model, [layer_name])
+
+
+def input_range(model):
+    """The ``(low, high)`` range of input values ``model`` expects.
+
+    ``(0, 255)`` when its first layer after the input is a ``Rescaling`` by
+    1/255 (all of our models), ``(-1, 1)`` when it is ``Rescaling(1/127.5,
+    offset=-1)``; otherwise ``(-1, 1)``, the range of
+    ``keras.applications.xception.preprocess_input``.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Rescaling):
+            scale, offset = float(np.ravel(layer.scale)[0]), float(np.ravel(layer.offset)[0])
+            # The layer computes x * scale + offset; solve for the x that give 0..1 or -1..1.
+            low_target = 0.0 if offset == 0 else -1.0
+            return ((low_target - offset) / scale + 0.0, (1.0 - offset) / scale)
+        break
+    return (-1.0, 1.0)
+
+
+def default_learning_rate(model):
+    """The book's step of 10 for a [-1, 1] input, scaled to the model's input range.
+
+    Formula: ``10 * (high - low) / 2``; 1275 for a 0..255 model.
+    """
+    low, high = input_range(model)
+    return BOOK_LEARNING_RATE * (high - low) / 2.0
+
+
+def compute_loss(feature_extractor, image, filter_index):
+    """The mean activation of one filter, leaving out a 2-pixel border.
+
+    Formula: ``loss = mean(A[:, 2:-2, 2:-2, filter_index])`` where
+    ``A = feature_extractor(image)``. The border is left out because the
+    padding there gives the filter edge effects to exploit.
+
+    Args:
+        feature_extractor: a model from images to a 4-D activation.
+        image: float32 tensor ``(batch, height, width, 3)``.
+        filter_index: int, the channel to maximize.
+
+    Returns:
+        A scalar float32 tensor.
+    """
+    activation = feature_extractor(image)
+    return tf.reduce_mean(activation[:, 2:-2, 2:-2, filter_index])
+
+
+@tf.function(reduce_retracing=True)
+def _ascent_step(feature_extractor, image, filter_index, learning_rate):
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        loss = compute_loss(feature_extractor, image, filter_index)
+    gradient = tf.math.l2_normalize(tape.gradient(loss, image))
+    return image + learning_rate * gradient
+
+
+def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
+    """One step up the gradient of :func:`compute_loss`.
+
+    Formula: ``image + learning_rate * g / ||g||_2`` with
+    ``g = d loss / d image``. Normalizing the gradient makes the step size
+    the same whatever the gradient's magnitude, which varies wildly between
+    layers and filters.
+
+    Args:
+        feature_extractor: a model from images to a 4-D activation.
+        image: float32 array or tensor ``(1, height, width, 3)``.
+        filter_index: int.
+        learning_rate: float, the length of the step in input units.
+
+    Returns:
+        A float32 tensor of the same shape; ``image`` is not modified.
+    """
+    image = tf.convert_to_tensor(image, dtype=tf.float32)
+    return _ascent_step(feature_extractor, image, tf.constant(filter_index), tf.constant(learning_rate, tf.float32))
+
+
+def initial_image(image_size, value_range=(0.0, 255.0), *, num_images=1, seed=None):
+    """The starting point: uniform noise in the middle fifth of the input range.
+
+    Formula: ``low + (high - low) * U(0.4, 0.6)``, the book's 0.4..0.6 for a
+    [0, 1] range. Returns float32 ``(num_images, image_size, image_size, 3)``.
+    """
+    low, high = value_range
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(0.4, 0.6, size=(num_images, image_size, image_size, 3))
+    return (low + (high - low) * noise).astype(np.float32)
+
+
+def generate_filter_pattern(
+    feature_extractor, filter_index, iterations=30, learning_rate=None, image_size=96, seed=None
+):
+    """The image that makes filter ``filter_index`` respond most: plain gradient ascent.
+
+    Starts from :func:`initial_image` and applies :func:`gradient_ascent_step`
+    ``iterations`` times.
+
+    Args:
+        feature_extractor: a model from images to a 4-D activation
+            (see :func:`build_feature_extractor`).
+        filter_index: int, the channel.
+        iterations: int, number of ascent steps.
+        learning_rate: float; ``None`` picks :func:`default_learning_rate`
+            for the extractor (10 for a [-1, 1] model, as in the book; 1275
+            for our 0..255 models).
+        image_size: int, height and width of the pattern.
+        seed: int or None, seed of the starting noise.
+
+    Returns:
+        float32 array ``(image_size, image_size, 3)`` in the model's input
+        units (not clipped): pass it to :func:`deprocess_image` to view it.
+
+    Raises:
+        ValueError: if ``filter_index`` is not a channel of the layer.
+    """
+    _check_filter_index(feature_extractor, filter_index)
+    if learning_rate is None:
+        learning_rate = default_learning_rate(feature_extractor)
+    image = tf.constant(initial_image(image_size, input_range(feature_extractor), seed=seed))
+    for _ in range(iterations):
+        image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)
+    return image[0].numpy()
+
+
+def _check_filter_index(feature_extractor, filter_index):
+    channels = feature_extractor.output_shape[-1]
+    indices = np.atleast_1d(filter_index)
+    if ((indices < 0) | (indices >= channels)).any():
+        raise ValueError(f"filter index {filter_index} is out of range: the layer has {channels} filters "
+                         f"(0..{channels - 1})")
+
+
+def generate_filter_patterns(
+    feature_extractor,
+    filter_indices,
+    iterations=30,
+    learning_rate=None,
+    image_size=96,
+    seed=None,
+    *,
+    batch_size=64,
+    progress=True,
+):
+    """Plain gradient ascent for many filters at once, in one tensor.
+
+    Image ``n`` of the batch climbs the loss of filter ``filter_indices[n]``;
+    the summed loss ``sum_n mean(A[n, 2:-2, 2:-2, filter_indices[n]])`` has
+    exactly the gradient of each image's own loss, and each image's gradient
+    is l2-normalized on its own, so pattern ``n`` is what
+    :func:`generate_filter_pattern` gives for that filter from the same
+    starting image. All the steps run in one traced TensorFlow function.
+
+    Args:
+        feature_extractor: a model from images to a 4-D activation.
+        filter_indices: sequence of int.
+        iterations, learning_rate, image_size, seed: as in
+            :func:`generate_filter_pattern`.
+        batch_size: int, filters optimized together (memory grows with it).
+        progress: bool, show a progress bar over the batches.
+
+    Returns:
+        float32 array ``(len(filter_indices), image_size, image_size, 3)``.
+    """
+    from tqdm.auto import tqdm
+
+    filter_indices = np.asarray(filter_indices, dtype=np.int32)
+    _check_filter_index(feature_extractor, filter_indices)
+    if learning_rate is None:
+        learning_rate = default_learning_rate(feature_extractor)
+    start = initial_image(image_size, input_range(feature_extractor), num_images=len(filter_indices), seed=seed)
+    ascend = _batched_ascent(feature_extractor)
+    patterns = []
+    starts = range(0, len(filter_indices), batch_size)
+    for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
+        chunk = slice(first, first + batch_size)
+        images = ascend(
+            tf.constant(start[chunk]), tf.constant(filter_indices[chunk]),
+            tf.constant(float(learning_rate)), tf.constant(iterations),
+        )
+        patterns.append(images.numpy())
+    return np.concatenate(patterns)
+
+
+def _batched_ascent(feature_extractor):
+    """A traced function running every ascent step for a batch of (image, filter) pairs."""
+
+    @tf.function(reduce_retracing=True)
+    def ascend(images, filter_indices, learning_rate, iterations):
+        for _ in tf.range(iterations):
+            with tf.GradientTape() as tape:
+                tape.watch(images)
+                activation = feature_extractor(images)[:, 2:-2, 2:-2, :]
+                per_filter = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
+                loss = tf.reduce_sum(tf.reduce_mean(per_filter, axis=[1, 2]))
+            gradients = tf.math.l2_normalize(tape.gradient(loss, images), axis=[1, 2, 3])
+            images = images + learning_rate * gradients
+        return images
+
+    return ascend
+
+
+def deprocess_image(image, crop=25):
+    """Turn an ascent result into a viewable uint8 picture.
+
+    Formula: ``clip((x - mean(x)) / std(x) * 64 + 128, 0, 255)`` as uint8,
+    then ``crop`` pixels cut from each border (where the pattern is least
+    trustworthy). A constant image (``std = 0``) gives mid-grey (128), never
+    NaN. The input is never modified.
+
+    Args:
+        image: float array ``(height, width, 3)``.
+        crop: int, pixels removed from each side; 0 keeps the whole image.
+
+    Returns:
+        uint8 array ``(height - 2 * crop, width - 2 * crop, 3)``.
+    """
+    image = np.array(image, dtype=np.float32)  # a copy: the caller's array stays as it was
+    image -= image.mean()
+    std = image.std()
+    if std > 0:
+        image /= std
+    image *= 64
+    image += 128
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    if crop:
+        image = image[crop:-crop, crop:-crop, :]
+    return image
+
+
+def stitch(images, n_cols=8, margin=5):
+    """Stitch equally-sized pictures into one grid with black margins between them.
+
+    Args:
+        images: sequence of uint8 arrays ``(height, width, 3)``.
+        n_cols: int, pictures per row.
+        margin: int, pixels between pictures.
+
+    Returns:
+        uint8 array ``(rows * height + (rows - 1) * margin,
+        n_cols * width + (n_cols - 1) * margin, 3)`` with
+        ``rows = ceil(len(images) / n_cols)``.
+    """
+    images = [np.asarray(image) for image in images]
+    if not images:
+        raise ValueError("stitch needs at least one image")
+    height, width = images[0].shape[:2]
+    rows = -(-len(images) // n_cols)
+    grid = np.zeros((rows * height + (rows - 1) * margin, n_cols * width + (n_cols - 1) * margin, 3), np.uint8)
+    for index, image in enumerate(images):
+        row, col = divmod(index, n_cols)
+        top, left = row * (height + margin), col * (width + margin)
+        grid[top : top + height, left : left + width] = image
+    return grid

@@ -1,0 +1,205 @@
+"""Grad-CAM: which parts of the image made the model choose a class.
+
+Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+Gradient-based Localization" (ICCV 2017). Weigh each channel of the last
+convolutional feature map by how much the class score rises with it, and
+keep the positive part of the weighted mean.
+
+Formula, for feature maps ``A_k`` (channel ``k``) and class score ``y_c``:
+``alpha_k = mean_{n,i,j}(d y_c / d A_k[n, i, j])``,
+``L = relu(mean_k(alpha_k * A_k[0]))``, ``heatmap = L / max(L)``.
+
+Example:
+
+>>> from convviz_ref.models import build_xception_like
+>>> import numpy as np
+>>> model = build_xception_like(image_size=64)
+>>> find_last_conv_layer(model)
+'last_conv_act'
+>>> heatmap = gradcam_heatmap(model, np.zeros((1, 64, 64, 3), "float32"), "last_conv_act")
+>>> heatmap.shape, heatmap.dtype  # the layer's 4x4 grid
+((4, 4), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import matplotlib
+import numpy as np
+import tensorflow as tf
+
+SCORES = ("output", "logit")
+
+
+def find_last_conv_layer(model):
+    """Name of the last layer with a spatial (4-D) output: where Grad-CAM looks.
+
+    That is the last convolution or the activation right after it, before
+    global pooling or flattening (``last_conv_act`` in our Xception-like
+    model, ``block14_sepconv2_act`` in Keras' Xception).
+
+    Raises:
+        ValueError: if the model has no layer with a 4-D output.
+    """
+    for layer in reversed(model.layers):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = getattr(layer, "output", None) is not None and layer.output.shape
+        if shape and len(shape) == 4:
+            return layer.name
+    raise ValueError(f"model {model.name!r} has no conv layer (no layer with a 4-D output)")
+
+
+@contextlib.contextmanager
+def _linear_output(model):
+    """Temporarily make the last layer's activation linear (the pre-softmax logit)."""
+    last = model.layers[-1]
+    if not hasattr(last, "activation"):
+        raise ValueError(f"score='logit' needs a last layer with an activation; {last.name!r} has none")
+    saved = last.activation
+    last.activation = keras.activations.linear
+    try:
+        yield
+    finally:
+        last.activation = saved
+
+
+def _grad_model(model, last_conv_layer_name):
+    try:
+        layer = model.get_layer(last_conv_layer_name)
+    except ValueError:
+        names = [lay.name for lay in model.layers if len(getattr(lay.output, "shape", ())) == 4]
+        raise ValueError(f"no layer named {last_conv_layer_name!r} in model {model.name!r}; "
+                         f"layers with a spatial output: {', '.join(names)}") from None
+    return keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
+
+
+def _scores_and_maps(model, images, last_conv_layer_name, class_index, score):
+    """Feature maps, class indices, and the gradient of each image's class score."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"expected images of shape (batch, height, width, channels), got {images.shape}")
+    grad_model = _grad_model(model, last_conv_layer_name)
+    context = _linear_output(model) if score == "logit" else contextlib.nullcontext()
+    with context, tf.GradientTape() as tape:
+        feature_maps, predictions = grad_model(tf.constant(images), training=False)
+        num_classes = predictions.shape[-1]
+        if class_index is None:
+            indices = tf.argmax(predictions, axis=-1, output_type=tf.int32)
+        else:
+            indices = tf.constant(np.broadcast_to(class_index, (len(images),)), tf.int32)
+            if np.any((np.asarray(class_index) < 0) | (np.asarray(class_index) >= num_classes)):
+                raise ValueError(f"class_index {class_index} is out of range: the model has "
+                                 f"{num_classes} output(s) (0..{num_classes - 1})")
+        class_scores = tf.gather(predictions, indices, axis=1, batch_dims=1)
+    gradients = tape.gradient(class_scores, feature_maps)
+    return feature_maps.numpy(), gradients.numpy(), indices.numpy()
+
+
+def _normalize(cam):
+    """ReLU, then divide by the maximum; an all-zero map stays zero (never NaN)."""
+    cam = np.maximum(cam, 0)
+    peak = cam.max()
+    return (cam / peak if peak > 0 else cam).astype(np.float32)
+
+
+def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None, *, score="output"):
+    """The Grad-CAM heatmap of one image, as in the book.
+
+    Formula: with ``A`` the output of ``last_conv_layer_name`` and ``y_c``
+    the score of class ``c``:
+    ``alpha_k = mean over batch, height, width of d y_c / d A[..., k]``;
+    ``heatmap = relu(mean_k(alpha_k * A[0, :, :, k]))``, divided by its
+    maximum (a heatmap with no positive value stays all zeros).
+
+    Args:
+        model: a Functional ``keras.Model`` with one input and one output:
+            softmax over classes, or a single sigmoid unit (``class_index`` 0).
+        image_batch: float32 array ``(1, height, width, channels)`` in the
+            model's input range.
+        last_conv_layer_name: str, see :func:`find_last_conv_layer`.
+        class_index: int, the class to explain; ``None`` for the top class.
+        score: ``"output"`` (the book: the model's output for the class,
+            after softmax) or ``"logit"`` (the pre-activation score, as in
+            the Grad-CAM paper; saturated softmax outputs give tiny, noisy
+            gradients).
+
+    Returns:
+        float32 array ``(h, w)``, the layer's spatial size, values in [0, 1].
+
+    Raises:
+        ValueError: for an unknown layer (the message lists the candidates),
+            ``class_index`` out of range, a bad ``score`` or a wrong rank.
+    """
+    feature_maps, gradients, _ = _scores_and_maps(model, image_batch, last_conv_layer_name, class_index, score)
+    channel_weights = gradients.mean(axis=(0, 1, 2))  # (channels,)
+    cam = (feature_maps[0] * channel_weights).mean(axis=-1)  # (h, w)
+    return _normalize(cam)
+
+
+def gradcam_heatmaps(model, images, last_conv_layer_name, class_index=None, *, score="output"):
+    """Grad-CAM of many images at once, each image on its own.
+
+    Same formula as :func:`gradcam_heatmap`, with the channel weights
+    averaged over each image's height and width only, so that
+    ``gradcam_heatmaps(model, images, ...)[n]`` equals
+    ``gradcam_heatmap(model, images[n:n + 1], ...)``.
+
+    Args:
+        images: float32 array ``(batch, height, width, channels)``.
+        class_index: int, array of ``batch`` ints, or None (each image's top class).
+        (the other arguments as in :func:`gradcam_heatmap`)
+
+    Returns:
+        float32 array ``(batch, h, w)`` in [0, 1], and the explained class
+        indices, int32 ``(batch,)``.
+    """
+    feature_maps, gradients, indices = _scores_and_maps(model, images, last_conv_layer_name, class_index, score)
+    channel_weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, channels)
+    cams = (feature_maps * channel_weights).mean(axis=-1)  # (batch, h, w)
+    return np.stack([_normalize(cam) for cam in cams]), indices
+
+
+def overlay(image, heatmap, alpha=0.4, cmap="jet"):
+    """Superimpose a coloured heatmap on an image, as in the book.
+
+    Formula: ``colored = 255 * cmap(uint8(255 * heatmap))`` resized to the
+    image (bicubic, Keras' image utilities); ``x = alpha * colored + image``;
+    the result is rescaled to 0..255 by its minimum and maximum (what
+    ``keras.utils.array_to_img`` does) and cast to uint8.
+
+    Args:
+        image: array ``(height, width, 3)`` (or ``(1, height, width, 3)``), 0..255.
+        heatmap: float array ``(h, w)`` in [0, 1].
+        alpha: float, the weight of the heatmap.
+        cmap: str, a name in ``matplotlib.colormaps``.
+
+    Returns:
+        uint8 array ``(height, width, 3)``.
+
+    Raises:
+        ValueError: for an unknown colormap or bad shapes.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 4 and image.shape[0] == 1:
+        image = image[0]
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if image.ndim != 3 or heatmap.ndim != 2:
+        raise ValueError(f"expected image (height, width, 3) and heatmap (h, w), got {image.shape} "
+                         f"and {heatmap.shape}")
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"unknown colormap {cmap!r}; see matplotlib.colormaps")
+    colors = matplotlib.colormaps[cmap](np.arange(256))[:, :3]  # (256, 3) in [0, 1]
+    indices = np.uint8(255 * np.clip(heatmap, 0, 1))
+    colored = keras.utils.array_to_img(colors[indices] * 255.0, scale=False)
+    colored = colored.resize((image.shape[1], image.shape[0]), resample=3)  # 3 = bicubic
+    superimposed = alpha * keras.utils.img_to_array(colored) + image
+    superimposed -= superimposed.min()
+    peak = superimposed.max()
+    if peak > 0:
+        superimposed *= 255.0 / peak
+    return superimposed.astype(np.uint8)
