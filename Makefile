@@ -14,9 +14,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-## demo: evaluate the shipped models on test images, write example figures to $(OUT)/
+## demo: evaluate the shipped models on test images, then the three visualizations; figures in $(OUT)/
 demo: $(BIN)/.installed
-	$(BIN)/convviz evaluate --output-dir $(OUT)
+	$(BIN)/convviz evaluate --out $(OUT)
+	$(BIN)/convviz activations --model small_convnet --image chelsea --out $(OUT)
+	$(BIN)/convviz filters --out $(OUT)
+	$(BIN)/convviz filters --regularized --out $(OUT)
+	$(BIN)/convviz gradcam --image shapes:test:1 --score logit --out $(OUT)
+	$(BIN)/convviz segment --image shapes:test:2 --out $(OUT)
+	$(BIN)/convviz faithfulness
 
 ## test: the whole test suite, offline, warnings from our code as errors
 test: $(BIN)/.installed

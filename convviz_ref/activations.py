@@ -20,16 +20,21 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-CONV_TYPES = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
+CONV_TYPES = (
+    keras.layers.Conv2D,
+    keras.layers.SeparableConv2D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.Conv2DTranspose,
+)
 POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 
 
 def conv_and_pool_layers(model):
     """The model's 2-D convolution and pooling layers, in order (what gets visualized).
 
-    ``Conv2DTranspose`` counts as a convolution (it is a subclass of
-    ``Conv2D``); the activation that follows a conv without one of its own
-    is part of the next layer, so we show the conv's output as the book does.
+    ``Conv2DTranspose`` (the segmenter's decoder) counts as a convolution.
+    A conv layer's output includes its own activation (ReLU for most of
+    ours), as in the book.
     """
     return [layer for layer in model.layers if isinstance(layer, CONV_TYPES + POOL_TYPES)]
 
@@ -130,10 +135,9 @@ def channel_grid(activation, images_per_row=16):
     grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
     for index in range(channels):
         channel = activation[:, :, index]
-        std = channel.std()
-        if std == 0:
+        if channel.max() == channel.min():  # constant: std is 0, or float32 round-off
             continue
-        tile = np.clip((channel - channel.mean()) / std * 64 + 128, 0, 255).astype(np.uint8)
+        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
         row, col = divmod(index, images_per_row)
         grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
     return grid

@@ -162,24 +162,25 @@ def sample_scene(rng, labels):
         "distractors": [_sample_distractor(rng) for _ in range(int(rng.integers(4, 9)))],
         "objects": [],
     }
+    # Two objects are drawn a little smaller, so that they fit side by side;
+    # when they keep colliding, the next tries shrink them a little more.
+    scale = 1.0 if len(labels) == 1 else 0.85
     for label in labels:
-        for _ in range(100):
-            obj = _sample_object(rng, label)
+        for attempt in range(1000):
+            obj = _sample_object(rng, label, scale * 0.95 ** (attempt // 20))
             if all(_apart(obj, other) for other in scene["objects"]):
                 break
-        else:  # pragma: no cover - two small objects always fit in 100 tries
-            raise RuntimeError("could not place the objects without overlap")
         scene["objects"].append(obj)
     return scene
 
 
-def _sample_object(rng, label):
+def _sample_object(rng, label, scale=1.0):
     return {
         "label": int(label),
         # Centres anywhere in the frame (10 % margin): large objects near the
         # edge are cut by the border, and the image centre is usually empty.
         "center": rng.uniform(0.1, 0.9, size=2),
-        "radius": float(rng.uniform(0.14, 0.26)),
+        "radius": float(rng.uniform(0.18, 0.32)) * scale,
         "angle": float(rng.uniform(0.0, 2 * np.pi)),
         "colors": _contrasting_colors(rng),
         "period": float(rng.uniform(0.06, 0.1)),

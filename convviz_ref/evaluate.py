@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m convviz_ref.evaluate --output-dir out/
+    python -m convviz_ref.evaluate --out out/
 
 prints the data summary (class balance, how often the image centre falls on
 an object), then for each shipped model its size and its quality on the
@@ -117,12 +117,12 @@ def evaluate_all(output_dir=None, *, image_size=96, stream=None):
 
 
 def main(argv=None):
-    """Command line: ``python -m convviz_ref.evaluate [--output-dir DIR]``."""
+    """Command line: ``python -m convviz_ref.evaluate [--out DIR]``."""
     parser = argparse.ArgumentParser(prog="convviz evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=pathlib.Path, default=None,
+    parser.add_argument("--out", type=pathlib.Path, default=None,
                         help="folder for the example figures (none written if omitted)")
     args = parser.parse_args(argv)
-    evaluate_all(args.output_dir)
+    evaluate_all(args.out)
     return 0
 
 

@@ -43,13 +43,12 @@ def find_last_conv_layer(model):
     Raises:
         ValueError: if the model has no layer with a 4-D output.
     """
-    for layer in reversed(model.layers):
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        shape = getattr(layer, "output", None) is not None and layer.output.shape
-        if shape and len(shape) == 4:
-            return layer.name
-    raise ValueError(f"model {model.name!r} has no conv layer (no layer with a 4-D output)")
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built yet; call it on an input or build it first")
+    names = _spatial_layers(model)
+    if not names:
+        raise ValueError(f"model {model.name!r} has no conv layer (no layer with a 4-D output)")
+    return names[-1]
 
 
 @contextlib.contextmanager
@@ -66,13 +65,25 @@ def _linear_output(model):
         last.activation = saved
 
 
+def _spatial_layers(model):
+    """Names of the layers Grad-CAM can look at: a 4-D output, past the input preprocessing."""
+    skip = (keras.layers.InputLayer, keras.layers.Rescaling)
+    return [layer.name for layer in model.layers
+            if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4]
+
+
 def _grad_model(model, last_conv_layer_name):
     try:
         layer = model.get_layer(last_conv_layer_name)
     except ValueError:
-        names = [lay.name for lay in model.layers if len(getattr(lay.output, "shape", ())) == 4]
         raise ValueError(f"no layer named {last_conv_layer_name!r} in model {model.name!r}; "
-                         f"layers with a spatial output: {', '.join(names)}") from None
+                         f"layers with a spatial output: {', '.join(_spatial_layers(model))}") from None
+    if len(layer.output.shape) != 4:
+        raise ValueError(f"layer {last_conv_layer_name!r} has no spatial output (shape {layer.output.shape}); "
+                         f"choose one of: {', '.join(_spatial_layers(model))}")
+    if len(model.outputs[0].shape) != 2:
+        raise ValueError(f"Grad-CAM explains a classifier's (batch, classes) output; model {model.name!r} "
+                         f"outputs shape {model.outputs[0].shape}")
     return keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
 
 
@@ -85,8 +96,10 @@ def _scores_and_maps(model, images, last_conv_layer_name, class_index, score):
         raise ValueError(f"expected images of shape (batch, height, width, channels), got {images.shape}")
     grad_model = _grad_model(model, last_conv_layer_name)
     context = _linear_output(model) if score == "logit" else contextlib.nullcontext()
-    with context, tf.GradientTape() as tape:
-        feature_maps, predictions = grad_model(tf.constant(images), training=False)
+    inputs = tf.constant(images)
+    with context, tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(inputs)  # records the forward pass; only the head is differentiated
+        feature_maps, predictions = grad_model(inputs, training=False)
         num_classes = predictions.shape[-1]
         if class_index is None:
             indices = tf.argmax(predictions, axis=-1, output_type=tf.int32)
@@ -201,5 +214,6 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     superimposed -= superimposed.min()
     peak = superimposed.max()
     if peak > 0:
-        superimposed *= 255.0 / peak
+        superimposed /= peak  # dividing first keeps the maximum at exactly 255
+        superimposed *= 255.0
     return superimposed.astype(np.uint8)

@@ -32,10 +32,31 @@ def test_data_prints_the_summary_with_the_centre_baseline(capsys):
 
 
 def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
-    assert cli.main(["evaluate", "--output-dir", str(tmp_path)]) == 0
+    assert cli.main(["evaluate", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for expected in ("test accuracy", "mean IoU", "object", "contour", "Shipped models", "parameters"):
         assert expected in out
     written = sorted(path.name for path in tmp_path.glob("*.png"))
     assert written == ["segmentation_pairs.png", "segmentation_test.png", "shapes_pairs.png", "shapes_samples.png"]
     assert all(path.stat().st_size > 10_000 for path in tmp_path.glob("*.png"))
+
+
+def test_evaluate_takes_out_and_no_longer_output_dir(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["evaluate", "--output-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --output-dir" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_file_as_out_before_evaluating(tmp_path, capsys):
+    in_the_way = tmp_path / "figures"
+    in_the_way.write_text("not a folder")
+    assert cli.main(["evaluate", "--out", str(in_the_way)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing was evaluated
+    assert captured.err == f"convviz: error: --out {in_the_way} is a file, not a folder\n"
+
+
+def test_data_with_a_too_small_image_size_is_a_one_line_error(capsys):
+    assert cli.main(["data", "--image-size", "10"]) == 2
+    assert capsys.readouterr().err == "convviz: error: image_size must be at least 32 pixels, got 10\n"

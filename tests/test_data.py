@@ -40,7 +40,7 @@ def test_arrays_are_pinned_across_machines():
     assert digest.hexdigest() == PINNED_DIGEST
 
 
-PINNED_DIGEST = "cf743e4843f635a67d4f54b077e645359dea68e79f58598b9cdfa85cdf80b286"
+PINNED_DIGEST = "6ad752c3a022d370a3b69ee8cc1290a0efa7d3cbd63f71ddf4eef8e5e2eb8b16"
 
 
 def test_n_takes_a_prefix_of_the_split(val_small):
