@@ -21,7 +21,7 @@ from convviz_ref import data
 from convviz_ref.models import BUILDERS, PRETRAINED_DIR
 
 RECIPES = {
-    "segmenter": {"builder_args": {"widths": (32, 64, 128)}, "epochs": 20, "batch_size": 32, "learning_rate": 2e-3},
+    "segmenter": {"builder_args": {"widths": (32, 64)}, "epochs": 20, "batch_size": 32, "learning_rate": 2e-3},
     "small_convnet": {"builder_args": {}, "epochs": 20, "batch_size": 32, "learning_rate": 1e-3},
     "xception_like": {"builder_args": {}, "epochs": 15, "batch_size": 32, "learning_rate": 2e-3},
 }

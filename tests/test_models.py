@@ -30,8 +30,10 @@ def test_segmentation_model_is_strided_convs_then_transposed_convs():
 
 
 def test_segmentation_model_rejects_an_indivisible_size():
+    with pytest.raises(ValueError, match="not divisible by 2 \\*\\* 2"):
+        models.build_segmentation_model(image_size=98)
     with pytest.raises(ValueError, match="not divisible by 2 \\*\\* 3"):
-        models.build_segmentation_model(image_size=100)
+        models.build_segmentation_model(image_size=100, widths=(8, 16, 32))
 
 
 def test_small_convnet_is_conv_pool_flatten_dropout_dense():
