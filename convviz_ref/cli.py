@@ -520,29 +520,11 @@ def run_segment(args):
         figure = plotting.plot_segmentation(picture.batch, picture.mask[None], predicted, num_images=1)
         figure.suptitle(f"{model.name} on {args.image}: mean IoU {mean:.3f}")
     else:
-        figure = _plot_prediction(picture.batch[0], predicted[0], f"{model.name} on {args.image}")
+        figure = plotting.plot_segmentation(picture.batch, None, predicted, num_images=1)
+        figure.suptitle(f"{model.name} on {args.image}")
     _make_out(args.out)
     _save_figure(figure, args.out / "segment.png")
     return 0
-
-
-def _plot_prediction(image, mask, title):
-    """The image and its predicted trimap side by side (``plotting.plot_segmentation`` needs a true mask)."""
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    from convviz_ref import plotting
-
-    figure = Figure(figsize=(4.4, 2.6), layout="constrained")
-    left, right = figure.subplots(1, 2)
-    left.imshow(np.asarray(image).astype(np.uint8))
-    left.set_title("image")
-    right.imshow(plotting.colorize_mask(mask))
-    right.set_title("predicted")
-    for ax in (left, right):
-        ax.axis("off")
-    figure.suptitle(title)
-    return figure
 
 
 VISUALIZATIONS = {

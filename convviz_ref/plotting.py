@@ -59,11 +59,12 @@ def plot_samples(images, labels, class_names, *, masks=None, num_cols=8):
 
 
 def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
-    """One row per image: the image, its true trimap, the predicted trimap.
+    """One row per image: the image, its true trimap (if given), the predicted trimap.
 
     Args:
         images: float32 array ``(n, height, width, 3)`` in 0..255.
-        masks_true: int array ``(n, height, width)``.
+        masks_true: int array ``(n, height, width)``, or None when there is
+            no ground truth (a photograph).
         masks_pred: int array ``(n, height, width)``.
         num_images: int, rows to show.
 
@@ -71,16 +72,18 @@ def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
         A matplotlib Figure.
     """
     num_images = min(num_images, len(images))
-    fig, axes = _grid(3 * num_images, 3, cell_size=2.0)
+    panels = ["image", "true trimap", "predicted"] if masks_true is not None else ["image", "predicted"]
+    fig, axes = _grid(len(panels) * num_images, len(panels), cell_size=2.0)
+    axes = axes.reshape(num_images, len(panels))
     for row in range(num_images):
-        left, middle, right = axes[3 * row : 3 * row + 3]
-        left.imshow(np.asarray(images[row]).astype(np.uint8))
-        middle.imshow(colorize_mask(masks_true[row]))
-        right.imshow(colorize_mask(masks_pred[row]))
-        if row == 0:
-            left.set_title("image")
-            middle.set_title("true trimap")
-            right.set_title("predicted")
+        pictures = [np.asarray(images[row]).astype(np.uint8)]
+        if masks_true is not None:
+            pictures.append(colorize_mask(masks_true[row]))
+        pictures.append(colorize_mask(masks_pred[row]))
+        for ax, picture, title in zip(axes[row], pictures, panels):
+            ax.imshow(picture)
+            if row == 0:
+                ax.set_title(title)
     return fig
 
 

@@ -39,3 +39,9 @@ def test_plot_segmentation_shows_image_truth_and_prediction():
 def test_plot_history_draws_training_and_validation_curves():
     fig = plotting.plot_history({"accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]})
     assert len(fig.axes[0].lines) == 2
+
+
+def test_plot_segmentation_without_ground_truth_shows_image_and_prediction():
+    shapes = data.load_shapes("val", n=1, image_size=32)
+    fig = plotting.plot_segmentation(shapes.images, None, shapes.masks)
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["image", "predicted"]
