@@ -122,8 +122,8 @@ def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations
 
     Returns:
         dict with ``fraction`` (filters whose pattern's loss beats the
-        maximum loss over ``images``), ``median_ratio`` (pattern loss / best
-        image loss) and ``num_filters``.
+        maximum loss over ``images``), the medians over filters of the
+        pattern's loss and of the best image's loss, and ``num_filters``.
     """
     extractor = filters.build_feature_extractor(model, layer_name)
     num_filters = min(num_filters, extractor.output_shape[-1])
@@ -136,9 +136,9 @@ def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations
         for start in range(0, len(images), 50)
     ])  # (num_images, num_filters): compute_loss for every image and filter
     best_image_loss = activations.max(axis=0)
-    ratio = pattern_loss / np.maximum(best_image_loss, 1e-12)
     return {"fraction": float((pattern_loss > best_image_loss).mean()),
-            "median_ratio": float(np.median(ratio)), "num_filters": int(num_filters)}
+            "median_pattern_loss": float(np.median(pattern_loss)),
+            "median_best_image_loss": float(np.median(best_image_loss)), "num_filters": int(num_filters)}
 
 
 def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=None, stream=None):
@@ -183,7 +183,8 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
     results["filter_ascent"] = check
     print(f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "
           f"{num_images} test images for {check['fraction']:.1%} of the first {check['num_filters']} "
-          f"filters (median ratio {check['median_ratio']:.1f}x)", file=stream)
+          f"filters (median loss: pattern {check['median_pattern_loss']:.3f}, best image "
+          f"{check['median_best_image_loss']:.3f})", file=stream)
     return results
 
 

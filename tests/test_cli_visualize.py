@@ -251,7 +251,8 @@ def test_segment_an_image_file_shows_the_image_and_the_prediction(tmp_path, caps
     assert cli.main(["segment", "--image", str(photo), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "predicted pixels: object" in out and "IoU" not in out
-    assert _png(tmp_path / "out" / "segment.png").shape == (260, 440, 3)
+    height, width, _ = _png(tmp_path / "out" / "segment.png").shape
+    assert width == 2 * height, "two panels side by side: the image and the prediction"
 
 
 # --------------------------------------------------------------------------
