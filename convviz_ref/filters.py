@@ -226,35 +226,30 @@ def generate_filter_patterns(
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
     start = initial_image(image_size, input_range(feature_extractor), num_images=len(filter_indices), seed=seed)
-    ascend = _batched_ascent(feature_extractor)
     patterns = []
     starts = range(0, len(filter_indices), batch_size)
     for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
         chunk = slice(first, first + batch_size)
-        images = ascend(
-            tf.constant(start[chunk]), tf.constant(filter_indices[chunk]),
+        images = _batched_ascent(
+            feature_extractor, tf.constant(start[chunk]), tf.constant(filter_indices[chunk]),
             tf.constant(float(learning_rate)), tf.constant(iterations),
         )
         patterns.append(images.numpy())
     return np.concatenate(patterns)
 
 
-def _batched_ascent(feature_extractor):
-    """A traced function running every ascent step for a batch of (image, filter) pairs."""
-
-    @tf.function(reduce_retracing=True)
-    def ascend(images, filter_indices, learning_rate, iterations):
-        for _ in tf.range(iterations):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(images)
-                activation = feature_extractor(images)[:, 2:-2, 2:-2, :]
-                per_filter = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
-                loss = tf.reduce_sum(tf.reduce_mean(per_filter, axis=[1, 2]))
-            gradients = tf.math.l2_normalize(tape.gradient(loss, images), axis=[1, 2, 3])
-            images = images + learning_rate * gradients
-        return images
-
-    return ascend
+@tf.function(reduce_retracing=True)
+def _batched_ascent(feature_extractor, images, filter_indices, learning_rate, iterations):
+    """Every ascent step for a batch of (image, filter) pairs, traced once per extractor."""
+    for _ in tf.range(iterations):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)
+            activation = feature_extractor(images)[:, 2:-2, 2:-2, :]
+            per_filter = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
+            loss = tf.reduce_sum(tf.reduce_mean(per_filter, axis=[1, 2]))
+        gradients = tf.math.l2_normalize(tape.gradient(loss, images), axis=[1, 2, 3])
+        images = images + learning_rate * gradients
+    return images
 
 
 def generate_regularized_patterns(
@@ -318,39 +313,36 @@ def generate_regularized_patterns(
     shifts = np.random.default_rng(seed).integers(
         -jitter, jitter + 1, size=(len(octaves), iterations_per_octave, 2)
     )
-    ascend = _regularized_ascent(feature_extractor)
     patterns = []
     starts = range(0, len(filter_indices), batch_size)
     for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
         images = tf.constant(start[first : first + batch_size])
         for octave, grid_size in enumerate(octaves):
-            images = ascend(
-                images, tf.constant(filter_indices[first : first + batch_size]), tf.constant(shifts[octave]),
+            images = _regularized_ascent(
+                feature_extractor, images, tf.constant(filter_indices[first : first + batch_size]),
+                tf.constant(shifts[octave]),
                 tf.constant(grid_size), tf.constant(float(learning_rate)), tf.constant([low, high], tf.float32),
             )
         patterns.append(images.numpy())
     return np.concatenate(patterns)
 
 
-def _regularized_ascent(feature_extractor):
-    @tf.function(reduce_retracing=True)
-    def ascend(images, filter_indices, shifts, grid_size, learning_rate, value_range):
-        size = tf.shape(images)[1:3]
-        for step in tf.range(tf.shape(shifts)[0]):
-            shift = shifts[step]
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(images)
-                moved = tf.roll(images, shift=shift, axis=[1, 2])
-                activation = feature_extractor(moved)[:, 2:-2, 2:-2, :]
-                per_filter = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
-                loss = tf.reduce_sum(tf.reduce_mean(per_filter, axis=[1, 2]))
-            gradients = tape.gradient(loss, images)
-            coarse = tf.image.resize(gradients, [grid_size, grid_size], method="area")
-            gradients = tf.math.l2_normalize(tf.image.resize(coarse, size, method="bilinear"), axis=[1, 2, 3])
-            images = tf.clip_by_value(images + learning_rate * gradients, value_range[0], value_range[1])
-        return images
-
-    return ascend
+@tf.function(reduce_retracing=True)
+def _regularized_ascent(feature_extractor, images, filter_indices, shifts, grid_size, learning_rate, value_range):
+    """The steps of one octave of :func:`generate_regularized_patterns`, traced once per extractor."""
+    size = tf.shape(images)[1:3]
+    for step in tf.range(tf.shape(shifts)[0]):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(images)
+            moved = tf.roll(images, shift=shifts[step], axis=[1, 2])
+            activation = feature_extractor(moved)[:, 2:-2, 2:-2, :]
+            per_filter = tf.gather(activation, filter_indices, axis=3, batch_dims=1)
+            loss = tf.reduce_sum(tf.reduce_mean(per_filter, axis=[1, 2]))
+        gradients = tape.gradient(loss, images)
+        coarse = tf.image.resize(gradients, [grid_size, grid_size], method="area")
+        gradients = tf.math.l2_normalize(tf.image.resize(coarse, size, method="bilinear"), axis=[1, 2, 3])
+        images = tf.clip_by_value(images + learning_rate * gradients, value_range[0], value_range[1])
+    return images
 
 
 def deprocess_image(image, crop=25):
