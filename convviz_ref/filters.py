@@ -18,11 +18,11 @@ Example:
 >>> from convviz_ref.models import build_small_convnet
 >>> model = build_small_convnet(image_size=96)
 >>> extractor = build_feature_extractor(model, "conv2")
->>> pattern = generate_filter_pattern(extractor, 0, iterations=2, image_size=64, seed=0)
+>>> pattern = generate_filter_pattern(extractor, 0, iterations=2, seed=0)
 >>> pattern.shape, pattern.dtype
-((64, 64, 3), dtype('float32'))
+((96, 96, 3), dtype('float32'))
 >>> deprocess_image(pattern).shape  # 25 pixels cropped from each border
-(14, 14, 3)
+(46, 46, 3)
 """
 
 from __future__ import annotations
