@@ -56,7 +56,10 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
     The learning rate follows a cosine decay from the recipe's peak to zero,
     with Adam. Seeds fix the weights' initialization, the shuffling and
     dropout, and TensorFlow's op determinism is switched on, so a rerun with
-    the same seed gives the same weights on the same machine.
+    the same seed gives the same weights on the same machine: retraining
+    every shipped model from a fresh clone reproduced the shipped files bit
+    for bit. (Short trials on a few dozen images, ``num_train=64``, differed
+    by about 1e-4 between runs; the cause is not known.)
 
     Args:
         name: a key of ``RECIPES``.
