@@ -312,14 +312,6 @@ def _filename(*parts):
     return re.sub(r"[^\w.-]", "_", "_".join(str(part) for part in parts)) + ".png"
 
 
-def _spatial_layer_names(model):
-    """Layers whose output is ``(batch, height, width, channels)``, the input layer left out."""
-    import keras
-
-    return [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
-            and len(getattr(getattr(layer, "output", None), "shape", ())) == 4]
-
-
 def _require_spatial(model, layer_name, candidates, kind):
     """Raise a ValueError if ``layer_name`` exists but its output is not ``(batch, h, w, channels)``.
 
@@ -328,7 +320,7 @@ def _require_spatial(model, layer_name, candidates, kind):
     lists the valid layers.
     """
     layers = {layer.name: layer for layer in model.layers}
-    if layer_name in layers and layer_name not in _spatial_layer_names(model):
+    if layer_name in layers and len(layers[layer_name].output.shape) != 4:
         raise ValueError(f"layer {layer_name!r} of model {model.name!r} has no spatial output "
                          f"(shape {tuple(layers[layer_name].output.shape)}); {kind}: {', '.join(candidates)}")
 
@@ -472,7 +464,7 @@ def run_gradcam(args):
         raise ValueError(f"gradcam needs a classifier, whose output is (batch, classes); model {model.name!r} "
                          f"outputs {tuple(model.outputs[0].shape)}")
     layer = args.layer if args.layer is not None else gradcam.find_last_conv_layer(model)
-    _require_spatial(model, layer, _spatial_layer_names(model), "layers with a spatial output")
+    _require_spatial(model, layer, gradcam.spatial_layers(model), "layers with a spatial output")
     picture = load_image(args.image, _input_size(model))
     heatmap = gradcam.gradcam_heatmap(model, picture.batch, layer, args.class_index, score=args.score)
     probabilities = np.asarray(model(picture.batch, training=False))[0]

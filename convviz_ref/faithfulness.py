@@ -154,8 +154,8 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
     print("  pointing game, one object per image:", file=stream)
     trained = {}
     for score in gradcam.SCORES:
-        heatmaps, _ = batched_heatmaps(model, singles.images, layer_name, score=score)
-        trained[score] = heatmaps
+        heatmaps, classes = batched_heatmaps(model, singles.images, layer_name, score=score)
+        trained[score] = heatmaps, classes
         results[f"pointing_{score}"] = pointing_game(heatmaps, singles.masks)
         print(f"    Grad-CAM, score={score!r:<9} {results[f'pointing_{score}']:.1%}", file=stream)
     for baseline, value in results["baselines"].items():
@@ -170,10 +170,10 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
     random_model = randomized_model(name)
     for score in gradcam.SCORES:
         # Explain the class the trained model chose, so that only the weights differ.
-        _, classes = batched_heatmaps(model, singles.images, layer_name, score=score)
+        trained_maps, classes = trained[score]
         random_maps, _ = batched_heatmaps(random_model, singles.images, layer_name, classes, score=score)
         results[f"random_pointing_{score}"] = pointing_game(random_maps, singles.masks)
-        results[f"random_rank_correlation_{score}"] = rank_correlation(trained[score], random_maps)
+        results[f"random_rank_correlation_{score}"] = rank_correlation(trained_maps, random_maps)
         print(f"    score={score!r:<9} pointing game {results[f'random_pointing_{score}']:.1%}, rank "
               f"correlation with the trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
               file=stream)

@@ -45,7 +45,7 @@ def find_last_conv_layer(model):
     """
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built yet; call it on an input or build it first")
-    names = _spatial_layers(model)
+    names = spatial_layers(model)
     if not names:
         raise ValueError(f"model {model.name!r} has no conv layer (no layer with a 4-D output)")
     return names[-1]
@@ -65,8 +65,8 @@ def _linear_output(model):
         last.activation = saved
 
 
-def _spatial_layers(model):
-    """Names of the layers Grad-CAM can look at: a 4-D output, past the input preprocessing."""
+def spatial_layers(model):
+    """Names of the layers Grad-CAM can look at: a 4-D output, past the input and its ``Rescaling``."""
     skip = (keras.layers.InputLayer, keras.layers.Rescaling)
     return [layer.name for layer in model.layers
             if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4]
@@ -77,10 +77,10 @@ def _grad_model(model, last_conv_layer_name):
         layer = model.get_layer(last_conv_layer_name)
     except ValueError:
         raise ValueError(f"no layer named {last_conv_layer_name!r} in model {model.name!r}; "
-                         f"layers with a spatial output: {', '.join(_spatial_layers(model))}") from None
+                         f"layers with a spatial output: {', '.join(spatial_layers(model))}") from None
     if len(layer.output.shape) != 4:
         raise ValueError(f"layer {last_conv_layer_name!r} has no spatial output (shape {layer.output.shape}); "
-                         f"choose one of: {', '.join(_spatial_layers(model))}")
+                         f"choose one of: {', '.join(spatial_layers(model))}")
     if len(model.outputs[0].shape) != 2:
         raise ValueError(f"Grad-CAM explains a classifier's (batch, classes) output; model {model.name!r} "
                          f"outputs shape {model.outputs[0].shape}")
