@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test train clean
+.PHONY: demo test book train clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[book,grade,test]"
 	touch $@
 
 ## demo: evaluate the shipped models on test images, then the three visualizations; figures in $(OUT)/
@@ -28,9 +28,15 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it
+book: $(BIN)/.installed
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build --all -W -n --keep-going book && \
+	echo "book built in $$(( $$(date +%s) - start )) s: open book/_build/html/index.html"
+
 ## train: retrain every shipped model from scratch (about 15 minutes on 2 cores)
 train: $(BIN)/.installed
 	$(BIN)/convviz-train all
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache book/_build
