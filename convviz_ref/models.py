@@ -155,6 +155,43 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
     return layers.add([x, residual], name=f"{name}_add")
 
 
+def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+    """Count the weights of a 2-D convolution, regular or depthwise separable.
+
+    Formula:
+
+    * regular: ``k * k * in_channels * out_channels``;
+    * separable: ``k * k * in_channels`` (one ``k x k`` filter per input
+      channel, the depthwise step) ``+ in_channels * out_channels`` (the 1x1
+      pointwise step that mixes channels);
+
+    plus ``out_channels`` biases when ``use_bias``. These are the numbers
+    Keras' ``Conv2D`` and ``SeparableConv2D`` report with ``count_params()``.
+
+    Args:
+        kernel_size: int, the side ``k`` of the square kernel.
+        in_channels: int, channels of the input.
+        out_channels: int, channels of the output (filters).
+        separable: bool, count a depthwise separable convolution.
+        use_bias: bool, add one bias per output channel.
+
+    Returns:
+        int, the number of trainable weights.
+
+    Example (3x3, 64 -> 64 channels, no bias):
+
+    >>> count_conv_params(3, 64, 64)
+    36864
+    >>> count_conv_params(3, 64, 64, separable=True)
+    4672
+    """
+    if separable:
+        weights = kernel_size * kernel_size * in_channels + in_channels * out_channels
+    else:
+        weights = kernel_size * kernel_size * in_channels * out_channels
+    return int(weights + (out_channels if use_bias else 0))
+
+
 def build_xception_like(
     image_size=96, num_classes=4, widths=(32, 64, 128, 256), entry_filters=32, dropout=0.5, bn_momentum=0.9
 ):

@@ -114,3 +114,16 @@ def test_every_shipped_builder_accepts_the_documented_arguments():
 def test_small_convnet_rejects_a_too_small_image():
     with pytest.raises(ValueError, match="image_size 32 is too small for 5 conv layers"):
         models.build_small_convnet(image_size=32)
+
+
+@pytest.mark.parametrize("separable", [False, True])
+@pytest.mark.parametrize("use_bias", [False, True])
+@pytest.mark.parametrize("kernel_size, in_channels, out_channels", [(3, 64, 64), (5, 3, 8), (1, 16, 4)])
+def test_count_conv_params_matches_keras(kernel_size, in_channels, out_channels, separable, use_bias):
+    layer_class = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
+    layer = layer_class(out_channels, kernel_size, use_bias=use_bias)
+    layer.build((None, 12, 12, in_channels))
+    counted = models.count_conv_params(
+        kernel_size, in_channels, out_channels, separable=separable, use_bias=use_bias
+    )
+    assert counted == layer.count_params()

@@ -1,0 +1,166 @@
+"""The ``activations`` assignment: random small models and activations, and the usual mistakes.
+
+The hidden tests of ``solutions/activations/activations.ipynb`` compare a
+student's ``channel_grid`` with :func:`convviz_ref.activations.channel_grid`
+on the seeded activations made here. :func:`grid_mistakes` returns
+``{hint: wrong_grid}`` for the same input, each hint written to complete
+"your answer is what you get if you {hint}." (see
+:func:`convviz_grade.checks.check_array`).
+
+>>> activation = random_activation(seed=0, height=5, width=4, channels=6)
+>>> activation.shape, activation.dtype
+((1, 5, 4, 6), dtype('float32'))
+>>> sorted(random_model(seed=0).output_names)
+['conv1', 'conv2', 'pool1']
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from convviz_ref import activations as reference
+
+IMAGE_SIZE = 16
+"""Height and width of the random models' inputs."""
+
+
+def random_model(seed, *, image_size=IMAGE_SIZE):
+    """A tiny seeded activation model: the outputs of ``conv1``, ``pool1`` and ``conv2``.
+
+    ``conv1`` (16 filters) and ``conv2`` (20 filters) are 3x3 ReLU
+    convolutions without padding, ``pool1`` a 2x2 max pooling; the model is
+    built with :func:`convviz_ref.activations.build_activation_model`, so it
+    returns a list of three ``(batch, h, w, c)`` activations. Some biases
+    are negative, so some channels never fire (blank tiles).
+    """
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    x = keras.layers.Conv2D(
+        16, 3, activation="relu", name="conv1",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 1),
+        bias_initializer=keras.initializers.RandomUniform(-0.3, 0.2, seed=seed * 10 + 2),
+    )(x)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(
+        20, 3, activation="relu", name="conv2",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 3),
+        bias_initializer=keras.initializers.RandomUniform(-0.3, 0.2, seed=seed * 10 + 4),
+    )(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool_all")(x)
+    outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=f"random_convnet_{seed}")
+    return reference.build_activation_model(model)
+
+
+def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
+    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(np.float32)
+
+
+def random_activation(seed, *, height=7, width=6, channels=11):
+    """A seeded stand-in for one layer's activation, float32 ``(1, height, width, channels)``.
+
+    ReLU of scaled normal noise (skewed, with outliers beyond 2 standard
+    deviations, as real activations have), where channel 1 is all zeros (a
+    dead ReLU) and channel 3 a nonzero constant (``std`` is 0, but float32
+    round-off may say otherwise).
+    """
+    rng = np.random.default_rng(seed)
+    scales = rng.uniform(0.1, 50.0, size=channels)
+    activation = np.maximum(rng.normal(0.2, 1.0, size=(1, height, width, channels)) * scales, 0.0)
+    if channels > 1:
+        activation[..., 1] = 0.0
+    if channels > 3:
+        activation[..., 3] = 0.3
+    return activation.astype(np.float32)
+
+
+def _standardize(channel, denominator):
+    return np.clip((channel - channel.mean()) / denominator * 64 + 128, 0, 255).astype(np.uint8)
+
+
+def _tile(activation, images_per_row, tile_of, *, gap=1, edge=False, background=0, column_major=False):
+    """Lay out ``tile_of(channel)`` (None for blank) like the reference, with variations."""
+    height, width, channels = activation.shape
+    rows = -(-channels // images_per_row)
+    shape = (rows * (height + gap) - (0 if edge else gap), images_per_row * (width + gap) - (0 if edge else gap))
+    grid = np.full(shape, background, np.uint8)
+    for row in range(rows):  # the tiles are blank (0) even when the separator is not
+        for col in range(images_per_row):
+            grid[row * (height + gap) : row * (height + gap) + height,
+                 col * (width + gap) : col * (width + gap) + width] = 0
+    for index in range(channels):
+        tile = tile_of(activation[:, :, index])
+        if tile is None:
+            continue
+        row, col = (index % rows, index // rows) if column_major else divmod(index, images_per_row)
+        top, left = row * (height + gap), col * (width + gap)
+        grid[top : top + height, left : left + width] = tile
+    return grid
+
+
+def grid_mistakes(activation, images_per_row=16):
+    """The usual wrong versions of ``channel_grid``: ``{hint: wrong grid}`` (uint8 ndarray)."""
+    activation = np.array(activation, dtype=np.float32)
+    if activation.ndim == 4:
+        activation = activation[0]
+
+    def correct(channel):
+        return None if channel.max() == channel.min() else _standardize(channel, channel.std())
+
+    def by_max(channel):
+        centered = channel - channel.mean()
+        return None if channel.max() == channel.min() else _standardize(channel, centered.max())
+
+    def cast_first(channel):
+        if channel.max() == channel.min():
+            return None
+        standardized = (channel - channel.mean()) / channel.std() * 64 + 128
+        return np.clip(standardized.astype(np.uint8), 0, 255)
+
+    def grey_blank(channel):
+        return np.full(channel.shape, 128, np.uint8) if channel.max() == channel.min() else correct(channel)
+
+    def std_test(channel):
+        return None if channel.std() == 0 else _standardize(channel, channel.std())
+
+    def no_guard(channel):
+        return _standardize(channel, channel.std())
+
+    layer_mean, layer_std = activation.mean(), activation.std()
+
+    def whole_layer(channel):
+        if channel.max() == channel.min():
+            return None
+        return np.clip((channel - layer_mean) / layer_std * 64 + 128, 0, 255).astype(np.uint8)
+
+    ipr = images_per_row
+    with np.errstate(all="ignore"):  # the mistakes divide by zero and cast NaN, as a student's code would
+        mistakes = {
+            "divided by the maximum instead of the standard deviation": _tile(activation, ipr, by_max),
+            "cast to uint8 before clipping": _tile(activation, ipr, cast_first),
+            "standardized the whole layer at once instead of each channel on its own": _tile(
+                activation, ipr, whole_layer
+            ),
+            "left out the 1-pixel separator between tiles": _tile(activation, ipr, correct, gap=0),
+            "put a separator after the last row and column too": _tile(activation, ipr, correct, edge=True),
+            "made the separator white (255) instead of blank (0)": _tile(activation, ipr, correct, background=255),
+            "placed the channels column by column instead of row by row": _tile(
+                activation, ipr, correct, column_major=True
+            ),
+            "gave constant channels a grey tile (128) instead of leaving them blank (0)": _tile(
+                activation, ipr, grey_blank
+            ),
+            "tested std == 0, which float32 round-off defeats on a constant channel (test max == min)": _tile(
+                activation, ipr, std_test
+            ),
+            "divided a constant channel by its standard deviation of 0": _tile(activation, ipr, no_guard),
+        }
+    expected = reference.channel_grid(activation, ipr)
+    # A variation that changes nothing on this input is no mistake here (e.g. no constant channel).
+    return {
+        hint: wrong for hint, wrong in mistakes.items()
+        if wrong.shape != expected.shape or not np.array_equal(wrong, expected)
+    }

@@ -1,0 +1,140 @@
+"""``convviz-grade validate NOTEBOOK``: run a notebook's tests, report per function.
+
+What a student runs before submitting. The notebook runs top to bottom in a
+fresh kernel (the file is not modified); every test cell's result is then
+reported under the function it tests. The exit code is 1 when a test fails
+or the notebook cannot run, so the command can gate a submission
+(``nbgrader validate`` exits 0 even then).
+
+Test cells follow the course's naming rule: the visible tests of function
+``f`` have the nbgrader grade id ``test_f``, its hidden tests ``hidden_f``
+(in the students' copy that cell holds no tests; the grader restores them).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEST_PREFIXES = {"test_": "visible", "hidden_": "hidden"}
+
+
+@dataclass
+class FunctionResult:
+    """The tests of one graded function."""
+
+    name: str
+    kinds: list = field(default_factory=list)  # "visible", "hidden" (those that ran)
+    failures: list = field(default_factory=list)  # (kind, message)
+    points: float = 0.0
+
+    @property
+    def passed(self):
+        return not self.failures
+
+
+def split_grade_id(grade_id):
+    """``"test_compute_loss"`` -> ``("compute_loss", "visible")``; None otherwise."""
+    for prefix, kind in TEST_PREFIXES.items():
+        if grade_id.startswith(prefix):
+            return grade_id[len(prefix):], kind
+    return None
+
+
+def _error_text(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            name, value = output.get("ename", "Error"), output.get("evalue", "")
+            if name == "NotImplementedError":
+                return "not written yet (the function still raises NotImplementedError)"
+            return f"{name}: {value}" if name != "AssertionError" else value
+    return None
+
+
+def has_hidden_tests(cell):
+    return "BEGIN HIDDEN TESTS" in cell.source
+
+
+def execute(notebook_path, *, timeout=300):
+    """Run a copy of the notebook in a fresh kernel; return the executed copy."""
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=timeout, allow_errors=True, kernel_name="python3",
+        resources={"metadata": {"path": str(Path(notebook_path).resolve().parent)}},
+    )
+    client.execute()
+    return notebook
+
+
+def collect_results(notebook):
+    """Per graded function, the result of its test cells, in notebook order.
+
+    Returns:
+        (list of FunctionResult, list of str): the functions, and the errors
+        of cells that are not tests (numbered from 1, as JupyterLab does).
+    """
+    results, other_errors = {}, []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        parsed = split_grade_id(meta.get("grade_id", "")) if meta.get("grade") else None
+        error = _error_text(cell)
+        if parsed is None:
+            if error:
+                other_errors.append(f"cell {number}: {error.splitlines()[0]}")
+            continue
+        function, kind = parsed
+        result = results.setdefault(function, FunctionResult(function))
+        if kind == "hidden" and not has_hidden_tests(cell):
+            continue  # the students' copy: the hidden tests run at grading
+        result.kinds.append(kind)
+        if error:
+            result.failures.append((kind, error))
+        else:
+            result.points += float(meta.get("points", 0))
+    return list(results.values()), other_errors
+
+
+def report(notebook_path, results, other_errors, stream):
+    """Print one status line per function, details indented below it."""
+    print(f"Validating {notebook_path}", file=stream)
+    width = max([len(result.name) for result in results] + [8])
+    for result in results:
+        kinds = " + ".join(result.kinds) or "no"
+        status = "PASSED" if result.passed else "FAILED"
+        print(f"  {result.name:<{width}}  {status}  ({kinds} tests)", file=stream)
+        for kind, message in result.failures:
+            for line in message.splitlines():
+                print(f"      {line}", file=stream)
+    for error in other_errors:
+        print(f"  ERROR  {error}", file=stream)
+    failed = sum(not result.passed for result in results)
+    print(f"{len(results)} functions: {len(results) - failed} passed, {failed} failed"
+          + (f"; {len(other_errors)} other cells raised errors" if other_errors else ""), file=stream)
+
+
+def validate(notebook_path, *, timeout=300, stream=None):
+    """Run and report; return the exit code (0 all passed, 1 otherwise, 2 bad path)."""
+    stream = stream or sys.stdout
+    path = Path(notebook_path)
+    if not path.is_file() or path.suffix != ".ipynb":
+        print(f"error: {notebook_path} is not a notebook file (.ipynb)", file=stream)
+        return 2
+    try:
+        notebook = execute(path, timeout=timeout)
+    except Exception as error:  # kernel died, cell timeout, unreadable JSON
+        print(f"Validating {notebook_path}\n  ERROR  the notebook could not run: "
+              f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+              file=stream)
+        return 1
+    results, other_errors = collect_results(notebook)
+    report(notebook_path, results, other_errors, stream)
+    if not results:
+        print("  ERROR  no test cells found: is this a convviz exercise notebook?", file=stream)
+        return 1
+    return 0 if all(result.passed for result in results) and not other_errors else 1

@@ -1,0 +1,70 @@
+"""A throwaway nbgrader course that uses the convviz configuration."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from convviz_grade.release import REPOSITORY, nbgrader_environment
+
+
+class Course:
+    """A course folder under ``root`` with our nbgrader_config.py loaded."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.db = self.root / "grading" / "gradebook.db"
+        (self.root / "grading").mkdir(parents=True, exist_ok=True)
+        (self.root / "nbgrader_config.py").write_text(
+            "c = get_config()\n"
+            f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
+            f"c.CourseDirectory.root = {str(self.root)!r}\n"
+            f"c.CourseDirectory.db_url = 'sqlite:///{self.db}'\n"
+        )
+
+    def nbgrader(self, *args):
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *args], cwd=self.root,
+            env=nbgrader_environment(), capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+        return result
+
+    def add_source(self, assignment, notebook):
+        """Put a source notebook (an nbformat node or a path to copy) in solutions/."""
+        folder = self.root / "solutions" / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{assignment}.ipynb"
+        if isinstance(notebook, (str, Path)):
+            shutil.copy(notebook, target)
+        else:
+            nbformat.write(notebook, target)
+        self.nbgrader("generate_assignment", assignment, "--force")
+
+    def submit(self, assignment, student, notebook):
+        folder = self.root / "grading" / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{assignment}.ipynb"
+        if isinstance(notebook, (str, Path)):
+            shutil.copy(notebook, target)
+        else:
+            nbformat.write(notebook, target)
+
+    def autograde(self, assignment, student, *options):
+        return self.nbgrader("autograde", assignment, "--student", student, "--create", "--force", *options)
+
+    def scores(self, assignment, student):
+        """{grade_id: (score, max_score)} of the student's graded cells."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.db}") as gradebook:
+            submission = gradebook.find_submission(assignment, student)
+            return {
+                grade.name: (grade.score, grade.max_score)
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+            }

@@ -1,0 +1,91 @@
+import re
+
+import nbformat
+import pytest
+
+from convviz_grade import cli
+from convviz_grade.validate import split_grade_id, validate
+from notebooks import ADD_HIDDEN, ADD_SOLUTION, ADD_VISIBLE, code, notebook, solution, graded
+
+
+def write(tmp_path, nb, name="work.ipynb"):
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def run(path, capsys):
+    code_ = validate(path, timeout=60)
+    return code_, capsys.readouterr().out
+
+
+def test_split_grade_id():
+    assert split_grade_id("test_compute_loss") == ("compute_loss", "visible")
+    assert split_grade_id("hidden_compute_loss") == ("compute_loss", "hidden")
+    assert split_grade_id("setup") is None
+
+
+def test_all_passing_notebook_exits_zero(tmp_path, capsys):
+    path = write(tmp_path, notebook(ADD_SOLUTION, ADD_VISIBLE, ADD_HIDDEN))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 0, out
+    assert re.search(r"add\s+PASSED\s+\(visible\ \+\ hidden\ tests\)", out), out
+    assert "1 functions: 1 passed, 0 failed" in out
+
+
+def test_failing_visible_test_exits_one_with_its_message(tmp_path, capsys):
+    wrong = solution("add", "def add(a, b):\n    return a - b")
+    path = write(tmp_path, notebook(wrong, ADD_VISIBLE))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 1
+    assert re.search(r"add\s+FAILED\s+\(visible\ tests\)", out), out
+    assert "add(1, 2) should be 3" in out
+
+
+def test_unwritten_function_is_reported_as_such(tmp_path, capsys):
+    stub = solution("add", "def add(a, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    path = write(tmp_path, notebook(stub, ADD_VISIBLE))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 1
+    assert "not written yet" in out
+
+
+def test_students_copy_reports_visible_tests_only(tmp_path, capsys):
+    released_hidden = graded("hidden_add", "# Hidden tests run at grading.", points=2)
+    path = write(tmp_path, notebook(ADD_SOLUTION, ADD_VISIBLE, released_hidden))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 0, out
+    assert re.search(r"add\s+PASSED\s+\(visible\ tests\)", out), out
+
+
+def test_error_outside_tests_fails_validation(tmp_path, capsys):
+    path = write(tmp_path, notebook(ADD_SOLUTION, ADD_VISIBLE, code("1 / 0")))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 1
+    assert "cell 3: ZeroDivisionError" in out
+
+
+def test_notebook_without_tests_is_not_a_pass(tmp_path, capsys):
+    path = write(tmp_path, notebook(code("x = 1")))
+    exit_code, out = run(path, capsys)
+    assert exit_code == 1
+    assert "no test cells found" in out
+
+
+@pytest.mark.parametrize("name", ["missing.ipynb", "notes.txt"])
+def test_bad_path_is_one_line_and_exit_two(tmp_path, capsys, name):
+    if name.endswith(".txt"):
+        (tmp_path / name).write_text("hello")
+    exit_code = cli.main(["validate", str(tmp_path / name)])
+    out = capsys.readouterr().out
+    assert exit_code == 2
+    assert out.count("\n") == 1 and "is not a notebook file" in out
+
+
+def test_corrupt_notebook_is_reported_not_raised(tmp_path, capsys):
+    path = tmp_path / "broken.ipynb"
+    path.write_text("{ not json")
+    exit_code = cli.main(["validate", str(path)])
+    out = capsys.readouterr().out
+    assert exit_code == 1
+    assert "could not run" in out

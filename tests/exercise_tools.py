@@ -1,0 +1,58 @@
+"""Run an exercise notebook with other answers in its solution cells.
+
+The tests of the exercises use this to check that an independently written
+correct answer earns full marks, and that each usual mistake fails the
+function's tests with the hint that names it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from convviz_grade.validate import collect_results, execute
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def solution_notebook(assignment):
+    """The instructor's source notebook of ``assignment``."""
+    return REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def solution_cell_ids(notebook):
+    """grade_id of every solution cell, in notebook order."""
+    return [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    ]
+
+
+def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
+    """Execute the solution notebook with some solution cells replaced.
+
+    Args:
+        assignment: str, e.g. ``"filters"``.
+        answers: dict mapping a solution cell's grade_id to the source that
+            replaces it (the whole cell, ``def`` line included).
+        tmp_path: a folder for the modified copy.
+
+    Returns:
+        dict mapping each graded function to its
+        :class:`convviz_grade.validate.FunctionResult`, hidden tests included.
+    """
+    notebook = nbformat.read(solution_notebook(assignment), as_version=4)
+    unknown = set(answers) - set(solution_cell_ids(notebook))
+    if unknown:
+        raise KeyError(f"no solution cells {sorted(unknown)} in {assignment}")
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    path = Path(tmp_path) / f"{assignment}.ipynb"
+    nbformat.write(notebook, path)
+    executed = execute(path, timeout=timeout)
+    results, other_errors = collect_results(executed)
+    return {result.name: result for result in results}, other_errors
