@@ -24,8 +24,14 @@ demo: $(BIN)/.installed
 	$(BIN)/convviz segment --image shapes:test:2 --out $(OUT)
 	$(BIN)/convviz faithfulness
 
-## test: the whole test suite, offline, warnings from our code as errors
-test: $(BIN)/.installed
+CHROMIUM := /usr/bin/chromium
+
+# The browser test drives Debian's Chromium (nothing is downloaded at test time).
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+
+## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale)
+test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 ## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 TRIMAP_COLORS = np.array([[250, 200, 40], [35, 35, 60], [240, 80, 80]], np.uint8)
 """Display colours of the trimap classes: object, background, contour."""
@@ -95,6 +96,7 @@ def plot_history(history, metric="accuracy"):
     ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
     if f"val_{metric}" in history:
         ax.plot(epochs, history[f"val_{metric}"], "s--", label=f"validation {metric}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs only
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.legend()

@@ -1,0 +1,214 @@
+"""The ``architecture`` assignment: checking a residual block by its behaviour.
+
+A student's ``residual_block`` may name its layers differently and create
+them in another order than :func:`convviz_ref.models.residual_block`, and
+still be right. So the tests never look at names. For one input shape and
+one set of arguments they build a one-block model with the student's
+function and one with the reference, and compare:
+
+1. the output shape;
+2. the number of parameters;
+3. the outputs on the same random input, once both models carry the same
+   weights.
+
+How the weights are made the same (step 3): every weight array gets values
+that depend only on the *kernel shape of its layer* (and the trial's seed),
+never on the layer's name or position: see :func:`set_weights_by_shape`.
+In the non-separable block the roles have distinct kernel shapes when the
+channels change (first 3x3 conv ``(3, 3, cin, f)``, second ``(3, 3, f, f)``,
+projection ``(1, 1, cin, f)``); when they do not change, the two 3x3 convs
+have the same shape and get the *same* weights, so which one the student
+created first does not matter either. A student's block that computes the
+reference's function therefore gives the reference's output, whatever its
+names or order; one that computes something else (a missing projection, the
+ReLU after the addition, a 2x2 pooling) does not.
+
+A block that cannot even be built (adding tensors of different shapes: the
+projection is missing, or it has no stride while the body pools) is reported
+by :func:`build_block` with the likely cause.
+
+>>> from convviz_ref.models import residual_block
+>>> result = build_block(residual_block, (8, 8, 16), 32, pooling=True, seed=0)
+>>> result.output.shape, result.num_params
+((2, 4, 4, 32), 14432)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import keras
+import numpy as np
+from keras import layers
+
+from convviz_ref import models as reference
+
+BATCH = 2
+
+
+class BlockResult(NamedTuple):
+    """What a one-block model gives: its output on the trial's input, and its size."""
+
+    output: np.ndarray
+    num_params: int
+    model: keras.Model
+
+
+def set_weights_by_shape(model, seed):
+    """Give every weight array values that depend only on its layer's kernel shape.
+
+    For a layer with weights ``[kernel, bias]`` (or ``[kernel]``), both are
+    drawn from a generator seeded with ``(seed, *kernel.shape, index)``:
+    two layers with the same kernel shape get the same values. The kernel
+    is scaled by ``1 / sqrt(fan_in)``; biases are small.
+    """
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        key = [int(size) for size in weights[0].shape]
+        fan_in = int(np.prod(weights[0].shape[:-1]))
+        values = []
+        for index, weight in enumerate(weights):
+            rng = np.random.default_rng([seed, *key, index])
+            scale = 1.0 / np.sqrt(fan_in) if index == 0 else 0.1
+            values.append(rng.normal(0.0, scale, size=weight.shape).astype(np.float32))
+        layer.set_weights(values)
+    return model
+
+
+def block_input(input_shape, seed):
+    """A seeded float32 batch ``(2, *input_shape)`` of standard normal values."""
+    return np.random.default_rng([seed, 3]).normal(size=(BATCH, *input_shape)).astype(np.float32)
+
+
+def build_block(block_function, input_shape, filters, *, pooling=False, seed=0, name="trial"):
+    """Build ``block_function`` on an input, set its weights by shape, run it.
+
+    Args:
+        block_function: a function with ``residual_block``'s signature.
+        input_shape: tuple ``(height, width, channels)``.
+        filters: int; pooling: bool, passed on (``separable=False``).
+        seed: int, of the weights and of the input.
+
+    Returns:
+        :class:`BlockResult`.
+
+    Raises:
+        AssertionError: if the block cannot be built or run, with the likely cause.
+    """
+    call = f"residual_block(x of shape {(None, *input_shape)}, filters={filters}, pooling={pooling})"
+    inputs = keras.Input(input_shape)
+    try:
+        outputs = block_function(inputs, filters, pooling=pooling, name=name)
+    except NotImplementedError:
+        raise  # not written yet: validate reports it as such
+    except Exception as error:
+        message = f"{call} could not be built: {type(error).__name__}: {str(error).strip()[:300]}"
+        if pooling:
+            message += ("\n  hint: when the body pools, the residual must shrink too: a 1x1 Conv2D "
+                        "with strides=2 and padding='same' (the usual cause: no projection, or one "
+                        "without strides).")
+        elif input_shape[-1] != filters:
+            message += ("\n  hint: when the number of channels changes, x and the body's output have "
+                        "different shapes: project the residual with a 1x1 Conv2D to `filters` channels.")
+        raise AssertionError(message) from None
+    if outputs is None:
+        raise AssertionError(f"{call} returned None; did the function forget to `return` its output?")
+    model = keras.Model(inputs, outputs)
+    set_weights_by_shape(model, seed)
+    output = model(block_input(input_shape, seed), training=False)
+    return BlockResult(np.asarray(output), int(model.count_params()), model)
+
+
+# ---------------------------------------------------------------- mistakes
+
+
+def _projection(residual, filters, pooling, name):
+    strides = 2 if pooling else 1
+    return layers.Conv2D(filters, 1, strides=strides, padding="same", name=f"{name}_projection")(residual)
+
+
+def _relu_after_add(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+    residual = x
+    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+    x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(x)
+    if pooling:
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    if pooling or residual.shape[-1] != filters:
+        residual = _projection(residual, filters, pooling, name)
+    return layers.Activation("relu", name=f"{name}_relu")(layers.add([x, residual]))
+
+
+def _residual_after_first_conv(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+    residual = x
+    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv2")(x)
+    if pooling:
+        x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+        residual = _projection(residual, filters, pooling, name)
+    return layers.add([x, residual])
+
+
+def _pool_2x2(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+    residual = x
+    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv2")(x)
+    if pooling:
+        x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    if pooling or residual.shape[-1] != filters:
+        residual = _projection(residual, filters, pooling, name)
+    return layers.add([x, residual])
+
+
+MISTAKEN_BLOCKS = {
+    "applied the second ReLU after the addition instead of inside the body (before adding)": _relu_after_add,
+    "took the residual after the first convolution instead of from the block's input": _residual_after_first_conv,
+    "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, padding='same')": _pool_2x2,
+}
+"""Wrong blocks that build and run, each under the hint that names it."""
+
+
+def block_mistakes(input_shape, filters, *, pooling=False, seed=0):
+    """What the mistaken blocks output on this trial: ``{hint: output}``.
+
+    Mistakes that give exactly the reference's output here (a 2x2 pooling
+    on a trial without pooling, say) are left out.
+    """
+    expected = build_block(reference.residual_block, input_shape, filters, pooling=pooling, seed=seed).output
+    mistakes = {}
+    for hint, function in MISTAKEN_BLOCKS.items():
+        try:
+            output = build_block(function, input_shape, filters, pooling=pooling, seed=seed).output
+        except AssertionError:
+            continue
+        if output.shape != expected.shape or not np.allclose(output, expected, rtol=1e-4, atol=1e-5):
+            mistakes[hint] = output
+    return mistakes
+
+
+def count_mistakes(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+    """What the usual counting mistakes give: ``{hint: count}``, those that differ from the right count."""
+    right = reference.count_conv_params(kernel_size, in_channels, out_channels, separable=separable,
+                                        use_bias=use_bias)
+    bias = out_channels if use_bias else 0
+    k2 = kernel_size * kernel_size
+    candidates = {
+        "counted k * k * in_channels * out_channels for the separable convolution too":
+            k2 * in_channels * out_channels + bias,
+        "forgot the out_channels biases when use_bias is true":
+            right - bias,
+        "counted the depthwise step with out_channels filters (k * k * out_channels)":
+            (k2 * out_channels + in_channels * out_channels + bias) if separable else right,
+        "counted one bias per input channel instead of per output channel":
+            right - bias + (in_channels if use_bias else 0),
+    }
+    return {hint: value for hint, value in candidates.items() if value != right}
+
+
+def keras_param_count(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+    """Keras' own count: ``count_params()`` of a built Conv2D or SeparableConv2D layer."""
+    kind = layers.SeparableConv2D if separable else layers.Conv2D
+    layer = kind(out_channels, kernel_size, use_bias=use_bias)
+    layer.build((None, 8, 8, in_channels))
+    return int(layer.count_params())

@@ -1,0 +1,38 @@
+"""Locate the built book, building it first when it is missing or stale."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+BOOK = REPOSITORY / "book"
+HTML = BOOK / "_build" / "html"
+CHAPTERS = sorted(path.stem for path in BOOK.glob("[0-9][0-9]_*.md"))
+
+
+def jupyter_book_command(source, *extra):
+    executable = Path(sys.executable).parent / "jupyter-book"
+    return [str(executable), "build", "--all", "-W", "-n", "--keep-going", *extra, str(source)]
+
+
+def sources():
+    """Every file the book is made from: its own files and the library it shows."""
+    own = [p for p in BOOK.rglob("*") if p.is_file() and "_build" not in p.parts]
+    library = list((REPOSITORY / "convviz_ref").glob("*.py"))
+    return own + library
+
+
+def built_book():
+    """Path of book/_build/html, rebuilt (every chapter executed) if stale.
+
+    ``.ci/run`` builds the book with ``make book`` before the tests, so the
+    tests reuse that build; on a fresh clone, ``make test`` builds it here.
+    """
+    index = HTML / "index.html"
+    newest_source = max(p.stat().st_mtime for p in sources())
+    if not index.exists() or index.stat().st_mtime < newest_source:
+        result = subprocess.run(jupyter_book_command(BOOK), cwd=REPOSITORY, capture_output=True, text=True)
+        assert result.returncode == 0, "the book failed to build:\n" + result.stdout[-4000:] + result.stderr[-4000:]
+    return HTML

@@ -1,0 +1,122 @@
+"""The built book: complete, offline, and its build fails loudly."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from book_build import BOOK, CHAPTERS, REPOSITORY, built_book, jupyter_book_command
+
+EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)  # http://, https://, //host
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
+CSS_IMPORT = re.compile(r"@import\s+['\"]([^'\"]+)", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def html():
+    return built_book()
+
+
+class Loads(HTMLParser):
+    """Collect the URLs a page loads: scripts, stylesheets, images, media, fonts."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe", "audio", "video", "source", "embed", "input") and attrs.get("src"):
+            self.urls.append((tag, attrs["src"]))
+        if tag in ("img", "source") and attrs.get("srcset"):
+            for candidate in attrs["srcset"].split(","):
+                self.urls.append((tag, candidate.strip().split(" ")[0]))
+        if tag == "link" and attrs.get("href"):
+            self.urls.append((f"link rel={attrs.get('rel')}", attrs["href"]))
+        if tag == "object" and attrs.get("data"):
+            self.urls.append((tag, attrs["data"]))
+        if attrs.get("style"):
+            self.urls.extend(("style attribute", url) for url in CSS_URL.findall(attrs["style"]))
+
+
+def test_every_chapter_is_built(html):
+    assert len(CHAPTERS) == 7
+    for chapter in CHAPTERS:
+        assert (html / f"{chapter}.html").is_file(), chapter
+
+
+def test_no_page_loads_anything_from_the_network(html):
+    pages = sorted(html.rglob("*.html"))
+    assert len(pages) >= 8
+    offenders = []
+    for page in pages:
+        parser = Loads()
+        parser.feed(page.read_text(encoding="utf-8"))
+        assert parser.urls, f"{page.name} loads nothing: the scan is not reading it"
+        offenders += [f"{page.relative_to(html)}: <{tag}> {url}" for tag, url in parser.urls if EXTERNAL.match(url)]
+    for stylesheet in sorted(html.rglob("*.css")):
+        text = stylesheet.read_text(encoding="utf-8", errors="replace")
+        urls = CSS_URL.findall(text) + CSS_IMPORT.findall(text)
+        offenders += [f"{stylesheet.relative_to(html)}: {url}" for url in urls if EXTERNAL.match(url)]
+    assert not offenders, "external loads:\n" + "\n".join(offenders)
+
+
+def test_the_scan_catches_an_external_script():
+    parser = Loads()
+    parser.feed('<script src="https://cdn.example.org/x.js"></script><link rel="stylesheet" href="//fonts.example/f.css">'
+                '<img src="_images/a.png">')
+    external = [url for _, url in parser.urls if EXTERNAL.match(url)]
+    assert external == ["https://cdn.example.org/x.js", "//fonts.example/f.css"]
+
+
+def test_mathjax_is_served_locally(html):
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    page = (html / "05_filters.html").read_text(encoding="utf-8")
+    assert 'src="_static/mathjax/tex-chtml.js"' in page
+
+
+def test_chapters_show_the_library_source_not_a_copy(html):
+    # Each chapter includes at least one convviz_ref function via literalinclude
+    # :pyobject:, so a renamed function fails the build instead of going stale.
+    for chapter in CHAPTERS[1:]:
+        text = (BOOK / f"{chapter}.md").read_text(encoding="utf-8")
+        assert re.search(r"```\{literalinclude\} \.\./convviz_ref/\w+\.py\n:pyobject:", text), chapter
+
+
+def _tiny_book(tmp_path, cell_source, tags=None):
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(BOOK / name, book / name)
+    shutil.copytree(BOOK / "_ext", book / "_ext")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapter\n")
+    (book / "intro.md").write_text("# Intro\n\n```{bibliography}\n```\n")
+    tag_line = f":tags: [{', '.join(tags)}]\n" if tags else ""
+    (book / "chapter.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        f"# Chapter\n\nText.\n\n```{{code-cell}} ipython3\n{tag_line}{cell_source}\n```\n"
+    )
+    return book
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "cell_source, tags, fails",
+    [
+        ("print('fine')", None, False),
+        ("raise ValueError('a cell error')", None, True),
+        ("import warnings\nwarnings.warn('a warning of our code')", None, True),
+        ("import sys\nprint('stderr', file=sys.stderr)", ["remove-stderr"], False),
+    ],
+    ids=["clean", "cell-error", "warning", "removed-stderr"],
+)
+def test_book_build_fails_on_cell_errors_and_warnings(tmp_path, cell_source, tags, fails):
+    book = _tiny_book(tmp_path, cell_source, tags)
+    result = subprocess.run(jupyter_book_command(book), cwd=REPOSITORY, capture_output=True, text=True)
+    assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-3000:]

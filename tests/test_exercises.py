@@ -1,0 +1,92 @@
+"""The exercises as a whole: released by nbgrader, solvable, gradeable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from convviz_grade.release import list_assignments, release
+from convviz_grade.validate import collect_results, execute
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).parent / "autograder"))
+from course import Course  # noqa: E402
+
+ASSIGNMENTS = ["activations", "architecture", "filters", "gradcam", "segmentation"]
+
+
+def test_every_assignment_has_a_source_and_a_release():
+    assert list_assignments() == ASSIGNMENTS
+    for assignment in ASSIGNMENTS:
+        assert (REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb").is_file()
+        assert (REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb").is_file()
+
+
+def _normalized(path):
+    return json.dumps(nbformat.read(path, as_version=4), sort_keys=True, indent=1)
+
+
+def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, capsys):
+    course = Course(tmp_path)
+    shutil.copytree(REPOSITORY / "solutions", tmp_path / "solutions")
+    assert release(course_dir=tmp_path) == 0, capsys.readouterr().out
+    for assignment in ASSIGNMENTS:
+        generated = tmp_path / "exercises" / assignment / f"{assignment}.ipynb"
+        committed = REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+        assert _normalized(generated) == _normalized(committed), (
+            f"exercises/{assignment} has drifted from solutions/{assignment}: run `convviz-grade release`"
+        )
+
+
+def test_release_rejects_an_unknown_assignment(capsys):
+    assert release(["nope"]) == 2
+    assert "no assignment nope" in capsys.readouterr().out
+
+
+def test_students_copy_hides_solutions_and_hidden_tests():
+    for assignment in ASSIGNMENTS:
+        text = (REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, assignment
+        assert "raise NotImplementedError()" in text, assignment
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_passes_every_test_hidden_included(assignment):
+    notebook = execute(REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb")
+    results, other_errors = collect_results(notebook)
+    assert not other_errors
+    assert results, "no graded functions found"
+    for result in results:
+        assert result.passed, (result.name, result.failures)
+        assert result.kinds == ["visible", "hidden"], (result.name, result.kinds)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_unsolved_students_copy_fails_with_not_written_yet(assignment):
+    notebook = execute(REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb")
+    results, _ = collect_results(notebook)
+    assert results
+    for result in results:
+        assert not result.passed, result.name
+        assert "not written yet" in result.failures[0][1], (result.name, result.failures)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ["filters", "gradcam"])
+def test_a_correct_tensorflow_solution_gets_full_marks_under_nbgrader_autograde(tmp_path, assignment):
+    course = Course(tmp_path)
+    source = REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb"
+    course.add_source(assignment, source)
+    course.submit(assignment, "alice", source)
+    course.autograde(assignment, "alice")
+    scores = course.scores(assignment, "alice")
+    assert scores, "nothing was graded"
+    lost = {name: score for name, score in scores.items() if score[0] != score[1]}
+    assert not lost, f"points lost by a correct solution: {lost}"
