@@ -3,13 +3,18 @@
 Subcommands (each a thin call into its own module):
 
 * ``release [ASSIGNMENT ...]``: generate exercises/ from solutions/;
-* ``validate NOTEBOOK``: run a notebook's tests, report per function.
+* ``validate NOTEBOOK``: run a notebook's tests, report per function;
+* ``autograde ASSIGNMENT --submissions DIR``: grade a class into the gradebook,
+  student code isolated from the verdict (see :mod:`convviz_grade.grading`);
+* ``export --out FILE.csv``: scores per student, assignment and function;
+* ``feedback ASSIGNMENT``: an HTML report per student.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def build_parser():
@@ -23,7 +28,42 @@ def build_parser():
     validate = commands.add_parser("validate", help="run a notebook's tests and report per function")
     validate.add_argument("notebook", metavar="NOTEBOOK")
     validate.add_argument("--timeout", type=int, default=300, help="seconds per cell (default 300)")
+
+    autograde = commands.add_parser("autograde", help="grade every student's submission into the gradebook")
+    autograde.add_argument("assignment", metavar="ASSIGNMENT")
+    autograde.add_argument("--submissions", required=True, type=Path, metavar="DIR",
+                           help="DIR/<student>/<ASSIGNMENT>/<ASSIGNMENT>.ipynb")
+    autograde.add_argument("--course-dir", type=Path, default=Path("."), metavar="DIR",
+                           help="the nbgrader course folder (default: the current folder)")
+    autograde.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="students graded at once")
+    autograde.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                           help="seconds a student's code may run before it is cut (default 60)")
+    autograde.add_argument("--memory", type=_positive_int, default=4096, metavar="MB",
+                           help="address-space limit of a student's process (default 4096)")
+    autograde.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                           help="grade on a Dask cluster, e.g. tcp://host:8786")
+    autograde.add_argument("--isolation", choices=("auto", "bwrap", "none"), default="auto",
+                           help="bubblewrap (default when it works here) or none")
+    autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    export = commands.add_parser("export", help="one CSV row per student x assignment x graded function")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE.csv")
+    export.add_argument("--course-dir", type=Path, default=Path("."), metavar="DIR")
+
+    feedback = commands.add_parser("feedback", help="an HTML report per student: scores and explanations")
+    feedback.add_argument("assignment", metavar="ASSIGNMENT")
+    feedback.add_argument("--course-dir", type=Path, default=Path("."), metavar="DIR")
     return parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
 
 
 def _versions():
@@ -44,6 +84,26 @@ def main(argv=None, stream=None):
         from convviz_grade.validate import validate
 
         return validate(args.notebook, timeout=args.timeout, stream=stream)
+    if args.command == "autograde":
+        from convviz_grade.autograde import autograde
+
+        try:
+            return autograde(args.assignment, args.submissions, course_dir=args.course_dir, jobs=args.jobs,
+                             timeout=args.timeout, memory_mb=args.memory, isolation=args.isolation,
+                             scheduler=args.scheduler, progress=not args.no_progress, stream=stream)
+        except (FileNotFoundError, RuntimeError, ValueError) as error:
+            print(f"error: {error}", file=stream)
+            return 2
+    if args.command in ("export", "feedback"):
+        from convviz_grade import report
+
+        try:
+            if args.command == "export":
+                return report.export(args.course_dir, args.out, stream=stream)
+            return report.feedback(args.assignment, args.course_dir, stream=stream)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=stream)
+            return 2
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
 
 

@@ -159,3 +159,119 @@ def grid_mistakes(activation, images_per_row=16):
         hint: wrong for hint, wrong in mistakes.items()
         if wrong.shape != expected.shape or not np.array_equal(wrong, expected)
     }
+
+
+PRELUDE = '''import numpy as np
+import importlib.util as _importlib_util
+import sys as _sys
+
+
+def _lazy_import(name):
+    if name in _sys.modules:
+        return _sys.modules[name]
+    spec = _importlib_util.find_spec(name)
+    spec.loader = _importlib_util.LazyLoader(spec.loader)
+    module = _importlib_util.module_from_spec(spec)
+    _sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+keras = _lazy_import("keras")
+'''
+"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out).
+
+``keras`` is imported on first use: ``channel_grid`` rarely needs it, and importing it
+would take the worker 3 to 5 s per submission instead of 0.3 s.
+"""
+
+
+def _visible_activation():
+    """The visible tests' two 2x2 channels, ``(1, 2, 2, 2)``."""
+    activation = np.zeros((1, 2, 2, 2), dtype=np.float32)
+    activation[0, :, :, 0] = [[0, 2], [2, 0]]
+    activation[0, :, :, 1] = [[3, 3], [1, 1]]
+    return activation
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+
+    The notebook's visible tests (the hand-computed 2-channel grids, a dead
+    channel, clipping, the shape on ``small_convnet``'s ``pool2``), then hidden
+    cases with seeds of their own: random activations with dead and constant
+    channels (several sizes and tiles per row, with and without the batch
+    axis), every layer of random small models and two layers of
+    ``small_convnet``. The activations are computed here, so the worker gets
+    arrays only.
+
+    The notebook also checks that ``channel_grid`` leaves its input as it
+    was; the worker passes copies, so that is checked by the notebook's
+    visible test only.
+    """
+    from functools import partial
+
+    from convviz_grade.checks import check_array, check_true
+    from convviz_grade.grading import Case
+    from convviz_ref.models import load_pretrained
+
+    tolerances = {"rtol": 0, "atol": 1, "check_dtype": "uint8"}
+
+    def check(label, expected, mistakes, outputs):
+        check_array(label, outputs["value"], expected, mistakes=mistakes, **tolerances)
+
+    def check_pool2_shape(outputs):
+        grid = np.asarray(outputs["value"])
+        check_true("channel_grid", grid.shape == (91, 367) and grid.dtype == np.uint8,
+                   f"expected shape (91, 367) and dtype uint8, got {grid.shape} and {grid.dtype}")
+
+    cases = []
+
+    def add(label, activation, per_row, expected, *, visible=False):
+        cases.append(Case("channel_grid", (activation,), partial(
+            check, label, expected, grid_mistakes(activation, per_row)),
+            kwargs={"images_per_row": per_row}, visible=visible))
+
+    activation = _visible_activation()
+    add("channel_grid (images_per_row=2)", activation, 2,
+        np.array([[64, 192, 0, 192, 192], [192, 64, 0, 64, 64]], np.uint8), visible=True)
+    add("channel_grid (images_per_row=1)", activation, 1,
+        np.array([[64, 192], [192, 64], [0, 0], [192, 192], [64, 64]], np.uint8), visible=True)
+    three = np.array([[64, 192, 0, 192, 192, 0, 0, 0], [192, 64, 0, 64, 64, 0, 0, 0]], np.uint8)
+    add("channel_grid (images_per_row=3)", activation, 3, three, visible=True)
+    add("channel_grid (no batch axis)", activation[0], 3, three, visible=True)
+    dead = activation.copy()
+    dead[0, :, :, 1] = 0.0
+    add("channel_grid (a channel of zeros)", dead, 2,
+        np.array([[64, 192, 0, 0, 0], [192, 64, 0, 0, 0]], np.uint8), visible=True)
+    spike = np.zeros((1, 3, 3, 1), dtype=np.float32)
+    spike[0, 1, 1, 0] = 9.0
+    expected = np.full((3, 3), 105, np.uint8)
+    expected[1, 1] = 255
+    add("channel_grid (clipping)", spike, 1, expected, visible=True)
+    shipped = load_pretrained("small_convnet").model
+    pool2 = np.asarray(reference.build_activation_model(shipped, ["pool2"])(
+        np.full((1, 96, 96, 3), 128.0, dtype=np.float32)))
+    cases.append(Case("channel_grid", (pool2,), check_pool2_shape, visible=True))  # the default 16 per row
+
+    hidden = [
+        (random_activation(41), 4),
+        (random_activation(42, height=5, width=9, channels=7), 3),
+        (random_activation(43, height=12, width=12, channels=16)[0], 5),  # no batch axis
+        (random_activation(44, height=4, width=4, channels=3), 16),
+        (random_activation(45, height=6, width=3, channels=9), 1),
+        (random_activation(46, height=3, width=8, channels=12)[0], 12),  # no batch axis, one full row
+    ]
+    for seed in (47, 48):
+        hidden += [(np.asarray(output), 6) for output in random_model(seed)(random_images(seed))]
+    layers = reference.build_activation_model(shipped, ["conv2", "pool4"])(random_images(49, image_size=96))
+    hidden += [(np.asarray(output), 16) for output in layers]
+    for activation, per_row in hidden:
+        add(f"channel_grid (activation {activation.shape}, images_per_row={per_row})", activation, per_row,
+            reference.channel_grid(activation, per_row))
+    # The default images_per_row (16), which the student's signature must give.
+    activation = random_activation(50, height=4, width=5, channels=21)
+    cases.append(Case("channel_grid", (activation,), partial(
+        check, f"channel_grid (activation {activation.shape}, default images_per_row)",
+        reference.channel_grid(activation), grid_mistakes(activation))))
+    return cases

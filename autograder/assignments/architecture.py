@@ -212,3 +212,145 @@ def keras_param_count(kernel_size, in_channels, out_channels, *, separable=False
     layer = kind(out_channels, kernel_size, use_bias=use_bias)
     layer.build((None, 8, 8, in_channels))
     return int(layer.count_params())
+
+
+# ------------------------------------------------------ secure grading
+
+PRELUDE = (
+    "import matplotlib.pyplot as plt\n"
+    "import numpy as np\n"
+    "import keras\n"
+    "from keras import layers\n"
+)
+"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+
+``library_residual_block`` (``convviz_ref.models.residual_block``) is not
+given: the given lines of ``residual_block`` call it only when
+``separable=True``, which no grading case asks for, and a block that calls it
+otherwise fails (the reference library is out of the student's reach).
+"""
+
+BLOCK_TRIALS = [
+    # (input shape, filters, pooling, seed of the input)
+    ((6, 6, 8), 8, False, 101),
+    ((6, 6, 8), 16, False, 102),
+    ((8, 8, 16), 16, True, 103),
+    ((7, 7, 8), 16, True, 104),
+    ((6, 10, 16), 8, True, 105),
+    ((5, 7, 16), 8, False, 106),
+]
+"""The hidden grading trials of ``residual_block``: shapes and seeds of their own.
+
+Same channels and a channel change, with and without pooling, odd and
+non-square sizes; the worker gives weights by kernel shape with seed 0.
+"""
+
+COUNT_TRIALS = [(1, 8, 24), (3, 5, 40), (3, 96, 48), (5, 12, 36), (7, 6, 20)]
+"""The hidden grading trials of ``count_conv_params``, each with and without separable and bias."""
+
+
+def run_block_like_the_worker(block_function, array, filters, **kwargs):
+    """What the grading worker computes for a ``block`` case: ``(output, parameter count)``.
+
+    The one-block model is built and given weights by
+    :func:`convviz_grade.worker.run_block` itself (weights by kernel shape,
+    seed 0), so the reference and the student's block are treated alike.
+    """
+    from convviz_grade.worker import run_block
+
+    output, params = run_block(block_function, np.asarray(array, np.float32), filters, kwargs)
+    return np.asarray(output), int(params)
+
+
+def block_mistakes_on(array, filters, **kwargs):
+    """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint: output}``.
+
+    Those that cannot be built, or give the reference's output, are left out.
+    """
+    expected, _ = run_block_like_the_worker(reference.residual_block, array, filters, **kwargs)
+    mistakes = {}
+    for hint, function in MISTAKEN_BLOCKS.items():
+        try:
+            output, _ = run_block_like_the_worker(function, array, filters, **kwargs)
+        except Exception:
+            continue
+        if output.shape != expected.shape or not np.allclose(output, expected, rtol=1e-4, atol=1e-5):
+            mistakes[hint] = output
+    return mistakes
+
+
+def _check_block(what, expected, expected_params, mistakes, outputs):
+    from convviz_grade.checks import check_array, check_true
+
+    output = np.asarray(outputs["value"])
+    check_true(what, output.shape == expected.shape,
+               f"expected output shape {expected.shape[1:]}, got {output.shape[1:]}")
+    params = outputs.get("params")
+    params = None if params is None else np.asarray(params)
+    check_true(what, params is not None and params.shape == () and int(params) == expected_params,
+               f"expected {expected_params:,} parameters, got "
+               f"{'none' if params is None else (f'{int(params):,}' if params.shape == () else params.shape)}")
+    check_array(what, output, expected, rtol=1e-4, atol=1e-5 * float(np.abs(expected).max()), mistakes=mistakes)
+
+
+def _check_count(label, expected, mistakes, check_int, outputs):
+    from convviz_grade.checks import check_array, check_true
+
+    check_array(label, outputs["value"], expected, rtol=0, atol=0, mistakes=mistakes)
+    if check_int:
+        dtype = np.asarray(outputs["value"]).dtype
+        check_true("count_conv_params", np.issubdtype(dtype, np.integer),
+                   f"expected an int (a number of weights), got a value of dtype {dtype}")
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+
+    ``residual_block`` (kind ``block``): the notebook's visible shapes (input
+    (8, 8, 16) to 16 channels, to 32 with pooling, and the (1, 4, 4, 16)
+    block named ``zero``), then :data:`BLOCK_TRIALS`; each compares the output
+    shape, the parameter count and the outputs with the reference block's
+    under the same weights by kernel shape. The visible test with all weights
+    zero cannot be run as such (the worker sets the weights); its input and
+    name are kept, with the weights by shape. ``count_conv_params``: the
+    notebook's four visible counts (the first also checks that the count is an
+    integer), then :data:`COUNT_TRIALS` with every option.
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+
+    cases = []
+    blocks = [((8, 8, 16), 16, False, block_input((8, 8, 16), 0), "trial", True),
+              ((8, 8, 16), 32, True, block_input((8, 8, 16), 0), "trial", True),
+              ((4, 4, 16), 16, False, np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32"),
+               "zero", True)]
+    blocks += [(shape, filters, pooling, block_input(shape, seed), "trial", False)
+               for shape, filters, pooling, seed in BLOCK_TRIALS]
+    for shape, filters, pooling, array, name, visible in blocks:
+        what = f"residual_block(x of shape {(None,) + shape}, filters={filters}, pooling={pooling})"
+        kwargs = {"pooling": pooling, "name": name}
+        expected, params = run_block_like_the_worker(reference.residual_block, array, filters, **kwargs)
+        cases.append(Case("residual_block", (array, filters), partial(
+            _check_block, what, expected, params, block_mistakes_on(array, filters, **kwargs)),
+            kwargs=kwargs, kind="block", visible=visible))
+
+    separable_mistake = "counted k * k * in_channels * out_channels for the separable convolution too"
+    bias_mistake = "forgot the out_channels biases when use_bias is true"
+    for options, expected, mistakes in [({}, 36864, {}),
+                                        ({"separable": True}, 4672, {separable_mistake: 36864}),
+                                        ({"use_bias": True}, 36928, {bias_mistake: 36864}),
+                                        ({"separable": True, "use_bias": True}, 4736, {bias_mistake: 4672})]:
+        label = "count_conv_params(3, 64, 64" + "".join(f", {key}=True" for key in options) + ")"
+        cases.append(Case("count_conv_params", (3, 64, 64), partial(_check_count, label, expected, mistakes,
+                                                                     not options),
+                          kwargs=options, visible=True))
+    for k, cin, cout in COUNT_TRIALS:
+        for separable in (False, True):
+            for use_bias in (False, True):
+                options = {"separable": separable, "use_bias": use_bias}
+                label = f"count_conv_params({k}, {cin}, {cout}, separable={separable}, use_bias={use_bias})"
+                cases.append(Case("count_conv_params", (k, cin, cout), partial(
+                    _check_count, label, reference.count_conv_params(k, cin, cout, **options),
+                    count_mistakes(k, cin, cout, **options), False), kwargs=options))
+    return cases

@@ -180,3 +180,160 @@ def deprocess_mistakes(image, crop=25):
         hint: wrong for hint, wrong in mistakes.items()
         if wrong.shape != expected.shape or np.abs(wrong.astype(np.int64) - expected).max() > 1
     }
+
+
+PRELUDE = "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out)."""
+
+
+def _identity_extractor():
+    """The visible tests' "extractor" that returns its (1, 6, 6, 2) input unchanged."""
+    inputs = keras.Input(shape=(6, 6, 2))
+    return keras.Model(inputs, keras.layers.Identity()(inputs))
+
+
+def _visible_loss_image():
+    image = np.full((1, 6, 6, 2), -1.0, dtype=np.float32)
+    image[0, :, :, 1] = 9.0
+    image[0, 2:4, 2:4, 1] = [[1.0, 2.0], [3.0, 6.0]]
+    return image
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+
+    For each function, the notebook's visible tests (the identity "extractor",
+    the shipped ``small_convnet``'s ``conv3``, the hand-computed pictures), then
+    hidden cases on random small models, images and patterns with seeds of
+    their own, the shipped ``conv2``, constant images, and for
+    ``gradient_ascent_step`` a step from a later point of an ascent. The same
+    model object is shared by several cases, so it is saved once.
+
+    The notebook also checks that ``deprocess_image`` leaves its input as it
+    was; the worker passes copies, so that is checked by the notebook's
+    visible test only.
+    """
+    from functools import partial
+
+    from convviz_grade.checks import check_array, check_true
+    from convviz_grade.grading import Case
+    from convviz_ref.models import load_pretrained
+
+    logger = tf.get_logger()  # each new model retraces the reference's tf.function
+    level = logger.level
+    logger.setLevel("ERROR")
+
+    def check(label, expected, mistakes, tolerances, outputs):
+        check_array(label, outputs["value"], expected, mistakes=mistakes, **tolerances)
+
+    def check_scalar(outputs):
+        shape = np.asarray(outputs["value"]).shape
+        check_true("compute_loss", shape == (), f"expected one number (shape ()), got shape {shape}")
+
+    def check_step_length(image, outputs):
+        stepped = np.asarray(outputs["value"])
+        check_true("gradient_ascent_step", stepped.shape == (1, 96, 96, 3),
+                   f"expected shape (1, 96, 96, 3), got {stepped.shape}")
+        length = float(np.linalg.norm(stepped.astype(np.float64) - np.asarray(image)))
+        check_true("gradient_ascent_step", abs(length - 1275.0) < 0.1,
+                   f"the step should move the image by learning_rate = 1275 (l2 distance), it moved {length:.6g}")
+
+    def check_picture_shape(outputs):
+        picture = np.asarray(outputs["value"])
+        check_true("deprocess_image", picture.shape == (46, 46, 3) and picture.dtype == np.uint8,
+                   f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and {picture.dtype}")
+
+    shipped = load_pretrained("small_convnet").model
+    conv3 = reference.build_feature_extractor(shipped, "conv3")
+    identity = _identity_extractor()
+    random_extractors = {seed: random_feature_extractor(seed) for seed in (61, 62, 63, 64, 65)}  # shared
+    cases = []
+
+    # ------------------------------------------------------------ compute_loss
+    loss_tolerances = {"rtol": 1e-4, "atol": 1e-6}
+    image = _visible_loss_image()
+    for index, expected in ((1, 3.0), (0, -1.0)):
+        cases.append(Case("compute_loss", (identity, image, index),
+                          partial(check, "compute_loss", expected, loss_mistakes(identity, image, index),
+                                  {"rtol": 1e-6}), visible=True))
+    images = np.random.default_rng(0).uniform(0, 255, size=(2, 96, 96, 3)).astype(np.float32)
+    cases.append(Case("compute_loss", (conv3, images, 7), check_scalar, visible=True))
+    for seed, num_images, indices in ((61, 2, (0, 5, 15)), (62, 3, (2, 9)), (63, 1, (4, 13))):
+        extractor = random_extractors[seed]
+        images = random_images(seed, num_images=num_images)
+        for index in indices:
+            expected = reference.compute_loss(extractor, images, index)
+            cases.append(Case("compute_loss", (extractor, images, index), partial(
+                check, f"compute_loss (random model, {num_images} images, filter {index})", expected,
+                loss_mistakes(extractor, images, index), loss_tolerances)))
+    conv2 = reference.build_feature_extractor(shipped, "conv2")
+    images = random_images(64, num_images=2, image_size=96)
+    cases.append(Case("compute_loss", (conv2, images, 23), partial(
+        check, "compute_loss (small_convnet conv2, filter 23)", reference.compute_loss(conv2, images, 23),
+        loss_mistakes(conv2, images, 23), loss_tolerances)))
+
+    # ---------------------------------------------------- gradient_ascent_step
+    step_tolerances = {"rtol": 1e-4, "atol": 1e-3}  # values up to ~1500 in float32
+    start = tf.constant(np.zeros((1, 6, 6, 2), dtype=np.float32))
+    expected = np.zeros((1, 6, 6, 2), dtype=np.float32)
+    expected[0, 2:4, 2:4, 1] = 5.0
+    cases.append(Case("gradient_ascent_step", (identity, start, 1, 10.0), partial(
+        check, "gradient_ascent_step", expected, step_mistakes(identity, start, 1, 10.0), {"atol": 1e-5}),
+        visible=True))
+    image = tf.constant(np.random.default_rng(0).uniform(100, 150, size=(1, 96, 96, 3)).astype(np.float32))
+    cases.append(Case("gradient_ascent_step", (conv3, image, 3, 1275.0), partial(check_step_length, image),
+                      visible=True))
+    for seed, index, rate in ((61, 0, 10.0), (62, 5, 1275.0), (63, 15, 100.0), (64, 9, 1.0)):
+        extractor = random_extractors[seed]
+        image = tf.constant(random_images(seed + 10, num_images=1))
+        cases.append(Case("gradient_ascent_step", (extractor, image, index, rate), partial(
+            check, f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
+            reference.gradient_ascent_step(extractor, image, index, rate),
+            step_mistakes(extractor, image, index, rate), step_tolerances)))
+    # Later in an ascent: the image after two reference steps, far outside 0..255.
+    extractor = random_extractors[65]
+    image = tf.constant(random_images(75, num_images=1))
+    for _ in range(2):
+        image = reference.gradient_ascent_step(extractor, image, 2, 300.0)
+    cases.append(Case("gradient_ascent_step", (extractor, image, 2, 300.0), partial(
+        check, "gradient_ascent_step (the third step of an ascent)",
+        reference.gradient_ascent_step(extractor, image, 2, 300.0),
+        step_mistakes(extractor, image, 2, 300.0), step_tolerances)))
+    image = tf.constant(random_images(76, num_images=1, image_size=96))
+    cases.append(Case("gradient_ascent_step", (conv2, image, 40, 1275.0), partial(
+        check, "gradient_ascent_step (small_convnet conv2, filter 40)",
+        reference.gradient_ascent_step(conv2, image, 40, 1275.0),
+        step_mistakes(conv2, image, 40, 1275.0), step_tolerances)))
+
+    # --------------------------------------------------------- deprocess_image
+    picture_tolerances = {"rtol": 0, "atol": 1, "check_dtype": "uint8"}
+    board = np.indices((4, 4)).sum(axis=0) % 2 * 2.0
+    board = np.repeat(board[:, :, None], 3, axis=2).astype(np.float32)
+    spike = np.zeros((4, 4, 3), dtype=np.float32)
+    spike[0, 0, :] = 60.0
+    spike_expected = np.full((4, 4, 3), 111, dtype=np.uint8)
+    spike_expected[0, 0, :] = 255
+    constant = np.full((8, 8, 3), 7.0, np.float32)
+    for image, crop, expected in (
+        (board, 1, np.repeat(np.array([[64, 192], [192, 64]])[:, :, None], 3, axis=2).astype(np.uint8)),
+        (spike, 0, spike_expected),
+        (constant, 0, np.full((8, 8, 3), 128, np.uint8)),
+    ):
+        cases.append(Case("deprocess_image", (image,), partial(
+            check, "deprocess_image", expected, deprocess_mistakes(image, crop=crop), picture_tolerances),
+            kwargs={"crop": crop}, visible=True))
+    pattern = np.random.default_rng(0).normal(200.0, 500.0, size=(96, 96, 3)).astype(np.float32)
+    cases.append(Case("deprocess_image", (pattern,), check_picture_shape, visible=True))  # the default crop
+    hidden = [(random_pattern(seed), 25) for seed in (81, 82, 83)]
+    hidden += [(random_pattern(84), 0), (random_pattern(85, size=40), 5), (random_pattern(86, size=64), 10)]
+    hidden += [(np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)]
+    for image, crop in hidden:
+        cases.append(Case("deprocess_image", (image,), partial(
+            check, f"deprocess_image (crop={crop})", reference.deprocess_image(image, crop=crop),
+            deprocess_mistakes(image, crop=crop), picture_tolerances), kwargs={"crop": crop}))
+    pattern = random_pattern(87)
+    cases.append(Case("deprocess_image", (pattern,), partial(
+        check, "deprocess_image (default crop)", reference.deprocess_image(pattern),
+        deprocess_mistakes(pattern), picture_tolerances)))
+    logger.setLevel(level)
+    return cases

@@ -186,3 +186,195 @@ def overlay_mistakes(image, heatmap, alpha=0.4, cmap="jet"):
 def reference_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     """The reference heatmap (the book's score: the model's output)."""
     return reference.gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index, score="output")
+
+
+# ------------------------------------------------------ secure grading
+
+PRELUDE = (
+    "import matplotlib\n"
+    "import matplotlib.pyplot as plt\n"
+    "import numpy as np\n"
+    "import keras\n"
+    "import tensorflow as tf\n"
+    "try:\n"
+    "    from IPython.display import display\n"
+    "except ImportError:\n"
+    "    pass\n"
+)
+"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+
+The setup cell's ``classifier``, ``test_images``, ``last_conv_name`` and so on
+are not given: the solution cells only define functions, and every model or
+image a case needs comes as an argument.
+"""
+
+VISIBLE_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
+"""The visible tests' (1, 2, 2, 2) image, its channels A0 = [[1, 2], [3, 4]] and A1 = [[4, 0], [0, 0]]."""
+
+
+def visible_model(head):
+    """One of the visible tests' 2x2 models: the input is the feature map ``maps``.
+
+    ``head``: ``"softmax"`` (weights (0.5, -0.5) for class 0, (-0.5, 0.5) for
+    class 1), ``"sigmoid"`` (one unit, weights (1, -1)) or ``"zero"`` (one
+    sigmoid unit with zero weights: the gradient is zero).
+    """
+    inputs = keras.Input((2, 2, 2))
+    maps_layer = layers.Conv2D(2, 1, use_bias=False, name="maps")
+    pooled = layers.GlobalAveragePooling2D()(maps_layer(inputs))
+    units, activation = (2, "softmax") if head == "softmax" else (1, "sigmoid")
+    dense = layers.Dense(units, activation=activation)
+    model = keras.Model(inputs, dense(pooled), name=f"visible_{head}")
+    maps_layer.set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
+    kernel = {"softmax": [[0.5, -0.5], [-0.5, 0.5]], "sigmoid": [[1.0], [-1.0]], "zero": [[0.0], [0.0]]}[head]
+    dense.set_weights([np.array(kernel, "float32"), np.zeros(units, "float32")])
+    return model
+
+
+HEATMAP_TRIALS = [
+    # (model seed, head, image, class_index); "image" is a random_images seed or a constant value.
+    (22, "softmax", ("random", 22), None),     # top class 2: "class 0" mistake is visible
+    (30, "softmax", ("random", 30), None),
+    (30, "softmax", ("random", 30), 1),        # class_index below the top class
+    (32, "softmax", ("random", 32), 0),        # class_index 0, top class 1
+    (33, "softmax", ("random", 33), 2),        # class_index given, equal to the top class
+    (35, "softmax", ("random", 35), 1),        # no positive value: all zeros, not NaN
+    (22, "softmax", ("constant", 128.0), None),
+    (24, "sigmoid", ("random", 24), None),
+    (25, "sigmoid", ("random", 25), None),
+    (25, "sigmoid", ("constant", 255.0), None),
+    (30, "sigmoid", ("random", 30), None),
+    (30, "sigmoid", ("constant", 0.0), None),  # a black image: all zeros
+]
+"""The hidden grading trials of ``gradcam_heatmap``: seeds the notebook does not use.
+
+Each non-zero heatmap here has a positive maximum well above round-off (at
+least 5% of the largest absolute value before the ReLU), and each zero one a
+clearly negative maximum, so float32 and float64 answers agree.
+"""
+
+OVERLAY_TRIALS = [
+    # (image size, heatmap grid, alpha, cmap, image kind, heatmap kind)
+    ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
+    ((20, 36), (5, 3), 0.4, "jet", "random", "random"),
+    ((37, 26), (6, 7), 0.6, "viridis", "random", "random"),
+    ((16, 16), (16, 16), 0.3, "magma", "random", "random"),
+    ((12, 18), (3, 3), 0.5, "plasma", "constant", "random"),
+    ((10, 14), (2, 2), 0.4, "jet", "random", "zeros"),
+]
+"""The hidden grading trials of ``overlay`` (random generator of its own: seed 5151)."""
+
+
+def _check_heatmap(label, expected, mistakes, float_dtype, outputs):
+    from convviz_grade.checks import check_array, check_true
+
+    check_array(label, outputs["value"], expected, rtol=1e-4, atol=1e-5, mistakes=mistakes)
+    if float_dtype:
+        dtype = np.asarray(outputs["value"]).dtype
+        check_true("gradcam_heatmap", np.issubdtype(dtype, np.floating), f"expected a float array, got dtype {dtype}")
+
+
+def _check_overlay_shape(shape, outputs):
+    from convviz_grade.checks import check_true
+
+    result = np.asarray(outputs["value"])
+    check_true("overlay", result.shape == shape, f"expected shape {shape} (the image's), got {result.shape}")
+    check_true("overlay", result.dtype == np.uint8, f"expected dtype uint8, got {result.dtype}")
+
+
+def _check_overlay(label, expected, mistakes, outputs):
+    from convviz_grade.checks import check_array
+
+    check_array(label, outputs["value"], expected, rtol=0, atol=1, check_dtype=np.uint8, mistakes=mistakes)
+
+
+def _distinct(mistakes, expected, atol):
+    """The mistakes whose result differs from the expected one by more than ``atol`` somewhere."""
+    expected = np.asarray(expected, np.float64)
+    return {hint: wrong for hint, wrong in mistakes.items()
+            if np.shape(wrong) != expected.shape or np.abs(np.asarray(wrong, np.float64) - expected).max() > atol}
+
+
+def _trial_image(kind):
+    what, value = kind
+    if what == "random":
+        return random_images(value)
+    return np.full((1, IMAGE_SIZE, IMAGE_SIZE, 3), value, np.float32)
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+
+    ``gradcam_heatmap``: the notebook's four visible 2x2 cases, then
+    :data:`HEATMAP_TRIALS` (random softmax and sigmoid classifiers, class_index
+    None and given, constant images, all-zero heatmaps). ``overlay``: the
+    notebook's two visible cases, then :data:`OVERLAY_TRIALS` and a batch of
+    one image. Each model is one object, saved once for all its cases.
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+
+    cases = []
+    # gradcam_heatmap: the visible tests, as in the notebook.
+    softmax, sigmoid, zero = (visible_model(head) for head in ("softmax", "sigmoid", "zero"))
+    expected_0 = np.array([[0.0, 0.5], [0.75, 1.0]])
+    cases += [
+        Case("gradcam_heatmap", (softmax, VISIBLE_IMAGE, "maps"), partial(
+            _check_heatmap, "gradcam_heatmap(top class)", expected_0, {
+                "left out the ReLU (kept the negative values and divided by the maximum)": [[-0.75, 0.5], [0.75, 1.0]],
+                "divided by the sum of the heatmap instead of its maximum": [[0, 2 / 9], [3 / 9, 4 / 9]],
+                "explained class 1 instead of the top class (the argmax of the predictions)": [[1.0, 0.0], [0.0, 0.0]]},
+            True), visible=True),
+        Case("gradcam_heatmap", (softmax, VISIBLE_IMAGE, "maps"), partial(
+            _check_heatmap, "gradcam_heatmap(class_index=1)", [[1.0, 0.0], [0.0, 0.0]],
+            {"ignored class_index (explained the top class instead of the one asked for)": expected_0}, False),
+            kwargs={"class_index": 1}, visible=True),
+        Case("gradcam_heatmap", (sigmoid, VISIBLE_IMAGE, "maps"), partial(
+            _check_heatmap, "gradcam_heatmap(sigmoid output)", expected_0, {}, False), visible=True),
+        Case("gradcam_heatmap", (zero, VISIBLE_IMAGE, "maps"), partial(
+            _check_heatmap, "gradcam_heatmap(zero gradient)", np.zeros((2, 2)), {}, False), visible=True),
+    ]
+    # gradcam_heatmap: hidden trials.
+    models = {}
+    for seed, head, image_kind, class_index in HEATMAP_TRIALS:
+        if (seed, head) not in models:
+            models[seed, head] = random_classifier(seed, head=head)
+        model, image = models[seed, head], _trial_image(image_kind)
+        label = (f"gradcam_heatmap(random {head} model, {image_kind[0]} image"
+                 f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, class_index={class_index})")
+        cases.append(Case("gradcam_heatmap", (model, image, LAST_CONV, class_index), partial(
+            _check_heatmap, label, reference_heatmap(model, image, LAST_CONV, class_index),
+            gradcam_mistakes(model, image, LAST_CONV, class_index), False)))
+    # overlay: the visible tests, as in the notebook.
+    rng = np.random.default_rng(0)
+    cases.append(Case("overlay", (rng.uniform(0, 255, (4, 6, 3)), rng.uniform(0, 1, (2, 3))),
+                      partial(_check_overlay_shape, (4, 6, 3)), visible=True))
+    red = np.zeros((2, 2, 3), np.uint8)
+    red[..., 0] = 255
+    cases.append(Case("overlay", (np.zeros((2, 2, 3)), np.ones((1, 1))), partial(
+        _check_overlay, "overlay(black image, heatmap 1)", red, {
+            "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum":
+                np.full((2, 2, 3), [50, 0, 0], np.uint8),
+            "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros((2, 2, 3), np.uint8)}),
+        visible=True))
+    # overlay: hidden trials.
+    rng = np.random.default_rng(5151)
+    for size, grid, alpha, cmap, image_kind, heatmap_kind in OVERLAY_TRIALS:
+        image = (rng.uniform(0, 255, size + (3,)) if image_kind == "random"
+                 else np.full(size + (3,), rng.uniform(0, 255))).astype("float32")
+        heatmap = (rng.uniform(0, 1, grid) if heatmap_kind == "random" else np.zeros(grid)).astype("float32")
+        label = (f"overlay({image_kind} image {size}, {heatmap_kind} heatmap {grid}, "
+                 f"alpha={alpha}, cmap={cmap!r})")
+        expected = reference.overlay(image, heatmap, alpha=alpha, cmap=cmap)
+        mistakes = _distinct(overlay_mistakes(image, heatmap, alpha=alpha, cmap=cmap), expected, 1)
+        cases.append(Case("overlay", (image, heatmap), partial(_check_overlay, label, expected, mistakes),
+                          kwargs={"alpha": alpha, "cmap": cmap}))
+    size, grid, alpha, cmap = (18, 24), (6, 8), 0.4, "jet"
+    image = rng.uniform(0, 255, size + (3,)).astype("float32")
+    heatmap = rng.uniform(0, 1, grid).astype("float32")
+    expected = reference.overlay(image, heatmap)
+    cases.append(Case("overlay", (image[None], heatmap), partial(
+        _check_overlay, f"overlay(a batch of one image {size}, heatmap {grid})", expected,
+        _distinct(overlay_mistakes(image, heatmap), expected, 1))))
+    return cases

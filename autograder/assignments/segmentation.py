@@ -68,3 +68,36 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
                            for t, p in zip(np.asarray(masks_true), np.asarray(masks_pred))])),
     }
     return {hint: value for hint, value in candidates.items() if not np.isclose(value, right, rtol=1e-9, atol=1e-12)}
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+
+    The notebook's visible 4x4 example, then random masks the notebook never
+    shows (seeds of their own), with 2 and 3 classes and absent classes.
+    """
+    from functools import partial
+
+    from convviz_grade.checks import check_array
+    from convviz_grade.grading import Case
+
+    def check(expected, mistakes, label, outputs):
+        check_array(label, outputs["value"], expected, rtol=1e-9, atol=1e-12, mistakes=mistakes)
+
+    truth = np.array([[[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]]], np.int32)
+    predicted = np.array([[[0, 0, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]], np.int32)
+    cases = [
+        Case("mean_iou", (truth, predicted), partial(check, 37 / 56, iou_mistakes(truth, predicted, 3),
+                                                     "mean_iou(4x4 example)"),
+             kwargs={"num_classes": 3}, visible=True),
+        Case("mean_iou", (truth, truth.copy()), partial(check, 1.0, {}, "mean_iou(perfect prediction)"),
+             kwargs={"num_classes": 3}, visible=True),
+    ]
+    for seed, num_classes, absent in [(100, 3, ()), (101, 2, ()), (102, 3, (1,)), (103, 3, (2,)), (104, 3, (0,))]:
+        truth, predicted = random_masks(seed, num_classes=num_classes, absent=absent, shape=(4, 12, 10))
+        label = f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, absent classes {list(absent)})"
+        expected = reference.mean_iou(truth, predicted, num_classes)
+        cases.append(Case("mean_iou", (truth, predicted),
+                          partial(check, expected, iou_mistakes(truth, predicted, num_classes), label),
+                          kwargs={"num_classes": num_classes}))
+    return cases

@@ -1,0 +1,234 @@
+"""``convviz-grade autograde``: grade a whole class into nbgrader's gradebook.
+
+The steps, in order:
+
+1. read the course's nbgrader configuration (its folders and ``db_url``);
+2. make sure the gradebook knows the assignment and its graded cells
+   (nbgrader's own ``generate_assignment``, which also refreshes the release);
+3. grade every student's notebook with :func:`convviz_grade.grading.grade_submission`,
+   ``jobs`` at a time on this machine or on a Dask cluster; each task only
+   returns data;
+4. in this one process, as results arrive: write each student's scores to the
+   gradebook in one transaction (all of a student's scores or none), and the
+   per-function explanations to ``<autograded>/<student>/<assignment>/convviz_grade.json``
+   (what ``export`` and ``feedback`` read);
+5. print a summary table. The exit code is 1 if any submission could not be
+   graded, as nbgrader's own converters do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+from convviz_grade import grading, sandbox
+from convviz_grade.release import nbgrader_environment
+
+RESULTS_FILE = "convviz_grade.json"
+
+
+class Course:
+    """A course folder and the parts of its nbgrader configuration we use."""
+
+    def __init__(self, root):
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        self.root = Path(root).resolve()
+        config_file = self.root / "nbgrader_config.py"
+        if not config_file.is_file():
+            raise FileNotFoundError(f"no nbgrader_config.py in {self.root}: is it a course folder?")
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        self.coursedir = CourseDirectory(config=config)
+        self.db_url = self.coursedir.db_url
+
+    def folder(self, trait):
+        return self.root / getattr(self.coursedir, trait)
+
+    def source_notebook(self, assignment):
+        return self.folder("source_directory") / assignment / f"{assignment}.ipynb"
+
+    def results_path(self, student, assignment):
+        return self.folder("autograded_directory") / student / assignment / RESULTS_FILE
+
+    def gradebook_file(self):
+        """The SQLite file of the gradebook, or None for another database."""
+        prefix = "sqlite:///"
+        return Path(self.db_url[len(prefix):]) if self.db_url.startswith(prefix) else None
+
+    def register(self, assignment):
+        """Run nbgrader's generate_assignment so the gradebook has the assignment's cells."""
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+             f"--CourseDirectory.root={self.root}"],
+            cwd=self.root, env=nbgrader_environment(), capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stderr[-2000:]}")
+
+
+def find_submissions(submissions, assignment):
+    """{student: notebook path or None} from ``DIR/<student>/<assignment>/<assignment>.ipynb``."""
+    found = {}
+    for student_folder in sorted(Path(submissions).iterdir()):
+        if student_folder.is_dir() and not student_folder.name.startswith("."):
+            notebook = student_folder / assignment / f"{assignment}.ipynb"
+            found[student_folder.name] = notebook if notebook.is_file() else None
+    return found
+
+
+def missing_submission(assignment, student):
+    functions = [
+        grading.FunctionGrade(f, 0.0, assignment.max_score(f), "missing", "no notebook was submitted")
+        for f in assignment.functions
+    ]
+    return grading.SubmissionGrade(student, assignment.name, assignment.name, functions, notes=["no submission"])
+
+
+def write_gradebook(course, assignment, result):
+    """Write one student's scores in one transaction: all of them, or none."""
+    from nbgrader.api import Gradebook, Grade, SubmittedAssignment, SubmittedNotebook, Comment
+
+    scores = {}
+    for grade in result.functions:
+        for grade_id, points in assignment.points[grade.function].items():
+            scores[grade_id] = points if grade.status == "passed" else 0.0
+    with Gradebook(course.db_url) as gradebook:
+        session = gradebook.db
+        try:
+            gradebook.update_or_create_student(result.student)
+            try:
+                submission = gradebook.find_submission(assignment.name, result.student)
+            except Exception:  # MissingEntry: first grading of this student
+                # What nbgrader's add_submission builds, without its intermediate commit.
+                with session.no_autoflush:
+                    submission = SubmittedAssignment(
+                        assignment=gradebook.find_assignment(assignment.name),
+                        student=gradebook.find_student(result.student),
+                    )
+                    session.add(submission)
+                    for notebook in submission.assignment.notebooks:
+                        submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                        session.add(submitted)
+                        for cell in notebook.grade_cells:
+                            session.add(Grade(cell_id=cell.id, notebook=submitted))
+                        for cell in notebook.solution_cells:
+                            session.add(Comment(cell_id=cell.id, notebook=submitted))
+                    session.flush()
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = scores.get(grade.name, 0.0)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def write_results(course, result):
+    path = course.results_path(result.student, result.assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(result), indent=1))
+    os.replace(temporary, path)  # never a half-written file
+
+
+def hidden_paths(course, extra=()):
+    """What student code must not see: the course, the repository, the gradebook, more."""
+    paths = [course.root, Path(__file__).resolve().parent.parent, *extra]
+    gradebook = course.gradebook_file()
+    if gradebook is not None:
+        paths.append(gradebook.parent)
+    return [str(path) for path in paths]
+
+
+def grade_task(assignment, notebook, student, options):
+    """The unit of work (a thread here, or a Dask task): grade one notebook, return data.
+
+    Never raises: a failure of the grader itself gives an "ungraded" result.
+    """
+    if notebook is None:
+        return missing_submission(assignment, student)
+    try:
+        return grading.grade_submission(assignment, notebook, student=student, **options)
+    except Exception as error:
+        message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
+        functions = [grading.FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
+                     for f in assignment.functions]
+        return grading.SubmissionGrade(student, assignment.name, assignment.name, functions, notes=[message])
+
+
+def summary_table(results, stream):
+    if not results:
+        return
+    functions = [grade.function for grade in results[0].functions]
+    width = max(7, *(len(result.student) for result in results))
+    header = f"{'student':<{width}}  {'score':>9}  " + "  ".join(f"{name[:14]:<14}" for name in functions)
+    print(header, file=stream)
+    print("-" * len(header), file=stream)
+    for result in sorted(results, key=lambda r: r.student):
+        cells = "  ".join(f"{grade.status:<14}" for grade in result.functions)
+        print(f"{result.student:<{width}}  {result.score:>4g}/{result.max_score:<4g}  {cells}", file=stream)
+
+
+def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0, memory_mb=4096,
+              isolation="auto", scheduler=None, hide=(), progress=True, stream=None):
+    """Grade every submission of one assignment; return the exit code."""
+    from tqdm.auto import tqdm
+
+    stream = stream or sys.stdout
+    course = Course(course_dir)
+    source = course.source_notebook(assignment_name)
+    if not source.is_file():
+        print(f"error: no source notebook {source}", file=stream)
+        return 2
+    if not Path(submissions).is_dir():
+        print(f"error: no submissions folder {submissions}", file=stream)
+        return 2
+    if isolation == "auto":
+        isolation = "bwrap" if sandbox.bwrap_available() else "none"
+    if isolation == "none":
+        print("warning: bubblewrap is not available: student code runs with the grader's file and network "
+              "access (limits still apply)", file=stream)
+    course.register(assignment_name)
+    assignment = grading.Assignment(assignment_name, source)
+    assignment.prepared_inputs()  # once, before any thread needs it
+    found = find_submissions(submissions, assignment_name)
+    work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
+    options = {"work_root": work_root, "hide": hidden_paths(course, hide), "isolation": isolation,
+               "timeout": timeout, "memory_bytes": memory_mb * 2**20}
+    results, failures = [], []
+    bar = tqdm(total=len(found), desc=f"grading {assignment_name}", unit="student", disable=not progress)
+
+    def finish(result):
+        try:
+            write_gradebook(course, assignment, result)
+            write_results(course, result)
+        except Exception as error:  # the gradebook refused: report, go on with the others
+            failures.append(f"{result.student}: could not be recorded: {type(error).__name__}: {error}")
+        if any(grade.status == "ungraded" for grade in result.functions):
+            failures.append(f"{result.student}: could not be graded: {'; '.join(result.notes)[:300]}")
+        results.append(result)
+        bar.update(1)
+
+    if scheduler:
+        from convviz_grade.cluster import grade_on_cluster
+
+        grade_on_cluster(scheduler, assignment_name, source, found, options, finish)
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(grade_task, assignment, notebook, student, options)
+                       for student, notebook in found.items()]
+            for future in as_completed(futures):
+                finish(future.result())
+    bar.close()
+    summary_table(results, stream)
+    for failure in failures:
+        print(f"FAILED {failure}", file=stream)
+    return 1 if failures else 0

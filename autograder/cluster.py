@@ -1,0 +1,48 @@
+"""Grading on a Dask cluster: the same per-submission task, results sent home.
+
+Each Dask worker builds the assignment's cases itself (once per worker
+process) from the assignment's name and source notebook, runs
+:func:`convviz_grade.autograde.grade_task` (which runs student code in its own
+sandboxed process, as on one machine) and returns the plain
+:class:`~convviz_grade.grading.SubmissionGrade`. Only the process that called
+``autograde`` writes the gradebook. Workers must have this package, the same
+Python environment and the submissions' paths.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=8)
+def _assignment(name, source):
+    from convviz_grade.grading import Assignment
+
+    assignment = Assignment(name, source)
+    assignment.prepared_inputs()
+    return assignment
+
+
+def remote_grade(name, source, notebook, student, options):
+    """The task a Dask worker runs."""
+    from convviz_grade.autograde import grade_task
+
+    options = dict(options, work_root=Path(tempfile.mkdtemp(prefix="convviz-grade-")))
+    return grade_task(_assignment(name, str(source)), notebook, student, options)
+
+
+def grade_on_cluster(address, name, source, found, options, finish):
+    """Submit one task per student to the scheduler at ``address``; ``finish`` each result here."""
+    from distributed import Client, as_completed
+
+    options = {key: value for key, value in options.items() if key != "work_root"}
+    with Client(address, set_as_default=False) as client:
+        futures = [
+            client.submit(remote_grade, name, str(source), None if notebook is None else str(notebook),
+                          student, options, pure=False, key=f"grade-{name}-{student}")
+            for student, notebook in found.items()
+        ]
+        for future in as_completed(futures):
+            finish(future.result())

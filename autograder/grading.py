@@ -1,0 +1,339 @@
+"""Grade one submission where student code cannot reach the verdict.
+
+The grader (this process) never runs student code. It
+
+1. takes the submission's solution cells (found by their nbgrader grade ids,
+   as in the instructor's source notebook; every other cell is ignored, so
+   edited or deleted test cells change nothing);
+2. writes them, with the inputs of every test case (arrays, small Keras
+   models saved as files), to a private folder;
+3. runs :mod:`convviz_grade.worker` there through :mod:`convviz_grade.sandbox`;
+   a case or a cell that hangs or kills the worker is marked and skipped, and
+   the worker runs again for the rest;
+4. reads the outputs back as plain arrays and compares them, here, with what
+   :mod:`convviz_ref` gives on the same inputs.
+
+A function earns its points (those of its visible and hidden test cells)
+only when every one of its cases matches: a hard-coded answer to the visible
+tests earns what a blank function earns.
+
+The cases of assignment ``A`` come from ``grading_cases()`` in
+``convviz_grade.assignments.A``, and the imports the student's code may rely
+on (the notebook's setup cell, minus the course's own modules) from its
+``PRELUDE`` (default ``import numpy as np``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from convviz_grade import sandbox
+
+MAX_RUNS = 12  # worker restarts after hangs or crashes, per submission
+
+
+@dataclass
+class Case:
+    """One call of a graded function on inputs the grader chose.
+
+    Attributes:
+        function: str, the graded function's name.
+        args: tuple of arguments: NumPy arrays, TensorFlow tensors (passed
+            to the function as tensors), Keras models, or plain values
+            (numbers, strings, None, lists).
+        kwargs: dict of keyword arguments, same kinds.
+        check: callable taking the outputs dict (``"value"``: the returned
+            array; ``"params"``: the parameter count, for ``block`` cases)
+            and raising ``AssertionError`` with an explanation on mismatch.
+        kind: ``"call"`` or ``"block"`` (see the worker).
+        visible: bool, the case is one of the notebook's visible tests.
+    """
+
+    function: str
+    args: tuple
+    check: Callable[[dict], None]
+    kwargs: dict = field(default_factory=dict)
+    kind: str = "call"
+    visible: bool = False
+
+
+@dataclass
+class FunctionGrade:
+    """The verdict on one graded function."""
+
+    function: str
+    score: float
+    max_score: float
+    status: str  # "passed", "failed" or "ungraded" (the grader could not grade it)
+    message: str = ""
+
+
+@dataclass
+class SubmissionGrade:
+    student: str
+    assignment: str
+    notebook: str
+    functions: list
+    runs: int = 0
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def score(self):
+        return sum(grade.score for grade in self.functions)
+
+    @property
+    def max_score(self):
+        return sum(grade.max_score for grade in self.functions)
+
+
+class Assignment:
+    """What the grader knows of one assignment: its cells, points and cases."""
+
+    def __init__(self, name, source_notebook):
+        import nbformat
+
+        self.name = name
+        self.source_notebook = Path(source_notebook)
+        notebook = nbformat.read(self.source_notebook, as_version=4)
+        self.solution_ids = [
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("solution")
+        ]
+        self.points = self.read_points(self.source_notebook)
+        module = importlib.import_module(f"convviz_grade.assignments.{name}")
+        self.cases = list(module.grading_cases())
+        self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")
+        missing = set(self.points) - {case.function for case in self.cases}
+        if missing:
+            raise ValueError(f"assignment {name}: no grading cases for {sorted(missing)}")
+        self._inputs_folder = None
+
+    @staticmethod
+    def read_points(source_notebook):
+        """{function: {grade_id: points}} from the test cells ``test_f`` and ``hidden_f``."""
+        import nbformat
+
+        points = {}
+        for cell in nbformat.read(source_notebook, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code":
+                for prefix in ("test_", "hidden_"):
+                    if meta["grade_id"].startswith(prefix):
+                        function = meta["grade_id"][len(prefix):]
+                        points.setdefault(function, {})[meta["grade_id"]] = float(meta.get("points", 0))
+        return points
+
+    @property
+    def functions(self):
+        return list(self.points)
+
+    def max_score(self, function):
+        return sum(self.points[function].values())
+
+    def write_inputs(self, folder):
+        """Write task.json, inputs.npz and the model files into ``folder``."""
+        arrays, models, task = {}, {}, []
+
+        def encode(value):
+            if isinstance(value, np.ndarray):
+                name = f"a{len(arrays)}"
+                arrays[name] = value
+                return {"array": name}
+            if hasattr(value, "numpy") and hasattr(value, "dtype") and not hasattr(value, "layers"):
+                # A TensorFlow tensor: sent as its array, given back to the function as a tensor
+                # (code written for a tensor, such as tape.watch(image), fails on an ndarray).
+                name = f"a{len(arrays)}"
+                arrays[name] = np.asarray(value.numpy())
+                return {"array": name, "tensor": True}
+            if hasattr(value, "save") and hasattr(value, "layers"):  # a Keras model
+                key = id(value)
+                if key not in models:
+                    models[key] = (f"model{len(models)}.keras", value)
+                return {"model": models[key][0]}
+            return {"value": value}
+
+        for index, case in enumerate(self.cases):
+            task.append({
+                "id": f"c{index}", "function": case.function, "kind": case.kind,
+                "args": [encode(value) for value in case.args],
+                "kwargs": {key: encode(value) for key, value in case.kwargs.items()},
+            })
+        folder = Path(folder)
+        np.savez(folder / "inputs.npz", **arrays)
+        for filename, model in models.values():
+            model.save(folder / filename)
+        (folder / "task.json").write_text(json.dumps({"cases": task}))
+
+    def prepared_inputs(self):
+        """A folder holding the inputs, written once and copied for each submission."""
+        if self._inputs_folder is None:
+            self._inputs_folder = Path(tempfile.mkdtemp(prefix=f"convviz-{self.name}-inputs-"))
+            self.write_inputs(self._inputs_folder)
+        return self._inputs_folder
+
+
+def solution_cells(notebook_path, solution_ids):
+    """The sources of the submission's solution cells, by grade id, in notebook order."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    cells = []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and meta.get("solution") and meta.get("grade_id") in solution_ids:
+            cells.append(cell.source)
+    return cells
+
+
+def read_results(folder):
+    lines = []
+    path = Path(folder) / "results.jsonl"
+    if path.exists():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass  # a line cut short by a kill
+    return lines
+
+
+def _culprit(lines):
+    """What was running when the worker stopped: ("cell", n), ("case", id) or None."""
+    running = None
+    for line in lines:
+        if line["status"] == "loading":
+            running = ("cell", line["cell"])
+        elif line["status"] == "loaded":
+            running = None
+        elif line["status"] == "started":
+            running = ("case", line["id"])
+        elif line["id"] is not None and running == ("case", line["id"]):
+            running = None
+    return running
+
+
+def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes):
+    """Run the worker until every case has a result; return ({case id: result}, runs, notes)."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=work_root))
+    shutil.copytree(assignment.prepared_inputs(), folder, dirs_exist_ok=True)
+    (folder / "student.json").write_text(json.dumps({"prelude": assignment.prelude, "cells": cells}))
+    skip = {"cases": [], "cells": []}
+    verdicts, notes, runs = {}, [], 0
+    while runs < MAX_RUNS:
+        runs += 1
+        (folder / "skip.json").write_text(json.dumps(skip))
+        run = sandbox.run_worker(folder, hide=hide, isolation=isolation, timeout=timeout,
+                                 memory_bytes=memory_bytes)
+        lines = read_results(folder)
+        for line in lines:
+            if line["id"] is not None and line["status"] not in ("started",):
+                verdicts.setdefault(line["id"], line)
+            elif line["status"] == "cell-error" and line["message"] not in notes:
+                notes.append(line["message"])
+        if run.returncode == 0 and lines and lines[-1]["status"] == "finished":
+            break
+        culprit = _culprit(lines)
+        why = f"timed out after {timeout:g} s" if run.timed_out else _death(run)
+        if culprit is None:
+            notes.append(f"the grading process failed ({why}) outside student code: {run.log[-300:]}")
+            break
+        if culprit[0] == "cell":
+            notes.append(f"solution cell {culprit[1]} {why} while it ran")
+            skip["cells"].append(culprit[1])
+        else:
+            verdicts[culprit[1]] = {"id": culprit[1], "status": "fault", "message": why}
+            skip["cases"].append(culprit[1])
+        # Results of the earlier run are kept; the next run starts where it stopped.
+    outputs = {}
+    for case_id, verdict in verdicts.items():
+        if verdict["status"] == "ok":
+            try:
+                value = np.load(folder / "outputs" / f"{case_id}.npy", allow_pickle=False)
+                params_path = folder / "outputs" / f"{case_id}.params.npy"
+                params = np.load(params_path, allow_pickle=False) if params_path.exists() else None
+                outputs[case_id] = {"value": value, "params": params}
+            except (OSError, ValueError) as error:
+                verdicts[case_id] = {"id": case_id, "status": "malformed", "message": f"unreadable output ({error})"}
+    shutil.rmtree(folder, ignore_errors=True)
+    return verdicts, outputs, runs, notes
+
+
+def _death(run):
+    if run.returncode is not None and run.returncode < 0:
+        import signal
+
+        return f"was killed by {signal.Signals(-run.returncode).name}"
+    return f"stopped with exit code {run.returncode} (os._exit, sys.exit or a crash)"
+
+
+def score_functions(assignment, verdicts, outputs, notes):
+    """Compare each case's output with the reference; one verdict per function."""
+    grades = []
+    for function in assignment.functions:
+        message, ungraded = "", False
+        cases = [(index, case) for index, case in enumerate(assignment.cases) if case.function == function]
+        cases.sort(key=lambda item: not item[1].visible)  # explain visible failures first
+        for index, case in cases:
+            case_id = f"c{index}"
+            verdict = verdicts.get(case_id)
+            label = "visible test" if case.visible else "hidden test"
+            if verdict is None:  # the worker never reached it: a failure of ours, not a zero
+                ungraded = True
+                message = f"{function}: could not be graded (the grading process failed)"
+                break
+            if verdict["status"] == "missing":
+                message = f"{function}: not found (was its solution cell deleted or renamed?)"
+                break
+            if verdict["status"] != "ok":
+                message = f"{function} ({label}): {verdict['status']}: {verdict['message']}"
+                break
+            try:
+                case.check(outputs[case_id])
+            except AssertionError as error:
+                message = f"({label}) {error}"
+                break
+        passed = not message
+        if not passed and notes:
+            message += "\n" + "\n".join(notes)
+        grades.append(FunctionGrade(
+            function=function,
+            score=assignment.max_score(function) if passed else 0.0,
+            max_score=assignment.max_score(function),
+            status="passed" if passed else ("ungraded" if ungraded else "failed"),
+            message=message,
+        ))
+    return grades
+
+
+def grade_submission(assignment, notebook_path, *, student="student", work_root=None, hide=(),
+                     isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30):
+    """Grade one submitted notebook; return a :class:`SubmissionGrade`."""
+    import time
+
+    start = time.perf_counter()
+    notebook_path = Path(notebook_path)
+    try:
+        cells = solution_cells(notebook_path, assignment.solution_ids)
+    except Exception as error:  # not JSON, not a notebook
+        message = f"the notebook could not be read: {type(error).__name__}: {str(error)[:200]}"
+        functions = [FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message) for f in assignment.functions]
+        return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, 0,
+                               time.perf_counter() - start, [message])
+    verdicts, outputs, runs, notes = run_submission(
+        assignment, cells, work_root=work_root, hide=hide, isolation=isolation,
+        timeout=timeout, memory_bytes=memory_bytes,
+    )
+    functions = score_functions(assignment, verdicts, outputs, notes)
+    return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, runs,
+                           time.perf_counter() - start, notes)

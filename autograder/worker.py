@@ -1,0 +1,201 @@
+"""The only place student code runs during grading: a separate, sandboxed process.
+
+``convviz-grade autograde`` copies this file into a private work folder and runs
+it there (inside bubblewrap where available: no network, the course folder,
+solutions and gradebook hidden, memory and time limited). It must therefore
+import nothing from the course: only the standard library, NumPy and, when a
+case needs it, Keras.
+
+Protocol (all files in the work folder):
+
+* ``student.json``: ``{"prelude": source, "cells": [source, ...]}``: the
+  assignment's imports (run first, as the notebook's setup cell would), then
+  the submission's solution cells in notebook order;
+* ``task.json``: ``{"cases": [{"id", "function", "kind", "args", "kwargs"}]}``;
+  each argument is ``{"array": name}`` (an entry of ``inputs.npz``; with
+  ``"tensor": true`` it is passed as a TensorFlow constant),
+  ``{"model": file}`` (a ``.keras`` file of the work folder) or
+  ``{"value": json}``;
+* ``skip.json`` (optional): ``{"cases": [...], "cells": [...]}``, case ids
+  and solution cell numbers not to run again (they hung or crashed before).
+
+Output: ``results.jsonl``, written as it goes: a ``loading`` line before each
+cell and a ``started`` line before each case, then one line per finished case
+(so the grader knows which cell or case was running when a hang or a crash
+cut the process short), and
+``outputs/<id>.npy`` for each case that returned an array. The grader reads
+these as data: numbers only, never pickles, never objects.
+
+Case kinds:
+
+* ``call``: ``function(*args, **kwargs)``; the result must be array-like;
+* ``block``: ``args = [input array, filters]``: the function is applied to
+  ``keras.Input`` of the array's shape, the model is given weights that depend
+  only on each layer's kernel shape (:func:`set_weights_by_shape`, the
+  grader gives the reference block the same), and the outputs on the array
+  are returned, with the parameter count as ``<id>.params``.
+"""
+
+import json
+import os
+import sys
+import traceback
+
+MAX_MESSAGE = 300  # characters of an error message kept for the report
+
+
+def one_line(text):
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def set_weights_by_shape(model, seed):
+    """Give each layer's weights values that depend only on its kernel shape.
+
+    Two layers with the same kernel shape get the same values, so a block
+    that creates its layers in another order, or names them otherwise,
+    computes the same function as the reference when it is right.
+    """
+    import numpy as np
+
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        key = [int(size) for size in weights[0].shape]
+        fan_in = int(np.prod(weights[0].shape[:-1]))
+        values = []
+        for index, weight in enumerate(weights):
+            rng = np.random.default_rng([seed, *key, index])
+            scale = 1.0 / np.sqrt(fan_in) if index == 0 else 0.1
+            values.append(rng.normal(0.0, scale, size=weight.shape).astype(np.float32))
+        layer.set_weights(values)
+    return model
+
+
+def run_block(function, array, filters, kwargs, seed=0):
+    """Build a one-block model with ``function`` and run it on ``array``."""
+    import keras
+
+    inputs = keras.Input(shape=array.shape[1:])
+    model = keras.Model(inputs, function(inputs, filters, **kwargs))
+    set_weights_by_shape(model, seed)
+    return model.predict(array, verbose=0), model.count_params()
+
+
+def _strip_magics(source):
+    """Drop IPython magics and shell escapes: the worker runs plain Python."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def load_student_code(prelude, cells, record, skip_cells=()):
+    """Run each solution cell in one namespace; a broken cell loses only its own names."""
+    namespace = {"__name__": "submission"}
+    exec(compile(prelude, "<prelude>", "exec"), namespace)
+    problems = []
+    for number, source in enumerate(cells, start=1):
+        if number in skip_cells:
+            problems.append(f"solution cell {number}: skipped, it hung or crashed the process")
+            continue
+        record(None, "loading", cell=number)
+        try:
+            exec(compile(_strip_magics(source), f"<solution cell {number}>", "exec"), namespace)
+        except BaseException as error:  # SyntaxError, SystemExit, anything: keep going
+            problems.append(f"solution cell {number}: {type(error).__name__}: {one_line(error)}")
+    return namespace, problems
+
+
+def argument(spec, inputs, folder):
+    if "array" in spec:
+        if spec.get("tensor"):
+            import tensorflow as tf
+
+            return tf.constant(inputs[spec["array"]])
+        return inputs[spec["array"]].copy()
+    if "model" in spec:
+        import keras
+
+        return keras.models.load_model(os.path.join(folder, spec["model"]), compile=False)
+    return spec["value"]
+
+
+def as_plain_array(value):
+    """The result as a plain numeric ndarray, or a reason why it is not one."""
+    import numpy as np
+
+    if value is None:
+        return None, "returned None (no `return`?)"
+    if hasattr(value, "numpy") and callable(value.numpy):
+        value = value.numpy()
+    try:
+        array = np.array(value)  # a plain ndarray: subclasses and their methods are dropped
+    except BaseException as error:
+        return None, f"returned something that is not an array ({one_line(error)})"
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        return None, f"returned an array of {array.dtype}, not numbers"
+    return array, None
+
+
+def main(folder):
+    import numpy as np
+
+    with open(os.path.join(folder, "student.json")) as file:
+        student = json.load(file)
+    with open(os.path.join(folder, "task.json")) as file:
+        cases = json.load(file)["cases"]
+    skip = {"cases": [], "cells": []}
+    if os.path.exists(os.path.join(folder, "skip.json")):
+        with open(os.path.join(folder, "skip.json")) as file:
+            skip.update(json.load(file))
+    inputs = np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False)
+    os.makedirs(os.path.join(folder, "outputs"), exist_ok=True)
+    results = open(os.path.join(folder, "results.jsonl"), "a")
+
+    def record(case_id, status, message="", cell=None):
+        line = {"id": case_id, "status": status, "message": message}
+        if cell is not None:
+            line["cell"] = cell
+        results.write(json.dumps(line) + "\n")
+        results.flush()
+
+    namespace, problems = load_student_code(student["prelude"], student["cells"], record, skip["cells"])
+    record(None, "loaded")
+    for problem in problems:
+        record(None, "cell-error", problem)
+    for case in cases:
+        if case["id"] in skip["cases"]:
+            continue
+        record(case["id"], "started")
+        function = namespace.get(case["function"])
+        if not callable(function):
+            record(case["id"], "missing", f"no function named {case['function']}")
+            continue
+        try:
+            args = [argument(spec, inputs, folder) for spec in case["args"]]
+            kwargs = {key: argument(spec, inputs, folder) for key, spec in case["kwargs"].items()}
+            if case["kind"] == "block":
+                value, params = run_block(function, args[0], args[1], kwargs)
+                np.save(os.path.join(folder, "outputs", f"{case['id']}.params.npy"), np.array(params))
+            else:
+                value = function(*args, **kwargs)
+            array, problem = as_plain_array(value)
+        except BaseException as error:  # the student's exception, SystemExit included
+            record(case["id"], "error", f"{type(error).__name__}: {one_line(error)}")
+            continue
+        if problem:
+            record(case["id"], "malformed", problem)
+            continue
+        np.save(os.path.join(folder, "outputs", f"{case['id']}.npy"), array, allow_pickle=False)
+        record(case["id"], "ok")
+    record(None, "finished")
+    results.close()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        status = main(sys.argv[1])
+    except BaseException:
+        traceback.print_exc(limit=3)
+        status = 3
+    sys.exit(status)

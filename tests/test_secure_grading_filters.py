@@ -1,0 +1,160 @@
+"""The ``filters`` assignment graded where student code cannot reach the verdict.
+
+Each submission is graded by :func:`convviz_grade.grading.grade_submission`:
+its solution cells run in the sandboxed worker (bubblewrap, the repository
+hidden) on the cases of ``convviz_grade.assignments.filters.grading_cases()``,
+and the outputs are compared here with ``convviz_ref``. The submissions are
+copies of the solution notebook with other solution cells: the solution, the
+independent correct answers of ``test_exercise_filters``, usual mistakes
+(some only the hidden cases catch), and the released student copy.
+"""
+
+from __future__ import annotations
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+
+from convviz_grade import grading, sandbox
+from convviz_grade.assignments import filters as assignment_module
+from convviz_ref import filters as reference
+from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from test_exercise_filters import CORRECT, HINTS, MISTAKEN
+
+ASSIGNMENT = "filters"
+FUNCTIONS = ["compute_loss", "gradient_ascent_step", "deprocess_image"]
+
+# Mistakes that the notebook's visible tests do not catch: only hidden cases can.
+HIDDEN_MISTAKES = {
+    "compute_loss": '''
+def compute_loss(feature_extractor, image, filter_index):
+    activation = feature_extractor(image)
+    return tf.reduce_mean(activation[0, 2:-2, 2:-2, filter_index])
+''',
+    "deprocess_image": '''
+def deprocess_image(image, crop=25):
+    image = np.array(image, dtype=np.float32)
+    std = image.std()
+    if std > 0:
+        image = (image - image.mean()) / std * 64 + 128
+    else:
+        image = np.full(image.shape, 128.0, np.float32)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    return image[crop:-crop, crop:-crop] if crop else image
+''',
+}
+HIDDEN_HINTS = {
+    "compute_loss": "used only the first image of the batch",
+    "deprocess_image": "tested std > 0, which float32 round-off defeats on a constant image",
+}
+
+
+def make_submission(folder, answers):
+    """A copy of the solution notebook whose solution cells in ``answers`` are replaced."""
+    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
+    assert set(answers) <= set(solution_cell_ids(notebook))
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
+
+
+def grade(assignment, path):
+    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
+    graded = grading.grade_submission(assignment, path, hide=[REPOSITORY])
+    print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
+    return graded, {function.function: function for function in graded.functions}
+
+
+def test_prelude_and_functions():
+    assert assignment_module.PRELUDE == "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+    assert "convviz" not in assignment_module.PRELUDE
+
+
+@pytest.mark.slow
+def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assignment, tmp_path):
+    """The checks accept convviz_ref's own answers, and every model argument loads back the same."""
+    counts = {}
+    for case in assignment.cases:
+        counts.setdefault(case.function, {True: 0, False: 0})[case.visible] += 1
+        value = getattr(reference, case.function)(*case.args, **case.kwargs)
+        case.check({"value": np.asarray(value), "params": None})
+    assert sorted(counts) == sorted(FUNCTIONS) == sorted(assignment.functions)
+    for function, count in counts.items():
+        assert count[True] >= 2 and count[False] >= 5, (function, count)
+    # Visible cases come first, as the notebook's visible tests do.
+    for function in FUNCTIONS:
+        flags = [case.visible for case in assignment.cases if case.function == function]
+        assert flags == sorted(flags, reverse=True), function
+    assignment.write_inputs(tmp_path)
+    models = {}
+    for case in assignment.cases:
+        for value in case.args:
+            if hasattr(value, "layers"):
+                models[id(value)] = value
+    assert len(list(tmp_path.glob("*.keras"))) == len(models) <= 8  # each model saved once
+    for number, model in enumerate(models.values()):  # saved as model0.keras, model1.keras, ...
+        loaded = keras.models.load_model(tmp_path / f"model{number}.keras", compile=False)
+        images = np.random.default_rng(0).uniform(0, 255, (1, *model.input_shape[1:])).astype("float32")
+        np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_solution_earns_full_points(assignment):
+    graded, functions = grade(assignment, solution_notebook(ASSIGNMENT))
+    assert list(functions) == FUNCTIONS
+    for name, function in functions.items():
+        assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function
+    assert graded.score == graded.max_score == 9.0
+    assert graded.notes == []
+
+
+@pytest.mark.slow
+def test_independent_correct_answers_earn_full_points(assignment, tmp_path):
+    graded, functions = grade(assignment, make_submission(tmp_path, CORRECT))
+    for name, function in functions.items():
+        assert (function.status, function.score) == ("passed", 3.0), function
+    assert graded.score == 9.0
+
+
+@pytest.mark.slow
+def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path):
+    graded, functions = grade(assignment, make_submission(tmp_path, MISTAKEN))
+    assert graded.score == 0.0
+    for name, hint in HINTS.items():
+        function = functions[name]
+        assert (function.status, function.score, function.max_score) == ("failed", 0.0, 3.0), function
+        if name == "deprocess_image":  # the first visible case crops 1 pixel
+            hint = "forgot the 1-pixel crop"
+        assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+
+
+@pytest.mark.slow
+def test_mistakes_only_hidden_cases_catch_score_zero(assignment, tmp_path):
+    graded, functions = grade(assignment, make_submission(tmp_path, HIDDEN_MISTAKES))
+    for name, hint in HIDDEN_HINTS.items():
+        function = functions[name]
+        assert (function.status, function.score) == ("failed", 0.0), function
+        assert function.message.startswith("(hidden test)"), function.message
+        assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+    # The step works on one image, where the first image is the batch: no harm done, as in the notebook.
+    assert functions["gradient_ascent_step"].status == "passed"
+    assert graded.score == 3.0
+
+
+@pytest.mark.slow
+def test_the_released_copy_scores_zero(assignment):
+    graded, functions = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert graded.score == 0.0
+    for name, function in functions.items():
+        assert (function.status, function.score) == ("failed", 0.0), function
+        assert "NotImplementedError" in function.message, function.message

@@ -1,0 +1,140 @@
+"""Secure grading of the gradcam assignment: the grader's cases, run in the sandboxed worker.
+
+Each submission's solution cells run in :mod:`convviz_grade.worker` under
+bubblewrap with the repository hidden; the verdicts are decided here, with
+:mod:`convviz_ref`, by the cases of
+:func:`convviz_grade.assignments.gradcam.grading_cases`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+
+from convviz_grade import grading, sandbox
+from convviz_grade.assignments import gradcam as assignment
+from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from test_exercise_gradcam import CORRECT_HEATMAP, CORRECT_OVERLAY, HEATMAP_WITHOUT_RELU, OVERLAY_COLOURS_0_1
+
+NAME = "gradcam"
+RELEASED = REPOSITORY / "exercises" / NAME / f"{NAME}.ipynb"
+FUNCTIONS = ["gradcam_heatmap", "overlay"]
+
+pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
+
+
+@pytest.fixture(scope="module")
+def graded_assignment():
+    assert sandbox.bwrap_available(), "these tests grade in bubblewrap, as convviz-grade does"
+    return grading.Assignment(NAME, solution_notebook(NAME))
+
+
+def submission(tmp_path, answers, *, name="submission"):
+    """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
+    notebook = nbformat.read(solution_notebook(NAME), as_version=4)
+    assert set(answers) <= set(solution_cell_ids(notebook))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
+            cell.source = answers[grade_id]
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def grade(graded_assignment, path):
+    result = grading.grade_submission(graded_assignment, path, hide=[REPOSITORY])
+    print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
+    return {function.function: function for function in result.functions}
+
+
+def _notebook_hidden_seeds():
+    """The (seed, head, class_index) trials of the notebook's hidden heatmap test, read from its source."""
+    notebook = nbformat.read(solution_notebook(NAME), as_version=4)
+    source = next(cell.source for cell in notebook.cells
+                  if cell.metadata.get("nbgrader", {}).get("grade_id") == "hidden_gradcam_heatmap")
+    return ast.literal_eval(re.search(r"in (\[\(.*?\)\]):", source, re.S).group(1))
+
+
+def test_cases_are_fresh_cover_the_hidden_tests_and_every_mistake(graded_assignment):
+    cases = graded_assignment.cases
+    counts = {(f, v): sum(c.function == f and c.visible == v for c in cases) for f in FUNCTIONS for v in (True, False)}
+    assert counts == {("gradcam_heatmap", True): 4, ("gradcam_heatmap", False): 12,
+                      ("overlay", True): 2, ("overlay", False): 7}
+    notebook_seeds = {seed for seed, _, _ in _notebook_hidden_seeds()}
+    assert not notebook_seeds & {seed for seed, _, _, _ in assignment.HEATMAP_TRIALS}
+    hidden = [case for case in cases if case.function == "gradcam_heatmap" and not case.visible]
+    heads = {case.args[0].output_shape[-1] for case in hidden}
+    assert heads == {1, 3}  # sigmoid and softmax heads
+    assert {case.args[3] is None for case in hidden} == {True, False}  # class_index None and given
+    hints, zero_maps = set(), 0
+    for case in hidden:
+        _, expected, mistakes, _ = case.check.args
+        zero_maps += int(np.max(expected) == 0)
+        hints |= set(mistakes)
+    assert zero_maps >= 2
+    assert len(hints) == 6, hints
+    overlay_hints = set().union(*(case.check.args[2] for case in cases if case.function == "overlay"
+                                  and not case.visible))
+    assert len(overlay_hints) == 4
+
+
+def test_every_model_survives_save_and_load(graded_assignment, tmp_path):
+    """The worker gets each model from a .keras file: it must give the same predictions and heatmaps."""
+    for index, case in enumerate(c for c in graded_assignment.cases if c.function == "gradcam_heatmap"):
+        model = case.args[0]
+        model.save(tmp_path / f"model{index}.keras")
+        loaded = keras.models.load_model(tmp_path / f"model{index}.keras", compile=False)
+        image = case.args[1]
+        np.testing.assert_array_equal(model.predict(image, verbose=0), loaded.predict(image, verbose=0))
+        layer_name = case.args[2]
+        class_index = case.kwargs.get("class_index", case.args[3] if len(case.args) > 3 else None)
+        case.check({"value": assignment.reference.gradcam_heatmap(loaded, image, layer_name, class_index)})
+
+
+def test_the_solution_earns_full_points(graded_assignment, tmp_path):
+    grades = grade(graded_assignment, solution_notebook(NAME))
+    assert list(grades) == FUNCTIONS
+    for function in grades.values():
+        assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function.message
+
+
+def test_the_independent_correct_answers_earn_full_points(graded_assignment, tmp_path):
+    path = submission(tmp_path, {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY})
+    for function in grade(graded_assignment, path).values():
+        assert (function.status, function.score) == ("passed", 3.0), function.message
+
+
+def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, tmp_path):
+    path = submission(tmp_path, {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1})
+    grades = grade(graded_assignment, path)
+    hints = {"gradcam_heatmap": "left out the ReLU", "overlay": "kept the colormap's colours in 0..1"}
+    for function, hint in hints.items():
+        result = grades[function]
+        assert (result.status, result.score) == ("failed", 0.0)
+        assert result.message.startswith("(visible test)"), result.message
+        assert f"hint: your answer is what you get if you {hint}" in result.message, result.message
+
+
+def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment):
+    for function in grade(graded_assignment, RELEASED).values():
+        assert (function.status, function.score) == ("failed", 0.0)
+        assert "NotImplementedError" in function.message, function.message
+
+
+def test_calling_the_reference_library_scores_zero(graded_assignment, tmp_path):
+    """The repository is hidden from the worker: the course's library cannot be imported or read."""
+    path = submission(tmp_path, {
+        "gradcam_heatmap": "from convviz_ref.gradcam import gradcam_heatmap\n",
+        "overlay": ("def overlay(image, heatmap, alpha=0.4, cmap='jet'):\n"
+                    "    namespace = {}\n"
+                    f"    exec(open({str(REPOSITORY / 'convviz_ref' / 'gradcam.py')!r}).read(), namespace)\n"
+                    "    return namespace['overlay'](image, heatmap, alpha, cmap)\n"),
+    })
+    grades = grade(graded_assignment, path)
+    assert [(g.status, g.score) for g in grades.values()] == [("failed", 0.0)] * 2, grades
