@@ -25,13 +25,18 @@ demo: $(BIN)/.installed
 	$(BIN)/convviz faithfulness
 
 CHROMIUM := /usr/bin/chromium
+BWRAP := /usr/bin/bwrap
 
-# The browser test drives Debian's Chromium (nothing is downloaded at test time).
+# The browser test drives Debian's Chromium (nothing is downloaded at test time);
+# the grader runs student code under Debian's bubblewrap.
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
 
+$(BWRAP):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap
+
 ## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale)
-test: $(BIN)/.installed $(CHROMIUM)
+test: $(BIN)/.installed $(CHROMIUM) $(BWRAP)
 	$(BIN)/python -m pytest
 
 ## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it

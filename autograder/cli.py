@@ -7,7 +7,8 @@ Subcommands (each a thin call into its own module):
 * ``autograde ASSIGNMENT --submissions DIR``: grade a class into the gradebook,
   student code isolated from the verdict (see :mod:`convviz_grade.grading`);
 * ``export --out FILE.csv``: scores per student, assignment and function;
-* ``feedback ASSIGNMENT``: an HTML report per student.
+* ``feedback ASSIGNMENT``: an HTML report per student;
+* ``benchmark``: grading throughput against nbgrader's own autograde.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def build_parser():
     feedback = commands.add_parser("feedback", help="an HTML report per student: scores and explanations")
     feedback.add_argument("assignment", metavar="ASSIGNMENT")
     feedback.add_argument("--course-dir", type=Path, default=Path("."), metavar="DIR")
+
+    benchmark = commands.add_parser("benchmark", help="submissions per minute: nbgrader vs --jobs 1 vs --jobs 2")
+    benchmark.add_argument("--assignment", default="gradcam")
+    benchmark.add_argument("--students", type=_positive_int, default=40, metavar="N")
     return parser
 
 
@@ -94,6 +99,11 @@ def main(argv=None, stream=None):
         except (FileNotFoundError, RuntimeError, ValueError) as error:
             print(f"error: {error}", file=stream)
             return 2
+    if args.command == "benchmark":
+        from convviz_grade.benchmark import run
+
+        run(args.assignment, args.students, stream=stream)
+        return 0
     if args.command in ("export", "feedback"):
         from convviz_grade import report
 

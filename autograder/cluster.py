@@ -38,7 +38,7 @@ def grade_on_cluster(address, name, source, found, options, finish):
     from distributed import Client, as_completed
 
     options = {key: value for key, value in options.items() if key != "work_root"}
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:
         futures = [
             client.submit(remote_grade, name, str(source), None if notebook is None else str(notebook),
                           student, options, pure=False, key=f"grade-{name}-{student}")

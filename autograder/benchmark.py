@@ -1,0 +1,133 @@
+"""``convviz-grade benchmark``: grading throughput, measured side by side in one run.
+
+A generated class of ``students`` submissions of one assignment (correct,
+blank, wrong and faulty in turn) is graded three times in fresh course
+folders: by nbgrader's own ``autograde`` (every notebook executed, tests in
+the kernel), then by ``convviz-grade autograde`` with ``--jobs 1`` and with
+``--jobs 2``. It prints submissions per minute for each and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from convviz_grade.release import REPOSITORY, nbgrader_environment
+
+KINDS = ("correct", "blank", "wrong", "faulty")
+
+
+def _first_parameter(source):
+    match = re.search(r"def\s+\w+\s*\(\s*(\w+)", source)
+    return match.group(1) if match else "None"
+
+
+def make_submission(kind, source_notebook, released_notebook):
+    """A notebook of the given kind: the solution, the blank release, a wrong answer, a crash."""
+    if kind == "correct":
+        return nbformat.read(source_notebook, as_version=4)
+    if kind == "blank":
+        return nbformat.read(released_notebook, as_version=4)
+    notebook = nbformat.read(source_notebook, as_version=4)
+    for cell in notebook.cells:
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        definition = re.search(r"^def .*?:\s*$", cell.source, re.MULTILINE | re.DOTALL)
+        header = cell.source[: definition.end()] if definition else "def f():"
+        if kind == "wrong":  # returns its first argument: wrong shape or value
+            cell.source = f"{header}\n    return {_first_parameter(cell.source)}\n"
+        else:  # faulty: the cell does not even compile
+            cell.source = f"{header}\n    return (\n"
+    return notebook
+
+
+def make_course(root, assignment, students):
+    """A course folder with our configuration, the assignment and a class of submissions."""
+    root = Path(root)
+    root.mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+    )
+    shutil.copytree(REPOSITORY / "solutions" / assignment, root / "solutions" / assignment)
+    source = root / "solutions" / assignment / f"{assignment}.ipynb"
+    released = REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+    for index in range(students):
+        kind = KINDS[index % len(KINDS)]
+        folder = root / "grading" / "submitted" / f"student{index:03d}_{kind}" / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(make_submission(kind, source, released), folder / f"{assignment}.ipynb")
+    return root
+
+
+def _nbgrader(root, *args):
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
+                          cwd=root, env=nbgrader_environment(), capture_output=True, text=True)
+
+
+def time_nbgrader(root, assignment):
+    result = _nbgrader(root, "generate_assignment", assignment, "--force")
+    if result.returncode:
+        raise RuntimeError(result.stderr[-2000:])
+    start = time.perf_counter()
+    result = _nbgrader(root, "autograde", assignment, "--create", "--force")
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        raise RuntimeError(f"nbgrader autograde failed:\n{result.stderr[-2000:]}")
+    return seconds
+
+
+def time_convviz(root, assignment, jobs):
+    from convviz_grade.autograde import autograde
+
+    start = time.perf_counter()
+    autograde(assignment, Path(root) / "grading" / "submitted", course_dir=root, jobs=jobs,
+              progress=False, stream=io.StringIO())
+    return time.perf_counter() - start
+
+
+def run(assignment="gradcam", students=40, stream=None):
+    stream = stream or sys.stdout
+    work = Path(tempfile.mkdtemp(prefix="convviz-benchmark-"))
+    timings = {}
+    try:
+        for label, grade in [
+            ("nbgrader autograde", lambda root: time_nbgrader(root, assignment)),
+            ("convviz-grade --jobs 1", lambda root: time_convviz(root, assignment, 1)),
+            ("convviz-grade --jobs 2", lambda root: time_convviz(root, assignment, 2)),
+        ]:
+            root = make_course(work / label.replace(" ", "_"), assignment, students)
+            timings[label] = grade(root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"Grading {students} submissions of '{assignment}' "
+          f"({', '.join(KINDS)} in turn), one run:", file=stream)
+    for label, seconds in timings.items():
+        print(f"  {label:<24} {seconds:7.1f} s  {60 * students / seconds:7.1f} submissions/min", file=stream)
+    jobs1, jobs2 = timings["convviz-grade --jobs 1"], timings["convviz-grade --jobs 2"]
+    print(f"  --jobs 1 vs nbgrader: {timings['nbgrader autograde'] / jobs1:.2f}x   "
+          f"--jobs 2 vs --jobs 1: {jobs1 / jobs2:.2f}x", file=stream)
+    return timings
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="convviz-grade benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--assignment", default="gradcam")
+    parser.add_argument("--students", type=int, default=40)
+    args = parser.parse_args(argv)
+    run(args.assignment, args.students)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

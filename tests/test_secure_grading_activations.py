@@ -1,0 +1,144 @@
+"""The ``activations`` assignment graded where student code cannot reach the verdict.
+
+Each submission is graded by :func:`convviz_grade.grading.grade_submission`:
+its solution cell runs in the sandboxed worker (bubblewrap, the repository
+hidden) on the cases of ``convviz_grade.assignments.activations.grading_cases()``,
+and the grids are compared here with ``convviz_ref``. The submissions are
+copies of the solution notebook with another ``channel_grid``: the solution,
+the independent correct answer of ``test_exercise_activations``, usual
+mistakes (one only the hidden cases catch), and the released student copy.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+
+from convviz_grade import grading, sandbox
+from convviz_grade.assignments import activations as assignment_module
+from convviz_ref import activations as reference
+from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from test_exercise_activations import CORRECT, MISTAKEN
+
+ASSIGNMENT = "activations"
+
+# A constant channel whose float32 std is a round-off (channel 3 of random_activation) gets a tile:
+# only the hidden cases have such a channel.
+STD_TEST = '''
+def channel_grid(activation, images_per_row=16):
+    activation = np.array(activation, dtype=np.float32)
+    if activation.ndim == 4:
+        activation = activation[0]
+    height, width, channels = activation.shape
+    rows = -(-channels // images_per_row)
+    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
+    for index in range(channels):
+        channel = activation[:, :, index]
+        if channel.std() == 0:
+            continue
+        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
+        row, col = divmod(index, images_per_row)
+        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
+    return grid
+'''
+
+# Uses Keras (the prelude's lazily imported module) for the statistics: still correct.
+WITH_KERAS = '''
+def channel_grid(activation, images_per_row=16):
+    activation = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(activation, dtype="float32"))
+    if activation.ndim == 4:
+        activation = activation[0]
+    height, width, channels = activation.shape
+    rows = -(-channels // images_per_row)
+    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
+    for index in range(channels):
+        channel = activation[:, :, index]
+        if channel.max() == channel.min():
+            continue
+        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
+        row, col = divmod(index, images_per_row)
+        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
+    return grid
+'''
+
+
+def make_submission(folder, source):
+    """A copy of the solution notebook whose ``channel_grid`` cell holds ``source``."""
+    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
+    assert solution_cell_ids(notebook) == ["channel_grid"]
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "channel_grid":
+            cell.source = source
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def assignment():
+    return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
+
+
+def grade(assignment, path):
+    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
+    graded = grading.grade_submission(assignment, path, hide=[REPOSITORY])
+    print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
+    [function] = graded.functions
+    assert function.function == "channel_grid" and function.max_score == 3.0
+    return function
+
+
+def test_every_case_passes_on_the_reference(assignment):
+    """The checks accept convviz_ref's own grids; visible cases first; arrays only, no models."""
+    assert assignment.functions == ["channel_grid"]
+    visible = [case.visible for case in assignment.cases]
+    assert visible == sorted(visible, reverse=True)
+    assert visible.count(True) == 7 and visible.count(False) >= 10
+    for case in assignment.cases:
+        assert all(isinstance(value, np.ndarray) for value in case.args)
+        case.check({"value": reference.channel_grid(*case.args, **case.kwargs), "params": None})
+
+
+def test_the_prelude_imports_keras_only_when_used():
+    namespace = {}
+    exec(assignment_module.PRELUDE, namespace)
+    assert namespace["np"] is np
+    assert namespace["keras"].__name__ == "keras"
+    assert "convviz" not in assignment_module.PRELUDE
+
+
+def test_the_solution_earns_full_points(assignment):
+    function = grade(assignment, solution_notebook(ASSIGNMENT))
+    assert (function.status, function.score, function.message) == ("passed", 3.0, "")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [pytest.param(CORRECT, id="independent"),
+     pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow)],  # the worker imports Keras: ~6 s
+)
+def test_independent_correct_answers_earn_full_points(assignment, tmp_path, source):
+    function = grade(assignment, make_submission(tmp_path, source))
+    assert (function.status, function.score) == ("passed", 3.0), function
+
+
+@pytest.mark.parametrize(
+    "source, hint, where",
+    [
+        (MISTAKEN, "divided by the maximum instead of the standard deviation", "visible"),
+        (STD_TEST, "missed a constant channel whose float32 std is a tiny round-off instead of 0", "hidden"),
+    ],
+    ids=["by-max", "std-test"],
+)
+def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path, source, hint, where):
+    function = grade(assignment, make_submission(tmp_path, source))
+    assert (function.status, function.score) == ("failed", 0.0), function
+    assert function.message.startswith(f"({where} test)"), function.message
+    assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+
+
+def test_the_released_copy_scores_zero(assignment):
+    function = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert (function.status, function.score) == ("failed", 0.0), function
+    assert "NotImplementedError" in function.message, function.message
