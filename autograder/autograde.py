@@ -139,6 +139,15 @@ def write_results(course, result):
     os.replace(temporary, path)  # never a half-written file
 
 
+def copy_for_formgrader(course, result, notebook):
+    """Put the submitted notebook where nbgrader's formgrader looks for the autograded one."""
+    import shutil
+
+    if notebook is not None and notebook.is_file():
+        target = course.results_path(result.student, result.assignment).with_name(notebook.name)
+        shutil.copy(notebook, target)
+
+
 def hidden_paths(course, extra=()):
     """What student code must not see: the course, the repository, the gradebook, more."""
     paths = [course.root, Path(__file__).resolve().parent.parent, *extra]
@@ -210,6 +219,7 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
         try:
             write_gradebook(course, assignment, result)
             write_results(course, result)
+            copy_for_formgrader(course, result, found.get(result.student))
         except Exception as error:  # the gradebook refused: report, go on with the others
             failures.append(f"{result.student}: could not be recorded: {type(error).__name__}: {error}")
         if any(grade.status == "ungraded" for grade in result.functions):

@@ -25,6 +25,8 @@ def build_parser():
 
     release = commands.add_parser("release", help="generate exercises/ from solutions/ with nbgrader")
     release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    release.add_argument("--course-dir", type=Path, default=None, metavar="DIR",
+                         help="the course folder (default: this repository)")
 
     validate = commands.add_parser("validate", help="run a notebook's tests and report per function")
     validate.add_argument("notebook", metavar="NOTEBOOK")
@@ -84,7 +86,9 @@ def main(argv=None, stream=None):
     if args.command == "release":
         from convviz_grade.release import release
 
-        return release(args.assignments, stream=stream)
+        if args.course_dir is None:
+            return release(args.assignments, stream=stream)
+        return release(args.assignments, course_dir=args.course_dir, stream=stream)
     if args.command == "validate":
         from convviz_grade.validate import validate
 

@@ -121,6 +121,8 @@ def graded(tmp_path_factory):
         if text is not None:
             (folder / "segmentation.ipynb").write_text(text)
 
+    assert cli.main(["release", "segmentation", "--course-dir", str(root)]) == 0
+    assert (root / "exercises" / "segmentation" / "segmentation.ipynb").is_file()
     for student, (source, _, _) in CLASS.items():
         put(student, submission_from(source))
     put("carol_blank", nbformat.read(RELEASED, as_version=4))
@@ -217,3 +219,10 @@ def test_feedback_explains_without_showing_hidden_tests(graded):
     assert "BEGIN HIDDEN TESTS" not in page
     passed = (course.root / "grading" / "feedback" / "alice_correct" / "segmentation" / "segmentation.html").read_text()
     assert "3 / 3" in passed and "<pre>" not in passed
+
+
+@pytest.mark.slow
+def test_formgrader_finds_the_submitted_notebook(graded):
+    course, _ = graded
+    copy = course.root / "grading" / "autograded" / "alice_correct" / "segmentation" / "segmentation.ipynb"
+    assert nbformat.read(copy, as_version=4).cells
