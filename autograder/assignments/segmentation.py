@@ -101,3 +101,8 @@ def grading_cases():
                           partial(check, expected, iou_mistakes(truth, predicted, num_classes), label),
                           kwargs={"num_classes": num_classes}))
     return cases
+
+
+# NumPy, and Keras and TensorFlow loaded only if a solution uses them (as in
+# the setup cell), so that grading a NumPy answer does not pay for TensorFlow.
+from convviz_grade.assignments.activations import PRELUDE  # noqa: E402
