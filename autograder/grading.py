@@ -18,7 +18,8 @@ only when every one of its cases matches: a hard-coded answer to the visible
 tests earns what a blank function earns.
 
 The cases of assignment ``A`` come from ``grading_cases()`` in
-``convviz_grade.assignments.A``, and the imports the student's code may rely
+``convviz_grade.assignments.A``, an optional ``explain_error(case, message)``
+that turns an error the student's code raised into a hint, and the imports the student's code may rely
 on (the notebook's setup cell, minus the course's own modules) from its
 ``PRELUDE`` (default ``import numpy as np``).
 """
@@ -112,6 +113,8 @@ class Assignment:
         module = importlib.import_module(f"convviz_grade.assignments.{name}")
         self.cases = list(module.grading_cases())
         self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")
+        # explain_error(case, message) -> a hint for an error student code raised, or None.
+        self.explain_error = getattr(module, "explain_error", lambda case, message: None)
         missing = set(self.points) - {case.function for case in self.cases}
         if missing:
             raise ValueError(f"assignment {name}: no grading cases for {sorted(missing)}")
@@ -297,6 +300,9 @@ def score_functions(assignment, verdicts, outputs, notes):
                 break
             if verdict["status"] != "ok":
                 message = f"{function} ({label}): {verdict['status']}: {verdict['message']}"
+                hint = assignment.explain_error(case, verdict["message"]) if verdict["status"] == "error" else None
+                if hint:
+                    message += f"\n  hint: {hint}"
                 break
             try:
                 case.check(outputs[case_id])

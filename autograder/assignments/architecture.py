@@ -354,3 +354,17 @@ def grading_cases():
                     _check_count, label, reference.count_conv_params(k, cin, cout, **options),
                     count_mistakes(k, cin, cout, **options), False), kwargs=options))
     return cases
+
+
+def explain_error(case, message):
+    """A hint for an error raised while building the student's block (see :mod:`convviz_grade.grading`)."""
+    if case.function != "residual_block" or "shape" not in message.lower():
+        return None
+    array, filters = case.args
+    if case.kwargs.get("pooling"):
+        return ("when the body pools, the residual must shrink too: a 1x1 Conv2D with strides=2 and "
+                "padding='same' (the usual cause: no projection, or one without strides).")
+    if array.shape[-1] != filters:
+        return ("when the number of channels changes, x and the body's output have different shapes: "
+                "project the residual with a 1x1 Conv2D to `filters` channels.")
+    return None

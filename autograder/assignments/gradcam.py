@@ -378,3 +378,11 @@ def grading_cases():
         _check_overlay, f"overlay(a batch of one image {size}, heatmap {grid})", expected,
         _distinct(overlay_mistakes(image, heatmap), expected, 1))))
     return cases
+
+
+def explain_error(case, message):
+    """A hint for an error raised by the student's code (see :mod:`convviz_grade.grading`)."""
+    if case.function == "overlay" and "broadcast" in message:
+        return ("resize the coloured heatmap to the image's (height, width) before adding it "
+                "(PIL's resize wants (width, height)).")
+    return None
