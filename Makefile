@@ -26,6 +26,7 @@ demo: $(BIN)/.installed
 
 CHROMIUM := /usr/bin/chromium
 BWRAP := /usr/bin/bwrap
+POSTGRES := /usr/bin/pg_ctlcluster
 
 # The browser test drives Debian's Chromium (nothing is downloaded at test time);
 # the grader runs student code under Debian's bubblewrap.
@@ -35,8 +36,13 @@ $(CHROMIUM):
 $(BWRAP):
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap
 
-## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale)
-test: $(BIN)/.installed $(CHROMIUM) $(BWRAP)
+# A test grades into a PostgreSQL gradebook on a throwaway server of its own.
+$(POSTGRES):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql
+
+## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale;
+##       installs Debian's chromium, bubblewrap and postgresql with apt)
+test: $(BIN)/.installed $(CHROMIUM) $(BWRAP) $(POSTGRES)
 	$(BIN)/python -m pytest
 
 ## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it

@@ -24,6 +24,8 @@ from convviz_grade.preprocessors import StderrIsNotFailure
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
+# The gradebook's course row; PostgreSQL enforces it (SQLite lets an empty one pass).
+c.CourseDirectory.course_id = "convviz"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 # nbgrader's default "solution" sits too close to "solutions" for comfort.

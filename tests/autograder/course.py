@@ -15,15 +15,16 @@ from convviz_grade.release import REPOSITORY, nbgrader_environment
 class Course:
     """A course folder under ``root`` with our nbgrader_config.py loaded."""
 
-    def __init__(self, root):
+    def __init__(self, root, db_url=None):
         self.root = Path(root)
         self.db = self.root / "grading" / "gradebook.db"
+        self.db_url = db_url or f"sqlite:///{self.db}"
         (self.root / "grading").mkdir(parents=True, exist_ok=True)
         (self.root / "nbgrader_config.py").write_text(
             "c = get_config()\n"
             f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
             f"c.CourseDirectory.root = {str(self.root)!r}\n"
-            f"c.CourseDirectory.db_url = 'sqlite:///{self.db}'\n"
+            f"c.CourseDirectory.db_url = {self.db_url!r}\n"
         )
 
     def nbgrader(self, *args):
@@ -61,7 +62,7 @@ class Course:
         """{grade_id: (score, max_score)} of the student's graded cells."""
         from nbgrader.api import Gradebook
 
-        with Gradebook(f"sqlite:///{self.db}") as gradebook:
+        with Gradebook(self.db_url) as gradebook:
             submission = gradebook.find_submission(assignment, student)
             return {
                 grade.name: (grade.score, grade.max_score)
