@@ -149,7 +149,7 @@ def copy_for_formgrader(course, result, notebook):
 
 
 def hidden_paths(course, extra=()):
-    """What student code must not see: the course, the repository, the gradebook, more."""
+    """What student code must not see: the course, the repository, the gradebook, ``extra``."""
     paths = [course.root, Path(__file__).resolve().parent.parent, *extra]
     gradebook = course.gradebook_file()
     if gradebook is not None:
@@ -210,7 +210,8 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
     assignment.prepared_inputs()  # once, before any thread needs it
     found = find_submissions(submissions, assignment_name)
     work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
-    options = {"work_root": work_root, "hide": hidden_paths(course, hide), "isolation": isolation,
+    # Other students' work is hidden too: the submissions folder may lie outside the course.
+    options = {"work_root": work_root, "hide": hidden_paths(course, [submissions, *hide]), "isolation": isolation,
                "timeout": timeout, "memory_bytes": memory_mb * 2**20}
     results, failures = [], []
     bar = tqdm(total=len(found), desc=f"grading {assignment_name}", unit="student", disable=not progress)

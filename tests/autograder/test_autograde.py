@@ -54,6 +54,8 @@ CLASS = {
     "frank_importlib": (HEADER + "    import importlib\n"
                         "    return importlib.import_module('convviz_ref.segmentation').mean_iou("
                         "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
+    "eve_dunder_import": (HEADER + "    return __import__('convviz_ref.segmentation', fromlist=['x']).mean_iou("
+                          "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
     "grace_exec_source": ("exec(open(" + repr(str(REPOSITORY / "convviz_ref" / "segmentation.py"))
                           + ").read())\n", 0.0, "failed"),
     "heidi_patches_numpy": ("np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
