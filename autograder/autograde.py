@@ -94,7 +94,7 @@ def missing_submission(assignment, student):
 
 def write_gradebook(course, assignment, result):
     """Write one student's scores in one transaction: all of them, or none."""
-    from nbgrader.api import Gradebook, Grade, SubmittedAssignment, SubmittedNotebook, Comment
+    from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
 
     scores = {}
     for grade in result.functions:
@@ -103,15 +103,19 @@ def write_gradebook(course, assignment, result):
     with Gradebook(course.db_url) as gradebook:
         session = gradebook.db
         try:
-            gradebook.update_or_create_student(result.student)
+            try:
+                student = gradebook.find_student(result.student)
+            except MissingEntry:  # added in this same transaction (nbgrader's helper commits at once)
+                student = Student(id=result.student)
+                session.add(student)
             try:
                 submission = gradebook.find_submission(assignment.name, result.student)
-            except Exception:  # MissingEntry: first grading of this student
+            except MissingEntry:  # first grading of this student
                 # What nbgrader's add_submission builds, without its intermediate commit.
                 with session.no_autoflush:
                     submission = SubmittedAssignment(
                         assignment=gradebook.find_assignment(assignment.name),
-                        student=gradebook.find_student(result.student),
+                        student=student,
                     )
                     session.add(submission)
                     for notebook in submission.assignment.notebooks:

@@ -7,6 +7,7 @@ student code needs only NumPy, so the whole class grades in seconds.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
@@ -56,6 +57,8 @@ CLASS = {
                         "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
     "eve_dunder_import": (HEADER + "    return __import__('convviz_ref.segmentation', fromlist=['x']).mean_iou("
                           "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
+    "gus_patches_test_helpers": ("import convviz_grade.checks as checks\n"
+                                 "checks.check_array = lambda *args, **kwargs: None\n" + PIXEL_ACCURACY, 0.0, "failed"),
     "grace_exec_source": ("exec(open(" + repr(str(REPOSITORY / "convviz_ref" / "segmentation.py"))
                           + ").read())\n", 0.0, "failed"),
     "heidi_patches_numpy": ("np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
@@ -131,9 +134,10 @@ def graded(tmp_path_factory):
     put("leo_edits_tests", leo_edits_locked_tests())
     put("walter_corrupt", text="{ this is not a notebook")
     put("xavier_missing")  # a folder, no notebook
+    output = io.StringIO()
     exit_code = cli.main(["autograde", "segmentation", "--submissions", str(submissions), "--course-dir", str(root),
-                          "--timeout", "8", "--memory", "2048", "--jobs", "2", "--no-progress"])
-    return course, exit_code
+                          "--timeout", "8", "--memory", "2048", "--jobs", "2", "--no-progress"], stream=output)
+    return course, exit_code, output.getvalue()
 
 
 EXPECTED = {student: (points, status) for student, (_, points, status) in CLASS.items()}
@@ -153,7 +157,7 @@ def results_of(course, student):
 @pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_every_student_gets_exactly_the_expected_score(graded, student):
-    course, _ = graded
+    course, _, _ = graded
     points, status = EXPECTED[student]
     scores = course.scores("segmentation", student)
     assert scores == {"test_mean_iou": (min(points, 1.0), 1.0), "hidden_mean_iou": (max(points - 1.0, 0.0), 2.0)}
@@ -163,7 +167,7 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
 
 @pytest.mark.slow
 def test_failures_are_explained(graded):
-    course, _ = graded
+    course, _, _ = graded
     message = lambda student: results_of(course, student)["functions"][0]["message"]  # noqa: E731
     assert "pixel accuracy" in message("dave_wrong")
     assert "ModuleNotFoundError" in message("erin_imports_reference") or "not found" in message("erin_imports_reference")
@@ -176,13 +180,13 @@ def test_failures_are_explained(graded):
 
 @pytest.mark.slow
 def test_a_submission_that_could_not_be_graded_fails_the_batch(graded):
-    _, exit_code = graded
+    _, exit_code, _ = graded
     assert exit_code == 1  # walter's notebook is not JSON: reported, the others graded
 
 
 @pytest.mark.slow
 def test_the_gradebook_is_nbgraders_own(graded):
-    course, _ = graded
+    course, _, _ = graded
     with sqlite3.connect(course.db) as connection:
         students = {row[0] for row in connection.execute("select id from student")}
     assert students == set(EXPECTED)
@@ -193,7 +197,7 @@ def test_the_gradebook_is_nbgraders_own(graded):
 
 @pytest.mark.slow
 def test_export_has_one_row_per_student_and_function_with_a_status(graded, tmp_path):
-    course, _ = graded
+    course, _, _ = graded
     out = tmp_path / "grades.csv"
     assert cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0
     import csv
@@ -208,7 +212,7 @@ def test_export_has_one_row_per_student_and_function_with_a_status(graded, tmp_p
 
 @pytest.mark.slow
 def test_feedback_explains_without_showing_hidden_tests(graded):
-    course, _ = graded
+    course, _, _ = graded
     assert cli.main(["feedback", "segmentation", "--course-dir", str(course.root)]) == 0
     page = (course.root / "grading" / "feedback" / "dave_wrong" / "segmentation" / "segmentation.html").read_text()
     assert "0 / 3" in page and "pixel accuracy" in page
@@ -225,6 +229,45 @@ def test_feedback_explains_without_showing_hidden_tests(graded):
 
 @pytest.mark.slow
 def test_formgrader_finds_the_submitted_notebook(graded):
-    course, _ = graded
+    course, _, _ = graded
     copy = course.root / "grading" / "autograded" / "alice_correct" / "segmentation" / "segmentation.ipynb"
     assert nbformat.read(copy, as_version=4).cells
+
+
+@pytest.mark.slow
+def test_summary_table_has_a_row_per_student(graded):
+    _, _, output = graded
+    lines = output.splitlines()
+    assert lines[0].split() == ["student", "score", "mean_iou"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:] if line and not line.startswith("FAILED")}
+    assert set(rows) == set(EXPECTED)
+    assert rows["alice_correct"] == ["3/3", "passed"]
+    assert rows["walter_corrupt"] == ["0/3", "ungraded"]
+    assert "FAILED walter_corrupt: could not be graded" in output
+
+
+def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from convviz_grade import autograde, grading
+
+    course = Course(tmp_path)
+    shutil.copytree(REPOSITORY / "solutions" / "segmentation", tmp_path / "solutions" / "segmentation")
+    graded_course = autograde.Course(tmp_path)
+    graded_course.register("segmentation")
+    assignment = grading.Assignment("segmentation", SOURCE)
+    result = grading.SubmissionGrade("zoe", "segmentation", "segmentation",
+                                     [grading.FunctionGrade("mean_iou", 3.0, 3.0, "passed")])
+
+    def broken_commit(self):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr("sqlalchemy.orm.Session.commit", broken_commit)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        autograde.write_gradebook(graded_course, assignment, result)
+    monkeypatch.undo()
+    with Gradebook(course.db_url) as gradebook:
+        with pytest.raises(MissingEntry):
+            gradebook.find_student("zoe")
+    autograde.write_gradebook(graded_course, assignment, result)  # and a retry succeeds
+    assert course.scores("segmentation", "zoe") == {"test_mean_iou": (1.0, 1.0), "hidden_mean_iou": (2.0, 2.0)}
