@@ -52,9 +52,13 @@ def one_line(text):
 def set_weights_by_shape(model, seed):
     """Give each layer's weights values that depend only on its kernel shape.
 
-    Two layers with the same kernel shape get the same values, so a block
-    that creates its layers in another order, or names them otherwise,
-    computes the same function as the reference when it is right.
+    For a layer with weights ``[kernel, bias]`` (or ``[kernel]``), both are
+    drawn from a generator seeded with ``(seed, *kernel.shape, index)``; the
+    kernel is scaled by ``1 / sqrt(fan_in)``, biases are small. Two layers
+    with the same kernel shape get the same values, so a block that creates
+    its layers in another order, or names them otherwise, computes the same
+    function as the reference when it is right. The notebook's tests and the
+    grader share this one function.
     """
     import numpy as np
 

@@ -42,6 +42,7 @@ import numpy as np
 from keras import layers
 
 from convviz_ref import models as reference
+from convviz_grade.worker import set_weights_by_shape
 
 BATCH = 2
 
@@ -52,29 +53,6 @@ class BlockResult(NamedTuple):
     output: np.ndarray
     num_params: int
     model: keras.Model
-
-
-def set_weights_by_shape(model, seed):
-    """Give every weight array values that depend only on its layer's kernel shape.
-
-    For a layer with weights ``[kernel, bias]`` (or ``[kernel]``), both are
-    drawn from a generator seeded with ``(seed, *kernel.shape, index)``:
-    two layers with the same kernel shape get the same values. The kernel
-    is scaled by ``1 / sqrt(fan_in)``; biases are small.
-    """
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if not weights:
-            continue
-        key = [int(size) for size in weights[0].shape]
-        fan_in = int(np.prod(weights[0].shape[:-1]))
-        values = []
-        for index, weight in enumerate(weights):
-            rng = np.random.default_rng([seed, *key, index])
-            scale = 1.0 / np.sqrt(fan_in) if index == 0 else 0.1
-            values.append(rng.normal(0.0, scale, size=weight.shape).astype(np.float32))
-        layer.set_weights(values)
-    return model
 
 
 def block_input(input_shape, seed):
