@@ -224,12 +224,13 @@ def test_generate_filter_pattern_is_repeated_ascent_steps_from_the_initial_image
     assert float(filters.compute_loss(extractor, pattern[None], 2)) > float(filters.compute_loss(extractor, start, 2))
 
 
-@pytest.mark.parametrize("batch_size", [64, 3])
-def test_batched_patterns_equal_one_at_a_time_ascent_from_the_same_start(batch_size):
+@pytest.mark.parametrize(("batch_size", "group_size"), [(64, 4), (3, 4), (64, 3), (4, 1), (3, 2)])
+def test_batched_patterns_equal_one_at_a_time_ascent_from_the_same_start(batch_size, group_size):
     extractor = tm.tanh_extractor(seed=10, rescale=True)
     indices, iterations, seed = [2, 0, 3, 2], 4, 12
     patterns = filters.generate_filter_patterns(extractor, indices, iterations=iterations, image_size=10,
-                                                seed=seed, batch_size=batch_size, progress=False)
+                                                seed=seed, batch_size=batch_size, group_size=group_size,
+                                                progress=False)
     assert patterns.shape == (4, 10, 10, 3) and patterns.dtype == np.float32
     starts = filters.initial_image(10, (0.0, 255.0), num_images=len(indices), seed=seed)
     for n, filter_index in enumerate(indices):
@@ -243,6 +244,33 @@ def test_batched_patterns_equal_one_at_a_time_ascent_from_the_same_start(batch_s
     np.testing.assert_allclose(patterns[0], single, rtol=1e-6, atol=1e-3)
     # The two patterns of filter 2 start from different noise, so they differ.
     assert not np.allclose(patterns[0], patterns[3])
+
+
+def test_summed_filter_loss_is_the_sum_of_each_images_own_loss_and_gradient():
+    # The batched loss picks channel filter_indices[n] of image n by a one-hot product:
+    # its value and its gradient must be those of the book's per-image loss.
+    rng = np.random.default_rng(14)
+    activation = tf.constant(rng.normal(size=(3, 9, 8, 5)).astype(np.float32))
+    indices = tf.constant([4, 0, 4])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(activation)
+        batched = filters._summed_filter_loss(activation, indices)
+        book = sum(tf.reduce_mean(activation[n, 2:-2, 2:-2, int(f)]) for n, f in enumerate(indices))
+    expected = sum(reference_loss(activation[n : n + 1], int(f)) for n, f in enumerate(indices))
+    np.testing.assert_allclose(float(batched), expected, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(batched, activation), tape.gradient(book, activation), rtol=1e-6)
+
+
+def test_groups_cover_a_batch_in_order():
+    assert filters._groups(16, 26, 4) == [slice(16, 20), slice(20, 24), slice(24, 26)]
+    assert filters._groups(0, 3, 8) == [slice(0, 3)]
+
+
+@pytest.mark.parametrize(("option", "value"), [("batch_size", 0), ("group_size", -2), ("group_size", 2.5)])
+def test_batch_and_group_sizes_must_be_positive_integers(option, value):
+    with pytest.raises(ValueError, match=f"^{option} must be a positive integer, got {value}$"):
+        filters.generate_filter_patterns(tm.tanh_extractor(), [0, 1], iterations=1, image_size=10,
+                                         progress=False, **{option: value})
 
 
 @pytest.mark.parametrize("bad_index", [4, -1, 100])
@@ -416,3 +444,15 @@ def test_regularized_patterns_are_smoother_than_plain_ascent(shipped_extractor):
 def test_regularized_filter_index_out_of_range(shipped_extractor):
     with pytest.raises(ValueError, match="filter index 64 is out of range: the layer has 64 filters"):
         filters.generate_regularized_patterns(shipped_extractor, [64], progress=False)
+
+
+def test_regularized_patterns_do_not_depend_on_the_batching():
+    # Each image's ascent is its own: batches and groups only decide what runs side by side.
+    extractor = tm.tanh_extractor(seed=15, rescale=True)
+    kwargs = dict(octaves=(4, 10), iterations_per_octave=3, image_size=10, seed=6, progress=False)
+    together = filters.generate_regularized_patterns(extractor, [3, 1, 0], batch_size=3, group_size=3, **kwargs)
+    apart = filters.generate_regularized_patterns(extractor, [3, 1, 0], batch_size=2, group_size=1, **kwargs)
+    # Values reach ~10^2..10^3 in 0..255 units: float32 round-off.
+    np.testing.assert_allclose(together, apart, rtol=1e-6, atol=1e-3)
+    with pytest.raises(ValueError, match="^group_size must be a positive integer, got 0$"):
+        filters.generate_regularized_patterns(extractor, [0], group_size=0, **kwargs)
