@@ -164,7 +164,7 @@ def generate_filter_pattern(
     Raises:
         ValueError: if ``filter_index`` is not a channel of the layer.
     """
-    _check_filter_index(feature_extractor, filter_index)
+    _check_ascent_arguments(feature_extractor, filter_index)
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
     image = tf.constant(initial_image(image_size, input_range(feature_extractor), seed=seed))
@@ -173,7 +173,8 @@ def generate_filter_pattern(
     return image[0].numpy()
 
 
-def _check_filter_index(feature_extractor, filter_index):
+def _check_ascent_arguments(feature_extractor, filter_index):
+    """Raise a one-line ValueError for a filter index out of range or a map too small for the loss."""
     channels = feature_extractor.output_shape[-1]
     indices = np.atleast_1d(filter_index)
     if indices.size == 0:
@@ -182,6 +183,10 @@ def _check_filter_index(feature_extractor, filter_index):
     if bad.size:
         raise ValueError(f"filter index {int(bad[0])} is out of range: the layer has {channels} filters "
                          f"(0..{channels - 1})")
+    height, width = feature_extractor.output_shape[1:3]
+    if any(size is not None and size <= 4 for size in (height, width)):
+        raise ValueError(f"the layer's feature map is {height}x{width}: the loss leaves out a 2-pixel border, "
+                         "so nothing is left; pick an earlier layer")
 
 
 def generate_filter_patterns(
@@ -231,7 +236,7 @@ def generate_filter_patterns(
     from tqdm.auto import tqdm
 
     filter_indices = np.asarray(filter_indices, dtype=np.int32)
-    _check_filter_index(feature_extractor, filter_indices)
+    _check_ascent_arguments(feature_extractor, filter_indices)
     _check_sizes(batch_size=batch_size, group_size=group_size)
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
@@ -347,7 +352,7 @@ def generate_regularized_patterns(
     from tqdm.auto import tqdm
 
     filter_indices = np.asarray(filter_indices, dtype=np.int32)
-    _check_filter_index(feature_extractor, filter_indices)
+    _check_ascent_arguments(feature_extractor, filter_indices)
     _check_sizes(batch_size=batch_size, group_size=group_size)
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)

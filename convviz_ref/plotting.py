@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
+
+from convviz_ref.data import TRIMAP_NAMES
 
 TRIMAP_COLORS = np.array([[250, 200, 40], [35, 35, 60], [240, 80, 80]], np.uint8)
 """Display colours of the trimap classes: object, background, contour."""
@@ -18,6 +21,13 @@ TRIMAP_COLORS = np.array([[250, 200, 40], [35, 35, 60], [240, 80, 80]], np.uint8
 def colorize_mask(mask):
     """Map an int trimap ``(height, width)`` to a uint8 RGB picture ``(height, width, 3)``."""
     return TRIMAP_COLORS[np.asarray(mask)]
+
+
+def add_trimap_legend(fig):
+    """A legend of the trimap colours (object, background, contour) under the figure's panels."""
+    handles = [Patch(facecolor=color / 255, edgecolor="0.5", label=name)
+               for color, name in zip(TRIMAP_COLORS, TRIMAP_NAMES)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=8)
 
 
 def _grid(num_items, num_cols, cell_size=1.6):
@@ -56,6 +66,8 @@ def plot_samples(images, labels, class_names, *, masks=None, num_cols=8):
         ax.set_title(" + ".join(class_names[k] for k in np.atleast_1d(label)), fontsize=8)
         if masks is not None:
             axes[row * rows_per_image + 1, col].imshow(colorize_mask(masks[index]))
+    if masks is not None:
+        add_trimap_legend(fig)
     return fig
 
 
@@ -85,6 +97,7 @@ def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
             ax.imshow(picture)
             if row == 0:
                 ax.set_title(title)
+    add_trimap_legend(fig)
     return fig
 
 
@@ -125,9 +138,14 @@ def plot_channel_grid(grid, layer_name, *, pixels_per_inch=48):
 
 
 def plot_filter_grid(grid, title):
-    """A stitched grid of filter patterns (from ``filters.stitch``), with a title."""
+    """A stitched grid of filter patterns (from ``filters.stitch``), with a title.
+
+    The figure has the grid's aspect ratio (plus a strip for the title), so a
+    grid of 4 rows gets no empty band around it.
+    """
     height, width = grid.shape[:2]
-    fig = Figure(figsize=(max(3.0, width / 100), max(3.0, height / 100) + 0.4), layout="constrained")
+    fig_width = max(3.0, width / 100)
+    fig = Figure(figsize=(fig_width, fig_width * height / width + 0.4), layout="constrained")
     ax = fig.subplots()
     ax.imshow(grid)
     ax.set_title(title)

@@ -325,6 +325,9 @@ ERRORS = {
     "negative filter index": (
         ["filters", "--model", "small_convnet", "--layer", "conv1", "--filter-index", "-1"],
         "filter index -1 is out of range"),
+    "feature map too small for the loss": (
+        ["filters", "--model", "small_convnet", "--layer", "last_conv", "--filters", "2"],
+        "the layer's feature map is 2x2: the loss leaves out a 2-pixel border, so nothing is left"),
     "filter count too large": (
         ["filters", "--model", "small_convnet", "--layer", "conv1", "--filters", "33"],
         "--filters 33 is out of range: layer 'conv1' has 32 filters"),

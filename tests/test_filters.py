@@ -283,6 +283,25 @@ def test_filter_index_out_of_range_is_an_error(bad_index):
         filters.generate_filter_patterns(extractor, [0, bad_index], iterations=1, image_size=10, progress=False)
 
 
+@pytest.mark.parametrize("size", [4, 1])
+def test_a_feature_map_without_an_interior_is_an_error_not_nan(size):
+    # compute_loss leaves out a 2-pixel border: a map 4 pixels wide or less has nothing left.
+    inputs = keras.Input(shape=(10, 10, 3))
+    outputs = layers.Conv2D(2, 10 - size + 1, name="small_map")(inputs)
+    extractor = keras.Model(inputs, outputs)
+    message = f"^the layer's feature map is {size}x{size}: the loss leaves out a 2-pixel border"
+    with pytest.raises(ValueError, match=message):
+        filters.generate_filter_pattern(extractor, 0, iterations=1, image_size=10)
+    with pytest.raises(ValueError, match=message):
+        filters.generate_filter_patterns(extractor, [0, 1], iterations=1, image_size=10, progress=False)
+    with pytest.raises(ValueError, match=message):
+        filters.generate_regularized_patterns(extractor, [0], image_size=10, progress=False)
+    # A 5-pixel map keeps its centre pixel.
+    inputs = keras.Input(shape=(10, 10, 3))
+    five = keras.Model(inputs, layers.Conv2D(2, 6)(inputs))
+    assert np.isfinite(filters.generate_filter_pattern(five, 0, iterations=1, image_size=10)).all()
+
+
 def test_unknown_layer_for_the_feature_extractor_lists_the_conv_layers():
     model = build_small_convnet(image_size=32, widths=(4, 8))
     with pytest.raises(ValueError, match="no layer named 'conv7'.*conv1, pool1, last_conv"):

@@ -45,3 +45,28 @@ def test_plot_segmentation_without_ground_truth_shows_image_and_prediction():
     shapes = data.load_shapes("val", n=1, image_size=32)
     fig = plotting.plot_segmentation(shapes.images, None, shapes.masks)
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["image", "predicted"]
+
+
+def legend_labels(fig):
+    return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+
+
+def test_trimap_figures_carry_a_legend_of_the_three_colours():
+    shapes = data.load_shapes("val", n=2, image_size=32)
+    segmentation = plotting.plot_segmentation(shapes.images, shapes.masks, shapes.masks)
+    samples = plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks)
+    for fig in (segmentation, samples):
+        assert legend_labels(fig) == ["object", "background", "contour"]
+        colours = [patch.get_facecolor()[:3] for patch in fig.legends[0].get_patches()]
+        np.testing.assert_allclose(colours, plotting.TRIMAP_COLORS / 255)
+    # No trimap shown, no legend.
+    assert legend_labels(plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names)) == []
+
+
+def test_filter_grid_figure_keeps_the_grid_aspect_ratio():
+    wide = np.zeros((200, 400, 3), np.uint8)  # 4 rows of 8
+    width, height = plotting.plot_filter_grid(wide, "4 rows").get_size_inches()
+    assert width == 4.0 and abs((height - 0.4) - width / 2) < 1e-9
+    small = np.zeros((50, 100, 3), np.uint8)
+    width, height = plotting.plot_filter_grid(small, "small").get_size_inches()
+    assert width == 3.0 and abs((height - 0.4) - 1.5) < 1e-9
