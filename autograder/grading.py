@@ -36,6 +36,7 @@ from typing import Any, Callable
 import numpy as np
 
 from convviz_grade import sandbox
+from convviz_grade.checks import check_unchanged
 
 MAX_RUNS = 12  # worker restarts after hangs or crashes, per submission
 
@@ -55,6 +56,10 @@ class Case:
             and raising ``AssertionError`` with an explanation on mismatch.
         kind: ``"call"`` or ``"block"`` (see the worker).
         visible: bool, the case is one of the notebook's visible tests.
+        keep_inputs: bool, the function must leave its NumPy array arguments
+            as they were (the notebook's tests check it too): the worker
+            sends them back after the call and the grader compares them
+            with its own copies.
     """
 
     function: str
@@ -63,6 +68,7 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     kind: str = "call"
     visible: bool = False
+    keep_inputs: bool = False
 
 
 @dataclass
@@ -167,6 +173,7 @@ class Assignment:
         for index, case in enumerate(self.cases):
             task.append({
                 "id": f"c{index}", "function": case.function, "kind": case.kind,
+                "keep_inputs": case.keep_inputs,
                 "args": [encode(value) for value in case.args],
                 "kwargs": {key: encode(value) for key, value in case.kwargs.items()},
             })
@@ -265,7 +272,9 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
                 value = np.load(folder / "outputs" / f"{case_id}.npy", allow_pickle=False)
                 params_path = folder / "outputs" / f"{case_id}.params.npy"
                 params = np.load(params_path, allow_pickle=False) if params_path.exists() else None
-                outputs[case_id] = {"value": value, "params": params}
+                args_after = {int(path.name.split(".arg")[1].split(".")[0]): np.load(path, allow_pickle=False)
+                              for path in (folder / "outputs").glob(f"{case_id}.arg*.npy")}
+                outputs[case_id] = {"value": value, "params": params, "args_after": args_after}
             except (OSError, ValueError) as error:
                 verdicts[case_id] = {"id": case_id, "status": "malformed", "message": f"unreadable output ({error})"}
     shutil.rmtree(folder, ignore_errors=True)
@@ -278,6 +287,19 @@ def _death(run):
 
         return f"was killed by {signal.Signals(-run.returncode).name}"
     return f"stopped with exit code {run.returncode} (os._exit, sys.exit or a crash)"
+
+
+def check_inputs_kept(case, args_after):
+    """Raise AssertionError if the function changed one of its NumPy array arguments.
+
+    ``args_after`` maps an argument's position to its value after the call, as
+    the worker sent it back; the original is the grader's own ``case.args``.
+    """
+    for position, value in enumerate(case.args):
+        if isinstance(value, np.ndarray):
+            if position not in args_after:
+                raise AssertionError(f"{case.function}: the worker did not send back argument {position}")
+            check_unchanged(case.function, value, args_after[position])
 
 
 def score_functions(assignment, verdicts, outputs, notes):
@@ -305,6 +327,8 @@ def score_functions(assignment, verdicts, outputs, notes):
                     message += f"\n  hint: {hint}"
                 break
             try:
+                if case.keep_inputs:
+                    check_inputs_kept(case, outputs[case_id]["args_after"])
                 case.check(outputs[case_id])
             except AssertionError as error:
                 message = f"({label}) {error}"

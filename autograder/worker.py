@@ -11,7 +11,8 @@ Protocol (all files in the work folder):
 * ``student.json``: ``{"prelude": source, "cells": [source, ...]}``: the
   assignment's imports (run first, as the notebook's setup cell would), then
   the submission's solution cells in notebook order;
-* ``task.json``: ``{"cases": [{"id", "function", "kind", "args", "kwargs"}]}``;
+* ``task.json``: ``{"cases": [{"id", "function", "kind", "keep_inputs", "args",
+  "kwargs"}]}``;
   each argument is ``{"array": name}`` (an entry of ``inputs.npz``; with
   ``"tensor": true`` it is passed as a TensorFlow constant),
   ``{"model": file}`` (a ``.keras`` file of the work folder) or
@@ -23,8 +24,10 @@ Output: ``results.jsonl``, written as it goes: a ``loading`` line before each
 cell and a ``started`` line before each case, then one line per finished case
 (so the grader knows which cell or case was running when a hang or a crash
 cut the process short), and
-``outputs/<id>.npy`` for each case that returned an array. The grader reads
-these as data: numbers only, never pickles, never objects.
+``outputs/<id>.npy`` for each case that returned an array, and for a
+``keep_inputs`` case ``outputs/<id>.arg<position>.npy``, each array argument
+as it is after the call. The grader reads these as data: numbers only, never
+pickles, never objects.
 
 Case kinds:
 
@@ -183,6 +186,13 @@ def main(folder):
             else:
                 value = function(*args, **kwargs)
             array, problem = as_plain_array(value)
+            if case.get("keep_inputs"):  # send the arrays back: the grader compares them with its copies
+                for position, (spec, arg) in enumerate(zip(case["args"], args)):
+                    if "array" in spec and not spec.get("tensor"):
+                        after, _ = as_plain_array(arg)
+                        after = np.zeros(0) if after is None else after
+                        np.save(os.path.join(folder, "outputs", f"{case['id']}.arg{position}.npy"), after,
+                                allow_pickle=False)
         except BaseException as error:  # the student's exception, SystemExit included
             record(case["id"], "error", f"{type(error).__name__}: {one_line(error)}")
             continue

@@ -138,6 +138,17 @@ def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path, source, h
     assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
 
 
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(assignment, tmp_path):
+    # The notebook's tests check that the activation is left as it was; so does the grader, which
+    # compares the array the worker sends back with its own copy (student code cannot fake that).
+    assert "    return np.vstack(" in CORRECT
+    source = CORRECT.replace("    return np.vstack(", "    activation[...] = 0  # the caller's array\n    return np.vstack(")
+    function = grade(assignment, make_submission(tmp_path, source))
+    assert (function.status, function.score) == ("failed", 0.0), function
+    assert function.message.startswith("(visible test) channel_grid: the input array was modified in place"), \
+        function.message
+
+
 def test_the_released_copy_scores_zero(assignment):
     function = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert (function.status, function.score) == ("failed", 0.0), function

@@ -152,6 +152,20 @@ def test_mistakes_only_hidden_cases_catch_score_zero(assignment, tmp_path):
 
 
 @pytest.mark.slow
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(assignment, tmp_path):
+    # The notebook's tests check that deprocess_image leaves its input as it was; so does the grader.
+    source = CORRECT["deprocess_image"]
+    assert "    return picture[" in source
+    source = source.replace("    return picture[", "    image[...] = 0  # the caller's array\n    return picture[")
+    graded, functions = grade(assignment, make_submission(tmp_path, {"deprocess_image": source}))
+    function = functions["deprocess_image"]
+    assert (function.status, function.score) == ("failed", 0.0), function
+    assert function.message.startswith("(visible test) deprocess_image: the input array was modified in place"), \
+        function.message
+    assert graded.score == 6.0  # the other two functions are the solution's
+
+
+@pytest.mark.slow
 def test_the_released_copy_scores_zero(assignment):
     graded, functions = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert graded.score == 0.0

@@ -16,6 +16,8 @@ on the seeded activations made here. :func:`grid_mistakes` returns
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 
@@ -274,4 +276,5 @@ def grading_cases():
     cases.append(Case("channel_grid", (activation,), partial(
         check, f"channel_grid (activation {activation.shape}, default images_per_row)",
         reference.channel_grid(activation), grid_mistakes(activation))))
-    return cases
+    # channel_grid must never change its input (the notebook's tests check it; so does the grader).
+    return [replace(case, keep_inputs=True) for case in cases]

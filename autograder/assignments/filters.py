@@ -16,6 +16,8 @@ written to complete the sentence "your answer is what you get if you
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -336,4 +338,5 @@ def grading_cases():
         check, "deprocess_image (default crop)", reference.deprocess_image(pattern),
         deprocess_mistakes(pattern), picture_tolerances)))
     logger.setLevel(level)
-    return cases
+    # deprocess_image must never change its input (the notebook's tests check it; so does the grader).
+    return [replace(case, keep_inputs=True) if case.function == "deprocess_image" else case for case in cases]

@@ -77,3 +77,17 @@ def test_check_unchanged_and_check_true():
 def test_describe_empty_and_integer_arrays():
     assert describe(np.zeros((0, 2))) == "shape (0, 2), dtype float64, empty"
     assert describe(np.array([3, 1], np.int32)) == "shape (2,), dtype int32, values in [1, 3]"
+
+
+def test_the_grader_compares_the_arguments_sent_back_with_its_own_copies():
+    from convviz_grade.grading import Case, check_inputs_kept
+
+    image = np.arange(6, dtype=np.float32).reshape(2, 3)
+    case = Case("deprocess_image", (image, 3), lambda outputs: None, keep_inputs=True)
+    check_inputs_kept(case, {0: image.copy()})  # unchanged: no error
+    changed = image.copy()
+    changed[1, 2] = -1
+    with pytest.raises(AssertionError, match="^deprocess_image: the input array was modified in place"):
+        check_inputs_kept(case, {0: changed})
+    with pytest.raises(AssertionError, match="^deprocess_image: the worker did not send back argument 0$"):
+        check_inputs_kept(case, {})
