@@ -11,7 +11,9 @@ import os
 
 # TensorFlow's C++ runtime prints start-up lines to stderr on its first
 # operation; they alarm students and make nbgrader score a test cell 0.
-# Respect a level the user has chosen.
+# Respect a level the user has chosen (the CLI also hides the lines this
+# setting cannot, unless the user chose one).
+TF_LOG_LEVEL_CHOSEN = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 

@@ -16,6 +16,7 @@ TensorFlow is imported inside the commands, so ``convviz --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pathlib
 import re
@@ -531,9 +532,44 @@ def _one_line(error):
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
 
 
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """Send file descriptor 2, where C++ code writes, to /dev/null inside the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start_tensorflow_quietly():
+    """Import TensorFlow and create its CPU device without the start-up lines on stderr.
+
+    TensorFlow 2.21 prints them (oneDNN notice, "Could not find cuda drivers",
+    "failed call to cuInit") through absl before its logging is set up, so
+    ``TF_CPP_MIN_LOG_LEVEL`` does not hide them, and a student reads "E0000 ...
+    CUDA error" before every result. A Python error raised meanwhile is still
+    reported: stderr is back before it propagates. Nothing is hidden when the
+    user has set ``TF_CPP_MIN_LOG_LEVEL`` (0 shows everything).
+    """
+    if convviz_ref.TF_LOG_LEVEL_CHOSEN or "tensorflow" in sys.modules:
+        return
+    with _stderr_to_devnull():
+        import keras  # noqa: F401  (its own import loads TensorFlow's libraries again)
+        import tensorflow as tf
+
+        tf.constant(0.0)  # creates the CPU device: the CUDA probe happens here
+
+
 def main(argv=None):
     """Run ``convviz COMMAND ...``; returns the exit code (2 for a user's mistake)."""
     args = build_parser().parse_args(argv)
+    start_tensorflow_quietly()
     if args.command == "train":
         from convviz_ref.train import main as train_main
 

@@ -60,3 +60,31 @@ def test_evaluate_refuses_a_file_as_out_before_evaluating(tmp_path, capsys):
 def test_data_with_a_too_small_image_size_is_a_one_line_error(capsys):
     assert cli.main(["data", "--image-size", "10"]) == 2
     assert capsys.readouterr().err == "convviz: error: image_size must be at least 32 pixels, got 10\n"
+
+
+def run_convviz(args, tmp_path, **env_changes):
+    """``convviz ARGS`` in a fresh process (TensorFlow not yet imported), as a user runs it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(env_changes)
+    return subprocess.run([sys.executable, "-m", "convviz_ref.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
+
+
+def test_a_fresh_cli_run_prints_no_tensorflow_start_up_lines(tmp_path):
+    quiet = run_convviz(["gradcam", "--out", "out"], tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert quiet.stdout.splitlines()[-1] == "wrote out/gradcam_disc.png"
+    # The control: a user who chooses a log level sees the lines (on this machine: oneDNN and CUDA notices).
+    loud = run_convviz(["gradcam", "--out", "out"], tmp_path, TF_CPP_MIN_LOG_LEVEL="0")
+    assert loud.returncode == 0 and "I0000" in loud.stderr, loud.stderr
+
+
+def test_a_user_s_mistake_in_a_fresh_process_is_exactly_one_line_on_stderr(tmp_path):
+    result = run_convviz(["gradcam", "--class-index", "9"], tmp_path)
+    assert result.returncode == 2
+    assert re.fullmatch(r"convviz: error: class_index 9 is out of range[^\n]*\n", result.stderr), result.stderr
