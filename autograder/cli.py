@@ -93,6 +93,10 @@ def main(argv=None, stream=None):
         from convviz_grade.validate import validate
 
         return validate(args.notebook, timeout=args.timeout, stream=stream)
+    if args.command in ("autograde", "benchmark"):  # the grader builds Keras models in this process
+        from convviz_ref.cli import start_tensorflow_quietly
+
+        start_tensorflow_quietly()
     if args.command == "autograde":
         from convviz_grade.autograde import autograde
 

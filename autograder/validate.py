@@ -57,7 +57,14 @@ def has_hidden_tests(cell):
 
 
 def execute(notebook_path, *, timeout=300):
-    """Run a copy of the notebook in a fresh kernel; return the executed copy."""
+    """Run a copy of the notebook in a fresh kernel; return the executed copy.
+
+    The kernel's own stderr (not its cells' output, which comes back in the
+    notebook) goes to /dev/null: it holds TensorFlow's start-up lines and
+    the kernel's connection notices, which say nothing about the submission.
+    """
+    import subprocess
+
     import nbclient
     import nbformat
 
@@ -66,7 +73,7 @@ def execute(notebook_path, *, timeout=300):
         notebook, timeout=timeout, allow_errors=True, kernel_name="python3",
         resources={"metadata": {"path": str(Path(notebook_path).resolve().parent)}},
     )
-    client.execute()
+    client.execute(stderr=subprocess.DEVNULL)
     return notebook
 
 

@@ -43,6 +43,19 @@ def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, 
         )
 
 
+def test_the_repository_course_keeps_everything_grading_writes_under_grading():
+    # git ignores grading/; nbgrader's default gradebook would be gradebook.db at the root.
+    from convviz_grade.autograde import Course as RepositoryCourse
+
+    course = RepositoryCourse(REPOSITORY)
+    grading = REPOSITORY / "grading"
+    assert course.gradebook_file() == grading / "gradebook.db"
+    for trait in ("solution_directory", "submitted_directory", "autograded_directory", "feedback_directory"):
+        assert course.folder(trait).parent == grading, trait
+    assert course.folder("source_directory") == REPOSITORY / "solutions"
+    assert course.folder("release_directory") == REPOSITORY / "exercises"
+
+
 def test_release_rejects_an_unknown_assignment(capsys):
     assert release(["nope"]) == 2
     assert "no assignment nope" in capsys.readouterr().out

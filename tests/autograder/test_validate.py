@@ -89,3 +89,17 @@ def test_corrupt_notebook_is_reported_not_raised(tmp_path, capsys):
     out = capsys.readouterr().out
     assert exit_code == 1
     assert "could not run" in out
+
+
+def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept(tmp_path, capfd):
+    # The kernel imports TensorFlow (start-up lines on its stderr) and a cell writes to sys.stderr:
+    # the terminal shows neither, and the cell's text is in the executed notebook, where it belongs.
+    from convviz_grade.validate import execute
+
+    cell = code("import sys\nimport tensorflow as tf\ntf.constant(1.0)\nprint('cell note', file=sys.stderr)")
+    path = write(tmp_path, notebook(cell))
+    executed = execute(path, timeout=120)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+    streams = [output for output in executed.cells[0].outputs if output.output_type == "stream"]
+    assert [(output.name, output.text) for output in streams] == [("stderr", "cell note\n")]
