@@ -144,12 +144,39 @@ def write_results(course, result):
 
 
 def copy_for_formgrader(course, result, notebook):
-    """Put the submitted notebook where nbgrader's formgrader looks for the autograded one."""
+    """Put the submitted notebook where nbgrader's formgrader looks for the autograded one.
+
+    The notebook was never run as a whole (only its answer cells were, in the
+    sandbox), so each test cell gets one output instead: the grader's verdict
+    on its function, with the explanation when it failed. An instructor reading
+    the submission in formgrader sees what ``convviz-grade feedback`` says.
+    An unreadable notebook is copied as it is.
+    """
     import shutil
 
-    if notebook is not None and notebook.is_file():
-        target = course.results_path(result.student, result.assignment).with_name(notebook.name)
+    import nbformat
+
+    if notebook is None or not notebook.is_file():
+        return
+    target = course.results_path(result.student, result.assignment).with_name(notebook.name)
+    try:
+        submitted = nbformat.read(notebook, as_version=4)
+    except Exception:  # not JSON, not a notebook: formgrader shows what there is
         shutil.copy(notebook, target)
+        return
+    verdicts = {grade.function: grade for grade in result.functions}
+    for cell in submitted.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        function = grade_id.split("_", 1)[1] if grade_id.startswith(("test_", "hidden_")) else None
+        if cell.cell_type == "code" and function in verdicts:
+            grade = verdicts[function]
+            text = f"convviz-grade: {function} {grade.status}, {grade.score:g} / {grade.max_score:g} points\n"
+            if grade.message:
+                text += grade.message.rstrip("\n") + "\n"
+            name = "stdout" if grade.status == "passed" else "stderr"
+            cell.outputs = [nbformat.v4.new_output("stream", name=name, text=text)]
+            cell.execution_count = None
+    nbformat.write(submitted, target)
 
 
 def hidden_paths(course, extra=()):

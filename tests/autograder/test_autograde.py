@@ -228,10 +228,26 @@ def test_feedback_explains_without_showing_hidden_tests(graded):
 
 
 @pytest.mark.slow
-def test_formgrader_finds_the_submitted_notebook(graded):
+def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_cells(graded):
     course, _, _ = graded
-    copy = course.root / "grading" / "autograded" / "alice_correct" / "segmentation" / "segmentation.ipynb"
-    assert nbformat.read(copy, as_version=4).cells
+
+    def test_cell_outputs(student):
+        copy = course.root / "grading" / "autograded" / student / "segmentation" / "segmentation.ipynb"
+        cells = nbformat.read(copy, as_version=4).cells
+        return {cell.metadata["nbgrader"]["grade_id"]: [(o.name, o.text) for o in cell.outputs]
+                for cell in cells if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")}
+
+    assert test_cell_outputs("alice_correct") == {
+        "test_mean_iou": [("stdout", "convviz-grade: mean_iou passed, 3 / 3 points\n")]}
+    [(name, text)] = test_cell_outputs("dave_wrong")["test_mean_iou"]
+    assert name == "stderr" and text.startswith("convviz-grade: mean_iou failed, 0 / 3 points\n")
+    assert text.rstrip("\n").endswith(results_of(course, "dave_wrong")["functions"][0]["message"].rstrip("\n"))
+    assert "pixel accuracy" in text
+    # The answer cells are the student's, untouched.
+    submitted = nbformat.read(course.root / "grading" / "autograded" / "dave_wrong" / "segmentation" /
+                              "segmentation.ipynb", as_version=4)
+    answer = [cell for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "mean_iou"]
+    assert len(answer) == 1 and "def mean_iou" in answer[0].source
 
 
 @pytest.mark.slow
