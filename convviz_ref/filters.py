@@ -255,8 +255,9 @@ def generate_filter_patterns(
 
 
 def _check_sizes(**sizes):
+    """Raise a one-line ValueError unless every size is a positive integer."""
     for name, value in sizes.items():
-        if int(value) != value or value < 1:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
@@ -279,6 +280,7 @@ def _summed_filter_loss(activation, filter_indices):
 
 
 def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iterations):
+    """``iterations`` plain steps for one group: ``x <- x + lr * l2_normalize(g)`` per image."""
     for _ in tf.range(iterations):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
@@ -377,6 +379,7 @@ def generate_regularized_patterns(
 
 
 def _regularized_octave(feature_extractor, images, filter_indices, shifts, grid_size, learning_rate, value_range):
+    """One octave's steps for one group: jitter, smoothed gradient, clipped step."""
     size = tf.shape(images)[1:3]
     for step in tf.range(tf.shape(shifts)[0]):
         with tf.GradientTape(watch_accessed_variables=False) as tape:

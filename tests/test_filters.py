@@ -266,9 +266,10 @@ def test_groups_cover_a_batch_in_order():
     assert filters._groups(0, 3, 8) == [slice(0, 3)]
 
 
-@pytest.mark.parametrize(("option", "value"), [("batch_size", 0), ("group_size", -2), ("group_size", 2.5)])
+@pytest.mark.parametrize(("option", "value"),
+                         [("batch_size", 0), ("group_size", -2), ("group_size", 2.5), ("batch_size", "16")])
 def test_batch_and_group_sizes_must_be_positive_integers(option, value):
-    with pytest.raises(ValueError, match=f"^{option} must be a positive integer, got {value}$"):
+    with pytest.raises(ValueError, match=f"^{option} must be a positive integer, got {re.escape(repr(value))}$"):
         filters.generate_filter_patterns(tm.tanh_extractor(), [0, 1], iterations=1, image_size=10,
                                          progress=False, **{option: value})
 
