@@ -9,7 +9,9 @@ from pathlib import Path
 
 import nbformat
 
-from convviz_grade.release import REPOSITORY, nbgrader_environment
+from convviz_grade.release import nbgrader_environment
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Course:

@@ -13,12 +13,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from convviz_grade.locations import repository
+
+# The course folder by default: the clone convviz is installed from (None for an ordinary install).
+REPOSITORY = repository()
 
 
-def list_assignments(course_dir=REPOSITORY):
+def default_course_dir():
+    """The repository, when convviz runs from a clone; else a clear error."""
+    if REPOSITORY is None:
+        raise FileNotFoundError("convviz is installed from a package, not a clone of the course: "
+                                "pass --course-dir DIR")
+    return REPOSITORY
+
+
+def list_assignments(course_dir=None):
     """Names of the assignments: the folders of ``solutions/``, sorted."""
-    source = Path(course_dir) / "solutions"
+    source = Path(course_dir or default_course_dir()) / "solutions"
     if not source.is_dir():
         return []
     return sorted(path.name for path in source.iterdir() if path.is_dir() and not path.name.startswith("."))
@@ -36,14 +47,14 @@ def nbgrader_environment():
     return environment
 
 
-def release(assignments=None, *, course_dir=REPOSITORY, stream=None):
+def release(assignments=None, *, course_dir=None, stream=None):
     """Generate the student notebooks of ``assignments`` (all when None).
 
     Returns:
         int, the exit code: 0 when every assignment was generated, else 1.
     """
     stream = stream or sys.stdout
-    course_dir = Path(course_dir).resolve()
+    course_dir = Path(course_dir or default_course_dir()).resolve()
     known = list_assignments(course_dir)
     assignments = list(assignments or known)
     unknown = [name for name in assignments if name not in known]

@@ -180,12 +180,46 @@ def copy_for_formgrader(course, result, notebook):
 
 
 def hidden_paths(course, extra=()):
-    """What student code must not see: the course, the repository, the gradebook, ``extra``."""
-    paths = [course.root, Path(__file__).resolve().parent.parent, *extra]
+    """What student code must not see: the course, the gradebook's folder, ``extra``.
+
+    The sandbox adds the installed ``convviz_ref`` and ``convviz_grade`` and
+    the clone they come from (:func:`convviz_grade.sandbox.always_hidden`).
+    """
+    paths = [course.root, *extra]
     gradebook = course.gradebook_file()
     if gradebook is not None:
         paths.append(gradebook.parent)
     return [str(path) for path in paths]
+
+
+class SelfCheckFailed(RuntimeError):
+    """The instructor's own solution did not pass through the sandbox: grade no one."""
+
+
+def self_check(assignment, options):
+    """Grade the instructor's solution through the same sandbox, before any student.
+
+    If the sandbox cannot run Python at all (an interpreter it hides, a
+    broken bubblewrap), every student would come out "ungraded"; if the
+    solution fails, every honest student would come out "failed". Either way
+    nothing is graded: raise :class:`SelfCheckFailed` with one line that says why.
+
+    Returns:
+        float, the seconds the check took.
+    """
+    result = grading.grade_submission(assignment, assignment.source_notebook, student="self-check", **options)
+    failed = [grade for grade in result.functions if grade.status != "passed"]
+    if not failed:
+        return result.seconds
+    outside = [note for note in result.notes if "outside student code" in note]
+    if outside:
+        log = [line.strip() for line in outside[0].split("outside student code:", 1)[-1].splitlines() if line.strip()]
+        raise SelfCheckFailed(f"the sandbox cannot run Python, so no student was graded: "
+                              f"{log[-1] if log else outside[0]}")
+    first = failed[0]
+    reason = first.message.strip().splitlines()[0] if first.message.strip() else first.status
+    raise SelfCheckFailed(f"the instructor's solution {assignment.source_notebook.name} does not pass its own "
+                          f"grading ({first.function}: {reason}), so no student was graded")
 
 
 def grade_task(assignment, notebook, student, options):
@@ -233,9 +267,12 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
         return 2
     if isolation == "auto":
         isolation = "bwrap" if sandbox.bwrap_available() else "none"
-    if isolation == "none":
-        print("warning: bubblewrap is not available: student code runs with the grader's file and network "
-              "access (limits still apply)", file=stream)
+        if isolation == "none":
+            print("warning: bubblewrap is not available: student code runs with the grader's file and network "
+                  "access (limits still apply)", file=stream)
+    elif isolation == "none":
+        print("note: --isolation none: student code runs with the grader's file and network access "
+              "(limits still apply; importing convviz_ref or convviz_grade is refused)", file=stream)
     course.register(assignment_name)
     assignment = grading.Assignment(assignment_name, source)
     assignment.prepared_inputs()  # once, before any thread needs it
@@ -244,6 +281,11 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
     # Other students' work is hidden too: the submissions folder may lie outside the course.
     options = {"work_root": work_root, "hide": hidden_paths(course, [submissions, *hide]), "isolation": isolation,
                "timeout": timeout, "memory_bytes": memory_mb * 2**20}
+    try:
+        self_check(assignment, options)
+    except SelfCheckFailed as error:
+        print(f"error: {error}", file=stream)
+        return 2
     results, failures = [], []
     bar = tqdm(total=len(found), desc=f"grading {assignment_name}", unit="student", disable=not progress)
 

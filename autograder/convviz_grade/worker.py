@@ -4,7 +4,9 @@
 it there (inside bubblewrap where available: no network, the course folder,
 solutions and gradebook hidden, memory and time limited). It must therefore
 import nothing from the course: only the standard library, NumPy and, when a
-case needs it, Keras.
+case needs it, Keras. Before any student code runs it makes ``convviz_ref``
+and ``convviz_grade`` unimportable (:func:`refuse_course_modules`), so that
+wrapping the reference function fails even without the sandbox.
 
 Protocol (all files in the work folder):
 
@@ -39,12 +41,41 @@ Case kinds:
   are returned, with the parameter count as ``<id>.params``.
 """
 
+import importlib.abc
 import json
 import os
 import sys
 import traceback
 
 MAX_MESSAGE = 300  # characters of an error message kept for the report
+# The reference answers and the grader: student code may not import them, sandbox or not.
+PROTECTED_PACKAGES = ("convviz_ref", "convviz_grade")
+
+
+class RefuseCourseModules(importlib.abc.MetaPathFinder):
+    """An import finder, first on ``sys.meta_path``, that refuses the course's own packages.
+
+    Under bubblewrap their folders are hidden anyway; this makes
+    ``from convviz_ref.gradcam import gradcam_heatmap`` fail the same way with
+    ``--isolation none``, with a message that says why. It stops the plain
+    import only: code that reads the files themselves is stopped by the
+    sandbox alone.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in PROTECTED_PACKAGES:
+            raise ModuleNotFoundError(
+                f"{name} cannot be imported while grading: the graded functions must be your own code",
+                name=name)
+        return None
+
+
+def refuse_course_modules():
+    """Install :class:`RefuseCourseModules` and forget any course module already imported."""
+    for name in list(sys.modules):
+        if name.partition(".")[0] in PROTECTED_PACKAGES:
+            del sys.modules[name]
+    sys.meta_path.insert(0, RefuseCourseModules())
 
 
 def one_line(text):
@@ -165,6 +196,7 @@ def main(folder):
         results.write(json.dumps(line) + "\n")
         results.flush()
 
+    refuse_course_modules()
     namespace, problems = load_student_code(student["prelude"], student["cells"], record, skip["cells"])
     record(None, "loaded")
     for problem in problems:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from convviz_grade.release import REPOSITORY, nbgrader_environment
+from convviz_grade.release import default_course_dir, nbgrader_environment
 
 KINDS = ("correct", "blank", "wrong", "faulty")
 
@@ -54,14 +54,15 @@ def make_course(root, assignment, students):
     """A course folder with our configuration, the assignment and a class of submissions."""
     root = Path(root)
     root.mkdir(parents=True)
+    repository = default_course_dir()
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\n"
-        f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
+        f"load_subconfig({str(repository / 'autograder' / 'nbgrader_config.py')!r})\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
     )
-    shutil.copytree(REPOSITORY / "solutions" / assignment, root / "solutions" / assignment)
+    shutil.copytree(repository / "solutions" / assignment, root / "solutions" / assignment)
     source = root / "solutions" / assignment / f"{assignment}.ipynb"
-    released = REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+    released = repository / "exercises" / assignment / f"{assignment}.ipynb"
     for index in range(students):
         kind = KINDS[index % len(KINDS)]
         folder = root / "grading" / "submitted" / f"student{index:03d}_{kind}" / assignment

@@ -47,6 +47,9 @@ def build_parser():
                            help="grade on a Dask cluster, e.g. tcp://host:8786")
     autograde.add_argument("--isolation", choices=("auto", "bwrap", "none"), default="auto",
                            help="bubblewrap (default when it works here) or none")
+    autograde.add_argument("--hide", action="append", default=[], type=Path, metavar="DIR",
+                           help="one more folder student code must not see (a copy of the solutions, say); "
+                                "repeatable")
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     export = commands.add_parser("export", help="one CSV row per student x assignment x graded function")
@@ -86,9 +89,11 @@ def main(argv=None, stream=None):
     if args.command == "release":
         from convviz_grade.release import release
 
-        if args.course_dir is None:
-            return release(args.assignments, stream=stream)
-        return release(args.assignments, course_dir=args.course_dir, stream=stream)
+        try:
+            return release(args.assignments, course_dir=args.course_dir, stream=stream)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=stream)
+            return 2
     if args.command == "validate":
         from convviz_grade.validate import validate
 
@@ -103,14 +108,19 @@ def main(argv=None, stream=None):
         try:
             return autograde(args.assignment, args.submissions, course_dir=args.course_dir, jobs=args.jobs,
                              timeout=args.timeout, memory_mb=args.memory, isolation=args.isolation,
-                             scheduler=args.scheduler, progress=not args.no_progress, stream=stream)
+                             scheduler=args.scheduler, hide=args.hide, progress=not args.no_progress,
+                             stream=stream)
         except (FileNotFoundError, RuntimeError, ValueError) as error:
             print(f"error: {error}", file=stream)
             return 2
     if args.command == "benchmark":
         from convviz_grade.benchmark import run
 
-        run(args.assignment, args.students, stream=stream)
+        try:
+            run(args.assignment, args.students, stream=stream)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=stream)
+            return 2
         return 0
     if args.command in ("export", "feedback"):
         from convviz_grade import report

@@ -3,8 +3,11 @@
 Where Debian's ``bubblewrap`` works (``bwrap``), the worker runs in new
 namespaces: no network, its own process tree, the whole file system read-only,
 ``/tmp`` empty, and the folders given in ``hide`` (the course folder, the
-repository with the solutions and the reference library, the gradebook's
-folder) replaced by empty ones. Only its own work folder is writable. In every
+gradebook's folder, the submissions) and those of :func:`always_hidden` (the
+installed ``convviz_ref`` and ``convviz_grade``, the clone they come from)
+replaced by empty ones. The interpreter and its libraries stay readable
+wherever the venv lives, ``/tmp`` included. Only its own work folder is
+writable. In every
 case the worker has an address-space limit (``memory_bytes``), a file-size
 limit, a wall-clock limit after which its whole process group is killed
 (ignoring SIGINT or SIGTERM does not help), and its output goes to a file of
@@ -25,6 +28,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from convviz_grade import locations
 
 WORKER = Path(__file__).with_name("worker.py")
 LOG_BYTES = 4000  # of the worker's output kept for the report
@@ -55,27 +60,60 @@ def bwrap_available():
     return probe.returncode == 0
 
 
-def _under(path, folder):
-    try:
-        Path(path).resolve().relative_to(Path(folder).resolve())
-        return True
-    except ValueError:
-        return False
+def always_hidden():
+    """What student code never sees, whatever the caller hides besides.
+
+    The folders of the installed ``convviz_ref`` and ``convviz_grade``
+    packages (in a clone for an editable install, in ``site-packages``
+    otherwise) and the clone itself when there is one: the reference answers,
+    the solutions and the grader.
+    """
+    hidden = locations.package_folders()
+    clone = locations.repository()
+    return hidden + ([clone] if clone is not None else [])
 
 
-def bwrap_arguments(folder, hide):
-    """The bubblewrap command line that hides ``hide`` and keeps Python usable."""
+def mounts(hide, keep):
+    """The bubblewrap mounts that hide ``hide`` and ``/tmp`` but keep ``keep`` readable.
+
+    A kept folder (the venv, the interpreter, a site-packages folder) is
+    bound back only where something hidden covers it; a hidden folder inside
+    a kept one (``site-packages/convviz_ref``) is hidden again after it. A
+    mount that changes nothing (a hidden folder inside one already hidden) is
+    left out, so that no empty mount point shows where a folder was.
+    bubblewrap applies mounts in order, so they are sorted parents first.
+
+    Returns:
+        list of ``("tmpfs", path)`` and ``("ro-bind", path)``, in order.
+    """
+    hidden = {Path(path).resolve() for path in [*hide, "/tmp"] if Path(path).exists()}
+    kept = {Path(path).resolve() for path in keep if Path(path).exists()} - hidden
+    chosen = []
+
+    def is_hidden(path):  # by the deepest mount chosen so far at or above path
+        covering = [(len(target.parts), kind) for kind, target in chosen if path.is_relative_to(target)]
+        return bool(covering) and max(covering)[1] == "tmpfs"
+
+    for path in sorted(hidden | kept, key=lambda path: (len(path.parts), str(path))):
+        if path in hidden and not is_hidden(path):
+            chosen.append(("tmpfs", path))
+        elif path in kept and is_hidden(path):
+            chosen.append(("ro-bind", path))
+    return [(kind, str(path)) for kind, path in chosen]
+
+
+def bwrap_arguments(folder, hide, keep=None):
+    """The bubblewrap command line: ``hide`` hidden, Python usable, only ``folder`` writable.
+
+    ``keep`` defaults to :func:`convviz_grade.locations.interpreter_folders`.
+    """
+    keep = locations.interpreter_folders() if keep is None else keep
     arguments = [
         "bwrap", "--die-with-parent", "--unshare-all", "--new-session",
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
     ]
-    hidden = sorted({str(Path(path).resolve()) for path in hide if Path(path).exists()})
-    for path in hidden:
-        arguments += ["--tmpfs", path]
-    # Python itself (a virtualenv inside the repository, say) stays visible.
-    for keep in sorted({sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}):
-        if any(_under(keep, path) for path in hidden):
-            arguments += ["--ro-bind", keep, keep]
+    for kind, path in mounts(hide, keep):
+        arguments += ["--tmpfs", path] if kind == "tmpfs" else ["--ro-bind", path, path]
     arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]
     return arguments
 
@@ -96,14 +134,19 @@ def worker_environment(folder):
 
 
 def run_worker(folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30):
-    """Run ``worker.py`` on ``folder`` (already filled by the grader); return a :class:`Run`."""
+    """Run ``worker.py`` on ``folder`` (already filled by the grader); return a :class:`Run`.
+
+    Under bubblewrap, ``hide`` and :func:`always_hidden` are replaced by empty
+    folders. With ``isolation="none"`` nothing is hidden; the worker still
+    refuses to import ``convviz_ref`` and ``convviz_grade``.
+    """
     import time
 
     folder = Path(folder)
     shutil.copy(WORKER, folder / "worker.py")
     command = [sys.executable, "-I", str(folder / "worker.py"), str(folder)]
     if isolation == "bwrap":
-        command = bwrap_arguments(folder, hide) + command
+        command = bwrap_arguments(folder, [*always_hidden(), *hide]) + command
 
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))

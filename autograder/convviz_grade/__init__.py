@@ -10,8 +10,13 @@
   ``convviz-grade validate`` and ``convviz-grade release`` do.
 * :mod:`~convviz_grade.cli`: the ``convviz-grade`` command.
 
-This package lives in the repository's ``autograder/`` folder beside
-``nbgrader_config.py``, the course's nbgrader configuration.
+* :mod:`~convviz_grade.autograde`, :mod:`~convviz_grade.grading`,
+  :mod:`~convviz_grade.sandbox`, :mod:`~convviz_grade.worker`: grading a
+  class with student code sandboxed away from the verdict;
+  :mod:`~convviz_grade.locations` finds what the sandbox hides.
+
+This package lives in ``autograder/convviz_grade/``, beside the course's
+nbgrader configuration ``autograder/nbgrader_config.py``.
 """
 
 __version__ = "0.1.0"
