@@ -252,10 +252,13 @@ def summary_table(results, stream):
 
 
 def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0, memory_mb=4096,
-              isolation="auto", scheduler=None, hide=(), progress=True, stream=None):
-    """Grade every submission of one assignment; return the exit code."""
-    from tqdm.auto import tqdm
+              isolation="auto", scheduler=None, hide=(), fork_server=True, progress=True, stream=None):
+    """Grade every submission of one assignment; return the exit code.
 
+    ``fork_server``: run each student's code in a child of a sandboxed fork
+    server (:class:`~convviz_grade.sandbox.ForkServer`, one per job) that has
+    imported the libraries once; False starts a new sandboxed Python per run.
+    """
     stream = stream or sys.stdout
     course = Course(course_dir)
     source = course.source_notebook(assignment_name)
@@ -281,11 +284,38 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
     # Other students' work is hidden too: the submissions folder may lie outside the course.
     options = {"work_root": work_root, "hide": hidden_paths(course, [submissions, *hide]), "isolation": isolation,
                "timeout": timeout, "memory_bytes": memory_mb * 2**20}
+    pool = None
+    if fork_server and not scheduler:
+        pool = sandbox.ForkServerPool(work_root, max(1, jobs), prelude=assignment.prelude,
+                                      preload=assignment.preload, hide=options["hide"], isolation=isolation)
     try:
-        self_check(assignment, options)
+        return _grade_class(assignment, course, found, options, pool, jobs, scheduler, source, progress, stream)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _pooled(pool, task, *args):
+    """Run ``task(*args, options)`` with a fork server of ``pool`` in its options."""
+    *args, options = args
+    if pool is None:
+        return task(*args, options)
+    server = pool.acquire()
+    try:
+        return task(*args, dict(options, server=server))
+    finally:
+        pool.release(server)
+
+
+def _grade_class(assignment, course, found, options, pool, jobs, scheduler, source, progress, stream):
+    from tqdm.auto import tqdm
+
+    try:
+        _pooled(pool, self_check, assignment, options)
     except SelfCheckFailed as error:
         print(f"error: {error}", file=stream)
         return 2
+    assignment_name = assignment.name
     results, failures = [], []
     bar = tqdm(total=len(found), desc=f"grading {assignment_name}", unit="student", disable=not progress)
 
@@ -306,8 +336,8 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
 
         grade_on_cluster(scheduler, assignment_name, source, found, options, finish)
     else:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(grade_task, assignment, notebook, student, options)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
+            futures = [threads.submit(_pooled, pool, grade_task, assignment, notebook, student, options)
                        for student, notebook in found.items()]
             for future in as_completed(futures):
                 finish(future.result())

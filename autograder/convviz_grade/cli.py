@@ -50,6 +50,9 @@ def build_parser():
     autograde.add_argument("--hide", action="append", default=[], type=Path, metavar="DIR",
                            help="one more folder student code must not see (a copy of the solutions, say); "
                                 "repeatable")
+    autograde.add_argument("--no-fork-server", action="store_true",
+                           help="start a new sandboxed Python for every run instead of forking one per job "
+                                "that has imported the libraries once")
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     export = commands.add_parser("export", help="one CSV row per student x assignment x graded function")
@@ -108,7 +111,8 @@ def main(argv=None, stream=None):
         try:
             return autograde(args.assignment, args.submissions, course_dir=args.course_dir, jobs=args.jobs,
                              timeout=args.timeout, memory_mb=args.memory, isolation=args.isolation,
-                             scheduler=args.scheduler, hide=args.hide, progress=not args.no_progress,
+                             scheduler=args.scheduler, hide=args.hide, fork_server=not args.no_fork_server,
+                             progress=not args.no_progress,
                              stream=stream)
         except (FileNotFoundError, RuntimeError, ValueError) as error:
             print(f"error: {error}", file=stream)

@@ -145,6 +145,18 @@ class Assignment:
     def functions(self):
         return list(self.points)
 
+    @property
+    def preload(self):
+        """The modules a fork server imports beforehand: Keras and TensorFlow if a case needs them."""
+        def needs_keras(value):
+            return hasattr(value, "layers") or (hasattr(value, "numpy") and hasattr(value, "dtype")
+                                                and not isinstance(value, np.ndarray))
+
+        if any(case.kind == "block" or any(needs_keras(value) for value in [*case.args, *case.kwargs.values()])
+               for case in self.cases):
+            return ["keras", "tensorflow"]
+        return []
+
     def max_score(self, function):
         return sum(self.points[function].values())
 
@@ -231,11 +243,16 @@ def _culprit(lines):
     return running
 
 
-def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes):
-    """Run the worker until every case has a result; return ({case id: result}, runs, notes)."""
+def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes, server=None):
+    """Run the worker until every case has a result; return ({case id: result}, runs, notes).
+
+    With a :class:`~convviz_grade.sandbox.ForkServer`, each run is a child
+    forked by it (the libraries already imported); without one, or if it
+    cannot start, each run is a new sandboxed Python (:func:`~convviz_grade.sandbox.run_worker`).
+    """
     import shutil
 
-    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=work_root))
+    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=server.slot if server else work_root))
     shutil.copytree(assignment.prepared_inputs(), folder, dirs_exist_ok=True)
     (folder / "student.json").write_text(json.dumps({"prelude": assignment.prelude, "cells": cells}))
     skip = {"cases": [], "cells": []}
@@ -243,8 +260,12 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
     while runs < MAX_RUNS:
         runs += 1
         (folder / "skip.json").write_text(json.dumps(skip))
-        run = sandbox.run_worker(folder, hide=hide, isolation=isolation, timeout=timeout,
-                                 memory_bytes=memory_bytes)
+        run = None
+        if server is not None and server.usable:
+            run = server.run(folder, timeout=timeout, memory_bytes=memory_bytes)
+        if run is None:
+            run = sandbox.run_worker(folder, hide=hide, isolation=isolation, timeout=timeout,
+                                     memory_bytes=memory_bytes)
         lines = read_results(folder)
         for line in lines:
             if line["id"] is not None and line["status"] not in ("started",):
@@ -264,6 +285,14 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
         else:
             verdicts[culprit[1]] = {"id": culprit[1], "status": "fault", "message": why}
             skip["cases"].append(culprit[1])
+            # The function has failed: its other cases cannot change that, and each could hang again.
+            function = assignment.cases[int(culprit[1][1:])].function
+            for index, case in enumerate(assignment.cases):
+                case_id = f"c{index}"
+                if case.function == function and case_id not in verdicts:
+                    verdicts[case_id] = {"id": case_id, "status": "skipped",
+                                         "message": f"not run: another case of {function} {why}"}
+                    skip["cases"].append(case_id)
         # Results of the earlier run are kept; the next run starts where it stopped.
     outputs = {}
     for case_id, verdict in verdicts.items():
@@ -308,7 +337,8 @@ def score_functions(assignment, verdicts, outputs, notes):
     for function in assignment.functions:
         message, ungraded = "", False
         cases = [(index, case) for index, case in enumerate(assignment.cases) if case.function == function]
-        cases.sort(key=lambda item: not item[1].visible)  # explain visible failures first
+        # Explain visible failures first, and a fault before the cases skipped because of it.
+        cases.sort(key=lambda item: (verdicts.get(f"c{item[0]}", {}).get("status") == "skipped", not item[1].visible))
         for index, case in cases:
             case_id = f"c{index}"
             verdict = verdicts.get(case_id)
@@ -347,8 +377,12 @@ def score_functions(assignment, verdicts, outputs, notes):
 
 
 def grade_submission(assignment, notebook_path, *, student="student", work_root=None, hide=(),
-                     isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30):
-    """Grade one submitted notebook; return a :class:`SubmissionGrade`."""
+                     isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30, server=None):
+    """Grade one submitted notebook; return a :class:`SubmissionGrade`.
+
+    ``server``: a :class:`~convviz_grade.sandbox.ForkServer` of this
+    assignment to run the worker in (None: a new process per run).
+    """
     import time
 
     start = time.perf_counter()
@@ -362,7 +396,7 @@ def grade_submission(assignment, notebook_path, *, student="student", work_root=
                                time.perf_counter() - start, [message])
     verdicts, outputs, runs, notes = run_submission(
         assignment, cells, work_root=work_root, hide=hide, isolation=isolation,
-        timeout=timeout, memory_bytes=memory_bytes,
+        timeout=timeout, memory_bytes=memory_bytes, server=server,
     )
     functions = score_functions(assignment, verdicts, outputs, notes)
     return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, runs,

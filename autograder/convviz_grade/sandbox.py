@@ -20,6 +20,7 @@ connections: grade on a machine where bubblewrap works.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -173,3 +174,149 @@ def run_worker(folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes
     with open(log_path, "rb") as log:
         text = log.read(LOG_BYTES).decode("utf-8", errors="replace")
     return Run(returncode, time.perf_counter() - start, text)
+
+
+class ForkServer:
+    """One sandboxed Python that imports the libraries once and forks a fresh child per run.
+
+    Starting Python and importing TensorFlow costs seconds per run; a fork of
+    a process that has already imported them costs milliseconds. The server
+    (:func:`convviz_grade.worker.serve`) runs under the same bubblewrap
+    command as :func:`run_worker`, with its own PID namespace, and only its
+    ``slot`` folder writable (``/tmp`` is read-only and empty). Each run is
+    a new child process with its own session, memory, file-size and time
+    limits; when it ends, the server kills whatever it left running, and the
+    grader empties ``slot`` before the next run. One server grades one
+    submission at a time: ``--jobs 2`` starts two, in two sandboxes.
+
+    If the server cannot start single-threaded (forking a threaded process is
+    unsafe), :attr:`usable` is False and callers fall back to :func:`run_worker`.
+    """
+
+    def __init__(self, slot, *, prelude, preload=(), hide=(), isolation="bwrap"):
+        self.slot = Path(slot)
+        self.slot.mkdir(parents=True, exist_ok=True)
+        self.isolation = isolation
+        self.prelude, self.preload, self.hide = prelude, list(preload), list(hide)
+        self.process = None
+        self.usable = True
+        self.starts = 0
+
+    def _start(self):
+        code = self.slot.parent / f"{self.slot.name}-server"  # read-only to the sandbox: outside the slot
+        code.mkdir(exist_ok=True)
+        shutil.copy(WORKER, code / "worker.py")
+        command = [sys.executable, "-I", str(code / "worker.py"), "--serve",
+                   "pid-namespace" if self.isolation == "bwrap" else "shared"]
+        if self.isolation == "bwrap":
+            command = bwrap_arguments(self.slot, [*always_hidden(), *self.hide]) + ["--remount-ro", "/tmp"] + command
+            # bwrap_arguments ends with --chdir; --remount-ro may follow any mount option.
+        environment = dict(worker_environment(self.slot), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        self.server_log = open(self.slot.parent / f"{self.slot.name}-server.log", "ab")
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.server_log,
+            env=environment, cwd=self.slot, start_new_session=True, text=True, bufsize=1,
+        )
+        self.starts += 1
+        self.process.stdin.write(json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n")
+        self.process.stdin.flush()
+        answer = self._answer(timeout=600)
+        if not answer or not answer.get("ready"):
+            self.usable = False
+            self.close()
+            return False
+        return True
+
+    def _answer(self, timeout):
+        """The server's next JSON line, or None if it died or said nothing within ``timeout`` s."""
+        import select
+
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        try:
+            return json.loads(line) if line else None
+        except json.JSONDecodeError:
+            return None
+
+    def run(self, folder, *, timeout=60.0, memory_bytes=4 * 2**30):
+        """Run the worker on ``folder`` (inside :attr:`slot`) in a fresh child; return a :class:`Run`."""
+        import time
+
+        folder = Path(folder)
+        if folder.parent != self.slot:
+            raise ValueError(f"{folder} is not a folder of this server's slot {self.slot}")
+        log_path = self.slot / f"{folder.name}.log"
+        start = time.perf_counter()
+        if self.process is None or self.process.poll() is not None:
+            if not self._start():
+                return None
+        request = {"folder": str(folder), "log": str(log_path), "timeout": timeout,
+                   "memory_bytes": memory_bytes, "file_limit": FILE_LIMIT}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            answer = self._answer(timeout=timeout + 60)
+        except (BrokenPipeError, OSError):
+            answer = None
+        if answer is None:  # the child took the server down with it (or it hung): start afresh next time
+            self.close()
+            returncode = -signal.SIGKILL
+        else:
+            returncode = answer["returncode"]
+        text = ""
+        if log_path.exists():
+            with open(log_path, "rb") as log:
+                text = log.read(LOG_BYTES).decode("utf-8", errors="replace")
+        return Run(returncode, time.perf_counter() - start, text)
+
+    def clear_slot(self):
+        """Remove everything a run left in the slot."""
+        for path in self.slot.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    def close(self):
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            self.process = None
+            self.server_log.close()
+
+
+class ForkServerPool:
+    """``size`` fork servers, each lent to one submission at a time (one per grading thread)."""
+
+    def __init__(self, root, size, **server_options):
+        import queue
+
+        self.servers = [ForkServer(Path(root) / f"slot{index}", **server_options) for index in range(size)]
+        self.free = queue.Queue()
+        for server in self.servers:
+            self.free.put(server)
+
+    def acquire(self):
+        return self.free.get()
+
+    def release(self, server):
+        server.clear_slot()
+        self.free.put(server)
+
+    def close(self):
+        for server in self.servers:
+            server.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

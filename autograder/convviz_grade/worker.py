@@ -238,10 +238,150 @@ def main(folder):
     return 0
 
 
-if __name__ == "__main__":
+def run_main(folder):
+    """:func:`main`, its failures printed; the exit status."""
     try:
-        status = main(sys.argv[1])
+        return main(folder)
     except BaseException:
         traceback.print_exc(limit=3)
-        status = 3
-    sys.exit(status)
+        return 3
+
+
+# ------------------------------------------------------------------ fork server
+
+
+def _thread_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def _not_dumpable():
+    """Make this process unreadable to its children: no ptrace, no /proc/<pid>/mem."""
+    import ctypes
+
+    PR_SET_DUMPABLE = 4
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _child(request):
+    """In the forked child: its own session, limits and files, then :func:`main`. Never returns."""
+    import resource
+
+    status = 3
+    try:
+        os.setsid()  # its own process group: the server kills the whole group
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)  # the server's pipe to the grader is gone from this process
+        os.dup2(log, 2)
+        os.closerange(3, 65536)
+        memory = request["memory_bytes"]
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (request["file_limit"], request["file_limit"]))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        folder = request["folder"]
+        os.chdir(folder)
+        for name in ("HOME", "MPLCONFIGDIR", "TMPDIR"):
+            os.environ[name] = folder
+        sys.argv = ["worker.py", folder]
+        status = run_main(folder)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
+
+
+def _wait(pid, timeout):
+    """Wait for the child ``pid`` at most ``timeout`` s; its exit code, -signal, or None (cut)."""
+    import select
+    import signal
+
+    handle = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([handle], [], [], timeout)
+    finally:
+        os.close(handle)
+    if not ready:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if not ready:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def _kill_everything_else():
+    """Kill every process of this PID namespace but its init (1) and this server.
+
+    Only inside the sandbox's own PID namespace: what a child left behind
+    (a daemon that escaped its process group) dies before the next child.
+    """
+    import signal
+
+    for _ in range(100):
+        others = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, os.getpid())]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for _ in others:  # reap our own children; init reaps the rest
+            try:
+                os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+
+
+def serve(own_pid_namespace):
+    """A fork server: import the libraries once, then fork one fresh child per run.
+
+    Reads JSON lines on standard input. The first is ``{"prelude", "preload"}``:
+    the assignment's imports are run, and the modules of ``preload`` imported
+    (Keras and TensorFlow when a case needs them), before any thread pool
+    exists; the server answers ``{"ready": true, "threads": n}``. Each later
+    line asks for one run, ``{"folder", "log", "timeout", "memory_bytes",
+    "file_limit"}``: a child is forked, gets its own session, limits and
+    standard streams (the server's pipes closed), and runs :func:`main` on
+    ``folder``. The server cuts it at ``timeout`` (its whole process group,
+    and with ``own_pid_namespace`` every other process left in the
+    sandbox), then answers ``{"returncode": code or null, "seconds": s}``.
+    Nothing a child does reaches the server or the next child: the child's
+    memory is its own copy, the server is not dumpable (no ptrace, no
+    ``/proc/<pid>/mem``), and the grader empties the work folder between runs.
+    """
+    import importlib
+    import time
+
+    config = json.loads(sys.stdin.readline())
+    exec(compile(config["prelude"], "<prelude>", "exec"), {"__name__": "preload"})
+    for name in config["preload"]:
+        importlib.import_module(name)
+    threads = _thread_count()
+    if threads != 1:
+        # fork() copies only the calling thread: a lock another thread holds would stay locked
+        # in the child. Refuse rather than risk it; the grader falls back to a process per run.
+        print(json.dumps({"ready": False, "threads": threads}), flush=True)
+        return 4
+    _not_dumpable()
+    print(json.dumps({"ready": True, "threads": threads}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        returncode = _wait(pid, request["timeout"])
+        if own_pid_namespace:
+            _kill_everything_else()
+        print(json.dumps({"returncode": returncode, "seconds": time.perf_counter() - start}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--serve":
+        sys.exit(serve(own_pid_namespace=sys.argv[2] == "pid-namespace"))
+    sys.exit(run_main(sys.argv[1]))
