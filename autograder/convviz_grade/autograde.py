@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -293,6 +294,7 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
     finally:
         if pool is not None:
             pool.close()
+        shutil.rmtree(work_root, ignore_errors=True)
 
 
 def _pooled(pool, task, *args):

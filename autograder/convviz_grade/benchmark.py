@@ -1,10 +1,13 @@
 """``convviz-grade benchmark``: grading throughput, measured side by side in one run.
 
 A generated class of ``students`` submissions of one assignment (correct,
-blank, wrong and faulty in turn) is graded three times in fresh course
+blank, wrong and faulty in turn) is graded four times in fresh course
 folders: by nbgrader's own ``autograde`` (every notebook executed, tests in
-the kernel), then by ``convviz-grade autograde`` with ``--jobs 1`` and with
-``--jobs 2``. It prints submissions per minute for each and the ratios.
+the kernel), then by ``convviz-grade autograde`` with ``--jobs 1`` and a new
+sandboxed Python per run (``--no-fork-server``), with ``--jobs 1`` and with
+``--jobs 2`` (a fork server per job). It prints submissions per minute for
+each, the median seconds a submission spends starting up and in student
+code, and the ratios.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import nbformat
 from convviz_grade.release import default_course_dir, nbgrader_environment
 
 KINDS = ("correct", "blank", "wrong", "faulty")
+PROCESS_PER_RUN = "convviz-grade --jobs 1 --no-fork-server"
 
 
 def _first_parameter(source):
@@ -88,35 +92,51 @@ def time_nbgrader(root, assignment):
     return seconds
 
 
-def time_convviz(root, assignment, jobs):
-    from convviz_grade.autograde import autograde
+def time_convviz(root, assignment, jobs, fork_server=True):
+    """Seconds to grade the class, and the median seconds per submission starting up and in student code."""
+    import json
+    import statistics
+
+    from convviz_grade.autograde import RESULTS_FILE, autograde
 
     start = time.perf_counter()
     autograde(assignment, Path(root) / "grading" / "submitted", course_dir=root, jobs=jobs,
-              progress=False, stream=io.StringIO())
-    return time.perf_counter() - start
+              fork_server=fork_server, progress=False, stream=io.StringIO())
+    seconds = time.perf_counter() - start
+    results = [json.loads(path.read_text()) for path in (Path(root) / "grading" / "autograded").glob(
+        f"*/{assignment}/{RESULTS_FILE}")]
+    startup = statistics.median(result["startup_seconds"] for result in results)
+    code = statistics.median(result["code_seconds"] for result in results)
+    return seconds, startup, code
 
 
 def run(assignment="gradcam", students=40, stream=None):
+    """Grade one generated class four ways, in one run; print submissions per minute and the ratios."""
     stream = stream or sys.stdout
     work = Path(tempfile.mkdtemp(prefix="convviz-benchmark-"))
-    timings = {}
+    timings, split = {}, {}
     try:
         for label, grade in [
-            ("nbgrader autograde", lambda root: time_nbgrader(root, assignment)),
+            ("nbgrader autograde", lambda root: (time_nbgrader(root, assignment), None, None)),
+            (PROCESS_PER_RUN, lambda root: time_convviz(root, assignment, 1, fork_server=False)),
             ("convviz-grade --jobs 1", lambda root: time_convviz(root, assignment, 1)),
             ("convviz-grade --jobs 2", lambda root: time_convviz(root, assignment, 2)),
         ]:
-            root = make_course(work / label.replace(" ", "_"), assignment, students)
-            timings[label] = grade(root)
+            root = make_course(work / re.sub(r"\W+", "_", label), assignment, students)
+            timings[label], *split[label] = grade(root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"Grading {students} submissions of '{assignment}' "
           f"({', '.join(KINDS)} in turn), one run:", file=stream)
     for label, seconds in timings.items():
-        print(f"  {label:<24} {seconds:7.1f} s  {60 * students / seconds:7.1f} submissions/min", file=stream)
+        line = f"  {label:<42} {seconds:7.1f} s  {60 * students / seconds:7.1f} submissions/min"
+        startup, code = split[label]
+        if startup is not None:
+            line += f"   per submission (median): {startup:.2f} s starting up, {code:.2f} s in student code"
+        print(line, file=stream)
     jobs1, jobs2 = timings["convviz-grade --jobs 1"], timings["convviz-grade --jobs 2"]
     print(f"  --jobs 1 vs nbgrader: {timings['nbgrader autograde'] / jobs1:.2f}x   "
+          f"fork server vs a process per run: {timings[PROCESS_PER_RUN] / jobs1:.2f}x   "
           f"--jobs 2 vs --jobs 1: {jobs1 / jobs2:.2f}x", file=stream)
     return timings
 

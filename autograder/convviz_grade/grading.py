@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib
 import json
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -91,6 +92,8 @@ class SubmissionGrade:
     runs: int = 0
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+    startup_seconds: float = 0.0  # from asking for a run to the worker's first line, summed over runs
+    code_seconds: float = 0.0  # from that first line to the worker's last: the cells and the cases
 
     @property
     def score(self):
@@ -257,9 +260,11 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
     (folder / "student.json").write_text(json.dumps({"prelude": assignment.prelude, "cells": cells}))
     skip = {"cases": [], "cells": []}
     verdicts, notes, runs = {}, [], 0
+    timing = {"startup": 0.0, "code": 0.0}
     while runs < MAX_RUNS:
         runs += 1
         (folder / "skip.json").write_text(json.dumps(skip))
+        asked, earlier = time.time(), len(read_results(folder))
         run = None
         if server is not None and server.usable:
             run = server.run(folder, timeout=timeout, memory_bytes=memory_bytes)
@@ -267,6 +272,10 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
             run = sandbox.run_worker(folder, hide=hide, isolation=isolation, timeout=timeout,
                                      memory_bytes=memory_bytes)
         lines = read_results(folder)
+        stamps = [line["time"] for line in lines[earlier:] if "time" in line]
+        if stamps:
+            timing["startup"] += max(0.0, stamps[0] - asked)
+            timing["code"] += stamps[-1] - stamps[0]
         for line in lines:
             if line["id"] is not None and line["status"] not in ("started",):
                 verdicts.setdefault(line["id"], line)
@@ -307,7 +316,7 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
             except (OSError, ValueError) as error:
                 verdicts[case_id] = {"id": case_id, "status": "malformed", "message": f"unreadable output ({error})"}
     shutil.rmtree(folder, ignore_errors=True)
-    return verdicts, outputs, runs, notes
+    return verdicts, outputs, runs, notes, timing
 
 
 def _death(run):
@@ -383,8 +392,6 @@ def grade_submission(assignment, notebook_path, *, student="student", work_root=
     ``server``: a :class:`~convviz_grade.sandbox.ForkServer` of this
     assignment to run the worker in (None: a new process per run).
     """
-    import time
-
     start = time.perf_counter()
     notebook_path = Path(notebook_path)
     try:
@@ -394,10 +401,10 @@ def grade_submission(assignment, notebook_path, *, student="student", work_root=
         functions = [FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message) for f in assignment.functions]
         return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, 0,
                                time.perf_counter() - start, [message])
-    verdicts, outputs, runs, notes = run_submission(
+    verdicts, outputs, runs, notes, timing = run_submission(
         assignment, cells, work_root=work_root, hide=hide, isolation=isolation,
         timeout=timeout, memory_bytes=memory_bytes, server=server,
     )
     functions = score_functions(assignment, verdicts, outputs, notes)
     return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, runs,
-                           time.perf_counter() - start, notes)
+                           time.perf_counter() - start, notes, timing["startup"], timing["code"])

@@ -103,10 +103,11 @@ def mounts(hide, keep):
     return [(kind, str(path)) for kind, path in chosen]
 
 
-def bwrap_arguments(folder, hide, keep=None):
+def bwrap_arguments(folder, hide, keep=None, read_only=()):
     """The bubblewrap command line: ``hide`` hidden, Python usable, only ``folder`` writable.
 
-    ``keep`` defaults to :func:`convviz_grade.locations.interpreter_folders`.
+    ``keep`` defaults to :func:`convviz_grade.locations.interpreter_folders`;
+    the folders of ``read_only`` are bound read-only after the rest.
     """
     keep = locations.interpreter_folders() if keep is None else keep
     arguments = [
@@ -115,6 +116,8 @@ def bwrap_arguments(folder, hide, keep=None):
     ]
     for kind, path in mounts(hide, keep):
         arguments += ["--tmpfs", path] if kind == "tmpfs" else ["--ro-bind", path, path]
+    for path in read_only:
+        arguments += ["--ro-bind", str(path), str(path)]
     arguments += ["--bind", str(folder), str(folder), "--chdir", str(folder)]
     return arguments
 
@@ -201,6 +204,7 @@ class ForkServer:
         self.process = None
         self.usable = True
         self.starts = 0
+        self.threads = None  # how many threads the server had when it was ready to fork
 
     def _start(self):
         code = self.slot.parent / f"{self.slot.name}-server"  # read-only to the sandbox: outside the slot
@@ -209,8 +213,9 @@ class ForkServer:
         command = [sys.executable, "-I", str(code / "worker.py"), "--serve",
                    "pid-namespace" if self.isolation == "bwrap" else "shared"]
         if self.isolation == "bwrap":
-            command = bwrap_arguments(self.slot, [*always_hidden(), *self.hide]) + ["--remount-ro", "/tmp"] + command
-            # bwrap_arguments ends with --chdir; --remount-ro may follow any mount option.
+            # The server is the namespace's PID 1: no child can kill it (the kernel drops such signals).
+            command = (bwrap_arguments(self.slot, [*always_hidden(), *self.hide], read_only=[code])
+                       + ["--remount-ro", "/tmp", "--as-pid-1"] + command)
         environment = dict(worker_environment(self.slot), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         self.server_log = open(self.slot.parent / f"{self.slot.name}-server.log", "ab")
         self.process = subprocess.Popen(
@@ -221,6 +226,7 @@ class ForkServer:
         self.process.stdin.write(json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n")
         self.process.stdin.flush()
         answer = self._answer(timeout=600)
+        self.threads = answer.get("threads") if answer else None
         if not answer or not answer.get("ready"):
             self.usable = False
             self.close()
@@ -247,9 +253,10 @@ class ForkServer:
             raise ValueError(f"{folder} is not a folder of this server's slot {self.slot}")
         log_path = self.slot / f"{folder.name}.log"
         start = time.perf_counter()
-        if self.process is None or self.process.poll() is not None:
-            if not self._start():
-                return None
+        if self.process is not None and self.process.poll() is not None:
+            self.close()  # it died since the last run
+        if self.process is None and not self._start():
+            return None
         request = {"folder": str(folder), "log": str(log_path), "timeout": timeout,
                    "memory_bytes": memory_bytes, "file_limit": FILE_LIMIT}
         try:

@@ -45,6 +45,7 @@ import importlib.abc
 import json
 import os
 import sys
+import time
 import traceback
 
 MAX_MESSAGE = 300  # characters of an error message kept for the report
@@ -190,7 +191,7 @@ def main(folder):
     results = open(os.path.join(folder, "results.jsonl"), "a")
 
     def record(case_id, status, message="", cell=None):
-        line = {"id": case_id, "status": status, "message": message}
+        line = {"id": case_id, "status": status, "message": message, "time": time.time()}
         if cell is not None:
             line["cell"] = cell
         results.write(json.dumps(line) + "\n")
@@ -313,15 +314,18 @@ def _wait(pid, timeout):
 
 
 def _kill_everything_else():
-    """Kill every process of this PID namespace but its init (1) and this server.
+    """Kill and reap every other process of this PID namespace.
 
-    Only inside the sandbox's own PID namespace: what a child left behind
-    (a daemon that escaped its process group) dies before the next child.
+    Only inside the sandbox's own PID namespace, where the server is PID 1
+    (``bwrap --as-pid-1``): what a child left behind (a daemon that escaped
+    its process group) is re-parented to the server, and dies before the
+    next child starts.
     """
     import signal
 
-    for _ in range(100):
-        others = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, os.getpid())]
+    deadline = time.monotonic() + 10  # a killed process takes a moment to exit
+    while time.monotonic() < deadline:
+        others = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()]
         if not others:
             return
         for pid in others:
@@ -329,11 +333,15 @@ def _kill_everything_else():
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for _ in others:  # reap our own children; init reaps the rest
+        while True:  # reap them: as PID 1 the server is every orphan's parent
             try:
-                os.waitpid(-1, os.WNOHANG)
+                pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
+            if pid == 0:
+                break
+        time.sleep(0.005)
+    raise RuntimeError("processes left by a child would not die")
 
 
 def serve(own_pid_namespace):
@@ -350,11 +358,12 @@ def serve(own_pid_namespace):
     and with ``own_pid_namespace`` every other process left in the
     sandbox), then answers ``{"returncode": code or null, "seconds": s}``.
     Nothing a child does reaches the server or the next child: the child's
-    memory is its own copy, the server is not dumpable (no ptrace, no
-    ``/proc/<pid>/mem``), and the grader empties the work folder between runs.
+    memory is its own copy; the server is not dumpable (no ptrace, no
+    ``/proc/<pid>/mem``) and, in the sandbox, it is the namespace's PID 1,
+    which the kernel does not let a child kill; the grader empties the work
+    folder between runs.
     """
     import importlib
-    import time
 
     config = json.loads(sys.stdin.readline())
     exec(compile(config["prelude"], "<prelude>", "exec"), {"__name__": "preload"})

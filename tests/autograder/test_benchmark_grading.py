@@ -15,8 +15,11 @@ def test_generated_class_has_every_kind(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_prints_three_throughputs():
+def test_benchmark_prints_four_throughputs_and_the_startup_split():
     out = io.StringIO()
     timings = benchmark.run("segmentation", 4, stream=out)
-    assert set(timings) == {"nbgrader autograde", "convviz-grade --jobs 1", "convviz-grade --jobs 2"}
-    assert len(re.findall(r"submissions/min", out.getvalue())) == 3
+    assert set(timings) == {"nbgrader autograde", "convviz-grade --jobs 1 --no-fork-server",
+                            "convviz-grade --jobs 1", "convviz-grade --jobs 2"}
+    assert len(re.findall(r"submissions/min", out.getvalue())) == 4
+    assert len(re.findall(r"s starting up, [0-9.]+ s in student code", out.getvalue())) == 3
+    assert "fork server vs a process per run:" in out.getvalue()
