@@ -37,6 +37,8 @@ import numpy as np
 from scipy import ndimage
 from skimage import draw
 
+from convviz_ref import cache
+
 CLASS_NAMES = ("disc", "square", "triangle", "star")
 """The four classes, in label order."""
 
@@ -112,20 +114,37 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0):
     if num_objects not in (1, 2):
         raise ValueError(f"num_objects must be 1 or 2, got {num_objects}")
 
+    # Drawn once per machine: later calls read the images from the disk cache (convviz_ref.cache).
+    name = f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}-{cache.fingerprint(__file__)}"
+    arrays = cache.cached_prefix(
+        name, n, lambda start, stop: draw_shapes(split, range(start, stop), image_size, num_objects, seed))
+    return Shapes(arrays["images"].astype(np.float32), arrays["labels"].astype(np.int32),
+                  arrays["masks"].astype(np.int32), CLASS_NAMES)
+
+
+def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0):
+    """Draw images ``indices`` of a split; what :func:`load_shapes` returns, before the cache.
+
+    Returns:
+        dict with ``images`` uint8 ``(n, size, size, 3)``, ``labels`` int32
+        ``(n,)`` or ``(n, 2)`` and ``masks`` uint8 trimaps ``(n, size, size)``
+        or ``(n, 2, size, size)``, for ``n = len(indices)``.
+    """
+    n = len(indices)
     images = np.empty((n, image_size, image_size, 3), np.uint8)
     masks_shape = (n, image_size, image_size) if num_objects == 1 else (n, 2, image_size, image_size)
-    masks = np.empty(masks_shape, np.int32)
+    masks = np.empty(masks_shape, np.uint8)
     labels = np.empty((n,) if num_objects == 1 else (n, 2), np.int32)
-    for index in range(n):
+    for row, index in enumerate(indices):
         rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index])
         scene = sample_scene(rng, _labels_for_index(index, num_objects))
         image, object_masks = render_scene(scene, image_size)
-        images[index] = image
+        images[row] = image
         trimaps = np.stack([trimap_from_mask(mask) for mask in object_masks])
-        masks[index] = trimaps[0] if num_objects == 1 else trimaps
+        masks[row] = trimaps[0] if num_objects == 1 else trimaps
         scene_labels = [obj["label"] for obj in scene["objects"]]
-        labels[index] = scene_labels[0] if num_objects == 1 else scene_labels
-    return Shapes(images.astype(np.float32), labels, masks, CLASS_NAMES)
+        labels[row] = scene_labels[0] if num_objects == 1 else scene_labels
+    return {"images": images, "labels": labels, "masks": masks}
 
 
 def _labels_for_index(index, num_objects):

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# The shapes dataset is drawn once per test session into a fresh cache (every process the tests
+# start shares it), so the suite never reads images drawn by an older generator. Set
+# CONVVIZ_CACHE_DIR yourself to reuse a cache between runs.
+if "CONVVIZ_CACHE_DIR" not in os.environ:
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="convviz-test-cache-")
+    os.environ["CONVVIZ_CACHE_DIR"] = _SESSION_CACHE
+else:
+    _SESSION_CACHE = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", None}
 
