@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test book train clean
+.PHONY: demo test check book train clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ $(POSTGRES):
 ##       installs Debian's chromium, bubblewrap and postgresql with apt)
 test: $(BIN)/.installed $(CHROMIUM) $(BWRAP) $(POSTGRES)
 	$(BIN)/python -m pytest
+
+## check: the fast tier for development: every test not marked slow (no notebooks, classes, book builds)
+check: $(BIN)/.installed $(BWRAP)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 ## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it
 book: $(BIN)/.installed

@@ -46,12 +46,14 @@ class Loads(HTMLParser):
             self.urls.extend(("style attribute", url) for url in CSS_URL.findall(attrs["style"]))
 
 
+@pytest.mark.slow  # reads the built book (built first if missing)
 def test_every_chapter_is_built(html):
     assert len(CHAPTERS) == 7
     for chapter in CHAPTERS:
         assert (html / f"{chapter}.html").is_file(), chapter
 
 
+@pytest.mark.slow  # reads the built book (built first if missing)
 def test_no_page_loads_anything_from_the_network(html):
     pages = sorted(html.rglob("*.html"))
     assert len(pages) >= 8
@@ -76,12 +78,14 @@ def test_the_scan_catches_an_external_script():
     assert external == ["https://cdn.example.org/x.js", "//fonts.example/f.css"]
 
 
+@pytest.mark.slow  # reads the built book (built first if missing)
 def test_mathjax_is_served_locally(html):
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     page = (html / "05_filters.html").read_text(encoding="utf-8")
     assert re.search(r'<script [^>]*src="_static/mathjax/tex-chtml\.js(\?v=\w+)?"', page)
 
 
+@pytest.mark.slow  # reads the built book (built first if missing)
 def test_chapters_show_the_library_source_not_a_copy(html):
     # Each chapter includes at least one convviz_ref function via literalinclude
     # :pyobject:, so a renamed function fails the build instead of going stale.

@@ -17,6 +17,8 @@ import pytest
 
 from book_build import CHAPTERS, REPOSITORY, built_book
 
+pytestmark = pytest.mark.slow  # drives Chromium over the built book (built first if missing)
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPOSITORY / "test-artifacts"
 # Chromium's own background traffic (updates, sync, field trials) would be

@@ -21,6 +21,7 @@ def test_a_command_is_required(capsys):
     assert "COMMAND" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_data_prints_the_summary_with_the_centre_baseline(capsys):
     assert cli.main(["data", "--image-size", "32"]) == 0
     out = capsys.readouterr().out
@@ -31,6 +32,7 @@ def test_data_prints_the_summary_with_the_centre_baseline(capsys):
         assert float(row.split()[-1].rstrip("%")) <= 100 / 3
 
 
+@pytest.mark.slow
 def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
     assert cli.main(["evaluate", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -74,6 +76,7 @@ def run_convviz(args, tmp_path, **env_changes):
                           env=env, cwd=tmp_path, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_fresh_cli_run_prints_no_tensorflow_start_up_lines(tmp_path):
     quiet = run_convviz(["gradcam", "--out", "out"], tmp_path)
     assert quiet.returncode == 0, quiet.stderr

@@ -31,6 +31,7 @@ def _normalized(path):
     return json.dumps(nbformat.read(path, as_version=4), sort_keys=True, indent=1)
 
 
+@pytest.mark.slow
 def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, capsys):
     course = Course(tmp_path)
     shutil.copytree(REPOSITORY / "solutions", tmp_path / "solutions")

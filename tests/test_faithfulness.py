@@ -40,6 +40,7 @@ def test_rank_correlation_of_identical_and_reversed_heatmaps():
     assert np.isnan(faithfulness.rank_correlation(np.zeros((1, 2, 2)), heatmaps[:1, :2, :2]))
 
 
+@pytest.mark.slow
 def test_evaluate_faithfulness_end_to_end_on_the_small_convnet(capsys):
     results = faithfulness.evaluate_faithfulness("small_convnet", num_images=24)
     out = capsys.readouterr().out

@@ -420,6 +420,7 @@ def shipped_extractor():
     return filters.build_feature_extractor(model, "block2_sepconv2")
 
 
+@pytest.mark.slow
 def test_regularized_patterns_stay_in_the_input_range_and_excite_their_filters(shipped_extractor):
     from convviz_ref import data
 

@@ -118,6 +118,7 @@ def test_the_solution_earns_full_points(assignment):
     [pytest.param(CORRECT, id="independent"),
      pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow)],  # the worker imports Keras: ~6 s
 )
+@pytest.mark.slow
 def test_independent_correct_answers_earn_full_points(assignment, tmp_path, source):
     function = grade(assignment, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("passed", 3.0), function

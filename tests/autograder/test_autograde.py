@@ -147,6 +147,7 @@ def test_summary_table_has_a_row_per_student(graded):
     assert "FAILED walter_corrupt: could not be graded" in output
 
 
+@pytest.mark.slow
 def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook, MissingEntry
 

@@ -40,6 +40,7 @@ def assignment():
     ],
     ids=["hang-in-function", "os-exit-in-function", "hang-at-top-level"],
 )
+@pytest.mark.slow
 def test_fault_in_one_function_leaves_the_others_graded(assignment, tmp_path, fault):
     notebook = with_cell(tmp_path, "gradient_ascent_step", fault)
     result = grading.grade_submission(assignment, notebook, work_root=tmp_path, hide=[str(REPOSITORY)],

@@ -7,6 +7,8 @@ from notebooks import ADD_SOLUTION, code, graded, nbgrader_meta, notebook
 
 import nbformat
 
+pytestmark = pytest.mark.slow  # every test reads one nbgrader autograde run of a TensorFlow notebook
+
 # A correct answer whose test cell starts TensorFlow (its C++ start-up lines
 # reach stderr) and whose function calls warnings.warn: both are harmless.
 TF_TEST = graded(

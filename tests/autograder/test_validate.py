@@ -91,6 +91,7 @@ def test_corrupt_notebook_is_reported_not_raised(tmp_path, capsys):
     assert "could not run" in out
 
 
+@pytest.mark.slow
 def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept(tmp_path, capfd):
     # The kernel imports TensorFlow (start-up lines on its stderr) and a cell writes to sys.stderr:
     # the terminal shows neither, and the cell's text is in the executed notebook, where it belongs.
