@@ -153,3 +153,37 @@ def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
     assert server.run(folder, timeout=5) is None
     assert not server.usable
     assert not os.path.exists(folder / "outputs" / "c0.npy")
+
+
+USES_TENSORFLOW = '''
+def report():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    x = tf.constant([[1.0, 2.0, 3.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(model(x))
+    return np.concatenate([model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]])
+'''
+
+
+@pytest.mark.slow
+def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
+    # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool exists
+    # yet (it checks that it is single-threaded), so each child starts TensorFlow's runtime itself.
+    server = sandbox.ForkServer(tmp_path / "slot0", prelude="import numpy as np\nimport keras\nimport tensorflow as tf\n",
+                                preload=["keras", "tensorflow"], isolation="bwrap")
+    try:
+        for name in ("a", "b"):
+            folder = server.slot / name
+            folder.mkdir()
+            (folder / "student.json").write_text(json.dumps({"prelude": server.prelude, "cells": [USES_TENSORFLOW]}))
+            (folder / "task.json").write_text(json.dumps({"cases": [
+                {"id": "c0", "function": "report", "kind": "call", "args": [], "kwargs": {}}]}))
+            np.savez(folder / "inputs.npz")
+            result = server.run(folder, timeout=120, memory_bytes=4 * 2**30)
+            assert result is not None and result.returncode == 0, result and result.log
+            assert np.load(folder / "outputs" / "c0.npy").tolist() == [6.0, 6.0, 2.0, 2.0, 2.0]
+            server.clear_slot()
+        assert server.starts == 1 and server.threads == 1
+    finally:
+        server.close()
