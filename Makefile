@@ -40,19 +40,25 @@ $(BWRAP):
 $(POSTGRES):
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql
 
+# Tests run in one process per core (pytest-xdist), a test file per process at a time, so that a
+# file's module fixtures (a graded class, a fork server) are set up once. Much of the suite waits on
+# other processes (kernels starting, sandboxes, timeouts), which two at a time overlap.
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
+
 ## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale;
 ##       installs Debian's chromium, bubblewrap and postgresql with apt)
 test: $(BIN)/.installed $(CHROMIUM) $(BWRAP) $(POSTGRES)
-	$(BIN)/python -m pytest
+	$(PYTEST) --durations=30
 
 ## check: the fast tier for development: every test not marked slow (no notebooks, classes, book builds)
 check: $(BIN)/.installed $(BWRAP)
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(PYTEST) -m "not slow" -q
 
-## book: build the Jupyter Book into book/_build/html, every chapter executed; any warning fails it
+## book: build the Jupyter Book into book/_build/html, every chapter executed (one per core at a
+##       time: book/build.py is `jupyter-book build` with Sphinx's --jobs); any warning fails it
 book: $(BIN)/.installed
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build --all -W -n --keep-going book && \
+	$(BIN)/python book/build.py --all -W -n --keep-going book && \
 	echo "book built in $$(( $$(date +%s) - start )) s: open book/_build/html/index.html"
 
 ## train: retrain every shipped model from scratch (about 15 minutes on 2 cores)

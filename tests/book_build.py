@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,8 @@ CHAPTERS = sorted(path.stem for path in BOOK.glob("[0-9][0-9]_*.md"))
 
 
 def jupyter_book_command(source, *extra):
-    executable = Path(sys.executable).parent / "jupyter-book"
-    return [str(executable), "build", "--all", "-W", "-n", "--keep-going", *extra, str(source)]
+    """What ``make book`` runs: ``jupyter-book build`` through book/build.py (chapters side by side)."""
+    return [sys.executable, str(BOOK / "build.py"), "--all", "-W", "-n", "--keep-going", *extra, str(source)]
 
 
 def sources():
@@ -30,10 +31,15 @@ def built_book():
     ``.ci/run`` builds the book with ``make book`` before the tests, so the
     tests reuse that build; on a fresh clone, ``make test`` builds it here.
     """
-    # index.html is a redirect written once; the chapters' pages are rewritten by every build.
-    pages = [HTML / f"{name}.html" for name in ["intro", *CHAPTERS]]
-    newest_source = max(p.stat().st_mtime for p in sources())
-    if not all(page.exists() for page in pages) or min(p.stat().st_mtime for p in pages) < newest_source:
-        result = subprocess.run(jupyter_book_command(BOOK), cwd=REPOSITORY, capture_output=True, text=True)
-        assert result.returncode == 0, "the book failed to build:\n" + result.stdout[-4000:] + result.stderr[-4000:]
+    # Two test processes (pytest -n 2) may ask at once: the first builds, the other waits and reuses.
+    (BOOK / "_build").mkdir(exist_ok=True)
+    with open(BOOK / "_build" / ".tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # index.html is a redirect written once; the chapters' pages are rewritten by every build.
+        pages = [HTML / f"{name}.html" for name in ["intro", *CHAPTERS]]
+        newest_source = max(p.stat().st_mtime for p in sources())
+        if not all(page.exists() for page in pages) or min(p.stat().st_mtime for p in pages) < newest_source:
+            result = subprocess.run(jupyter_book_command(BOOK), cwd=REPOSITORY, capture_output=True, text=True)
+            assert result.returncode == 0, ("the book failed to build:\n" + result.stdout[-4000:]
+                                            + result.stderr[-4000:])
     return HTML

@@ -2,15 +2,19 @@
 
 The tests of the exercises use this to check that an independently written
 correct answer earns full marks, and that each usual mistake fails the
-function's tests with the hint that names it.
+function's tests with the hint that names it. The tests of the secure grader
+share one sandboxed fork server per module (:func:`grading_server`), as
+``convviz-grade autograde`` shares one per job.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import nbformat
 
+from convviz_grade import sandbox
 from convviz_grade.validate import collect_results, execute
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -56,3 +60,30 @@ def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
     executed = execute(path, timeout=timeout)
     results, other_errors = collect_results(executed)
     return {result.name: result for result in results}, other_errors
+
+
+@contextlib.contextmanager
+def grading_server(assignment, slot):
+    """A sandboxed fork server for ``assignment``, as ``convviz-grade autograde`` starts one per job.
+
+    It imports the assignment's libraries once; each submission graded with
+    it runs in a fresh child, and :func:`grade_with` empties the slot after
+    each one. The repository is hidden, as for every submission here.
+    """
+    server = sandbox.ForkServer(slot, prelude=assignment.prelude, preload=assignment.preload,
+                                hide=[REPOSITORY])
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def grade_with(server, assignment, path):
+    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``."""
+    from convviz_grade import grading
+
+    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap, as convviz-grade does"
+    try:
+        return grading.grade_submission(assignment, path, hide=[REPOSITORY], server=server)
+    finally:
+        server.clear_slot()

@@ -18,7 +18,7 @@ import pytest
 from convviz_grade import grading, sandbox
 from convviz_grade.assignments import activations as assignment_module
 from convviz_ref import activations as reference
-from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
 from test_exercise_activations import CORRECT, MISTAKEN
 
 ASSIGNMENT = "activations"
@@ -80,9 +80,16 @@ def assignment():
     return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
 
 
-def grade(assignment, path):
+@pytest.fixture(scope="module")
+def server(assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
+    with grading_server(assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
+        yield server
+
+
+def grade(assignment, server, path):
     assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
-    graded = grading.grade_submission(assignment, path, hide=[REPOSITORY])
+    graded = grade_with(server, assignment, path)
     print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
     [function] = graded.functions
     assert function.function == "channel_grid" and function.max_score == 3.0
@@ -108,8 +115,8 @@ def test_the_prelude_imports_keras_only_when_used():
     assert "convviz" not in assignment_module.PRELUDE
 
 
-def test_the_solution_earns_full_points(assignment):
-    function = grade(assignment, solution_notebook(ASSIGNMENT))
+def test_the_solution_earns_full_points(assignment, server):
+    function = grade(assignment, server, solution_notebook(ASSIGNMENT))
     assert (function.status, function.score, function.message) == ("passed", 3.0, "")
 
 
@@ -119,8 +126,8 @@ def test_the_solution_earns_full_points(assignment):
      pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow)],  # the worker imports Keras: ~6 s
 )
 @pytest.mark.slow
-def test_independent_correct_answers_earn_full_points(assignment, tmp_path, source):
-    function = grade(assignment, make_submission(tmp_path, source))
+def test_independent_correct_answers_earn_full_points(assignment, server, tmp_path, source):
+    function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("passed", 3.0), function
 
 
@@ -132,25 +139,25 @@ def test_independent_correct_answers_earn_full_points(assignment, tmp_path, sour
     ],
     ids=["by-max", "std-test"],
 )
-def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path, source, hint, where):
-    function = grade(assignment, make_submission(tmp_path, source))
+def test_usual_mistakes_score_zero_and_are_named(assignment, server, tmp_path, source, hint, where):
+    function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith(f"({where} test)"), function.message
     assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
 
 
-def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(assignment, tmp_path):
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(assignment, server, tmp_path):
     # The notebook's tests check that the activation is left as it was; so does the grader, which
     # compares the array the worker sends back with its own copy (student code cannot fake that).
     assert "    return np.vstack(" in CORRECT
     source = CORRECT.replace("    return np.vstack(", "    activation[...] = 0  # the caller's array\n    return np.vstack(")
-    function = grade(assignment, make_submission(tmp_path, source))
+    function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith("(visible test) channel_grid: the input array was modified in place"), \
         function.message
 
 
-def test_the_released_copy_scores_zero(assignment):
-    function = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+def test_the_released_copy_scores_zero(assignment, server):
+    function = grade(assignment, server, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert (function.status, function.score) == ("failed", 0.0), function
     assert "NotImplementedError" in function.message, function.message

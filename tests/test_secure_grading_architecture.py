@@ -18,7 +18,7 @@ import pytest
 from convviz_grade import grading, sandbox
 from convviz_grade.assignments import architecture as assignment
 from convviz_ref import models as reference
-from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
 from test_exercise_architecture import (BLOCK_RELU_AFTER_ADD, CORRECT_BLOCK, CORRECT_COUNT,
                                         COUNT_SEPARABLE_AS_REGULAR)
 
@@ -35,6 +35,13 @@ def graded_assignment():
     return grading.Assignment(NAME, solution_notebook(NAME))
 
 
+@pytest.fixture(scope="module")
+def server(graded_assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
+    with grading_server(graded_assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
+        yield server
+
+
 def submission(tmp_path, answers, *, name="submission"):
     """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
     notebook = nbformat.read(solution_notebook(NAME), as_version=4)
@@ -48,8 +55,8 @@ def submission(tmp_path, answers, *, name="submission"):
     return path
 
 
-def grade(graded_assignment, path):
-    result = grading.grade_submission(graded_assignment, path, hide=[REPOSITORY])
+def grade(graded_assignment, server, path):
+    result = grade_with(server, graded_assignment, path)
     print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
     return {function.function: function for function in result.functions}
 
@@ -95,23 +102,23 @@ def test_the_reference_blocks_pass_their_own_checks_and_the_mistakes_fail(graded
                 case.check({"value": output, "params": np.array(params)})
 
 
-def test_the_solution_earns_full_points(graded_assignment):
-    grades = grade(graded_assignment, solution_notebook(NAME))
+def test_the_solution_earns_full_points(graded_assignment, server):
+    grades = grade(graded_assignment, server, solution_notebook(NAME))
     assert list(grades) == FUNCTIONS
     for function in grades.values():
         assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function.message
 
 
-def test_the_independent_correct_answers_earn_full_points(graded_assignment, tmp_path):
+def test_the_independent_correct_answers_earn_full_points(graded_assignment, server, tmp_path):
     path = submission(tmp_path, {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT})
-    for function in grade(graded_assignment, path).values():
+    for function in grade(graded_assignment, server, path).values():
         assert (function.status, function.score) == ("passed", 3.0), function.message
 
 
-def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, tmp_path):
+def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, server, tmp_path):
     path = submission(tmp_path, {"residual_block": BLOCK_RELU_AFTER_ADD,
                                  "count_conv_params": COUNT_SEPARABLE_AS_REGULAR})
-    grades = grade(graded_assignment, path)
+    grades = grade(graded_assignment, server, path)
     hints = {"residual_block": "applied the second ReLU after the addition",
              "count_conv_params": "counted k * k * in_channels * out_channels for the separable convolution too"}
     for function, hint in hints.items():
@@ -121,13 +128,13 @@ def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, tmp_pa
         assert f"hint: your answer is what you get if you {hint}" in result.message, result.message
 
 
-def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment):
-    for function in grade(graded_assignment, RELEASED).values():
+def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
+    for function in grade(graded_assignment, server, RELEASED).values():
         assert (function.status, function.score) == ("failed", 0.0)
         assert "NotImplementedError" in function.message, function.message
 
 
-def test_a_float_count_and_the_library_block_score_zero(graded_assignment, tmp_path):
+def test_a_float_count_and_the_library_block_score_zero(graded_assignment, server, tmp_path):
     """A count that is not an integer fails as in the notebook; the reference block is out of reach."""
     path = submission(tmp_path, {
         "residual_block": ("def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9,"
@@ -135,7 +142,7 @@ def test_a_float_count_and_the_library_block_score_zero(graded_assignment, tmp_p
                            "    return library_residual_block(x, filters, pooling=pooling, name=name)\n"),
         "count_conv_params": CORRECT_COUNT.replace("return total", "return 1.0 * total"),
     })
-    grades = grade(graded_assignment, path)
+    grades = grade(graded_assignment, server, path)
     assert (grades["residual_block"].status, grades["residual_block"].score) == ("failed", 0.0)
     assert "NameError" in grades["residual_block"].message
     assert (grades["count_conv_params"].status, grades["count_conv_params"].score) == ("failed", 0.0)

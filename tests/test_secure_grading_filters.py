@@ -19,7 +19,7 @@ import pytest
 from convviz_grade import grading, sandbox
 from convviz_grade.assignments import filters as assignment_module
 from convviz_ref import filters as reference
-from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
 from test_exercise_filters import CORRECT, HINTS, MISTAKEN
 
 ASSIGNMENT = "filters"
@@ -68,9 +68,16 @@ def assignment():
     return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
 
 
-def grade(assignment, path):
+@pytest.fixture(scope="module")
+def server(assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
+    with grading_server(assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
+        yield server
+
+
+def grade(assignment, server, path):
     assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
-    graded = grading.grade_submission(assignment, path, hide=[REPOSITORY])
+    graded = grade_with(server, assignment, path)
     print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
     return graded, {function.function: function for function in graded.functions}
 
@@ -109,8 +116,8 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assign
 
 
 @pytest.mark.slow
-def test_the_solution_earns_full_points(assignment):
-    graded, functions = grade(assignment, solution_notebook(ASSIGNMENT))
+def test_the_solution_earns_full_points(assignment, server):
+    graded, functions = grade(assignment, server, solution_notebook(ASSIGNMENT))
     assert list(functions) == FUNCTIONS
     for name, function in functions.items():
         assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function
@@ -119,16 +126,16 @@ def test_the_solution_earns_full_points(assignment):
 
 
 @pytest.mark.slow
-def test_independent_correct_answers_earn_full_points(assignment, tmp_path):
-    graded, functions = grade(assignment, make_submission(tmp_path, CORRECT))
+def test_independent_correct_answers_earn_full_points(assignment, server, tmp_path):
+    graded, functions = grade(assignment, server, make_submission(tmp_path, CORRECT))
     for name, function in functions.items():
         assert (function.status, function.score) == ("passed", 3.0), function
     assert graded.score == 9.0
 
 
 @pytest.mark.slow
-def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path):
-    graded, functions = grade(assignment, make_submission(tmp_path, MISTAKEN))
+def test_usual_mistakes_score_zero_and_are_named(assignment, server, tmp_path):
+    graded, functions = grade(assignment, server, make_submission(tmp_path, MISTAKEN))
     assert graded.score == 0.0
     for name, hint in HINTS.items():
         function = functions[name]
@@ -139,8 +146,8 @@ def test_usual_mistakes_score_zero_and_are_named(assignment, tmp_path):
 
 
 @pytest.mark.slow
-def test_mistakes_only_hidden_cases_catch_score_zero(assignment, tmp_path):
-    graded, functions = grade(assignment, make_submission(tmp_path, HIDDEN_MISTAKES))
+def test_mistakes_only_hidden_cases_catch_score_zero(assignment, server, tmp_path):
+    graded, functions = grade(assignment, server, make_submission(tmp_path, HIDDEN_MISTAKES))
     for name, hint in HIDDEN_HINTS.items():
         function = functions[name]
         assert (function.status, function.score) == ("failed", 0.0), function
@@ -152,12 +159,12 @@ def test_mistakes_only_hidden_cases_catch_score_zero(assignment, tmp_path):
 
 
 @pytest.mark.slow
-def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(assignment, tmp_path):
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(assignment, server, tmp_path):
     # The notebook's tests check that deprocess_image leaves its input as it was; so does the grader.
     source = CORRECT["deprocess_image"]
     assert "    return picture[" in source
     source = source.replace("    return picture[", "    image[...] = 0  # the caller's array\n    return picture[")
-    graded, functions = grade(assignment, make_submission(tmp_path, {"deprocess_image": source}))
+    graded, functions = grade(assignment, server, make_submission(tmp_path, {"deprocess_image": source}))
     function = functions["deprocess_image"]
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith("(visible test) deprocess_image: the input array was modified in place"), \
@@ -166,8 +173,8 @@ def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(ass
 
 
 @pytest.mark.slow
-def test_the_released_copy_scores_zero(assignment):
-    graded, functions = grade(assignment, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+def test_the_released_copy_scores_zero(assignment, server):
+    graded, functions = grade(assignment, server, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert graded.score == 0.0
     for name, function in functions.items():
         assert (function.status, function.score) == ("failed", 0.0), function

@@ -18,7 +18,7 @@ import pytest
 
 from convviz_grade import grading, sandbox
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import REPOSITORY, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
 from test_exercise_gradcam import CORRECT_HEATMAP, CORRECT_OVERLAY, HEATMAP_WITHOUT_RELU, OVERLAY_COLOURS_0_1
 
 NAME = "gradcam"
@@ -34,6 +34,13 @@ def graded_assignment():
     return grading.Assignment(NAME, solution_notebook(NAME))
 
 
+@pytest.fixture(scope="module")
+def server(graded_assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
+    with grading_server(graded_assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
+        yield server
+
+
 def submission(tmp_path, answers, *, name="submission"):
     """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
     notebook = nbformat.read(solution_notebook(NAME), as_version=4)
@@ -47,8 +54,8 @@ def submission(tmp_path, answers, *, name="submission"):
     return path
 
 
-def grade(graded_assignment, path):
-    result = grading.grade_submission(graded_assignment, path, hide=[REPOSITORY])
+def grade(graded_assignment, server, path):
+    result = grade_with(server, graded_assignment, path)
     print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
     return {function.function: function for function in result.functions}
 
@@ -97,22 +104,22 @@ def test_every_model_survives_save_and_load(graded_assignment, tmp_path):
         case.check({"value": assignment.reference.gradcam_heatmap(loaded, image, layer_name, class_index)})
 
 
-def test_the_solution_earns_full_points(graded_assignment, tmp_path):
-    grades = grade(graded_assignment, solution_notebook(NAME))
+def test_the_solution_earns_full_points(graded_assignment, server, tmp_path):
+    grades = grade(graded_assignment, server, solution_notebook(NAME))
     assert list(grades) == FUNCTIONS
     for function in grades.values():
         assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function.message
 
 
-def test_the_independent_correct_answers_earn_full_points(graded_assignment, tmp_path):
+def test_the_independent_correct_answers_earn_full_points(graded_assignment, server, tmp_path):
     path = submission(tmp_path, {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY})
-    for function in grade(graded_assignment, path).values():
+    for function in grade(graded_assignment, server, path).values():
         assert (function.status, function.score) == ("passed", 3.0), function.message
 
 
-def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, tmp_path):
+def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, server, tmp_path):
     path = submission(tmp_path, {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1})
-    grades = grade(graded_assignment, path)
+    grades = grade(graded_assignment, server, path)
     hints = {"gradcam_heatmap": "left out the ReLU", "overlay": "kept the colormap's colours in 0..1"}
     for function, hint in hints.items():
         result = grades[function]
@@ -121,13 +128,13 @@ def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, tmp_pa
         assert f"hint: your answer is what you get if you {hint}" in result.message, result.message
 
 
-def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment):
-    for function in grade(graded_assignment, RELEASED).values():
+def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
+    for function in grade(graded_assignment, server, RELEASED).values():
         assert (function.status, function.score) == ("failed", 0.0)
         assert "NotImplementedError" in function.message, function.message
 
 
-def test_calling_the_reference_library_scores_zero(graded_assignment, tmp_path):
+def test_calling_the_reference_library_scores_zero(graded_assignment, server, tmp_path):
     """The repository is hidden from the worker: the course's library cannot be imported or read."""
     path = submission(tmp_path, {
         "gradcam_heatmap": "from convviz_ref.gradcam import gradcam_heatmap\n",
@@ -136,5 +143,5 @@ def test_calling_the_reference_library_scores_zero(graded_assignment, tmp_path):
                     f"    exec(open({str(REPOSITORY / 'convviz_ref' / 'gradcam.py')!r}).read(), namespace)\n"
                     "    return namespace['overlay'](image, heatmap, alpha, cmap)\n"),
     })
-    grades = grade(graded_assignment, path)
+    grades = grade(graded_assignment, server, path)
     assert [(g.status, g.score) for g in grades.values()] == [("failed", 0.0)] * 2, grades

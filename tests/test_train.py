@@ -12,36 +12,48 @@ import pytest
 from convviz_ref import data, train
 
 
-def retrain_in_fresh_processes(folders, seed):
-    """What a user runs: ``python -m convviz_ref.train`` in its own process (one epoch, full train split).
+def retrain_in_fresh_processes(runs):
+    """What a user runs: ``python -m convviz_ref.train`` once per run, each in its own process.
 
-    The processes run side by side (op determinism makes the result independent of
-    how the two share the cores); returns the weights each wrote.
+    ``runs`` is a list of ``(model name, num_train, folder, extra environment)``; every
+    run trains one epoch with seed 3. The processes run side by side (op determinism
+    makes the result independent of how they share the cores); returns the weights
+    each wrote.
     """
-    data.load_shapes("train")  # drawn once into the session's cache, not once per process
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "convviz_ref.train", "small_convnet", "--epochs", "1",
-                          "--seed", str(seed), "--output-dir", str(folder)],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        for folder in folders
-    ]
+    processes = []
+    for name, num_train, folder, env in runs:
+        data.load_shapes("train", num_train)  # drawn once into the cache, not once per process
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "convviz_ref.train", name, "--epochs", "1", "--seed", "3",
+             "--num-train", str(num_train), "--output-dir", str(folder)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}))
     for process in processes:
         output, _ = process.communicate()
         assert process.returncode == 0, output.decode(errors="replace")[-2000:]
-    return [keras.saving.load_model(folder / "small_convnet.keras", compile=False).get_weights()
-            for folder in folders]
+    return [keras.saving.load_model(folder / f"{name}.keras", compile=False).get_weights()
+            for name, _, folder, _ in runs]
 
 
 @pytest.mark.slow
 def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
-    # Bit for bit, on the full training split (retraining every shipped model
-    # from a fresh clone reproduced the shipped files exactly). On small
-    # prefixes (--num-train 64 or 256) two runs differed by about 1e-4; the
-    # cause was not found, so this test uses the real recipe's data.
-    first, second = retrain_in_fresh_processes([tmp_path / "first", tmp_path / "second"], seed=3)
-    for a, b in zip(first, second):
-        np.testing.assert_array_equal(a, b)
+    # Bit for bit. A prefix of the training split proves what the full split would: the
+    # seeds, the shuffling, the initialization and the ops are the same code whatever the
+    # number of images, and 200 images at batch 32 make 7 steps, a partial batch
+    # included, so the shuffle order and every optimizer step take part.
+    # - small_convnet with TensorFlow's default threads, as a user trains it;
+    # - xception_like with one intra-op thread: with two, its short trials differ by
+    #   about 1e-4 between runs (a CPU kernel that reduces in thread order), and
+    #   TF_NUM_INTRAOP_THREADS=1 is the documented way to make it bit for bit.
+    one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    runs = [("small_convnet", 200, tmp_path / "small-1", {}), ("small_convnet", 200, tmp_path / "small-2", {}),
+            ("xception_like", 64, tmp_path / "xception-1", one_thread),
+            ("xception_like", 64, tmp_path / "xception-2", one_thread)]
+    small_1, small_2, xception_1, xception_2 = retrain_in_fresh_processes(runs)
+    for first, second in ((small_1, small_2), (xception_1, xception_2)):
+        assert len(first) == len(second) > 0
+        for a, b in zip(first, second):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.fixture(scope="module")

@@ -201,7 +201,11 @@ class Assignment:
     def prepared_inputs(self):
         """A folder holding the inputs, written once and copied for each submission."""
         if self._inputs_folder is None:
+            import shutil
+            import weakref
+
             self._inputs_folder = Path(tempfile.mkdtemp(prefix=f"convviz-{self.name}-inputs-"))
+            weakref.finalize(self, shutil.rmtree, self._inputs_folder, ignore_errors=True)  # gone with self
             self.write_inputs(self._inputs_folder)
         return self._inputs_folder
 
@@ -316,6 +320,7 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
             except (OSError, ValueError) as error:
                 verdicts[case_id] = {"id": case_id, "status": "malformed", "message": f"unreadable output ({error})"}
     shutil.rmtree(folder, ignore_errors=True)
+    (folder.parent / f"{folder.name}.log").unlink(missing_ok=True)  # the worker's log (sandbox.run_worker)
     return verdicts, outputs, runs, notes, timing
 
 
