@@ -10,6 +10,12 @@ Usage::
    traced function), same model, same number of steps; and the batched
    version with its batch in one group, to show what the independent groups
    add.
+   The grid's speed-up is bounded by what batching itself saves: the grid
+   also times one traced ascent step per image at batch 1 and at the batch
+   size. Where a step costs as much per image in a batch as alone (the
+   step is compute-bound, as on CPUs without AVX-512), batching gains only
+   by running its independent groups on several cores at once, so on 2
+   cores the speed-up stays near 2x.
 2. Grad-CAM of one image against one forward and backward pass of the same
    model (the least any gradient-based explanation can cost).
 
@@ -23,6 +29,7 @@ ratios, not the absolute seconds.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -92,6 +99,39 @@ def benchmark_filters(model, layer_name, *, num_filters=64, iterations=30, repea
     return result
 
 
+def benchmark_step(extractor, *, batch_sizes=(1, BATCH_SIZE), steps=10, repeats=3, seed=0):
+    """Seconds per image of one traced ascent step, at each batch size.
+
+    The step is the gradient of the layer's mean activation with respect to
+    ``(batch, height, width, 3)`` images, traced once per batch size; each
+    timing is ``steps`` steps, divided by ``steps * batch``.
+
+    Returns:
+        dict of batch size -> median seconds per image and step.
+    """
+    low, high = filters.input_range(extractor)
+
+    @tf.function
+    def step(images):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            loss = tf.reduce_mean(extractor(images)[:, 2:-2, 2:-2, :])
+        return images + tape.gradient(loss, images)
+
+    def run(images):
+        for _ in range(steps):
+            images = step(images)
+        return images
+
+    rng = np.random.default_rng(seed)
+    start = {batch: tf.constant(rng.uniform(low + 0.4 * (high - low), low + 0.6 * (high - low),
+                                            (batch, *extractor.input_shape[1:])).astype("float32"))
+             for batch in batch_sizes}
+    times = interleaved_times({batch: (lambda images=images: run(images)) for batch, images in start.items()},
+                              repeats)
+    return {batch: statistics.median(seconds) / (steps * batch) for batch, seconds in times.items()}
+
+
 def benchmark_gradcam(model, layer_name, image, *, repeats=20):
     """Seconds for one Grad-CAM heatmap vs one forward + backward pass of the model."""
     image = tf.constant(image)
@@ -129,6 +169,12 @@ def run_benchmarks(name="xception_like", layer_name="block2_sepconv2", *, num_fi
     ]
     for label, seconds, speedup in rows:
         print(f"  {label:<40}{seconds:7.2f} s{speedup}", file=stream)
+    per_image = benchmark_step(filters.build_feature_extractor(model, layer_name), repeats=repeats)
+    grid["step_per_image"] = per_image
+    alone, batched = per_image[1], per_image[BATCH_SIZE]
+    print(f"  one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of "
+          f"{BATCH_SIZE} ({alone / batched:.2f}x from batching itself; the rest of the speed-up is the groups "
+          f"running side by side on {os.cpu_count()} cores)", file=stream)
     cam = benchmark_gradcam(model, LAST_CONV_LAYERS[name], image, repeats=max(5, 5 * repeats))
     print(f"Grad-CAM of one image at {name}/{LAST_CONV_LAYERS[name]} (median of {max(5, 5 * repeats)}):",
           file=stream)

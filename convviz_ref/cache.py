@@ -1,6 +1,6 @@
 """A disk cache for arrays that are slow to draw and always the same: the shapes dataset.
 
-Drawing the 9,000 images of every split takes over a minute on 2 CPU cores,
+Drawing the 9,000 images of every split takes about 40 s on a slow 2-core machine,
 and the book, the command line and the tests draw the same ones again and
 again. Image ``i`` of a split depends only on its arguments and ``i``, so the
 first ``n`` images of a split can be kept on disk and extended when more are

@@ -10,8 +10,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # The tests read the shapes dataset through the library's own disk cache (convviz_ref.cache), so a
-# session reuses the images the book and `make demo` drew instead of drawing all 9,000 again (over
-# a minute and a half here). An entry's name holds a fingerprint of the generator's source and of
+# session reuses the images the book and `make demo` drew instead of drawing all 9,000 again (about
+# 40 s on a slow machine). An entry's name holds a fingerprint of the generator's source and of
 # NumPy, SciPy and scikit-image, so images of an older generator are never read; an unreadable entry
 # is drawn again. tests/test_cache.py checks the cache itself in folders of its own. To draw
 # everything anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).

@@ -38,6 +38,13 @@ def test_filter_and_gradcam_benchmarks_report_consistent_ratios():
     assert abs(cam["ratio"] - cam["gradcam"] / cam["forward_backward"]) < 1e-12
 
 
+def test_step_benchmark_times_each_batch_size_per_image():
+    model, _ = load_pretrained("small_convnet")
+    extractor = filters.build_feature_extractor(model, "conv3")
+    per_image = benchmark.benchmark_step(extractor, batch_sizes=(1, 4), steps=2, repeats=1)
+    assert sorted(per_image) == [1, 4] and min(per_image.values()) > 0
+
+
 def test_run_benchmarks_prints_the_figures_it_returns():
     import io
 
@@ -55,5 +62,9 @@ def test_run_benchmarks_prints_the_figures_it_returns():
     assert printed("batched, 16 a call in groups of 4", f"{grid['batched']:.2f} s   speed-up {grid['speedup']:5.2f}x")
     assert printed("batched, 16 a call in one group", f"{grid['one_group']:.2f} s   speed-up "
                                                       f"{grid['one_group_speedup']:5.2f}x")
+    alone, batched = grid["step_per_image"][1], grid["step_per_image"][16]
+    assert min(alone, batched) > 0
+    assert (f"one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of 16 "
+            f"({alone / batched:.2f}x from batching itself") in text
     assert printed("gradcam_heatmap", f"{1000 * cam['gradcam']:.1f} ms")
     assert printed("ratio", f"{cam['ratio']:.2f}x")
