@@ -58,9 +58,9 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
     dropout, and TensorFlow's op determinism is switched on, so a rerun with
     the same seed gives the same weights on the same machine: retraining
     every shipped model from a fresh clone reproduced the shipped files bit
-    for bit. One exception: short trials of ``xception_like`` on TensorFlow's
-    default threads differ by about 1e-4 between runs (a CPU kernel sums in
-    the order its threads finish); with one thread
+    for bit. One exception: runs of ``xception_like`` on TensorFlow's default
+    threads can differ by about 1e-4 (seen on short trials of 64 images: a
+    CPU kernel sums in the order its threads finish); with one thread
     (``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1``) they are equal.
 
     Args:
