@@ -13,7 +13,7 @@ Usage::
    The grid's speed-up is bounded by what batching itself saves: the grid
    also times one traced ascent step per image at batch 1 and at the batch
    size. Where a step costs as much per image in a batch as alone (the
-   step is compute-bound, as on CPUs without AVX-512), batching gains only
+   step is compute-bound, as measured on an AVX2-only CPU), batching gains only
    by running its independent groups on several cores at once, so on 2
    cores the speed-up stays near 2x.
 2. Grad-CAM of one image against one forward and backward pass of the same
