@@ -126,3 +126,28 @@ def test_book_build_fails_on_cell_errors_and_warnings(tmp_path, cell_source, tag
     book = _tiny_book(tmp_path, cell_source, tags)
     result = subprocess.run(jupyter_book_command(book), cwd=REPOSITORY, capture_output=True, text=True)
     assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def _build_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build_script", BOOK / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_script_takes_jobs_out_and_passes_the_rest_to_jupyter_book():
+    import os
+
+    script = _build_script()
+    assert script.split_jobs(["--jobs", "3", "--all", "-W", "book"]) == (3, ["--all", "-W", "book"])
+    assert script.split_jobs(["--jobs=4", "book"]) == (4, ["book"])
+    assert script.split_jobs(["--all", "book"]) == (os.cpu_count() or 1, ["--all", "book"])
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0", "book"], ["--jobs", "two", "book"], ["book", "--jobs"]])
+def test_build_script_refuses_a_bad_jobs_value_in_one_line(argv):
+    with pytest.raises(SystemExit) as exit_info:
+        _build_script().split_jobs(argv)
+    assert str(exit_info.value).startswith("book/build.py: error: --jobs takes a positive integer, got ")
