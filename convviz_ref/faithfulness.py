@@ -31,9 +31,9 @@ import sys
 
 import keras
 import numpy as np
-from scipy import stats
+from scipy import ndimage, stats
 
-from convviz_ref import data, filters, gradcam
+from convviz_ref import attribution, data, filters, gradcam
 from convviz_ref.models import BUILDERS, LAST_CONV_LAYERS, load_manifest, load_pretrained
 
 
@@ -46,6 +46,8 @@ def upsample_heatmaps(heatmaps, size):
     plateau that runs to the border, for a cell on the edge).
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float32)[..., None]
+    if heatmaps.shape[1:3] == tuple(size):
+        return heatmaps[..., 0]
     return np.asarray(keras.ops.image.resize(heatmaps, size, interpolation="bicubic"))[..., 0]
 
 
@@ -79,6 +81,88 @@ def baselines(masks):
     on_object = masks != data.BACKGROUND
     center = masks.shape[1] // 2
     return {"random pixel": float(on_object.mean()), "image centre": float(on_object[:, center, center].mean())}
+
+
+def energy_pointing_game(maps, masks):
+    """Share of each map's positive mass that falls on the object, averaged over images.
+
+    Wang et al. (Score-CAM, 2020): unlike the pointing game, it looks at the
+    whole map, so a map that peaks on the object but spreads over the
+    background scores less.
+
+    Formula: ``mean_n sum(relu(M_n) [mask_n != background]) / sum(relu(M_n))``,
+    with ``M_n`` the map upsampled to the mask (bicubic); a map with no
+    positive value scores 0.
+
+    Args:
+        maps: float array ``(n, h, w)``.
+        masks: int trimaps ``(n, height, width)``; object and contour pixels count.
+
+    Returns:
+        float in [0, 1].
+    """
+    masks = np.asarray(masks)
+    upsampled = np.maximum(upsample_heatmaps(maps, masks.shape[1:]), 0).astype(np.float64)
+    total = upsampled.sum(axis=(1, 2))
+    on_object = (upsampled * (masks != data.BACKGROUND)).sum(axis=(1, 2))
+    return float(np.mean(np.divide(on_object, total, out=np.zeros_like(total), where=total > 0)))
+
+
+def blurred_images(images, sigma=None):
+    """Each image blurred by a Gaussian (per channel): what deletion puts in, what insertion starts from.
+
+    ``sigma`` None is a tenth of the image's side (about 10 pixels at 96).
+    """
+    images = np.asarray(images, dtype=np.float32)
+    sigma = images.shape[1] / 10 if sigma is None else sigma
+    return ndimage.gaussian_filter(images, sigma=(0, sigma, sigma, 0), mode="nearest").astype(np.float32)
+
+
+def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None, batch_size=64):
+    """Deletion and insertion curves (Petsiuk et al., "RISE", BMVC 2018), batched.
+
+    Pixels are taken in the order of their map value, highest first (maps
+    are upsampled to the image, bicubic). **Deletion** replaces the first
+    ``k`` of them by the blurred image; **insertion** starts from the blurred
+    image and puts the first ``k`` original pixels back; ``k`` runs over
+    ``steps + 1`` evenly spaced fractions 0..1 of the pixels. The curves are
+    the model's output (probability) for the class: a faithful map makes the
+    deletion curve fall fast (low area) and the insertion curve rise fast
+    (high area).
+
+    Args:
+        model: a classifier; its output for ``classes`` is the curve.
+        images: float32 ``(n, height, width, channels)``.
+        maps: float ``(n, h, w)``, any resolution.
+        classes: int ``(n,)``.
+        steps: int, the number of intervals of the curves.
+        sigma: float, the blur (see :func:`blurred_images`).
+
+    Returns:
+        ``(deletion, insertion)``: float32 ``(n, steps + 1)`` each.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    height, width = images.shape[1:3]
+    order = np.argsort(-upsample_heatmaps(maps, (height, width)).reshape(len(images), -1), axis=1, kind="stable")
+    counts = np.round(np.linspace(0, height * width, steps + 1)).astype(int)
+    blurred = blurred_images(images, sigma)
+    deletion, insertion = [], []
+    for image, blur, pixel_order, label in zip(images, blurred, order, np.asarray(classes)):
+        ranks = np.empty(height * width, int)
+        ranks[pixel_order] = np.arange(height * width)
+        taken = (ranks[None] < counts[:, None]).reshape(steps + 1, height, width, 1)  # (steps + 1, h, w, 1)
+        variants = np.concatenate([np.where(taken, blur, image), np.where(taken, image, blur)])
+        probabilities = np.concatenate([np.asarray(model(variants[start : start + batch_size], training=False))
+                                        for start in range(0, len(variants), batch_size)])[:, label]
+        deletion.append(probabilities[: steps + 1])
+        insertion.append(probabilities[steps + 1 :])
+    return np.asarray(deletion, np.float32), np.asarray(insertion, np.float32)
+
+
+def area_under_curve(curves):
+    """Area under curves sampled at evenly spaced points of [0, 1] (trapezoid rule): ``(n,)``."""
+    curves = np.asarray(curves, dtype=np.float64)
+    return (curves[:, 1:] + curves[:, :-1]).sum(axis=1) / (2 * (curves.shape[1] - 1))
 
 
 def rank_correlation(heatmaps_a, heatmaps_b):
@@ -115,6 +199,83 @@ def randomized_model(name, seed=0):
     keras.utils.set_random_seed(seed)
     builder_args = load_manifest()[name]["builder_args"]
     return BUILDERS[name](image_size=load_manifest()[name]["image_size"], **builder_args)
+
+
+def randomization_blocks(model):
+    """The layers with weights, grouped by block (their name up to the first ``_``), output first.
+
+    Returns:
+        list of ``(block, layer_names)``, in the order the cascading
+        randomization re-initializes them: ``predictions``, then ``last``
+        (``last_conv_bn``), ``block4`` ... ``entry`` for the Xception-like model.
+    """
+    blocks = []
+    for layer in reversed(model.layers):
+        if not layer.weights:
+            continue
+        block = layer.name.split("_")[0]
+        if blocks and blocks[-1][0] == block:
+            blocks[-1][1].append(layer.name)
+        else:
+            blocks.append((block, [layer.name]))
+    return blocks
+
+
+def paired_rank_correlation(maps_a, maps_b):
+    """Mean Spearman rank correlation of paired maps ``(n, h, w)``; a constant map counts as 0.
+
+    A map that became constant keeps none of the trained map's ranking, so
+    it counts as no correlation (:func:`rank_correlation` skips such pairs instead).
+    """
+    values = [stats.spearmanr(a.ravel(), b.ravel()).statistic if np.ptp(a) > 0 and np.ptp(b) > 0 else 0.0
+              for a, b in zip(maps_a, maps_b)]
+    return float(np.mean(values))
+
+
+def cascading_randomization(model, fresh_model, images, classes, methods, *, layer_name, score="logit",
+                            options=None):
+    """Adebayo et al.'s cascading randomization: do the maps change as the weights are destroyed?
+
+    Re-initializes the blocks of :func:`randomization_blocks` one at a
+    time, from the output down (their weights taken from ``fresh_model``, the
+    same architecture freshly initialized), and after each step compares
+    every method's maps with the trained model's, for the classes the
+    trained model chose, so that only the weights differ. A method that
+    explains the model should lose its correlation as soon as the top is
+    gone.
+
+    Args:
+        model: the trained classifier (left unchanged: the work is done on a copy).
+        fresh_model: the same architecture with untrained weights.
+        images: float32 ``(n, height, width, channels)``.
+        classes: int ``(n,)``, the classes to explain.
+        methods: names of :data:`convviz_ref.attribution.METHODS`.
+        layer_name: the layer of the CAM methods.
+        options: dict, method name to its keyword arguments.
+
+    Returns:
+        ``(blocks, correlations)``: the block names re-initialized at each
+        step, and for each method a list of mean Spearman correlations
+        (:func:`paired_rank_correlation`), one per step.
+    """
+    options = options or {}
+
+    def maps_of(current, method):
+        layer = layer_name if attribution.get_method(method).needs_layer else None
+        return attribution.explain(current, images, method, classes, layer_name=layer, score=score,
+                                   **options.get(method, {}))[0]
+
+    trained = {method: maps_of(model, method) for method in methods}
+    work = keras.models.clone_model(model)
+    work.set_weights(model.get_weights())
+    blocks, correlations = [], {method: [] for method in methods}
+    for block, layer_names in randomization_blocks(model):
+        for name in layer_names:
+            work.get_layer(name).set_weights(fresh_model.get_layer(name).get_weights())
+        blocks.append(block)
+        for method in methods:
+            correlations[method].append(paired_rank_correlation(trained[method], maps_of(work, method)))
+    return blocks, correlations
 
 
 def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations=30, seed=0):

@@ -23,8 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-
 import keras
 import matplotlib
 import numpy as np
@@ -51,20 +49,6 @@ def find_last_conv_layer(model):
     return names[-1]
 
 
-@contextlib.contextmanager
-def _linear_output(model):
-    """Temporarily make the last layer's activation linear (the pre-softmax logit)."""
-    last = model.layers[-1]
-    if not hasattr(last, "activation"):
-        raise ValueError(f"score='logit' needs a last layer with an activation; {last.name!r} has none")
-    saved = last.activation
-    last.activation = keras.activations.linear
-    try:
-        yield
-    finally:
-        last.activation = saved
-
-
 def spatial_layers(model):
     """Names of the layers Grad-CAM can look at: a 4-D output, past the input and its ``Rescaling``."""
     skip = (keras.layers.InputLayer, keras.layers.Rescaling)
@@ -72,45 +56,119 @@ def spatial_layers(model):
             if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4]
 
 
-def _grad_model(model, last_conv_layer_name):
-    try:
-        layer = model.get_layer(last_conv_layer_name)
-    except ValueError:
-        raise ValueError(f"no layer named {last_conv_layer_name!r} in model {model.name!r}; "
-                         f"layers with a spatial output: {', '.join(spatial_layers(model))}") from None
-    if len(layer.output.shape) != 4:
-        raise ValueError(f"layer {last_conv_layer_name!r} has no spatial output (shape {layer.output.shape}); "
-                         f"choose one of: {', '.join(spatial_layers(model))}")
-    if len(model.outputs[0].shape) != 2:
-        raise ValueError(f"Grad-CAM explains a classifier's (batch, classes) output; model {model.name!r} "
-                         f"outputs shape {model.outputs[0].shape}")
-    return keras.Model(model.inputs[0], [layer.output, model.outputs[0]])
-
-
-def _scores_and_maps(model, images, last_conv_layer_name, class_index, score):
-    """Feature maps, class indices, and the gradient of each image's class score."""
+def _class_scores(model, score):
+    """The symbolic class scores of ``model``: its output, or the last layer's pre-activation."""
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    if len(model.outputs[0].shape) != 2:
+        raise ValueError(f"expected a classifier with a (batch, classes) output; model {model.name!r} "
+                         f"outputs shape {model.outputs[0].shape}")
+    if score == "output":
+        return model.outputs[0]
+    last = model.layers[-1]
+    if isinstance(last, (keras.layers.Activation, keras.layers.Softmax)):
+        return last.input  # a separate activation layer: its input is the logit
+    if not hasattr(last, "activation"):
+        raise ValueError(f"score='logit' needs a last layer with an activation; {last.name!r} has none")
+    # A copy of the last layer with a linear activation and the same weights: the caller's model is
+    # never changed, so two threads can explain one model with different scores at once.
+    head = type(last).from_config({**last.get_config(), "activation": "linear", "name": f"{last.name}_logit"})
+    head.build(last.input.shape)
+    head.set_weights(last.get_weights())
+    return head(last.input)
+
+
+def score_model(model, layer_name=None, *, score="output"):
+    """A new model, built from ``model``'s layers, that returns the class scores to explain.
+
+    Args:
+        model: a built Functional ``keras.Model`` with one input and a
+            ``(batch, classes)`` output.
+        layer_name: str or None. When given, the new model also returns that
+            layer's output (see :func:`spatial_layers`).
+        score: ``"output"`` (the model's output, after softmax) or
+            ``"logit"`` (the last layer's pre-activation score, computed by a
+            linear copy of that layer with the same weights; ``model`` itself
+            is never changed).
+
+    Returns:
+        ``keras.Model``: images ``(batch, height, width, channels)`` to
+        ``[feature_maps (batch, h, w, k), scores (batch, classes)]``, or to
+        ``scores`` alone when ``layer_name`` is None.
+
+    Raises:
+        ValueError: for an unknown or non-spatial layer (the message lists
+            the candidates), a bad ``score``, or a model that is no classifier.
+    """
+    if not model.built:
+        raise ValueError(f"model {model.name!r} is not built yet; call it on an input or build it first")
+    scores = _class_scores(model, score)
+    if layer_name is None:
+        return keras.Model(model.inputs[0], scores)
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError:
+        raise ValueError(f"no layer named {layer_name!r} in model {model.name!r}; "
+                         f"layers with a spatial output: {', '.join(spatial_layers(model))}") from None
+    if len(layer.output.shape) != 4:
+        raise ValueError(f"layer {layer_name!r} has no spatial output (shape {layer.output.shape}); "
+                         f"choose one of: {', '.join(spatial_layers(model))}")
+    return keras.Model(model.inputs[0], [layer.output, scores])
+
+
+def class_indices(predictions, class_index):
+    """The class to explain for each image: int32 ``(batch,)``.
+
+    ``class_index`` None takes each row's top class; an int or an array of
+    ``batch`` ints is checked against the number of classes.
+    """
+    num_classes = predictions.shape[-1]
+    if class_index is None:
+        return np.asarray(tf.argmax(predictions, axis=-1, output_type=tf.int32))
+    wanted = np.asarray(class_index)
+    if not np.issubdtype(wanted.dtype, np.integer) or np.any((wanted < 0) | (wanted >= num_classes)):
+        raise ValueError(f"class_index {class_index} is out of range: the model has "
+                         f"{num_classes} output(s) (0..{num_classes - 1})")
+    try:
+        return np.broadcast_to(wanted, (len(predictions),)).astype(np.int32)
+    except ValueError:
+        raise ValueError(f"class_index must be one int or one per image ({len(predictions)}), "
+                         f"got shape {wanted.shape}") from None
+
+
+def check_images(images):
+    """``images`` as float32 ``(batch, height, width, channels)``, or a one-line ValueError."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
         raise ValueError(f"expected images of shape (batch, height, width, channels), got {images.shape}")
-    grad_model = _grad_model(model, last_conv_layer_name)
-    context = _linear_output(model) if score == "logit" else contextlib.nullcontext()
+    return images
+
+
+def feature_maps_and_gradients(model, images, layer_name, class_index=None, *, score="output"):
+    """The step every CAM method shares: a layer's feature maps and the class score's gradient.
+
+    Formula: ``A = layer(x)``, ``y_c = score(x)[c]``, ``G = d y_c / d A``,
+    for each image and its own class ``c``, in one forward and one backward
+    pass over the batch.
+
+    Args:
+        model, layer_name, score: as in :func:`score_model`.
+        images: float32 array ``(batch, height, width, channels)``.
+        class_index: int, array of ``batch`` ints, or None (each image's top class).
+
+    Returns:
+        ``(A, G, classes)``: float32 ``(batch, h, w, k)`` twice and int32 ``(batch,)``.
+    """
+    images = check_images(images)
+    grad_model = score_model(model, layer_name, score=score)
     inputs = tf.constant(images)
-    with context, tf.GradientTape(watch_accessed_variables=False) as tape:
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(inputs)  # records the forward pass; only the head is differentiated
         feature_maps, predictions = grad_model(inputs, training=False)
-        num_classes = predictions.shape[-1]
-        if class_index is None:
-            indices = tf.argmax(predictions, axis=-1, output_type=tf.int32)
-        else:
-            indices = tf.constant(np.broadcast_to(class_index, (len(images),)), tf.int32)
-            if np.any((np.asarray(class_index) < 0) | (np.asarray(class_index) >= num_classes)):
-                raise ValueError(f"class_index {class_index} is out of range: the model has "
-                                 f"{num_classes} output(s) (0..{num_classes - 1})")
+        indices = class_indices(predictions, class_index)
         class_scores = tf.gather(predictions, indices, axis=1, batch_dims=1)
     gradients = tape.gradient(class_scores, feature_maps)
-    return feature_maps.numpy(), gradients.numpy(), indices.numpy()
+    return feature_maps.numpy(), gradients.numpy(), indices
 
 
 def _normalize(cam):
@@ -148,7 +206,8 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None, 
         ValueError: for an unknown layer (the message lists the candidates),
             ``class_index`` out of range, a bad ``score`` or a wrong rank.
     """
-    feature_maps, gradients, _ = _scores_and_maps(model, image_batch, last_conv_layer_name, class_index, score)
+    feature_maps, gradients, _ = feature_maps_and_gradients(model, image_batch, last_conv_layer_name, class_index,
+                                                             score=score)
     channel_weights = gradients.mean(axis=(0, 1, 2))  # (channels,)
     cam = (feature_maps[0] * channel_weights).mean(axis=-1)  # (h, w)
     return _normalize(cam)
@@ -171,7 +230,8 @@ def gradcam_heatmaps(model, images, last_conv_layer_name, class_index=None, *, s
         float32 array ``(batch, h, w)`` in [0, 1], and the explained class
         indices, int32 ``(batch,)``.
     """
-    feature_maps, gradients, indices = _scores_and_maps(model, images, last_conv_layer_name, class_index, score)
+    feature_maps, gradients, indices = feature_maps_and_gradients(model, images, last_conv_layer_name, class_index,
+                                                                   score=score)
     channel_weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, channels)
     cams = (feature_maps * channel_weights).mean(axis=-1)  # (batch, h, w)
     return np.stack([_normalize(cam) for cam in cams]), indices

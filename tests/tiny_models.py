@@ -160,3 +160,29 @@ def softmax(z):
 
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+
+
+def linear_classifier(seed=0, image_size=6, channels=3, num_classes=3):
+    """Input -> Rescaling(1/255) -> flatten -> softmax(num_classes): every attribution in closed form.
+
+    The logit is ``z = flatten(x / 255) W + b``, so ``d z_c / d x = W[:, c] / 255``
+    (reshaped to the image) at every input.
+    """
+    inputs = keras.Input(shape=(image_size, image_size, channels), name="image")
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return set_random_weights(keras.Model(inputs, outputs, name="linear_classifier"), seed)
+
+
+def relu_mlp(seed=0, image_size=4, hidden=6, num_classes=3):
+    """Input -> flatten -> hidden (relu) -> softmax(num_classes): guided gradients in closed form.
+
+    With ``u = flatten(x) W1 + b1``: ``d z_c / d x = W1 ([u > 0] * W2[:, c])``;
+    Guided Backpropagation also zeroes the entries where ``W2[:, c] < 0``.
+    """
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    x = layers.Flatten(name="flatten")(inputs)
+    x = layers.Dense(hidden, activation="relu", name="hidden")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return set_random_weights(keras.Model(inputs, outputs, name="relu_mlp"), seed)

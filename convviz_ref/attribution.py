@@ -1,0 +1,563 @@
+"""Attribution methods: every explanation of the course behind one call.
+
+An attribution method answers "which parts of this image made the model
+score class ``c``?". The course compares nine of them, in three families:
+
+* **CAM methods** weigh the channels ``A_k`` of a convolutional layer and
+  give a map at that layer's grid: Grad-CAM, Grad-CAM++, Score-CAM, Layer-CAM;
+* **pixel methods** differentiate the score with respect to the input
+  pixels and give a map at the image's size: gradient saliency, SmoothGrad,
+  Integrated Gradients, Guided Backpropagation;
+* **perturbation**: occlusion changes the image and watches the score.
+
+Each method is a public function that returns its raw attributions
+(signed, where the method has a sign). :func:`explain` calls any of them by
+name and turns the result into a map in [0, 1]; :data:`METHODS` is the one
+place where the methods are listed, so the CLI, the evaluation and the
+benchmark pick up a new method from one entry there.
+
+Every method explains the ``score`` of class ``c``: ``"logit"`` (the
+pre-softmax score, as in the Grad-CAM paper; the default here) or
+``"output"`` (the softmax output, as in the book). Neither changes the
+caller's model (see :func:`convviz_ref.gradcam.score_model`).
+
+Example:
+
+>>> import numpy as np
+>>> from convviz_ref.models import build_xception_like
+>>> model = build_xception_like(image_size=64)
+>>> images = np.zeros((2, 64, 64, 3), "float32")
+>>> maps, classes = explain(model, images, "gradcam", layer_name="last_conv_act")
+>>> maps.shape, classes.shape  # the layer's 4x4 grid
+((2, 4, 4), (2,))
+>>> explain(model, images, "saliency")[0].shape  # the image's size
+(2, 64, 64)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from convviz_ref import filters
+from convviz_ref.gradcam import (check_images, class_indices, feature_maps_and_gradients, find_last_conv_layer,
+                                 score_model)
+
+BATCH_SIZE = 64
+"""Images per forward (and backward) pass when a method needs many passes."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared steps
+
+
+def top_classes(model, images, class_index=None, *, batch_size=BATCH_SIZE):
+    """The class each image is explained for: int32 ``(batch,)``.
+
+    ``class_index`` None takes each image's top class (one forward pass); an
+    int or ``batch`` ints are checked against the number of classes.
+    """
+    images = check_images(images)
+    if class_index is not None:
+        num_classes = model.outputs[0].shape[-1]
+        return class_indices(np.zeros((len(images), num_classes), np.float32), class_index)
+    predictions = np.concatenate([np.asarray(model(images[start : start + batch_size], training=False))
+                                  for start in range(0, len(images), batch_size)])
+    return class_indices(predictions, None)
+
+
+def class_scores(scorer, images, classes, *, batch_size=BATCH_SIZE):
+    """Score of class ``classes[n]`` for image ``n``: float32 ``(batch,)``, in batches, no gradient."""
+    return np.concatenate([
+        np.asarray(tf.gather(scorer(images[start : start + batch_size], training=False),
+                             classes[start : start + batch_size], axis=1, batch_dims=1))
+        for start in range(0, len(images), batch_size)
+    ]).astype(np.float32)
+
+
+def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
+    """``d y_c / d x`` for each image ``x`` and its class ``c``: float32 ``(batch, height, width, channels)``.
+
+    ``scorer`` is a :func:`~convviz_ref.gradcam.score_model` without a layer;
+    one forward and one backward pass per image, ``batch_size`` images at a time.
+    """
+    gradients = []
+    for start in range(0, len(images), batch_size):
+        inputs = tf.constant(images[start : start + batch_size])
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(inputs)
+            scores = tf.gather(scorer(inputs, training=False), classes[start : start + batch_size],
+                               axis=1, batch_dims=1)
+        gradients.append(tape.gradient(scores, inputs).numpy())
+    return np.concatenate(gradients)
+
+
+def normalize_maps(maps):
+    """Each map divided by its own maximum: float32, values in [0, 1] for maps ``>= 0``.
+
+    A map with no positive value stays all zeros (never NaN).
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    peaks = maps.reshape(len(maps), -1).max(axis=1).reshape((-1,) + (1,) * (maps.ndim - 1))
+    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
+
+
+def upsample_maps(maps, size):
+    """Maps ``(n, h, w)`` resized to ``size = (height, width)`` (bicubic), for comparison with pixels.
+
+    Maps already at ``size`` are returned unchanged; bicubic overshoot is
+    clipped back to [0, 1].
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.shape[1:] == tuple(size):
+        return maps
+    resized = np.asarray(keras.ops.image.resize(maps[..., None], tuple(size), interpolation="bicubic"))[..., 0]
+    return np.clip(resized, 0, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# The CAM family: channel weights for the feature maps A of one layer
+
+
+def gradcam(model, images, class_index=None, *, layer_name, score="logit"):
+    """Grad-CAM (Selvaraju et al., ICCV 2017), raw: the signed weighted channel mean.
+
+    Formula: ``alpha_k = mean_ij(d y_c / d A_kij)``; ``L = mean_k(alpha_k A_k)``.
+    :func:`explain` keeps the positive part and divides by the maximum, which
+    gives exactly :func:`convviz_ref.gradcam.gradcam_heatmaps`.
+
+    Cost: one forward and one backward pass per image.
+
+    Args:
+        model: a Functional classifier (see :func:`convviz_ref.gradcam.score_model`).
+        images: float32 ``(batch, height, width, channels)`` in the model's input range.
+        class_index: int, ``batch`` ints, or None (each image's top class).
+        layer_name: str, a layer with a spatial output.
+        score: ``"logit"`` or ``"output"``.
+
+    Returns:
+        float32 ``(batch, h, w)``, the layer's grid.
+    """
+    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
+    weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, k)
+    return (feature_maps * weights).mean(axis=-1)
+
+
+def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="logit"):
+    """Grad-CAM++ (Chattopadhyay et al., WACV 2018), raw: pixel-weighted positive gradients.
+
+    With the exponential score ``S = exp(y_c)``, every higher derivative is a
+    power of the first one, ``g = d y_c / d A``, which gives the closed form:
+    ``a_kij = g_kij^2 / (2 g_kij^2 + sum_ab(A_kab) g_kij^3)`` (0 where the
+    denominator is 0); ``w_k = sum_ij(a_kij relu(g_kij))``;
+    ``L = sum_k(w_k A_k)``. The factor ``exp(y_c)`` of ``dS / dA`` is the
+    same for every channel of an image, so it is left out: it only rescales
+    the map, and :func:`explain` divides by the maximum anyway.
+
+    Cost: one forward and one backward pass per image. Arguments and shapes
+    as in :func:`gradcam`.
+    """
+    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
+    squared = gradients ** 2
+    denominator = 2 * squared + feature_maps.sum(axis=(1, 2), keepdims=True) * gradients ** 3
+    alphas = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
+    weights = (alphas * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)  # (batch, 1, 1, k)
+    return (feature_maps * weights).sum(axis=-1)
+
+
+def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
+    """Layer-CAM (Jiang et al., IEEE TIP 2021), raw: each position weighted by its own positive gradient.
+
+    Formula: ``L = sum_k(relu(d y_c / d A_k) * A_k)``, element-wise, so the
+    weights vary over the grid instead of one weight per channel.
+
+    Cost: one forward and one backward pass per image. Arguments and shapes
+    as in :func:`gradcam`.
+    """
+    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
+    return (np.maximum(gradients, 0) * feature_maps).sum(axis=-1)
+
+
+def score_cam(model, images, class_index=None, *, layer_name, score="logit", batch_size=BATCH_SIZE):
+    """Score-CAM (Wang et al., CVPR Workshops 2020), raw: channels weighted by what they let through.
+
+    Formula: each channel ``A_k``, upsampled to the image (bilinear) and
+    min-max normalized to [0, 1], masks the input: ``x_k = x * M_k``;
+    ``w = softmax_k(y_c(x_k))``; ``L = sum_k(w_k A_k)``. No gradient at all.
+    (The paper subtracts the baseline's score from each ``y_c(x_k)``, which
+    a softmax over the channels does not see.)
+
+    Cost: one forward pass per image, then one per channel of the layer
+    (all of an image's masked inputs in passes of ``batch_size``).
+    Arguments and shapes as in :func:`gradcam`.
+    """
+    images = check_images(images)
+    classes = top_classes(model, images, class_index)
+    feature_model = score_model(model, layer_name, score=score)
+    scorer = score_model(model, score=score)
+    cams = []
+    for image, label in zip(images, classes):
+        feature_maps = np.asarray(feature_model(image[None], training=False)[0])[0]  # (h, w, k)
+        masks = np.asarray(keras.ops.image.resize(feature_maps, image.shape[:2], interpolation="bilinear"))
+        low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
+        masks = np.divide(masks - low, high - low, out=np.zeros_like(masks), where=high > low)  # (H, W, k)
+        masked = image[None] * np.moveaxis(masks, -1, 0)[..., None]  # (k, H, W, channels)
+        scores = class_scores(scorer, masked, np.full(len(masked), label, np.int32), batch_size=batch_size)
+        weights = np.exp(scores - scores.max())
+        cams.append((feature_maps * (weights / weights.sum())).sum(axis=-1))
+    return np.stack(cams).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# The pixel family: gradients with respect to the input image
+
+
+def saliency(model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE):
+    """Gradient saliency (Simonyan et al., ICLR Workshops 2014), raw: the input gradient.
+
+    Formula: ``d y_c / d x``, signed. :func:`explain` takes
+    ``max over channels of |d y_c / d x|``, the paper's map.
+
+    Cost: one forward and one backward pass per image.
+
+    Returns:
+        float32 ``(batch, height, width, channels)``.
+    """
+    images = check_images(images)
+    classes = top_classes(model, images, class_index)
+    return input_gradients(score_model(model, score=score), images, classes, batch_size=batch_size)
+
+
+def smoothgrad(model, images, class_index=None, *, score="logit", samples=25, noise=0.15, seed=0,
+               batch_size=BATCH_SIZE):
+    """SmoothGrad (Smilkov et al., 2017), raw: the input gradient averaged over noisy copies.
+
+    Formula: ``mean over n = 1..samples of d y_c / d x (x + e_n)``, with
+    ``e_n ~ Normal(0, sigma^2)`` per pixel and ``sigma = noise * (high - low)``,
+    ``(low, high)`` the model's input range (:func:`convviz_ref.filters.input_range`);
+    the paper found 10-20 % best. :func:`explain` maps it as :func:`saliency`.
+
+    Cost: ``samples`` forward and backward passes per image, batched.
+
+    Args:
+        samples: int, the number of noisy copies ``n``.
+        noise: float, the noise level ``sigma / (high - low)``.
+        seed: int, the seed of the noise.
+        (the others as in :func:`saliency`)
+
+    Returns:
+        float32 ``(batch, height, width, channels)``.
+    """
+    images = check_images(images)
+    if samples < 1:
+        raise ValueError(f"samples must be at least 1, got {samples}")
+    classes = top_classes(model, images, class_index)
+    low, high = filters.input_range(model)
+    rng = np.random.default_rng(seed)
+    scorer = score_model(model, score=score)
+    noisy = images[:, None] + rng.normal(0.0, noise * (high - low), (len(images), samples) + images.shape[1:])
+    gradients = input_gradients(scorer, noisy.reshape((-1,) + images.shape[1:]).astype(np.float32),
+                                np.repeat(classes, samples), batch_size=batch_size)
+    return gradients.reshape((len(images), samples) + images.shape[1:]).mean(axis=1)
+
+
+def _baseline_like(images, baseline):
+    if baseline is None:
+        return np.zeros_like(images)  # black, in 0..255 as in every model of the course
+    baseline = np.asarray(baseline, dtype=np.float32)
+    try:
+        return np.broadcast_to(baseline, images.shape).astype(np.float32)
+    except ValueError:
+        raise ValueError(f"baseline of shape {baseline.shape} does not broadcast to the images' "
+                         f"{images.shape}") from None
+
+
+def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32, *, score="logit",
+                         batch_size=BATCH_SIZE):
+    """Integrated Gradients (Sundararajan et al., ICML 2017), raw: per pixel and channel, signed.
+
+    Formula: ``IG(x) = (x - x') * integral_0^1 d y_c / d x (x' + t (x - x')) dt``,
+    the integral by the trapezoid rule over ``steps`` intervals:
+    ``(x - x') * sum_{s=0..steps} w_s g(x' + (s / steps)(x - x'))``, with
+    ``w_0 = w_steps = 1 / (2 steps)`` and ``w_s = 1 / steps`` otherwise.
+    Completeness: ``sum(IG(x)) = y_c(x) - y_c(x')`` up to the integration
+    error, which :func:`completeness_gap` reports. :func:`explain` takes the
+    absolute value of the sum over channels.
+
+    Cost: ``steps + 1`` forward and backward passes per image, batched.
+
+    Args:
+        model: a Functional classifier.
+        image_batch: float32 ``(batch, height, width, channels)``.
+        class_index: int, ``batch`` ints, or None (each image's top class).
+        baseline: the reference image ``x'``, broadcast to the images; None is black.
+        steps: int, the number of intervals of the trapezoid rule.
+        score, batch_size: as in :func:`saliency`.
+
+    Returns:
+        float32 ``(batch, height, width, channels)``.
+    """
+    images = check_images(image_batch)
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    baseline = _baseline_like(images, baseline)
+    classes = top_classes(model, images, class_index)
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)  # (steps + 1,)
+    weights = np.full(steps + 1, 1.0 / steps, np.float32)
+    weights[[0, -1]] /= 2
+    difference = images - baseline
+    path = baseline[:, None] + alphas[None, :, None, None, None] * difference[:, None]  # (batch, steps + 1, ...)
+    gradients = input_gradients(score_model(model, score=score), path.reshape((-1,) + images.shape[1:]),
+                                np.repeat(classes, steps + 1), batch_size=batch_size)
+    gradients = gradients.reshape((len(images), steps + 1) + images.shape[1:])
+    return (difference * np.einsum("s,bs...->b...", weights, gradients)).astype(np.float32)
+
+
+def completeness_gap(model, images, attributions, class_index=None, baseline=None, *, score="logit"):
+    """How far Integrated Gradients is from completeness, per image: float ``(batch,)``.
+
+    Formula: ``|sum(IG(x)) - (y_c(x) - y_c(x'))| / |y_c(x) - y_c(x')|``
+    (the absolute gap where the score does not change along the path).
+    """
+    images = check_images(images)
+    baseline = _baseline_like(images, baseline)
+    classes = top_classes(model, images, class_index)
+    scorer = score_model(model, score=score)
+    change = class_scores(scorer, images, classes) - class_scores(scorer, baseline, classes)
+    total = np.asarray(attributions, dtype=np.float64).reshape(len(images), -1).sum(axis=1)
+    gap = np.abs(total - change)
+    return np.where(np.abs(change) > 0, gap / np.where(np.abs(change) > 0, np.abs(change), 1), gap)
+
+
+@tf.custom_gradient
+def guided_relu(x):
+    """ReLU whose gradient passes only where the input and the incoming gradient are both positive."""
+    def gradient(upstream):
+        return upstream * tf.cast(upstream > 0, upstream.dtype) * tf.cast(x > 0, upstream.dtype)
+    return tf.nn.relu(x), gradient
+
+
+def guided_model(model):
+    """A copy of ``model`` (same weights) whose ReLUs backpropagate as :func:`guided_relu`.
+
+    ``model`` itself is left unchanged. Raises ValueError if it has no ReLU.
+    """
+    replaced = []
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.ReLU):
+            replaced.append(layer.name)
+            return keras.layers.Activation(guided_relu, name=layer.name)
+        clone = type(layer).from_config(config)
+        if getattr(layer, "activation", None) is keras.activations.relu:
+            replaced.append(layer.name)
+            clone.activation = guided_relu
+        return clone
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
+    if not replaced:
+        raise ValueError(f"Guided Backpropagation needs ReLU activations; model {model.name!r} has none")
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def guided_backprop(model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE):
+    """Guided Backpropagation (Springenberg et al., ICLR Workshops 2015), raw: a gated input gradient.
+
+    Formula: ``d y_c / d x`` computed with every ReLU's backward pass
+    replaced by ``g_in = g_out * [x > 0] * [g_out > 0]``: the forward sign,
+    as in an ordinary gradient, and the backward sign, which is what makes
+    the pictures so sharp. On a copy of the model (:func:`guided_model`).
+    :func:`explain` maps it as :func:`saliency`.
+
+    It is in the course to *fail* a test: Adebayo et al. ("Sanity Checks for
+    Saliency Maps", NeurIPS 2018) found its maps barely change when the
+    model's weights are re-initialized, because the backward gating mostly
+    reconstructs the image's edges whatever the weights are.
+
+    Cost: one forward and one backward pass per image (and cloning the model once).
+
+    Returns:
+        float32 ``(batch, height, width, channels)``.
+    """
+    images = check_images(images)
+    classes = top_classes(model, images, class_index)
+    return input_gradients(score_model(guided_model(model), score=score), images, classes, batch_size=batch_size)
+
+
+# ----------------------------------------------------------------------------------------------
+# Perturbation
+
+
+def occlusion_positions(size, patch, stride):
+    """Start positions of a patch slid along ``size`` pixels: every ``stride``, the last flush with the edge."""
+    positions = list(range(0, size - patch + 1, stride))
+    if positions[-1] != size - patch:
+        positions.append(size - patch)
+    return positions
+
+
+def occlusion(model, images, class_index=None, *, score="logit", patch=None, stride=None, batch_size=BATCH_SIZE):
+    """Occlusion (Zeiler & Fergus, ECCV 2014), raw: how much a grey patch over each pixel lowers the score.
+
+    Formula: for patch positions ``p``, ``d_p = y_c(x) - y_c(x with a grey
+    patch at p)``; each pixel gets the mean ``d_p`` over the patches that
+    cover it. Grey is the middle of the model's input range. Signed: a
+    negative value means hiding the pixel raised the score. :func:`explain`
+    keeps the positive part.
+
+    Cost: one forward pass per patch position (``ceil((size - patch) /
+    stride + 1)`` per side), all of an image's occluded copies in passes of
+    ``batch_size``.
+
+    Args:
+        patch: int, the side of the square patch in pixels; None is a sixth
+            of the image's side (16 pixels at 96).
+        stride: int, the step between patch positions in pixels; None is
+            half the patch.
+        (the others as in :func:`saliency`)
+
+    Returns:
+        float32 ``(batch, height, width)``.
+    """
+    images = check_images(images)
+    height, width = images.shape[1:3]
+    patch = max(1, round(min(height, width) / 6)) if patch is None else patch
+    stride = max(1, patch // 2) if stride is None else stride
+    if not 1 <= patch <= min(height, width):
+        raise ValueError(f"patch must be between 1 and {min(height, width)} pixels, got {patch}")
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1 pixel, got {stride}")
+    classes = top_classes(model, images, class_index)
+    grey = float(np.mean(filters.input_range(model)))
+    windows = [(row, col) for row in occlusion_positions(height, patch, stride)
+               for col in occlusion_positions(width, patch, stride)]
+    covered = np.zeros((height, width), np.float32)
+    for row, col in windows:
+        covered[row : row + patch, col : col + patch] += 1
+    scorer = score_model(model, score=score)
+    full = class_scores(scorer, images, classes, batch_size=batch_size)
+    maps = np.zeros((len(images), height, width), np.float32)
+    for n, image in enumerate(images):
+        occluded = np.repeat(image[None], len(windows), axis=0)
+        for copy, (row, col) in zip(occluded, windows):
+            copy[row : row + patch, col : col + patch] = grey
+        drops = full[n] - class_scores(scorer, occluded, np.full(len(windows), classes[n], np.int32),
+                                       batch_size=batch_size)
+        for drop, (row, col) in zip(drops, windows):
+            maps[n, row : row + patch, col : col + patch] += drop
+    return maps / covered
+
+
+# ----------------------------------------------------------------------------------------------
+# The registry and the one call
+
+
+def positive_part(raw):
+    """CAM methods and occlusion: ``relu(raw)``, evidence *for* the class only."""
+    return np.maximum(raw, 0)
+
+
+def max_abs_over_channels(raw):
+    """Gradient maps: ``max over channels of |raw|`` (Simonyan et al.'s saliency map)."""
+    return np.abs(raw).max(axis=-1)
+
+
+def abs_sum_over_channels(raw):
+    """Integrated Gradients: ``|sum over channels of raw|``, a pixel's total contribution, either sign."""
+    return np.abs(raw.sum(axis=-1))
+
+
+class Method(NamedTuple):
+    """One entry of :data:`METHODS`.
+
+    Attributes:
+        function: the method's public function, which returns raw attributions.
+        to_map: how :func:`explain` turns them into a map ``>= 0`` before normalizing.
+        family: ``"cam"``, ``"pixel"`` or ``"perturbation"``.
+        resolution: ``"layer"`` (the layer's grid) or ``"image"`` (the image's pixels).
+        needs_layer: whether the method takes ``layer_name``.
+        passes: the method's cost per image, in forward / backward passes.
+        title: the name to print.
+    """
+
+    function: Callable
+    to_map: Callable
+    family: str
+    resolution: str
+    needs_layer: bool
+    passes: str
+    title: str
+
+
+METHODS = {
+    "gradcam": Method(gradcam, positive_part, "cam", "layer", True, "1 forward + 1 backward", "Grad-CAM"),
+    "gradcam_plus_plus": Method(gradcam_plus_plus, positive_part, "cam", "layer", True,
+                                "1 forward + 1 backward", "Grad-CAM++"),
+    "score_cam": Method(score_cam, positive_part, "cam", "layer", True, "1 + channels forward", "Score-CAM"),
+    "layer_cam": Method(layer_cam, positive_part, "cam", "layer", True, "1 forward + 1 backward", "Layer-CAM"),
+    "saliency": Method(saliency, max_abs_over_channels, "pixel", "image", False, "1 forward + 1 backward",
+                       "Gradient saliency"),
+    "smoothgrad": Method(smoothgrad, max_abs_over_channels, "pixel", "image", False,
+                         "samples forward + backward", "SmoothGrad"),
+    "integrated_gradients": Method(integrated_gradients, abs_sum_over_channels, "pixel", "image", False,
+                                   "steps + 1 forward + backward", "Integrated Gradients"),
+    "guided_backprop": Method(guided_backprop, max_abs_over_channels, "pixel", "image", False,
+                              "1 forward + 1 backward", "Guided Backprop"),
+    "occlusion": Method(occlusion, positive_part, "perturbation", "image", False, "1 + patches forward",
+                        "Occlusion"),
+}
+"""Every attribution method of the course, by name: the only list of them."""
+
+
+def get_method(method):
+    """The :class:`Method` called ``method``, or a one-line ValueError listing the valid names."""
+    try:
+        return METHODS[method]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}") from None
+
+
+def explain(model, images, method, class_index=None, *, layer_name=None, score="logit", **options):
+    """Explain each image's class with one attribution method: maps in [0, 1].
+
+    Args:
+        model: a Functional classifier with one input and a ``(batch, classes)`` output.
+        images: float32 ``(batch, height, width, channels)`` in the model's input range.
+        method: str, a key of :data:`METHODS`.
+        class_index: int, ``batch`` ints, or None (each image's top class).
+        layer_name: str, the layer of a CAM method; None takes the last
+            layer with a spatial output (:func:`~convviz_ref.gradcam.find_last_conv_layer`).
+            Pixel and perturbation methods refuse it.
+        score: ``"logit"`` or ``"output"``.
+        **options: the method's own keyword arguments (``samples``, ``steps``,
+            ``patch``, ``stride``, ``batch_size`` ...).
+
+    Returns:
+        ``(maps, classes)``: float32 ``(batch, h, w)`` in [0, 1] (the layer's
+        grid for CAM methods, the image's size otherwise; see
+        :func:`upsample_maps`), each map divided by its own maximum after
+        the method's ``to_map`` (a map with nothing positive stays zero), and
+        the explained classes, int32 ``(batch,)``.
+
+    Raises:
+        ValueError: for an unknown method, a layer given to a pixel method, a
+            CAM method on a model with no spatial layer, and every error of
+            the method itself (one line each).
+    """
+    entry = get_method(method)
+    if entry.needs_layer and layer_name is None:
+        layer_name = find_last_conv_layer(model)
+    if not entry.needs_layer and layer_name is not None:
+        raise ValueError(f"method {method!r} works on the input pixels and takes no layer_name "
+                         f"(got {layer_name!r})")
+    images = check_images(images)
+    classes = top_classes(model, images, class_index)
+    if entry.needs_layer:
+        options["layer_name"] = layer_name
+    raw = entry.function(model, images, classes, score=score, **options)
+    return normalize_maps(entry.to_map(np.asarray(raw, dtype=np.float32))), classes
