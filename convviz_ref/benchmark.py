@@ -18,6 +18,9 @@ Usage::
    cores the speed-up stays near 2x.
 2. Grad-CAM of one image against one forward and backward pass of the same
    model (the least any gradient-based explanation can cost).
+3. The attribution methods that make many passes per image (Score-CAM,
+   occlusion, SmoothGrad, Integrated Gradients) against one batched pass
+   over as many images (:func:`benchmark_attribution`).
 
 Each timing is the median of several repeats after a warm-up run (which
 pays for tracing). The functions compared are called in turn, repeat after
@@ -37,7 +40,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from convviz_ref import data, filters, gradcam
+from convviz_ref import attribution, data, filters, gradcam
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 BATCH_SIZE, GROUP_SIZE = 16, 4
@@ -151,6 +154,51 @@ def benchmark_gradcam(model, layer_name, image, *, repeats=20):
     return result
 
 
+def benchmark_attribution(model, layer_name, image, *, repeats=3):
+    """The many-pass attribution methods against the batched passes they are made of, on one image.
+
+    Score-CAM against one batched forward pass over as many images as it
+    masks (a channel each, plus the black image), occlusion against one over
+    its occluded copies, SmoothGrad (25 samples) and Integrated Gradients (32
+    steps) against one batched forward and backward pass over 25 and 33
+    images. Each method's time includes building its score model and tracing.
+
+    Returns:
+        dict, method name to ``{"method": s, "passes": s, "ratio": x, "images": n}``.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    scorer = gradcam.score_model(model, score="logit")
+    forward = attribution.compiled(scorer, 1)  # as the methods do for one image: not traced
+    feature_maps = np.asarray(gradcam.score_model(model, layer_name, score="logit")(image)[0])[0]
+    num_masks = int((feature_maps.max(axis=(0, 1)) > feature_maps.min(axis=(0, 1))).sum()) + 1
+    positions = len(attribution.occlusion_positions(image.shape[1], max(1, round(image.shape[1] / 6)),
+                                                    max(1, round(image.shape[1] / 6) // 2)))
+    rng = np.random.default_rng(0)
+
+    def batch_of(n):
+        return rng.uniform(0, 255, (n,) + image.shape[1:]).astype(np.float32)
+
+    cases = {
+        "score_cam": (lambda: attribution.score_cam(model, image, 0, layer_name=layer_name), num_masks, False),
+        "occlusion": (lambda: attribution.occlusion(model, image, 0), positions ** 2 + 1, False),
+        "smoothgrad": (lambda: attribution.smoothgrad(model, image, 0, samples=25), 25, True),
+        "integrated_gradients": (lambda: attribution.integrated_gradients(model, image, 0, steps=32), 33, True),
+    }
+    results = {}
+    for name, (method, count, backward) in cases.items():
+        inputs, labels = batch_of(count), np.zeros(count, np.int32)
+        if backward:
+            def passes():
+                return attribution.input_gradients(scorer, inputs, labels)
+        else:
+            def passes():
+                return attribution.class_scores(forward, inputs, labels)
+        times = interleaved_times({"method": method, "passes": passes}, repeats)
+        results[name] = {"method": statistics.median(times["method"]), "passes": statistics.median(times["passes"]),
+                         "ratio": median_ratio(times["method"], times["passes"]), "images": count}
+    return results
+
+
 def run_benchmarks(name="xception_like", layer_name="block2_sepconv2", *, num_filters=64, iterations=30, repeats=3,
                    stream=None):
     """Print and return both benchmarks for a shipped classifier."""
@@ -181,7 +229,14 @@ def run_benchmarks(name="xception_like", layer_name="block2_sepconv2", *, num_fi
     print(f"  one forward + backward pass             {1000 * cam['forward_backward']:7.1f} ms", file=stream)
     print(f"  gradcam_heatmap                         {1000 * cam['gradcam']:7.1f} ms", file=stream)
     print(f"  ratio                                   {cam['ratio']:7.2f}x", file=stream)
-    return {"filters": grid, "gradcam": cam}
+    costs = benchmark_attribution(model, LAST_CONV_LAYERS[name], image, repeats=repeats)
+    print(f"Attribution methods of one image against the batched passes they are made of (median of {repeats}):",
+          file=stream)
+    for method, cost in costs.items():
+        kind = "forward + backward" if method in ("smoothgrad", "integrated_gradients") else "forward"
+        print(f"  {method:<21} {cost['method']:6.2f} s against one batched {kind} pass over {cost['images']:3d} "
+              f"images {cost['passes']:6.2f} s: {cost['ratio']:4.2f}x", file=stream)
+    return {"filters": grid, "gradcam": cam, "attribution": costs}
 
 
 def main(argv=None):

@@ -36,6 +36,9 @@ MAX_DEFAULT_FILTERS = 64
 FILTER_COLUMNS = 8
 FILTER_BATCH_SIZE = 16  # several batches, so that the library's progress bar shows for 64 filters
 DEFAULT_IMAGE_SIZE = 96  # for models whose input size is not fixed
+# convviz_ref.attribution.METHODS, spelled out for --help without TensorFlow; a test checks they agree.
+ATTRIBUTION_METHODS = ("gradcam", "gradcam_plus_plus", "score_cam", "layer_cam", "saliency", "smoothgrad",
+                       "integrated_gradients", "guided_backprop", "occlusion")
 
 
 def _version():
@@ -141,10 +144,44 @@ def build_parser():
                          help="differentiate the softmax output, as in the book, or the pre-softmax logit, "
                               "as in the Grad-CAM paper (default: %(default)s)")
 
+    explain = commands.add_parser(
+        "explain", help="one attribution method (or all of them) on one image: which pixels made the class",
+        description="Explain the model's class for one image with an attribution method and write the image, "
+                    "the map and their overlay to DIR/explain_METHOD_CLASS.png; with --method all, every "
+                    "method side by side in DIR/explain_all_CLASS.png.")
+    _add_model_image_out(explain, model=DEFAULT_CLASSIFIER, image=DEFAULT_SHAPES_IMAGE,
+                         image_reason="a disc like those the shipped classifiers were trained on")
+    explain.add_argument("--method", required=True, metavar="METHOD",
+                         help=f"one of: {', '.join(ATTRIBUTION_METHODS)}; or all")
+    explain.add_argument("--layer", metavar="LAYER",
+                         help="the layer of a CAM method (default: the last layer with a spatial output)")
+    explain.add_argument("--class-index", type=int, default=None, metavar="I",
+                         help="the class to explain (default: the predicted class)")
+    explain.add_argument("--score", choices=("output", "logit"), default="logit",
+                         help="explain the pre-softmax logit or the softmax output (default: %(default)s)")
+    for option, name, what in (("--patch", "patch", "occlusion's patch side in pixels"),
+                               ("--stride", "stride", "occlusion's step in pixels"),
+                               ("--samples", "samples", "SmoothGrad's noisy copies"),
+                               ("--steps", "steps", "Integrated Gradients' intervals")):
+        explain.add_argument(option, dest=name, type=int, default=None, metavar="N",
+                             help=f"{what} (default: the method's own)")
+
     faithfulness = commands.add_parser(
-        "faithfulness", help="pointing game, sanity check and filter-ascent check on held-out images")
+        "faithfulness", help="pointing game, sanity check and filter-ascent check on held-out images; "
+                             "with --methods, the leaderboard of attribution methods")
     faithfulness.add_argument("--model", default=DEFAULT_CLASSIFIER, choices=("small_convnet", "xception_like"))
     faithfulness.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
+    faithfulness.add_argument("--methods", default=None, metavar="LIST",
+                              help="all, or attribution methods separated by commas: measure each against "
+                                   "the masks, print the leaderboard and the cascading randomization, and "
+                                   "write them (CSV, Markdown, two figures) to --out")
+    faithfulness.add_argument("--num-pairs", type=_positive_int, default=50, metavar="N",
+                              help="two-object images for the own-object pointing (with --methods; "
+                                   "default: %(default)s)")
+    faithfulness.add_argument("--num-sanity", type=_positive_int, default=12, metavar="N",
+                              help="images for the cascading randomization (with --methods; default: %(default)s)")
+    faithfulness.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR",
+                              help="folder for the leaderboard files (with --methods; default: %(default)s)")
 
     benchmark = commands.add_parser(
         "benchmark", help="speed: batched vs one-at-a-time filter ascent, Grad-CAM vs a forward+backward pass")
@@ -520,11 +557,96 @@ def run_segment(args):
     return 0
 
 
+def _method_options(function, args):
+    """The ``--patch`` / ``--stride`` / ``--samples`` / ``--steps`` the user gave, checked against ``function``."""
+    import inspect
+
+    given = {name: getattr(args, name) for name in ("patch", "stride", "samples", "steps")
+             if getattr(args, name) is not None}
+    accepted = inspect.signature(function).parameters
+    for name in given:
+        if name not in accepted:
+            raise ValueError(f"--{name} does not apply to method {function.__name__!r}")
+    return given
+
+
+def run_explain(args):
+    import numpy as np
+
+    from convviz_ref import attribution, gradcam, plotting
+
+    model, class_names = load_model(args.model)
+    if len(model.outputs[0].shape) != 2:
+        raise ValueError(f"explain needs a classifier, whose output is (batch, classes); model {model.name!r} "
+                         f"outputs {tuple(model.outputs[0].shape)}")
+    if args.method != "all":
+        attribution.get_method(args.method)  # an unknown name: one line listing the valid ones
+    methods = list(attribution.METHODS) if args.method == "all" else [args.method]
+    if args.layer is not None:
+        _require_spatial(model, args.layer, gradcam.spatial_layers(model), "layers with a spatial output")
+        if args.method != "all" and not attribution.get_method(args.method).needs_layer:
+            raise ValueError(f"method {args.method!r} works on the input pixels and takes no --layer")
+    picture = load_image(args.image, _input_size(model))
+    probabilities = np.asarray(model(picture.batch, training=False))[0]
+    explained = int(np.argmax(probabilities)) if args.class_index is None else args.class_index
+    if not 0 <= explained < len(probabilities):
+        raise ValueError(f"--class-index {explained} is out of range: the model has {len(probabilities)} "
+                         f"classes (0..{len(probabilities) - 1})")
+    print(f"explained: {class_names[explained]} (class {explained}), probability {probabilities[explained]:.3f}")
+    maps = {}
+    for method in methods:
+        entry = attribution.get_method(method)
+        options = _method_options(entry.function, args) if args.method != "all" else {}
+        layer = (args.layer or gradcam.find_last_conv_layer(model)) if entry.needs_layer else None
+        maps[method] = attribution.explain(model, picture.batch, method, explained, layer_name=layer,
+                                           score=args.score, **options)[0]
+    image = picture.batch[0]
+    _make_out(args.out)
+    if args.method == "all":
+        titles = {method: attribution.get_method(method).title for method in methods}
+        figure = plotting.plot_method_maps(picture.batch, maps, titles)
+        figure.suptitle(f"{model.name}: {class_names[explained]}, {args.score}", fontsize=9)
+        _save_figure(figure, args.out / _filename("explain", "all", class_names[explained]))
+        return 0
+    heatmap = maps[args.method][0]
+    figure = plotting.plot_gradcam(image, heatmap, gradcam.overlay(image, heatmap),
+                                   title=f"{attribution.get_method(args.method).title}, {model.name}: "
+                                         f"{class_names[explained]} ({probabilities[explained]:.1%}), {args.score}")
+    _save_figure(figure, args.out / _filename("explain", args.method, class_names[explained]))
+    return 0
+
+
+def run_faithfulness(args):
+    if args.methods is None:
+        from convviz_ref.faithfulness import evaluate_faithfulness
+
+        evaluate_faithfulness(args.model, num_images=args.num_images)
+        return 0
+    from convviz_ref import compare
+
+    methods = compare.parse_methods(args.methods)
+    _make_out(args.out)  # before the minutes of computing, not after
+    print(f"Attribution methods on {args.model}, {args.num_images} held-out test images, logit score:")
+    board = compare.compare_methods(args.model, methods, num_images=args.num_images, num_pairs=args.num_pairs,
+                                    num_sanity=args.num_sanity)
+    print()
+    print(compare.format_table(board.rows))
+    print()
+    print(f"Cascading randomization on {args.num_sanity} images: Spearman correlation with the trained "
+          "maps as the blocks are re-initialized, from the output down")
+    print(compare.format_sanity(board.blocks, board.correlations))
+    for path in compare.write_results(board, args.out):
+        _report(path)
+    return 0
+
+
 VISUALIZATIONS = {
     "activations": run_activations,
     "filters": run_filters,
     "gradcam": run_gradcam,
+    "explain": run_explain,
     "segment": run_segment,
+    "faithfulness": run_faithfulness,
 }
 
 
@@ -587,10 +709,6 @@ def main(argv=None):
             from convviz_ref.evaluate import summarize_data
 
             summarize_data(args.image_size, seed=args.seed)
-        elif args.command == "faithfulness":
-            from convviz_ref.faithfulness import evaluate_faithfulness
-
-            evaluate_faithfulness(args.model, num_images=args.num_images)
         elif args.command == "benchmark":
             from convviz_ref.benchmark import run_benchmarks
 

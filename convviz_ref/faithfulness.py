@@ -31,6 +31,7 @@ import sys
 
 import keras
 import numpy as np
+import tensorflow as tf
 from scipy import ndimage, stats
 
 from convviz_ref import attribution, data, filters, gradcam
@@ -146,13 +147,14 @@ def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None, ba
     order = np.argsort(-upsample_heatmaps(maps, (height, width)).reshape(len(images), -1), axis=1, kind="stable")
     counts = np.round(np.linspace(0, height * width, steps + 1)).astype(int)
     blurred = blurred_images(images, sigma)
+    forward = attribution.compiled(model, 2 * (steps + 1) * len(images))
     deletion, insertion = [], []
     for image, blur, pixel_order, label in zip(images, blurred, order, np.asarray(classes)):
         ranks = np.empty(height * width, int)
         ranks[pixel_order] = np.arange(height * width)
         taken = (ranks[None] < counts[:, None]).reshape(steps + 1, height, width, 1)  # (steps + 1, h, w, 1)
         variants = np.concatenate([np.where(taken, blur, image), np.where(taken, image, blur)])
-        probabilities = np.concatenate([np.asarray(model(variants[start : start + batch_size], training=False))
+        probabilities = np.concatenate([np.asarray(forward(tf.constant(variants[start : start + batch_size])))
                                         for start in range(0, len(variants), batch_size)])[:, label]
         deletion.append(probabilities[: steps + 1])
         insertion.append(probabilities[steps + 1 :])

@@ -178,3 +178,63 @@ def plot_gradcam(image, heatmap, superimposed, *, title=None):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_method_maps(images, maps_by_method, titles=None, *, cmap="jet"):
+    """Every method's map of the same images: one row per image, the image then one column per method.
+
+    Each map is drawn at its own resolution, stretched over the image's
+    extent and half transparent over it, so a 6x6 CAM map shows its cells.
+
+    Args:
+        images: array ``(n, height, width, 3)`` in 0..255.
+        maps_by_method: dict, method name to float maps ``(n, h, w)`` in [0, 1].
+        titles: dict, method name to its column title (default: the name).
+        cmap: str, a name in ``matplotlib.colormaps``.
+
+    Returns:
+        A matplotlib Figure.
+    """
+    images = np.asarray(images)
+    titles = titles or {}
+    num_cols = len(maps_by_method) + 1
+    fig = Figure(figsize=(1.3 * num_cols, 1.3 * len(images) + 0.3), layout="constrained")
+    axes = fig.subplots(len(images), num_cols, squeeze=False)
+    extent = (0, images.shape[2], images.shape[1], 0)
+    for row, image in enumerate(images):
+        axes[row, 0].imshow(image.astype(np.uint8))
+        for col, (method, maps) in enumerate(maps_by_method.items(), start=1):
+            axes[row, col].imshow(image.astype(np.uint8), alpha=0.5)
+            axes[row, col].imshow(maps[row], cmap=cmap, vmin=0, vmax=1, alpha=0.6, extent=extent)
+            if row == 0:
+                axes[row, col].set_title(titles.get(method, method), fontsize=7)
+    axes[0, 0].set_title("image", fontsize=7)
+    for ax in axes.ravel():
+        ax.axis("off")
+    return fig
+
+
+def plot_randomization(blocks, correlations, titles=None):
+    """Cascading randomization: rank correlation with the trained maps as the top blocks are re-initialized.
+
+    Args:
+        blocks: the block re-initialized at each step, output first.
+        correlations: dict, method name to one correlation per step.
+        titles: dict, method name to its label (default: the name).
+
+    Returns:
+        A matplotlib Figure.
+    """
+    titles = titles or {}
+    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+    ax = fig.subplots()
+    steps = np.arange(len(blocks))
+    for method, values in correlations.items():
+        ax.plot(steps, values, marker="o", label=titles.get(method, method))
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    ax.set_xticks(steps, [f"+{block}" for block in blocks], rotation=30, fontsize=8)
+    ax.set_xlabel("re-initialized, from the output down")
+    ax.set_ylabel("Spearman correlation with trained maps")
+    ax.set_ylim(-0.3, 1.05)
+    fig.legend(fontsize=7, loc="outside right upper")
+    return fig

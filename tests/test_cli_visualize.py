@@ -1,4 +1,4 @@
-"""The visualization subcommands of ``convviz``: activations, filters, gradcam, segment."""
+"""The visualization subcommands of ``convviz``: activations, filters, gradcam, explain, segment."""
 
 from __future__ import annotations
 
@@ -233,6 +233,48 @@ def test_gradcam_of_a_chosen_class_and_layer_with_the_logit_score(tmp_path, caps
     assert _png(tmp_path / "gradcam_star.png").shape == (280, 750, 3)
 
 
+def test_the_attribution_methods_in_the_help_are_the_library_s():
+    from convviz_ref import attribution
+
+    assert cli.ATTRIBUTION_METHODS == tuple(attribution.METHODS)
+
+
+def test_explain_one_method_writes_the_three_panels_of_the_library_s_map(tmp_path, capsys, monkeypatch):
+    from convviz_ref import attribution, plotting
+
+    shown = {}
+    real = plotting.plot_gradcam
+
+    def spy(image, heatmap, superimposed, **kwargs):
+        shown["heatmap"] = heatmap
+        return real(image, heatmap, superimposed, **kwargs)
+
+    monkeypatch.setattr(plotting, "plot_gradcam", spy)
+    assert cli.main(["explain", "--method", "occlusion", "--patch", "24", "--stride", "12",
+                     "--image", "shapes:test:1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("explained: square (class 1), probability ")
+    [path] = _written(out)
+    assert path == str(tmp_path / "explain_occlusion_square.png")
+    _png(tmp_path / "explain_occlusion_square.png")
+    model, _ = models.load_pretrained("xception_like")
+    expected, _ = attribution.explain(model, data.load_shapes("test", n=2).images[1:2], "occlusion", 1,
+                                      patch=24, stride=12)
+    np.testing.assert_allclose(shown["heatmap"], expected[0], atol=1e-5)
+
+
+def test_explain_all_methods_side_by_side_for_a_chosen_class(tmp_path, capsys):
+    assert cli.main(["explain", "--method", "all", "--class-index", "2", "--score", "output",
+                     "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "explained: triangle (class 2)" in out
+    assert _written(out) == [str(tmp_path / "explain_all_triangle.png")]
+    with Image.open(tmp_path / "explain_all_triangle.png") as image:
+        width, height = image.size
+    assert width > 4 * height  # one row: the image and nine methods
+    _png(tmp_path / "explain_all_triangle.png")
+
+
 def test_segment_a_shapes_image_prints_the_iou_and_shows_the_true_trimap(tmp_path, capsys):
     assert cli.main(["segment", "--image", "shapes:test:2", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -353,6 +395,24 @@ ERRORS = {
     "gradcam, no conv layer": (["gradcam", "--model", "{dense_only}"], "model 'dense' has no conv layer"),
     "gradcam on a segmenter": (["gradcam", "--model", "segmenter"], "gradcam needs a classifier"),
     "segment with a classifier": (["segment", "--model", "small_convnet"], "segment needs a segmentation model"),
+    "explain, unknown method": (["explain", "--method", "gradcamm"],
+                                "unknown method 'gradcamm'; choose one of: gradcam, gradcam_plus_plus, score_cam, "),
+    "explain, pixel method with a layer": (["explain", "--method", "saliency", "--layer", "last_conv_act"],
+                                           "method 'saliency' works on the input pixels and takes no --layer"),
+    "explain, layer without spatial output": (["explain", "--method", "gradcam", "--layer", "predictions"],
+                                              "layer 'predictions' of model 'xception_like' has no spatial output"),
+    "explain, CAM method without a conv layer": (["explain", "--method", "score_cam", "--model", "{dense_only}"],
+                                                 "model 'dense' has no conv layer"),
+    "explain, patch too large": (["explain", "--method", "occlusion", "--patch", "200"],
+                                 "patch must be between 1 and 96 pixels, got 200"),
+    "explain, option of another method": (["explain", "--method", "gradcam", "--steps", "8"],
+                                          "--steps does not apply to method 'gradcam'"),
+    "explain, class index too large": (["explain", "--method", "saliency", "--class-index", "4"],
+                                       "--class-index 4 is out of range: the model has 4 classes (0..3)"),
+    "explain on a segmenter": (["explain", "--method", "saliency", "--model", "segmenter"],
+                               "explain needs a classifier"),
+    "faithfulness, unknown method": (["faithfulness", "--methods", "gradcam,bogus"],
+                                     "unknown method 'bogus'; choose one of: gradcam, "),
 }
 
 

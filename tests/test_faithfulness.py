@@ -61,3 +61,47 @@ def test_filter_ascent_check_finds_patterns_that_beat_real_images():
     check = faithfulness.filter_ascent_check(model, "block2_sepconv2", images, num_filters=4, iterations=10)
     assert check["num_filters"] == 4
     assert check["fraction"] == 1.0, "ten steps already beat every one of 20 real images"
+
+
+def test_the_leaderboard_command_prints_and_writes_every_method_and_baseline(tmp_path, capsys):
+    from convviz_ref import cli, compare
+
+    assert cli.main(["faithfulness", "--methods", "gradcam,saliency", "--num-images", "4", "--num-pairs", "2",
+                     "--num-sanity", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Attribution methods on xception_like, 4 held-out test images, logit score:" in out
+    table = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    assert [line.split(" | ")[0] for line in table] == [
+        "| method", "| gradcam", "| saliency", "| baseline: random", "| baseline: centre",  # the leaderboard
+        "| method", "| gradcam", "| saliency"]  # the cascading randomization, one column per block
+    assert table[5].split(" | ")[1:] == ["+predictions", "+last", "+block4", "+block3", "+block2", "+block1",
+                                         "+entry |"]
+    for name in ("leaderboard.csv", "leaderboard.md", "methods_side_by_side.png", "sanity_check.png"):
+        assert (tmp_path / name).stat().st_size > 0 and f"wrote {tmp_path / name}" in out
+    rows = (tmp_path / "leaderboard.csv").read_text().splitlines()
+    assert rows[0] == ",".join(compare.COLUMNS) and len(rows) == 5
+    assert "Cascading randomization" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_parse_methods_takes_all_or_a_list():
+    from convviz_ref import attribution, compare
+
+    assert compare.parse_methods("all") == list(attribution.METHODS)
+    assert compare.parse_methods("occlusion, gradcam") == ["occlusion", "gradcam"]
+    with pytest.raises(ValueError, match="unknown method 'grad'; choose one of: gradcam, "):
+        compare.parse_methods("grad")
+    with pytest.raises(ValueError, match="no method given"):
+        compare.parse_methods(" , ")
+
+
+def test_baseline_maps_look_at_no_model():
+    from convviz_ref import compare
+
+    random = compare.baseline_maps("random", 3, 16)
+    centre = compare.baseline_maps("centre", 3, 16)
+    assert random.shape == centre.shape == (3, 16, 16) and random.min() >= 0 and random.max() <= 1
+    assert not np.allclose(random[0], random[1])
+    rows, cols = faithfulness.peak_locations(centre, 16)
+    assert set(rows) <= {7, 8} and set(cols) <= {7, 8}  # peaks at the centre
+    with pytest.raises(ValueError, match="unknown baseline"):
+        compare.baseline_maps("edges", 1, 8)

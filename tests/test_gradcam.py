@@ -257,14 +257,28 @@ def test_logit_score_leaves_the_model_unchanged_after_an_error():
     np.testing.assert_array_equal(np.asarray(model(image)), predictions_before)
 
 
-def test_logit_score_needs_a_last_layer_with_an_activation():
+def test_logit_score_of_a_separate_softmax_layer_is_its_input():
     inputs = keras.Input(shape=(8, 8, 3))
     x = layers.Conv2D(2, 3, name="conv")(inputs)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(3, name="dense")(x)
-    model = keras.Model(inputs, layers.Softmax(name="softmax")(x))
+    model = tm.set_random_weights(keras.Model(inputs, layers.Softmax(name="softmax")(x)), seed=3)
+    fused = keras.Model(inputs, layers.Dense(3, activation="softmax", name="fused")(model.get_layer("dense").input))
+    fused.get_layer("fused").set_weights(model.get_layer("dense").get_weights())
+    image = np.random.default_rng(0).uniform(0, 255, (1, 8, 8, 3)).astype(np.float32)
+    for score in gradcam.SCORES:
+        np.testing.assert_allclose(gradcam.gradcam_heatmap(model, image, "conv", 1, score=score),
+                                   gradcam.gradcam_heatmap(fused, image, "conv", 1, score=score), atol=1e-6)
+
+
+def test_logit_score_needs_a_last_layer_with_an_activation():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(2, 3, name="conv")(inputs)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(3, activation="softmax", name="dense")(x)
+    model = keras.Model(inputs, layers.Flatten(name="flatten")(x))
     image = np.zeros((1, 8, 8, 3), np.float32)
-    with pytest.raises(ValueError, match="score='logit' needs a last layer with an activation; 'softmax' has none"):
+    with pytest.raises(ValueError, match="score='logit' needs a last layer with an activation; 'flatten' has none"):
         gradcam.gradcam_heatmap(model, image, "conv", score="logit")
     assert gradcam.gradcam_heatmap(model, image, "conv").shape == (6, 6)  # "output" still works
 

@@ -1,0 +1,220 @@
+"""Explanations on trial: every attribution method measured against the pixel ground truth.
+
+Usage::
+
+    convviz compare-methods                      # every method, 200 test images
+    convviz compare-methods --methods gradcam,occlusion --num-images 50
+
+For each method of :data:`convviz_ref.attribution.METHODS`, on the same
+held-out test images of the shapes dataset, and for two model-free
+baselines (a map of random noise, and a bump at the image centre), one row
+of a leaderboard:
+
+* **pointing**: the map's maximum is on the object (:func:`~convviz_ref.faithfulness.pointing_game`);
+* **energy**: the share of the positive map on the object
+  (:func:`~convviz_ref.faithfulness.energy_pointing_game`);
+* **deletion** / **insertion**: areas under the probability curves as pixels
+  are removed / put back in the map's order
+  (:func:`~convviz_ref.faithfulness.deletion_insertion`; lower / higher is better);
+* **own object**: on two-object images, each class's map peaks on that class's object;
+* **seconds / image**: the method's time, measured in the same run.
+
+Then the cascading randomization sanity check
+(:func:`~convviz_ref.faithfulness.cascading_randomization`) on a few of the
+images, and two figures: every method's map on the same six images, and the
+sanity-check curves.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import sys
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from convviz_ref import attribution, data, faithfulness, plotting
+from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
+
+BASELINES = ("random", "centre")
+"""The model-free rows of the leaderboard."""
+
+COLUMNS = ("method", "family", "resolution", "pointing", "energy", "deletion", "insertion", "own_object",
+           "seconds_per_image")
+"""The leaderboard's columns, in the order of the CSV file and the printed table."""
+
+
+class Leaderboard(NamedTuple):
+    """What :func:`compare_methods` returns.
+
+    Attributes:
+        rows: list of dicts with the keys of :data:`COLUMNS`, methods then baselines.
+        blocks: the blocks re-initialized at each step of the sanity check.
+        correlations: method name to its rank correlation with the trained maps, one per step.
+        examples: method name to its maps of the first six images (for the figure).
+        completeness: Integrated Gradients' completeness gaps (``median``,
+            ``p90``, ``max`` over the images), or None without that method.
+    """
+
+    rows: list
+    blocks: list
+    correlations: dict
+    examples: dict
+    completeness: dict | None
+
+
+def baseline_maps(kind, num_images, image_size, seed=0):
+    """Maps that look at no model: ``"random"`` (uniform noise) or ``"centre"`` (a Gaussian bump).
+
+    Returns:
+        float32 ``(num_images, image_size, image_size)`` in [0, 1].
+    """
+    if kind == "random":
+        return np.random.default_rng(seed).random((num_images, image_size, image_size)).astype(np.float32)
+    if kind == "centre":
+        coordinates = (np.arange(image_size) - (image_size - 1) / 2) / image_size
+        bump = np.exp(-(coordinates[:, None] ** 2 + coordinates[None, :] ** 2) / (2 * 0.25 ** 2))
+        return np.broadcast_to(bump.astype(np.float32), (num_images, image_size, image_size)).copy()
+    raise ValueError(f"unknown baseline {kind!r}; choose one of {BASELINES}")
+
+
+def parse_methods(text):
+    """``"all"`` or comma-separated names of :data:`~convviz_ref.attribution.METHODS`: a list of names."""
+    if text in (None, "all"):
+        return list(attribution.METHODS)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        attribution.get_method(name)  # a one-line error listing the valid names
+    if not names:
+        raise ValueError("no method given; use 'all' or names separated by commas")
+    return names
+
+
+def score_maps(model, images, masks, classes, maps, *, deletion_steps):
+    """The ground-truth measures of one set of maps: pointing, energy, deletion and insertion."""
+    deletion, insertion = faithfulness.deletion_insertion(model, images, maps, classes, steps=deletion_steps)
+    return {"pointing": faithfulness.pointing_game(maps, masks),
+            "energy": faithfulness.energy_pointing_game(maps, masks),
+            "deletion": float(faithfulness.area_under_curve(deletion).mean()),
+            "insertion": float(faithfulness.area_under_curve(insertion).mean())}
+
+
+def own_object_pointing(model, pairs, method, *, layer_name, score):
+    """Two-object images: how often each class's map peaks on that class's own object."""
+    hits = []
+    for which in (0, 1):
+        maps, _ = attribution.explain(model, pairs.images, method, pairs.labels[:, which], layer_name=layer_name,
+                                      score=score)
+        hits.append(faithfulness.pointing_game(maps, pairs.masks[:, which]))
+    return float(np.mean(hits))
+
+
+def compare_methods(name="xception_like", methods=None, *, num_images=200, num_pairs=50, num_sanity=12,
+                    score="logit", deletion_steps=10, stream=None):
+    """Compute the leaderboard and the sanity check for one shipped classifier.
+
+    Args:
+        name: ``"xception_like"`` or ``"small_convnet"``.
+        methods: names of :data:`~convviz_ref.attribution.METHODS`; None for all.
+        num_images: int, one-object test images for the four measures.
+        num_pairs: int, two-object test images for the own-object pointing.
+        num_sanity: int, test images for the cascading randomization (it
+            explains them once per block, so it costs several leaderboards' worth per image).
+        score: ``"logit"`` or ``"output"``, for every method.
+        deletion_steps: int, the number of intervals of the deletion and insertion curves.
+        stream: where progress lines go (default ``sys.stdout``).
+
+    Returns:
+        A :class:`Leaderboard`.
+    """
+    stream = stream or sys.stdout
+    methods = list(attribution.METHODS) if methods is None else list(methods)
+    model, _ = load_pretrained(name)
+    layer_name = LAST_CONV_LAYERS[name]
+    singles = data.load_shapes("test", n=num_images)
+    pairs = data.load_shapes("test", n=num_pairs, num_objects=2)
+    image_size = singles.images.shape[1]
+    rows, examples, trained_classes, completeness = [], {}, None, None
+    for method in methods:
+        entry = attribution.get_method(method)
+        layer = layer_name if entry.needs_layer else None
+        start = time.perf_counter()
+        classes = attribution.top_classes(model, singles.images)
+        raw = entry.function(model, singles.images, classes, score=score,
+                             **({"layer_name": layer} if entry.needs_layer else {}))
+        maps = attribution.to_maps(method, raw)  # what attribution.explain returns, with the raw values kept
+        seconds = (time.perf_counter() - start) / num_images
+        trained_classes = classes
+        if method == "integrated_gradients":
+            gaps = attribution.completeness_gap(model, singles.images, raw, classes, score=score)
+            completeness = {"median": float(np.median(gaps)), "p90": float(np.percentile(gaps, 90)),
+                            "max": float(gaps.max())}
+            print(f"  Integrated Gradients' completeness gap |sum - (y(x) - y(black))| / |y(x) - y(black)|: "
+                  f"median {completeness['median']:.2%}, 90th percentile {completeness['p90']:.2%}, "
+                  f"max {completeness['max']:.2%}", file=stream)
+        row = {"method": method, "family": entry.family, "resolution": entry.resolution,
+               **score_maps(model, singles.images, singles.masks, classes, maps, deletion_steps=deletion_steps),
+               "own_object": own_object_pointing(model, pairs, method, layer_name=layer, score=score),
+               "seconds_per_image": seconds}
+        rows.append(row)
+        examples[method] = maps[:6]
+        print(f"  {entry.title:<22} pointing {row['pointing']:.1%}, {seconds * 1000:.0f} ms per image",
+              file=stream, flush=True)
+    if trained_classes is None:
+        trained_classes = attribution.top_classes(model, singles.images)
+    for kind in BASELINES:
+        maps = baseline_maps(kind, num_images, image_size)
+        pair_maps = baseline_maps(kind, num_pairs, image_size, seed=1)
+        own = np.mean([faithfulness.pointing_game(pair_maps, pairs.masks[:, which]) for which in (0, 1)])
+        rows.append({"method": f"baseline: {kind}", "family": "baseline", "resolution": "image",
+                     **score_maps(model, singles.images, singles.masks, trained_classes, maps,
+                                  deletion_steps=deletion_steps),
+                     "own_object": float(own), "seconds_per_image": 0.0})
+
+    fresh = faithfulness.randomized_model(name)
+    blocks, correlations = faithfulness.cascading_randomization(
+        model, fresh, singles.images[:num_sanity], trained_classes[:num_sanity], methods,
+        layer_name=layer_name, score=score)
+    return Leaderboard(rows, blocks, correlations, examples, completeness)
+
+
+def format_table(rows):
+    """The leaderboard as a Markdown table (percentages, AUCs to three decimals, milliseconds)."""
+    header = ("| method | family | resolution | pointing | energy | deletion (lower is better) | "
+              "insertion | own object | ms / image |")
+    lines = [header, "|" + " --- |" * 9]
+    for row in rows:
+        lines.append(f"| {row['method']} | {row['family']} | {row['resolution']} | {row['pointing']:.1%} | "
+                     f"{row['energy']:.1%} | {row['deletion']:.3f} | {row['insertion']:.3f} | "
+                     f"{row['own_object']:.1%} | {row['seconds_per_image'] * 1000:.0f} |")
+    return "\n".join(lines)
+
+
+def format_sanity(blocks, correlations):
+    """The sanity check as a Markdown table: one row per method, one column per randomization step."""
+    lines = ["| method | " + " | ".join(f"+{block}" for block in blocks) + " |", "|" + " --- |" * (len(blocks) + 1)]
+    for method, values in correlations.items():
+        lines.append(f"| {method} | " + " | ".join(f"{value:+.2f}" for value in values) + " |")
+    return "\n".join(lines)
+
+
+def write_results(board, out):
+    """Write ``leaderboard.csv``, ``leaderboard.md`` and the two figures to ``out``; returns the paths."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "leaderboard.csv", out / "leaderboard.md", out / "methods_side_by_side.png",
+             out / "sanity_check.png"]
+    with paths[0].open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(board.rows)
+    paths[1].write_text(format_table(board.rows) + "\n\nCascading randomization (Spearman correlation with the "
+                        "trained maps, top blocks re-initialized first):\n\n"
+                        + format_sanity(board.blocks, board.correlations) + "\n")
+    images = data.load_shapes("test", n=len(next(iter(board.examples.values())))).images  # six, or fewer
+    titles = {method: attribution.get_method(method).title for method in board.examples}
+    plotting.plot_method_maps(images, board.examples, titles).savefig(paths[2], dpi=100)
+    plotting.plot_randomization(board.blocks, board.correlations, titles).savefig(paths[3], dpi=100)
+    return paths
