@@ -27,7 +27,7 @@ import convviz_ref
 
 # The shipped models (``convviz_ref.models.BUILDERS``), spelled out here so that
 # ``--help`` needs no TensorFlow; a test checks that the two agree.
-BUNDLED_MODELS = ("segmenter", "small_convnet", "xception_like")
+BUNDLED_MODELS = ("segmenter", "shortcut", "small_convnet", "xception_like")
 DEFAULT_CLASSIFIER = "xception_like"
 DEFAULT_SEGMENTER = "segmenter"
 DEFAULT_PHOTO = "chelsea"
@@ -182,6 +182,16 @@ def build_parser():
                               help="images for the cascading randomization (with --methods; default: %(default)s)")
     faithfulness.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR",
                               help="folder for the leaderboard files (with --methods; default: %(default)s)")
+
+    shortcut = commands.add_parser(
+        "shortcut", help="the planted shortcut: the shortcut model's accuracy with markers as in training, "
+                         "none and swapped, and how often each method's map points at the marker")
+    shortcut.add_argument("--methods", default="all", metavar="LIST",
+                          help="all, or attribution methods separated by commas (default: %(default)s)")
+    shortcut.add_argument("--num-images", type=_positive_int, default=100, metavar="N",
+                          help="marked test images the methods explain (default: %(default)s)")
+    shortcut.add_argument("--score", choices=("output", "logit"), default="logit",
+                          help="the score every method explains (default: %(default)s)")
 
     benchmark = commands.add_parser(
         "benchmark", help="speed: batched vs one-at-a-time filter ascent, Grad-CAM vs a forward+backward pass")
@@ -640,6 +650,13 @@ def run_faithfulness(args):
     return 0
 
 
+def run_shortcut(args):
+    from convviz_ref import compare, shortcut
+
+    shortcut.evaluate_shortcut(compare.parse_methods(args.methods), num_images=args.num_images, score=args.score)
+    return 0
+
+
 VISUALIZATIONS = {
     "activations": run_activations,
     "filters": run_filters,
@@ -647,6 +664,7 @@ VISUALIZATIONS = {
     "explain": run_explain,
     "segment": run_segment,
     "faithfulness": run_faithfulness,
+    "shortcut": run_shortcut,
 }
 
 

@@ -55,6 +55,18 @@ TRIMAP_NAMES = ("object", "background", "contour")
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
+MARKER_VERSIONS = ("marked", "none", "swapped")
+"""The versions of the shortcut ("Clever Hans") data: see :func:`load_shapes`'s ``markers``."""
+
+MARKER_COLORS = np.array([[255, 30, 30], [30, 255, 30], [30, 60, 255], [255, 255, 30]], np.float64)
+"""The marker's colour for each class, in label order: red, green, blue, yellow."""
+
+MARKER_RATE = 0.9
+"""The share of images that carry a marker, in every split and version but ``"none"``."""
+
+MARKER_SIDE = 0.1
+"""The marker's side, in units of the image side (10 pixels at 96)."""
+
 
 class Shapes(NamedTuple):
     """What :func:`load_shapes` returns; unpacks like a tuple.
@@ -75,7 +87,26 @@ class Shapes(NamedTuple):
     class_names: tuple[str, ...]
 
 
-def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0):
+class MarkedShapes(NamedTuple):
+    """What :func:`load_shapes` returns with ``markers``: :class:`Shapes` plus where the marker is.
+
+    Attributes:
+        images, labels, masks, class_names: as in :class:`Shapes` (one object per image).
+        marker_masks: int32 ``(n, size, size)``, 1 on the marker's pixels, 0
+            elsewhere (all 0 where the image carries no marker).
+        marker_labels: int32 ``(n,)``, the class whose colour the marker has,
+            or -1 where there is no marker.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    masks: np.ndarray
+    class_names: tuple[str, ...]
+    marker_masks: np.ndarray
+    marker_labels: np.ndarray
+
+
+def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0, markers=None):
     """Load (draw) a split of the synthetic shapes dataset.
 
     Image ``i`` of a split depends only on ``(seed, split, num_objects, i)``,
@@ -95,13 +126,25 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0):
             classes that do not overlap or touch.
         seed: int, the dataset's seed. The course's shipped models were
             trained on seed 0.
+        markers: None, or a version of the shortcut ("Clever Hans") data,
+            one object per image: the same scenes, where
+            :data:`MARKER_RATE` of the images carry a small solid square of
+            their class's colour (:data:`MARKER_COLORS`) away from the object
+            (``"marked"``), the same squares in another class's colour
+            (``"swapped"``), or no square (``"none"``). Position and presence
+            depend only on the image, so the three versions differ only in
+            the marker. The shipped ``shortcut`` model was trained on
+            ``load_shapes("train", markers="marked")``.
 
     Returns:
-        A :class:`Shapes` tuple ``(images, labels, masks, class_names)``.
+        A :class:`Shapes` tuple ``(images, labels, masks, class_names)``, or
+        with ``markers`` a :class:`MarkedShapes` (the same and the markers'
+        masks and colours).
 
     Raises:
         ValueError: for an unknown split, ``n`` out of range, an image size
-            under 32 or a number of objects other than 1 or 2.
+            under 32, a number of objects other than 1 or 2, or an unknown
+            ``markers`` version (or markers on two-object images).
     """
     if split not in SPLIT_SIZES:
         raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}, got {split!r}")
@@ -113,38 +156,98 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0):
         raise ValueError(f"image_size must be at least 32 pixels, got {image_size}")
     if num_objects not in (1, 2):
         raise ValueError(f"num_objects must be 1 or 2, got {num_objects}")
+    if markers is not None and markers not in MARKER_VERSIONS:
+        raise ValueError(f"markers must be None or one of {MARKER_VERSIONS}, got {markers!r}")
+    if markers is not None and num_objects != 1:
+        raise ValueError("markers are drawn on one-object images only (num_objects=1)")
 
     # Drawn once per machine: later calls read the images from the disk cache (convviz_ref.cache).
-    name = f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}-{cache.fingerprint(__file__)}"
+    version = "" if markers is None else f"-markers-{markers}"
+    name = f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}{version}-{cache.fingerprint(__file__)}"
     arrays = cache.cached_prefix(
-        name, n, lambda start, stop: draw_shapes(split, range(start, stop), image_size, num_objects, seed))
-    return Shapes(arrays["images"].astype(np.float32), arrays["labels"].astype(np.int32),
-                  arrays["masks"].astype(np.int32), CLASS_NAMES)
+        name, n, lambda start, stop: draw_shapes(split, range(start, stop), image_size, num_objects, seed,
+                                                 markers=markers))
+    shapes = (arrays["images"].astype(np.float32), arrays["labels"].astype(np.int32),
+              arrays["masks"].astype(np.int32), CLASS_NAMES)
+    if markers is None:
+        return Shapes(*shapes)
+    return MarkedShapes(*shapes, arrays["marker_masks"].astype(np.int32), arrays["marker_labels"].astype(np.int32))
 
 
-def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0):
+def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers=None):
     """Draw images ``indices`` of a split; what :func:`load_shapes` returns, before the cache.
 
     Returns:
         dict with ``images`` uint8 ``(n, size, size, 3)``, ``labels`` int32
         ``(n,)`` or ``(n, 2)`` and ``masks`` uint8 trimaps ``(n, size, size)``
-        or ``(n, 2, size, size)``, for ``n = len(indices)``.
+        or ``(n, 2, size, size)``, for ``n = len(indices)``; with ``markers``
+        also ``marker_masks`` uint8 ``(n, size, size)`` and ``marker_labels``
+        int32 ``(n,)``.
     """
     n = len(indices)
     images = np.empty((n, image_size, image_size, 3), np.uint8)
     masks_shape = (n, image_size, image_size) if num_objects == 1 else (n, 2, image_size, image_size)
     masks = np.empty(masks_shape, np.uint8)
     labels = np.empty((n,) if num_objects == 1 else (n, 2), np.int32)
+    marker_masks = np.zeros((n, image_size, image_size), np.uint8)
+    marker_labels = np.full(n, -1, np.int32)
     for row, index in enumerate(indices):
         rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index])
         scene = sample_scene(rng, _labels_for_index(index, num_objects))
         image, object_masks = render_scene(scene, image_size)
-        images[row] = image
         trimaps = np.stack([trimap_from_mask(mask) for mask in object_masks])
         masks[row] = trimaps[0] if num_objects == 1 else trimaps
         scene_labels = [obj["label"] for obj in scene["objects"]]
         labels[row] = scene_labels[0] if num_objects == 1 else scene_labels
-    return {"images": images, "labels": labels, "masks": masks}
+        if markers is not None:
+            # A generator of its own: the scene is exactly the one without markers.
+            marker_rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index, 1])
+            marker = sample_marker(marker_rng, scene)
+            marker_label = _marker_label(marker, scene_labels[0], markers)
+            marker_mask = _marker_mask(marker, image_size)
+            if marker_label >= 0:
+                image[marker_mask] = MARKER_COLORS[marker_label]
+            marker_masks[row] = marker_mask & (marker_label >= 0)
+            marker_labels[row] = marker_label
+        images[row] = image
+    arrays = {"images": images, "labels": labels, "masks": masks}
+    if markers is not None:
+        arrays.update(marker_masks=marker_masks, marker_labels=marker_labels)
+    return arrays
+
+
+def sample_marker(rng, scene):
+    """Where the shortcut marker of a one-object scene goes, whether it is there, and its swapped class.
+
+    Returns:
+        dict with ``corner`` (the square's top-left corner, in units of the
+        image side, always clear of the object's circumscribed circle),
+        ``present`` (True for :data:`MARKER_RATE` of the images) and
+        ``shift`` (1..3: the swapped version shows class ``(label + shift) % 4``).
+    """
+    obj = scene["objects"][0]
+    for _ in range(1000):
+        corner = rng.uniform(0.02, 0.98 - MARKER_SIDE, size=2)
+        if np.hypot(*(corner + MARKER_SIDE / 2 - obj["center"])) > obj["radius"] + MARKER_SIDE:
+            break
+    return {"corner": corner, "present": bool(rng.random() < MARKER_RATE),
+            "shift": int(rng.integers(1, len(CLASS_NAMES)))}
+
+
+def _marker_label(marker, label, version):
+    """The class whose colour the marker shows in ``version``, or -1 for no marker."""
+    if version == "none" or not marker["present"]:
+        return -1
+    return label if version == "marked" else (label + marker["shift"]) % len(CLASS_NAMES)
+
+
+def _marker_mask(marker, size):
+    """The marker's pixels: a bool ``(size, size)`` square."""
+    mask = np.zeros((size, size), bool)
+    top, left = np.rint(marker["corner"] * size).astype(int)
+    side = max(2, int(round(MARKER_SIDE * size)))
+    mask[top : top + side, left : left + side] = True
+    return mask
 
 
 def _labels_for_index(index, num_objects):

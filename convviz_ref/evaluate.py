@@ -15,8 +15,11 @@ import argparse
 import pathlib
 import sys
 
-from convviz_ref import data, plotting, segmentation
-from convviz_ref.models import LAST_CONV_LAYERS, PRETRAINED_DIR, load_manifest, load_pretrained
+from convviz_ref import data, plotting, segmentation, shortcut
+from convviz_ref.models import PRETRAINED_DIR, load_manifest, load_pretrained
+
+CLASSIFIERS = ("small_convnet", "xception_like")
+"""The classifiers trained on the plain shapes data (the ``shortcut`` model is measured on its own)."""
 
 
 def summarize_data(image_size=96, seed=0, stream=None):
@@ -79,12 +82,17 @@ def evaluate_all(output_dir=None, *, image_size=96, stream=None):
     test = data.load_shapes("test", image_size=image_size)
     test_pairs = data.load_shapes("test", image_size=image_size, num_objects=2)
     print("\nClassifiers on the test split (never seen in training):", file=stream)
-    for name in LAST_CONV_LAYERS:
+    for name in CLASSIFIERS:
         results[name] = evaluate_classifier(name, test, stream=stream)
     small, xception = results["small_convnet"], results["xception_like"]
     print(f"  Xception-like vs small convnet: {xception['params'] / small['params']:.2f}x the "
           f"parameters, {100 * (xception['accuracy'] - small['accuracy']):+.1f} points of accuracy",
           file=stream)
+    print("\nThe shortcut model, trained where 90% of the images carry a square in their class's colour, "
+          "on the three versions of the test split:", file=stream)
+    results["shortcut"] = shortcut.accuracy_by_version(load_pretrained("shortcut").model)
+    print("  " + ", ".join(f"markers {version}: {accuracy:.1%}" for version, accuracy in results["shortcut"].items())
+          + "  (convviz shortcut: where the maps point)", file=stream)
     print("\nSegmenter on the test split:", file=stream)
     results["segmenter"] = evaluate_segmenter(test, stream=stream)
     results["segmenter_pairs"] = evaluate_segmenter(test_pairs, stream=stream, label="2 objects")

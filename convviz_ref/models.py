@@ -193,7 +193,8 @@ def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False
 
 
 def build_xception_like(
-    image_size=96, num_classes=4, widths=(32, 64, 128, 256), entry_filters=32, dropout=0.5, bn_momentum=0.9
+    image_size=96, num_classes=4, widths=(32, 64, 128, 256), entry_filters=32, dropout=0.5, bn_momentum=0.9,
+    name="xception_like",
 ):
     """The chapter's Xception-like classifier.
 
@@ -212,6 +213,8 @@ def build_xception_like(
         dropout: float, dropout rate before the classifier.
         bn_momentum: float, batch-normalization momentum (see
             :func:`residual_block`).
+        name: str, the model's name (``"shortcut"`` for the model trained
+            on the shortcut data).
 
     Returns:
         A ``keras.Model`` mapping ``(batch, image_size, image_size, 3)``
@@ -229,17 +232,22 @@ def build_xception_like(
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="xception_like")
+    return keras.Model(inputs, outputs, name=name)
 
 
 BUILDERS = {
     "segmenter": build_segmentation_model,
+    "shortcut": build_xception_like,
     "small_convnet": build_small_convnet,
     "xception_like": build_xception_like,
 }
-"""The shipped models' names and the builders that make them."""
+"""The shipped models' names and the builders that make them.
 
-LAST_CONV_LAYERS = {"small_convnet": "last_conv", "xception_like": "last_conv_act"}
+``shortcut`` is the Xception-like classifier trained on the shortcut
+("Clever Hans") data, ``load_shapes("train", markers="marked")``.
+"""
+
+LAST_CONV_LAYERS = {"shortcut": "last_conv_act", "small_convnet": "last_conv", "xception_like": "last_conv_act"}
 """The last convolutional layer of each shipped classifier (for Grad-CAM)."""
 
 

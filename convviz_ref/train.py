@@ -24,8 +24,10 @@ RECIPES = {
     "segmenter": {"builder_args": {"widths": (32, 64)}, "epochs": 20, "batch_size": 32, "learning_rate": 2e-3},
     "small_convnet": {"builder_args": {}, "epochs": 20, "batch_size": 32, "learning_rate": 1e-3},
     "xception_like": {"builder_args": {}, "epochs": 15, "batch_size": 32, "learning_rate": 2e-3},
+    "shortcut": {"builder_args": {"name": "shortcut"}, "epochs": 5, "batch_size": 32, "learning_rate": 2e-3, "markers": "marked"},
 }
-"""How each shipped model is trained: builder arguments, epochs, batch size, peak learning rate."""
+"""How each shipped model is trained: builder arguments, epochs, batch size, peak learning rate, and
+the version of the shortcut data (``markers``, see :func:`convviz_ref.data.load_shapes`) if any."""
 
 IMAGE_SIZE = 96
 DATA_SEED = 0
@@ -85,8 +87,9 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
-    train = data.load_shapes("train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED)
-    val = data.load_shapes("val", image_size=IMAGE_SIZE, seed=DATA_SEED)
+    markers = recipe.get("markers")
+    train = data.load_shapes("train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
+    val = data.load_shapes("val", image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
     segmenting = name == "segmenter"
     train_targets, val_targets = (train.masks, val.masks) if segmenting else (train.labels, val.labels)
 
@@ -136,6 +139,8 @@ def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
         "data_seed": DATA_SEED,
         "num_train": num_train,
     }
+    if recipe.get("markers"):
+        manifest[name]["markers"] = recipe["markers"]
     manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
 
 

@@ -385,7 +385,7 @@ ERRORS = {
                                   "image index 500 is out of range for the shapes split 'val' (0..499)"),
     "bad shapes spec": (["segment", "--image", "shapes:test"], "a synthetic image is shapes:SPLIT:INDEX"),
     "unknown model name": (["gradcam", "--model", "resnet"],
-                           "unknown model 'resnet'; choose one of segmenter, small_convnet, xception_like"),
+                           "unknown model 'resnet'; choose one of segmenter, shortcut, small_convnet, xception_like"),
     "missing model file": (["gradcam", "--model", "{tmp}/missing.keras"],
                            "model file {tmp}/missing.keras not found"),
     "not a keras file": (["activations", "--model", "{not_a_model}"], "not a .keras file"),

@@ -31,8 +31,10 @@ def test_classifiers_are_trained_not_random(name, test_images):
     # A guard against shipping an untrained file; the real figures come from
     # `convviz evaluate` on the whole test split.
     model, _ = models.load_pretrained(name)
-    predictions = model.predict(test_images.images, verbose=0).argmax(axis=-1)
-    assert (predictions == test_images.labels).mean() > 0.8
+    # The shortcut model is judged on the data it was trained for: markers as in training.
+    images = test_images if name != "shortcut" else data.load_shapes("test", n=120, markers="marked")
+    predictions = model.predict(images.images, verbose=0).argmax(axis=-1)
+    assert (predictions == images.labels).mean() > 0.8
     assert model.get_layer(models.LAST_CONV_LAYERS[name]).output.shape[1:3] != (None, None)
 
 
