@@ -39,6 +39,11 @@ def conv_and_pool_layers(model):
     return [layer for layer in model.layers if isinstance(layer, CONV_TYPES + POOL_TYPES)]
 
 
+
+def conv_and_pool_names(model):
+    """The names of :func:`conv_and_pool_layers`, in order."""
+    return [layer.name for layer in conv_and_pool_layers(model)]
+
 def _symbolic_graph(model, input_shape=None):
     """Return ``(inputs, {layer name: output tensor})`` for a Functional or Sequential model.
 

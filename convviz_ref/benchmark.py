@@ -199,11 +199,12 @@ def benchmark_attribution(model, layer_name, image, *, repeats=3):
     return results
 
 
-def run_benchmarks(name="xception_like", layer_name="block2_sepconv2", *, num_filters=64, iterations=30, repeats=3,
+def run_benchmarks(name="xception_like", layer_name=None, *, num_filters=64, iterations=30, repeats=3,
                    stream=None):
     """Print and return both benchmarks for a shipped classifier."""
     stream = stream or sys.stdout
     model, _ = load_pretrained(name)
+    layer_name = layer_name or filters.middle_layer(model)
     image = data.load_shapes("test", n=1).images
     grid = benchmark_filters(model, layer_name, num_filters=num_filters, iterations=iterations, repeats=repeats)
     print(f"Filter grid, {num_filters} filters x {iterations} steps at {name}/{layer_name} (median of {repeats}):",

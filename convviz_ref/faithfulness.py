@@ -341,7 +341,7 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
               f"correlation with the trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
               file=stream)
 
-    middle_layer = middle_layer or {"xception_like": "block2_sepconv2", "small_convnet": "conv3"}[name]
+    middle_layer = middle_layer or filters.middle_layer(model)
     check = filter_ascent_check(model, middle_layer, singles.images)
     results["filter_ascent"] = check
     print(f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "

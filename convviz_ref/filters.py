@@ -46,6 +46,35 @@ def build_feature_extractor(model, layer_name):
     return build_activation_model(model, [layer_name])
 
 
+def middle_layer(model):
+    """The first convolution at the model's middle resolution: where filters look like textures.
+
+    The course's one "middle layer": the default of ``convviz filters``, the
+    book's middle grid, the benchmark and the filter-ascent check all use it.
+
+    Among the conv layers of :func:`convviz_ref.activations.conv_and_pool_layers`
+    (1x1 projections left out, if there are others), group them by the height
+    and width of their output, in order, and take the first of the middle
+    group (the earlier one of two middles): ``block2_sepconv1`` for
+    xception_like, ``conv3`` for small_convnet. A model whose sizes are not
+    fixed gets its middle conv layer.
+
+    Raises:
+        ValueError: if the model has no conv layer.
+    """
+    from convviz_ref.activations import CONV_TYPES, conv_and_pool_layers
+
+    convs = [layer for layer in conv_and_pool_layers(model) if isinstance(layer, CONV_TYPES)]
+    if not convs:
+        raise ValueError(f"model {model.name!r} has no conv layer")
+    convs = [layer for layer in convs if max(layer.kernel_size) > 1] or convs
+    stages = {}
+    for layer in convs:
+        stages.setdefault(tuple(layer.output.shape[1:3]), layer)
+    middle = list(stages.values()) if len(stages) > 1 else convs
+    return middle[(len(middle) - 1) // 2].name
+
+
 def input_range(model):
     """The ``(low, high)`` range of input values ``model`` expects.
 

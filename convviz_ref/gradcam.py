@@ -56,6 +56,19 @@ def spatial_layers(model):
             if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4]
 
 
+def check_spatial_layer(model, layer_name, candidates, kind):
+    """Raise a ValueError if ``layer_name`` exists but its output is not ``(batch, h, w, channels)``.
+
+    ``candidates`` (described as ``kind``, for example "layers with a
+    spatial output") are listed in the message. An unknown name is left to
+    the library function that follows, whose message lists the valid layers.
+    """
+    layers = {layer.name: layer for layer in model.layers}
+    if layer_name in layers and len(layers[layer_name].output.shape) != 4:
+        raise ValueError(f"layer {layer_name!r} of model {model.name!r} has no spatial output "
+                         f"(shape {tuple(layers[layer_name].output.shape)}); {kind}: {', '.join(candidates)}")
+
+
 def _class_scores(model, score):
     """The symbolic class scores of ``model``: its output, or the last layer's pre-activation."""
     if score not in SCORES:

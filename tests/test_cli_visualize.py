@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convviz_ref import activations, cli, data, models
+from convviz_ref import activations, cli, data, filters, inputs, models
 
 
 def _png(path):
@@ -121,11 +121,11 @@ def test_each_subcommand_s_help_states_its_defaults(command, expected, capsys):
 def test_the_default_filter_layer_is_the_first_conv_at_the_middle_resolution():
     expected = {"xception_like": "block2_sepconv1", "small_convnet": "conv3", "segmenter": "down2_conv1"}
     for name, layer in expected.items():
-        assert cli.default_filter_layer(models.load_pretrained(name).model) == layer
+        assert filters.middle_layer(models.load_pretrained(name).model) == layer
 
 
 def test_a_shapes_image_is_that_image_of_the_split_with_its_trimap_and_label():
-    picture = cli.load_image("shapes:test:17", (96, 96))
+    picture = inputs.load_image("shapes:test:17", (96, 96))
     expected = data.load_shapes("test", n=18)
     np.testing.assert_array_equal(picture.batch, expected.images[17:18])
     np.testing.assert_array_equal(picture.mask, expected.masks[17])
@@ -133,7 +133,7 @@ def test_a_shapes_image_is_that_image_of_the_split_with_its_trimap_and_label():
 
 
 def test_a_photograph_is_resized_to_the_model_input():
-    picture = cli.load_image("chelsea", (40, 56))
+    picture = inputs.load_image("chelsea", (40, 56))
     assert picture.batch.shape == (1, 40, 56, 3) and picture.batch.dtype == np.float32
     assert picture.mask is None and picture.label is None
 
@@ -337,7 +337,7 @@ def test_segment_with_a_model_of_small_oblong_input_resizes_image_and_trimap(sav
                      "--out", str(tmp_path)]) == 0
     assert "mean IoU" in capsys.readouterr().out
     _png(tmp_path / "segment.png")
-    picture = cli.load_image("shapes:test:1", (24, 40))
+    picture = inputs.load_image("shapes:test:1", (24, 40))
     assert picture.batch.shape == (1, 24, 40, 3) and picture.mask.shape == (24, 40)
     assert set(np.unique(picture.mask)) <= {0, 1, 2}
 

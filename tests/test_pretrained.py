@@ -1,6 +1,5 @@
 """The models that ship inside the package load offline and are actually trained."""
 
-import numpy as np
 import pytest
 
 from convviz_ref import data, models, segmentation

@@ -1,6 +1,5 @@
 """A fault costs only the points of the function at fault (three functions, filters)."""
 
-import shutil
 from pathlib import Path
 
 import nbformat

@@ -3,7 +3,7 @@
 import pytest
 
 from course import Course
-from notebooks import ADD_SOLUTION, code, graded, nbgrader_meta, notebook
+from notebooks import ADD_SOLUTION, graded, nbgrader_meta, notebook
 
 import nbformat
 
