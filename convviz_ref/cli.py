@@ -159,6 +159,8 @@ def _save_figure(figure, path):
 def _evaluate_arguments(parser):
     parser.add_argument("--out", type=pathlib.Path, default=None, metavar="DIR",
                         help="folder for the example figures (none written if omitted)")
+    parser.add_argument("--num-images", type=_positive_int, default=None, metavar="N",
+                        help="measure on the first N images of each split (default: all of them)")
 
 
 @subcommand(
@@ -170,7 +172,7 @@ def run_evaluate(args):
 
     if args.out is not None:
         _make_out(args.out)  # before the minute of evaluation, not after
-    evaluate_all(args.out)
+    evaluate_all(args.out, num_images=args.num_images)
     return 0
 
 
@@ -350,9 +352,7 @@ def run_gradcam(args):
     from convviz_ref import data, gradcam, inputs, plotting
 
     model, class_names = inputs.load_model(args.model)
-    if len(model.outputs[0].shape) != 2:
-        raise ValueError(f"gradcam needs a classifier, whose output is (batch, classes); model {model.name!r} "
-                         f"outputs {tuple(model.outputs[0].shape)}")
+    inputs.require_output_rank(model, 2, "gradcam")
     layer = args.layer if args.layer is not None else gradcam.find_last_conv_layer(model)
     gradcam.check_spatial_layer(model, layer, gradcam.spatial_layers(model), "layers with a spatial output")
     picture = inputs.load_image(args.image, inputs.input_size(model))
@@ -394,9 +394,7 @@ def run_segment(args):
     from convviz_ref import inputs, plotting, segmentation
 
     model, class_names = inputs.load_model(args.model)
-    if len(model.outputs[0].shape) != 4:
-        raise ValueError(f"segment needs a segmentation model, whose output is (batch, height, width, "
-                         f"classes); model {model.name!r} outputs {tuple(model.outputs[0].shape)}")
+    inputs.require_output_rank(model, 4, "segment")
     num_classes = len(class_names)
     if num_classes != len(plotting.TRIMAP_COLORS):
         raise ValueError(f"segment shows trimaps (object, background, contour); model {model.name!r} predicts "
@@ -466,9 +464,7 @@ def run_explain(args):
     from convviz_ref import attribution, gradcam, inputs, plotting
 
     model, class_names = inputs.load_model(args.model)
-    if len(model.outputs[0].shape) != 2:
-        raise ValueError(f"explain needs a classifier, whose output is (batch, classes); model {model.name!r} "
-                         f"outputs {tuple(model.outputs[0].shape)}")
+    inputs.require_output_rank(model, 2, "explain")
     if args.method != "all":
         attribution.get_method(args.method)  # an unknown name: one line listing the valid ones
     methods = list(attribution.METHODS) if args.method == "all" else [args.method]

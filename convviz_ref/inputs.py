@@ -159,3 +159,12 @@ def _load_shapes_image(spec, target_size):
         mask = np.asarray(keras.ops.image.resize(mask[None, :, :, None].astype(np.float32), target_size,
                                                  interpolation="nearest"))[0, :, :, 0].astype(np.int32)
     return Picture(batch, mask, int(shapes.labels[index]))
+
+
+def require_output_rank(model, rank, command):
+    """A one-line ValueError unless ``model``'s output has ``rank`` axes: 2 for a classifier, 4 for a segmenter."""
+    if len(model.outputs[0].shape) == rank:
+        return
+    kind = ("a classifier, whose output is (batch, classes)" if rank == 2
+            else "a segmentation model, whose output is (batch, height, width, classes)")
+    raise ValueError(f"{command} needs {kind}; model {model.name!r} outputs {tuple(model.outputs[0].shape)}")

@@ -86,7 +86,7 @@ def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=Non
     shortcut, _ = load_pretrained("shortcut")
     clean, _ = load_pretrained("xception_like")
     results = {"accuracy": {}, "pointing": {}}
-    print("Accuracy on the 1000 test images, by version of the markers:", file=stream)
+    print(f"Accuracy on the {data.SPLIT_SIZES['test']} test images, by version of the markers:", file=stream)
     print(f"  {'model':<15}" + "".join(f"{version:>10}" for version in data.MARKER_VERSIONS), file=stream)
     for name, model in (("shortcut", shortcut), ("xception_like", clean)):
         results["accuracy"][name] = accuracy_by_version(model)

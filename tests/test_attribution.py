@@ -345,3 +345,29 @@ def test_normalize_maps_never_divides_by_zero():
     np.testing.assert_array_equal(normalized[0], 0)
     np.testing.assert_array_equal(normalized[1], 1)
     np.testing.assert_allclose(normalized[2], np.arange(9.0).reshape(3, 3) / 8)
+
+
+def test_a_new_method_is_one_function_and_one_registry_entry(monkeypatch):
+    """Registered once in METHODS, a method is found by explain, the leaderboard and the CLI's checks."""
+    from convviz_ref import cli, compare
+
+    def brightness(model, images, class_index=None, *, score="logit"):
+        """A toy method: each pixel's brightness (it looks at no model)."""
+        return np.asarray(images, np.float32).mean(axis=-1)
+
+    entry = attribution.Method(brightness, attribution.positive_part, "pixel", "image", False, "none", "Brightness")
+    monkeypatch.setitem(attribution.METHODS, "brightness", entry)
+    model = tm.linear_classifier(seed=0)
+    images = images_for(model, n=2)
+    maps, _ = attribution.explain(model, images, "brightness")
+    np.testing.assert_allclose(maps, attribution.normalize_maps(images.mean(axis=-1)), atol=1e-6)
+    assert "brightness" in compare.parse_methods("all")
+    assert compare.parse_methods("brightness") == ["brightness"]
+
+    class Args:
+        patch = stride = samples = steps = None
+
+    assert cli._method_options(brightness, Args()) == {}
+    Args.steps = 4
+    with pytest.raises(ValueError, match="--steps does not apply to method 'brightness'"):
+        cli._method_options(brightness, Args())

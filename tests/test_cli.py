@@ -34,10 +34,15 @@ def test_data_prints_the_summary_with_the_centre_baseline(capsys):
 
 @pytest.mark.slow
 def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
-    assert cli.main(["evaluate", "--out", str(tmp_path)]) == 0
+    # The first 100 images of each split: the command and its figures, not the figures' values
+    # (`make demo` runs it on every image).
+    assert cli.main(["evaluate", "--num-images", "100", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for expected in ("test accuracy", "mean IoU", "object", "contour", "Shipped models", "parameters"):
+    for expected in ("test accuracy", "mean IoU", "object", "contour", "Shipped models", "parameters",
+                     "markers marked: ", "markers none: ", "markers swapped: "):
         assert expected in out
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("train", "val", "test"))]
+    assert [row[2] for row in rows] == ["100"] * 6  # the first 100 images of every split
     written = sorted(path.name for path in tmp_path.glob("*.png"))
     assert written == ["segmentation_pairs.png", "segmentation_test.png", "shapes_pairs.png", "shapes_samples.png"]
     assert all(path.stat().st_size > 10_000 for path in tmp_path.glob("*.png"))
