@@ -42,7 +42,7 @@ def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
                      "markers marked: ", "markers none: ", "markers swapped: "):
         assert expected in out
     rows = [line.split() for line in out.splitlines() if line.strip().startswith(("train", "val", "test"))]
-    assert [row[2] for row in rows] == ["100"] * 6  # the first 100 images of every split
+    assert [row[3] for row in rows] == ["100"] * 6  # "train (1 obj) 100 ...": the first 100 of every split
     written = sorted(path.name for path in tmp_path.glob("*.png"))
     assert written == ["segmentation_pairs.png", "segmentation_test.png", "shapes_pairs.png", "shapes_samples.png"]
     assert all(path.stat().st_size > 10_000 for path in tmp_path.glob("*.png"))

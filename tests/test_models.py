@@ -105,8 +105,10 @@ def test_xception_like_has_fewer_parameters_than_the_small_convnet():
 
 
 def test_every_shipped_builder_accepts_the_documented_arguments():
+    from convviz_ref.train import RECIPES
+
     for name, builder in models.BUILDERS.items():
-        model = builder(image_size=96)
+        model = builder(image_size=96, **RECIPES[name]["builder_args"])  # how the shipped file was built
         assert model.name == name
         assert model.input_shape == (None, 96, 96, 3)
 
