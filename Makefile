@@ -61,7 +61,7 @@ book: $(BIN)/.installed
 	$(BIN)/python book/build.py --all -W -n --keep-going book && \
 	echo "book built in $$(( $$(date +%s) - start )) s: open book/_build/html/index.html"
 
-## train: retrain every shipped model from scratch (about 15 minutes on 2 cores)
+## train: retrain every shipped model from scratch (see the README's convviz-train row for the times)
 train: $(BIN)/.installed
 	$(BIN)/convviz-train all
 
