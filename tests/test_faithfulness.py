@@ -105,3 +105,14 @@ def test_baseline_maps_look_at_no_model():
     assert set(rows) <= {7, 8} and set(cols) <= {7, 8}  # peaks at the centre
     with pytest.raises(ValueError, match="unknown baseline"):
         compare.baseline_maps("edges", 1, 8)
+
+
+def test_the_randomized_model_is_not_the_training_s_initialization():
+    """Re-initialized with the training's seed, the head would come back as it started: r = 0.91 to its trained weights."""
+    from convviz_ref import models
+
+    trained = models.load_pretrained("xception_like").model.get_layer("predictions").get_weights()[0].ravel()
+    fresh = faithfulness.randomized_model("xception_like").get_layer("predictions").get_weights()[0].ravel()
+    again = faithfulness.randomized_model("xception_like", seed=0).get_layer("predictions").get_weights()[0].ravel()
+    assert abs(np.corrcoef(trained, fresh)[0, 1]) < 0.2
+    assert np.corrcoef(trained, again)[0, 1] > 0.8  # the training's seed: what the default avoids
