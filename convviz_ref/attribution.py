@@ -106,7 +106,7 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
 
     ``scorer`` is a :func:`~convviz_ref.gradcam.score_model` without a layer;
     one forward and one backward pass per image, ``batch_size`` images at a
-    time (traced as one ``tf.function`` when there are several batches).
+    time (traced as one ``tf.function`` above :data:`COMPILE_ABOVE` images).
     """
 
     def step(inputs, labels):
@@ -115,7 +115,7 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
             scores = tf.gather(scorer(inputs, training=False), labels, axis=1, batch_dims=1)
         return tape.gradient(scores, inputs)
 
-    if len(images) > 2 * batch_size:
+    if len(images) > COMPILE_ABOVE:  # see compiled(): tracing pays only for large workloads
         step = tf.function(step, reduce_retracing=True)
     classes = np.asarray(classes, np.int32)
     return np.concatenate([
