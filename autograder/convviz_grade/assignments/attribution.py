@@ -1,0 +1,691 @@
+"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual mistakes.
+
+The tests compare the student's ``integrated_gradients`` and
+``gradcam_plus_plus`` with :mod:`convviz_ref.attribution`, and
+``pointing_game`` and ``energy_pointing_game`` with
+:mod:`convviz_ref.faithfulness`, on the models and inputs made here, and pass
+what each usual mistake gives *on the same inputs* to ``check_array``, so
+that a wrong answer is named; a mistake that gives the right value on a
+case's inputs is left out of that case.
+
+The student's functions explain the model's output as it is
+(``model(x)[:, c]``), so the expected values are the library's with
+``score="output"``; most models here end in a linear layer (the logits),
+where ``"output"`` and the library's default ``"logit"`` are the same.
+
+Every model is a tiny Functional classifier on 12x12x3 images in 0..255 with
+seeded weights drawn from a NumPy generator, so ``random_classifier(3)`` is
+the same model in every process:
+
+>>> model = random_classifier(3)
+>>> model.output_shape, model.get_layer(LAST_CONV).output.shape
+((None, 3), (None, 5, 5, 8))
+>>> maps, masks = random_maps_and_masks(0, n=2)
+>>> maps.shape, masks.shape, sorted(np.unique(masks).tolist())
+((2, 4, 4), (2, 24, 24), [0, 1, 2])
+
+One source for the hidden tests: :func:`function_cases` builds every case of
+one function (the notebook's visible ones, then the hidden ones);
+:func:`grading_cases` is all of them, and the notebook's hidden-test cells run
+the hidden ones in the student's kernel with :func:`run_hidden_cases`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from convviz_ref import attribution as reference
+from convviz_ref import faithfulness as reference_faithfulness
+
+FUNCTIONS = ["integrated_gradients", "gradcam_plus_plus", "pointing_game", "energy_pointing_game"]
+"""The graded functions, in notebook order."""
+
+LAST_CONV = "last_conv_act"
+"""Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
+
+IMAGE_SIZE = 12
+MASK_SIZE = 24
+BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_ref.data
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SIZE):
+    """A tiny classifier with seeded weights.
+
+    Rescaling(1/255), Conv2D(6, 3) + ReLU (``conv1``, 10x10), MaxPooling (5x5),
+    Conv2D(8, 3, same) then a separate ReLU named ``last_conv_act``, Flatten
+    (so the gradient differs from cell to cell), then a Dense head of
+    ``num_classes`` units: linear (``head="linear"``, the logits) or softmax.
+
+    Returns:
+        An uncompiled Functional ``keras.Model``.
+    """
+    if head not in ("linear", "softmax"):
+        raise ValueError(f"head must be 'linear' or 'softmax', got {head!r}")
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
+    x = layers.Conv2D(6, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(8, 3, padding="same", name="last_conv")(x)
+    x = layers.Activation("relu", name=LAST_CONV)(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(num_classes, activation=None if head == "linear" else "softmax", name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
+    rng = np.random.default_rng([seed, 17])
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            kernel, bias = weights
+            fan_in = int(np.prod(kernel.shape[:-1]))
+            scale = (3.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
+            layer.set_weights([rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
+                               rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32)])
+    return model
+
+
+def random_images(seed, n=1, image_size=IMAGE_SIZE):
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a smooth blob plus noise."""
+    rng = np.random.default_rng([seed, 19])
+    grid = np.linspace(-1, 1, image_size)
+    yy, xx = np.meshgrid(grid, grid, indexing="ij")
+    images = np.empty((n, image_size, image_size, 3), np.float32)
+    for index in range(n):
+        centre = rng.uniform(-0.6, 0.6, size=2)
+        blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.2)
+        images[index] = np.clip(blob[..., None] * rng.uniform(0, 255, 3) + rng.uniform(0, 80, images.shape[1:]),
+                                0, 255)
+    return images
+
+
+def random_trimaps(rng, n, size=MASK_SIZE):
+    """``n`` int32 trimaps ``(n, size, size)``: one or two discs (0 inside, 2 a contour band, 1 background)."""
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    masks = np.full((n, size, size), BACKGROUND, np.int32)
+    for mask in masks:
+        for _ in range(rng.integers(1, 3)):
+            centre = rng.uniform(0.2 * size, 0.8 * size, 2)
+            radius = rng.uniform(0.15 * size, 0.3 * size)
+            distance = np.hypot(yy - centre[0], xx - centre[1])
+            mask[(distance < radius + 1.5) & (mask == BACKGROUND)] = 2
+            mask[distance < radius - 1.0] = 0
+    return masks
+
+
+def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.5):
+    """Seeded maps ``(n, *grid)`` (smooth bumps; some of their values negative) and trimaps ``(n, size, size)``.
+
+    ``negative`` is the share of the map's range below zero (0: a map >= 0 up
+    to the noise).
+    """
+    rng = np.random.default_rng([seed, 23])
+    masks = random_trimaps(rng, n, size)
+    rows, cols = np.mgrid[: grid[0], : grid[1]]
+    maps = np.empty((n,) + tuple(grid), np.float32)
+    for index in range(n):
+        bump = np.zeros(grid)
+        for _ in range(3):
+            centre = rng.uniform(0, 1, 2) * (np.array(grid) - 1)
+            bump += rng.uniform(-1, 2) * np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2)
+                                                / rng.uniform(0.5, 3))
+        bump += rng.normal(0, 0.15, grid)
+        bump = (bump - bump.min()) / (np.ptp(bump) or 1.0)
+        maps[index] = (bump - negative) * rng.uniform(0.5, 5)
+    return maps, masks
+
+
+# ------------------------------------------------------------------ the mistakes, written out
+
+
+def _classes(model, images, class_index):
+    """The class of each image: int ``(n,)`` (None: each image's own top class)."""
+    if class_index is None:
+        return np.argmax(np.asarray(model(np.asarray(images, np.float32), training=False)), axis=-1)
+    return np.broadcast_to(np.asarray(class_index), (len(images),)).astype(int)
+
+
+def _input_gradients(model, images, classes):
+    """``d output[:, c] / d x`` for each image and its class, float64."""
+    inputs = tf.constant(np.asarray(images, np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        scores = tf.gather(model(inputs, training=False), tf.constant(np.asarray(classes, np.int32)),
+                           axis=1, batch_dims=1)
+    return tape.gradient(scores, inputs).numpy().astype(np.float64)
+
+
+def _baseline_of(images, baseline):
+    return np.zeros_like(images) if baseline is None else np.broadcast_to(
+        np.asarray(baseline, np.float64), images.shape)
+
+
+def _path_gradients(model, images, baseline, classes, alphas):
+    """Gradients ``(n, len(alphas), h, w, c)`` at ``x' + alpha (x - x')``."""
+    difference = images - baseline
+    path = baseline[:, None] + np.asarray(alphas)[None, :, None, None, None] * difference[:, None]
+    flat = path.reshape((-1,) + images.shape[1:])
+    gradients = _input_gradients(model, flat, np.repeat(classes, len(alphas)))
+    return gradients.reshape((len(images), len(alphas)) + images.shape[1:])
+
+
+def _trapezoid(gradients):
+    weights = np.full(gradients.shape[1], 1.0 / (gradients.shape[1] - 1))
+    weights[[0, -1]] /= 2
+    return np.einsum("s,ns...->n...", weights, gradients)
+
+
+def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
+    """What the usual mistakes give for ``integrated_gradients`` on these inputs: ``{hint: attributions}``.
+
+    Mistakes that give the right attributions here are left out by the cases
+    (see :func:`_distinct`).
+    """
+    images = np.asarray(images, np.float64)
+    baseline_array = _baseline_of(images, baseline)
+    difference = images - baseline_array
+    classes = _classes(model, images, class_index)
+    alphas = np.linspace(0, 1, steps + 1)
+    gradients = _path_gradients(model, images, baseline_array, classes, alphas)
+    mistakes = {
+        "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(gradients),
+        "summed by the left rule (the steps points from the baseline, missing the image's endpoint) "
+        "instead of the trapezoid rule": difference * gradients[:, :-1].mean(axis=1),
+        "summed by the right rule (the steps points up to the image, missing the baseline's endpoint) "
+        "instead of the trapezoid rule": difference * gradients[:, 1:].mean(axis=1),
+        "took the gradient at the baseline only": difference * gradients[:, 0],
+        "took the gradient at the image only (gradient times input)": difference * gradients[:, -1],
+    }
+    if steps > 1:
+        mistakes["integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of steps"] = (
+            difference * _trapezoid(_path_gradients(model, images, baseline_array, classes,
+                                                    np.linspace(0, 1, steps))))
+
+    def with_classes(wrong_classes):
+        return difference * _trapezoid(_path_gradients(model, images, baseline_array, wrong_classes, alphas))
+
+    if class_index is None:
+        if np.any(classes != 0):
+            mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
+        if np.any(classes != classes[0]):
+            mistakes["explained the first image's top class for every image instead of each image's own"] = (
+                with_classes(np.full_like(classes, classes[0])))
+    else:
+        top = _classes(model, images, None)
+        if np.any(top != classes):
+            mistakes["ignored class_index (explained each image's top class instead)"] = with_classes(top)
+    if baseline is not None:
+        black = np.zeros_like(images)
+        mistakes["ignored the baseline (integrated from a black image)"] = images * _trapezoid(
+            _path_gradients(model, images, black, classes, alphas))
+    return mistakes
+
+
+def _maps_and_gradients(model, images, layer_name, classes):
+    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    inputs = tf.constant(np.asarray(images, np.float32))
+    with tf.GradientTape() as tape:
+        maps, predictions = grad_model(inputs, training=False)
+        scores = tf.gather(predictions, tf.constant(np.asarray(classes, np.int32)), axis=1, batch_dims=1)
+    return maps.numpy().astype(np.float64), tape.gradient(scores, maps).numpy().astype(np.float64)
+
+
+def _plus_plus(maps, gradients, *, activation_sum=True, relu=True, over_channels=False):
+    totals = maps.sum(axis=(1, 2, 3) if over_channels else (1, 2), keepdims=True)
+    squared = gradients ** 2
+    denominator = 2 * squared + (totals * gradients ** 3 if activation_sum else 0)
+    alphas = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
+    weights = (alphas * (np.maximum(gradients, 0) if relu else gradients)).sum(axis=(1, 2), keepdims=True)
+    return maps * weights
+
+
+def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
+    """What the usual mistakes give for ``gradcam_plus_plus`` on these inputs: ``{hint: raw maps}``."""
+    classes = _classes(model, images, class_index)
+    maps, gradients = _maps_and_gradients(model, images, layer_name, classes)
+    right = _plus_plus(maps, gradients).sum(axis=-1)
+    positive = np.maximum(right, 0)
+    peaks = positive.reshape(len(positive), -1).max(axis=1)[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        squared = gradients ** 2
+        naive = squared / (2 * squared + maps.sum(axis=(1, 2), keepdims=True) * gradients ** 3)
+        naive = (maps * (naive * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)).sum(axis=-1)
+    mistakes = {
+        "used Grad-CAM's weights (the mean gradient of each channel) instead of Grad-CAM++'s":
+            (maps * gradients.mean(axis=(1, 2), keepdims=True)).sum(axis=-1),
+        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)":
+            _plus_plus(maps, gradients, activation_sum=False).sum(axis=-1),
+        "left out the ReLU of the gradient in the weights (w_k = sum a g)":
+            _plus_plus(maps, gradients, relu=False).sum(axis=-1),
+        "summed the activations over the channels too (sum over a, b and k) instead of over each channel's grid":
+            _plus_plus(maps, gradients, over_channels=True).sum(axis=-1),
+        "averaged the weighted maps over the channels instead of summing them":
+            _plus_plus(maps, gradients).mean(axis=-1),
+        "applied a ReLU to the map and divided it by its maximum (the function returns the raw map)":
+            np.divide(positive, peaks, out=np.zeros_like(positive), where=peaks > 0),
+        "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 there": naive,
+    }
+
+    def with_classes(wrong_classes):
+        return _plus_plus(*_maps_and_gradients(model, images, layer_name, wrong_classes)).sum(axis=-1)
+
+    if class_index is None:
+        if np.any(classes != 0):
+            mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
+        if np.any(classes != classes[0]):
+            mistakes["explained the first image's top class for every image instead of each image's own"] = (
+                with_classes(np.full_like(classes, classes[0])))
+    else:
+        top = _classes(model, images, None)
+        if np.any(top != classes):
+            mistakes["ignored class_index (explained each image's top class instead)"] = with_classes(top)
+    return mistakes
+
+
+def _resized(maps, size, interpolation):
+    maps = np.asarray(maps, np.float32)
+    if interpolation == "repeat":
+        return np.repeat(np.repeat(maps, size[0] // maps.shape[1], axis=1), size[1] // maps.shape[2], axis=2)
+    return np.asarray(keras.ops.image.resize(maps[..., None], tuple(size), interpolation=interpolation))[..., 0]
+
+
+def _hits(masks, rows, cols, counts):
+    return float(np.mean(counts(masks[np.arange(len(masks)), rows, cols])))
+
+
+def pointing_mistakes(maps, masks):
+    """What the usual mistakes give for ``pointing_game`` on these inputs: ``{hint: fraction}``."""
+    maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
+    n, (height, width) = len(masks), masks.shape[1:]
+
+    def peaks(values):
+        flat = values.reshape(n, -1).argmax(axis=1)
+        return np.unravel_index(flat, values.shape[1:])
+
+    def on_object(labels):
+        return labels != BACKGROUND
+
+    upsampled = _resized(maps, (height, width), "bicubic")
+    rows, cols = peaks(upsampled)
+    cell_rows, cell_cols = peaks(maps)
+    grid_rows = ((cell_rows + 0.5) * height / maps.shape[1]).astype(int)
+    grid_cols = ((cell_cols + 0.5) * width / maps.shape[2]).astype(int)
+    mistakes = {
+        "took the peak on the map's own grid (the centre pixel of its cell) instead of on the map "
+        "upsampled to the mask": _hits(masks, grid_rows, grid_cols, on_object),
+        "counted only the object's inside (0) as a hit, not its contour (2)":
+            _hits(masks, rows, cols, lambda labels: labels == 0),
+        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the background, 2 the contour)":
+            _hits(masks, rows, cols, lambda labels: labels > 0),
+        "took the peak of the absolute values (the most negative value can win)":
+            _hits(masks, *peaks(np.abs(upsampled)), on_object),
+    }
+    if maps.shape[1:] != (height, width):
+        mistakes["upsampled bilinearly instead of bicubically"] = _hits(
+            masks, *peaks(_resized(maps, (height, width), "bilinear")), on_object)
+    return mistakes
+
+
+def _energy(upsampled, masks, *, counted=lambda labels: labels != BACKGROUND, positive=lambda m: np.maximum(m, 0),
+            pooled=False, nan_for_nothing=False):
+    mass = positive(np.asarray(upsampled, np.float64))
+    total = mass.sum(axis=(1, 2))
+    on_object = (mass * counted(masks)).sum(axis=(1, 2))
+    if pooled:
+        return float(on_object.sum() / total.sum()) if total.sum() else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = on_object / total if nan_for_nothing else np.divide(on_object, total, out=np.zeros_like(total),
+                                                                   where=total != 0)
+    return float(np.mean(shares))
+
+
+def energy_mistakes(maps, masks):
+    """What the usual mistakes give for ``energy_pointing_game`` on these inputs: ``{hint: share}``."""
+    maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
+    size = masks.shape[1:]
+    upsampled = _resized(maps, size, "bicubic")
+    mistakes = {
+        "took absolute values instead of the positive part (only positive mass counts)":
+            _energy(upsampled, masks, positive=np.abs),
+        "kept the negative values (no ReLU)": _energy(upsampled, masks, positive=lambda m: m),
+        "counted only the object's inside (0), not its contour (2)":
+            _energy(upsampled, masks, counted=lambda labels: labels == 0),
+        "pooled the mass of all the images (one ratio of sums) instead of averaging each image's share":
+            _energy(upsampled, masks, pooled=True),
+        "gave a map with no positive value NaN (0 / 0) instead of 0":
+            _energy(upsampled, masks, nan_for_nothing=True),
+        "applied the ReLU before upsampling instead of after (bicubic overshoot makes new negative values)":
+            _energy(_resized(np.maximum(maps, 0), size, "bicubic"), masks, positive=lambda m: m),
+    }
+    if maps.shape[1:] != tuple(size):
+        mistakes["upsampled bilinearly instead of bicubically"] = _energy(_resized(maps, size, "bilinear"), masks)
+        if size[0] % maps.shape[1] == 0 and size[1] % maps.shape[2] == 0:
+            mistakes["upsampled by repeating each cell (nearest neighbour) instead of bicubically"] = _energy(
+                _resized(maps, size, "repeat"), masks)
+    return mistakes
+
+
+# ------------------------------------------------------------------ the references
+
+
+def reference_integrated_gradients(model, images, class_index=None, baseline=None, steps=32):
+    """The library's Integrated Gradients of the model's output (``score="output"``)."""
+    return reference.integrated_gradients(model, images, class_index, baseline, steps, score="output")
+
+
+def reference_gradcam_plus_plus(model, images, class_index=None, *, layer_name):
+    """The library's raw Grad-CAM++ map of the model's output (``score="output"``)."""
+    return reference.gradcam_plus_plus(model, images, class_index, layer_name=layer_name, score="output")
+
+
+# ------------------------------------------------------------------ cases
+
+PRELUDE = (
+    "import matplotlib\n"
+    "import matplotlib.pyplot as plt\n"
+    "import numpy as np\n"
+    "import keras\n"
+    "import tensorflow as tf\n"
+)
+"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`)."""
+
+IG_TRIALS = [
+    # (model seed, head, number of images, class_index, baseline, steps)
+    (40, "linear", 2, None, None, 16),
+    (41, "linear", 3, 2, None, 8),
+    (42, "softmax", 2, None, ("constant", 128.0), 12),
+    (43, "linear", 2, [1, 0], None, 32),
+    (44, "softmax", 1, None, None, 1),
+    (45, "linear", 2, None, ("random", 45), 20),
+]
+"""The hidden trials of ``integrated_gradients`` (the images: ``random_images(seed, n)``)."""
+
+GRADCAM_PLUS_PLUS_TRIALS = [
+    # (model seed, head, number of images, class_index, layer_name)
+    (50, "linear", 2, None, LAST_CONV),
+    (51, "linear", 3, 1, LAST_CONV),
+    (52, "softmax", 2, None, LAST_CONV),
+    (53, "linear", 2, [2, 0], LAST_CONV),
+    (54, "linear", 2, None, "conv1"),
+]
+"""The hidden trials of ``gradcam_plus_plus``."""
+
+POINTING_TRIALS = [
+    # (seed, number of maps, map grid); masks MASK_SIZE x MASK_SIZE, square as the library needs
+    (60, 10, (4, 4)),
+    (61, 10, (3, 3)),
+    (62, 10, (6, 6)),
+    (63, 10, (5, 7)),
+    (64, 8, (MASK_SIZE, MASK_SIZE)),
+    (65, 12, (2, 2)),
+]
+"""The hidden trials of both pointing games (seeds of :func:`random_maps_and_masks`)."""
+
+
+def _distinct(mistakes, expected, rtol, atol):
+    """The mistakes whose result differs from the expected one beyond the check's tolerance."""
+    expected = np.asarray(expected, np.float64)
+    kept = {}
+    for hint, wrong in mistakes.items():
+        wrong = np.asarray(wrong, np.float64)
+        with np.errstate(invalid="ignore"):
+            if wrong.shape != expected.shape or not np.allclose(wrong, expected, rtol=rtol, atol=atol):
+                kept[hint] = wrong
+    return kept
+
+
+def _check(label, expected, mistakes, rtol, atol, outputs):
+    from convviz_grade.checks import check_array
+
+    check_array(label, outputs["value"], expected, rtol=rtol, atol=atol, mistakes=mistakes)
+
+
+def _case(function, args, kwargs, label, expected, mistakes, *, rtol, atol, visible=False):
+    from convviz_grade.grading import Case
+
+    expected = np.asarray(expected, np.float64)
+    return Case(function, tuple(args), partial(_check, label, expected, _distinct(mistakes, expected, rtol, atol),
+                                               rtol, atol), kwargs=dict(kwargs), visible=visible, keep_inputs=True)
+
+
+def _array_tolerance(expected):
+    """float32 round-off of raw attributions: relative to the largest value of the case."""
+    return 1e-4, 1e-5 * float(np.abs(expected).max()) + 1e-12
+
+
+SCALAR_TOLERANCE = (1e-5, 1e-7)
+
+
+def visible_ig_model():
+    """The visible tests' model: ``y_c = sum_ij w_c[i, j, ch] x[i, j, ch]^2``, no bias, on 2x2x3 images.
+
+    Its gradient is ``2 w_c x``, linear along the path, so the trapezoid rule
+    is exact and ``IG = w_c (x^2 - x'^2)`` by hand.
+    """
+    inputs = keras.Input((2, 2, 3))
+    squared = layers.Multiply(name="square")([inputs, inputs])
+    dense = layers.Dense(2, use_bias=False, name="logits")
+    model = keras.Model(inputs, dense(layers.Flatten()(squared)), name="visible_square")
+    dense.set_weights([VISIBLE_IG_WEIGHTS.reshape(2, -1).T.copy()])
+    return model
+
+
+VISIBLE_IG_WEIGHTS = np.array([
+    [[[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]],       # class 0
+    [[[-0.5, 0.0, 0.5], [0.0, 0.0, 0.0]], [[0.5, 0.5, 0.5], [0.0, 0.0, 1.0]]],         # class 1
+], np.float32)
+"""``w_c`` of :func:`visible_ig_model`, shape (2 classes, 2, 2, 3)."""
+
+VISIBLE_IG_IMAGES = np.array([
+    [[[2, 2, 2], [2, 0, 0]], [[0, 0, 0], [3, 0, 0]]],   # y_0 = 6 + 1 + 9 = 16, y_1 = 0: class 0
+    [[[0, 0, 1], [0, 0, 0]], [[2, 2, 2], [0, 0, 3]]],   # y_0 = 0, y_1 = 0.5 + 6 + 9 = 15.5: class 1
+], np.float32)
+"""The visible tests' two images, (2, 2, 2, 3); their top classes are 0 and 1."""
+
+
+def visible_cam_model():
+    """The visible tests' Grad-CAM++ model: the input is the feature map ``maps``; a linear head on Flatten.
+
+    ``d y_c / d A[i, j, k]`` is the head's weight ``G_c[i, j, k]``.
+    """
+    inputs = keras.Input((2, 2, 2))
+    maps_layer = layers.Conv2D(2, 1, use_bias=False, name="maps")
+    dense = layers.Dense(2, use_bias=False, name="logits")
+    model = keras.Model(inputs, dense(layers.Flatten()(maps_layer(inputs))), name="visible_cam")
+    maps_layer.set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
+    dense.set_weights([VISIBLE_CAM_GRADIENTS.reshape(2, -1).T.copy()])
+    return model
+
+
+VISIBLE_CAM_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
+"""(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum 4)."""
+
+VISIBLE_CAM_GRADIENTS = np.array([
+    [[[0.2, 0.5], [0.0, -0.5]], [[0.0, 0.0], [0.2, -1.0]]],   # class 0: G0 = [[.2, 0], [0, .2]], G1 = [[.5, -.5], [0, -1]]
+    [[[0.0, 0.0], [0.2, 0.0]], [[0.2, 0.0], [0.0, 0.0]]],     # class 1: G0 = [[0, .2], [.2, 0]], G1 = 0
+], np.float32)
+"""The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class."""
+
+
+def visible_maps_and_masks():
+    """The pointing games' visible inputs: seven 4x4 trimaps and seven 2x2 maps, one quadrant per map cell.
+
+    Each quadrant of a mask is all one label, so wherever the upsampled peak
+    falls inside the hot cell's quadrant, it lands on that label.
+    """
+    o, b, c = 0, 1, 2
+
+    def quadrants(top_left, top_right, bottom_left, bottom_right):
+        return np.kron(np.array([[top_left, top_right], [bottom_left, bottom_right]]), np.ones((2, 2), int))
+
+    masks = np.stack([
+        quadrants(o, b, b, b),   # peak top left, on the object: hit
+        quadrants(b, b, b, c),   # peak bottom right, on the contour: hit
+        quadrants(o, b, b, o),   # peak top right, on the background: miss
+        quadrants(b, o, b, b),   # peak top right (-5 is lower than 1): hit
+        quadrants(b, b, c, b),   # peak bottom left, on the contour: hit
+        quadrants(c, b, b, o),   # peak bottom right, on the object: hit
+        quadrants(o, c, c, b),   # peak top left, on the object: hit
+    ]).astype(np.int32)
+    maps = np.array([
+        [[1.0, 0.0], [0.0, 0.0]],
+        [[0.0, 0.0], [0.0, 2.0]],
+        [[0.0, 0.5], [0.0, 0.0]],
+        [[-5.0, 1.0], [0.0, 0.0]],
+        [[0.0, 0.0], [3.0, 0.0]],
+        [[0.0, 0.0], [0.0, 1.0]],
+        [[4.0, 0.0], [0.0, 0.0]],
+    ], np.float32)
+    return maps, masks
+
+
+def visible_energy_inputs():
+    """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible trimaps."""
+    _, masks = visible_maps_and_masks()
+    maps = np.array([
+        [[2, 2, 1, 0], [2, 2, 1, 0], [1, -3, 0, 0], [0, 0, 0, 0]],          # 8 of the positive 11 on the object
+        [[-1, -1, 0, 0], [-1, -1, 0, 0], [0, 0, -2, -2], [0, 0, -2, -2]],   # nothing positive
+    ], np.float32)
+    return maps, masks[:2]
+
+
+def function_cases(function):
+    """Every case of one graded function: the notebook's visible tests, then the hidden ones.
+
+    One source: :func:`grading_cases` grades with all of them, and the
+    notebook's hidden-test cell runs the hidden ones (:func:`run_hidden_cases`).
+    """
+    builders = {"integrated_gradients": _ig_cases, "gradcam_plus_plus": _gradcam_plus_plus_cases,
+                "pointing_game": _pointing_cases, "energy_pointing_game": _energy_cases}
+    if function not in builders:
+        raise ValueError(f"unknown function {function!r}; the graded functions: {', '.join(FUNCTIONS)}")
+    return builders[function]()
+
+
+def _ig_cases():
+    cases = []
+    model, images = visible_ig_model(), VISIBLE_IG_IMAGES
+    squares = images.astype(np.float64) ** 2
+    expected = VISIBLE_IG_WEIGHTS[[0, 1]] * squares  # each image's top class: 0, then 1
+    cases.append(_case("integrated_gradients", (model, images), {"steps": 4},
+                       "integrated_gradients(x^2 model, black baseline, steps=4)", expected,
+                       ig_mistakes(model, images, None, None, 4), rtol=1e-5, atol=1e-6, visible=True))
+    grey = 1.0
+    expected = VISIBLE_IG_WEIGHTS[1] * (squares - grey ** 2)
+    cases.append(_case("integrated_gradients", (model, images, 1), {"baseline": grey, "steps": 4},
+                       "integrated_gradients(x^2 model, class_index=1, baseline 1.0, steps=4)", expected,
+                       ig_mistakes(model, images, 1, grey, 4), rtol=1e-5, atol=1e-6, visible=True))
+    models = {}
+    for seed, head, n, class_index, baseline_kind, steps in IG_TRIALS:
+        model = models.setdefault((seed, head), random_classifier(seed, head=head))
+        images = random_images(seed, n)
+        if baseline_kind is None:
+            baseline = None
+        elif baseline_kind[0] == "constant":
+            baseline = float(baseline_kind[1])
+        else:
+            baseline = random_images(baseline_kind[1] + 1000)[:1] * 0.5
+        expected = reference_integrated_gradients(model, images, class_index, baseline, steps)
+        rtol, atol = _array_tolerance(expected)
+        what = "no" if baseline_kind is None else baseline_kind[0]
+        label = (f"integrated_gradients(random {head} model, {n} image(s), class_index={class_index}, "
+                 f"{what} baseline, steps={steps})")
+        cases.append(_case("integrated_gradients", (model, images, class_index), {"baseline": baseline, "steps": steps},
+                           label, expected, ig_mistakes(model, images, class_index, baseline, steps),
+                           rtol=rtol, atol=atol))
+    return cases
+
+
+def _gradcam_plus_plus_cases():
+    model, image = visible_cam_model(), VISIBLE_CAM_IMAGE
+    cases = [
+        _case("gradcam_plus_plus", (model, image), {"layer_name": "maps"}, "gradcam_plus_plus(2x2 example)",
+              [[[0.6, 0.2], [0.3, 0.4]]], gradcam_plus_plus_mistakes(model, image, layer_name="maps"),
+              rtol=1e-4, atol=1e-6, visible=True),
+        _case("gradcam_plus_plus", (model, image, 1), {"layer_name": "maps"},
+              "gradcam_plus_plus(2x2 example, class_index=1)", [[[0.1, 0.2], [0.3, 0.4]]],
+              gradcam_plus_plus_mistakes(model, image, 1, layer_name="maps"), rtol=1e-4, atol=1e-6, visible=True),
+    ]
+    models = {}
+    for seed, head, n, class_index, layer_name in GRADCAM_PLUS_PLUS_TRIALS:
+        model = models.setdefault((seed, head), random_classifier(seed, head=head))
+        images = random_images(seed, n)
+        expected = reference_gradcam_plus_plus(model, images, class_index, layer_name=layer_name)
+        rtol, atol = _array_tolerance(expected)
+        label = (f"gradcam_plus_plus(random {head} model, {n} image(s), class_index={class_index}, "
+                 f"layer_name={layer_name!r})")
+        cases.append(_case("gradcam_plus_plus", (model, images, class_index), {"layer_name": layer_name}, label,
+                           expected, gradcam_plus_plus_mistakes(model, images, class_index, layer_name=layer_name),
+                           rtol=rtol, atol=atol))
+    return cases
+
+
+def _pointing_cases():
+    maps, masks = visible_maps_and_masks()
+    cases = [_case("pointing_game", (maps, masks), {}, "pointing_game(seven 2x2 maps, 4x4 masks)", 6 / 7,
+                   pointing_mistakes(maps, masks), rtol=1e-9, atol=1e-12, visible=True)]
+    for seed, n, grid in POINTING_TRIALS:
+        maps, masks = random_maps_and_masks(seed, n, grid)
+        label = f"pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
+        cases.append(_case("pointing_game", (maps, masks), {}, label, reference_faithfulness.pointing_game(maps, masks),
+                           pointing_mistakes(maps, masks), rtol=1e-9, atol=1e-12))
+    return cases
+
+
+def _energy_cases():
+    maps, masks = visible_energy_inputs()
+    cases = [_case("energy_pointing_game", (maps, masks), {}, "energy_pointing_game(two 4x4 maps, 4x4 masks)",
+                   (8 / 11 + 0) / 2, energy_mistakes(maps, masks), rtol=SCALAR_TOLERANCE[0],
+                   atol=SCALAR_TOLERANCE[1], visible=True)]
+    constant = np.full((1, 2, 2), 0.7, np.float32)
+    cases.append(_case("energy_pointing_game", (constant, masks[1:2]), {},
+                       "energy_pointing_game(a constant 2x2 map, 4x4 mask)", 4 / 16,
+                       energy_mistakes(constant, masks[1:2]), rtol=SCALAR_TOLERANCE[0], atol=SCALAR_TOLERANCE[1],
+                       visible=True))
+    for seed, n, grid in POINTING_TRIALS:
+        maps, masks = random_maps_and_masks(seed + 10, n, grid)
+        if seed == 61:
+            maps[2] = -np.abs(maps[2]) - 0.1  # nothing positive: this map scores 0
+        if seed == 62:
+            maps[0] = 0.0
+        label = f"energy_pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
+        cases.append(_case("energy_pointing_game", (maps, masks), {}, label,
+                           reference_faithfulness.energy_pointing_game(maps, masks), energy_mistakes(maps, masks),
+                           rtol=SCALAR_TOLERANCE[0], atol=SCALAR_TOLERANCE[1]))
+    return cases
+
+
+def grading_cases():
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`): every function's, in order.
+
+    Each case asks for its array inputs back unchanged (``keep_inputs``).
+    """
+    return [case for function in FUNCTIONS for case in function_cases(function)]
+
+
+def run_hidden_cases(function, student_function):
+    """Run the hidden cases of ``function`` on ``student_function`` in this process (the notebook's hidden tests).
+
+    Each call gets copies of the case's arrays; an input changed in place fails the test.
+
+    Raises:
+        AssertionError: with the explanation of the first case that fails.
+    """
+    from convviz_grade.checks import check_unchanged
+
+    for case in function_cases(function):
+        if case.visible:
+            continue
+        args = [np.array(value) if isinstance(value, np.ndarray) else value for value in case.args]
+        kwargs = {key: np.array(value) if isinstance(value, np.ndarray) else value
+                  for key, value in case.kwargs.items()}
+        value = student_function(*args, **kwargs)
+        case.check({"value": value})
+        for before, after in zip(case.args, args):
+            if isinstance(before, np.ndarray):
+                check_unchanged(function, before, after)
