@@ -17,7 +17,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent / "autograder"))
 from course import Course  # noqa: E402
 
-ASSIGNMENTS = ["activations", "architecture", "filters", "gradcam", "segmentation"]
+ASSIGNMENTS = ["activations", "architecture", "attribution", "filters", "gradcam", "segmentation"]
 
 
 def test_every_assignment_has_a_source_and_a_release():
@@ -69,10 +69,10 @@ def test_students_copy_hides_solutions_and_hidden_tests():
         assert "raise NotImplementedError()" in text, assignment
 
 
-# The two assignments whose graded functions run TensorFlow are also graded by nbgrader's own
+# The three assignments whose graded functions run TensorFlow are also graded by nbgrader's own
 # autograde: their kernels write TensorFlow's C++ start-up lines to stderr, which nbgrader would
 # score 0 without the course's configuration (see tests/autograder/test_stderr.py).
-NBGRADER_GRADED = ["filters", "gradcam"]
+NBGRADER_GRADED = ["attribution", "filters", "gradcam"]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def autograded(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solution_passes_every_test_hidden_included(autograded, assignment):
-    # Each solution notebook is executed once: by nbgrader for the two it grades, by
+    # Each solution notebook is executed once: by nbgrader for the three it grades, by
     # convviz-grade validate's executor (what an instructor runs) for the others.
     if assignment in NBGRADER_GRADED:
         _, notebook = autograded(assignment)
