@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
-from convviz_grade import grading, sandbox
+from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.release import nbgrader_environment
 
 RESULTS_FILE = "convviz_grade.json"
@@ -167,9 +167,8 @@ def copy_for_formgrader(course, result, notebook):
         return
     verdicts = {grade.function: grade for grade in result.functions}
     for cell in submitted.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        function = grade_id.split("_", 1)[1] if grade_id.startswith(("test_", "hidden_")) else None
-        if cell.cell_type == "code" and function in verdicts:
+        function = (notebook_cells.tested_function(cell) or (None,))[0]
+        if function in verdicts:
             grade = verdicts[function]
             text = f"convviz-grade: {function} {grade.status}, {grade.score:g} / {grade.max_score:g} points\n"
             if grade.message:

@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from convviz_grade import sandbox
+from convviz_grade import notebook_cells, sandbox
 from convviz_grade.checks import check_unchanged
 
 MAX_RUNS = 12  # worker restarts after hangs or crashes, per submission
@@ -56,7 +56,15 @@ class Case:
             array; ``"params"``: the parameter count, for ``block`` cases)
             and raising ``AssertionError`` with an explanation on mismatch.
         kind: ``"call"`` or ``"block"`` (see the worker).
-        visible: bool, the case is one of the notebook's visible tests.
+        seed: int, for a ``block`` case the seed of the weights by kernel
+            shape (:func:`convviz_grade.worker.set_weights_by_shape`).
+        repeat: int, how many times the function is called, each call after
+            the first getting the previous result as argument ``repeat_into``
+            (:func:`convviz_grade.worker.call_case`).
+        repeat_into: int, that argument's position.
+        visible: bool, the case is one of the notebook's visible tests (the
+            others are its hidden tests, which the notebook's ``hidden_f``
+            cell runs too: :mod:`convviz_grade.cases`).
         keep_inputs: bool, the function must leave its NumPy array arguments
             as they were (the notebook's tests check it too): the worker
             sends them back after the call and the grader compares them
@@ -68,8 +76,33 @@ class Case:
     check: Callable[[dict], None]
     kwargs: dict = field(default_factory=dict)
     kind: str = "call"
+    seed: int = 0
+    repeat: int = 1
+    repeat_into: int = 0
     visible: bool = False
     keep_inputs: bool = False
+
+    @property
+    def call_spec(self):
+        """How the worker calls the function: the options of :func:`convviz_grade.worker.call_case`."""
+        return {"kind": self.kind, "seed": self.seed, "repeat": self.repeat, "repeat_into": self.repeat_into}
+
+
+def argument_kind(value):
+    """How a case's argument travels to the worker: ``"array"``, ``"tensor"``, ``"model"`` or ``"value"``.
+
+    A TensorFlow tensor is sent as its array and given back to the function
+    as a tensor (code written for a tensor, such as ``tape.watch(image)``,
+    fails on an ndarray); a Keras model is sent as a ``.keras`` file; a plain
+    value (number, string, None, list) as JSON.
+    """
+    if isinstance(value, np.ndarray):
+        return "array"
+    if hasattr(value, "numpy") and hasattr(value, "dtype") and not hasattr(value, "layers"):
+        return "tensor"
+    if hasattr(value, "save") and hasattr(value, "layers"):
+        return "model"
+    return "value"
 
 
 @dataclass
@@ -113,12 +146,8 @@ class Assignment:
         self.name = name
         self.source_notebook = Path(source_notebook)
         notebook = nbformat.read(self.source_notebook, as_version=4)
-        self.solution_ids = [
-            cell.metadata["nbgrader"]["grade_id"]
-            for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("solution")
-        ]
-        self.points = self.read_points(self.source_notebook)
+        self.solution_ids = notebook_cells.answer_cell_ids(notebook)
+        self.points = notebook_cells.points(notebook)
         module = importlib.import_module(f"convviz_grade.assignments.{name}")
         self.cases = list(module.grading_cases())
         self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")
@@ -129,21 +158,6 @@ class Assignment:
             raise ValueError(f"assignment {name}: no grading cases for {sorted(missing)}")
         self._inputs_folder = None
 
-    @staticmethod
-    def read_points(source_notebook):
-        """{function: {grade_id: points}} from the test cells ``test_f`` and ``hidden_f``."""
-        import nbformat
-
-        points = {}
-        for cell in nbformat.read(source_notebook, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and cell.cell_type == "code":
-                for prefix in ("test_", "hidden_"):
-                    if meta["grade_id"].startswith(prefix):
-                        function = meta["grade_id"][len(prefix):]
-                        points.setdefault(function, {})[meta["grade_id"]] = float(meta.get("points", 0))
-        return points
-
     @property
     def functions(self):
         return list(self.points)
@@ -152,8 +166,7 @@ class Assignment:
     def preload(self):
         """The modules a fork server imports beforehand: Keras and TensorFlow if a case needs them."""
         def needs_keras(value):
-            return hasattr(value, "layers") or (hasattr(value, "numpy") and hasattr(value, "dtype")
-                                                and not isinstance(value, np.ndarray))
+            return argument_kind(value) in ("tensor", "model")
 
         if any(case.kind == "block" or any(needs_keras(value) for value in [*case.args, *case.kwargs.values()])
                for case in self.cases):
@@ -168,17 +181,16 @@ class Assignment:
         arrays, models, task = {}, {}, []
 
         def encode(value):
-            if isinstance(value, np.ndarray):
+            kind = argument_kind(value)
+            if kind == "array":
                 name = f"a{len(arrays)}"
                 arrays[name] = value
                 return {"array": name}
-            if hasattr(value, "numpy") and hasattr(value, "dtype") and not hasattr(value, "layers"):
-                # A TensorFlow tensor: sent as its array, given back to the function as a tensor
-                # (code written for a tensor, such as tape.watch(image), fails on an ndarray).
+            if kind == "tensor":
                 name = f"a{len(arrays)}"
                 arrays[name] = np.asarray(value.numpy())
                 return {"array": name, "tensor": True}
-            if hasattr(value, "save") and hasattr(value, "layers"):  # a Keras model
+            if kind == "model":
                 key = id(value)
                 if key not in models:
                     models[key] = (f"model{len(models)}.keras", value)
@@ -187,7 +199,7 @@ class Assignment:
 
         for index, case in enumerate(self.cases):
             task.append({
-                "id": f"c{index}", "function": case.function, "kind": case.kind,
+                "id": f"c{index}", "function": case.function, **case.call_spec,
                 "keep_inputs": case.keep_inputs,
                 "args": [encode(value) for value in case.args],
                 "kwargs": {key: encode(value) for key, value in case.kwargs.items()},
@@ -214,13 +226,7 @@ def solution_cells(notebook_path, solution_ids):
     """The sources of the submission's solution cells, by grade id, in notebook order."""
     import nbformat
 
-    notebook = nbformat.read(notebook_path, as_version=4)
-    cells = []
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and meta.get("solution") and meta.get("grade_id") in solution_ids:
-            cells.append(cell.source)
-    return cells
+    return notebook_cells.answer_cells(nbformat.read(notebook_path, as_version=4), solution_ids)
 
 
 def read_results(folder):
@@ -345,6 +351,18 @@ def check_inputs_kept(case, args_after):
             check_unchanged(case.function, value, args_after[position])
 
 
+def check_outputs(case, outputs):
+    """Raise AssertionError, with the explanation, unless ``outputs`` pass the case's checks.
+
+    ``outputs``: ``{"value": array, "params": array or None, "args_after":
+    {position: array}}``, what the worker sent back (or what
+    :func:`convviz_grade.cases.outputs_of` gives in the student's kernel).
+    """
+    if case.keep_inputs:
+        check_inputs_kept(case, outputs["args_after"])
+    case.check(outputs)
+
+
 def score_functions(assignment, verdicts, outputs, notes):
     """Compare each case's output with the reference; one verdict per function."""
     grades = []
@@ -371,9 +389,7 @@ def score_functions(assignment, verdicts, outputs, notes):
                     message += f"\n  hint: {hint}"
                 break
             try:
-                if case.keep_inputs:
-                    check_inputs_kept(case, outputs[case_id]["args_after"])
-                case.check(outputs[case_id])
+                check_outputs(case, outputs[case_id])
             except AssertionError as error:
                 message = f"({label}) {error}"
                 break

@@ -34,9 +34,10 @@ def _results(course, student, assignment):
 
 def export_rows(course):
     """One row per student x assignment x graded function, sorted."""
+    import nbformat
     from nbgrader.api import Gradebook
 
-    from convviz_grade.grading import Assignment
+    from convviz_grade.notebook_cells import points as read_points
 
     rows = []
     with Gradebook(course.db_url) as gradebook:
@@ -44,7 +45,7 @@ def export_rows(course):
         assignments = sorted(assignment.name for assignment in gradebook.assignments)
     for assignment_name in assignments:
         source = course.source_notebook(assignment_name)
-        points = Assignment.read_points(source) if source.is_file() else {}
+        points = read_points(nbformat.read(source, as_version=4)) if source.is_file() else {}
         for student in students:
             results = _results(course, student, assignment_name)
             if results is None:

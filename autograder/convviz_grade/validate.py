@@ -6,9 +6,10 @@ reported under the function it tests. The exit code is 1 when a test fails
 or the notebook cannot run, so the command can gate a submission
 (``nbgrader validate`` exits 0 even then).
 
-Test cells follow the course's naming rule: the visible tests of function
-``f`` have the nbgrader grade id ``test_f``, its hidden tests ``hidden_f``
-(in the students' copy that cell holds no tests; the grader restores them).
+Test cells follow the course's naming rule (:mod:`convviz_grade.notebook_cells`):
+the visible tests of function ``f`` have the nbgrader grade id ``test_f``, its
+hidden tests ``hidden_f`` (in the students' copy that cell holds no tests; the
+grader restores them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEST_PREFIXES = {"test_": "visible", "hidden_": "hidden"}
+from convviz_grade.notebook_cells import has_hidden_tests, tested_function
 
 
 @dataclass
@@ -34,14 +35,6 @@ class FunctionResult:
         return not self.failures
 
 
-def split_grade_id(grade_id):
-    """``"test_compute_loss"`` -> ``("compute_loss", "visible")``; None otherwise."""
-    for prefix, kind in TEST_PREFIXES.items():
-        if grade_id.startswith(prefix):
-            return grade_id[len(prefix):], kind
-    return None
-
-
 def _error_text(cell):
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -50,10 +43,6 @@ def _error_text(cell):
                 return "not written yet (the function still raises NotImplementedError)"
             return f"{name}: {value}" if name != "AssertionError" else value
     return None
-
-
-def has_hidden_tests(cell):
-    return "BEGIN HIDDEN TESTS" in cell.source
 
 
 def execute(notebook_path, *, timeout=300):
@@ -89,7 +78,7 @@ def collect_results(notebook):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        parsed = split_grade_id(meta.get("grade_id", "")) if meta.get("grade") else None
+        parsed = tested_function(cell)
         error = _error_text(cell)
         if parsed is None:
             if error:

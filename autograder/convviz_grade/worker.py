@@ -13,8 +13,8 @@ Protocol (all files in the work folder):
 * ``student.json``: ``{"prelude": source, "cells": [source, ...]}``: the
   assignment's imports (run first, as the notebook's setup cell would), then
   the submission's solution cells in notebook order;
-* ``task.json``: ``{"cases": [{"id", "function", "kind", "keep_inputs", "args",
-  "kwargs"}]}``;
+* ``task.json``: ``{"cases": [{"id", "function", "kind", "seed", "repeat",
+  "repeat_into", "keep_inputs", "args", "kwargs"}]}`` (see :func:`call_case`);
   each argument is ``{"array": name}`` (an entry of ``inputs.npz``; with
   ``"tensor": true`` it is passed as a TensorFlow constant),
   ``{"model": file}`` (a ``.keras`` file of the work folder) or
@@ -33,12 +33,14 @@ pickles, never objects.
 
 Case kinds:
 
-* ``call``: ``function(*args, **kwargs)``; the result must be array-like;
+* ``call``: ``function(*args, **kwargs)`` (``repeat`` times, each on the
+  previous result); the result must be array-like;
 * ``block``: ``args = [input array, filters]``: the function is applied to
   ``keras.Input`` of the array's shape, the model is given weights that depend
-  only on each layer's kernel shape (:func:`set_weights_by_shape`, the
-  grader gives the reference block the same), and the outputs on the array
-  are returned, with the parameter count as ``<id>.params``.
+  only on each layer's kernel shape and the case's ``seed``
+  (:func:`set_weights_by_shape`, the grader gives the reference block the
+  same), and the outputs on the array are returned, with the parameter count
+  as ``<id>.params``.
 """
 
 import importlib.abc
@@ -120,6 +122,39 @@ def run_block(function, array, filters, kwargs, seed=0):
     model = keras.Model(inputs, function(inputs, filters, **kwargs))
     set_weights_by_shape(model, seed)
     return model.predict(array, verbose=0), model.count_params()
+
+
+def call_case(function, case, args, kwargs):
+    """Call a graded function as a case asks; return ``(result, parameter count or None)``.
+
+    ``case``: the case's ``kind`` and options, as in ``task.json`` (``seed``
+    of a ``block`` case's weights; ``repeat`` and ``repeat_into``: call the
+    function ``repeat`` times, each call after the first with the previous
+    result, converted to the argument's type, in place of argument
+    ``repeat_into``, as an ascent loop does). This worker and the notebook's
+    hidden tests (:mod:`convviz_grade.cases`) both call student code through
+    this function, so both graders call it the same way.
+    """
+    if case["kind"] == "block":
+        return run_block(function, args[0], args[1], kwargs, seed=case.get("seed", 0))
+    value = function(*args, **kwargs)
+    args = list(args)
+    for _ in range(case.get("repeat", 1) - 1):
+        position = case["repeat_into"]
+        args[position] = _same_type(value, args[position])
+        value = function(*args, **kwargs)
+    return value, None
+
+
+def _same_type(value, like):
+    """``value`` as the type of ``like``: a TensorFlow tensor or a NumPy array of its dtype."""
+    import numpy as np
+
+    if hasattr(like, "numpy") and hasattr(like, "dtype") and not isinstance(like, np.ndarray):
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(value, like.dtype)
+    return np.asarray(value, like.dtype)
 
 
 def _strip_magics(source):
@@ -213,11 +248,9 @@ def main(folder):
         try:
             args = [argument(spec, inputs, folder) for spec in case["args"]]
             kwargs = {key: argument(spec, inputs, folder) for key, spec in case["kwargs"].items()}
-            if case["kind"] == "block":
-                value, params = run_block(function, args[0], args[1], kwargs)
+            value, params = call_case(function, case, args, kwargs)
+            if params is not None:
                 np.save(os.path.join(folder, "outputs", f"{case['id']}.params.npy"), np.array(params))
-            else:
-                value = function(*args, **kwargs)
             array, problem = as_plain_array(value)
             if case.get("keep_inputs"):  # send the arrays back: the grader compares them with its copies
                 for position, (spec, arg) in enumerate(zip(case["args"], args)):

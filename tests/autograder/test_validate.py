@@ -4,7 +4,8 @@ import nbformat
 import pytest
 
 from convviz_grade import cli
-from convviz_grade.validate import split_grade_id, validate
+from convviz_grade.notebook_cells import split_grade_id
+from convviz_grade.validate import validate
 from notebooks import ADD_HIDDEN, ADD_SOLUTION, ADD_VISIBLE, code, notebook, solution, graded
 
 

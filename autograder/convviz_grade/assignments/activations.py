@@ -197,19 +197,16 @@ def _visible_activation():
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade autograde``'s.
 
     The notebook's visible tests (the hand-computed 2-channel grids, a dead
-    channel, clipping, the shape on ``small_convnet``'s ``pool2``), then hidden
-    cases with seeds of their own: random activations with dead and constant
-    channels (several sizes and tiles per row, with and without the batch
-    axis), every layer of random small models and two layers of
-    ``small_convnet``. The activations are computed here, so the worker gets
-    arrays only.
-
-    The notebook also checks that ``channel_grid`` leaves its input as it
-    was; the worker passes copies, so that is checked by the notebook's
-    visible test only.
+    channel, clipping, the shape on ``small_convnet``'s ``pool2``), then the
+    hidden cases: random activations with dead and constant channels (several
+    sizes and tiles per row, with and without the batch axis), every layer of
+    random small models and two layers of ``small_convnet``, and the default
+    ``images_per_row``. The activations are computed here, so the worker gets
+    arrays only. Every case also checks that ``channel_grid`` leaves its input
+    as it was (``keep_inputs``).
     """
     from functools import partial
 
@@ -256,18 +253,21 @@ def grading_cases():
         np.full((1, 96, 96, 3), 128.0, dtype=np.float32)))
     cases.append(Case("channel_grid", (pool2,), check_pool2_shape, visible=True))  # the default 16 per row
 
-    hidden = [
-        (random_activation(41), 4),
-        (random_activation(42, height=5, width=9, channels=7), 3),
-        (random_activation(43, height=12, width=12, channels=16)[0], 5),  # no batch axis
-        (random_activation(44, height=4, width=4, channels=3), 16),
-        (random_activation(45, height=6, width=3, channels=9), 1),
-        (random_activation(46, height=3, width=8, channels=12)[0], 12),  # no batch axis, one full row
-    ]
-    for seed in (47, 48):
+    hidden = []
+    for first in (1, 41):  # two sets of seeds, 1 to 5 and 41 to 45
+        hidden += [
+            (random_activation(first), 4),
+            (random_activation(first + 1, height=5, width=9, channels=7), 3),
+            (random_activation(first + 2, height=12, width=12, channels=16)[0], 5),  # no batch axis
+            (random_activation(first + 3, height=4, width=4, channels=3), 16),
+            (random_activation(first + 4, height=6, width=3, channels=9), 1),
+        ]
+    hidden.append((random_activation(46, height=3, width=8, channels=12)[0], 12))  # no batch axis, one full row
+    for seed in (1, 2, 47, 48):
         hidden += [(np.asarray(output), 6) for output in random_model(seed)(random_images(seed))]
-    layers = reference.build_activation_model(shipped, ["conv2", "pool4"])(random_images(49, image_size=96))
-    hidden += [(np.asarray(output), 16) for output in layers]
+    shipped_layers = reference.build_activation_model(shipped, ["conv2", "pool4"])
+    for seed in (3, 49):
+        hidden += [(np.asarray(output), 16) for output in shipped_layers(random_images(seed, image_size=96))]
     for activation, per_row in hidden:
         add(f"channel_grid (activation {activation.shape}, images_per_row={per_row})", activation, per_row,
             reference.channel_grid(activation, per_row))

@@ -209,47 +209,57 @@ otherwise fails (the reference library is out of the student's reach).
 """
 
 BLOCK_TRIALS = [
-    # (input shape, filters, pooling, seed of the input)
-    ((6, 6, 8), 8, False, 101),
-    ((6, 6, 8), 16, False, 102),
-    ((8, 8, 16), 16, True, 103),
-    ((7, 7, 8), 16, True, 104),
-    ((6, 10, 16), 8, True, 105),
-    ((5, 7, 16), 8, False, 106),
+    # (input shape, filters, pooling, seed of the input, seed of the weights)
+    ((8, 8, 16), 16, False, 0, 0),
+    ((8, 8, 16), 32, False, 1, 1),
+    ((8, 8, 32), 32, True, 2, 2),
+    ((9, 9, 16), 32, True, 3, 3),
+    ((6, 10, 32), 16, True, 4, 4),
+    ((5, 7, 32), 16, False, 5, 5),
+    ((6, 6, 8), 8, False, 101, 0),
+    ((6, 6, 8), 16, False, 102, 0),
+    ((8, 8, 16), 16, True, 103, 0),
+    ((7, 7, 8), 16, True, 104, 0),
+    ((6, 10, 16), 8, True, 105, 0),
+    ((5, 7, 16), 8, False, 106, 0),
 ]
-"""The hidden grading trials of ``residual_block``: shapes and seeds of their own.
+"""The hidden trials of ``residual_block``.
 
 Same channels and a channel change, with and without pooling, odd and
-non-square sizes; the worker gives weights by kernel shape with seed 0.
+non-square sizes; the worker gives the weights by kernel shape with the
+trial's seed of the weights.
 """
 
-COUNT_TRIALS = [(1, 8, 24), (3, 5, 40), (3, 96, 48), (5, 12, 36), (7, 6, 20)]
-"""The hidden grading trials of ``count_conv_params``, each with and without separable and bias."""
+COUNT_TRIALS = [(1, 16, 32), (3, 3, 32), (3, 128, 64), (5, 24, 48), (7, 10, 6),
+                (1, 8, 24), (3, 5, 40), (3, 96, 48), (5, 12, 36), (7, 6, 20)]
+"""The hidden trials of ``count_conv_params``, each with and without separable and bias."""
 
 
-def run_block_like_the_worker(block_function, array, filters, **kwargs):
+def run_block_like_the_worker(block_function, array, filters, *, weights_seed=0, **kwargs):
     """What the grading worker computes for a ``block`` case: ``(output, parameter count)``.
 
     The one-block model is built and given weights by
     :func:`convviz_grade.worker.run_block` itself (weights by kernel shape,
-    seed 0), so the reference and the student's block are treated alike.
+    seeded with ``weights_seed``), so the reference and the student's block
+    are treated alike.
     """
     from convviz_grade.worker import run_block
 
-    output, params = run_block(block_function, np.asarray(array, np.float32), filters, kwargs)
+    output, params = run_block(block_function, np.asarray(array, np.float32), filters, kwargs, seed=weights_seed)
     return np.asarray(output), int(params)
 
 
-def block_mistakes_on(array, filters, **kwargs):
+def block_mistakes_on(array, filters, *, weights_seed=0, **kwargs):
     """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint: output}``.
 
     Those that cannot be built, or give the reference's output, are left out.
     """
-    expected, _ = run_block_like_the_worker(reference.residual_block, array, filters, **kwargs)
+    expected, _ = run_block_like_the_worker(reference.residual_block, array, filters, weights_seed=weights_seed,
+                                            **kwargs)
     mistakes = {}
     for hint, function in MISTAKEN_BLOCKS.items():
         try:
-            output, _ = run_block_like_the_worker(function, array, filters, **kwargs)
+            output, _ = run_block_like_the_worker(function, array, filters, weights_seed=weights_seed, **kwargs)
         except Exception:
             continue
         if output.shape != expected.shape or not np.allclose(output, expected, rtol=1e-4, atol=1e-5):
@@ -282,7 +292,7 @@ def _check_count(label, expected, mistakes, check_int, outputs):
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
 
     ``residual_block`` (kind ``block``): the notebook's visible shapes (input
     (8, 8, 16) to 16 channels, to 32 with pooling, and the (1, 4, 4, 16)
@@ -299,19 +309,21 @@ def grading_cases():
     from convviz_grade.grading import Case
 
     cases = []
-    blocks = [((8, 8, 16), 16, False, block_input((8, 8, 16), 0), "trial", True),
-              ((8, 8, 16), 32, True, block_input((8, 8, 16), 0), "trial", True),
-              ((4, 4, 16), 16, False, np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32"),
+    blocks = [((8, 8, 16), 16, False, block_input((8, 8, 16), 0), 0, "trial", True),
+              ((8, 8, 16), 32, True, block_input((8, 8, 16), 0), 0, "trial", True),
+              ((4, 4, 16), 16, False, np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32"), 0,
                "zero", True)]
-    blocks += [(shape, filters, pooling, block_input(shape, seed), "trial", False)
-               for shape, filters, pooling, seed in BLOCK_TRIALS]
-    for shape, filters, pooling, array, name, visible in blocks:
+    blocks += [(shape, filters, pooling, block_input(shape, seed), weights_seed, "trial", False)
+               for shape, filters, pooling, seed, weights_seed in BLOCK_TRIALS]
+    for shape, filters, pooling, array, weights_seed, name, visible in blocks:
         what = f"residual_block(x of shape {(None,) + shape}, filters={filters}, pooling={pooling})"
         kwargs = {"pooling": pooling, "name": name}
-        expected, params = run_block_like_the_worker(reference.residual_block, array, filters, **kwargs)
+        expected, params = run_block_like_the_worker(reference.residual_block, array, filters,
+                                                     weights_seed=weights_seed, **kwargs)
         cases.append(Case("residual_block", (array, filters), partial(
-            _check_block, what, expected, params, block_mistakes_on(array, filters, **kwargs)),
-            kwargs=kwargs, kind="block", visible=visible))
+            _check_block, what, expected, params,
+            block_mistakes_on(array, filters, weights_seed=weights_seed, **kwargs)),
+            kwargs=kwargs, kind="block", seed=weights_seed, visible=visible))
 
     separable_mistake = "counted k * k * in_channels * out_channels for the separable convolution too"
     bias_mistake = "forgot the out_channels biases when use_bias is true"
@@ -328,9 +340,13 @@ def grading_cases():
             for use_bias in (False, True):
                 options = {"separable": separable, "use_bias": use_bias}
                 label = f"count_conv_params({k}, {cin}, {cout}, separable={separable}, use_bias={use_bias})"
+                expected = reference.count_conv_params(k, cin, cout, **options)
+                if expected != keras_param_count(k, cin, cout, **options):  # the reference itself is wrong
+                    raise ValueError(f"{label}: the reference counts {expected}, Keras "
+                                     f"{keras_param_count(k, cin, cout, **options)}")
                 cases.append(Case("count_conv_params", (k, cin, cout), partial(
-                    _check_count, label, reference.count_conv_params(k, cin, cout, **options),
-                    count_mistakes(k, cin, cout, **options), False), kwargs=options))
+                    _check_count, label, expected, count_mistakes(k, cin, cout, **options), False),
+                    kwargs=options))
     return cases
 
 

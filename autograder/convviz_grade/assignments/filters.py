@@ -202,18 +202,16 @@ def _visible_loss_image():
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
 
     For each function, the notebook's visible tests (the identity "extractor",
     the shipped ``small_convnet``'s ``conv3``, the hand-computed pictures), then
-    hidden cases on random small models, images and patterns with seeds of
-    their own, the shipped ``conv2``, constant images, and for
-    ``gradient_ascent_step`` a step from a later point of an ascent. The same
-    model object is shared by several cases, so it is saved once.
-
-    The notebook also checks that ``deprocess_image`` leaves its input as it
-    was; the worker passes copies, so that is checked by the notebook's
-    visible test only.
+    hidden cases on random small models, images and patterns, the shipped
+    ``conv2``, constant images, and for ``gradient_ascent_step`` three steps
+    in a row and a step from a later point of an ascent. The same model
+    object is shared by several cases, so it is saved once. Every
+    ``deprocess_image`` case also checks that the input is left as it was
+    (``keep_inputs``).
     """
     from functools import partial
 
@@ -248,7 +246,7 @@ def grading_cases():
     shipped = load_pretrained("small_convnet").model
     conv3 = reference.build_feature_extractor(shipped, "conv3")
     identity = _identity_extractor()
-    random_extractors = {seed: random_feature_extractor(seed) for seed in (61, 62, 63, 64, 65)}  # shared
+    random_extractors = {seed: random_feature_extractor(seed) for seed in (1, 2, 3, 4, 5, 61, 62, 63, 64, 65)}
     cases = []
 
     # ------------------------------------------------------------ compute_loss
@@ -260,7 +258,8 @@ def grading_cases():
                                   {"rtol": 1e-6}), visible=True))
     images = np.random.default_rng(0).uniform(0, 255, size=(2, 96, 96, 3)).astype(np.float32)
     cases.append(Case("compute_loss", (conv3, images, 7), check_scalar, visible=True))
-    for seed, num_images, indices in ((61, 2, (0, 5, 15)), (62, 3, (2, 9)), (63, 1, (4, 13))):
+    for seed, num_images, indices in ((1, 2, (0, 5, 15)), (2, 2, (0, 5, 15)), (3, 2, (0, 5, 15)),
+                                      (61, 2, (0, 5, 15)), (62, 3, (2, 9)), (63, 1, (4, 13))):
         extractor = random_extractors[seed]
         images = random_images(seed, num_images=num_images)
         for index in indices:
@@ -269,10 +268,11 @@ def grading_cases():
                 check, f"compute_loss (random model, {num_images} images, filter {index})", expected,
                 loss_mistakes(extractor, images, index), loss_tolerances)))
     conv2 = reference.build_feature_extractor(shipped, "conv2")
-    images = random_images(64, num_images=2, image_size=96)
-    cases.append(Case("compute_loss", (conv2, images, 23), partial(
-        check, "compute_loss (small_convnet conv2, filter 23)", reference.compute_loss(conv2, images, 23),
-        loss_mistakes(conv2, images, 23), loss_tolerances)))
+    for seed, num_images, index in ((4, 1, 11), (64, 2, 23)):
+        images = random_images(seed, num_images=num_images, image_size=96)
+        cases.append(Case("compute_loss", (conv2, images, index), partial(
+            check, f"compute_loss (small_convnet conv2, {num_images} images, filter {index})",
+            reference.compute_loss(conv2, images, index), loss_mistakes(conv2, images, index), loss_tolerances)))
 
     # ---------------------------------------------------- gradient_ascent_step
     step_tolerances = {"rtol": 1e-4, "atol": 1e-3}  # values up to ~1500 in float32
@@ -285,13 +285,24 @@ def grading_cases():
     image = tf.constant(np.random.default_rng(0).uniform(100, 150, size=(1, 96, 96, 3)).astype(np.float32))
     cases.append(Case("gradient_ascent_step", (conv3, image, 3, 1275.0), partial(check_step_length, image),
                       visible=True))
-    for seed, index, rate in ((61, 0, 10.0), (62, 5, 1275.0), (63, 15, 100.0), (64, 9, 1.0)):
+    for seed, image_seed, index, rate in ((1, 1, 0, 10.0), (2, 2, 5, 1275.0), (3, 3, 15, 100.0), (4, 4, 9, 1.0),
+                                          (61, 71, 0, 10.0), (62, 72, 5, 1275.0), (63, 73, 15, 100.0),
+                                          (64, 74, 9, 1.0)):
         extractor = random_extractors[seed]
-        image = tf.constant(random_images(seed + 10, num_images=1))
+        image = tf.constant(random_images(image_seed, num_images=1))
         cases.append(Case("gradient_ascent_step", (extractor, image, index, rate), partial(
             check, f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
             reference.gradient_ascent_step(extractor, image, index, rate),
             step_mistakes(extractor, image, index, rate), step_tolerances)))
+    # Three steps in a row, each from the student's previous result, as the ascent loop does.
+    extractor = random_extractors[5]
+    start = tf.constant(random_images(5, num_images=1))
+    expected = start
+    for _ in range(3):
+        expected = reference.gradient_ascent_step(extractor, expected, 2, 300.0)
+    cases.append(Case("gradient_ascent_step", (extractor, start, 2, 300.0), partial(
+        check, "gradient_ascent_step (three steps in a row)", expected, {}, step_tolerances),
+        repeat=3, repeat_into=1))
     # Later in an ascent: the image after two reference steps, far outside 0..255.
     extractor = random_extractors[65]
     image = tf.constant(random_images(75, num_images=1))
@@ -326,7 +337,8 @@ def grading_cases():
             kwargs={"crop": crop}, visible=True))
     pattern = np.random.default_rng(0).normal(200.0, 500.0, size=(96, 96, 3)).astype(np.float32)
     cases.append(Case("deprocess_image", (pattern,), check_picture_shape, visible=True))  # the default crop
-    hidden = [(random_pattern(seed), 25) for seed in (81, 82, 83)]
+    hidden = [(random_pattern(seed), 25) for seed in (11, 12, 13, 81, 82, 83)]
+    hidden += [(random_pattern(14), 0), (random_pattern(15, size=40), 5)]
     hidden += [(random_pattern(84), 0), (random_pattern(85, size=40), 5), (random_pattern(86, size=64), 10)]
     hidden += [(np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)]
     for image, crop in hidden:

@@ -233,6 +233,14 @@ def visible_model(head):
 
 HEATMAP_TRIALS = [
     # (model seed, head, image, class_index); "image" is a random_images seed or a constant value.
+    (2, "softmax", ("random", 2), None),
+    (1, "softmax", ("random", 1), None),
+    (3, "softmax", ("random", 3), 1),
+    (4, "softmax", ("random", 4), 1),
+    (1, "softmax", ("random", 1), 2),
+    (2, "sigmoid", ("random", 2), None),
+    (3, "sigmoid", ("random", 3), None),
+    (7, "sigmoid", ("random", 7), None),
     (22, "softmax", ("random", 22), None),     # top class 2: "class 0" mistake is visible
     (30, "softmax", ("random", 30), None),
     (30, "softmax", ("random", 30), 1),        # class_index below the top class
@@ -246,23 +254,35 @@ HEATMAP_TRIALS = [
     (30, "sigmoid", ("random", 30), None),
     (30, "sigmoid", ("constant", 0.0), None),  # a black image: all zeros
 ]
-"""The hidden grading trials of ``gradcam_heatmap``: seeds the notebook does not use.
+"""The hidden trials of ``gradcam_heatmap``.
 
-Each non-zero heatmap here has a positive maximum well above round-off (at
+Each non-zero heatmap from seed 22 on has a positive maximum well above round-off (at
 least 5% of the largest absolute value before the ReLU), and each zero one a
 clearly negative maximum, so float32 and float64 answers agree.
 """
 
-OVERLAY_TRIALS = [
-    # (image size, heatmap grid, alpha, cmap, image kind, heatmap kind)
-    ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
-    ((20, 36), (5, 3), 0.4, "jet", "random", "random"),
-    ((37, 26), (6, 7), 0.6, "viridis", "random", "random"),
-    ((16, 16), (16, 16), 0.3, "magma", "random", "random"),
-    ((12, 18), (3, 3), 0.5, "plasma", "constant", "random"),
-    ((10, 14), (2, 2), 0.4, "jet", "random", "zeros"),
-]
-"""The hidden grading trials of ``overlay`` (random generator of its own: seed 5151)."""
+OVERLAY_TRIALS = {
+    # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap kind), ...]
+    2024: [((32, 32), (4, 4), 0.4, "jet", "random", "random"),
+           ((24, 40), (3, 5), 0.4, "jet", "random", "random"),
+           ((45, 30), (7, 6), 0.7, "viridis", "random", "random"),
+           ((16, 16), (16, 16), 0.25, "magma", "random", "random")],
+    5151: [((32, 32), (4, 4), 0.4, "jet", "random", "random"),
+           ((20, 36), (5, 3), 0.4, "jet", "random", "random"),
+           ((37, 26), (6, 7), 0.6, "viridis", "random", "random"),
+           ((16, 16), (16, 16), 0.3, "magma", "random", "random"),
+           ((12, 18), (3, 3), 0.5, "plasma", "constant", "random"),
+           ((10, 14), (2, 2), 0.4, "jet", "random", "zeros")],
+}
+"""The hidden trials of ``overlay``, by the seed of the generator that draws their images and heatmaps."""
+
+
+def _overlay_inputs(rng, size, grid, image_kind, heatmap_kind):
+    """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random, constant or zeros)."""
+    image = (rng.uniform(0, 255, size + (3,)) if image_kind == "random"
+             else np.full(size + (3,), rng.uniform(0, 255))).astype("float32")
+    heatmap = (rng.uniform(0, 1, grid) if heatmap_kind == "random" else np.zeros(grid)).astype("float32")
+    return image, heatmap
 
 
 def _check_heatmap(label, expected, mistakes, float_dtype, outputs):
@@ -303,13 +323,13 @@ def _trial_image(kind):
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
 
     ``gradcam_heatmap``: the notebook's four visible 2x2 cases, then
     :data:`HEATMAP_TRIALS` (random softmax and sigmoid classifiers, class_index
     None and given, constant images, all-zero heatmaps). ``overlay``: the
-    notebook's two visible cases, then :data:`OVERLAY_TRIALS` and a batch of
-    one image. Each model is one object, saved once for all its cases.
+    notebook's two visible cases, then :data:`OVERLAY_TRIALS` and two batches
+    of one image. Each model is one object, saved once for all its cases.
     """
     from functools import partial
 
@@ -359,24 +379,25 @@ def grading_cases():
             "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros((2, 2, 3), np.uint8)}),
         visible=True))
     # overlay: hidden trials.
-    rng = np.random.default_rng(5151)
-    for size, grid, alpha, cmap, image_kind, heatmap_kind in OVERLAY_TRIALS:
-        image = (rng.uniform(0, 255, size + (3,)) if image_kind == "random"
-                 else np.full(size + (3,), rng.uniform(0, 255))).astype("float32")
-        heatmap = (rng.uniform(0, 1, grid) if heatmap_kind == "random" else np.zeros(grid)).astype("float32")
-        label = (f"overlay({image_kind} image {size}, {heatmap_kind} heatmap {grid}, "
-                 f"alpha={alpha}, cmap={cmap!r})")
-        expected = reference.overlay(image, heatmap, alpha=alpha, cmap=cmap)
-        mistakes = _distinct(overlay_mistakes(image, heatmap, alpha=alpha, cmap=cmap), expected, 1)
+    def add_overlay(label, image, heatmap, **options):
+        expected = reference.overlay(image[0] if image.ndim == 4 else image, heatmap, **options)
+        mistakes = _distinct(overlay_mistakes(image[0] if image.ndim == 4 else image, heatmap, **options),
+                             expected, 1)
         cases.append(Case("overlay", (image, heatmap), partial(_check_overlay, label, expected, mistakes),
-                          kwargs={"alpha": alpha, "cmap": cmap}))
-    size, grid, alpha, cmap = (18, 24), (6, 8), 0.4, "jet"
-    image = rng.uniform(0, 255, size + (3,)).astype("float32")
-    heatmap = rng.uniform(0, 1, grid).astype("float32")
-    expected = reference.overlay(image, heatmap)
-    cases.append(Case("overlay", (image[None], heatmap), partial(
-        _check_overlay, f"overlay(a batch of one image {size}, heatmap {grid})", expected,
-        _distinct(overlay_mistakes(image, heatmap), expected, 1))))
+                          kwargs=options))
+
+    rngs = {seed: np.random.default_rng(seed) for seed in OVERLAY_TRIALS}
+    for seed, trials in OVERLAY_TRIALS.items():
+        for size, grid, alpha, cmap, image_kind, heatmap_kind in trials:
+            image, heatmap = _overlay_inputs(rngs[seed], size, grid, image_kind, heatmap_kind)
+            add_overlay(f"overlay({image_kind} image {size}, {heatmap_kind} heatmap {grid}, "
+                        f"alpha={alpha}, cmap={cmap!r})", image, heatmap, alpha=alpha, cmap=cmap)
+        if seed == 2024:  # the last trial's inputs again, as a batch of one image
+            add_overlay(f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, cmap={cmap!r})",
+                        image[None], heatmap, alpha=alpha, cmap=cmap)
+    # A batch of one image with the default alpha and cmap.
+    image, heatmap = _overlay_inputs(rngs[5151], (18, 24), (6, 8), "random", "random")
+    add_overlay("overlay(a batch of one image (18, 24), heatmap (6, 8))", image[None], heatmap)
     return cases
 
 

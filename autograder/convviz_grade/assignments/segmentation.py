@@ -70,11 +70,25 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
     return {hint: value for hint, value in candidates.items() if not np.isclose(value, right, rtol=1e-9, atol=1e-12)}
 
 
-def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`).
+HIDDEN_TRIALS = [
+    # (seed, num_classes, absent classes, mask shape (batch, height, width))
+    (0, 3, (), (3, 8, 8)), (1, 2, (), (3, 8, 8)), (2, 3, (1,), (3, 8, 8)),
+    (3, 3, (2,), (3, 8, 8)), (4, 2, (), (3, 8, 8)), (5, 3, (0,), (3, 8, 8)),
+    (100, 3, (), (4, 12, 10)), (101, 2, (), (4, 12, 10)), (102, 3, (1,), (4, 12, 10)),
+    (103, 3, (2,), (4, 12, 10)), (104, 3, (0,), (4, 12, 10)),
+]
+"""The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both masks.
 
-    The notebook's visible 4x4 example, then random masks the notebook never
-    shows (seeds of their own), with 2 and 3 classes and absent classes.
+``num_classes`` is passed by position on the (3, 8, 8) masks and by keyword
+on the (4, 12, 10) ones.
+"""
+
+
+def grading_cases():
+    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade autograde``'s.
+
+    The notebook's visible 4x4 example and perfect prediction, then
+    :data:`HIDDEN_TRIALS` on random masks the notebook never shows.
     """
     from functools import partial
 
@@ -93,13 +107,14 @@ def grading_cases():
         Case("mean_iou", (truth, truth.copy()), partial(check, 1.0, {}, "mean_iou(perfect prediction)"),
              kwargs={"num_classes": 3}, visible=True),
     ]
-    for seed, num_classes, absent in [(100, 3, ()), (101, 2, ()), (102, 3, (1,)), (103, 3, (2,)), (104, 3, (0,))]:
-        truth, predicted = random_masks(seed, num_classes=num_classes, absent=absent, shape=(4, 12, 10))
+    for seed, num_classes, absent, shape in HIDDEN_TRIALS:
+        truth, predicted = random_masks(seed, num_classes=num_classes, absent=absent, shape=shape)
         label = f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, absent classes {list(absent)})"
         expected = reference.mean_iou(truth, predicted, num_classes)
-        cases.append(Case("mean_iou", (truth, predicted),
+        by_position = shape == (3, 8, 8)
+        cases.append(Case("mean_iou", (truth, predicted, num_classes) if by_position else (truth, predicted),
                           partial(check, expected, iou_mistakes(truth, predicted, num_classes), label),
-                          kwargs={"num_classes": num_classes}))
+                          kwargs={} if by_position else {"num_classes": num_classes}))
     return cases
 
 

@@ -1,0 +1,113 @@
+"""The notebooks' hidden tests: the grader's own cases, run in the student's kernel.
+
+Each assignment's hidden tests have one source, ``grading_cases()`` of
+``convviz_grade.assignments.<assignment>``. ``convviz-grade autograde`` sends
+those cases to its sandboxed worker; the ``hidden_f`` cell of the notebook
+(what ``nbgrader autograde`` and ``convviz-grade validate`` run) is the one
+line :func:`run_hidden_cases` ``(assignment, "f", f)``, which runs the same
+hidden cases of ``f`` here. Both call the function through
+:func:`convviz_grade.worker.call_case` and read its result with
+:func:`convviz_grade.worker.as_plain_array`, and both judge it with
+:func:`convviz_grade.grading.check_outputs`, so the two graders use the same
+inputs, expected values and usual-mistake hints.
+
+What differs is only where the inputs come from: the worker gets them from
+files (each array a fresh copy, each model loaded anew for every case), this
+module passes a copy of each array, a new tensor of each tensor, and the
+case's own model object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+
+from convviz_grade import grading, worker
+
+_LOADED = {}  # assignment -> (module, cases): grading_cases() runs once per kernel
+
+
+def assignment_cases(assignment):
+    """``(module, cases)`` of ``convviz_grade.assignments.<assignment>``, made once per process."""
+    if assignment not in _LOADED:
+        module = importlib.import_module(f"convviz_grade.assignments.{assignment}")
+        _LOADED[assignment] = module, list(module.grading_cases())
+    return _LOADED[assignment]
+
+
+def hidden_cases(assignment, function_name):
+    """The cases of ``function_name`` that the notebook does not show."""
+    _, cases = assignment_cases(assignment)
+    return [case for case in cases if case.function == function_name and not case.visible]
+
+
+def _argument(value):
+    kind = grading.argument_kind(value)
+    if kind == "array":
+        return value.copy()
+    if kind == "tensor":
+        import tensorflow as tf
+
+        return tf.constant(np.asarray(value.numpy()))
+    if kind == "model":
+        return value
+    return json.loads(json.dumps(value))  # as the worker gets it: a tuple comes back a list
+
+
+def outputs_of(case, function):
+    """Call ``function`` on the case's inputs as the worker does; the outputs it would send back.
+
+    Returns:
+        dict, as :func:`convviz_grade.grading.check_outputs` reads it.
+
+    Raises:
+        AssertionError: if the result is not a numeric array (None, say).
+        Whatever ``function`` raises.
+    """
+    args = [_argument(value) for value in case.args]
+    kwargs = {key: _argument(value) for key, value in case.kwargs.items()}
+    value, params = worker.call_case(function, case.call_spec, args, kwargs)
+    array, problem = worker.as_plain_array(value)
+    if problem:
+        raise AssertionError(f"{case.function} (hidden test): {problem}")
+    outputs = {"value": array, "params": None if params is None else np.array(params), "args_after": {}}
+    if case.keep_inputs:
+        for position, (original, passed) in enumerate(zip(case.args, args)):
+            if grading.argument_kind(original) == "array":
+                after, _ = worker.as_plain_array(passed)
+                outputs["args_after"][position] = np.zeros(0) if after is None else after
+    return outputs
+
+
+def run_hidden_cases(assignment, function_name, function):
+    """Run the hidden cases of ``function_name`` on ``function``; raise on the first that fails.
+
+    The body of every ``hidden_f`` cell (see
+    :func:`convviz_grade.notebook_cells.hidden_tests_block`).
+
+    Raises:
+        AssertionError: with the explanation and, when the answer is what a
+            usual mistake gives, the hint that names it.
+        NotImplementedError: the function is not written yet.
+        ValueError: the assignment has no hidden case of ``function_name``.
+    """
+    module, _ = assignment_cases(assignment)
+    cases = hidden_cases(assignment, function_name)
+    if not cases:
+        raise ValueError(f"assignment {assignment} has no hidden grading case of {function_name}")
+    explain_error = getattr(module, "explain_error", lambda case, message: None)
+    for case in cases:
+        try:
+            outputs = outputs_of(case, function)
+        except (AssertionError, NotImplementedError):
+            raise
+        except Exception as error:
+            hint = explain_error(case, f"{type(error).__name__}: {worker.one_line(error)}")
+            if not hint:
+                raise
+            raise AssertionError(f"{function_name} (hidden test): {type(error).__name__}: {error}\n"
+                                 f"  hint: {hint}") from None
+        grading.check_outputs(case, outputs)
+    print(f"{function_name}: hidden tests passed ({len(cases)} cases)")

@@ -1,0 +1,102 @@
+"""The course's rules for reading an exercise notebook, in one place.
+
+Every graded function ``f`` of an assignment has three nbgrader cells:
+
+* an answer cell (``solution: true``), the student's code;
+* its visible tests, grade id ``test_f`` (1 point);
+* its hidden tests, grade id ``hidden_f`` (2 points), whose tests lie between
+  ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``. That block is always
+  the one call :func:`hidden_tests_block` gives: it runs the hidden cases of
+  ``convviz_grade.assignments.<assignment>.grading_cases()``, the cases
+  ``convviz-grade autograde`` runs too (see :mod:`convviz_grade.cases`).
+
+The grader (:mod:`convviz_grade.grading`, :mod:`convviz_grade.autograde`),
+``convviz-grade validate`` and the tests read notebooks only through these
+functions.
+
+>>> split_grade_id("test_compute_loss"), split_grade_id("hidden_compute_loss"), split_grade_id("setup")
+(('compute_loss', 'visible'), ('compute_loss', 'hidden'), None)
+>>> print(hidden_tests_block("segmentation", "mean_iou"))
+### BEGIN HIDDEN TESTS
+from convviz_grade.cases import run_hidden_cases
+
+run_hidden_cases("segmentation", "mean_iou", mean_iou)
+### END HIDDEN TESTS
+"""
+
+from __future__ import annotations
+
+TEST_PREFIXES = {"test_": "visible", "hidden_": "hidden"}
+"""Grade-id prefix of a function's test cells, and the kind of tests they hold."""
+
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def nbgrader_meta(cell):
+    """The cell's nbgrader metadata ({} for a cell nbgrader does not know)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def split_grade_id(grade_id):
+    """``"test_compute_loss"`` -> ``("compute_loss", "visible")``; None for any other grade id."""
+    for prefix, kind in TEST_PREFIXES.items():
+        if grade_id.startswith(prefix):
+            return grade_id[len(prefix):], kind
+    return None
+
+
+def tested_function(cell):
+    """``(function, kind)`` of a graded code cell named by the rule, else None."""
+    meta = nbgrader_meta(cell)
+    if cell.get("cell_type") != "code" or not meta.get("grade"):
+        return None
+    return split_grade_id(meta.get("grade_id", ""))
+
+
+def answer_cell_ids(notebook):
+    """The grade ids of the answer (solution) cells, in notebook order."""
+    return [nbgrader_meta(cell)["grade_id"] for cell in notebook.cells if nbgrader_meta(cell).get("solution")]
+
+
+def answer_cells(notebook, grade_ids):
+    """The sources of the answer code cells whose grade id is in ``grade_ids``, in notebook order.
+
+    ``notebook`` comes from a student: a cell may lack metadata, and only the
+    instructor's ``grade_ids`` say which cells are answers.
+    """
+    return [cell.get("source", "") for cell in notebook.cells
+            if cell.get("cell_type") == "code" and nbgrader_meta(cell).get("solution")
+            and nbgrader_meta(cell).get("grade_id") in grade_ids]
+
+
+def points(notebook):
+    """``{function: {grade_id: points}}`` of the test cells ``test_f`` and ``hidden_f``."""
+    found = {}
+    for cell in notebook.cells:
+        parsed = tested_function(cell)
+        if parsed is not None:
+            meta = nbgrader_meta(cell)
+            found.setdefault(parsed[0], {})[meta["grade_id"]] = float(meta.get("points", 0))
+    return found
+
+
+def has_hidden_tests(cell):
+    """True when the cell still holds its hidden tests (the instructor's copy, or the graded one)."""
+    return "BEGIN HIDDEN TESTS" in cell.get("source", "")
+
+
+def hidden_tests_block(assignment, function):
+    """The hidden tests of ``function``, as its ``hidden_<function>`` cell must hold them."""
+    return (f"{BEGIN_HIDDEN}\n"
+            "from convviz_grade.cases import run_hidden_cases\n\n"
+            f'run_hidden_cases("{assignment}", "{function}", {function})\n'
+            f"{END_HIDDEN}")
+
+
+def hidden_block_of(cell):
+    """The part of a hidden test cell from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``, or None."""
+    source = cell.get("source", "")
+    start, end = source.find(BEGIN_HIDDEN), source.find(END_HIDDEN)
+    if start < 0 or end < start:
+        return None
+    return source[start:end + len(END_HIDDEN)]
