@@ -180,6 +180,25 @@ def _trapezoid(gradients):
     return np.einsum("s,ns...->n...", weights, gradients)
 
 
+def _class_mistakes(classes, with_classes):
+    """The mistakes of ``class_index=None``: one class for every image instead of each image's own.
+
+    ``with_classes(classes)`` gives the method's result for those classes.
+    Where the first image's top class is 0 the two mistakes are one, named once.
+    """
+    mistakes = {}
+    if np.any(classes != classes[0]):
+        if classes[0] == 0:
+            mistakes["explained class 0 (here also the first image's top class) for every image instead of "
+                     "each image's own top class"] = with_classes(np.zeros_like(classes))
+        else:
+            mistakes["explained the first image's top class for every image instead of each image's own"] = (
+                with_classes(np.full_like(classes, classes[0])))
+    if np.any(classes != 0) and classes[0] != 0:
+        mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
+    return mistakes
+
+
 def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     """What the usual mistakes give for ``integrated_gradients`` on these inputs: ``{hint: attributions}``.
 
@@ -210,11 +229,7 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
         return difference * _trapezoid(_path_gradients(model, images, baseline_array, wrong_classes, alphas))
 
     if class_index is None:
-        if np.any(classes != 0):
-            mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
-        if np.any(classes != classes[0]):
-            mistakes["explained the first image's top class for every image instead of each image's own"] = (
-                with_classes(np.full_like(classes, classes[0])))
+        mistakes.update(_class_mistakes(classes, with_classes))
     else:
         top = _classes(model, images, None)
         if np.any(top != classes):
@@ -275,11 +290,7 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
         return _plus_plus(*_maps_and_gradients(model, images, layer_name, wrong_classes)).sum(axis=-1)
 
     if class_index is None:
-        if np.any(classes != 0):
-            mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
-        if np.any(classes != classes[0]):
-            mistakes["explained the first image's top class for every image instead of each image's own"] = (
-                with_classes(np.full_like(classes, classes[0])))
+        mistakes.update(_class_mistakes(classes, with_classes))
     else:
         top = _classes(model, images, None)
         if np.any(top != classes):
@@ -412,6 +423,7 @@ GRADCAM_PLUS_PLUS_TRIALS = [
     (52, "softmax", 2, None, LAST_CONV),
     (53, "linear", 2, [2, 0], LAST_CONV),
     (54, "linear", 2, None, "conv1"),
+    (58, "softmax", 3, None, LAST_CONV),  # top classes 1, 0, 1
 ]
 """The hidden trials of ``gradcam_plus_plus``."""
 
