@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from convviz_grade import sandbox
+from convviz_grade import notebook_cells, sandbox
 from convviz_grade.validate import collect_results, execute
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -27,11 +27,7 @@ def solution_notebook(assignment):
 
 def solution_cell_ids(notebook):
     """grade_id of every solution cell, in notebook order."""
-    return [
-        cell.metadata["nbgrader"]["grade_id"]
-        for cell in notebook.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    ]
+    return notebook_cells.answer_cell_ids(notebook)
 
 
 def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
@@ -52,9 +48,9 @@ def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
     if unknown:
         raise KeyError(f"no solution cells {sorted(unknown)} in {assignment}")
     for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
-            cell.source = answers[grade_id]
+        meta = notebook_cells.nbgrader_meta(cell)
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
     path = Path(tmp_path) / f"{assignment}.ipynb"
     nbformat.write(notebook, path)
     executed = execute(path, timeout=timeout)

@@ -8,9 +8,6 @@ bubblewrap with the repository hidden; the verdicts are decided here, with
 
 from __future__ import annotations
 
-import ast
-import re
-
 import nbformat
 import numpy as np
 import pytest
@@ -61,29 +58,33 @@ def grade(graded_assignment, server, path):
     return {function.function: function for function in result.functions}
 
 
-def _notebook_hidden_trials(grade_id):
-    notebook = nbformat.read(solution_notebook(NAME), as_version=4)
-    source = next(cell.source for cell in notebook.cells
-                  if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return ast.literal_eval(re.search(r"in (?:enumerate\()?(\[\(.*?\)\])", source, re.S).group(1))
+# The trials the notebook's hidden cells ran before they ran the grader's cases: still among them
+# (input shape, filters, pooling; the input and the weights seeded with the trial's number).
+FORMER_NOTEBOOK_BLOCKS = [((8, 8, 16), 16, False), ((8, 8, 16), 32, False), ((8, 8, 32), 32, True),
+                          ((9, 9, 16), 32, True), ((6, 10, 32), 16, True), ((5, 7, 32), 16, False)]
+FORMER_NOTEBOOK_COUNTS = [(1, 16, 32), (3, 3, 32), (3, 128, 64), (5, 24, 48), (7, 10, 6)]
 
 
-def test_cases_are_fresh_cover_the_hidden_tests_and_every_mistake(graded_assignment):
+def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(graded_assignment):
     cases = graded_assignment.cases
     counts = {(f, v): sum(c.function == f and c.visible == v for c in cases) for f in FUNCTIONS for v in (True, False)}
-    assert counts == {("residual_block", True): 3, ("residual_block", False): 6,
-                      ("count_conv_params", True): 4, ("count_conv_params", False): 20}
+    assert counts == {("residual_block", True): 3, ("residual_block", False): 12,
+                      ("count_conv_params", True): 4, ("count_conv_params", False): 40}
     blocks = [case for case in cases if case.function == "residual_block"]
     assert {case.kind for case in blocks} == {"block"}
     hidden = [(case.args[0].shape[1:], case.args[1], case.kwargs["pooling"]) for case in blocks if not case.visible]
-    notebook = _notebook_hidden_trials("hidden_residual_block")
-    assert not set(hidden) & set(notebook)  # shapes of their own
+    for seed, (shape, filters, pooling) in enumerate(FORMER_NOTEBOOK_BLOCKS):
+        [case] = [case for case in blocks if not case.visible and case.seed == seed
+                  and (case.args[0].shape[1:], case.args[1], case.kwargs["pooling"]) == (shape, filters, pooling)]
+        np.testing.assert_array_equal(case.args[0], assignment.block_input(shape, seed))
     assert {pooling for *_, pooling in hidden} == {True, False}
     assert {shape[-1] == filters for shape, filters, _ in hidden} == {True, False}  # channel change or not
     hints = set().union(*(case.check.args[3] for case in blocks if not case.visible))
     assert hints == set(assignment.MISTAKEN_BLOCKS)
-    counted = {case.args for case in cases if case.function == "count_conv_params" and not case.visible}
-    assert not counted & set(_notebook_hidden_trials("hidden_count_conv_params"))
+    counted = {(case.args, case.kwargs["separable"], case.kwargs["use_bias"])
+               for case in cases if case.function == "count_conv_params" and not case.visible}
+    assert {(trial, separable, use_bias) for trial in FORMER_NOTEBOOK_COUNTS
+            for separable in (False, True) for use_bias in (False, True)} <= counted
     for case in cases:
         if case.function == "count_conv_params":
             assert case.check.args[1] == assignment.keras_param_count(*case.args, **case.kwargs)
@@ -93,11 +94,12 @@ def test_the_reference_blocks_pass_their_own_checks_and_the_mistakes_fail(graded
     """What the worker computes for the reference block passes; each mistaken block fails, named when it builds."""
     for case in (c for c in graded_assignment.cases if c.function == "residual_block"):
         array, filters = case.args
-        output, params = assignment.run_block_like_the_worker(reference.residual_block, array, filters, **case.kwargs)
+        output, params = assignment.run_block_like_the_worker(reference.residual_block, array, filters,
+                                                              weights_seed=case.seed, **case.kwargs)
         case.check({"value": output, "params": np.array(params)})
         for hint in case.check.args[3]:
             output, params = assignment.run_block_like_the_worker(
-                assignment.MISTAKEN_BLOCKS[hint], array, filters, **case.kwargs)
+                assignment.MISTAKEN_BLOCKS[hint], array, filters, weights_seed=case.seed, **case.kwargs)
             with pytest.raises(AssertionError):
                 case.check({"value": output, "params": np.array(params)})
 

@@ -24,7 +24,7 @@ import json
 
 import numpy as np
 
-from convviz_grade import grading, worker
+from convviz_grade import grading, notebook_cells, worker
 
 _LOADED = {}  # assignment -> (module, cases): grading_cases() runs once per kernel
 
@@ -111,3 +111,44 @@ def run_hidden_cases(assignment, function_name, function):
                                  f"  hint: {hint}") from None
         grading.check_outputs(case, outputs)
     print(f"{function_name}: hidden tests passed ({len(cases)} cases)")
+
+
+def drift(assignment, source_notebook, released_notebook=None):
+    """What keeps the notebook from being one with its cases: a list of problems (empty when none).
+
+    The rules: the functions with test cells are the functions with cases;
+    each has a ``test_f`` and a ``hidden_f`` cell, and visible and hidden
+    cases; the hidden block of ``hidden_f`` is exactly
+    :func:`convviz_grade.notebook_cells.hidden_tests_block`, and no other
+    cell holds hidden tests; the released notebook (what nbgrader's gradebook
+    scores) gives each cell the points the grader gives it.
+    """
+    import nbformat
+
+    notebook = nbformat.read(source_notebook, as_version=4)
+    _, cases = assignment_cases(assignment)
+    points = notebook_cells.points(notebook)
+    problems = []
+    with_cases = {case.function for case in cases}
+    if set(points) != with_cases:
+        problems.append(f"functions with test cells {sorted(points)} are not those with cases {sorted(with_cases)}")
+    for function in points:
+        for prefix in notebook_cells.TEST_PREFIXES:
+            if f"{prefix}{function}" not in points[function]:
+                problems.append(f"{function}: no {prefix}{function} cell")
+        for visible in (True, False):
+            if not any(case.function == function and case.visible == visible for case in cases):
+                problems.append(f"{function}: no {'visible' if visible else 'hidden'} case")
+    for cell in notebook.cells:
+        tested = notebook_cells.tested_function(cell)
+        if tested is not None and tested[1] == "hidden":
+            expected = notebook_cells.hidden_tests_block(assignment, tested[0])
+            if notebook_cells.hidden_block_of(cell) != expected:
+                problems.append(f"hidden_{tested[0]}: its hidden tests must be exactly\n{expected}")
+        elif notebook_cells.has_hidden_tests(cell):
+            problems.append(f"a cell that is no hidden_f cell holds hidden tests: {cell.source[:60]!r}")
+    if released_notebook is not None:
+        released = notebook_cells.points(nbformat.read(released_notebook, as_version=4))
+        if released != points:
+            problems.append(f"the released notebook's points {released} differ from the source's {points}")
+    return problems
