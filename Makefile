@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test check book train clean
+.PHONY: demo test check book train lab clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ book: $(BIN)/.installed
 ## train: retrain every shipped model from scratch (see the README's convviz-train row for the times)
 train: $(BIN)/.installed
 	$(BIN)/convviz-train all
+
+## lab: JupyterLab on the course, offline, open on exercises/ (the Nbgrader menu, formgrader and the
+##      notebook's Validate button included); its configuration is jupyter/ (no news, no update check)
+lab: $(BIN)/.installed
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} $(BIN)/jupyter lab
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache book/_build
