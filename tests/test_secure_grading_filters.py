@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from convviz_grade import grading, sandbox
+from convviz_grade import cases, grading, sandbox
 from convviz_grade.assignments import filters as assignment_module
 from convviz_ref import filters as reference
 from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
@@ -93,8 +93,8 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assign
     counts = {}
     for case in assignment.cases:
         counts.setdefault(case.function, {True: 0, False: 0})[case.visible] += 1
-        value = getattr(reference, case.function)(*case.args, **case.kwargs)
-        case.check({"value": np.asarray(value), "params": None})
+        # As the notebook's hidden cells and the worker call it (three steps in a row for a repeat case).
+        grading.check_outputs(case, cases.outputs_of(case, getattr(reference, case.function)))
     assert sorted(counts) == sorted(FUNCTIONS) == sorted(assignment.functions)
     for function, count in counts.items():
         assert count[True] >= 2 and count[False] >= 5, (function, count)
@@ -108,7 +108,7 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assign
         for value in case.args:
             if hasattr(value, "layers"):
                 models[id(value)] = value
-    assert len(list(tmp_path.glob("*.keras"))) == len(models) <= 8  # each model saved once
+    assert len(list(tmp_path.glob("*.keras"))) == len(models) <= 13  # each model saved once
     for number, model in enumerate(models.values()):  # saved as model0.keras, model1.keras, ...
         loaded = keras.models.load_model(tmp_path / f"model{number}.keras", compile=False)
         images = np.random.default_rng(0).uniform(0, 255, (1, *model.input_shape[1:])).astype("float32")

@@ -107,7 +107,8 @@ def test_a_new_assignment_is_released_validated_and_graded_from_one_source(cours
     output = io.StringIO()
     cli.main(["autograde", "tiny", "--submissions", str(submissions), "--course-dir", str(course.root),
               "--no-progress"], stream=output)
-    assert course.scores("tiny", "alice") == {"test_double": (1.0, 1.0), "hidden_double": (2.0, 2.0)}, output.getvalue()
+    scores = course.scores("tiny", "alice")
+    assert scores == {"test_double": (1.0, 1.0), "hidden_double": (2.0, 2.0)}, output.getvalue()
     for student in ("bob", "carol"):
         assert course.scores("tiny", student) == {"test_double": (0.0, 1.0), "hidden_double": (0.0, 2.0)}
 
