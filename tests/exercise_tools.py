@@ -43,14 +43,7 @@ def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
         dict mapping each graded function to its
         :class:`convviz_grade.validate.FunctionResult`, hidden tests included.
     """
-    notebook = nbformat.read(solution_notebook(assignment), as_version=4)
-    unknown = set(answers) - set(solution_cell_ids(notebook))
-    if unknown:
-        raise KeyError(f"no solution cells {sorted(unknown)} in {assignment}")
-    for cell in notebook.cells:
-        meta = notebook_cells.nbgrader_meta(cell)
-        if meta.get("solution") and meta.get("grade_id") in answers:
-            cell.source = answers[meta["grade_id"]]
+    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(assignment), as_version=4), answers)
     path = Path(tmp_path) / f"{assignment}.ipynb"
     nbformat.write(notebook, path)
     executed = execute(path, timeout=timeout)

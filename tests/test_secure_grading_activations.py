@@ -15,10 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from convviz_grade import grading, sandbox
+from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import activations as assignment_module
 from convviz_ref import activations as reference
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
 from test_exercise_activations import CORRECT, MISTAKEN
 
 ASSIGNMENT = "activations"
@@ -66,10 +66,8 @@ def channel_grid(activation, images_per_row=16):
 def make_submission(folder, source):
     """A copy of the solution notebook whose ``channel_grid`` cell holds ``source``."""
     notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
-    assert solution_cell_ids(notebook) == ["channel_grid"]
-    for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "channel_grid":
-            cell.source = source
+    assert notebook_cells.answer_cell_ids(notebook) == ["channel_grid"]
+    notebook_cells.replace_answers(notebook, {"channel_grid": source})
     path = folder / f"{ASSIGNMENT}.ipynb"
     nbformat.write(notebook, path)
     return path

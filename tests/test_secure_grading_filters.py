@@ -16,10 +16,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from convviz_grade import cases, grading, sandbox
+from convviz_grade import cases, grading, notebook_cells, sandbox
 from convviz_grade.assignments import filters as assignment_module
 from convviz_ref import filters as reference
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
 from test_exercise_filters import CORRECT, HINTS, MISTAKEN
 
 ASSIGNMENT = "filters"
@@ -52,12 +52,7 @@ HIDDEN_HINTS = {
 
 def make_submission(folder, answers):
     """A copy of the solution notebook whose solution cells in ``answers`` are replaced."""
-    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
-    assert set(answers) <= set(solution_cell_ids(notebook))
-    for cell in notebook.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") in answers:
-            cell.source = answers[meta["grade_id"]]
+    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(ASSIGNMENT), as_version=4), answers)
     path = folder / f"{ASSIGNMENT}.ipynb"
     nbformat.write(notebook, path)
     return path

@@ -167,7 +167,7 @@ def copy_for_formgrader(course, result, notebook):
         return
     verdicts = {grade.function: grade for grade in result.functions}
     for cell in submitted.cells:
-        function = (notebook_cells.tested_function(cell) or (None,))[0]
+        function = (notebook_cells.function_tested_by(cell) or (None,))[0]
         if function in verdicts:
             grade = verdicts[function]
             text = f"convviz-grade: {function} {grade.status}, {grade.score:g} / {grade.max_score:g} points\n"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from convviz_grade import notebook_cells
 from convviz_grade.release import default_course_dir, nbgrader_environment
 
 KINDS = ("correct", "blank", "wrong", "faulty")
@@ -43,7 +44,7 @@ def make_submission(kind, source_notebook, released_notebook):
         return nbformat.read(released_notebook, as_version=4)
     notebook = nbformat.read(source_notebook, as_version=4)
     for cell in notebook.cells:
-        if not cell.metadata.get("nbgrader", {}).get("solution"):
+        if not notebook_cells.is_answer_cell(cell):
             continue
         definition = re.search(r"^def .*?:\s*$", cell.source, re.MULTILINE | re.DOTALL)
         header = cell.source[: definition.end()] if definition else "def f():"

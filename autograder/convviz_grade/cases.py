@@ -140,7 +140,7 @@ def drift(assignment, source_notebook, released_notebook=None):
             if not any(case.function == function and case.visible == visible for case in cases):
                 problems.append(f"{function}: no {'visible' if visible else 'hidden'} case")
     for cell in notebook.cells:
-        tested = notebook_cells.tested_function(cell)
+        tested = notebook_cells.function_tested_by(cell)
         if tested is not None and tested[1] == "hidden":
             expected = notebook_cells.hidden_tests_block(assignment, tested[0])
             if notebook_cells.hidden_block_of(cell) != expected:

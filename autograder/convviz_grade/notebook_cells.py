@@ -19,7 +19,7 @@ functions.
 >>> print(hidden_tests_block("segmentation", "mean_iou"))
 ### BEGIN HIDDEN TESTS
 from convviz_grade.cases import run_hidden_cases
-
+<BLANKLINE>
 run_hidden_cases("segmentation", "mean_iou", mean_iou)
 ### END HIDDEN TESTS
 """
@@ -45,7 +45,7 @@ def split_grade_id(grade_id):
     return None
 
 
-def tested_function(cell):
+def function_tested_by(cell):
     """``(function, kind)`` of a graded code cell named by the rule, else None."""
     meta = nbgrader_meta(cell)
     if cell.get("cell_type") != "code" or not meta.get("grade"):
@@ -53,27 +53,46 @@ def tested_function(cell):
     return split_grade_id(meta.get("grade_id", ""))
 
 
+def is_answer_cell(cell):
+    """True for an answer code cell (nbgrader's ``solution: true``)."""
+    return cell.get("cell_type") == "code" and bool(nbgrader_meta(cell).get("solution"))
+
+
 def answer_cell_ids(notebook):
-    """The grade ids of the answer (solution) cells, in notebook order."""
-    return [nbgrader_meta(cell)["grade_id"] for cell in notebook.cells if nbgrader_meta(cell).get("solution")]
+    """The grade ids of the answer cells, in notebook order."""
+    return [nbgrader_meta(cell)["grade_id"] for cell in notebook.cells if is_answer_cell(cell)]
 
 
 def answer_cells(notebook, grade_ids):
-    """The sources of the answer code cells whose grade id is in ``grade_ids``, in notebook order.
+    """The sources of the answer cells whose grade id is in ``grade_ids``, in notebook order.
 
     ``notebook`` comes from a student: a cell may lack metadata, and only the
     instructor's ``grade_ids`` say which cells are answers.
     """
     return [cell.get("source", "") for cell in notebook.cells
-            if cell.get("cell_type") == "code" and nbgrader_meta(cell).get("solution")
-            and nbgrader_meta(cell).get("grade_id") in grade_ids]
+            if is_answer_cell(cell) and nbgrader_meta(cell).get("grade_id") in grade_ids]
+
+
+def replace_answers(notebook, answers):
+    """Put other answers in the notebook's answer cells, in place: ``answers`` is ``{grade_id: source}``.
+
+    Raises:
+        KeyError: if a grade id of ``answers`` is no answer cell's.
+    """
+    unknown = set(answers) - set(answer_cell_ids(notebook))
+    if unknown:
+        raise KeyError(f"no answer cells {sorted(unknown)}")
+    for cell in notebook.cells:
+        if is_answer_cell(cell) and nbgrader_meta(cell)["grade_id"] in answers:
+            cell.source = answers[nbgrader_meta(cell)["grade_id"]]
+    return notebook
 
 
 def points(notebook):
     """``{function: {grade_id: points}}`` of the test cells ``test_f`` and ``hidden_f``."""
     found = {}
     for cell in notebook.cells:
-        parsed = tested_function(cell)
+        parsed = function_tested_by(cell)
         if parsed is not None:
             meta = nbgrader_meta(cell)
             found.setdefault(parsed[0], {})[meta["grade_id"]] = float(meta.get("points", 0))

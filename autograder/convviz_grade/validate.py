@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convviz_grade.notebook_cells import has_hidden_tests, tested_function
+from convviz_grade.notebook_cells import has_hidden_tests, function_tested_by
 
 
 @dataclass
@@ -78,7 +78,7 @@ def collect_results(notebook):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        parsed = tested_function(cell)
+        parsed = function_tested_by(cell)
         error = _error_text(cell)
         if parsed is None:
             if error:

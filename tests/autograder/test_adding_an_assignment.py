@@ -119,7 +119,7 @@ def test_a_new_assignment_s_hidden_tests_name_the_mistake_under_nbgrader_autogra
     course.autograde("tiny", "bob")
     assert course.scores("tiny", "bob") == {"test_double": (0.0, 1.0), "hidden_double": (0.0, 2.0)}
     autograded = nbformat.read(course.root / "grading" / "autograded" / "bob" / "tiny" / "tiny.ipynb", as_version=4)
-    [hidden] = [cell for cell in autograded.cells if notebook_cells.tested_function(cell) == ("double", "hidden")]
+    [hidden] = [cell for cell in autograded.cells if notebook_cells.function_tested_by(cell) == ("double", "hidden")]
     [error] = [output for output in hidden.outputs if output.output_type == "error"]
     assert "hint: your answer is what you get if you added 2 instead of doubling" in error.evalue
 

@@ -25,7 +25,7 @@ def released_of(assignment):
 
 def test_the_grade_id_rule_and_the_answer_cells():
     nb = notebook(code("import numpy as np"), ADD_SOLUTION, ADD_VISIBLE, ADD_HIDDEN)
-    assert [notebook_cells.tested_function(cell) for cell in nb.cells] == [
+    assert [notebook_cells.function_tested_by(cell) for cell in nb.cells] == [
         None, None, ("add", "visible"), ("add", "hidden")]
     assert notebook_cells.answer_cell_ids(nb) == ["add"]
     assert notebook_cells.answer_cells(nb, ["add"]) == [ADD_SOLUTION.source]
@@ -50,7 +50,7 @@ def test_hidden_cells_run_the_grading_cases_and_the_points_agree(assignment):
 def test_drift_names_a_hidden_cell_with_tests_of_its_own_and_a_function_without_cases(tmp_path):
     nb = nbformat.read(source_of("segmentation"), as_version=4)
     for cell in nb.cells:
-        if notebook_cells.tested_function(cell) == ("mean_iou", "hidden"):
+        if notebook_cells.function_tested_by(cell) == ("mean_iou", "hidden"):
             cell.source = cell.source.replace('run_hidden_cases("segmentation", "mean_iou", mean_iou)',
                                               "assert mean_iou(_true, _pred) == 0.5")
     extra = nbformat.v4.new_code_cell("# BEGIN HIDDEN TESTS\n", metadata={})
