@@ -112,7 +112,7 @@ def own_object_pointing(model, pairs, method, *, layer_name, score):
 
 
 def compare_methods(name="xception_like", methods=None, *, num_images=200, num_pairs=50, num_sanity=12,
-                    score="logit", deletion_steps=10, stream=None):
+                    sanity_methods=None, score="logit", deletion_steps=10, stream=None):
     """Compute the leaderboard and the sanity check for one shipped classifier.
 
     Args:
@@ -122,6 +122,7 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
         num_pairs: int, two-object test images for the own-object pointing.
         num_sanity: int, test images for the cascading randomization (it
             explains them once per block, so it costs several leaderboards' worth per image).
+        sanity_methods: the methods of the sanity check; None for ``methods``.
         score: ``"logit"`` or ``"output"``, for every method.
         deletion_steps: int, the number of intervals of the deletion and insertion curves.
         stream: where progress lines go (default ``sys.stdout``).
@@ -175,8 +176,8 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
 
     fresh = faithfulness.randomized_model(name)
     blocks, correlations = faithfulness.cascading_randomization(
-        model, fresh, singles.images[:num_sanity], trained_classes[:num_sanity], methods,
-        layer_name=layer_name, score=score)
+        model, fresh, singles.images[:num_sanity], trained_classes[:num_sanity],
+        methods if sanity_methods is None else list(sanity_methods), layer_name=layer_name, score=score)
     return Leaderboard(rows, blocks, correlations, examples, completeness)
 
 

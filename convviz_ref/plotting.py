@@ -238,3 +238,34 @@ def plot_randomization(blocks, correlations, titles=None):
     ax.set_ylim(-0.3, 1.05)
     fig.legend(fontsize=7, loc="outside right upper")
     return fig
+
+
+def plot_deletion_insertion(deletion, insertion, titles=None):
+    """Deletion and insertion curves of one image, one line per method.
+
+    Args:
+        deletion: dict, method name to the class probability as pixels are
+            removed, ``steps + 1`` values (see
+            :func:`convviz_ref.faithfulness.deletion_insertion`).
+        insertion: dict of the same kind, as pixels are put back.
+        titles: dict, method name to its label (default: the name).
+
+    Returns:
+        A matplotlib Figure with two panels; the legend gives each curve's area.
+    """
+    titles = titles or {}
+    fig = Figure(figsize=(8.5, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, curves, name in ((axes[0], deletion, "deletion (lower is better)"),
+                             (axes[1], insertion, "insertion (higher is better)")):
+        for method, curve in curves.items():
+            curve = np.asarray(curve, dtype=np.float64)
+            fractions = np.linspace(0, 1, len(curve))
+            area = (curve[1:] + curve[:-1]).sum() / (2 * (len(curve) - 1))
+            ax.plot(fractions, curve, marker=".", label=f"{titles.get(method, method)} ({area:.2f})")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("fraction of pixels, in the map's order")
+        ax.legend(fontsize=6)
+    axes[0].set_ylabel("probability of the class")
+    axes[0].set_ylim(-0.02, 1.02)
+    return fig

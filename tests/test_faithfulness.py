@@ -1,5 +1,7 @@
 """Faithfulness measures: pointing game, baselines, rank correlation, filter-ascent check."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,16 @@ def test_the_leaderboard_command_prints_and_writes_every_method_and_baseline(tmp
     rows = (tmp_path / "leaderboard.csv").read_text().splitlines()
     assert rows[0] == ",".join(compare.COLUMNS) and len(rows) == 5
     assert "Cascading randomization" in (tmp_path / "leaderboard.md").read_text()
+
+
+def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
+    from convviz_ref import compare
+
+    board = compare.compare_methods("xception_like", ["gradcam", "saliency"], num_images=3, num_pairs=1,
+                                    num_sanity=2, sanity_methods=["saliency"], stream=io.StringIO())
+    assert [row["method"] for row in board.rows] == ["gradcam", "saliency", "baseline: random", "baseline: centre"]
+    assert list(board.correlations) == ["saliency"]
+    assert len(board.correlations["saliency"]) == len(board.blocks) == 7
 
 
 def test_parse_methods_takes_all_or_a_list():

@@ -70,3 +70,13 @@ def test_filter_grid_figure_keeps_the_grid_aspect_ratio():
     small = np.zeros((50, 100, 3), np.uint8)
     width, height = plotting.plot_filter_grid(small, "small").get_size_inches()
     assert width == 3.0 and abs((height - 0.4) - 1.5) < 1e-9
+
+
+def test_plot_deletion_insertion_labels_each_curve_with_its_area():
+    deletion = {"a": [1.0, 0.5, 0.0], "b": [1.0, 1.0, 1.0]}
+    insertion = {"a": [0.0, 0.0, 1.0], "b": [0.0, 1.0, 1.0]}
+    fig = plotting.plot_deletion_insertion(deletion, insertion, {"a": "Method A"})
+    left, right = fig.axes
+    assert [text.get_text() for text in left.get_legend().get_texts()] == ["Method A (0.50)", "b (1.00)"]
+    assert [text.get_text() for text in right.get_legend().get_texts()] == ["Method A (0.25)", "b (0.75)"]
+    np.testing.assert_allclose(left.lines[0].get_xdata(), [0.0, 0.5, 1.0])
