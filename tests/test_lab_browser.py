@@ -394,6 +394,10 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
 
         saved = nbformat.read(student_lab.course / NOTEBOOK, as_version=4)  # Validate saves first
         assert saved.cells[answer].source.strip() == CORRECT.strip()
+        # JupyterLab's default asks every new user, in a toast that stays, whether to fetch news
+        # (answering Yes makes the server call pypi.org and the news feed).
+        toasts = page.locator(".Toastify__toast").all_inner_texts()
+        assert not any("Jupyter news" in toast for toast in toasts), toasts
         assert not problems, "\n".join(problems)
     assert not student_lab.network_attempts(), student_lab.network_attempts()
     # The guard ran in the server and in every kernel: the student's and Validate's two.
