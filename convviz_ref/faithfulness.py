@@ -53,10 +53,14 @@ def upsample_heatmaps(heatmaps, size):
 
 
 def peak_locations(heatmaps, image_size):
-    """Row and column of each upsampled heatmap's maximum: int arrays ``(n,)`` and ``(n,)``."""
-    upsampled = upsample_heatmaps(heatmaps, (image_size, image_size))
+    """Row and column of each upsampled heatmap's maximum: int arrays ``(n,)`` and ``(n,)``.
+
+    ``image_size`` is an int (a square image) or ``(height, width)``.
+    """
+    size = (image_size, image_size) if np.ndim(image_size) == 0 else tuple(int(side) for side in image_size)
+    upsampled = upsample_heatmaps(heatmaps, size)
     flat = upsampled.reshape(len(upsampled), -1).argmax(axis=1)
-    return np.unravel_index(flat, (image_size, image_size))
+    return np.unravel_index(flat, size)
 
 
 def pointing_game(heatmaps, masks):
@@ -72,7 +76,7 @@ def pointing_game(heatmaps, masks):
         float in [0, 1].
     """
     masks = np.asarray(masks)
-    rows, cols = peak_locations(heatmaps, masks.shape[1])
+    rows, cols = peak_locations(heatmaps, masks.shape[1:])
     return float((masks[np.arange(len(masks)), rows, cols] != data.BACKGROUND).mean())
 
 

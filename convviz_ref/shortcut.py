@@ -56,7 +56,7 @@ def marker_pointing(maps, marker_masks, masks):
     marker_masks, masks = np.asarray(marker_masks), np.asarray(masks)
     carries = marker_masks.reshape(len(marker_masks), -1).any(axis=1)
     maps, marker_masks, masks = np.asarray(maps)[carries], marker_masks[carries], masks[carries]
-    rows, cols = faithfulness.peak_locations(maps, masks.shape[1])
+    rows, cols = faithfulness.peak_locations(maps, masks.shape[1:])
     index = np.arange(len(masks))
     upsampled = np.maximum(faithfulness.upsample_heatmaps(maps, masks.shape[1:]), 0).astype(np.float64)
     total = upsampled.sum(axis=(1, 2))

@@ -95,6 +95,18 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
 
 
+def test_pointing_game_on_masks_that_are_not_square():
+    masks = np.full((2, 4, 8), data.BACKGROUND)
+    masks[0, 3, 7] = 0  # the object of image 0 is in the bottom-right corner
+    masks[1, 0, 0] = 0  # image 1's in the top-left
+    heatmaps = np.zeros((2, 4, 8), np.float32)
+    heatmaps[0, 3, 7] = heatmaps[1, 3, 7] = 1.0  # both peak bottom right
+    rows, cols = faithfulness.peak_locations(heatmaps, (4, 8))
+    np.testing.assert_array_equal(rows, [3, 3])
+    np.testing.assert_array_equal(cols, [7, 7])
+    assert faithfulness.pointing_game(heatmaps, masks) == 0.5
+
+
 def test_parse_methods_takes_all_or_a_list():
     from convviz_ref import attribution, compare
 
