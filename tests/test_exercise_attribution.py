@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from convviz_grade.assignments import attribution as assignment
+from convviz_grade.cases import run_hidden_cases
 from convviz_ref import attribution as reference
 from exercise_tools import run_with_answers
 
@@ -302,16 +303,16 @@ def test_each_written_mistake_fails_with_its_hint(cases, function):
 
 
 def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
-    assignment.run_hidden_cases("pointing_game", define(CORRECT["pointing_game"]))
+    run_hidden_cases("attribution", "pointing_game", define(CORRECT["pointing_game"]))
     with pytest.raises(AssertionError, match="took the peak on the map's own grid"):
-        assignment.run_hidden_cases("pointing_game", define(HIDDEN_MISTAKEN["pointing_game"]))
+        run_hidden_cases("attribution", "pointing_game", define(HIDDEN_MISTAKEN["pointing_game"]))
 
     def in_place(maps, masks):
         masks[...] = 0
         return 1.0
 
     with pytest.raises(AssertionError, match="values differ|modified in place"):
-        assignment.run_hidden_cases("pointing_game", in_place)
+        run_hidden_cases("attribution", "pointing_game", in_place)
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ from notebooks import ADD_HIDDEN, ADD_SOLUTION, ADD_VISIBLE, code, notebook
 from course import REPOSITORY
 
 # Assignments whose hidden cells do not yet run their grading cases; each fails the drift test
-# until it is converted (the lead converts attribution; see the README's "Adding an assignment").
-NOT_YET_ONE_SOURCE = {"attribution"}
+# until it is converted (see the README's "Adding an assignment"). None left.
+NOT_YET_ONE_SOURCE = set()
 
 
 def source_of(assignment):

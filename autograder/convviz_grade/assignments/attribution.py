@@ -27,7 +27,7 @@ the same model in every process:
 One source for the hidden tests: :func:`function_cases` builds every case of
 one function (the notebook's visible ones, then the hidden ones);
 :func:`grading_cases` is all of them, and the notebook's hidden-test cells run
-the hidden ones in the student's kernel with :func:`run_hidden_cases`.
+the hidden ones in the student's kernel with :func:`convviz_grade.cases.run_hidden_cases`.
 """
 
 from __future__ import annotations
@@ -570,7 +570,7 @@ def function_cases(function):
     """Every case of one graded function: the notebook's visible tests, then the hidden ones.
 
     One source: :func:`grading_cases` grades with all of them, and the
-    notebook's hidden-test cell runs the hidden ones (:func:`run_hidden_cases`).
+    notebook's hidden-test cell runs the hidden ones (:func:`convviz_grade.cases.run_hidden_cases`).
     """
     builders = {"integrated_gradients": _ig_cases, "gradcam_plus_plus": _gradcam_plus_plus_cases,
                 "pointing_game": _pointing_cases, "energy_pointing_game": _energy_cases}
@@ -678,26 +678,3 @@ def grading_cases():
     Each case asks for its array inputs back unchanged (``keep_inputs``).
     """
     return [case for function in FUNCTIONS for case in function_cases(function)]
-
-
-def run_hidden_cases(function, student_function):
-    """Run the hidden cases of ``function`` on ``student_function`` in this process (the notebook's hidden tests).
-
-    Each call gets copies of the case's arrays; an input changed in place fails the test.
-
-    Raises:
-        AssertionError: with the explanation of the first case that fails.
-    """
-    from convviz_grade.checks import check_unchanged
-
-    for case in function_cases(function):
-        if case.visible:
-            continue
-        args = [np.array(value) if isinstance(value, np.ndarray) else value for value in case.args]
-        kwargs = {key: np.array(value) if isinstance(value, np.ndarray) else value
-                  for key, value in case.kwargs.items()}
-        value = student_function(*args, **kwargs)
-        case.check({"value": value})
-        for before, after in zip(case.args, args):
-            if isinstance(before, np.ndarray):
-                check_unchanged(function, before, after)
