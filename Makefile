@@ -66,9 +66,11 @@ train: $(BIN)/.installed
 	$(BIN)/convviz-train all
 
 ## lab: JupyterLab on the course, offline, open on exercises/ (the Nbgrader menu, formgrader and the
-##      notebook's Validate button included); its configuration is jupyter/ (no news, no update check)
+##      notebook's Validate button included); its configuration is jupyter/ (no news, no update check).
+##      Jupyter refuses to run as root unless told: as root (a container, a lab VM) it is told.
 lab: $(BIN)/.installed
-	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} $(BIN)/jupyter lab
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} $(BIN)/jupyter lab \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache book/_build

@@ -433,6 +433,7 @@ def test_make_lab_starts_jupyterlab_with_this_configuration():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert f"JUPYTER_CONFIG_PATH={LAB_CONFIG}" in result.stdout and "jupyter lab" in result.stdout, result.stdout
+    assert ("--allow-root" in result.stdout) == (os.geteuid() == 0), result.stdout  # Jupyter refuses root without it
 
 
 # ---------------------------------------------------------------------------------------------
