@@ -150,3 +150,20 @@ def test_build_script_refuses_a_bad_jobs_value_in_one_line(argv):
     with pytest.raises(SystemExit) as exit_info:
         _build_script().split_jobs(argv)
     assert str(exit_info.value).startswith("book/build.py: error: --jobs takes a positive integer, got ")
+
+
+def test_each_chapter_is_read_on_its_own_the_slowest_first():
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("book_parallel_read", BOOK / "_ext" / "parallel_read.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    docnames = ["intro", *CHAPTERS]
+    first = yaml.safe_load((BOOK / "_config.yml").read_text())["sphinx"]["config"]["parallel_read_first"]
+    assert set(first) <= set(CHAPTERS), "parallel_read_first names chapters of the book"
+    runs = module.one_document_per_run(docnames, first)
+    assert runs[: len(first)] == [[name] for name in first]
+    assert sorted(name for run in runs for name in run) == sorted(docnames) and all(len(run) == 1 for run in runs)
+    assert module.one_document_per_run(["a", "b"], ["c"]) == [["a"], ["b"]]

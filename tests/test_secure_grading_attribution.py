@@ -16,9 +16,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from convviz_grade import grading, sandbox
+from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import attribution as assignment
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_cell_ids, solution_notebook
+from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
 from test_exercise_attribution import CORRECT, HIDDEN_HINTS, HIDDEN_MISTAKEN, HINTS, MISTAKEN
 
 NAME = "attribution"
@@ -91,12 +91,7 @@ def server(graded_assignment, tmp_path_factory):
 
 def submission(tmp_path, answers, *, name="submission"):
     """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
-    notebook = nbformat.read(solution_notebook(NAME), as_version=4)
-    assert set(answers) <= set(solution_cell_ids(notebook))
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in answers:
-            cell.source = answers[grade_id]
+    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(NAME), as_version=4), answers)
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(notebook, path)
     return path

@@ -16,7 +16,17 @@ build). Neither does anything while a document is read:
   MathJax into the output when the build has finished.
 
 This extension records that they are safe.
+
+It also changes how the chapters are shared out. Sphinx cuts the list of
+documents into a few long runs, one process each, in alphabetical order: with
+two processes the last run held only the last chapter, which then started
+when the first run ended and finished long after everything else. Here each
+document is a run of its own, so a process takes the next chapter as soon as
+it is free, and the chapters named in the book's ``parallel_read_first``
+setting (the slowest to execute) start first.
 """
+
+import sphinx.builders
 
 UNDECLARED_BUT_SAFE = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex", "sphinx-mathjax-offline")
 
@@ -28,7 +38,25 @@ def declare_parallel_read_safe(app, config):
             extension.parallel_read_safe = True
 
 
+def one_document_per_run(docnames, first=()):
+    """Sphinx's runs of documents, one document each, those in ``first`` (in its order) at the front.
+
+    >>> one_document_per_run(["a", "b", "c", "d"], first=["d", "x"])
+    [['d'], ['a'], ['b'], ['c']]
+    """
+    ahead = [name for name in first if name in docnames]
+    return [[name] for name in ahead + [name for name in docnames if name not in ahead]]
+
+
+def share_out_one_document_at_a_time(app, config):
+    first = list(config.parallel_read_first)
+    # The builder calls make_chunks by its name in sphinx.builders, when it reads in parallel.
+    sphinx.builders.make_chunks = lambda docnames, nproc, maxbatch=10: one_document_per_run(docnames, first)
+
+
 def setup(app):
+    app.add_config_value("parallel_read_first", [], "env")
     # config-inited comes after every extension of the book has been set up.
     app.connect("config-inited", declare_parallel_read_safe)
+    app.connect("config-inited", share_out_one_document_at_a_time)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
