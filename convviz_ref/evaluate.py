@@ -15,7 +15,7 @@ import argparse
 import pathlib
 import sys
 
-from convviz_ref import data, plotting, segmentation, shortcut
+from convviz_ref import attribution, data, plotting, segmentation, shortcut
 from convviz_ref.models import PRETRAINED_DIR, load_manifest, load_pretrained
 
 CLASSIFIERS = ("small_convnet", "xception_like")
@@ -46,7 +46,7 @@ def evaluate_classifier(name, test, stream=None):
     """Accuracy (overall and per class) of a shipped classifier on a test split."""
     stream = stream or sys.stdout
     model, class_names = load_pretrained(name)
-    probabilities = model.predict(test.images, batch_size=64, verbose=0)
+    probabilities = model.predict(test.images, batch_size=attribution.BATCH_SIZE, verbose=0)
     predictions = probabilities.argmax(axis=-1)
     accuracy = float((predictions == test.labels).mean())
     per_class = [float((predictions[test.labels == k] == k).mean()) for k in range(len(class_names))]

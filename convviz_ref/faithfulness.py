@@ -123,7 +123,8 @@ def blurred_images(images, sigma=None):
     return ndimage.gaussian_filter(images, sigma=(0, sigma, sigma, 0), mode="nearest").astype(np.float32)
 
 
-def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None, batch_size=64):
+def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None,
+                       batch_size=attribution.BATCH_SIZE):
     """Deletion and insertion curves (Petsiuk et al., "RISE", BMVC 2018), batched.
 
     Pixels are taken in the order of their map value, highest first (maps

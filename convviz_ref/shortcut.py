@@ -31,11 +31,9 @@ from convviz_ref import attribution, data, faithfulness
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 
-def accuracy(model, images, labels, *, batch_size=100):
+def accuracy(model, images, labels, *, batch_size=attribution.BATCH_SIZE):
     """Fraction of images whose top class is the label."""
-    predictions = np.concatenate([np.asarray(model(images[start : start + batch_size], training=False))
-                                  for start in range(0, len(images), batch_size)])
-    return float((predictions.argmax(axis=1) == labels).mean())
+    return float((attribution.top_classes(model, images, batch_size=batch_size) == labels).mean())
 
 
 def accuracy_by_version(model, num_images=1000):
