@@ -52,7 +52,8 @@ def make_callbacks(epochs, description):
     return [EpochProgress()]
 
 
-def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_train=None, progress=True):
+def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_train=None, num_val=None,
+                progress=True):
     """Train one shipped model from scratch and save it as ``output_dir/NAME.keras``.
 
     The learning rate follows a cosine decay from the recipe's peak to zero,
@@ -72,6 +73,9 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
         output_dir: folder to write ``NAME.keras`` and ``manifest.json`` to.
         num_train: int, use only the first images of the train split (for
             quick tests); None for all of it.
+        num_val: int, validate on only the first images of the validation
+            split (for quick tests; validation never changes the weights);
+            None for all of it.
         progress: bool, show a progress bar.
 
     Returns:
@@ -89,7 +93,7 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
 
     markers = recipe.get("markers")
     train = data.load_shapes("train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
-    val = data.load_shapes("val", image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
+    val = data.load_shapes("val", num_val, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
     segmenting = name == "segmenter"
     train_targets, val_targets = (train.masks, val.masks) if segmenting else (train.labels, val.labels)
 
@@ -154,13 +158,16 @@ def main(argv=None):
                         help="where to write NAME.keras (default: the package's pretrained/ folder)")
     parser.add_argument("--num-train", type=int, default=None,
                         help="train on the first N training images only (a quick trial)")
+    parser.add_argument("--num-val", type=int, default=None,
+                        help="validate on the first N validation images only (a quick trial)")
     args = parser.parse_args(argv)
     names = list(RECIPES) if "all" in args.names else args.names
     total_start = time.perf_counter()
     for name in names:
         start = time.perf_counter()
         _, history = train_model(
-            name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir, num_train=args.num_train
+            name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir, num_train=args.num_train,
+            num_val=args.num_val,
         )
         minutes = (time.perf_counter() - start) / 60
         print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "

@@ -25,7 +25,7 @@ def retrain_in_fresh_processes(runs):
         data.load_shapes("train", num_train)  # drawn once into the cache, not once per process
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "convviz_ref.train", name, "--epochs", "1", "--seed", "3",
-             "--num-train", str(num_train), "--output-dir", str(folder)],
+             "--num-train", str(num_train), "--num-val", "32", "--output-dir", str(folder)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}))
     for process in processes:
@@ -60,7 +60,7 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
 def one_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     model, history = train.train_model(
-        "xception_like", epochs=1, seed=3, output_dir=folder, num_train=64, progress=False
+        "xception_like", epochs=1, seed=3, output_dir=folder, num_train=64, num_val=32, progress=False
     )
     return folder, model, history
 
@@ -81,7 +81,7 @@ def test_training_writes_a_loadable_model_and_its_manifest(one_run):
 
 @pytest.mark.slow
 def test_another_seed_gives_other_weights(tmp_path, one_run):
-    other, _ = train.train_model("xception_like", epochs=1, seed=4, output_dir=tmp_path, num_train=64,
+    other, _ = train.train_model("xception_like", epochs=1, seed=4, output_dir=tmp_path, num_train=64, num_val=32,
                                  progress=False)
     assert not np.array_equal(other.get_weights()[0], one_run[1].get_weights()[0])
 
@@ -93,7 +93,8 @@ def test_unknown_model_name_lists_the_choices():
 
 @pytest.mark.slow
 def test_command_line_shows_a_progress_bar_and_the_result(tmp_path, capsys):
-    code = train.main(["segmenter", "--epochs", "1", "--output-dir", str(tmp_path), "--num-train", "32"])
+    code = train.main(["segmenter", "--epochs", "1", "--output-dir", str(tmp_path), "--num-train", "32",
+                       "--num-val", "16"])
     assert code == 0
     out, err = capsys.readouterr()
     assert "segmenter: val_accuracy" in out and str(tmp_path / "segmenter.keras") in out
