@@ -43,8 +43,8 @@ import numpy as np
 import tensorflow as tf
 
 from convviz_ref import filters
-from convviz_ref.gradcam import (check_images, class_indices, feature_maps_and_gradients, find_last_conv_layer,
-                                 score_model)
+from convviz_ref.gradcam import (TRACE_FROM, check_images, class_indices, feature_maps_and_gradients,
+                                 find_last_conv_layer, score_model)
 
 BATCH_SIZE = 16
 """Images per forward (and backward) pass when a method needs many passes.
@@ -72,17 +72,6 @@ def top_classes(model, images, class_index=None, *, batch_size=BATCH_SIZE):
     predictions = np.concatenate([np.asarray(forward(tf.constant(images[start : start + batch_size])))
                                   for start in range(0, len(images), batch_size)])
     return class_indices(predictions, None)
-
-
-TRACE_FROM = 48
-"""Images (passes) from which a method traces its scorer as a ``tf.function``.
-
-Traced, a pass runs 2-2.5x faster on the course's CPUs than eagerly, but
-tracing costs 0.4 s (forward) to 1 s (forward and backward) on the
-Xception-like model: it pays from about 40 images. At 48, a traced function
-serves at least three batches, so that TensorFlow never sees it traced in
-half of its recent calls (which it would report on stderr as "retracing").
-"""
 
 
 def _batch_signature(model):

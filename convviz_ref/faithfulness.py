@@ -181,8 +181,12 @@ def rank_correlation(heatmaps_a, heatmaps_b):
     return float(np.mean(values)) if values else float("nan")
 
 
-def batched_heatmaps(model, images, layer_name, class_index=None, *, score, batch_size=50):
-    """:func:`convviz_ref.gradcam.gradcam_heatmaps` over batches; returns ``(heatmaps, classes)``."""
+def batched_heatmaps(model, images, layer_name, class_index=None, *, score, batch_size=1024):
+    """:func:`convviz_ref.gradcam.gradcam_heatmaps` over calls of ``batch_size``; returns ``(heatmaps, classes)``.
+
+    Each call traces its step once (see :data:`convviz_ref.gradcam.TRACE_FROM`),
+    so the calls are large.
+    """
     results = [
         gradcam.gradcam_heatmaps(model, images[start : start + batch_size], layer_name,
                                  None if class_index is None else class_index[start : start + batch_size],

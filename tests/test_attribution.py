@@ -371,3 +371,22 @@ def test_a_new_method_is_one_function_and_one_registry_entry(monkeypatch):
     Args.steps = 4
     with pytest.raises(ValueError, match="--steps does not apply to method 'brightness'"):
         cli._method_options(brightness, Args())
+
+
+def test_many_passes_run_traced_and_keep_the_closed_forms():
+    # From TRACE_FROM passes on, the forward and the gradient steps are traced once and run
+    # BATCH_SIZE images at a time, the last batch smaller: the closed forms must still hold.
+    model = tm.linear_classifier(seed=21)
+    n = attribution.TRACE_FROM + 3
+    assert n % attribution.BATCH_SIZE, "a partial last batch takes part"
+    images = images_for(model, n=n)
+    kernel, _ = linear_parts(model)
+    classes = np.arange(n) % 3
+    np.testing.assert_allclose(attribution.saliency(model, images, classes),
+                               np.stack([kernel[..., c] / 255 for c in classes]), rtol=1e-4, atol=1e-9)
+    forward = attribution.compiled(gradcam.score_model(model, score="logit"), n)
+    assert hasattr(forward, "get_concrete_function"), "a tf.function at this size"
+    np.testing.assert_allclose(attribution.class_scores(forward, images, classes),
+                               linear_logits(model, images)[np.arange(n), classes], rtol=1e-4, atol=1e-5)
+    attributions = attribution.integrated_gradients(model, images[:2], 1, steps=2 * attribution.TRACE_FROM)
+    np.testing.assert_allclose(attributions, images[:2] * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7)

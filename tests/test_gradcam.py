@@ -455,3 +455,23 @@ def test_documented_output_shape_and_dtype(case):
         assert np.isfinite(output).all()
     if kind == "picture":
         assert output.any()  # something was drawn
+
+
+@pytest.mark.parametrize("class_index", [None, 2])
+def test_many_images_take_the_traced_step_and_get_what_few_images_get(class_index):
+    # From TRACE_FROM images on, the shared step is traced and run in batches: each image
+    # must still get its own feature maps, gradient and (top or asked) class.
+    model = tm.functional_convnet(seed=0)
+    rng = np.random.default_rng(0)
+    shape = (gradcam.TRACE_FROM + 5, 12, 12, 3)  # each image its own colour cast, so the top classes vary
+    images = (rng.uniform(0, 1, (shape[0], 1, 1, 3)) * rng.uniform(0, 255, shape)).astype(np.float32)
+    layer = gradcam.find_last_conv_layer(model)
+    many = gradcam.feature_maps_and_gradients(model, images, layer, class_index, batch_size=16)
+    few = [gradcam.feature_maps_and_gradients(model, images[start : start + 10], layer, class_index)
+           for start in range(0, len(images), 10)]
+    for n, name in enumerate(("feature maps", "gradients", "classes")):
+        np.testing.assert_allclose(many[n], np.concatenate([part[n] for part in few]), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+    assert many[2].dtype == np.int32
+    if class_index is None:
+        assert len(set(many[2].tolist())) > 1, "top classes vary, so each image's own is checked"
