@@ -43,15 +43,8 @@ import numpy as np
 import tensorflow as tf
 
 from convviz_ref import filters
-from convviz_ref.gradcam import (TRACE_FROM, check_images, class_indices, feature_maps_and_gradients,
-                                 find_last_conv_layer, score_model)
-
-BATCH_SIZE = 16
-"""Images per forward (and backward) pass when a method needs many passes.
-
-On the course's 2-core CPUs a traced pass of 16 images costs less per image
-than one of 64 (measured on the Xception-like model: 6-7 ms against 11 ms
-forward, 19 ms against 25 ms forward and backward)."""
+from convviz_ref.gradcam import (BATCH_SIZE, TRACE_FROM, batch_signature, check_images, class_indices,
+                                 feature_maps_and_gradients, find_last_conv_layer, score_model)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,11 +67,6 @@ def top_classes(model, images, class_index=None, *, batch_size=BATCH_SIZE):
     return class_indices(predictions, None)
 
 
-def _batch_signature(model):
-    """One ``tf.TensorSpec`` with a free batch size: a traced pass is traced once, the last batch included."""
-    return [tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), tf.float32)]
-
-
 def compiled(scorer, num_images=None):
     """``scorer`` on a batch (``training=False``), traced as a ``tf.function`` for large workloads.
 
@@ -88,7 +76,7 @@ def compiled(scorer, num_images=None):
     """
     if num_images is not None and num_images < TRACE_FROM:
         return lambda batch: scorer(batch, training=False)
-    return tf.function(lambda batch: scorer(batch, training=False), input_signature=_batch_signature(scorer))
+    return tf.function(lambda batch: scorer(batch, training=False), input_signature=[batch_signature(scorer)])
 
 
 def class_scores(forward, images, classes, *, batch_size=BATCH_SIZE):
@@ -120,7 +108,7 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
         return tape.gradient(scores, inputs)
 
     if len(images) >= TRACE_FROM:  # see compiled(): tracing pays only for large workloads
-        step = tf.function(step, input_signature=_batch_signature(scorer) + [tf.TensorSpec((None,), tf.int32)])
+        step = tf.function(step, input_signature=[batch_signature(scorer), tf.TensorSpec((None,), tf.int32)])
     classes = np.asarray(classes, np.int32)
     return np.concatenate([
         np.asarray(step(tf.constant(images[start : start + batch_size]), tf.constant(classes[start : start + batch_size])))
