@@ -14,15 +14,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[book,grade,test]"
 	touch $@
 
-## demo: evaluate the shipped models on test images, then the three visualizations; figures in $(OUT)/
+## demo: evaluate the shipped models on test images, then every visualization and the faithfulness
+##       table; figures in $(OUT)/. `convviz demo` prints each step's own command as it runs it.
 demo: $(BIN)/.installed
-	$(BIN)/convviz evaluate --out $(OUT)
-	$(BIN)/convviz activations --model small_convnet --image chelsea --out $(OUT)
-	$(BIN)/convviz filters --out $(OUT)
-	$(BIN)/convviz filters --regularized --out $(OUT)
-	$(BIN)/convviz gradcam --image shapes:test:1 --score logit --out $(OUT)
-	$(BIN)/convviz segment --image shapes:test:2 --out $(OUT)
-	$(BIN)/convviz faithfulness
+	$(BIN)/convviz demo --out $(OUT)
 
 CHROMIUM := /usr/bin/chromium
 BWRAP := /usr/bin/bwrap

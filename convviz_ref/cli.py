@@ -570,6 +570,38 @@ def run_shortcut(args):
 
 
 
+# What ``make demo`` runs: the main job on the embedded default, step by step.
+DEMO_STEPS = (
+    ("evaluate", "--out", "{out}"),
+    ("activations", "--model", "small_convnet", "--image", "chelsea", "--out", "{out}"),
+    ("filters", "--out", "{out}"),
+    ("filters", "--regularized", "--out", "{out}"),
+    ("gradcam", "--image", "shapes:test:1", "--score", "logit", "--out", "{out}"),
+    ("segment", "--image", "shapes:test:2", "--out", "{out}"),
+    ("faithfulness",),
+)
+
+
+def _demo_arguments(parser):
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR", help=_OUT_HELP)
+
+
+@subcommand(
+    "demo", _demo_arguments,
+    help="the whole course on the embedded default: evaluate, every visualization, faithfulness",
+    description="Run, one after another, the commands it prints (each can be run alone the same way); "
+                "one process, so TensorFlow starts once. Stops at the first that fails.",
+)
+def run_demo(args):
+    for step in DEMO_STEPS:
+        argv = [part.format(out=args.out) for part in step]
+        print(f"\n$ convviz {' '.join(argv)}", flush=True)
+        code = main(argv)
+        if code != 0:
+            return code
+    return 0
+
+
 def _one_line(error):
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
 

@@ -21,6 +21,39 @@ def test_a_command_is_required(capsys):
     assert "COMMAND" in capsys.readouterr().err
 
 
+def _record_runs(monkeypatch, fail=None):
+    """Replace the run function of each demo step by one that records its arguments (``fail`` raises)."""
+    ran = []
+    for name in {step[0] for step in cli.DEMO_STEPS}:
+        def run(args, name=name):
+            ran.append((name, vars(args)))
+            if name == fail:
+                raise ValueError(f"{name} went wrong")
+            return 0
+        monkeypatch.setitem(cli.SUBCOMMANDS, name, cli.SUBCOMMANDS[name]._replace(run=run))
+    return ran
+
+
+def test_demo_runs_each_step_in_order_as_its_printed_command(monkeypatch, capsys, tmp_path):
+    ran = _record_runs(monkeypatch)
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 0
+    assert [name for name, _ in ran] == [step[0] for step in cli.DEMO_STEPS]
+    out = capsys.readouterr().out
+    for (name, args), step in zip(ran, cli.DEMO_STEPS):
+        command = " ".join(part.format(out=tmp_path) for part in step)
+        assert f"$ convviz {command}\n" in out
+        assert vars(cli.build_parser().parse_args(command.split())) == args, "the printed command is what ran"
+    assert ("filters", "--regularized", "--out", "{out}") in cli.DEMO_STEPS
+    assert all(args["out"] == tmp_path for name, args in ran if name != "faithfulness")
+
+
+def test_demo_stops_at_the_first_failing_step_with_its_one_line_error(monkeypatch, capsys, tmp_path):
+    ran = _record_runs(monkeypatch, fail="filters")
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 2
+    assert [name for name, _ in ran] == ["evaluate", "activations", "filters"]
+    assert capsys.readouterr().err == "convviz: error: filters went wrong\n"
+
+
 @pytest.mark.slow
 def test_data_prints_the_summary_with_the_centre_baseline(capsys):
     assert cli.main(["data", "--image-size", "32"]) == 0
