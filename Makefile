@@ -35,10 +35,12 @@ $(BWRAP):
 $(POSTGRES):
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql
 
-# Tests run in one process per core (pytest-xdist), a test file per process at a time, so that a
-# file's module fixtures (a graded class, a fork server) are set up once. Much of the suite waits on
-# other processes (kernels starting, sandboxes, timeouts), which two at a time overlap.
-PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile
+# Tests run in pytest-xdist worker processes, a test file per worker at a time, so that a file's
+# module fixtures (a graded class, a fork server) are set up once. Much of the suite waits on other
+# processes (kernels starting, a hanging submission's time limit, a browser), so there is one worker
+# more than there are cores: while one waits, the others keep every core busy.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale;
 ##       installs Debian's chromium, bubblewrap and postgresql with apt)

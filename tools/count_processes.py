@@ -1,4 +1,4 @@
-"""Count the Python processes a command starts, and how many of them import TensorFlow.
+"""Count the Python processes a command starts, how many import TensorFlow, and the CPU they use.
 
 Usage::
 
@@ -6,8 +6,9 @@ Usage::
 
 runs the command with a ``sitecustomize`` module on ``PYTHONPATH`` that
 records, in every Python process that starts under it, its start and
-whether it imports ``tensorflow`` (an audit hook on imports); then prints
-the totals and the commonest kinds of process. Processes started with
+whether it imports ``tensorflow`` (an audit hook on imports) and, at its
+exit, the CPU seconds it used (``os.times``; a process killed by a signal
+reports none); then prints the totals and the commonest kinds of process. Processes started with
 ``python -I`` (the grader's sandboxed workers and fork servers) ignore
 ``PYTHONPATH`` and are not counted; neither are children a fork server
 forks, which start no interpreter.
@@ -38,6 +39,11 @@ if _log:
             _done.append(True)
             _write("tensorflow")
     sys.addaudithook(_hook)
+    import atexit
+    def _cpu():
+        times = os.times()
+        _write(f"cpu {times.user + times.system:.2f}")
+    atexit.register(_cpu)
 '''
 
 
@@ -66,12 +72,17 @@ def main(argv=None):
         lines = [line.split("\t", 2) for line in log.read_text().splitlines()]
     starts = {pid: argv for what, pid, argv in lines if what == "start"}
     imports = {pid for what, pid, _ in lines if what == "tensorflow"}
-    print(f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow "
+    cpu = collections.Counter()
+    for what, pid, _ in lines:
+        if what.startswith("cpu ") and pid in starts:
+            cpu[kind(starts[pid])] += float(what.split()[1])
+    print(f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
+          f"{sum(cpu.values()):.0f} CPU seconds reported at exit "
           f"(not counted: python -I, the grader's sandboxed workers and fork servers)")
     counts = collections.Counter(kind(argv) for argv in starts.values())
     with_tf = collections.Counter(kind(starts[pid]) for pid in imports if pid in starts)
     for name, count in counts.most_common(12):
-        print(f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow)")
+        print(f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.0f} CPU s)")
     return returncode
 
 
