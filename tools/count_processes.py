@@ -77,12 +77,12 @@ def main(argv=None):
         if what.startswith("cpu ") and pid in starts:
             cpu[kind(starts[pid])] += float(what.split()[1])
     print(f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
-          f"{sum(cpu.values()):.0f} CPU seconds reported at exit "
+          f"{sum(cpu.values()):.1f} CPU seconds reported at exit "
           f"(not counted: python -I, the grader's sandboxed workers and fork servers)")
     counts = collections.Counter(kind(argv) for argv in starts.values())
     with_tf = collections.Counter(kind(starts[pid]) for pid in imports if pid in starts)
     for name, count in counts.most_common(12):
-        print(f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.0f} CPU s)")
+        print(f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.1f} CPU s)")
     return returncode
 
 

@@ -1,0 +1,29 @@
+"""tools/count_processes.py: the Python processes a command starts, their TensorFlow imports, their CPU."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "count_processes.py"
+
+
+def test_counts_each_python_process_and_the_cpu_it_used():
+    # An outer `python -c` that starts an inner one, which spends some CPU; neither imports TensorFlow.
+    inner = "sum(i * i for i in range(3 * 10**6))"
+    outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {inner!r}], check=True)"
+    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", outer],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = re.search(r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU seconds",
+                        result.stdout)
+    assert summary, result.stdout
+    assert (int(summary[1]), int(summary[2])) == (2, 0)
+    assert float(summary[3]) > 0.05, "the inner process's loop is counted"
+    assert re.search(r"^\s+2  python -c  \(0 with TensorFlow, [0-9.]+ CPU s\)$", result.stdout, re.M), result.stdout
+
+
+def test_passes_on_the_command_s_exit_code():
+    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", "raise SystemExit(3)"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
