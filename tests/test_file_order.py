@@ -8,7 +8,8 @@ from pathlib import Path
 from conftest import FILE_DURATIONS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-FILES = ["tests/test_data.py", "tests/test_count_processes.py", "tests/test_models.py"]
+# Three files that collect in about a second each (none imports TensorFlow): each test here starts pytest.
+FILES = ["tests/test_data.py", "tests/test_count_processes.py", "tests/autograder/test_checks.py"]
 
 
 def pytest_in_repository(*args):
@@ -29,10 +30,10 @@ def test_the_shipped_table_lists_the_slow_files():
 
 def test_slowest_files_come_first_unlisted_ones_last_each_in_its_own_order(tmp_path):
     table = tmp_path / "durations.json"
-    table.write_text(json.dumps({"tests/test_models.py": 9.0, "tests/test_data.py": 2.0}))
+    table.write_text(json.dumps({"tests/autograder/test_checks.py": 9.0, "tests/test_data.py": 2.0}))
     collected = collected_tests(f"--file-durations={table}", *FILES)
     order = list(dict.fromkeys(line.split("::")[0] for line in collected))
-    assert order == ["tests/test_models.py", "tests/test_data.py", "tests/test_count_processes.py"]
+    assert order == ["tests/autograder/test_checks.py", "tests/test_data.py", "tests/test_count_processes.py"]
     for name in FILES:
         assert [line for line in collected if line.startswith(name)] == collected_tests(name)
 

@@ -115,13 +115,18 @@ def set_weights_by_shape(model, seed):
 
 
 def run_block(function, array, filters, kwargs, seed=0):
-    """Build a one-block model with ``function`` and run it on ``array``."""
+    """Build a one-block model with ``function`` and run it on ``array``: ``(output, parameter count)``.
+
+    One eager call in inference mode, as ``predict`` would run it: a block
+    is called once on a few samples, where tracing ``predict``'s function
+    would cost more than the call.
+    """
     import keras
 
     inputs = keras.Input(shape=array.shape[1:])
     model = keras.Model(inputs, function(inputs, filters, **kwargs))
     set_weights_by_shape(model, seed)
-    return model.predict(array, verbose=0), model.count_params()
+    return keras.ops.convert_to_numpy(model(array, training=False)), model.count_params()
 
 
 def call_case(function, case, args, kwargs):
