@@ -323,8 +323,14 @@ def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations
             "median_best_image_loss": float(np.median(best_image_loss)), "num_filters": int(num_filters)}
 
 
-def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=None, stream=None):
-    """Print and return every faithfulness figure for one shipped classifier."""
+def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=None, num_ascent_filters=64,
+                          stream=None):
+    """Print and return every faithfulness figure for one shipped classifier.
+
+    ``num_ascent_filters``: the first filters of ``middle_layer`` (default
+    :func:`~convviz_ref.filters.middle_layer`) whose ascent patterns the
+    last check compares with the test images (see :func:`filter_ascent_check`).
+    """
     stream = stream or sys.stdout
     model, _ = load_pretrained(name)
     layer_name = LAST_CONV_LAYERS[name]
@@ -361,7 +367,7 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
               file=stream)
 
     middle_layer = middle_layer or filters.middle_layer(model)
-    check = filter_ascent_check(model, middle_layer, singles.images)
+    check = filter_ascent_check(model, middle_layer, singles.images, num_filters=num_ascent_filters)
     results["filter_ascent"] = check
     print(f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "
           f"{num_images} test images for {check['fraction']:.1%} of the first {check['num_filters']} "

@@ -44,14 +44,16 @@ def test_rank_correlation_of_identical_and_reversed_heatmaps():
 
 @pytest.mark.slow
 def test_evaluate_faithfulness_end_to_end_on_the_small_convnet(capsys):
-    results = faithfulness.evaluate_faithfulness("small_convnet", num_images=24)
+    # Every section runs; the ascent check on 8 filters (the command checks 64) takes a second, not ten.
+    results = faithfulness.evaluate_faithfulness("small_convnet", num_images=24, num_ascent_filters=8)
     out = capsys.readouterr().out
     for key in ("pointing_output", "pointing_logit", "pairs_output", "pairs_logit",
                 "random_pointing_logit", "random_rank_correlation_logit"):
         assert key in results
     for key in ("pointing_output", "pointing_logit", "pairs_logit", "random_pointing_logit"):
         assert 0.0 <= results[key] <= 1.0
-    assert 0.0 <= results["filter_ascent"]["fraction"] <= 1.0
+    assert 0.0 <= results["filter_ascent"]["fraction"] <= 1.0 and results["filter_ascent"]["num_filters"] == 8
+    assert "of the first 8 filters" in out
     assert "baseline: image centre" in out and "rank correlation" in out
 
 
