@@ -223,9 +223,13 @@ class ForkServer:
             env=environment, cwd=self.slot, start_new_session=True, text=True, bufsize=1,
         )
         self.starts += 1
-        self.process.stdin.write(json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n")
-        self.process.stdin.flush()
-        answer = self._answer(timeout=600)
+        try:
+            self.process.stdin.write(json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            answer = None  # the server died at once (the sandbox cannot run Python): as if it said nothing
+        else:
+            answer = self._answer(timeout=600)
         self.threads = answer.get("threads") if answer else None
         if not answer or not answer.get("ready"):
             self.usable = False

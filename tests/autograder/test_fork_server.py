@@ -187,3 +187,21 @@ def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
         assert server.starts == 1 and server.threads == 1
     finally:
         server.close()
+
+
+def test_a_server_that_dies_before_reading_its_prelude_is_a_failed_start(tmp_path, monkeypatch):
+    # The race CI met once: bwrap could not run Python and exited before the prelude was written.
+    # Here the server's Python is /bin/false and Popen returns only once it has exited, so writing
+    # the prelude meets a closed pipe every time: the start fails as a silent server's does.
+    import subprocess as real_subprocess
+
+    class ExitedFirst(real_subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.wait()
+
+    monkeypatch.setattr(sandbox.sys, "executable", "/bin/false")
+    monkeypatch.setattr(sandbox.subprocess, "Popen", ExitedFirst)
+    server = sandbox.ForkServer(tmp_path / "slot", prelude="", isolation="none")
+    assert server._start() is False
+    assert server.usable is False and server.process is None
