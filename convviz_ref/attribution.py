@@ -79,18 +79,21 @@ def compiled(scorer, num_images=None):
     return tf.function(lambda batch: scorer(batch, training=False), input_signature=[batch_signature(scorer)])
 
 
-def class_scores(forward, images, classes, *, batch_size=BATCH_SIZE):
-    """Score of class ``classes[n]`` for image ``n``: float32 ``(batch,)``, in batches, no gradient.
+def all_class_scores(forward, images, *, batch_size=BATCH_SIZE):
+    """Every class's score for each image: float32 ``(batch, classes)``, in batches, no gradient.
 
     ``forward`` maps a batch of images to ``(batch, classes)`` scores: a
     :func:`~convviz_ref.gradcam.score_model`, or :func:`compiled` of one.
     """
     images = np.asarray(images, dtype=np.float32)
-    return np.concatenate([
-        np.asarray(tf.gather(forward(tf.constant(images[start : start + batch_size])),
-                             classes[start : start + batch_size], axis=1, batch_dims=1))
-        for start in range(0, len(images), batch_size)
-    ]).astype(np.float32)
+    return np.concatenate([np.asarray(forward(tf.constant(images[start : start + batch_size])))
+                           for start in range(0, len(images), batch_size)]).astype(np.float32)
+
+
+def class_scores(forward, images, classes, *, batch_size=BATCH_SIZE):
+    """Score of class ``classes[n]`` for image ``n``: float32 ``(batch,)``, in batches, no gradient."""
+    scores = all_class_scores(forward, images, batch_size=batch_size)
+    return scores[np.arange(len(scores)), np.asarray(classes, np.int64)]
 
 
 def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
@@ -114,6 +117,20 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
         np.asarray(step(tf.constant(images[start : start + batch_size]), tf.constant(classes[start : start + batch_size])))
         for start in range(0, len(images), batch_size)
     ])
+
+
+def first_occurrences(images):
+    """Where each distinct image first appears: ``(firsts, first_of)``.
+
+    ``firsts`` lists the index of each distinct image's first occurrence, in
+    order; ``first_of[n]`` is the index of image ``n``'s first occurrence.
+    The perturbation methods use it to mask or occlude an image given twice
+    (explained for two of its classes) only once.
+    """
+    seen, first_of = {}, []
+    for n, image in enumerate(images):
+        first_of.append(seen.setdefault(np.ascontiguousarray(image).tobytes(), n))
+    return sorted(set(first_of)), first_of
 
 
 def layer_channels(model, layer_name):
@@ -219,26 +236,31 @@ def score_cam(model, images, class_index=None, *, layer_name, score="logit", bat
     Cost: one forward pass per image, then one per channel of the layer
     (all of an image's masked inputs in passes of ``batch_size``), except
     that channels constant over the image (dead after a ReLU) all mask to
-    the same black image, which is scored once.
+    the same black image, which is scored once. The masked inputs do not
+    depend on the class, so an image given more than once (to explain
+    several of its classes) is masked and scored once, for every class.
     Arguments and shapes as in :func:`gradcam`.
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)
     feature_model = score_model(model, layer_name, score=score)
-    forward = compiled(score_model(model, score=score), len(images) * layer_channels(model, layer_name))
+    firsts, first_of = first_occurrences(images)
+    forward = compiled(score_model(model, score=score), len(firsts) * layer_channels(model, layer_name))
     all_maps = np.concatenate([np.asarray(feature_model(images[start : start + batch_size], training=False)[0])
                                for start in range(0, len(images), batch_size)])  # (batch, h, w, k)
-    cams = []
-    for image, label, feature_maps in zip(images, classes, all_maps):
-        masks = np.asarray(keras.ops.image.resize(feature_maps, image.shape[:2], interpolation="bilinear"))
-        low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
-        varies = high > low  # a constant channel masks everything: the black image, scored once below
-        masks = (masks[..., varies] - low[varies]) / (high - low)[varies]  # (H, W, k'), each in [0, 1]
-        masked = np.concatenate([image[None] * np.moveaxis(masks, -1, 0)[..., None],
-                                 np.zeros((1,) + image.shape, np.float32)])  # (k' + 1, H, W, channels)
-        masked_scores = class_scores(forward, masked, np.full(len(masked), label, np.int32), batch_size=batch_size)
-        scores = np.full(feature_maps.shape[-1], masked_scores[-1], np.float32)
-        scores[varies] = masked_scores[:-1]
+    cams, scored = [], {}  # first occurrence of an image -> which channels vary, every class's masked scores
+    for image, label, feature_maps, key in zip(images, classes, all_maps, first_of):
+        if key not in scored:  # an image asked again for another class is not masked again
+            masks = np.asarray(keras.ops.image.resize(feature_maps, image.shape[:2], interpolation="bilinear"))
+            low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
+            varies = high > low  # a constant channel masks everything: the black image, scored once below
+            masks = (masks[..., varies] - low[varies]) / (high - low)[varies]  # (H, W, k'), each in [0, 1]
+            masked = np.concatenate([image[None] * np.moveaxis(masks, -1, 0)[..., None],
+                                     np.zeros((1,) + image.shape, np.float32)])  # (k' + 1, H, W, channels)
+            scored[key] = varies, all_class_scores(forward, masked, batch_size=batch_size)  # (k' + 1, classes)
+        varies, masked_scores = scored[key]
+        scores = np.full(feature_maps.shape[-1], masked_scores[-1, label], np.float32)
+        scores[varies] = masked_scores[:-1, label]
         weights = np.exp(scores - scores.max())
         cams.append((feature_maps * (weights / weights.sum())).sum(axis=-1))
     return np.stack(cams).astype(np.float32)
@@ -472,15 +494,18 @@ def occlusion(model, images, class_index=None, *, score="logit", patch=None, str
     covered = np.zeros((height, width), np.float32)
     for row, col in windows:
         covered[row : row + patch, col : col + patch] += 1
-    forward = compiled(score_model(model, score=score), len(images) * (len(windows) + 1))
+    firsts, first_of = first_occurrences(images)
+    forward = compiled(score_model(model, score=score), len(firsts) * (len(windows) + 1))
     full = class_scores(forward, images, classes, batch_size=batch_size)
     maps = np.zeros((len(images), height, width), np.float32)
+    occluded_scores = {}  # first occurrence of an image -> every class's score of its occluded copies
     for n, image in enumerate(images):
-        occluded = np.repeat(image[None], len(windows), axis=0)
-        for copy, (row, col) in zip(occluded, windows):
-            copy[row : row + patch, col : col + patch] = grey
-        drops = full[n] - class_scores(forward, occluded, np.full(len(windows), classes[n], np.int32),
-                                       batch_size=batch_size)
+        if first_of[n] not in occluded_scores:  # an image asked again for another class is not occluded again
+            occluded = np.repeat(image[None], len(windows), axis=0)
+            for copy, (row, col) in zip(occluded, windows):
+                copy[row : row + patch, col : col + patch] = grey
+            occluded_scores[first_of[n]] = all_class_scores(forward, occluded, batch_size=batch_size)
+        drops = full[n] - occluded_scores[first_of[n]][:, classes[n]]
         for drop, (row, col) in zip(drops, windows):
             maps[n, row : row + patch, col : col + patch] += drop
     return maps / covered

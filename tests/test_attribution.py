@@ -235,6 +235,29 @@ def test_score_cam_equals_a_loop_of_one_pass_per_channel():
         np.testing.assert_allclose(raw[n], naive_score_cam(model, images[n], c, "conv2"), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["score_cam", "occlusion"])
+def test_an_image_asked_for_two_classes_is_perturbed_once_and_explained_for_each(method, monkeypatch):
+    model = tm.functional_convnet(seed=9, image_size=16)
+    images = images_for(model, n=2)
+    options = {"layer_name": "conv2"} if method == "score_cam" else {"patch": 6, "stride": 5}
+    function = getattr(attribution, method)
+    rows = [(0, 0), (1, 1), (0, 1), (0, 2)]  # (image, class): image 0 for three classes
+    alone = [function(model, images[[image]], [c], **options)[0] for image, c in rows]
+    passes = []
+    real = attribution.all_class_scores
+    monkeypatch.setattr(attribution, "all_class_scores",
+                        lambda forward, batch, **kw: passes.append(len(batch)) or real(forward, batch, **kw))
+    raw = function(model, images[[image for image, _ in rows]], [c for _, c in rows], **options)
+    for n, expected in enumerate(alone):
+        np.testing.assert_allclose(raw[n], expected, rtol=1e-4, atol=1e-6, err_msg=f"row {n}")
+    shared = sum(passes)
+    passes.clear()
+    function(model, images, [0, 1], **options)  # each image once
+    # Image 0 is perturbed once, not three times: the two extra rows add only their own plain
+    # forward pass (occlusion scores the unoccluded image; Score-CAM takes no such pass here).
+    assert shared - sum(passes) == (2 if method == "occlusion" else 0), (shared, sum(passes))
+
+
 def test_with_one_channel_every_cam_method_is_the_feature_map():
     """One channel with a positive weight: every CAM method must give relu(A) / max, like Grad-CAM."""
     model = tm.gap_dense_model(seed=10, image_size=8, channels=1, num_classes=2)

@@ -97,6 +97,20 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
 
 
+@pytest.mark.parametrize("method", ["gradcam", "score_cam", "occlusion"])
+def test_own_object_pointing_explains_both_classes_in_one_call_as_two_calls_would(method):
+    from convviz_ref import attribution, compare, models
+
+    model, _ = models.load_pretrained("xception_like")
+    layer = models.LAST_CONV_LAYERS["xception_like"] if attribution.get_method(method).needs_layer else None
+    pairs = data.load_shapes("test", n=4, num_objects=2)
+    per_class = []
+    for which in (0, 1):  # one call per class, each image explained for that class
+        maps, _ = attribution.explain(model, pairs.images, method, pairs.labels[:, which], layer_name=layer)
+        per_class.append(faithfulness.pointing_game(maps, pairs.masks[:, which]))
+    assert compare.own_object_pointing(model, pairs, method, layer_name=layer, score="logit") == np.mean(per_class)
+
+
 def test_pointing_game_on_masks_that_are_not_square():
     masks = np.full((2, 4, 8), data.BACKGROUND)
     masks[0, 3, 7] = 0  # the object of image 0 is in the bottom-right corner

@@ -489,6 +489,9 @@ def test_instructor_sees_the_graded_class_in_formgrader(graded_class_lab, browse
         page.locator(".lm-Menu:visible").get_by_text("Formgrader", exact=True).click()
         formgrader = page.frame_locator("iframe").first
         formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(timeout=60_000)  # Manage Assignments
+        # "# Submissions": the three notebooks convviz-grade graded, linked to the submissions page.
+        submissions = formgrader.locator("tr", has_text=ASSIGNMENT).locator("td.num-submissions")
+        assert submissions.inner_text().strip() == str(len(STUDENTS)), submissions.inner_text()
         frame = next(frame for frame in page.frames if "/formgrader" in frame.url)
         frame.goto(f"{graded_class_lab.url}/formgrader/manage_submissions/{ASSIGNMENT}")
         rows = frame.locator("#main-table tr")

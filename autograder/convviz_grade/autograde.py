@@ -8,9 +8,10 @@ The steps, in order:
 3. grade every student's notebook with :func:`convviz_grade.grading.grade_submission`,
    ``jobs`` at a time on this machine or on a Dask cluster; each task only
    returns data;
-4. in this one process, as results arrive: write each student's scores to the
-   gradebook in one transaction (all of a student's scores or none), and the
-   per-function explanations to ``<autograded>/<student>/<assignment>/convviz_grade.json``
+4. in this one process, as results arrive: keep a copy of each submission in the
+   course's submitted folder (where formgrader counts it), write the student's
+   scores to the gradebook in one transaction (all of a student's scores or none),
+   and the per-function explanations to ``<autograded>/<student>/<assignment>/convviz_grade.json``
    (what ``export`` and ``feedback`` read);
 5. print a summary table. The exit code is 1 if any submission could not be
    graded, as nbgrader's own converters do.
@@ -93,8 +94,60 @@ def missing_submission(assignment, student):
     return grading.SubmissionGrade(student, assignment.name, assignment.name, functions, notes=["no submission"])
 
 
-def write_gradebook(course, assignment, result):
-    """Write one student's scores in one transaction: all of them, or none."""
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # what nbgrader's collect writes, in UTC
+
+
+def record_submission(course, assignment_name, student, notebook):
+    """Keep a student's notebook where nbgrader's formgrader counts submissions; return its time.
+
+    Formgrader counts a submission, and shows it as autograded, when
+    ``<submitted>/<student>/<assignment>/`` holds it and the autograded copy has
+    the same ``timestamp.txt``, as after nbgrader's own collect and autograde.
+    The time is the submission's own ``timestamp.txt`` when it has one (what
+    nbgrader's collect wrote), else the notebook file's modification time.
+    Submissions graded from the course's submitted folder are left where they are.
+
+    Returns:
+        datetime (naive, UTC), or None when there is no notebook.
+    """
+    from datetime import datetime, timezone
+
+    from nbgrader.utils import parse_utc
+
+    if notebook is None or not notebook.is_file():
+        return None
+    stamp_file = notebook.parent / "timestamp.txt"
+    timestamp = None
+    if stamp_file.is_file():
+        try:
+            timestamp = parse_utc(stamp_file.read_text().strip())
+        except (ValueError, OverflowError):  # not a time: fall back on the file's own
+            timestamp = None
+    readable = timestamp is not None
+    if timestamp is None:
+        timestamp = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+    stamp = timestamp.strftime(TIMESTAMP_FORMAT)
+    submitted = course.folder("submitted_directory") / student / assignment_name
+    submitted.mkdir(parents=True, exist_ok=True)
+    in_place = submitted.resolve() == notebook.parent.resolve()
+    if not in_place:
+        shutil.copyfile(notebook, submitted / notebook.name)
+    if not in_place or not readable:
+        (submitted / "timestamp.txt").write_text(stamp)
+    autograded = course.results_path(student, assignment_name).parent
+    autograded.mkdir(parents=True, exist_ok=True)
+    (autograded / "timestamp.txt").write_text(stamp)
+    return timestamp
+
+
+def write_gradebook(course, assignment, result, timestamp=None):
+    """Write one student's scores in one transaction: all of them, or none.
+
+    Every score is an automatic one, so no grade is left "needing manual
+    grading" unless an instructor has given it a manual score. ``timestamp``
+    (from :func:`record_submission`) is the submission's time, as nbgrader's
+    autograde records it.
+    """
     from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
 
     scores = {}
@@ -127,9 +180,12 @@ def write_gradebook(course, assignment, result):
                         for cell in notebook.solution_cells:
                             session.add(Comment(cell_id=cell.id, notebook=submitted))
                     session.flush()
+            if timestamp is not None:
+                submission.timestamp = timestamp
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     grade.auto_score = scores.get(grade.name, 0.0)
+                    grade.needs_manual_grade = grade.manual_score is not None  # as nbgrader's SaveAutoGrades
             session.commit()
         except BaseException:
             session.rollback()
@@ -322,7 +378,8 @@ def _grade_class(assignment, course, found, options, pool, jobs, scheduler, sour
 
     def finish(result):
         try:
-            write_gradebook(course, assignment, result)
+            timestamp = record_submission(course, assignment_name, result.student, found.get(result.student))
+            write_gradebook(course, assignment, result, timestamp)
             write_results(course, result)
             copy_for_formgrader(course, result, found.get(result.student))
         except Exception as error:  # the gradebook refused: report, go on with the others

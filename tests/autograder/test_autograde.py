@@ -136,6 +136,32 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
 
 
 @pytest.mark.slow
+def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(graded):
+    # What formgrader's pages show comes from nbgrader's own API: its "# Submissions" column reads
+    # the submitted folder, and a submission is autograded when its timestamps agree.
+    from nbgrader.api import Gradebook
+    from nbgrader.apps.api import NbGraderAPI
+
+    from convviz_grade.autograde import Course as ConfiguredCourse
+
+    course, _, _ = graded
+    api = NbGraderAPI(coursedir=ConfiguredCourse(course.root).coursedir)  # the course's nbgrader_config.py
+    handed_in = {student for student, (_, status) in EXPECTED.items() if status != "missing"}
+    assert api.get_submitted_students("segmentation") == handed_in
+    assert api.get_assignment("segmentation")["num_submissions"] == len(handed_in)
+    # Every student is graded, the one who handed nothing in with zero points.
+    assert api.get_autograded_students("segmentation") == set(EXPECTED)
+    with Gradebook(course.db_url) as gradebook:
+        for student in handed_in:
+            submission = gradebook.find_submission("segmentation", student)
+            assert not submission.needs_manual_grade, student
+            stamp = (course.root / "grading" / "submitted" / student / "segmentation" / "timestamp.txt").read_text()
+            assert submission.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC") == stamp, student
+    copied = course.root / "grading" / "submitted" / "dave_wrong" / "segmentation" / "segmentation.ipynb"
+    assert "def mean_iou" in copied.read_text()  # the student's own notebook, as submitted
+
+
+@pytest.mark.slow
 def test_summary_table_has_a_row_per_student(graded):
     _, _, output = graded
     lines = output.splitlines()
