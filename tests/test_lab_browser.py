@@ -7,8 +7,8 @@ folder is a temporary copy, so nothing is written into the repository.
 A student opens exercises/segmentation/segmentation.ipynb from the file browser, runs every cell,
 presses nbgrader's Validate button and reads the verdict: the blank notebook fails; a usual mistake
 (pixel accuracy for the mean IoU) shows its hint under the test cell; a correct answer gets
-"Success!", although it writes NumPy's 0 / 0 warning to stderr inside a graded cell (see
-jupyter/nbgrader_config.py). An instructor opens formgrader from the Nbgrader menu on a class graded
+"Success!", although it writes NumPy's 0 / 0 warning to stderr inside a graded cell (see the
+course's autograder/nbgrader_config.py). An instructor opens formgrader from the Nbgrader menu on a class graded
 by `convviz-grade autograde` and finds every student's autograded submission with its score.
 
 Nothing leaves this machine: the browser's requests and websockets are recorded and any that is not

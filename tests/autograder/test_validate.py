@@ -105,3 +105,43 @@ def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept
     assert captured.err == "" and captured.out == ""
     streams = [output for output in executed.cells[0].outputs if output.output_type == "stream"]
     assert [(output.name, output.text) for output in streams] == [("stderr", "cell note\n")]
+
+
+# nbgrader's own validator, as JupyterLab's Validate button and `nbgrader validate` run it in a course
+# folder: the course's configuration makes stderr in a passing test cell no failure.
+WARNS_AND_PASSES = graded("test_add", "import sys, warnings\nwarnings.warn('a harmless warning')\n"
+                                      "print('also harmless', file=sys.stderr)\nassert add(2, 2) == 4")
+
+
+def nbgrader_validate(tmp_path, nb, *extra_config):
+    import subprocess
+    import sys
+
+    from course import Course
+
+    from convviz_grade.release import nbgrader_environment
+
+    course = Course(tmp_path)
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.writelines(line + "\n" for line in extra_config)
+    path = write(tmp_path, nb)
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)], cwd=course.root,
+                            env=nbgrader_environment(), capture_output=True, text=True, timeout=300)
+    return result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_counts_stderr_in_a_passing_test_cell_as_no_failure(tmp_path):
+    output = nbgrader_validate(tmp_path / "course", notebook(ADD_SOLUTION, WARNS_AND_PASSES))
+    assert "Success! Your notebook passes all the tests." in output, output
+    # The control: without the course's setting, nbgrader's own rule fails the same cell.
+    control = nbgrader_validate(tmp_path / "control", notebook(ADD_SOLUTION, WARNS_AND_PASSES),
+                                "c.Validator.Execute.extra_arguments = []")
+    assert "VALIDATION FAILED" in control and "Success!" not in control, control
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_still_fails_a_failing_test_cell(tmp_path):
+    failing = graded("test_add", "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, 'expected 3'")
+    output = nbgrader_validate(tmp_path, notebook(ADD_SOLUTION, failing))
+    assert "VALIDATION FAILED" in output and "expected 3" in output, output
