@@ -60,9 +60,12 @@ def train_model(name, *, epochs=None, seed=0, output_dir=None, num_train=None, n
     The learning rate follows a cosine decay from the recipe's peak to zero,
     with Adam. Seeds fix the weights' initialization, the shuffling and
     dropout, and TensorFlow's op determinism is switched on, so a rerun with
-    the same seed gives the same weights on the same machine: retraining
-    every shipped model from a fresh clone reproduced the shipped files bit
-    for bit. One exception: runs of ``xception_like`` on TensorFlow's default
+    the same seed gives the same weights on the same kind of CPU: on the
+    AVX-512 machines that trained the book's three models, retraining them
+    from a fresh clone reproduced the shipped files bit for bit, while the
+    ``shortcut`` file, trained on an AVX2-only machine, came out different
+    there (and the segmenter, retrained on the AVX2-only kind, differed from
+    its file): TensorFlow's CPU kernels round differently. One exception: runs of ``xception_like`` on TensorFlow's default
     threads can differ by about 1e-4 (seen on short trials of 64 images: a
     CPU kernel sums in the order its threads finish); with one thread
     (``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1``) they are equal.
