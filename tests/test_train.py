@@ -100,23 +100,3 @@ def test_command_line_shows_a_progress_bar_and_the_result(tmp_path, capsys):
     assert "segmenter: val_accuracy" in out and str(tmp_path / "segmenter.keras") in out
     assert "1/1" in err, "tqdm's progress bar counts the epochs"
     assert (tmp_path / "segmenter.keras").exists()
-
-
-@pytest.mark.slow
-def test_the_command_in_a_fresh_process_prints_no_tensorflow_start_up_lines(tmp_path):
-    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    command = [sys.executable, "-m", "convviz_ref.train", "segmenter", "--epochs", "1", "--num-train", "16",
-               "--num-val", "8", "--output-dir", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=environment)
-    assert result.returncode == 0, result.stderr
-    assert "segmenter: val_accuracy" in result.stdout and (tmp_path / "segmenter.keras").is_file()
-    assert "I0000" not in result.stderr and "E0000" not in result.stderr, result.stderr  # tqdm's bar only
-    # The control: a user who chooses a log level sees TensorFlow's lines.
-    loud = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                          env=dict(environment, TF_CPP_MIN_LOG_LEVEL="0"))
-    assert loud.returncode == 0 and "I0000" in loud.stderr, loud.stderr
-    # Reading the module (and so `--help`) starts no TensorFlow at all.
-    probe = subprocess.run([sys.executable, "-c", "import sys, convviz_ref.train; print('tensorflow' in sys.modules)"],
-                           capture_output=True, text=True, timeout=120, env=environment)
-    assert probe.stdout.strip() == "False", probe.stdout + probe.stderr
-
