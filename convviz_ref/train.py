@@ -67,7 +67,9 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
     its file): TensorFlow's CPU kernels round differently. One exception: runs of ``xception_like`` on TensorFlow's default
     threads can differ by about 1e-4 (seen on short trials of 64 images: a
     CPU kernel sums in the order its threads finish); with one thread
-    (``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1``) they are equal.
+    (``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1``) they are equal, and
+    on an AVX-512 CPU only with oneDNN's custom ops off as well
+    (``TF_ENABLE_ONEDNN_OPTS=0``).
 
     Args:
         name: a key of ``RECIPES``.

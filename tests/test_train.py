@@ -44,8 +44,11 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
     # - small_convnet with TensorFlow's default threads, as a user trains it;
     # - xception_like with one intra-op thread: with two, its short trials differ by
     #   about 1e-4 between runs (a CPU kernel that reduces in thread order), and
-    #   TF_NUM_INTRAOP_THREADS=1 is the documented way to make it bit for bit.
-    one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    #   TF_NUM_INTRAOP_THREADS=1 is the documented way to make it bit for bit. On the
+    #   AVX-512 kind one thread was not enough: about half the runs differed by up to 6e-5
+    #   in the first conv's kernel until oneDNN's custom ops were off too (TensorFlow's own
+    #   notice: they change the order of floating-point sums); with both, 4 runs of 4 agreed.
+    one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0"}
     runs = [("small_convnet", 200, tmp_path / "small-1", {}), ("small_convnet", 200, tmp_path / "small-2", {}),
             ("xception_like", 64, tmp_path / "xception-1", one_thread),
             ("xception_like", 64, tmp_path / "xception-2", one_thread)]
