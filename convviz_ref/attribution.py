@@ -43,8 +43,8 @@ import numpy as np
 import tensorflow as tf
 
 from convviz_ref import filters
-from convviz_ref.gradcam import (BATCH_SIZE, TRACE_FROM, batch_signature, check_images, class_indices,
-                                 feature_maps_and_gradients, find_last_conv_layer, score_model)
+from convviz_ref.gradcam import (BATCH_SIZE, TRACE_FROM, batch_signature, cached_score_model, check_images,
+                                 class_indices, derived, feature_maps_and_gradients, find_last_conv_layer)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,12 +71,14 @@ def compiled(scorer, num_images=None):
     """``scorer`` on a batch (``training=False``), traced as a ``tf.function`` for large workloads.
 
     It is traced when ``num_images`` (the number of images the caller will
-    pass through it) is None or at least :data:`TRACE_FROM`, once whatever
-    the batch sizes; smaller workloads run eagerly.
+    pass through it) is None or at least :data:`TRACE_FROM`, once per
+    ``scorer`` whatever the batch sizes (see :func:`~convviz_ref.gradcam.derived`);
+    smaller workloads run eagerly.
     """
     if num_images is not None and num_images < TRACE_FROM:
         return lambda batch: scorer(batch, training=False)
-    return tf.function(lambda batch: scorer(batch, training=False), input_signature=[batch_signature(scorer)])
+    return derived(scorer, ("compiled",), lambda: tf.function(lambda batch: scorer(batch, training=False),
+                                                              input_signature=[batch_signature(scorer)]))
 
 
 def all_class_scores(forward, images, *, batch_size=BATCH_SIZE):
@@ -101,7 +103,7 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
 
     ``scorer`` is a :func:`~convviz_ref.gradcam.score_model` without a layer;
     one forward and one backward pass per image, ``batch_size`` images at a
-    time (traced as one ``tf.function`` from :data:`TRACE_FROM` images).
+    time (from :data:`TRACE_FROM` images, by one ``tf.function`` traced once per ``scorer``).
     """
 
     def step(inputs, labels):
@@ -111,7 +113,8 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
         return tape.gradient(scores, inputs)
 
     if len(images) >= TRACE_FROM:  # see compiled(): tracing pays only for large workloads
-        step = tf.function(step, input_signature=[batch_signature(scorer), tf.TensorSpec((None,), tf.int32)])
+        step = derived(scorer, ("input_gradients",), lambda: tf.function(
+            step, input_signature=[batch_signature(scorer), tf.TensorSpec((None,), tf.int32)]))
     classes = np.asarray(classes, np.int32)
     return np.concatenate([
         np.asarray(step(tf.constant(images[start : start + batch_size]), tf.constant(classes[start : start + batch_size])))
@@ -243,9 +246,9 @@ def score_cam(model, images, class_index=None, *, layer_name, score="logit", bat
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    feature_model = score_model(model, layer_name, score=score)
+    feature_model = cached_score_model(model, layer_name, score=score)
     firsts, first_of = first_occurrences(images)
-    forward = compiled(score_model(model, score=score), len(firsts) * layer_channels(model, layer_name))
+    forward = compiled(cached_score_model(model, score=score), len(firsts) * layer_channels(model, layer_name))
     all_maps = np.concatenate([np.asarray(feature_model(images[start : start + batch_size], training=False)[0])
                                for start in range(0, len(images), batch_size)])  # (batch, h, w, k)
     cams, scored = [], {}  # first occurrence of an image -> which channels vary, every class's masked scores
@@ -283,7 +286,7 @@ def saliency(model, images, class_index=None, *, score="logit", batch_size=BATCH
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    return input_gradients(score_model(model, score=score), images, classes, batch_size=batch_size)
+    return input_gradients(cached_score_model(model, score=score), images, classes, batch_size=batch_size)
 
 
 def smoothgrad(model, images, class_index=None, *, score="logit", samples=25, noise=0.15, seed=0,
@@ -312,7 +315,7 @@ def smoothgrad(model, images, class_index=None, *, score="logit", samples=25, no
     classes = top_classes(model, images, class_index)
     low, high = filters.input_range(model)
     rng = np.random.default_rng(seed)
-    scorer = score_model(model, score=score)
+    scorer = cached_score_model(model, score=score)
     noisy = images[:, None] + rng.normal(0.0, noise * (high - low), (len(images), samples) + images.shape[1:])
     gradients = input_gradients(scorer, noisy.reshape((-1,) + images.shape[1:]).astype(np.float32),
                                 np.repeat(classes, samples), batch_size=batch_size)
@@ -365,7 +368,7 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
     weights[[0, -1]] /= 2
     difference = images - baseline
     path = baseline[:, None] + alphas[None, :, None, None, None] * difference[:, None]  # (batch, steps + 1, ...)
-    gradients = input_gradients(score_model(model, score=score), path.reshape((-1,) + images.shape[1:]),
+    gradients = input_gradients(cached_score_model(model, score=score), path.reshape((-1,) + images.shape[1:]),
                                 np.repeat(classes, steps + 1), batch_size=batch_size)
     gradients = gradients.reshape((len(images), steps + 1) + images.shape[1:])
     return (difference * np.einsum("s,bs...->b...", weights, gradients)).astype(np.float32)
@@ -380,7 +383,7 @@ def completeness_gap(model, images, attributions, class_index=None, baseline=Non
     images = check_images(images)
     baseline = _baseline_like(images, baseline)
     classes = top_classes(model, images, class_index)
-    scorer = score_model(model, score=score)
+    scorer = cached_score_model(model, score=score)
     change = class_scores(scorer, images, classes) - class_scores(scorer, baseline, classes)
     total = np.asarray(attributions, dtype=np.float64).reshape(len(images), -1).sum(axis=1)
     gap = np.abs(total - change)
@@ -420,6 +423,18 @@ def guided_model(model):
     return clone
 
 
+def cached_guided_model(model):
+    """:func:`guided_model`, cloned once per model (see :func:`~convviz_ref.gradcam.derived`).
+
+    The copy's weights are copied again from ``model`` on every call, so a
+    model whose weights changed is explained with its new weights.
+    """
+    clone = derived(model, ("guided_model",), lambda: guided_model(model))
+    for copy, original in zip(clone.weights, model.weights):
+        copy.assign(original.value)
+    return clone
+
+
 def guided_backprop(model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE):
     """Guided Backpropagation (Springenberg et al., ICLR Workshops 2015), raw: a gated input gradient.
 
@@ -434,14 +449,15 @@ def guided_backprop(model, images, class_index=None, *, score="logit", batch_siz
     model's weights are re-initialized, because the backward gating mostly
     reconstructs the image's edges whatever the weights are.
 
-    Cost: one forward and one backward pass per image (and cloning the model once).
+    Cost: one forward and one backward pass per image (and cloning the model, once per model).
 
     Returns:
         float32 ``(batch, height, width, channels)``.
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    return input_gradients(score_model(guided_model(model), score=score), images, classes, batch_size=batch_size)
+    scorer = cached_score_model(cached_guided_model(model), score=score)
+    return input_gradients(scorer, images, classes, batch_size=batch_size)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,7 +511,7 @@ def occlusion(model, images, class_index=None, *, score="logit", patch=None, str
     for row, col in windows:
         covered[row : row + patch, col : col + patch] += 1
     firsts, first_of = first_occurrences(images)
-    forward = compiled(score_model(model, score=score), len(firsts) * (len(windows) + 1))
+    forward = compiled(cached_score_model(model, score=score), len(firsts) * (len(windows) + 1))
     full = class_scores(forward, images, classes, batch_size=batch_size)
     maps = np.zeros((len(images), height, width), np.float32)
     occluded_scores = {}  # first occurrence of an image -> every class's score of its occluded copies

@@ -31,7 +31,6 @@ import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 from scipy import ndimage, stats
 
 from convviz_ref import attribution, data, filters, gradcam
@@ -153,17 +152,20 @@ def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None,
     counts = np.round(np.linspace(0, height * width, steps + 1)).astype(int)
     blurred = blurred_images(images, sigma)
     forward = attribution.compiled(model, 2 * (steps + 1) * len(images))
-    deletion, insertion = [], []
-    for image, blur, pixel_order, label in zip(images, blurred, order, np.asarray(classes)):
-        ranks = np.empty(height * width, int)
-        ranks[pixel_order] = np.arange(height * width)
-        taken = (ranks[None] < counts[:, None]).reshape(steps + 1, height, width, 1)  # (steps + 1, h, w, 1)
-        variants = np.concatenate([np.where(taken, blur, image), np.where(taken, image, blur)])
-        probabilities = np.concatenate([np.asarray(forward(tf.constant(variants[start : start + batch_size])))
-                                        for start in range(0, len(variants), batch_size)])[:, label]
-        deletion.append(probabilities[: steps + 1])
-        insertion.append(probabilities[steps + 1 :])
-    return np.asarray(deletion, np.float32), np.asarray(insertion, np.float32)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(height * width)[None], axis=1)  # each pixel's place in the order
+    curves = []
+    for start in range(0, len(images), batch_size):  # the variants of batch_size images at a time, in full batches
+        group = slice(start, start + batch_size)
+        taken = (ranks[group, None] < counts[None, :, None]).reshape(-1, steps + 1, height, width, 1)
+        image, blur = images[group, None], blurred[group, None]
+        variants = np.concatenate([np.where(taken, blur, image), np.where(taken, image, blur)], axis=1)
+        variants = variants.reshape((-1,) + images.shape[1:])  # (group * 2 (steps + 1), h, w, channels)
+        probabilities = attribution.all_class_scores(forward, variants, batch_size=batch_size)
+        labels = np.repeat(np.asarray(classes)[group], 2 * (steps + 1))
+        curves.append(probabilities[np.arange(len(labels)), labels].reshape(-1, 2, steps + 1))
+    curves = np.concatenate(curves)
+    return curves[:, 0].astype(np.float32), curves[:, 1].astype(np.float32)
 
 
 def area_under_curve(curves):
@@ -184,8 +186,8 @@ def rank_correlation(heatmaps_a, heatmaps_b):
 def batched_heatmaps(model, images, layer_name, class_index=None, *, score, batch_size=1024):
     """:func:`convviz_ref.gradcam.gradcam_heatmaps` over calls of ``batch_size``; returns ``(heatmaps, classes)``.
 
-    Each call traces its step once (see :data:`convviz_ref.gradcam.TRACE_FROM`),
-    so the calls are large.
+    A call of :data:`~convviz_ref.gradcam.TRACE_FROM` images or more runs the
+    traced step (traced once per model), so the calls are large.
     """
     results = [
         gradcam.gradcam_heatmaps(model, images[start : start + batch_size], layer_name,

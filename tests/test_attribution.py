@@ -413,3 +413,50 @@ def test_many_passes_run_traced_and_keep_the_closed_forms():
                                linear_logits(model, images)[np.arange(n), classes], rtol=1e-4, atol=1e-5)
     attributions = attribution.integrated_gradients(model, images[:2], 1, steps=2 * attribution.TRACE_FROM)
     np.testing.assert_allclose(attributions, images[:2] * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7)
+
+
+# ---------------------------------------------------------------- what is derived once per model
+
+
+def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
+    # The score models, the guided copy and the traced steps are kept per model
+    # (gradcam.derived); the logit head and the guided copy hold weights of their own,
+    # so after the model's weights change (as in the cascading randomization) every
+    # method must answer what it answers for a new model with those weights.
+    model = tm.functional_convnet(seed=30)
+    images = images_for(model, n=attribution.TRACE_FROM)  # traced steps take part too
+    options = {"smoothgrad": {"samples": 2}, "integrated_gradients": {"steps": 2}}
+    for name in attribution.METHODS:
+        attribution.explain(model, images, name, score="logit", **options.get(name, {}))
+    tm.set_random_weights(model, seed=31)  # every layer, the last one (the logit head's source) included
+    fresh = tm.set_random_weights(tm.functional_convnet(seed=0), seed=31)
+    np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(fresh(images)))
+    for name in attribution.METHODS:
+        classes = attribution.top_classes(fresh, images)
+        again, _ = attribution.explain(model, images, name, classes, score="logit", **options.get(name, {}))
+        expected, _ = attribution.explain(fresh, images, name, classes, score="logit", **options.get(name, {}))
+        np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_what_is_derived_from_a_model_is_built_once_and_only_for_that_model():
+    model, twin = tm.functional_convnet(seed=32), tm.functional_convnet(seed=33)  # same names, other weights
+    assert gradcam.cached_score_model(model, score="logit") is gradcam.cached_score_model(model, score="logit")
+    assert gradcam.cached_score_model(model, score="logit") is not gradcam.cached_score_model(model, score="output")
+    assert gradcam.cached_score_model(twin, score="logit") is not gradcam.cached_score_model(model, score="logit")
+    assert attribution.cached_guided_model(model) is attribution.cached_guided_model(model)
+    scorer = gradcam.cached_score_model(model, score="logit")
+    forward = attribution.compiled(scorer, attribution.TRACE_FROM)
+    assert forward is attribution.compiled(scorer, attribution.TRACE_FROM)
+    images = images_for(model, n=attribution.TRACE_FROM + 1)
+    for _ in range(2):
+        attribution.class_scores(forward, images, np.zeros(len(images), np.int32))
+    assert forward.experimental_get_tracing_count() == 1, "one trace serves every batch and every call"
+    np.testing.assert_allclose(attribution.explain(twin, images, "saliency")[0],
+                               attribution.explain(tm.set_random_weights(tm.functional_convnet(), 33), images,
+                                                   "saliency")[0], rtol=1e-5, atol=1e-6)
+
+
+def test_the_kept_models_are_bounded():
+    for seed in range(gradcam.DERIVED_CACHE_SIZE + 3):
+        gradcam.cached_score_model(tm.linear_classifier(seed=seed), score="logit")
+    assert len(gradcam._derived) <= gradcam.DERIVED_CACHE_SIZE

@@ -111,3 +111,26 @@ def test_cascading_randomization_destroys_gradients_but_not_the_model():
     _, same = faithfulness.cascading_randomization(model, model, images, [0, 1, 2], ["saliency"],
                                                    layer_name="conv2")
     np.testing.assert_allclose(same["saliency"], 1.0)  # "re-initialized" with its own weights: nothing changes
+
+
+def test_deletion_and_insertion_of_many_images_equal_one_image_and_one_fraction_at_a_time():
+    """The variants of several images share batches: each curve must still be its own image's, for its class."""
+    model = tm.functional_convnet(seed=3)
+    rng = np.random.default_rng(4)
+    images = rng.uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)
+    maps = rng.random((5, 12, 12))  # at the image's size: no upsampling, distinct values, a strict order
+    classes = np.array([0, 2, 1, 1, 0])
+    steps = 3
+    deletion, insertion = faithfulness.deletion_insertion(model, images, maps, classes, steps=steps, sigma=2,
+                                                          batch_size=2)  # groups of 2, the last one short
+    blurred = faithfulness.blurred_images(images, sigma=2)
+    for n in range(len(images)):
+        order = np.argsort(-maps[n].ravel(), kind="stable")
+        for s, count in enumerate(np.round(np.linspace(0, 144, steps + 1)).astype(int)):
+            taken = np.zeros(144, bool)
+            taken[order[:count]] = True
+            taken = taken.reshape(12, 12, 1)
+            deleted = np.where(taken, blurred[n], images[n])[None]
+            inserted = np.where(taken, images[n], blurred[n])[None]
+            assert deletion[n, s] == pytest.approx(float(np.asarray(model(deleted))[0, classes[n]]), rel=1e-5)
+            assert insertion[n, s] == pytest.approx(float(np.asarray(model(inserted))[0, classes[n]]), rel=1e-5)
