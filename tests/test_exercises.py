@@ -62,6 +62,25 @@ def test_release_rejects_an_unknown_assignment(capsys):
     assert "no assignment nope" in capsys.readouterr().out
 
 
+def test_an_assignment_that_fails_to_generate_is_named_with_nbgrader_s_error_and_the_others_are_released(
+        tmp_path, capsys):
+    # All assignments are generated in one nbgrader process: one broken notebook must not stop the rest.
+    Course(tmp_path)
+    for assignment in ("architecture", "segmentation"):
+        shutil.copytree(REPOSITORY / "solutions" / assignment, tmp_path / "solutions" / assignment)
+    (tmp_path / "solutions" / "broken").mkdir()
+    (tmp_path / "solutions" / "broken" / "broken.ipynb").write_text('{"not": "a notebook')
+    assert release(course_dir=tmp_path) == 1
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if "-> exercises/" in line}
+    assert lines == {"architecture": "released", "broken": "FAILED", "segmentation": "released"}, out
+    assert "Notebook does not appear to be JSON" in out and "error processing assignment 'broken'" in out, out
+    for assignment in ("architecture", "segmentation"):
+        generated = tmp_path / "exercises" / assignment / f"{assignment}.ipynb"
+        assert _normalized(generated) == _normalized(REPOSITORY / "exercises" / assignment / generated.name)
+    assert not (tmp_path / "exercises" / "broken" / "broken.ipynb").exists()
+
+
 def test_students_copy_hides_solutions_and_hidden_tests():
     for assignment in ASSIGNMENTS:
         text = (REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb").read_text()

@@ -3,11 +3,16 @@
 nbgrader's own ``generate_assignment`` does the work (it removes the
 solution regions and the hidden tests, locks the test cells and records
 their checksums); this module only runs it for each assignment, without a
-gradebook, and reports.
+gradebook, and reports. Every assignment is generated in one nbgrader
+process (``python -m convviz_grade.release``), which imports nbgrader once:
+a process per assignment spent most of its 3 s importing it.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -62,17 +67,52 @@ def release(assignments=None, *, course_dir=None, stream=None):
         print(f"error: no assignment {', '.join(unknown)} in {course_dir / 'solutions'} "
               f"(assignments: {', '.join(known)})", file=stream)
         return 2
+    command = [sys.executable, "-m", "convviz_grade.release", str(course_dir), *assignments]
+    result = subprocess.run(command, cwd=course_dir, env=nbgrader_environment(), capture_output=True, text=True)
+    reports = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            report = json.loads(line)
+            reports[report["assignment"]] = report
     failed = 0
     for assignment in assignments:
-        command = [
-            sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
-            "--no-db", "--force", f"--CourseDirectory.root={course_dir}",
-        ]
-        result = subprocess.run(command, cwd=course_dir, env=nbgrader_environment(),
-                                capture_output=True, text=True)
-        status = "released" if result.returncode == 0 else "FAILED"
+        report = reports.get(assignment)
+        status = "released" if report and report["ok"] else "FAILED"
         print(f"{assignment:<14} {status:<9} -> {Path('exercises') / assignment}", file=stream)
-        if result.returncode != 0:
+        if status == "FAILED":
             failed += 1
-            print(result.stderr.strip()[-2000:], file=stream)
+            # nbgrader's own log of this assignment; the process's stderr if it died before reporting
+            print((report["log"] if report else result.stderr).strip()[-2000:], file=stream)
     return 1 if failed else 0
+
+
+def _generate_each(course_dir, assignments):
+    """nbgrader's ``generate_assignment --no-db --force`` for each assignment, in this process.
+
+    Prints one JSON line per assignment: ``{"assignment", "ok", "log"}``,
+    where ``log`` is what nbgrader logged while generating it.
+    """
+    from nbgrader.apps import GenerateAssignmentApp
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.converters.base import NbGraderException
+
+    app = GenerateAssignmentApp()
+    app.initialize(["--no-db", "--force", f"--CourseDirectory.root={course_dir}"])
+    for assignment in assignments:
+        log = io.StringIO()
+        handler = logging.StreamHandler(log)
+        handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+        app.log.addHandler(handler)
+        app.coursedir.assignment_id = assignment
+        try:
+            GenerateAssignment(coursedir=app.coursedir, parent=app).start()
+            ok = True
+        except NbGraderException:
+            ok = False
+        finally:
+            app.log.removeHandler(handler)
+        print(json.dumps({"assignment": assignment, "ok": ok, "log": log.getvalue()}), flush=True)
+
+
+if __name__ == "__main__":
+    _generate_each(sys.argv[1], sys.argv[2:])
