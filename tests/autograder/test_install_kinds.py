@@ -61,34 +61,63 @@ def throwaway_venv(location, wheel):
     return own_site
 
 
-@pytest.fixture(scope="module", params=["/var/tmp", "/tmp"], ids=["venv-outside-tmp", "venv-under-tmp"])
-def graded_by_wheel(request, wheel, tmp_path_factory):
+INSTALL_KINDS = {"venv-outside-tmp": "/var/tmp", "venv-under-tmp": "/tmp"}
+
+
+@pytest.fixture(scope="module")
+def graded_by_wheels(wheel, tmp_path_factory):
+    """The class graded by each kind of install: both gradings run side by side.
+
+    Each grading spends most of its time waiting (its hanging students' time
+    limits), so the two overlap; each still has its own venv, course,
+    gradebook and sandboxed children.
+    """
     assert sandbox.bwrap_available(), "bubblewrap must work here (make test installs it)"
-    location = Path(tempfile.mkdtemp(prefix="convviz-venv-", dir=request.param))
+    kinds = {}
     try:
-        own_site = throwaway_venv(location, wheel)
-        python = location / "bin" / "python"
-        where = run([python, "-I", "-c", "import convviz_grade, convviz_ref; "
-                     "print(convviz_grade.__file__); print(convviz_ref.__file__)"]).stdout.split()
-        root = tmp_path_factory.mktemp("course")
-        course = Course(root)
-        shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
-        submissions = write_class(tmp_path_factory.mktemp("submissions"),
-                                  installed_reference_file=own_site / "convviz_ref" / "segmentation.py")
-        # A user's shell: the throwaway venv first, then the test venv (nbgrader's alembic lives there).
-        environment = dict(os.environ, PATH=os.pathsep.join([str(location / "bin"), str(TEST_VENV_BIN),
-                                                             os.environ.get("PATH", "")]))
-        grading = subprocess.run(
-            [location / "bin" / "convviz-grade", "autograde", "segmentation", "--submissions", submissions,
-             "--course-dir", root, "--hide", REPOSITORY, "--timeout", "8", "--memory", "2048", "--jobs", "2",
-             "--no-progress"], capture_output=True, text=True, timeout=1800, env=environment)
-        out = tmp_path_factory.mktemp("export") / "grades.csv"
-        run([location / "bin" / "convviz-grade", "export", "--out", out, "--course-dir", root], env=environment)
-        with open(out) as file:
-            rows = list(csv.DictReader(file))
-        yield {"where": where, "own_site": own_site, "grading": grading, "rows": rows, "course": course}
+        for kind, parent in INSTALL_KINDS.items():
+            location = Path(tempfile.mkdtemp(prefix="convviz-venv-", dir=parent))
+            kinds[kind] = {"location": location}
+            own_site = throwaway_venv(location, wheel)
+            python = location / "bin" / "python"
+            where = run([python, "-I", "-c", "import convviz_grade, convviz_ref; "
+                         "print(convviz_grade.__file__); print(convviz_ref.__file__)"]).stdout.split()
+            root = tmp_path_factory.mktemp("course")
+            course = Course(root)
+            shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
+            submissions = write_class(tmp_path_factory.mktemp("submissions"),
+                                      installed_reference_file=own_site / "convviz_ref" / "segmentation.py")
+            # A user's shell: the throwaway venv first, then the test venv (nbgrader's alembic lives there).
+            environment = dict(os.environ, PATH=os.pathsep.join([str(location / "bin"), str(TEST_VENV_BIN),
+                                                                 os.environ.get("PATH", "")]))
+            grading = subprocess.Popen(
+                [str(part) for part in (
+                    location / "bin" / "convviz-grade", "autograde", "segmentation", "--submissions", submissions,
+                    "--course-dir", root, "--hide", REPOSITORY, "--timeout", "8", "--memory", "2048", "--jobs", "2",
+                    "--no-progress")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+            kinds[kind].update(where=where, own_site=own_site, course=course, environment=environment,
+                               process=grading)
+        for kind, entry in kinds.items():
+            stdout, stderr = entry["process"].communicate(timeout=1800)
+            entry["grading"] = subprocess.CompletedProcess(entry["process"].args, entry["process"].returncode,
+                                                           stdout, stderr)
+            out = tmp_path_factory.mktemp("export") / "grades.csv"
+            run([entry["location"] / "bin" / "convviz-grade", "export", "--out", out,
+                 "--course-dir", entry["course"].root], env=entry["environment"])
+            with open(out) as file:
+                entry["rows"] = list(csv.DictReader(file))
+        yield kinds
     finally:
-        shutil.rmtree(location, ignore_errors=True)
+        for entry in kinds.values():
+            if "process" in entry and entry["process"].poll() is None:
+                entry["process"].kill()
+                entry["process"].wait()
+            shutil.rmtree(entry["location"], ignore_errors=True)
+
+
+@pytest.fixture(params=list(INSTALL_KINDS))
+def graded_by_wheel(request, graded_by_wheels):
+    return graded_by_wheels[request.param]
 
 
 @pytest.mark.slow
