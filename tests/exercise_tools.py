@@ -10,6 +10,7 @@ share one sandboxed fork server per module (:func:`grading_server`), as
 from __future__ import annotations
 
 import contextlib
+import copy
 from pathlib import Path
 
 import nbformat
@@ -30,25 +31,79 @@ def solution_cell_ids(notebook):
     return notebook_cells.answer_cell_ids(notebook)
 
 
-def run_with_answers(assignment, answers, tmp_path, *, timeout=300):
-    """Execute the solution notebook with some solution cells replaced.
+# Between two notebooks run in one kernel: what a restarted kernel would not remember.
+RESET_SOURCE = """\
+import sys as _sys
+if "keras" in _sys.modules:
+    _sys.modules["keras"].backend.clear_session()  # Keras's global state (layer names)
+%reset -f
+"""
+
+
+def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
+    """Execute several notebooks one after the other in one kernel; return each executed copy.
+
+    The kernel starts and imports its libraries (TensorFlow above all) once.
+    Before each notebook after the first, a cell makes the kernel forget the
+    previous one (every name, and Keras's global state), so each notebook
+    runs whole, its set-up cells included, as in a kernel of its own.
+
+    A name left over from an earlier notebook could only make a wrong answer
+    pass (a fresh kernel would have raised a ``NameError``), so a test that a
+    mistake fails proves in this kernel what it would prove in a fresh one.
+
+    Args:
+        notebooks: nbformat notebooks or paths to them.
+        tmp_path: a folder for the combined notebook.
+
+    Returns:
+        list of nbformat notebooks, the executed copies, in order.
+    """
+    combined = None
+    for number, notebook in enumerate(notebooks):
+        if not isinstance(notebook, nbformat.NotebookNode):
+            notebook = nbformat.read(notebook, as_version=4)
+        if combined is None:
+            combined = nbformat.v4.new_notebook(metadata=copy.deepcopy(notebook.metadata))
+        else:
+            combined.cells.append(nbformat.v4.new_code_cell(RESET_SOURCE, metadata={"convviz_reset": True}))
+        for cell in copy.deepcopy(notebook.cells):
+            cell.id = f"{cell.id}-{number}"[-64:]  # cell ids are unique in a notebook
+            combined.cells.append(cell)
+    path = Path(tmp_path) / "combined.ipynb"
+    nbformat.write(combined, path)
+    executed = execute(path, timeout=timeout)
+    parts = [[]]
+    for cell in executed.cells:
+        if cell.metadata.get("convviz_reset"):
+            assert not any(output.output_type == "error" for output in cell.outputs), cell.outputs
+            parts.append([])
+        else:
+            parts[-1].append(cell)
+    return [nbformat.v4.new_notebook(cells=cells, metadata=executed.metadata) for cells in parts]
+
+
+def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
+    """Execute the solution notebook once per set of answers, all in one kernel (:func:`execute_in_one_kernel`).
 
     Args:
         assignment: str, e.g. ``"filters"``.
-        answers: dict mapping a solution cell's grade_id to the source that
-            replaces it (the whole cell, ``def`` line included).
-        tmp_path: a folder for the modified copy.
+        answer_sets: list of dicts, each mapping a solution cell's grade_id to
+            the source that replaces it (the whole cell, ``def`` line included).
+        tmp_path: a folder for the notebook.
 
     Returns:
-        dict mapping each graded function to its
-        :class:`convviz_grade.validate.FunctionResult`, hidden tests included.
+        list of ``(results, other_errors)``, one per set: ``results`` maps each graded function
+        to its :class:`convviz_grade.validate.FunctionResult`, hidden tests included;
+        ``other_errors`` lists the errors of the cells that are not tests.
     """
-    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(assignment), as_version=4), answers)
-    path = Path(tmp_path) / f"{assignment}.ipynb"
-    nbformat.write(notebook, path)
-    executed = execute(path, timeout=timeout)
-    results, other_errors = collect_results(executed)
-    return {result.name: result for result in results}, other_errors
+    source = nbformat.read(solution_notebook(assignment), as_version=4)
+    notebooks = [notebook_cells.replace_answers(copy.deepcopy(source), answers) for answers in answer_sets]
+    runs = []
+    for executed in execute_in_one_kernel(notebooks, tmp_path, timeout=timeout):
+        results, other_errors = collect_results(executed)
+        runs.append(({result.name: result for result in results}, other_errors))
+    return runs
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import pytest
 
 from convviz_grade.assignments import activations as assignment
 from convviz_ref import activations as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # ----------------------------------------------------------------- helpers
 
@@ -115,9 +115,16 @@ def channel_grid(activation, images_per_row=16):
 '''
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "activations", [{"channel_grid": CORRECT}, {"channel_grid": MISTAKEN}], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers("activations", {"channel_grid": CORRECT}, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert other_errors == []
     result = results["channel_grid"]
     assert result.passed, result.failures
@@ -126,8 +133,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_usual_mistake_fails_and_is_named(tmp_path):
-    results, other_errors = run_with_answers("activations", {"channel_grid": MISTAKEN}, tmp_path)
+def test_a_usual_mistake_fails_and_is_named(notebook_runs):
+    results, other_errors = notebook_runs[1]
     assert other_errors == []
     result = results["channel_grid"]
     assert not result.passed

@@ -9,7 +9,7 @@ from keras import layers
 
 from convviz_grade.assignments import architecture as assignment
 from convviz_ref import models as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # An independently written correct block: other layer names (Keras' defaults),
 # the projection created first, separate ReLU layers, layers.Add, MaxPool2D.
@@ -138,10 +138,17 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "architecture", [{"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT},
+        {"residual_block": BLOCK_RELU_AFTER_ADD, "count_conv_params": COUNT_SEPARABLE_AS_REGULAR}], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers(
-        "architecture", {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT}, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert not other_errors
     assert set(results) == {"residual_block", "count_conv_params"}
     for result in results.values():
@@ -150,10 +157,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(tmp_path):
-    results, _ = run_with_answers(
-        "architecture", {"residual_block": BLOCK_RELU_AFTER_ADD, "count_conv_params": COUNT_SEPARABLE_AS_REGULAR},
-        tmp_path)
+def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
+    results, _ = notebook_runs[1]
     expected_hints = {
         "residual_block": "applied the second ReLU after the addition",
         "count_conv_params": "counted k * k * in_channels * out_channels for the separable convolution too",

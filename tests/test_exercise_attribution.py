@@ -11,7 +11,7 @@ import tensorflow as tf
 from convviz_grade.assignments import attribution as assignment
 from convviz_grade.cases import run_hidden_cases
 from convviz_ref import attribution as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # Independently written correct answers: every path point in one batch and the
 # weights spelled out (IG), float64 and a loop over the images (Grad-CAM++),
@@ -315,9 +315,16 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
         run_hidden_cases("attribution", "pointing_game", in_place)
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "attribution", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers("attribution", CORRECT, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert not other_errors
     assert list(results) == assignment.FUNCTIONS
     for result in results.values():
@@ -326,8 +333,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(tmp_path):
-    results, _ = run_with_answers("attribution", MISTAKEN, tmp_path)
+def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
+    results, _ = notebook_runs[1]
     for function, hint in HINTS.items():
         result = results[function]
         assert not result.passed and result.points == 0

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from convviz_grade.assignments import filters as assignment
 from convviz_ref import filters as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # ----------------------------------------------------------------- helpers
 
@@ -175,9 +175,16 @@ HINTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "filters", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers("filters", CORRECT, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert other_errors == []
     assert sorted(results) == sorted(CORRECT)
     for name, result in results.items():
@@ -187,8 +194,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_usual_mistakes_fail_and_are_named(tmp_path):
-    results, other_errors = run_with_answers("filters", MISTAKEN, tmp_path)
+def test_usual_mistakes_fail_and_are_named(notebook_runs):
+    results, other_errors = notebook_runs[1]
     assert other_errors == []
     for name, hint in HINTS.items():
         result = results[name]

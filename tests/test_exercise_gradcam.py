@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from convviz_grade.assignments import gradcam as assignment
 from convviz_ref import gradcam as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # An independently written correct answer: float64 NumPy after the tape, the
 # input watched instead of the variables, sums divided by counts, einsum.
@@ -148,10 +148,17 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
                                reference.gradcam_heatmap(model, images, assignment.LAST_CONV), rtol=1e-4, atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "gradcam", [{"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY},
+        {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1}], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers(
-        "gradcam", {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY}, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert not other_errors
     assert set(results) == {"gradcam_heatmap", "overlay"}
     for result in results.values():
@@ -160,9 +167,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(tmp_path):
-    results, _ = run_with_answers(
-        "gradcam", {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1}, tmp_path)
+def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
+    results, _ = notebook_runs[1]
     expected_hints = {"gradcam_heatmap": "left out the ReLU", "overlay": "kept the colormap's colours in 0..1"}
     for function, hint in expected_hints.items():
         result = results[function]

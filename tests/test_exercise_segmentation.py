@@ -7,7 +7,7 @@ import pytest
 
 from convviz_grade.assignments import segmentation as assignment
 from convviz_ref import segmentation as reference
-from exercise_tools import run_with_answers
+from exercise_tools import run_answer_sets
 
 # An independently written correct answer: a confusion matrix from bincount.
 CORRECT_MEAN_IOU = '''
@@ -71,9 +71,16 @@ def test_the_correct_answer_matches_the_reference_in_process():
             reference.mean_iou(truth, predicted, num_classes), rel=1e-12)
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
+    return run_answer_sets(
+        "segmentation", [{"mean_iou": CORRECT_MEAN_IOU}, {"mean_iou": ABSENT_AS_ZERO}], tmp_path_factory.mktemp("runs"))
+
+
 @pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(tmp_path):
-    results, other_errors = run_with_answers("segmentation", {"mean_iou": CORRECT_MEAN_IOU}, tmp_path)
+def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
+    results, other_errors = notebook_runs[0]
     assert not other_errors
     assert set(results) == {"mean_iou"}
     assert results["mean_iou"].passed, results["mean_iou"].failures
@@ -81,8 +88,8 @@ def test_an_independent_correct_answer_earns_full_marks(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_usual_mistake_fails_with_its_hint(tmp_path):
-    results, _ = run_with_answers("segmentation", {"mean_iou": ABSENT_AS_ZERO}, tmp_path)
+def test_the_usual_mistake_fails_with_its_hint(notebook_runs):
+    results, _ = notebook_runs[1]
     result = results["mean_iou"]
     assert not result.passed and result.points == 0
     hint = "hint: your answer is what you get if you counted a class absent from both masks as IoU 0"

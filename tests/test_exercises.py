@@ -11,11 +11,12 @@ import nbformat
 import pytest
 
 from convviz_grade.release import list_assignments, release
-from convviz_grade.validate import collect_results, execute
+from convviz_grade.validate import collect_results
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent / "autograder"))
 from course import Course  # noqa: E402
+from exercise_tools import execute_in_one_kernel  # noqa: E402
 
 ASSIGNMENTS = ["activations", "architecture", "attribution", "filters", "gradcam", "segmentation"]
 
@@ -117,15 +118,37 @@ def autograded(tmp_path_factory):
     return autograde
 
 
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """``executed(folder, assignment)``: the notebook, executed by convviz-grade validate's executor.
+
+    At first use, the students' copy of every assignment and the solutions that
+    nbgrader does not grade here run one after the other in one kernel (each
+    notebook whole, the kernel emptied between them: ``execute_in_one_kernel``).
+    """
+    paths = [REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb" for assignment in ASSIGNMENTS]
+    paths += [REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb"
+              for assignment in ASSIGNMENTS if assignment not in NBGRADER_GRADED]
+    notebooks = {}
+
+    def notebook(folder, assignment):
+        if not notebooks:
+            runs = execute_in_one_kernel(paths, tmp_path_factory.mktemp("executed"))
+            notebooks.update(zip(((path.parent.parent.name, path.stem) for path in paths), runs))
+        return notebooks[folder, assignment]
+
+    return notebook
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_passes_every_test_hidden_included(autograded, assignment):
+def test_solution_passes_every_test_hidden_included(autograded, executed, assignment):
     # Each solution notebook is executed once: by nbgrader for the three it grades, by
     # convviz-grade validate's executor (what an instructor runs) for the others.
     if assignment in NBGRADER_GRADED:
         _, notebook = autograded(assignment)
     else:
-        notebook = execute(REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb")
+        notebook = executed("solutions", assignment)
     results, other_errors = collect_results(notebook)
     assert not other_errors
     assert results, "no graded functions found"
@@ -146,8 +169,8 @@ def test_a_correct_tensorflow_solution_gets_full_marks_under_nbgrader_autograde(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_unsolved_students_copy_fails_with_not_written_yet(assignment):
-    notebook = execute(REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb")
+def test_unsolved_students_copy_fails_with_not_written_yet(executed, assignment):
+    notebook = executed("exercises", assignment)
     results, _ = collect_results(notebook)
     assert results
     for result in results:

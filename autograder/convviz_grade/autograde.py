@@ -67,6 +67,7 @@ class Course:
 
     def register(self, assignment):
         """Run nbgrader's generate_assignment so the gradebook has the assignment's cells."""
+        create_gradebook(self.db_url)
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
              f"--CourseDirectory.root={self.root}"],
@@ -74,6 +75,37 @@ class Course:
         )
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stderr[-2000:]}")
+
+
+def create_gradebook(db_url):
+    """Create an empty nbgrader gradebook at ``db_url``, unless the database has tables already.
+
+    It is what nbgrader's ``Gradebook`` creates on first use: its tables, and an
+    ``alembic_version`` table that holds the newest migration of nbgrader's schema
+    (so that ``nbgrader db upgrade`` knows where it stands). nbgrader reads that
+    revision by starting the ``alembic`` executable, which costs about 3 s of CPU,
+    most of it importing nbgrader once more; here alembic reads it in this process.
+
+    Returns:
+        bool, True if the gradebook was created, False if the database had tables.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import ALEMBIC_DIR
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(db_url, future=True)
+    try:
+        with engine.begin() as connection:
+            if inspect(connection).get_table_names():
+                return False
+            Base.metadata.create_all(bind=connection)
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                               {"head": ScriptDirectory(ALEMBIC_DIR).get_current_head()})
+        return True
+    finally:
+        engine.dispose()
 
 
 def find_submissions(submissions, assignment):

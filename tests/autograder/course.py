@@ -9,15 +9,23 @@ from pathlib import Path
 
 import nbformat
 
+from convviz_grade.autograde import create_gradebook
 from convviz_grade.release import nbgrader_environment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class Course:
-    """A course folder under ``root`` with our nbgrader_config.py loaded."""
+    """A course folder under ``root`` with our nbgrader_config.py loaded.
 
-    def __init__(self, root, db_url=None):
+    Its gradebook is created at once, as ``convviz-grade autograde`` creates one
+    (:func:`convviz_grade.autograde.create_gradebook`, tested against nbgrader's
+    own): nbgrader's first command would otherwise start the ``alembic``
+    executable for it, about 3 s of CPU per course. ``gradebook=False`` leaves
+    that to the first command that grades.
+    """
+
+    def __init__(self, root, db_url=None, *, gradebook=True):
         self.root = Path(root)
         self.db = self.root / "grading" / "gradebook.db"
         self.db_url = db_url or f"sqlite:///{self.db}"
@@ -28,6 +36,8 @@ class Course:
             f"c.CourseDirectory.root = {str(self.root)!r}\n"
             f"c.CourseDirectory.db_url = {self.db_url!r}\n"
         )
+        if gradebook:
+            create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
         result = subprocess.run(

@@ -23,7 +23,7 @@ from fabricated_class import EXPECTED, REPOSITORY, SOURCE, write_class
 def graded(tmp_path_factory):
     assert sandbox.bwrap_available(), "bubblewrap must work here: `apt-get install bubblewrap` (make test does it)"
     root = tmp_path_factory.mktemp("course")
-    course = Course(root)
+    course = Course(root, gradebook=False)  # convviz-grade autograde creates it
     shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
     submissions = write_class(tmp_path_factory.mktemp("submissions"))
     assert cli.main(["release", "segmentation", "--course-dir", str(root)]) == 0
@@ -199,3 +199,36 @@ def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
             gradebook.find_student("zoe")
     autograde.write_gradebook(graded_course, assignment, result)  # and a retry succeeds
     assert course.scores("segmentation", "zoe") == {"test_mean_iou": (1.0, 1.0), "hidden_mean_iou": (2.0, 2.0)}
+
+
+def _schema(path):
+    with sqlite3.connect(path) as connection:
+        tables = connection.execute("select type, name, tbl_name, sql from sqlite_master order by type, name").fetchall()
+        return tables, connection.execute("select version_num from alembic_version").fetchall()
+
+
+def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(tmp_path, monkeypatch):
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from convviz_grade.autograde import create_gradebook
+    from convviz_grade.release import nbgrader_environment
+
+    monkeypatch.setenv("PATH", nbgrader_environment()["PATH"])  # nbgrader starts `alembic` from PATH
+    with Gradebook(f"sqlite:///{tmp_path / 'nbgrader.db'}"):
+        pass
+    assert create_gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") is True
+    tables, version = _schema(tmp_path / "convviz.db")
+    assert (tables, version) == _schema(tmp_path / "nbgrader.db")
+    assert len(tables) > 10 and version == [(nbgrader.api.get_alembic_version(),)]
+
+    # nbgrader uses it as its own, without stamping it again; a second call leaves it as it is.
+    def no_alembic():
+        raise AssertionError("nbgrader read the alembic head again")
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", no_alembic)
+    with Gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") as gradebook:
+        gradebook.add_student("ann")
+    assert create_gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") is False
+    with Gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") as gradebook:
+        assert [student.id for student in gradebook.students] == ["ann"]

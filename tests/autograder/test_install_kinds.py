@@ -83,7 +83,7 @@ def graded_by_wheels(wheel, tmp_path_factory):
             where = run([python, "-I", "-c", "import convviz_grade, convviz_ref; "
                          "print(convviz_grade.__file__); print(convviz_ref.__file__)"]).stdout.split()
             root = tmp_path_factory.mktemp("course")
-            course = Course(root)
+            course = Course(root, gradebook=False)  # the installed convviz-grade creates it
             shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
             submissions = write_class(tmp_path_factory.mktemp("submissions"),
                                       installed_reference_file=own_site / "convviz_ref" / "segmentation.py")
