@@ -44,9 +44,11 @@ $(POSTGRES):
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-## test: the whole test suite, offline, warnings from our code as errors (builds the book if stale;
-##       installs Debian's chromium, bubblewrap and postgresql with apt)
+## test: the whole test suite, offline, warnings from our code as errors (builds the book first if
+##       stale, before the test workers start, so none waits for it; installs Debian's chromium,
+##       bubblewrap and postgresql with apt)
 test: $(BIN)/.installed $(CHROMIUM) $(BWRAP) $(POSTGRES)
+	$(BIN)/python tests/book_build.py
 	$(PYTEST) --durations=30
 
 ## check: the fast tier for development: every test not marked slow (no notebooks, classes, book builds)

@@ -1,4 +1,9 @@
-"""Locate the built book, building it first when it is missing or stale."""
+"""Locate the built book, building it first when it is missing or stale.
+
+``make test`` runs this file before pytest starts its workers
+(``python tests/book_build.py``), so that a stale book is built while nothing
+else competes for the cores and no worker waits for it.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,13 @@ def sources():
     return own + library
 
 
+def is_stale():
+    """True when a chapter's page is missing or older than the newest source of the book."""
+    pages = [HTML / f"{name}.html" for name in ["intro", *CHAPTERS]]  # index.html is a redirect written once
+    newest_source = max(p.stat().st_mtime for p in sources())
+    return not all(page.exists() for page in pages) or min(p.stat().st_mtime for p in pages) < newest_source
+
+
 def built_book():
     """Path of book/_build/html, rebuilt (every chapter executed) if stale.
 
@@ -35,11 +47,20 @@ def built_book():
     (BOOK / "_build").mkdir(exist_ok=True)
     with open(BOOK / "_build" / ".tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        # index.html is a redirect written once; the chapters' pages are rewritten by every build.
-        pages = [HTML / f"{name}.html" for name in ["intro", *CHAPTERS]]
-        newest_source = max(p.stat().st_mtime for p in sources())
-        if not all(page.exists() for page in pages) or min(p.stat().st_mtime for p in pages) < newest_source:
+        if is_stale():
             result = subprocess.run(jupyter_book_command(BOOK), cwd=REPOSITORY, capture_output=True, text=True)
             assert result.returncode == 0, ("the book failed to build:\n" + result.stdout[-4000:]
                                             + result.stderr[-4000:])
     return HTML
+
+
+if __name__ == "__main__":
+    import time
+
+    if is_stale():
+        print("the book is missing or older than its sources: building it before the tests", flush=True)
+        start = time.perf_counter()
+        built_book()
+        print(f"book built in {time.perf_counter() - start:.0f} s", flush=True)
+    else:
+        print("the book is up to date", flush=True)

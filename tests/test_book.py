@@ -167,3 +167,40 @@ def test_each_chapter_is_read_on_its_own_the_slowest_first():
     assert runs[: len(first)] == [[name] for name in first]
     assert sorted(name for run in runs for name in run) == sorted(docnames) and all(len(run) == 1 for run in runs)
     assert module.one_document_per_run(["a", "b"], ["c"]) == [["a"], ["b"]]
+
+
+def test_a_book_older_than_a_source_is_stale(tmp_path, monkeypatch):
+    """``make test`` builds the book first exactly when ``book_build.is_stale()`` says so."""
+    import os
+
+    import book_build
+
+    book, html = tmp_path / "book", tmp_path / "book" / "_build" / "html"
+    html.mkdir(parents=True)
+    (tmp_path / "convviz_ref").mkdir()
+    library, chapter = tmp_path / "convviz_ref" / "attribution.py", book / "01_one.md"
+    library.write_text("")
+    chapter.write_text("")
+    monkeypatch.setattr(book_build, "BOOK", book)
+    monkeypatch.setattr(book_build, "HTML", html)
+    monkeypatch.setattr(book_build, "REPOSITORY", tmp_path)
+    monkeypatch.setattr(book_build, "CHAPTERS", ["01_one"])
+    assert book_build.is_stale()  # no pages at all
+    for page in ("intro.html", "01_one.html"):
+        (html / page).write_text("")
+    for source in (library, chapter):
+        os.utime(source, (1_000, 1_000))
+    assert not book_build.is_stale()
+    os.utime(library, None)  # the library the book shows changed after the build
+    assert book_build.is_stale()
+    os.utime(library, (1_000, 1_000))
+    (html / "intro.html").unlink()
+    assert book_build.is_stale()
+
+
+def test_make_test_builds_a_stale_book_before_the_test_workers_start():
+    recipe = subprocess.run(["make", "-n", "test"], cwd=REPOSITORY, capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    build = next(n for n, line in enumerate(recipe) if line.endswith("python tests/book_build.py"))
+    pytest_run = next(n for n, line in enumerate(recipe) if "-m pytest" in line)
+    assert build < pytest_run
