@@ -547,6 +547,41 @@ def run_faithfulness(args):
     return 0
 
 
+def _completeness_arguments(parser):
+    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, choices=("small_convnet", "xception_like"))
+    parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
+    parser.add_argument("--steps", default="32,64,128,256", metavar="LIST",
+                        help="numbers of trapezoid intervals, separated by commas, each dividing the largest "
+                             "(default: %(default)s)")
+
+
+@subcommand(
+    "completeness", _completeness_arguments,
+    help="Integrated Gradients' completeness gap on held-out images at several numbers of steps",
+)
+def run_completeness(args):
+    import time
+
+    from convviz_ref import attribution, compare, data
+    from convviz_ref.models import load_pretrained
+
+    try:
+        steps = attribution.nested_steps(int(part) for part in args.steps.split(",") if part.strip())
+    except ValueError as error:
+        if "steps" in str(error):
+            raise ValueError(f"--steps {args.steps}: {error}") from None
+        raise ValueError(f"--steps takes whole numbers separated by commas, got {args.steps!r}") from None
+    model, _ = load_pretrained(args.model)  # after the checks, before the minutes of computing
+    images = data.load_shapes("test", n=args.num_images).images
+    start = time.perf_counter()
+    gaps = attribution.completeness_by_steps(model, images, steps=steps)
+    print(f"Integrated Gradients on {args.model}, {args.num_images} held-out test images, logit score, black "
+          "baseline: completeness gap |sum(IG) - (y(x) - y(black))| / |y(x) - y(black)| by number of steps "
+          f"(one path of {max(gaps)} steps per image, {time.perf_counter() - start:.0f} s)")
+    print(compare.format_completeness(gaps))
+    return 0
+
+
 def _shortcut_arguments(parser):
     parser.add_argument("--methods", default="all", metavar="LIST",
                         help="all, or attribution methods separated by commas (default: %(default)s)")

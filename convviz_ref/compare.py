@@ -205,6 +205,20 @@ def format_sanity(blocks, correlations):
     return "\n".join(lines)
 
 
+def format_completeness(gaps_by_steps, threshold=0.01):
+    """:func:`~convviz_ref.attribution.completeness_by_steps`'s gaps as a Markdown table, a row per number of steps.
+
+    Columns: the median, 90th percentile and maximum gap over the images, and
+    how many images are over ``threshold`` (1 % by default, Sundararajan et al.
+    suggest 5 %).
+    """
+    lines = [f"| steps | median | 90th percentile | max | images over {threshold:.0%} |", "|" + " --- |" * 5]
+    for steps, gaps in gaps_by_steps.items():
+        lines.append(f"| {steps} | {np.median(gaps):.2%} | {np.percentile(gaps, 90):.2%} | {np.max(gaps):.2%} | "
+                     f"{int((gaps > threshold).sum())} of {len(gaps)} |")
+    return "\n".join(lines)
+
+
 def write_results(board, out):
     """Write ``leaderboard.csv``, ``leaderboard.md`` and the two figures to ``out``; returns the paths."""
     out = pathlib.Path(out)

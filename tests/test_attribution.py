@@ -9,6 +9,7 @@ gradient with respect to the feature maps is ``W[k, c] / (h w)`` everywhere;
 Score-CAM against a naive loop of one forward pass per channel.
 """
 
+import re
 import threading
 
 import keras
@@ -319,6 +320,34 @@ def test_integrated_gradients_completeness_on_a_curved_model():
     assert gaps.shape == (3,) and np.all(gaps < 0.01), gaps
     coarse = attribution.integrated_gradients(model, images, 0, steps=1)
     assert attribution.completeness_gap(model, images, coarse, 0).mean() > gaps.mean()
+
+
+def test_completeness_by_steps_is_what_each_number_of_steps_gives_alone():
+    # One path of the largest number of steps serves every number that divides it.
+    model = tm.functional_convnet(seed=16)
+    images = images_for(model, n=2)
+    baseline = np.full_like(images[:1], 30.0)
+    by_steps = attribution.completeness_by_steps(model, images, None, [2, 8, 4], baseline)
+    assert list(by_steps) == [2, 4, 8]
+    for steps, gaps in by_steps.items():
+        alone = attribution.integrated_gradients(model, images, None, baseline, steps=steps)
+        np.testing.assert_allclose(gaps, attribution.completeness_gap(model, images, alone, None, baseline),
+                                   rtol=1e-3, atol=1e-6)
+    assert by_steps[8].mean() < by_steps[2].mean()  # the ReLUs' kinks: finer steps, smaller gap
+
+
+def test_completeness_by_steps_of_a_linear_model_is_zero_at_any_steps():
+    model = tm.linear_classifier(seed=17)
+    for gaps in attribution.completeness_by_steps(model, images_for(model, n=2), 1, [1, 3]).values():
+        assert gaps.shape == (2,) and np.all(gaps < 1e-4), gaps
+
+
+@pytest.mark.parametrize("steps, message", [([32, 48], "every number of steps must divide the largest, 48; [32]"),
+                                            ([0, 4], "steps must be numbers of at least 1"), ([], "at least 1")])
+def test_completeness_by_steps_refuses_steps_that_share_no_path(steps, message):
+    model = tm.linear_classifier(seed=17)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        attribution.completeness_by_steps(model, images_for(model, n=1), 0, steps)
 
 
 def test_smoothgrad_is_deterministic_by_seed():

@@ -132,3 +132,26 @@ def test_a_user_s_mistake_in_a_fresh_process_is_exactly_one_line_on_stderr(tmp_p
     result = run_convviz(["gradcam", "--class-index", "9"], tmp_path)
     assert result.returncode == 2
     assert re.fullmatch(r"convviz: error: class_index 9 is out of range[^\n]*\n", result.stderr), result.stderr
+
+
+def test_completeness_prints_a_row_per_number_of_steps(capsys):
+    assert cli.main(["completeness", "--model", "small_convnet", "--num-images", "3", "--steps", "4,2"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [row.split("|")[1].strip() for row in rows] == ["2", "4"]
+    assert all(row.endswith(" of 3 |") for row in rows), rows
+    assert "one path of 4 steps per image" in out
+
+
+@pytest.mark.parametrize("steps, message", [
+    ("32,48", "--steps 32,48: every number of steps must divide the largest, 48; [32] do not"),
+    ("4,x", "--steps takes whole numbers separated by commas, got '4,x'"),
+    ("0", "--steps 0: steps must be numbers of at least 1"),
+])
+def test_completeness_refuses_steps_in_one_line_before_loading_anything(steps, message, capsys, monkeypatch):
+    from convviz_ref import models
+
+    monkeypatch.setattr(models, "load_pretrained", lambda *args: pytest.fail("loaded a model"))
+    assert cli.main(["completeness", "--steps", steps]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("convviz: error: ") and err.count("\n") == 1 and message in err, err
