@@ -154,14 +154,16 @@ def normalize_maps(maps):
 def upsample_maps(maps, size):
     """Maps ``(n, h, w)`` resized to ``size = (height, width)`` (bicubic), for comparison with pixels.
 
-    Maps already at ``size`` are returned unchanged; bicubic overshoot is
-    clipped back to [0, 1].
+    Maps already at ``size`` are returned unchanged; otherwise they are
+    :func:`convviz_ref.faithfulness.upsample_heatmaps` (what every measure
+    compares with the masks), with the bicubic overshoot clipped back to [0, 1].
     """
+    from convviz_ref.faithfulness import upsample_heatmaps  # faithfulness imports this module
+
     maps = np.asarray(maps, dtype=np.float32)
     if maps.shape[1:] == tuple(size):
         return maps
-    resized = np.asarray(keras.ops.image.resize(maps[..., None], tuple(size), interpolation="bicubic"))[..., 0]
-    return np.clip(resized, 0, 1)
+    return np.clip(upsample_heatmaps(maps, tuple(size)), 0, 1)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -656,7 +656,7 @@ def _stderr_to_devnull():
         os.close(saved)
 
 
-def start_tensorflow_quietly():
+def start_tensorflow_quietly(*, deterministic=False):
     """Import TensorFlow and create its CPU device without the start-up lines on stderr.
 
     TensorFlow 2.21 prints them (oneDNN notice, "Could not find cuda drivers",
@@ -665,6 +665,9 @@ def start_tensorflow_quietly():
     CUDA error" before every result. A Python error raised meanwhile is still
     reported: stderr is back before it propagates. Nothing is hidden when the
     user has set ``TF_CPP_MIN_LOG_LEVEL`` (0 shows everything).
+
+    ``deterministic=True`` (``convviz-train``) enables op determinism before
+    the device exists, as TensorFlow asks: "near the start of your program".
     """
     if convviz_ref.TF_LOG_LEVEL_CHOSEN or "tensorflow" in sys.modules:
         return
@@ -672,6 +675,8 @@ def start_tensorflow_quietly():
         import keras  # noqa: F401  (its own import loads TensorFlow's libraries again)
         import tensorflow as tf
 
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
         tf.constant(0.0)  # creates the CPU device: the CUDA probe happens here
 
 

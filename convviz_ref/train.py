@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
 
-from convviz_ref import data
-from convviz_ref.models import BUILDERS, PRETRAINED_DIR
+from convviz_ref import data  # NumPy and SciPy only: Keras is imported where it is used, after
+# main() has started TensorFlow without its start-up lines
 
 RECIPES = {
     "segmenter": {"builder_args": {"widths": (32, 64)}, "epochs": 20, "batch_size": 32, "learning_rate": 2e-3},
@@ -52,7 +53,7 @@ def make_callbacks(epochs, description):
     return [EpochProgress()]
 
 
-def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_train=None, num_val=None,
+def train_model(name, *, epochs=None, seed=0, output_dir=None, num_train=None, num_val=None,
                 progress=True):
     """Train one shipped model from scratch and save it as ``output_dir/NAME.keras``.
 
@@ -75,7 +76,8 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
         name: a key of ``RECIPES``.
         epochs: int, overrides the recipe's number of epochs.
         seed: int, seed for initialization, shuffling and dropout.
-        output_dir: folder to write ``NAME.keras`` and ``manifest.json`` to.
+        output_dir: folder to write ``NAME.keras`` and ``manifest.json`` to;
+            None is the package's ``pretrained/`` folder (the shipped files).
         num_train: int, use only the first images of the train split (for
             quick tests); None for all of it.
         num_val: int, validate on only the first images of the validation
@@ -88,6 +90,8 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
     """
     import keras
     import tensorflow as tf
+
+    from convviz_ref.models import BUILDERS, PRETRAINED_DIR
 
     if name not in RECIPES:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(RECIPES)}")
@@ -120,12 +124,15 @@ def train_model(name, *, epochs=None, seed=0, output_dir=PRETRAINED_DIR, num_tra
         verbose=0,
         callbacks=make_callbacks(epochs, name) if progress else [],
     )
-    save_model(model, name, output_dir, recipe=recipe, epochs=epochs, seed=seed, num_train=len(train.images))
+    save_model(model, name, PRETRAINED_DIR if output_dir is None else output_dir, recipe=recipe, epochs=epochs,
+               seed=seed, num_train=len(train.images))
     return model, history.history
 
 
 def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
     """Write the weights without optimizer state, and record the recipe in ``manifest.json``."""
+    from convviz_ref.models import BUILDERS
+
     output_dir = pathlib.Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     # A fresh, uncompiled copy saves only the weights a user needs: the
@@ -159,24 +166,38 @@ def main(argv=None):
     parser.add_argument("names", nargs="+", choices=[*RECIPES, "all"], help="models to train")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    parser.add_argument("--output-dir", type=pathlib.Path, default=PRETRAINED_DIR,
+    parser.add_argument("--output-dir", type=pathlib.Path, default=None,
                         help="where to write NAME.keras (default: the package's pretrained/ folder)")
     parser.add_argument("--num-train", type=int, default=None,
                         help="train on the first N training images only (a quick trial)")
     parser.add_argument("--num-val", type=int, default=None,
                         help="validate on the first N validation images only (a quick trial)")
     args = parser.parse_args(argv)
+    import convviz_ref
+    from convviz_ref.cli import start_tensorflow_quietly
+
+    if not convviz_ref.TF_LOG_LEVEL_CHOSEN:
+        # Keras's input pipeline makes TensorFlow 2.21 log "E0000 ... NodeDef mentions attribute
+        # use_unbounded_threadpool ... will be ignored" at every fit, an ERROR-level notice about
+        # its own versions that changes nothing; level 3 (set before TensorFlow reads it) hides it.
+        # Python errors still stop the run; TF_CPP_MIN_LOG_LEVEL=0 shows every line.
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    # as `convviz` does: no C++ start-up lines before the progress bar; op determinism enabled first
+    start_tensorflow_quietly(deterministic=True)
+    from convviz_ref.models import PRETRAINED_DIR  # Keras, so TensorFlow: after the quiet start
+
+    output_dir = PRETRAINED_DIR if args.output_dir is None else args.output_dir
     names = list(RECIPES) if "all" in args.names else args.names
     total_start = time.perf_counter()
     for name in names:
         start = time.perf_counter()
         _, history = train_model(
-            name, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir, num_train=args.num_train,
+            name, epochs=args.epochs, seed=args.seed, output_dir=output_dir, num_train=args.num_train,
             num_val=args.num_val,
         )
         minutes = (time.perf_counter() - start) / 60
         print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
-              f"trained in {minutes:.1f} min -> {args.output_dir / (name + '.keras')}")
+              f"trained in {minutes:.1f} min -> {output_dir / (name + '.keras')}")
     if len(names) > 1:
         print(f"all {len(names)} models retrained in {(time.perf_counter() - total_start) / 60:.1f} min")
     return 0

@@ -16,23 +16,27 @@ def retrain_in_fresh_processes(runs):
     """What a user runs: ``python -m convviz_ref.train`` once per run, each in its own process.
 
     ``runs`` is a list of ``(model name, num_train, folder, extra environment)``; every
-    run trains one epoch with seed 3. The processes run side by side (op determinism
-    makes the result independent of how they share the cores); returns the weights
-    each wrote.
+    run trains one epoch with seed 3, with no ``TF_CPP_MIN_LOG_LEVEL`` unless the extra
+    environment sets one (a user who has chosen none). The processes run side by side
+    (op determinism makes the result independent of how they share the cores); returns
+    the weights each wrote and what each printed (stdout and stderr together).
     """
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     processes = []
     for name, num_train, folder, env in runs:
         data.load_shapes("train", num_train)  # drawn once into the cache, not once per process
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "convviz_ref.train", name, "--epochs", "1", "--seed", "3",
              "--num-train", str(num_train), "--num-val", "32", "--output-dir", str(folder)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}))
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**environment, **env}))
+    outputs = []
     for process in processes:
         output, _ = process.communicate()
-        assert process.returncode == 0, output.decode(errors="replace")[-2000:]
-    return [keras.saving.load_model(folder / f"{name}.keras", compile=False).get_weights()
-            for name, _, folder, _ in runs]
+        outputs.append(output.decode(errors="replace"))
+        assert process.returncode == 0, outputs[-1][-2000:]
+    weights = [keras.saving.load_model(folder / f"{name}.keras", compile=False).get_weights()
+               for name, _, folder, _ in runs]
+    return weights, outputs
 
 
 @pytest.mark.slow
@@ -48,15 +52,25 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
     #   AVX-512 kind one thread was not enough: about half the runs differed by up to 6e-5
     #   in the first conv's kernel until oneDNN's custom ops were off too (TensorFlow's own
     #   notice: they change the order of floating-point sums); with both, 4 runs of 4 agreed.
+    # Of each pair, the first run starts TensorFlow quietly (no log level chosen: no C++
+    # start-up lines, op determinism enabled before the device exists) and the second
+    # as a user who chose TF_CPP_MIN_LOG_LEVEL=0 (every line, no quiet start): the quiet
+    # start must not change a single weight, and only the second run shows the lines.
     one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0"}
-    runs = [("small_convnet", 200, tmp_path / "small-1", {}), ("small_convnet", 200, tmp_path / "small-2", {}),
+    loud = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+    runs = [("small_convnet", 200, tmp_path / "small-1", {}),
+            ("small_convnet", 200, tmp_path / "small-2", loud),
             ("xception_like", 64, tmp_path / "xception-1", one_thread),
-            ("xception_like", 64, tmp_path / "xception-2", one_thread)]
-    small_1, small_2, xception_1, xception_2 = retrain_in_fresh_processes(runs)
+            ("xception_like", 64, tmp_path / "xception-2", {**one_thread, **loud})]
+    (small_1, small_2, xception_1, xception_2), outputs = retrain_in_fresh_processes(runs)
     for first, second in ((small_1, small_2), (xception_1, xception_2)):
         assert len(first) == len(second) > 0
         for a, b in zip(first, second):
             np.testing.assert_array_equal(a, b)
+    for quiet, chosen in (outputs[0:2], outputs[2:4]):
+        assert "I0000" not in quiet and "E0000" not in quiet, quiet  # tqdm's bar and the result only
+        assert "val_accuracy" in quiet
+        assert "I0000" in chosen, chosen  # the control: the lines are there to hide
 
 
 # The in-process runs below train small_convnet: train_model seeds, fits and saves every classifier with
@@ -106,3 +120,11 @@ def test_command_line_shows_a_progress_bar_and_the_result(tmp_path, capsys):
     assert "segmenter: val_accuracy" in out and str(tmp_path / "segmenter.keras") in out
     assert "1/1" in err, "tqdm's progress bar counts the epochs"
     assert (tmp_path / "segmenter.keras").exists()
+
+
+def test_reading_the_module_starts_no_tensorflow():
+    # So `convviz-train --help` is instant, and main() can start TensorFlow quietly
+    # (the fresh runs of the same-seed test above check what it prints).
+    probe = subprocess.run([sys.executable, "-c", "import sys, convviz_ref.train; print('tensorflow' in sys.modules)"],
+                           capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip() == "False", probe.stdout + probe.stderr

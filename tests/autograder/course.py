@@ -11,6 +11,7 @@ import nbformat
 
 from convviz_grade.autograde import create_gradebook
 from convviz_grade.release import nbgrader_environment
+from exercise_tools import KERNEL_PORT_RACE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -40,10 +41,13 @@ class Course:
             create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args], cwd=self.root,
-            env=nbgrader_environment(), capture_output=True, text=True, timeout=900,
-        )
+        for _attempt in (1, 2):  # a second only for a kernel that lost the port race (exercise_tools)
+            result = subprocess.run(
+                [sys.executable, "-m", "nbgrader", *args], cwd=self.root,
+                env=nbgrader_environment(), capture_output=True, text=True, timeout=900,
+            )
+            if result.returncode == 0 or KERNEL_PORT_RACE not in result.stderr:
+                break
         assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
         return result
 
