@@ -12,6 +12,7 @@ Python environment and the submissions' paths.
 from __future__ import annotations
 
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,8 +30,11 @@ def remote_grade(name, source, notebook, student, options):
     """The task a Dask worker runs."""
     from convviz_grade.autograde import grade_task
 
-    options = dict(options, work_root=Path(tempfile.mkdtemp(prefix="convviz-grade-")))
-    return grade_task(_assignment(name, str(source)), notebook, student, options)
+    work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
+    try:
+        return grade_task(_assignment(name, str(source)), notebook, student, dict(options, work_root=work_root))
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
 
 
 def grade_on_cluster(address, name, source, found, options, finish):

@@ -12,9 +12,12 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_autograde_on_a_local_dask_cluster(tmp_path):
+def test_autograde_on_a_local_dask_cluster(tmp_path, monkeypatch):
     from distributed import LocalCluster
 
+    scratch = tmp_path / "workers-tmp"  # the workers' temporary folders, to see that none is left behind
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     course = Course(tmp_path / "course")
     shutil.copytree(REPOSITORY / "solutions" / "segmentation", course.root / "solutions" / "segmentation")
     submissions = tmp_path / "submissions"
@@ -29,3 +32,4 @@ def test_autograde_on_a_local_dask_cluster(tmp_path):
     assert exit_code == 0
     assert course.scores("segmentation", "ann") == {"test_mean_iou": (1.0, 1.0), "hidden_mean_iou": (2.0, 2.0)}
     assert course.scores("segmentation", "ben") == {"test_mean_iou": (0.0, 1.0), "hidden_mean_iou": (0.0, 2.0)}
+    assert not list(scratch.glob("convviz-grade-*")), "a worker left a submission's folder behind"
