@@ -446,7 +446,8 @@ def _explain_arguments(parser):
     for option, name, what in (("--patch", "patch", "occlusion's patch side in pixels"),
                               ("--stride", "stride", "occlusion's step in pixels"),
                               ("--samples", "samples", "SmoothGrad's noisy copies"),
-                              ("--steps", "steps", "Integrated Gradients' intervals")):
+                              ("--steps", "steps",
+                               "Integrated Gradients' first intervals, doubled per image until within 1 %%")):
         parser.add_argument(option, dest=name, type=int, default=None, metavar="N",
                             help=f"{what} (default: the method's own)")
 

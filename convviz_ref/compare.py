@@ -147,8 +147,7 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
         layer = layer_name if entry.needs_layer else None
         start = time.perf_counter()
         classes = attribution.top_classes(model, singles.images)
-        raw = entry.function(model, singles.images, classes, score=score,
-                             **({"layer_name": layer} if entry.needs_layer else {}))
+        raw = attribution.attribute(model, singles.images, method, classes, layer_name=layer, score=score)
         maps = attribution.to_maps(method, raw)  # what attribution.explain returns, with the raw values kept
         seconds = (time.perf_counter() - start) / num_images
         trained_classes = classes

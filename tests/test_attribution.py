@@ -322,6 +322,50 @@ def test_integrated_gradients_completeness_on_a_curved_model():
     assert attribution.completeness_gap(model, images, coarse, 0).mean() > gaps.mean()
 
 
+def test_integrated_gradients_to_a_tolerance_doubles_the_steps_of_each_image_that_needs_it():
+    # A ReLU convnet: the gap falls as the steps double. Each image ends at the fewest intervals of
+    # 2, 4, 8, ... whose gap is within the tolerance, and its attributions are the fixed rule's there.
+    model = tm.functional_convnet(seed=16)
+    images = images_for(model, n=6)
+    fixed = {m: attribution.integrated_gradients(model, images, None, steps=m) for m in (2, 4, 8, 16, 32)}
+    gaps = {m: attribution.completeness_gap(model, images, ig) for m, ig in fixed.items()}
+    tolerance = float(np.median(gaps[2]))  # some images meet it at 2 steps, some need more
+    ends = [next((m for m in fixed if gaps[m][n] <= tolerance), 32) for n in range(len(images))]
+    assert min(ends) == 2 and max(ends) > 2, ends
+    refined = attribution.integrated_gradients(model, images, None, steps=2, tolerance=tolerance, max_steps=32)
+    for n, m in enumerate(ends):
+        np.testing.assert_allclose(refined[n], fixed[m][n], rtol=1e-4, atol=1e-6 * np.abs(fixed[m][n]).max())
+    assert np.all(attribution.completeness_gap(model, images, refined) <= np.maximum(tolerance, gaps[32]))
+
+
+def test_integrated_gradients_stops_doubling_at_max_steps():
+    model = tm.functional_convnet(seed=16)
+    images = images_for(model, n=2)
+    capped = attribution.integrated_gradients(model, images, None, steps=2, tolerance=1e-12, max_steps=12)
+    np.testing.assert_allclose(capped, attribution.integrated_gradients(model, images, None, steps=8),
+                               rtol=1e-4, atol=1e-6)  # 2, 4, 8: a ninth doubling would pass 12
+
+
+def test_explain_adds_integrated_gradients_steps_until_within_one_percent():
+    model = tm.functional_convnet(seed=16)
+    images = images_for(model, n=4)
+    assert attribution.METHODS["integrated_gradients"].options == {"tolerance": attribution.COMPLETENESS_TOLERANCE}
+    maps, classes = attribution.explain(model, images, "integrated_gradients", steps=2)
+    within = attribution.integrated_gradients(model, images, classes, steps=2, tolerance=0.01)
+    np.testing.assert_allclose(maps, attribution.to_maps("integrated_gradients", within), atol=1e-5)
+    fixed, _ = attribution.explain(model, images, "integrated_gradients", steps=2, tolerance=None)
+    np.testing.assert_allclose(fixed, attribution.to_maps(
+        "integrated_gradients", attribution.integrated_gradients(model, images, classes, steps=2)), atol=1e-5)
+    assert np.abs(fixed - maps).max() > 1e-3  # two steps are not within 1 % on this model: explain added some
+
+
+@pytest.mark.parametrize("tolerance", [0, -0.01])
+def test_integrated_gradients_refuses_a_tolerance_of_zero_or_less(tolerance):
+    model = tm.linear_classifier(seed=17)
+    with pytest.raises(ValueError, match=r"^tolerance must be a gap above 0 \(0.01 is 1 %\), got"):
+        attribution.integrated_gradients(model, images_for(model, n=1), 0, tolerance=tolerance)
+
+
 def test_completeness_by_steps_is_what_each_number_of_steps_gives_alone():
     # One path of the largest number of steps serves every number that divides it.
     model = tm.functional_convnet(seed=16)
