@@ -31,24 +31,6 @@ def solution_cell_ids(notebook):
     return notebook_cells.answer_cell_ids(notebook)
 
 
-# jupyter_client chooses a new kernel's ports by binding port 0 and closing it; the kernel binds
-# them later. A kernel that another test worker starts at the same moment can take one of them
-# first, and then this kernel exits before it answers (jupyter_client issue 487, the same race in
-# nbclient's and papermill's parallel tests). A start that fails with exactly this message, and
-# nothing else, is tried once more: a kernel that dies for any other reason still fails the test.
-KERNEL_PORT_RACE = "Kernel died before replying to kernel_info"
-
-
-def execute_retrying_a_lost_port_race(path, *, timeout):
-    """:func:`convviz_grade.validate.execute`, started once more if its kernel lost the port race."""
-    try:
-        return execute(path, timeout=timeout)
-    except RuntimeError as error:
-        if KERNEL_PORT_RACE not in str(error):
-            raise
-    return execute(path, timeout=timeout)
-
-
 # Between two notebooks run in one kernel: what a restarted kernel would not remember.
 RESET_SOURCE = """\
 import sys as _sys
@@ -90,7 +72,7 @@ def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
             combined.cells.append(cell)
     path = Path(tmp_path) / "combined.ipynb"
     nbformat.write(combined, path)
-    executed = execute_retrying_a_lost_port_race(path, timeout=timeout)
+    executed = execute(path, timeout=timeout)
     parts = [[]]
     for cell in executed.cells:
         if cell.metadata.get("convviz_reset"):

@@ -45,13 +45,36 @@ def _error_text(cell):
     return None
 
 
+KERNEL_PORT_RACE = "Kernel died before replying to kernel_info"
+"""How nbclient reports a kernel that exited before it answered, as one that lost the port race does.
+
+jupyter_client chooses a new kernel's ports by binding port 0 and closing it;
+the kernel binds them a moment later. A kernel that another process starts
+at that moment (a second validation, a test worker) can take one of them
+first, and this kernel then exits (jupyter_client issue 487; nbclient's and
+papermill's parallel tests meet the same race).
+"""
+
+
 def execute(notebook_path, *, timeout=300):
     """Run a copy of the notebook in a fresh kernel; return the executed copy.
 
     The kernel's own stderr (not its cells' output, which comes back in the
     notebook) goes to /dev/null: it holds TensorFlow's start-up lines and
     the kernel's connection notices, which say nothing about the submission.
+    A kernel that dies before its first reply (:data:`KERNEL_PORT_RACE`) is
+    started once more; any other failure, or a second such death, is raised.
     """
+    try:
+        return execute_once(notebook_path, timeout=timeout)
+    except RuntimeError as error:
+        if KERNEL_PORT_RACE not in str(error):
+            raise
+    return execute_once(notebook_path, timeout=timeout)
+
+
+def execute_once(notebook_path, *, timeout=300):
+    """:func:`execute` without the second start."""
     import subprocess
 
     import nbclient

@@ -11,7 +11,7 @@ import nbformat
 
 from convviz_grade.autograde import create_gradebook
 from convviz_grade.release import nbgrader_environment
-from exercise_tools import KERNEL_PORT_RACE
+from convviz_grade.validate import KERNEL_PORT_RACE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

@@ -145,3 +145,35 @@ def test_nbgrader_validate_still_fails_a_failing_test_cell(tmp_path):
     failing = graded("test_add", "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, 'expected 3'")
     output = nbgrader_validate(tmp_path, notebook(ADD_SOLUTION, failing))
     assert "VALIDATION FAILED" in output and "expected 3" in output, output
+
+
+def test_a_kernel_that_lost_the_port_race_is_started_once_more(monkeypatch):
+    from convviz_grade import validate as validating
+
+    calls = []
+
+    def execute_once(path, *, timeout):
+        calls.append(path)
+        if len(calls) == 1:
+            raise RuntimeError(f"{validating.KERNEL_PORT_RACE}.")
+        return "executed"
+
+    monkeypatch.setattr(validating, "execute_once", execute_once)
+    assert validating.execute("a.ipynb", timeout=1) == "executed"
+    assert calls == ["a.ipynb", "a.ipynb"]
+
+
+@pytest.mark.parametrize("failures", [["Kernel didn't respond in 60 seconds"],
+                                      ["Kernel died before replying to kernel_info"] * 2])
+def test_any_other_kernel_failure_or_a_second_lost_race_is_raised(monkeypatch, failures):
+    from convviz_grade import validate as validating
+
+    remaining = list(failures)
+
+    def execute_once(path, *, timeout):
+        raise RuntimeError(remaining.pop(0))
+
+    monkeypatch.setattr(validating, "execute_once", execute_once)
+    with pytest.raises(RuntimeError, match=failures[-1]):
+        validating.execute("a.ipynb", timeout=1)
+    assert not remaining
