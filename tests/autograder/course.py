@@ -41,7 +41,7 @@ class Course:
             create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
-        for _attempt in (1, 2):  # a second only for a kernel that lost the port race (convviz_grade.validate.KERNEL_PORT_RACE)
+        for _attempt in (1, 2):  # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
             result = subprocess.run(
                 [sys.executable, "-m", "nbgrader", *args], cwd=self.root,
                 env=nbgrader_environment(), capture_output=True, text=True, timeout=900,
