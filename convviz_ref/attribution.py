@@ -654,7 +654,10 @@ def abs_sum_over_channels(raw):
 
 
 COMPLETENESS_TOLERANCE = 0.01
-"""The completeness gap :func:`explain` accepts from Integrated Gradients (1 %): each image's steps double until it is met."""
+"""The completeness gap :func:`explain` accepts from Integrated Gradients (1 %).
+
+Each image's steps double until its gap is within it (see :func:`integrated_gradients`).
+"""
 
 
 class Method(NamedTuple):
