@@ -411,7 +411,8 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
         change = score_change(model, images, baseline, classes, score=score)
         coarse, intervals = np.arange(len(images)), steps
         while len(coarse) and 2 * intervals <= max_steps:
-            totals = (difference[coarse] * mean_gradient[coarse]).reshape(len(coarse), -1).sum(axis=1, dtype=np.float64)
+            attributions = difference[coarse] * mean_gradient[coarse]
+            totals = attributions.reshape(len(coarse), -1).sum(axis=1, dtype=np.float64)
             coarse = coarse[relative_gap(totals, change[coarse]) > tolerance]
             if len(coarse):
                 midpoints = (np.arange(intervals) + 0.5) / intervals
@@ -485,10 +486,10 @@ def completeness_by_steps(model, images, class_index=None, steps=(32, 64, 128, 2
     scorer = cached_score_model(model, score=score)
     times = np.linspace(0.0, 1.0, finest + 1, dtype=np.float32)
     totals = {m: np.empty(len(images)) for m in steps}
-    for n, (image, start) in enumerate(zip(images, baseline)):  # one image's path at a time: M + 1 images
-        difference = image - start
-        gradients = input_gradients(scorer, start[None] + times[:, None, None, None] * difference[None],
-                                    np.full(finest + 1, classes[n]), batch_size=batch_size)
+    for n in range(len(images)):  # one image's path at a time: M + 1 images
+        difference = images[n : n + 1] - baseline[n : n + 1]
+        gradients = path_gradients(scorer, baseline[n : n + 1], difference, classes[n : n + 1], times,
+                                   batch_size=batch_size)[0]
         along = (gradients * difference).reshape(finest + 1, -1).sum(axis=1, dtype=np.float64)  # g(t_s)
         for m in steps:
             nodes = along[:: finest // m]
