@@ -67,7 +67,7 @@ CHEATS_AND_FAULTS = {
         "integrated_gradients": "import sys\nsys.exit()\n" + CORRECT["integrated_gradients"],
         "gradcam_plus_plus": HEADERS["gradcam_plus_plus"] + "    return (\n",
         "pointing_game": ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n"
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport time\nwhile True:\n    time.sleep(1)\n"
                           + CORRECT["pointing_game"]),
         "energy_pointing_game": WRONG["energy_pointing_game"],
     },
