@@ -2,6 +2,7 @@
 
 Every page loads with no failed request, no request off this machine and no
 console error; every image has a non-zero natural width; the math is typeset.
+Each page is loaded once, and every test reads what that load found.
 Screenshots of two pages go to test-artifacts/.
 """
 
@@ -90,36 +91,52 @@ def visit(browser, url):
     return page, problems, facts
 
 
+SCREENSHOTS = ("06_gradcam", "05_filters")
+
+
+@pytest.fixture(scope="module")
+def visited(browser, site):
+    """``visited(name)``: ``(problems, facts)`` of page ``name``, loaded once for every test that asks.
+
+    The pages in :data:`SCREENSHOTS` leave a full-page screenshot in
+    test-artifacts/ as well, taken before the page is closed.
+    """
+    results = {}
+
+    def visited_page(name):
+        if name not in results:
+            page, problems, facts = visit(browser, f"{site}/{name}.html")
+            try:
+                if name in SCREENSHOTS:
+                    ARTIFACTS.mkdir(exist_ok=True)
+                    page.screenshot(path=str(ARTIFACTS / f"book_{name}.png"), full_page=True)
+            finally:
+                page.close()
+            results[name] = problems, facts
+        return results[name]
+
+    return visited_page
+
+
 @pytest.mark.parametrize("name", ["intro", *CHAPTERS])
-def test_page_loads_cleanly_offline(browser, site, name):
-    page, problems, facts = visit(browser, f"{site}/{name}.html")
-    try:
-        assert not problems, "\n".join(problems)
-        broken = [src for src, complete, width in facts["images"] if not (complete and width > 0)]
-        assert not broken, f"images that did not load: {broken}"
-        assert facts["typeset"] >= facts["math"], f"math not typeset: {facts}"
-        if name != "intro":
-            assert facts["images"], f"{name} shows no figure"
-    finally:
-        page.close()
+def test_page_loads_cleanly_offline(visited, name):
+    problems, facts = visited(name)
+    assert not problems, "\n".join(problems)
+    broken = [src for src, complete, width in facts["images"] if not (complete and width > 0)]
+    assert not broken, f"images that did not load: {broken}"
+    assert facts["typeset"] >= facts["math"], f"math not typeset: {facts}"
+    if name != "intro":
+        assert facts["images"], f"{name} shows no figure"
 
 
-def test_math_is_typeset_somewhere(browser, site):
+def test_math_is_typeset_somewhere(visited):
     # Guards the per-page check above from passing on pages with no math at all.
-    counts = []
-    for name in CHAPTERS:
-        page, _, facts = visit(browser, f"{site}/{name}.html")
-        page.close()
-        counts.append(facts["typeset"])
+    counts = [visited(name)[1]["typeset"] for name in CHAPTERS]
     assert sum(count > 0 for count in counts) >= 3, counts
 
 
-@pytest.mark.parametrize("name", ["06_gradcam", "05_filters"])
-def test_screenshot(browser, site, name):
-    page, problems, _ = visit(browser, f"{site}/{name}.html")
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / f"book_{name}.png"
-    page.screenshot(path=str(target), full_page=True)
-    page.close()
+@pytest.mark.parametrize("name", SCREENSHOTS)
+def test_screenshot(visited, name):
+    problems, _ = visited(name)
     assert not problems
-    assert target.stat().st_size > 50_000
+    assert (ARTIFACTS / f"book_{name}.png").stat().st_size > 50_000
