@@ -122,6 +122,29 @@ def grading_server(assignment, slot):
         server.close()
 
 
+def models_as_the_worker_loads_them(assignment):
+    """``{case index: model}`` for each case whose first argument is a model, loaded from the grader's files.
+
+    The files are the ``.keras`` files that ``assignment.prepared_inputs()`` writes
+    for the worker (once, for every submission), each loaded once however
+    many cases share it.
+    """
+    import json
+
+    import keras
+
+    folder = assignment.prepared_inputs()
+    specs = json.loads((folder / "task.json").read_text())["cases"]
+    by_file, by_case = {}, {}
+    for index, spec in enumerate(specs):
+        first = spec["args"][0] if spec["args"] else {}
+        if "model" in first:
+            if first["model"] not in by_file:
+                by_file[first["model"]] = keras.models.load_model(folder / first["model"], compile=False)
+            by_case[index] = by_file[first["model"]]
+    return by_case
+
+
 def grade_with(server, assignment, path):
     """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``."""
     from convviz_grade import grading

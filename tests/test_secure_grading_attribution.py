@@ -11,14 +11,14 @@ functions, must each score what the blank release scores.
 
 from __future__ import annotations
 
-import keras
 import nbformat
 import numpy as np
 import pytest
 
 from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import attribution as assignment
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
+from exercise_tools import (REPOSITORY, grade_with, grading_server, models_as_the_worker_loads_them,
+                            solution_notebook)
 from test_exercise_attribution import CORRECT, HIDDEN_HINTS, HIDDEN_MISTAKEN, HINTS, MISTAKEN
 
 NAME = "attribution"
@@ -120,7 +120,7 @@ def blank(graded_assignment, server):
     return grade(graded_assignment, server, RELEASED)
 
 
-def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment, tmp_path):
+def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment):
     cases = graded_assignment.cases
     assert graded_assignment.functions == FUNCTIONS
     counts = {(f, v): sum(c.function == f and c.visible == v for c in cases) for f in FUNCTIONS for v in (True, False)}
@@ -130,21 +130,18 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment,
                       ("energy_pointing_game", True): 2, ("energy_pointing_game", False): 6}
     assert all(case.keep_inputs for case in cases)
     assert graded_assignment.preload == ["keras", "tensorflow"]
-    # The worker gets each model from a .keras file: the reference on the loaded copy passes the case.
-    models = {}
-    for case in cases:
+    # The worker loads each model from the grader's .keras file: the reference on the loaded copy passes the case.
+    models = models_as_the_worker_loads_them(graded_assignment)
+    for index, case in enumerate(cases):
         if case.function in ("integrated_gradients", "gradcam_plus_plus"):
-            model = case.args[0]
-            if id(model) not in models:
-                model.save(tmp_path / f"model{len(models)}.keras")
-                models[id(model)] = keras.models.load_model(tmp_path / f"model{len(models)}.keras", compile=False)
-            loaded = models[id(model)]
+            loaded = models[index]
             if case.function == "integrated_gradients":
                 value = assignment.reference_integrated_gradients(loaded, *case.args[1:], **case.kwargs)
             else:
                 value = assignment.reference_gradcam_plus_plus(loaded, *case.args[1:], **case.kwargs)
             case.check({"value": value})
-    assert len(models) == 2 + 6 + 6  # the two visible models, one per hidden trial's seed and head
+    # One file per distinct model: the two visible models, one per hidden trial's seed and head.
+    assert len({id(model) for model in models.values()}) == 2 + 6 + 6
 
 
 def test_the_solution_earns_full_points(graded_assignment, server):

@@ -8,16 +8,14 @@ bubblewrap with the repository hidden; the verdicts are decided here, with
 
 from __future__ import annotations
 
-import json
-
-import keras
 import nbformat
 import numpy as np
 import pytest
 
 from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
+from exercise_tools import (REPOSITORY, grade_with, grading_server, models_as_the_worker_loads_them,
+                            solution_notebook)
 from test_exercise_gradcam import CORRECT_HEATMAP, CORRECT_OVERLAY, HEATMAP_WITHOUT_RELU, OVERLAY_COLOURS_0_1
 
 NAME = "gradcam"
@@ -86,28 +84,19 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(g
 
 
 def test_every_model_survives_save_and_load(graded_assignment):
-    """The worker gets each model from the .keras file the grader writes: it must give the same predictions and heatmaps.
-
-    The files are the grader's own (``prepared_inputs``, written once for every
-    submission of the module), each loaded once however many cases share it.
-    """
-    folder = graded_assignment.prepared_inputs()
-    specs = json.loads((folder / "task.json").read_text())["cases"]
-    loaded_models = {}
-    for case, spec in zip(graded_assignment.cases, specs, strict=True):
+    """The worker loads each model from the grader's .keras file: the same predictions, the same heatmaps."""
+    loaded_models = models_as_the_worker_loads_them(graded_assignment)
+    for index, case in enumerate(graded_assignment.cases):
         if case.function != "gradcam_heatmap":
             continue
-        filename = spec["args"][0]["model"]
-        if filename not in loaded_models:
-            loaded_models[filename] = keras.models.load_model(folder / filename, compile=False)
-        model, loaded = case.args[0], loaded_models[filename]
-        image = case.args[1]
-        np.testing.assert_array_equal(model.predict(image, verbose=0), loaded.predict(image, verbose=0))
+        loaded, image = loaded_models[index], case.args[1]
+        np.testing.assert_array_equal(case.args[0].predict(image, verbose=0), loaded.predict(image, verbose=0))
         layer_name = case.args[2]
         class_index = case.kwargs.get("class_index", case.args[3] if len(case.args) > 3 else None)
         case.check({"value": assignment.reference.gradcam_heatmap(loaded, image, layer_name, class_index)})
-    assert len(loaded_models) == len({id(case.args[0]) for case in graded_assignment.cases
-                                      if case.function == "gradcam_heatmap"})
+    # One file per distinct model of the cases.
+    assert len({id(model) for model in loaded_models.values()}) == len(
+        {id(case.args[0]) for case in graded_assignment.cases if case.function == "gradcam_heatmap"})
 
 
 def test_the_solution_earns_full_points(graded_assignment, server, tmp_path):
