@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import sqlite3
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -232,3 +233,60 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(tmp_path, mon
     assert create_gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") is False
     with Gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") as gradebook:
         assert [student.id for student in gradebook.students] == ["ann"]
+
+
+def _gradebook_rows(path):
+    """Every row of every table, nbgrader's random ids taken out (they differ between any two runs)."""
+    with sqlite3.connect(path) as connection:
+        names = [name for (name,) in connection.execute("select name from sqlite_master where type = 'table'")]
+        rows = {}
+        for name in sorted(names):
+            values = connection.execute(f"select * from {name}").fetchall()
+            rows[name] = sorted(tuple("id" if isinstance(value, str) and len(value) == 32
+                                      and all(c in "0123456789abcdef" for c in value) else value
+                                      for value in row) for row in values)
+        return rows
+
+
+def test_register_does_what_nbgrader_generate_assignment_does_quietly_in_this_process(tmp_path, capfd):
+    import logging
+    import os
+    import sys
+
+    from convviz_grade import autograde
+
+    by_nbgrader, by_convviz = Course(tmp_path / "nbgrader"), Course(tmp_path / "convviz")
+    for course in (by_nbgrader, by_convviz):
+        shutil.copytree(REPOSITORY / "solutions" / "segmentation", course.root / "solutions" / "segmentation")
+    by_nbgrader.nbgrader("generate_assignment", "segmentation", "--force")
+    capfd.readouterr()
+    before = (os.getcwd(), list(sys.path), list(logging.getLogger().handlers), list(logging.getLogger("traitlets").handlers))
+    autograde.Course(by_convviz.root).register("segmentation")
+    assert (os.getcwd(), list(sys.path), list(logging.getLogger().handlers),
+            list(logging.getLogger("traitlets").handlers)) == before
+    assert capfd.readouterr() == ("", "")  # nbgrader's log stays in register
+    release = Path("exercises") / "segmentation" / "segmentation.ipynb"
+    assert (by_convviz.root / release).read_bytes() == (by_nbgrader.root / release).read_bytes()
+    rows = _gradebook_rows(by_convviz.db)
+    assert rows == _gradebook_rows(by_nbgrader.db)
+    assert rows["grade_cells"] and rows["solution_cells"] and rows["source_cell"], rows
+
+
+def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directory(tmp_path):
+    import os
+
+    from convviz_grade import autograde
+    from notebooks import ADD_SOLUTION, ADD_VISIBLE, graded, notebook
+
+    course = Course(tmp_path)
+    folder = course.root / "solutions" / "twice"
+    folder.mkdir(parents=True)
+    twice = graded(ADD_VISIBLE.metadata["nbgrader"]["grade_id"], "assert add(2, 2) == 4")  # a grade_id used twice
+    nbformat.write(notebook(ADD_SOLUTION, ADD_VISIBLE, twice), folder / "twice.ipynb")
+    where = os.getcwd()
+    with pytest.raises(RuntimeError) as raised:
+        autograde.Course(course.root).register("twice")
+    assert str(raised.value).startswith("nbgrader generate_assignment twice failed: "
+                                        "ValidationError: Duplicate grade id: test_add (nbgrader's whole log: ")
+    assert "\n" not in str(raised.value)
+    assert os.getcwd() == where
