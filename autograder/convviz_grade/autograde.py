@@ -19,9 +19,7 @@ The steps, in order:
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import shutil
 import sys
@@ -30,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
-from convviz_grade import grading, notebook_cells, sandbox
+from convviz_grade import grading, notebook_cells, release, sandbox
 
 RESULTS_FILE = "convviz_grade.json"
 
@@ -40,15 +38,9 @@ class Course:
 
     def __init__(self, root):
         from nbgrader.coursedir import CourseDirectory
-        from traitlets.config.loader import PyFileConfigLoader
 
         self.root = Path(root).resolve()
-        config_file = self.root / "nbgrader_config.py"
-        if not config_file.is_file():
-            raise FileNotFoundError(f"no nbgrader_config.py in {self.root}: is it a course folder?")
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        config.CourseDirectory.root = str(self.root)
-        self.coursedir = CourseDirectory(config=config)
+        self.coursedir = CourseDirectory(config=release.course_config(self.root))
         self.db_url = self.coursedir.db_url
 
     def folder(self, trait):
@@ -69,54 +61,20 @@ class Course:
         """Run nbgrader's generate_assignment, in this process, so the gradebook has the assignment's cells.
 
         It is what ``nbgrader generate_assignment ASSIGNMENT --force`` does with
-        this course's configuration: the gradebook gets the assignment, its
-        notebook and its graded cells, and the students' copy is written again
-        (the same file byte for byte). Here nbgrader's converter runs in this
-        process, with its log kept apart from the caller's: a fresh ``python -m
-        nbgrader`` costs about 1.8 s of CPU, most of it importing nbgrader once
-        more; this costs about 0.2 s. nbgrader's converter works from the course
-        folder (it changes the working directory while it converts, then changes
-        it back), so this runs before any grading thread starts.
+        this course's configuration (:func:`convviz_grade.release.generate`):
+        the gradebook gets the assignment, its notebook and its graded cells,
+        and the students' copy is written again. In this process it costs about
+        0.2 s of CPU; a fresh ``python -m nbgrader`` cost 1.8 s.
 
         Raises:
-            RuntimeError: nbgrader could not generate it; a line with nbgrader's reason.
+            RuntimeError: nbgrader could not generate it; one line with nbgrader's reason.
         """
-        from nbgrader.converters import GenerateAssignment
-        from nbgrader.converters.base import NbGraderException
-        from nbgrader.coursedir import CourseDirectory
-
         create_gradebook(self.db_url)
-        log, captured = _private_log("convviz_grade.generate_assignment")
-        coursedir = CourseDirectory(config=self.coursedir.config)
-        coursedir.assignment_id = assignment
-        converter = GenerateAssignment(coursedir=coursedir, config=self.coursedir.config, log=log)
-        converter.force = True
-        converter.create_assignment = True
-        try:
-            converter.start()
-        except NbGraderException as error:
+        ok, log = release.generate(self.coursedir.config, assignment)
+        if not ok:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: "
-                               f"{_first_reason(captured.getvalue()) or error} (nbgrader's whole log: "
-                               f"`nbgrader generate_assignment {assignment} --force` in {self.root})") from None
-
-
-def _first_reason(log):
-    """The first exception line of a traceback in nbgrader's log (``"ValidationError: Duplicate grade id: x"``)."""
-    for line in log.splitlines():
-        name, colon, message = line.partition(": ")
-        if colon and name.endswith(("Error", "Exception")) and " " not in name:
-            return f"{name.rpartition('.')[2]}: {message}"
-    return None
-
-
-def _private_log(name):
-    """``(logger, text buffer)``: a logger of this call only, outside logging's tree, that writes to the buffer."""
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-    log = logging.Logger(name, logging.INFO)  # not logging.getLogger: no parent, no global state
-    log.addHandler(handler)
-    return log, captured
+                               f"{release.first_reason(log) or log.strip().splitlines()[-1]} (nbgrader's whole log: "
+                               f"`nbgrader generate_assignment {assignment} --force` in {self.root})")
 
 
 def create_gradebook(db_url):

@@ -3,18 +3,19 @@
 nbgrader's own ``generate_assignment`` does the work (it removes the
 solution regions and the hidden tests, locks the test cells and records
 their checksums); this module only runs it for each assignment, without a
-gradebook, and reports. Every assignment is generated in one nbgrader
-process (``python -m convviz_grade.release``), which imports nbgrader once:
-a process per assignment spent most of its 3 s importing it.
+gradebook, and reports. :func:`generate` runs nbgrader's converter in this
+process, with the course's ``nbgrader_config.py`` and a log of its own: a
+fresh ``python -m nbgrader`` per assignment spent most of its 2 s of CPU
+importing nbgrader once more. ``convviz-grade autograde`` registers an
+assignment in its gradebook with the same function.
 """
 
 from __future__ import annotations
 
+import copy
 import io
-import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -67,52 +68,78 @@ def release(assignments=None, *, course_dir=None, stream=None):
         print(f"error: no assignment {', '.join(unknown)} in {course_dir / 'solutions'} "
               f"(assignments: {', '.join(known)})", file=stream)
         return 2
-    command = [sys.executable, "-m", "convviz_grade.release", str(course_dir), *assignments]
-    result = subprocess.run(command, cwd=course_dir, env=nbgrader_environment(), capture_output=True, text=True)
-    reports = {}
-    for line in result.stdout.splitlines():
-        if line.startswith("{"):
-            report = json.loads(line)
-            reports[report["assignment"]] = report
+    config = course_config(course_dir)
     failed = 0
     for assignment in assignments:
-        report = reports.get(assignment)
-        status = "released" if report and report["ok"] else "FAILED"
-        print(f"{assignment:<14} {status:<9} -> {Path('exercises') / assignment}", file=stream)
-        if status == "FAILED":
+        ok, log = generate(config, assignment, database=False)
+        print(f"{assignment:<14} {'released' if ok else 'FAILED':<9} -> {Path('exercises') / assignment}", file=stream)
+        if not ok:
             failed += 1
-            # nbgrader's own log of this assignment; the process's stderr if it died before reporting
-            print((report["log"] if report else result.stderr).strip()[-2000:], file=stream)
+            print(log.strip()[-2000:], file=stream)  # nbgrader's own log of this assignment
     return 1 if failed else 0
 
 
-def _generate_each(course_dir, assignments):
-    """nbgrader's ``generate_assignment --no-db --force`` for each assignment, in this process.
+def course_config(course_dir):
+    """The traitlets config of the course: its ``nbgrader_config.py``, with ``CourseDirectory.root`` set to it.
 
-    Prints one JSON line per assignment: ``{"assignment", "ok", "log"}``,
-    where ``log`` is what nbgrader logged while generating it.
+    Raises:
+        FileNotFoundError: the folder has no ``nbgrader_config.py``.
     """
-    from nbgrader.apps import GenerateAssignmentApp
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(course_dir).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise FileNotFoundError(f"no nbgrader_config.py in {root}: is it a course folder?")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    return config
+
+
+def generate(config, assignment, *, database=True):
+    """``nbgrader generate_assignment ASSIGNMENT --force`` (``--no-db`` unless ``database``), in this process.
+
+    nbgrader's converter writes the students' copy to the release folder and,
+    with ``database``, records the assignment and its graded cells in the
+    gradebook of ``config``. Its log goes to a logger of this call only, never
+    to the caller's handlers or the terminal. The converter works from the
+    course folder (it changes the working directory while it converts, then
+    back), so call this before starting any thread that uses relative paths.
+
+    Args:
+        config: a course's config (:func:`course_config`).
+        assignment: str, the folder of ``solutions/`` to generate.
+
+    Returns:
+        ``(ok, log)``: bool, and nbgrader's log as text.
+    """
     from nbgrader.converters import GenerateAssignment
     from nbgrader.converters.base import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
 
-    app = GenerateAssignmentApp()
-    app.initialize(["--no-db", "--force", f"--CourseDirectory.root={course_dir}"])
-    for assignment in assignments:
-        log = io.StringIO()
-        handler = logging.StreamHandler(log)
-        handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-        app.log.addHandler(handler)
-        app.coursedir.assignment_id = assignment
-        try:
-            GenerateAssignment(coursedir=app.coursedir, parent=app).start()
-            ok = True
-        except NbGraderException:
-            ok = False
-        finally:
-            app.log.removeHandler(handler)
-        print(json.dumps({"assignment": assignment, "ok": ok, "log": log.getvalue()}), flush=True)
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    log = logging.Logger("convviz_grade.generate", logging.INFO)  # not getLogger: no parent, no global state
+    log.addHandler(handler)
+    if not database:  # what nbgrader's --no-db flag sets
+        config = copy.deepcopy(config)
+        config.merge(Config({"SaveCells": {"enabled": False}, "GenerateAssignment": {"no_database": True}}))
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
+    converter.force = True
+    try:
+        converter.start()
+    except NbGraderException:
+        return False, captured.getvalue()
+    return True, captured.getvalue()
 
 
-if __name__ == "__main__":
-    _generate_each(sys.argv[1], sys.argv[2:])
+def first_reason(log):
+    """The first exception line of a traceback in nbgrader's log (``"ValidationError: Duplicate grade id: x"``)."""
+    for line in log.splitlines():
+        name, colon, message = line.partition(": ")
+        if colon and name.endswith(("Error", "Exception")) and " " not in name:
+            return f"{name.rpartition('.')[2]}: {message}"
+    return None
