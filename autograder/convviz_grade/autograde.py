@@ -73,7 +73,7 @@ class Course:
         ok, log = release.generate(self.coursedir.config, assignment)
         if not ok:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: "
-                               f"{release.first_reason(log) or log.strip().splitlines()[-1]} (nbgrader's whole log: "
+                               f"{release.first_reason(log)} (nbgrader's whole log: "
                                f"`nbgrader generate_assignment {assignment} --force` in {self.root})")
 
 

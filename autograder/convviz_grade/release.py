@@ -137,9 +137,10 @@ def generate(config, assignment, *, database=True):
 
 
 def first_reason(log):
-    """The first exception line of a traceback in nbgrader's log (``"ValidationError: Duplicate grade id: x"``)."""
-    for line in log.splitlines():
+    """nbgrader's reason in one line: the first exception line of its log (``"ValidationError: ..."``), else its last."""
+    lines = [line for line in log.splitlines() if line.strip()]
+    for line in lines:
         name, colon, message = line.partition(": ")
         if colon and name.endswith(("Error", "Exception")) and " " not in name:
             return f"{name.rpartition('.')[2]}: {message}"
-    return None
+    return lines[-1].strip() if lines else "nbgrader logged nothing"

@@ -290,3 +290,16 @@ def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directo
                                         "ValidationError: Duplicate grade id: test_add (nbgrader's whole log: ")
     assert "\n" not in str(raised.value)
     assert os.getcwd() == where
+
+
+@pytest.mark.parametrize("log, reason", [
+    ("[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+     "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] There was an error processing assignment",
+     "ValidationError: Duplicate grade id: a"),
+    ("[INFO] Converting\n[ERROR] There was an error processing assignment 'x'\n\n", "[ERROR] There was an error processing assignment 'x'"),
+    ("", "nbgrader logged nothing"),
+])
+def test_the_reason_of_a_failed_generation_is_one_line(log, reason):
+    from convviz_grade.release import first_reason
+
+    assert first_reason(log) == reason
