@@ -13,7 +13,14 @@ Why: every chapter is a notebook whose kernel first spends seconds importing
 TensorFlow on one core, then computes on all of them. Two chapters at a time
 fill the cores that one leaves idle. Jupyter Book 1 passes Sphinx's ``jobs``
 argument through its ``build_sphinx`` function but not from its command line,
-so this script gives it, and changes nothing else.
+so this script gives it.
+
+The chapters' kernels write their own stderr (TensorFlow's C++ start-up lines,
+"E0000 ... failed call to cuInit" among them, which no setting silences, and
+ipykernel's copy of every cell's stderr) to ``_build/kernels-stderr.log`` in
+the book's folder, not to the terminal; Sphinx's messages and warnings stay on
+the terminal. The pages are the same either way: what a cell prints is in its
+outputs.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
+
+KERNELS_STDERR = Path("_build") / "kernels-stderr.log"
 
 
 def split_jobs(argv):
@@ -38,6 +48,21 @@ def split_jobs(argv):
     return jobs, rest
 
 
+def kernels_write_stderr_to(path):
+    """Point file descriptor 2, which every kernel this process starts inherits, at ``path``.
+
+    This process's own ``sys.stderr`` (where Sphinx writes its warnings) is
+    moved to a copy of the old descriptor 2, so it still reaches the terminal.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    sys.stderr = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 2)
+    os.close(log)
+
+
 def main(argv=None):
     from jupyter_book import sphinx
     from jupyter_book.cli.main import main as command_line
@@ -45,7 +70,15 @@ def main(argv=None):
     jobs, rest = split_jobs(sys.argv[1:] if argv is None else argv)
     # The build command imports build_sphinx when it runs, so it gets this one.
     sphinx.build_sphinx = functools.partial(sphinx.build_sphinx, jobs=jobs)
-    command_line(["build", *rest], prog_name="jupyter-book")
+    source = Path(rest[-1]) if rest and Path(rest[-1]).is_dir() else Path.cwd()
+    kernels_write_stderr_to(source / KERNELS_STDERR)
+    try:
+        command_line(["build", *rest], prog_name="jupyter-book")
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            print(f"book/build.py: the chapters' kernels wrote their stderr to {source / KERNELS_STDERR}",
+                  file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":

@@ -127,6 +127,23 @@ def test_book_build_fails_on_cell_errors_and_warnings(tmp_path, cell_source, tag
     assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-3000:]
 
 
+@pytest.mark.slow
+def test_kernels_stderr_goes_to_a_log_and_sphinx_s_warnings_to_the_terminal(tmp_path):
+    # The first cell writes to file descriptor 2 as TensorFlow's C++ start-up does; the second
+    # warns, which the build reports as a Sphinx warning and -W turns into a failure.
+    line = "E0000 a line from the kernel's C++ code"
+    book = _tiny_book(tmp_path, f"import os\nos.write(2, b{line + chr(10)!r})\n```\n\n"
+                                "```{code-cell} ipython3\nimport warnings\nwarnings.warn('a warning of our code')",
+                      ["remove-stderr"])
+    result = subprocess.run(jupyter_book_command(book), cwd=REPOSITORY, capture_output=True, text=True)
+    log = book / "_build" / "kernels-stderr.log"
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert line not in result.stdout + result.stderr
+    assert line in log.read_text()
+    assert "WARNING" in result.stderr and "stderr" in result.stderr, result.stderr[-3000:]  # Sphinx's, on the terminal
+    assert result.stderr.rstrip().endswith(f"book/build.py: the chapters' kernels wrote their stderr to {log}")
+
+
 def _build_script():
     import importlib.util
 
