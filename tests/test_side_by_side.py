@@ -70,6 +70,23 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
     assert "7 passed" in (tmp_path / "work" / "new-test.log").read_text(), "the logs are kept"
 
 
+def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path):
+    old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
+    commit(repository, MAKEFILE.format(check="true", loops=10, passed=7))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
+           "SIDE_BY_SIDE_KEEP": "1"}
+    tool = ["bash", str(repository / "tools" / TOOL.name), old]
+    first = subprocess.run(tool, capture_output=True, text=True, timeout=300,
+                           env={**env, "PREPARE_NEW": "echo \"# changed\" >> Makefile"})
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), "kept, venv and all"
+    newer = commit(repository, MAKEFILE.format(check="true", loops=10, passed=9))
+    second = subprocess.run(tool, capture_output=True, text=True, timeout=300, env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), second.stdout
+    assert "# changed" not in (tmp_path / "work" / "new" / "Makefile").read_text(), "the last preparation is undone"
+
+
 def test_a_failing_side_is_reported_not_hidden(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="exit 3", loops=10, passed=7))

@@ -36,7 +36,9 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 for label in new old; do
     commit=$([ "$label" = new ] && echo "$new_commit" || echo "$old_commit")
     tree="$work/$label"
-    if [ ! -d "$tree" ]; then
+    if [ -d "$tree" ]; then  # kept from an earlier run: this commit, without that run's preparation
+        git -C "$tree" checkout --quiet --force --detach "$commit"
+    else
         git -C "$repository" worktree add --quiet --detach "$tree" "$commit"
     fi
     echo "installing $label ($commit) in $tree"
