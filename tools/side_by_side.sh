@@ -25,6 +25,7 @@ new=${2:-HEAD}
 repository=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 old_commit=$(git -C "$repository" rev-parse --short "$old^{commit}")
 new_commit=$(git -C "$repository" rev-parse --short "$new^{commit}")
+declare -A commit_of=([new]=$new_commit [old]=$old_commit)
 work=${SIDE_BY_SIDE_DIR:-$(mktemp -d /var/tmp/side-by-side-XXXXXX)}
 mkdir -p "$work"
 
@@ -34,7 +35,7 @@ busy_cpu() {  # clock ticks (USER_HZ, 1/100 s) the machine has been busy (user +
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 for label in new old; do
-    commit=$([ "$label" = new ] && echo "$new_commit" || echo "$old_commit")
+    commit=${commit_of[$label]}
     tree="$work/$label"
     if [ -d "$tree" ]; then  # kept from an earlier run: this commit, without that run's preparation
         git -C "$tree" checkout --quiet --force --detach "$commit"
@@ -68,8 +69,7 @@ done
 
 printf '\n%-5s %-9s %-6s %-14s %8s %12s\n' "" commit status tests "wall s" "busy CPU-s"
 for label in new old; do
-    commit=$([ "$label" = new ] && echo "$new_commit" || echo "$old_commit")
-    awk -v label="$label" -v commit="$commit" -v status="${status[$label]}" -v tests="${passed[$label]:-?}" \
+    awk -v label="$label" -v commit="${commit_of[$label]}" -v status="${status[$label]}" -v tests="${passed[$label]:-?}" \
         -v wall="${wall[$label]}" -v cpu="${cpu[$label]}" \
         'BEGIN { printf "%-5s %-9s %-6s %-14s %8.1f %12.1f\n", label, commit, status, tests, wall / 1000, cpu / 100 }'
 done
