@@ -162,6 +162,36 @@ def test_build_script_takes_jobs_out_and_passes_the_rest_to_jupyter_book():
     assert script.split_jobs(["--all", "book"]) == (os.cpu_count() or 1, ["--all", "book"])
 
 
+def test_each_kernel_gets_its_share_of_the_cores_unless_the_user_chose():
+    import os
+
+    script = _build_script()
+    cores = os.cpu_count() or 1
+    environment = {}
+    assert script.share_the_cores(1, environment) == cores
+    assert environment == {"TF_NUM_INTRAOP_THREADS": str(cores), "TF_NUM_INTEROP_THREADS": str(cores)}
+    environment = {}
+    assert script.share_the_cores(cores + 5, environment) == 1  # more chapters than cores: one thread each
+    assert environment == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    environment = {"TF_NUM_INTRAOP_THREADS": "7"}
+    script.share_the_cores(cores, environment)
+    assert environment == {"TF_NUM_INTRAOP_THREADS": "7", "TF_NUM_INTEROP_THREADS": "1"}  # the user's choice stays
+
+
+@pytest.mark.slow
+def test_the_chapters_kernels_inherit_their_share_of_the_cores(tmp_path):
+    import os
+
+    book = _tiny_book(tmp_path, "import os\nprint('threads:', os.environ.get('TF_NUM_INTRAOP_THREADS'), "
+                                "os.environ.get('TF_NUM_INTEROP_THREADS'))")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TF_NUM_")}
+    result = subprocess.run(jupyter_book_command(book, "--jobs", "2"), cwd=REPOSITORY, capture_output=True,
+                            text=True, env=environment)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert f"threads: {share} {share}" in (book / "_build" / "html" / "chapter.html").read_text()
+
+
 @pytest.mark.parametrize("argv", [["--jobs", "0", "book"], ["--jobs", "two", "book"], ["book", "--jobs"]])
 def test_build_script_refuses_a_bad_jobs_value_in_one_line(argv):
     with pytest.raises(SystemExit) as exit_info:

@@ -16,12 +16,15 @@ def retrain_in_fresh_processes(runs):
     """What a user runs: ``python -m convviz_ref.train`` once per run, each in its own process.
 
     ``runs`` is a list of ``(model name, num_train, folder, extra environment)``; every
-    run trains one epoch with seed 3, with no ``TF_CPP_MIN_LOG_LEVEL`` unless the extra
-    environment sets one (a user who has chosen none). The processes run side by side
+    run trains one epoch with seed 3, with no ``TF_CPP_MIN_LOG_LEVEL`` and TensorFlow's
+    default threads unless the extra environment sets them (a user who has chosen none). The processes run side by side
     (op determinism makes the result independent of how they share the cores); returns
     the weights each wrote and what each printed (stdout and stderr together).
     """
-    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    # A user's environment: no log level, and TensorFlow's own thread pools (tests/conftest.py
+    # gives the test workers fewer threads).
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
     processes = []
     for name, num_train, folder, env in runs:
         data.load_shapes("train", num_train)  # drawn once into the cache, not once per process
