@@ -27,9 +27,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
+
+from convviz_ref.gradcam import derived
 
 BOOK_LEARNING_RATE = 10.0
 """The book's step size, for inputs in [-1, 1] (a range of width 2)."""
@@ -274,8 +278,8 @@ def generate_filter_patterns(
     starts = range(0, len(filter_indices), batch_size)
     for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
         groups = _groups(first, min(first + batch_size, len(filter_indices)), group_size)
-        images = _batched_ascent(
-            feature_extractor, [tf.constant(start[group]) for group in groups],
+        images = _traced(_batched_ascent, feature_extractor)(
+            [tf.constant(start[group]) for group in groups],
             [tf.constant(filter_indices[group]) for group in groups],
             tf.constant(float(learning_rate)), tf.constant(iterations),
         )
@@ -319,7 +323,20 @@ def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iter
     return images
 
 
-@tf.function(reduce_retracing=True)
+def _traced(steps, feature_extractor):
+    """``steps`` with ``feature_extractor`` bound, as a ``tf.function`` of its own, made once per extractor.
+
+    One ``tf.function`` taking the extractor as an argument traces again for
+    each new extractor, and TensorFlow counts every such trace against that
+    one Python function: from the fifth in a row it prints a warning about
+    excessive retracing (the book's filter chapter visits several layers).
+    Bound with :func:`functools.partial`, each extractor has its own function,
+    kept by :func:`convviz_ref.gradcam.derived`.
+    """
+    return derived(feature_extractor, (steps.__name__,),
+                   lambda: tf.function(functools.partial(steps, feature_extractor), reduce_retracing=True))
+
+
 def _batched_ascent(feature_extractor, image_groups, index_groups, learning_rate, iterations):
     """Every ascent step for groups of (image, filter) pairs, the groups independent of each other."""
     return [
@@ -399,8 +416,8 @@ def generate_regularized_patterns(
         images = [tf.constant(start[group]) for group in groups]
         indices = [tf.constant(filter_indices[group]) for group in groups]
         for octave, grid_size in enumerate(octaves):
-            images = _regularized_ascent(
-                feature_extractor, images, indices, tf.constant(shifts[octave]),
+            images = _traced(_regularized_ascent, feature_extractor)(
+                images, indices, tf.constant(shifts[octave]),
                 tf.constant(grid_size), tf.constant(float(learning_rate)), tf.constant([low, high], tf.float32),
             )
         patterns.extend(group_images.numpy() for group_images in images)
@@ -422,7 +439,6 @@ def _regularized_octave(feature_extractor, images, filter_indices, shifts, grid_
     return images
 
 
-@tf.function(reduce_retracing=True)
 def _regularized_ascent(feature_extractor, image_groups, index_groups, shifts, grid_size, learning_rate, value_range):
     """The steps of one octave of :func:`generate_regularized_patterns` for independent groups."""
     return [
