@@ -72,11 +72,11 @@ def kernels_write_stderr_to(path):
 
 
 def share_the_cores(jobs, environment=os.environ):
-    """Give the kernels that ``jobs`` chapters run at a time ``cores // jobs`` TensorFlow threads each.
+    """Give each of ``jobs`` processes running at a time (chapters' kernels, test workers) ``cores // jobs`` threads.
 
-    Sets ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS`` in
-    ``environment`` (which the kernels inherit) unless the user has set them;
-    returns the number of threads.
+    Sets TensorFlow's ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS``
+    in ``environment`` (which the processes started from it inherit) unless the
+    user has set them; returns the number of threads (at least 1).
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):

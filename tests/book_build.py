@@ -18,6 +18,16 @@ HTML = BOOK / "_build" / "html"
 CHAPTERS = sorted(path.stem for path in BOOK.glob("[0-9][0-9]_*.md"))
 
 
+def build_script():
+    """``book/build.py`` as a module (it imports Jupyter Book only when it builds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build_script", BOOK / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def jupyter_book_command(source, *extra):
     """What ``make book`` runs: ``jupyter-book build`` through book/build.py (chapters side by side)."""
     return [sys.executable, str(BOOK / "build.py"), "--all", "-W", "-n", "--keep-going", *extra, str(source)]

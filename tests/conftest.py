@@ -10,24 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from book_build import build_script
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 # TensorFlow sizes its thread pools to every core of the machine in each process. `make test`
 # runs more pytest-xdist workers than cores (see the Makefile), so each worker's TensorFlow, and
 # the kernels and commands it starts, get the workers' share of the cores instead: one thread on
 # the 2-core machines, unless TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS are set already.
-# Threads waiting for a core cost CPU without doing work; book/build.py shares the cores among
-# its kernels the same way. Student code in the grader's sandbox gets its own clean environment,
-# and tests/test_train.py retrains with TensorFlow's default threads, as a user does.
+# Threads waiting for a core cost CPU without doing work. The arithmetic is book/build.py's
+# share_the_cores, which shares the cores among the book's kernels. Student code in the grader's
+# sandbox gets a clean environment of its own, and tests/test_train.py retrains with TensorFlow's
+# default threads, as a user does.
 def share_the_cores(environment):
     """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns them (None outside xdist)."""
     workers = environment.get("PYTEST_XDIST_WORKER_COUNT")
-    if workers is None:
-        return None
-    threads = max(1, (os.cpu_count() or 1) // int(workers))
-    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        environment.setdefault(name, str(threads))
-    return threads
+    return None if workers is None else build_script().share_the_cores(int(workers), environment)
 
 
 share_the_cores(os.environ)

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from book_build import BOOK, CHAPTERS, REPOSITORY, built_book, jupyter_book_command
+from book_build import BOOK, CHAPTERS, REPOSITORY, build_script, built_book, jupyter_book_command
 
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)  # http://, https://, //host
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)", re.IGNORECASE)
@@ -144,19 +144,10 @@ def test_kernels_stderr_goes_to_a_log_and_sphinx_s_warnings_to_the_terminal(tmp_
     assert result.stderr.rstrip().endswith(f"book/build.py: the chapters' kernels wrote their stderr to {log}")
 
 
-def _build_script():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("book_build_script", BOOK / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_build_script_takes_jobs_out_and_passes_the_rest_to_jupyter_book():
     import os
 
-    script = _build_script()
+    script = build_script()
     assert script.split_jobs(["--jobs", "3", "--all", "-W", "book"]) == (3, ["--all", "-W", "book"])
     assert script.split_jobs(["--jobs=4", "book"]) == (4, ["book"])
     assert script.split_jobs(["--all", "book"]) == (os.cpu_count() or 1, ["--all", "book"])
@@ -165,7 +156,7 @@ def test_build_script_takes_jobs_out_and_passes_the_rest_to_jupyter_book():
 def test_each_kernel_gets_its_share_of_the_cores_unless_the_user_chose():
     import os
 
-    script = _build_script()
+    script = build_script()
     cores = os.cpu_count() or 1
     environment = {}
     assert script.share_the_cores(1, environment) == cores
@@ -195,7 +186,7 @@ def test_the_chapters_kernels_inherit_their_share_of_the_cores(tmp_path):
 @pytest.mark.parametrize("argv", [["--jobs", "0", "book"], ["--jobs", "two", "book"], ["book", "--jobs"]])
 def test_build_script_refuses_a_bad_jobs_value_in_one_line(argv):
     with pytest.raises(SystemExit) as exit_info:
-        _build_script().split_jobs(argv)
+        build_script().split_jobs(argv)
     assert str(exit_info.value).startswith("book/build.py: error: --jobs takes a positive integer, got ")
 
 
