@@ -129,8 +129,8 @@ def compute_loss(feature_extractor, image, filter_index):
     return tf.reduce_mean(activation[:, 2:-2, 2:-2, filter_index])
 
 
-@tf.function(reduce_retracing=True)
 def _ascent_step(feature_extractor, image, filter_index, learning_rate):
+    """:func:`gradient_ascent_step`'s work, on tensors: the tape watches the image, not the weights."""
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(image)
         loss = compute_loss(feature_extractor, image, filter_index)
@@ -156,7 +156,8 @@ def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
         A float32 tensor of the same shape; ``image`` is not modified.
     """
     image = tf.convert_to_tensor(image, dtype=tf.float32)
-    return _ascent_step(feature_extractor, image, tf.constant(filter_index), tf.constant(learning_rate, tf.float32))
+    step = _traced(_ascent_step, feature_extractor)  # a tf.function, traced once per extractor
+    return step(image, tf.constant(filter_index), tf.constant(learning_rate, tf.float32))
 
 
 def initial_image(image_size, value_range=(0.0, 255.0), *, num_images=1, seed=None):

@@ -479,16 +479,28 @@ def test_regularized_patterns_do_not_depend_on_the_batching():
         filters.generate_regularized_patterns(extractor, [0], group_size=0, **kwargs)
 
 
-@pytest.mark.parametrize("generate", [filters.generate_filter_patterns, filters.generate_regularized_patterns])
+def _book_loop(extractor):
+    return filters.generate_filter_pattern(extractor, 0, iterations=2, image_size=16, seed=0)
+
+
+def _batched(extractor):
+    return filters.generate_filter_patterns(extractor, [0, 1], iterations=2, image_size=16, seed=0, progress=False)
+
+
+def _regularized(extractor):
+    return filters.generate_regularized_patterns(extractor, [0, 1], octaves=(4, 16), iterations_per_octave=2,
+                                                 image_size=16, seed=0, progress=False)
+
+
+@pytest.mark.parametrize("generate", [_book_loop, _batched, _regularized])
 def test_extractor_after_extractor_traces_without_tensorflow_s_retracing_warning(generate, caplog):
     # Chapter 5 of the book visits several layers; one tf.function shared by every extractor
     # traced anew for each, and from the fifth TensorFlow printed "... triggered tf.function
-    # retracing" into the page. Each extractor now has a traced function of its own.
+    # retracing" into the page (and, through the book's loop of gradient_ascent_step, into a
+    # reader's notebook). Each extractor now has a traced function of its own.
     model = build_small_convnet(image_size=16, widths=(4, 4))
-    options = {"octaves": (4, 16), "iterations_per_octave": 2} if generate is filters.generate_regularized_patterns \
-        else {"iterations": 2}
     with caplog.at_level("WARNING", logger="tensorflow"):
         for _ in range(7):
             extractor = filters.build_feature_extractor(model, "conv1")  # a new object each time
-            generate(extractor, [0, 1], image_size=16, seed=0, progress=False, **options)
+            generate(extractor)
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
