@@ -27,3 +27,13 @@ def test_passes_on_the_command_s_exit_code():
     result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", "raise SystemExit(3)"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 3
+
+
+def test_a_command_line_with_newlines_and_tabs_is_one_record():
+    # `python -c` with a program of several lines (the tests start many) once broke the log into
+    # lines the tool could not read, after the whole of `make test` had run.
+    program = "import sys\nif True:\n\tsys.exit(0)"
+    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", program],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "1 Python processes started" in result.stdout, result.stdout

@@ -30,7 +30,8 @@ if _log:
     def _write(kind):
         try:
             with open(_log, "a") as file:
-                file.write(f"{kind}\\t{os.getpid()}\\t{' '.join(sys.orig_argv[1:])[:300]}\\n")
+                command = " ".join(sys.orig_argv[1:]).translate({9: " ", 10: " ", 13: " "})  # one line each
+                file.write(f"{kind}\\t{os.getpid()}\\t{command[:300]}\\n")
         except OSError:
             pass
     _write("start")
