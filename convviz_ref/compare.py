@@ -141,16 +141,15 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_pairs, num_objects=2)
     image_size = singles.images.shape[1]
-    rows, examples, trained_classes, completeness = [], {}, None, None
+    classes = attribution.top_classes(model, singles.images)  # every method explains the model's top class
+    rows, examples, completeness = [], {}, None
     for method in methods:
         entry = attribution.get_method(method)
         layer = layer_name if entry.needs_layer else None
         start = time.perf_counter()
-        classes = attribution.top_classes(model, singles.images)
         raw = attribution.attribute(model, singles.images, method, classes, layer_name=layer, score=score)
         maps = attribution.to_maps(method, raw)  # what attribution.explain returns, with the raw values kept
         seconds = (time.perf_counter() - start) / num_images
-        trained_classes = classes
         if method == "integrated_gradients":
             gaps = attribution.completeness_gap(model, singles.images, raw, classes, score=score)
             completeness = {"median": float(np.median(gaps)), "p90": float(np.percentile(gaps, 90)),
@@ -166,20 +165,18 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
         examples[method] = maps[:6]
         print(f"  {entry.title:<22} pointing {row['pointing']:.1%}, {seconds * 1000:.0f} ms per image",
               file=stream, flush=True)
-    if trained_classes is None:
-        trained_classes = attribution.top_classes(model, singles.images)
     for kind in BASELINES:
         maps = baseline_maps(kind, num_images, image_size)
         pair_maps = baseline_maps(kind, num_pairs, image_size, seed=1)
         own = np.mean([faithfulness.pointing_game(pair_maps, pairs.masks[:, which]) for which in (0, 1)])
         rows.append({"method": f"baseline: {kind}", "family": "baseline", "resolution": "image",
-                     **score_maps(model, singles.images, singles.masks, trained_classes, maps,
+                     **score_maps(model, singles.images, singles.masks, classes, maps,
                                   deletion_steps=deletion_steps),
                      "own_object": float(own), "seconds_per_image": 0.0})
 
     fresh = faithfulness.randomized_model(name)
     blocks, correlations = faithfulness.cascading_randomization(
-        model, fresh, singles.images[:num_sanity], trained_classes[:num_sanity],
+        model, fresh, singles.images[:num_sanity], classes[:num_sanity],
         methods if sanity_methods is None else list(sanity_methods), layer_name=layer_name, score=score)
     return Leaderboard(rows, blocks, correlations, examples, completeness)
 
