@@ -10,6 +10,8 @@ own commands and formgrader work from the repository root.
 
 import os
 
+from convviz_grade.preprocessors import StderrIsNotFailure
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -18,9 +20,6 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-
-from convviz_grade.preprocessors import StderrIsNotFailure
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 

@@ -49,7 +49,9 @@ def split_jobs(argv):
         if argument == "--jobs" or argument.startswith("--jobs="):
             value = argument.partition("=")[2] or next(arguments, "")
             if not value.isdigit() or int(value) < 1:
-                sys.exit(f"book/build.py: error: --jobs takes a positive integer, got {value!r}")
+                sys.exit(
+                    f"book/build.py: error: --jobs takes a positive integer, got {value!r}"
+                )
             jobs = int(value)
         else:
             rest.append(argument)
@@ -65,7 +67,13 @@ def kernels_write_stderr_to(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
     terminal = os.dup(2)
-    sys.stderr = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
+    sys.stderr = open(
+        terminal,
+        "w",
+        buffering=1,
+        encoding=sys.stderr.encoding,
+        errors="backslashreplace",
+    )
     log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 2)
     os.close(log)
@@ -98,8 +106,10 @@ def main(argv=None):
         command_line(["build", *rest], prog_name="jupyter-book")
     except SystemExit as exit:
         if exit.code not in (None, 0):
-            print(f"book/build.py: the chapters' kernels wrote their stderr to {source / KERNELS_STDERR}",
-                  file=sys.stderr)
+            print(
+                f"book/build.py: the chapters' kernels wrote their stderr to {source / KERNELS_STDERR}",
+                file=sys.stderr,
+            )
         raise
 
 

@@ -36,13 +36,15 @@ def conv_and_pool_layers(model):
     A conv layer's output includes its own activation (ReLU for most of
     ours), as in the book.
     """
-    return [layer for layer in model.layers if isinstance(layer, CONV_TYPES + POOL_TYPES)]
-
+    return [
+        layer for layer in model.layers if isinstance(layer, CONV_TYPES + POOL_TYPES)
+    ]
 
 
 def conv_and_pool_names(model):
     """The names of :func:`conv_and_pool_layers`, in order."""
     return [layer.name for layer in conv_and_pool_layers(model)]
+
 
 def _symbolic_graph(model, input_shape=None):
     """Return ``(inputs, {layer name: output tensor})`` for a Functional or Sequential model.
@@ -96,13 +98,21 @@ def build_activation_model(model, layer_names=None, *, input_shape=None):
     valid = [layer.name for layer in conv_and_pool_layers(model)]
     if layer_names is None:
         if not valid:
-            raise ValueError(f"model {model.name!r} has no conv or pooling layer to visualize")
+            raise ValueError(
+                f"model {model.name!r} has no conv or pooling layer to visualize"
+            )
         layer_names = valid
     for name in layer_names:
         if name not in outputs:
-            raise ValueError(f"no layer named {name!r} in model {model.name!r}; conv and pooling layers: "
-                             + ", ".join(valid))
-    return keras.Model(inputs, [outputs[name] for name in layer_names], name=f"{model.name}_activations")
+            raise ValueError(
+                f"no layer named {name!r} in model {model.name!r}; conv and pooling layers: "
+                + ", ".join(valid)
+            )
+    return keras.Model(
+        inputs,
+        [outputs[name] for name in layer_names],
+        name=f"{model.name}_activations",
+    )
 
 
 def channel_grid(activation, images_per_row=16):
@@ -131,20 +141,31 @@ def channel_grid(activation, images_per_row=16):
     activation = np.asarray(activation, dtype=np.float32)
     if activation.ndim == 4:
         if activation.shape[0] != 1:
-            raise ValueError(f"expected the activation of one image, got a batch of shape {activation.shape}")
+            raise ValueError(
+                f"expected the activation of one image, got a batch of shape {activation.shape}"
+            )
         activation = activation[0]
     if activation.ndim != 3:
-        raise ValueError(f"expected shape (1, height, width, channels), got {activation.shape}")
+        raise ValueError(
+            f"expected shape (1, height, width, channels), got {activation.shape}"
+        )
     height, width, channels = activation.shape
     rows = -(-channels // images_per_row)
-    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
+    grid = np.zeros(
+        (rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8
+    )
     for index in range(channels):
         channel = activation[:, :, index]
         if channel.max() == channel.min():  # constant: std is 0, or float32 round-off
             continue
-        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
+        tile = np.clip(
+            (channel - channel.mean()) / channel.std() * 64 + 128, 0, 255
+        ).astype(np.uint8)
         row, col = divmod(index, images_per_row)
-        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
+        grid[
+            row * (height + 1) : row * (height + 1) + height,
+            col * (width + 1) : col * (width + 1) + width,
+        ] = tile
     return grid
 
 
@@ -163,8 +184,13 @@ def compute_activations(activation_model, image):
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 4 or image.shape[0] != 1:
-        raise ValueError(f"expected one image of shape (1, height, width, channels), got {image.shape}")
+        raise ValueError(
+            f"expected one image of shape (1, height, width, channels), got {image.shape}"
+        )
     outputs = activation_model(image)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return {name: np.asarray(output) for name, output in zip(activation_model.output_names, outputs)}
+    return {
+        name: np.asarray(output)
+        for name, output in zip(activation_model.output_names, outputs)
+    }

@@ -36,17 +36,26 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Callable, Mapping, NamedTuple
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from convviz_ref import filters
-from convviz_ref.gradcam import (BATCH_SIZE, TRACE_FROM, batch_signature, cached_score_model, check_images,
-                                 class_indices, derived, feature_maps_and_gradients, find_last_conv_layer)
-
+from convviz_ref.gradcam import (
+    BATCH_SIZE,
+    TRACE_FROM,
+    batch_signature,
+    cached_score_model,
+    check_images,
+    class_indices,
+    derived,
+    feature_maps_and_gradients,
+    find_last_conv_layer,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Shared steps
@@ -61,10 +70,16 @@ def top_classes(model, images, class_index=None, *, batch_size=BATCH_SIZE):
     images = check_images(images)
     if class_index is not None:
         num_classes = model.outputs[0].shape[-1]
-        return class_indices(np.zeros((len(images), num_classes), np.float32), class_index)
+        return class_indices(
+            np.zeros((len(images), num_classes), np.float32), class_index
+        )
     forward = compiled(model, len(images))
-    predictions = np.concatenate([np.asarray(forward(tf.constant(images[start : start + batch_size])))
-                                  for start in range(0, len(images), batch_size)])
+    predictions = np.concatenate(
+        [
+            np.asarray(forward(tf.constant(images[start : start + batch_size])))
+            for start in range(0, len(images), batch_size)
+        ]
+    )
     return class_indices(predictions, None)
 
 
@@ -78,8 +93,14 @@ def compiled(scorer, num_images=None):
     """
     if num_images is not None and num_images < TRACE_FROM:
         return lambda batch: scorer(batch, training=False)
-    return derived(scorer, ("compiled",), lambda: tf.function(lambda batch: scorer(batch, training=False),
-                                                              input_signature=[batch_signature(scorer)]))
+    return derived(
+        scorer,
+        ("compiled",),
+        lambda: tf.function(
+            lambda batch: scorer(batch, training=False),
+            input_signature=[batch_signature(scorer)],
+        ),
+    )
 
 
 def all_class_scores(forward, images, *, batch_size=BATCH_SIZE):
@@ -89,8 +110,12 @@ def all_class_scores(forward, images, *, batch_size=BATCH_SIZE):
     :func:`~convviz_ref.gradcam.score_model`, or :func:`compiled` of one.
     """
     images = np.asarray(images, dtype=np.float32)
-    return np.concatenate([np.asarray(forward(tf.constant(images[start : start + batch_size])))
-                           for start in range(0, len(images), batch_size)]).astype(np.float32)
+    return np.concatenate(
+        [
+            np.asarray(forward(tf.constant(images[start : start + batch_size])))
+            for start in range(0, len(images), batch_size)
+        ]
+    ).astype(np.float32)
 
 
 def class_scores(forward, images, classes, *, batch_size=BATCH_SIZE):
@@ -110,17 +135,37 @@ def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
     def step(inputs, labels):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(inputs)
-            scores = tf.gather(scorer(inputs, training=False), labels, axis=1, batch_dims=1)
+            scores = tf.gather(
+                scorer(inputs, training=False), labels, axis=1, batch_dims=1
+            )
         return tape.gradient(scores, inputs)
 
-    if len(images) >= TRACE_FROM:  # see compiled(): tracing pays only for large workloads
-        step = derived(scorer, ("input_gradients",), lambda: tf.function(
-            step, input_signature=[batch_signature(scorer), tf.TensorSpec((None,), tf.int32)]))
+    if (
+        len(images) >= TRACE_FROM
+    ):  # see compiled(): tracing pays only for large workloads
+        step = derived(
+            scorer,
+            ("input_gradients",),
+            lambda: tf.function(
+                step,
+                input_signature=[
+                    batch_signature(scorer),
+                    tf.TensorSpec((None,), tf.int32),
+                ],
+            ),
+        )
     classes = np.asarray(classes, np.int32)
-    return np.concatenate([
-        np.asarray(step(tf.constant(images[start : start + batch_size]), tf.constant(classes[start : start + batch_size])))
-        for start in range(0, len(images), batch_size)
-    ])
+    return np.concatenate(
+        [
+            np.asarray(
+                step(
+                    tf.constant(images[start : start + batch_size]),
+                    tf.constant(classes[start : start + batch_size]),
+                )
+            )
+            for start in range(0, len(images), batch_size)
+        ]
+    )
 
 
 def first_occurrences(images):
@@ -148,8 +193,12 @@ def normalize_maps(maps):
     A map with no positive value stays all zeros (never NaN).
     """
     maps = np.asarray(maps, dtype=np.float32)
-    peaks = maps.reshape(len(maps), -1).max(axis=1).reshape((-1,) + (1,) * (maps.ndim - 1))
-    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
+    peaks = (
+        maps.reshape(len(maps), -1).max(axis=1).reshape((-1,) + (1,) * (maps.ndim - 1))
+    )
+    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(
+        np.float32
+    )
 
 
 def upsample_maps(maps, size):
@@ -159,7 +208,9 @@ def upsample_maps(maps, size):
     :func:`convviz_ref.faithfulness.upsample_heatmaps` (what every measure
     compares with the masks), with the bicubic overshoot clipped back to [0, 1].
     """
-    from convviz_ref.faithfulness import upsample_heatmaps  # faithfulness imports this module
+    from convviz_ref.faithfulness import (
+        upsample_heatmaps,
+    )  # faithfulness imports this module
 
     maps = np.asarray(maps, dtype=np.float32)
     if maps.shape[1:] == tuple(size):
@@ -190,7 +241,9 @@ def gradcam(model, images, class_index=None, *, layer_name, score="logit"):
     Returns:
         float32 ``(batch, h, w)``, the layer's grid.
     """
-    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
+    feature_maps, gradients, _ = feature_maps_and_gradients(
+        model, images, layer_name, class_index, score=score
+    )
     weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, k)
     return (feature_maps * weights).mean(axis=-1)
 
@@ -209,11 +262,19 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="log
     Cost: one forward and one backward pass per image. Arguments and shapes
     as in :func:`gradcam`.
     """
-    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
-    squared = gradients ** 2
-    denominator = 2 * squared + feature_maps.sum(axis=(1, 2), keepdims=True) * gradients ** 3
-    alphas = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
-    weights = (alphas * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)  # (batch, 1, 1, k)
+    feature_maps, gradients, _ = feature_maps_and_gradients(
+        model, images, layer_name, class_index, score=score
+    )
+    squared = gradients**2
+    denominator = (
+        2 * squared + feature_maps.sum(axis=(1, 2), keepdims=True) * gradients**3
+    )
+    alphas = np.divide(
+        squared, denominator, out=np.zeros_like(squared), where=denominator != 0
+    )
+    weights = (alphas * np.maximum(gradients, 0)).sum(
+        axis=(1, 2), keepdims=True
+    )  # (batch, 1, 1, k)
     return (feature_maps * weights).sum(axis=-1)
 
 
@@ -226,11 +287,15 @@ def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
     Cost: one forward and one backward pass per image. Arguments and shapes
     as in :func:`gradcam`.
     """
-    feature_maps, gradients, _ = feature_maps_and_gradients(model, images, layer_name, class_index, score=score)
+    feature_maps, gradients, _ = feature_maps_and_gradients(
+        model, images, layer_name, class_index, score=score
+    )
     return (np.maximum(gradients, 0) * feature_maps).sum(axis=-1)
 
 
-def score_cam(model, images, class_index=None, *, layer_name, score="logit", batch_size=BATCH_SIZE):
+def score_cam(
+    model, images, class_index=None, *, layer_name, score="logit", batch_size=BATCH_SIZE
+):
     """Score-CAM (Wang et al., CVPR Workshops 2020), raw: channels weighted by what they let through.
 
     Formula: each channel ``A_k``, upsampled to the image (bilinear) and
@@ -251,19 +316,48 @@ def score_cam(model, images, class_index=None, *, layer_name, score="logit", bat
     classes = top_classes(model, images, class_index)
     feature_model = cached_score_model(model, layer_name, score=score)
     firsts, first_of = first_occurrences(images)
-    forward = compiled(cached_score_model(model, score=score), len(firsts) * layer_channels(model, layer_name))
-    all_maps = np.concatenate([np.asarray(feature_model(images[start : start + batch_size], training=False)[0])
-                               for start in range(0, len(images), batch_size)])  # (batch, h, w, k)
-    cams, scored = [], {}  # first occurrence of an image -> which channels vary, every class's masked scores
+    forward = compiled(
+        cached_score_model(model, score=score),
+        len(firsts) * layer_channels(model, layer_name),
+    )
+    all_maps = np.concatenate(
+        [
+            np.asarray(
+                feature_model(images[start : start + batch_size], training=False)[0]
+            )
+            for start in range(0, len(images), batch_size)
+        ]
+    )  # (batch, h, w, k)
+    cams, scored = (
+        [],
+        {},
+    )  # first occurrence of an image -> which channels vary, every class's masked scores
     for image, label, feature_maps, key in zip(images, classes, all_maps, first_of):
-        if key not in scored:  # an image asked again for another class is not masked again
-            masks = np.asarray(keras.ops.image.resize(feature_maps, image.shape[:2], interpolation="bilinear"))
+        if (
+            key not in scored
+        ):  # an image asked again for another class is not masked again
+            masks = np.asarray(
+                keras.ops.image.resize(
+                    feature_maps, image.shape[:2], interpolation="bilinear"
+                )
+            )
             low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
-            varies = high > low  # a constant channel masks everything: the black image, scored once below
-            masks = (masks[..., varies] - low[varies]) / (high - low)[varies]  # (H, W, k'), each in [0, 1]
-            masked = np.concatenate([image[None] * np.moveaxis(masks, -1, 0)[..., None],
-                                     np.zeros((1,) + image.shape, np.float32)])  # (k' + 1, H, W, channels)
-            scored[key] = varies, all_class_scores(forward, masked, batch_size=batch_size)  # (k' + 1, classes)
+            varies = (
+                high > low
+            )  # a constant channel masks everything: the black image, scored once below
+            masks = (masks[..., varies] - low[varies]) / (high - low)[
+                varies
+            ]  # (H, W, k'), each in [0, 1]
+            masked = np.concatenate(
+                [
+                    image[None] * np.moveaxis(masks, -1, 0)[..., None],
+                    np.zeros((1,) + image.shape, np.float32),
+                ]
+            )  # (k' + 1, H, W, channels)
+            scored[key] = (
+                varies,
+                all_class_scores(forward, masked, batch_size=batch_size),
+            )  # (k' + 1, classes)
         varies, masked_scores = scored[key]
         scores = np.full(feature_maps.shape[-1], masked_scores[-1, label], np.float32)
         scores[varies] = masked_scores[:-1, label]
@@ -289,11 +383,22 @@ def saliency(model, images, class_index=None, *, score="logit", batch_size=BATCH
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    return input_gradients(cached_score_model(model, score=score), images, classes, batch_size=batch_size)
+    return input_gradients(
+        cached_score_model(model, score=score), images, classes, batch_size=batch_size
+    )
 
 
-def smoothgrad(model, images, class_index=None, *, score="logit", samples=25, noise=0.15, seed=0,
-               batch_size=BATCH_SIZE):
+def smoothgrad(
+    model,
+    images,
+    class_index=None,
+    *,
+    score="logit",
+    samples=25,
+    noise=0.15,
+    seed=0,
+    batch_size=BATCH_SIZE,
+):
     """SmoothGrad (Smilkov et al., 2017), raw: the input gradient averaged over noisy copies.
 
     Formula: ``mean over n = 1..samples of d y_c / d x (x + e_n)``, with
@@ -319,9 +424,15 @@ def smoothgrad(model, images, class_index=None, *, score="logit", samples=25, no
     low, high = filters.input_range(model)
     rng = np.random.default_rng(seed)
     scorer = cached_score_model(model, score=score)
-    noisy = images[:, None] + rng.normal(0.0, noise * (high - low), (len(images), samples) + images.shape[1:])
-    gradients = input_gradients(scorer, noisy.reshape((-1,) + images.shape[1:]).astype(np.float32),
-                                np.repeat(classes, samples), batch_size=batch_size)
+    noisy = images[:, None] + rng.normal(
+        0.0, noise * (high - low), (len(images), samples) + images.shape[1:]
+    )
+    gradients = input_gradients(
+        scorer,
+        noisy.reshape((-1,) + images.shape[1:]).astype(np.float32),
+        np.repeat(classes, samples),
+        batch_size=batch_size,
+    )
     return gradients.reshape((len(images), samples) + images.shape[1:]).mean(axis=1)
 
 
@@ -332,15 +443,19 @@ def _baseline_like(images, baseline):
     try:
         return np.broadcast_to(baseline, images.shape).astype(np.float32)
     except ValueError:
-        raise ValueError(f"baseline of shape {baseline.shape} does not broadcast to the images' "
-                         f"{images.shape}") from None
+        raise ValueError(
+            f"baseline of shape {baseline.shape} does not broadcast to the images' "
+            f"{images.shape}"
+        ) from None
 
 
 PATH_IMAGES = 1024
 """At most this many points of Integrated Gradients' paths are held in memory at once (110 MB at 96x96x3)."""
 
 
-def path_gradients(scorer, baseline, difference, classes, times, *, batch_size=BATCH_SIZE):
+def path_gradients(
+    scorer, baseline, difference, classes, times, *, batch_size=BATCH_SIZE
+):
     """``d y_c / d x`` at the points ``x' + t (x - x')`` of each image's path: float32 ``(batch, len(times), ...)``.
 
     ``len(times)`` forward and backward passes per image, a few images'
@@ -351,14 +466,35 @@ def path_gradients(scorer, baseline, difference, classes, times, *, batch_size=B
     gradients = []
     for start in range(0, len(baseline), group):
         chunk = slice(start, start + group)
-        path = baseline[chunk, None] + times[None, :, None, None, None] * difference[chunk, None]
-        gradients.append(input_gradients(scorer, path.reshape((-1,) + baseline.shape[1:]),
-                                         np.repeat(classes[chunk], len(times)), batch_size=batch_size))
-    return np.concatenate(gradients).reshape((len(baseline), len(times)) + baseline.shape[1:])
+        path = (
+            baseline[chunk, None]
+            + times[None, :, None, None, None] * difference[chunk, None]
+        )
+        gradients.append(
+            input_gradients(
+                scorer,
+                path.reshape((-1,) + baseline.shape[1:]),
+                np.repeat(classes[chunk], len(times)),
+                batch_size=batch_size,
+            )
+        )
+    return np.concatenate(gradients).reshape(
+        (len(baseline), len(times)) + baseline.shape[1:]
+    )
 
 
-def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32, *, score="logit",
-                         tolerance=None, max_steps=256, batch_size=BATCH_SIZE):
+def integrated_gradients(
+    model,
+    image_batch,
+    class_index=None,
+    baseline=None,
+    steps=32,
+    *,
+    score="logit",
+    tolerance=None,
+    max_steps=256,
+    batch_size=BATCH_SIZE,
+):
     """Integrated Gradients (Sundararajan et al., ICML 2017), raw: per pixel and channel, signed.
 
     Formula: ``IG(x) = (x - x') * integral_0^1 d y_c / d x (x' + t (x - x')) dt``,
@@ -397,16 +533,26 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if tolerance is not None and not tolerance > 0:
-        raise ValueError(f"tolerance must be a gap above 0 (0.01 is 1 %), got {tolerance}")
+        raise ValueError(
+            f"tolerance must be a gap above 0 (0.01 is 1 %), got {tolerance}"
+        )
     baseline = _baseline_like(images, baseline)
     classes = top_classes(model, images, class_index)
     scorer = cached_score_model(model, score=score)
     difference = images - baseline
     weights = np.full(steps + 1, 1.0 / steps, np.float32)
     weights[[0, -1]] /= 2
-    gradients = path_gradients(scorer, baseline, difference, classes, np.linspace(0.0, 1.0, steps + 1),
-                               batch_size=batch_size)
-    mean_gradient = np.einsum("s,bs...->b...", weights, gradients)  # (batch, height, width, channels)
+    gradients = path_gradients(
+        scorer,
+        baseline,
+        difference,
+        classes,
+        np.linspace(0.0, 1.0, steps + 1),
+        batch_size=batch_size,
+    )
+    mean_gradient = np.einsum(
+        "s,bs...->b...", weights, gradients
+    )  # (batch, height, width, channels)
     if tolerance is not None:
         change = score_change(model, images, baseline, classes, score=score)
         coarse, intervals = np.arange(len(images)), steps
@@ -416,14 +562,24 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
             coarse = coarse[relative_gap(totals, change[coarse]) > tolerance]
             if len(coarse):
                 midpoints = (np.arange(intervals) + 0.5) / intervals
-                at_midpoints = path_gradients(scorer, baseline[coarse], difference[coarse], classes[coarse],
-                                              midpoints, batch_size=batch_size)
-                mean_gradient[coarse] = (mean_gradient[coarse] + at_midpoints.mean(axis=1)) / 2
+                at_midpoints = path_gradients(
+                    scorer,
+                    baseline[coarse],
+                    difference[coarse],
+                    classes[coarse],
+                    midpoints,
+                    batch_size=batch_size,
+                )
+                mean_gradient[coarse] = (
+                    mean_gradient[coarse] + at_midpoints.mean(axis=1)
+                ) / 2
                 intervals *= 2
     return (difference * mean_gradient).astype(np.float32)
 
 
-def completeness_gap(model, images, attributions, class_index=None, baseline=None, *, score="logit"):
+def completeness_gap(
+    model, images, attributions, class_index=None, baseline=None, *, score="logit"
+):
     """How far Integrated Gradients is from completeness, per image: float ``(batch,)``.
 
     Formula: ``|sum(IG(x)) - (y_c(x) - y_c(x'))| / |y_c(x) - y_c(x')|``
@@ -433,19 +589,26 @@ def completeness_gap(model, images, attributions, class_index=None, baseline=Non
     baseline = _baseline_like(images, baseline)
     classes = top_classes(model, images, class_index)
     change = score_change(model, images, baseline, classes, score=score)
-    return relative_gap(np.asarray(attributions, dtype=np.float64).reshape(len(images), -1).sum(axis=1), change)
+    return relative_gap(
+        np.asarray(attributions, dtype=np.float64).reshape(len(images), -1).sum(axis=1),
+        change,
+    )
 
 
 def score_change(model, images, baseline, classes, *, score="logit"):
     """``y_c(x) - y_c(x')`` for each image and its class: what Integrated Gradients must add up to, ``(batch,)``."""
     scorer = cached_score_model(model, score=score)
-    return class_scores(scorer, images, classes) - class_scores(scorer, baseline, classes)
+    return class_scores(scorer, images, classes) - class_scores(
+        scorer, baseline, classes
+    )
 
 
 def relative_gap(total, change):
     """``|total - change| / |change|`` per image (the absolute gap where ``change`` is 0): float ``(batch,)``."""
     gap = np.abs(np.asarray(total, dtype=np.float64) - change)
-    return np.where(np.abs(change) > 0, gap / np.where(np.abs(change) > 0, np.abs(change), 1), gap)
+    return np.where(
+        np.abs(change) > 0, gap / np.where(np.abs(change) > 0, np.abs(change), 1), gap
+    )
 
 
 def nested_steps(steps):
@@ -455,12 +618,22 @@ def nested_steps(steps):
         raise ValueError(f"steps must be numbers of at least 1, got {steps}")
     uneven = [m for m in steps if steps[-1] % m]
     if uneven:
-        raise ValueError(f"every number of steps must divide the largest, {steps[-1]}; {uneven} do not")
+        raise ValueError(
+            f"every number of steps must divide the largest, {steps[-1]}; {uneven} do not"
+        )
     return steps
 
 
-def completeness_by_steps(model, images, class_index=None, steps=(32, 64, 128, 256), baseline=None, *,
-                          score="logit", batch_size=BATCH_SIZE):
+def completeness_by_steps(
+    model,
+    images,
+    class_index=None,
+    steps=(32, 64, 128, 256),
+    baseline=None,
+    *,
+    score="logit",
+    batch_size=BATCH_SIZE,
+):
     """Integrated Gradients' completeness gap at several numbers of steps, from one path per image.
 
     For each ``m`` in ``steps``, what :func:`completeness_gap` reports for
@@ -488,12 +661,24 @@ def completeness_by_steps(model, images, class_index=None, steps=(32, 64, 128, 2
     totals = {m: np.empty(len(images)) for m in steps}
     for n in range(len(images)):  # one image's path at a time: M + 1 images
         difference = images[n : n + 1] - baseline[n : n + 1]
-        gradients = path_gradients(scorer, baseline[n : n + 1], difference, classes[n : n + 1], times,
-                                   batch_size=batch_size)[0]
-        along = (gradients * difference).reshape(finest + 1, -1).sum(axis=1, dtype=np.float64)  # g(t_s)
+        gradients = path_gradients(
+            scorer,
+            baseline[n : n + 1],
+            difference,
+            classes[n : n + 1],
+            times,
+            batch_size=batch_size,
+        )[0]
+        along = (
+            (gradients * difference)
+            .reshape(finest + 1, -1)
+            .sum(axis=1, dtype=np.float64)
+        )  # g(t_s)
         for m in steps:
             nodes = along[:: finest // m]
-            totals[m][n] = (nodes[1:] + nodes[:-1]).sum() / (2 * m)  # the trapezoid rule over m intervals
+            totals[m][n] = (nodes[1:] + nodes[:-1]).sum() / (
+                2 * m
+            )  # the trapezoid rule over m intervals
     change = score_change(model, images, baseline, classes, score=score)
     return {m: relative_gap(totals[m], change) for m in steps}
 
@@ -501,8 +686,14 @@ def completeness_by_steps(model, images, class_index=None, steps=(32, 64, 128, 2
 @tf.custom_gradient
 def guided_relu(x):
     """ReLU whose gradient passes only where the input and the incoming gradient are both positive."""
+
     def gradient(upstream):
-        return upstream * tf.cast(upstream > 0, upstream.dtype) * tf.cast(x > 0, upstream.dtype)
+        return (
+            upstream
+            * tf.cast(upstream > 0, upstream.dtype)
+            * tf.cast(x > 0, upstream.dtype)
+        )
+
     return tf.nn.relu(x), gradient
 
 
@@ -526,7 +717,9 @@ def guided_model(model):
 
     clone = keras.models.clone_model(model, clone_function=clone_layer)
     if not replaced:
-        raise ValueError(f"Guided Backpropagation needs ReLU activations; model {model.name!r} has none")
+        raise ValueError(
+            f"Guided Backpropagation needs ReLU activations; model {model.name!r} has none"
+        )
     clone.set_weights(model.get_weights())
     return clone
 
@@ -543,7 +736,9 @@ def cached_guided_model(model):
     return clone
 
 
-def guided_backprop(model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE):
+def guided_backprop(
+    model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE
+):
     """Guided Backpropagation (Springenberg et al., ICLR Workshops 2015), raw: a gated input gradient.
 
     Formula: ``d y_c / d x`` computed with every ReLU's backward pass
@@ -580,7 +775,16 @@ def occlusion_positions(size, patch, stride):
     return positions
 
 
-def occlusion(model, images, class_index=None, *, score="logit", patch=None, stride=None, batch_size=BATCH_SIZE):
+def occlusion(
+    model,
+    images,
+    class_index=None,
+    *,
+    score="logit",
+    patch=None,
+    stride=None,
+    batch_size=BATCH_SIZE,
+):
     """Occlusion (Zeiler & Fergus, ECCV 2014), raw: how much a grey patch over each pixel lowers the score.
 
     Formula: for patch positions ``p``, ``d_p = y_c(x) - y_c(x with a grey
@@ -608,27 +812,38 @@ def occlusion(model, images, class_index=None, *, score="logit", patch=None, str
     patch = max(1, round(min(height, width) / 6)) if patch is None else patch
     stride = max(1, patch // 2) if stride is None else stride
     if not 1 <= patch <= min(height, width):
-        raise ValueError(f"patch must be between 1 and {min(height, width)} pixels, got {patch}")
+        raise ValueError(
+            f"patch must be between 1 and {min(height, width)} pixels, got {patch}"
+        )
     if stride < 1:
         raise ValueError(f"stride must be at least 1 pixel, got {stride}")
     classes = top_classes(model, images, class_index)
     grey = float(np.mean(filters.input_range(model)))
-    windows = [(row, col) for row in occlusion_positions(height, patch, stride)
-               for col in occlusion_positions(width, patch, stride)]
+    windows = [
+        (row, col)
+        for row in occlusion_positions(height, patch, stride)
+        for col in occlusion_positions(width, patch, stride)
+    ]
     covered = np.zeros((height, width), np.float32)
     for row, col in windows:
         covered[row : row + patch, col : col + patch] += 1
     firsts, first_of = first_occurrences(images)
-    forward = compiled(cached_score_model(model, score=score), len(firsts) * (len(windows) + 1))
+    forward = compiled(
+        cached_score_model(model, score=score), len(firsts) * (len(windows) + 1)
+    )
     full = class_scores(forward, images, classes, batch_size=batch_size)
     maps = np.zeros((len(images), height, width), np.float32)
     occluded_scores = {}  # first occurrence of an image -> every class's score of its occluded copies
     for n, image in enumerate(images):
-        if first_of[n] not in occluded_scores:  # an image asked again for another class is not occluded again
+        if (
+            first_of[n] not in occluded_scores
+        ):  # an image asked again for another class is not occluded again
             occluded = np.repeat(image[None], len(windows), axis=0)
             for copy, (row, col) in zip(occluded, windows):
                 copy[row : row + patch, col : col + patch] = grey
-            occluded_scores[first_of[n]] = all_class_scores(forward, occluded, batch_size=batch_size)
+            occluded_scores[first_of[n]] = all_class_scores(
+                forward, occluded, batch_size=batch_size
+            )
         drops = full[n] - occluded_scores[first_of[n]][:, classes[n]]
         for drop, (row, col) in zip(drops, windows):
             maps[n, row : row + patch, col : col + patch] += drop
@@ -686,22 +901,88 @@ class Method(NamedTuple):
 
 
 METHODS = {
-    "gradcam": Method(gradcam, positive_part, "cam", "layer", True, "1 forward + 1 backward", "Grad-CAM"),
-    "gradcam_plus_plus": Method(gradcam_plus_plus, positive_part, "cam", "layer", True,
-                                "1 forward + 1 backward", "Grad-CAM++"),
-    "score_cam": Method(score_cam, positive_part, "cam", "layer", True, "1 + channels forward", "Score-CAM"),
-    "layer_cam": Method(layer_cam, positive_part, "cam", "layer", True, "1 forward + 1 backward", "Layer-CAM"),
-    "saliency": Method(saliency, max_abs_over_channels, "pixel", "image", False, "1 forward + 1 backward",
-                       "Gradient saliency"),
-    "smoothgrad": Method(smoothgrad, max_abs_over_channels, "pixel", "image", False,
-                         "samples forward + backward", "SmoothGrad"),
-    "integrated_gradients": Method(integrated_gradients, abs_sum_over_channels, "pixel", "image", False,
-                                   "steps + 1 forward + backward (32 steps, doubled until within 1 %)",
-                                   "Integrated Gradients", MappingProxyType({"tolerance": COMPLETENESS_TOLERANCE})),
-    "guided_backprop": Method(guided_backprop, max_abs_over_channels, "pixel", "image", False,
-                              "1 forward + 1 backward", "Guided Backprop"),
-    "occlusion": Method(occlusion, positive_part, "perturbation", "image", False, "1 + patches forward",
-                        "Occlusion"),
+    "gradcam": Method(
+        gradcam,
+        positive_part,
+        "cam",
+        "layer",
+        True,
+        "1 forward + 1 backward",
+        "Grad-CAM",
+    ),
+    "gradcam_plus_plus": Method(
+        gradcam_plus_plus,
+        positive_part,
+        "cam",
+        "layer",
+        True,
+        "1 forward + 1 backward",
+        "Grad-CAM++",
+    ),
+    "score_cam": Method(
+        score_cam,
+        positive_part,
+        "cam",
+        "layer",
+        True,
+        "1 + channels forward",
+        "Score-CAM",
+    ),
+    "layer_cam": Method(
+        layer_cam,
+        positive_part,
+        "cam",
+        "layer",
+        True,
+        "1 forward + 1 backward",
+        "Layer-CAM",
+    ),
+    "saliency": Method(
+        saliency,
+        max_abs_over_channels,
+        "pixel",
+        "image",
+        False,
+        "1 forward + 1 backward",
+        "Gradient saliency",
+    ),
+    "smoothgrad": Method(
+        smoothgrad,
+        max_abs_over_channels,
+        "pixel",
+        "image",
+        False,
+        "samples forward + backward",
+        "SmoothGrad",
+    ),
+    "integrated_gradients": Method(
+        integrated_gradients,
+        abs_sum_over_channels,
+        "pixel",
+        "image",
+        False,
+        "steps + 1 forward + backward (32 steps, doubled until within 1 %)",
+        "Integrated Gradients",
+        MappingProxyType({"tolerance": COMPLETENESS_TOLERANCE}),
+    ),
+    "guided_backprop": Method(
+        guided_backprop,
+        max_abs_over_channels,
+        "pixel",
+        "image",
+        False,
+        "1 forward + 1 backward",
+        "Guided Backprop",
+    ),
+    "occlusion": Method(
+        occlusion,
+        positive_part,
+        "perturbation",
+        "image",
+        False,
+        "1 + patches forward",
+        "Occlusion",
+    ),
 }
 """Every attribution method of the course, by name: the only list of them."""
 
@@ -711,10 +992,21 @@ def get_method(method):
     try:
         return METHODS[method]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}") from None
+        raise ValueError(
+            f"unknown method {method!r}; choose one of: {', '.join(METHODS)}"
+        ) from None
 
 
-def explain(model, images, method, class_index=None, *, layer_name=None, score="logit", **options):
+def explain(
+    model,
+    images,
+    method,
+    class_index=None,
+    *,
+    layer_name=None,
+    score="logit",
+    **options,
+):
     """Explain each image's class with one attribution method: maps in [0, 1].
 
     Args:
@@ -747,15 +1039,29 @@ def explain(model, images, method, class_index=None, *, layer_name=None, score="
     if entry.needs_layer and layer_name is None:
         layer_name = find_last_conv_layer(model)
     if not entry.needs_layer and layer_name is not None:
-        raise ValueError(f"method {method!r} works on the input pixels and takes no layer_name "
-                         f"(got {layer_name!r})")
+        raise ValueError(
+            f"method {method!r} works on the input pixels and takes no layer_name "
+            f"(got {layer_name!r})"
+        )
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    return to_maps(method, attribute(model, images, method, classes, layer_name=layer_name, score=score,
-                                     **options)), classes
+    return to_maps(
+        method,
+        attribute(
+            model,
+            images,
+            method,
+            classes,
+            layer_name=layer_name,
+            score=score,
+            **options,
+        ),
+    ), classes
 
 
-def attribute(model, images, method, classes, *, layer_name=None, score="logit", **options):
+def attribute(
+    model, images, method, classes, *, layer_name=None, score="logit", **options
+):
     """The raw attributions of ``method`` for ``classes``, with the registry's options unless ``options`` give them.
 
     What :func:`explain` computes before :func:`to_maps`; ``layer_name`` only for CAM methods.
@@ -763,7 +1069,9 @@ def attribute(model, images, method, classes, *, layer_name=None, score="logit",
     entry = get_method(method)
     if entry.needs_layer:
         options["layer_name"] = layer_name
-    return entry.function(model, images, classes, score=score, **{**entry.options, **options})
+    return entry.function(
+        model, images, classes, score=score, **{**entry.options, **options}
+    )
 
 
 def to_maps(method, raw):

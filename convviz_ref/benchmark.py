@@ -84,25 +84,40 @@ def benchmark_filters(model, layer_name, *, num_filters=64, iterations=30, repea
     extractor = filters.build_feature_extractor(model, layer_name)
 
     def one_at_a_time():
-        return [filters.generate_filter_pattern(extractor, index, iterations=iterations, seed=index)
-                for index in range(num_filters)]
+        return [
+            filters.generate_filter_pattern(
+                extractor, index, iterations=iterations, seed=index
+            )
+            for index in range(num_filters)
+        ]
 
     def batched(**options):
         return lambda: filters.generate_filter_patterns(
-            extractor, range(num_filters), iterations=iterations, seed=0, progress=False, **options)
+            extractor,
+            range(num_filters),
+            iterations=iterations,
+            seed=0,
+            progress=False,
+            **options,
+        )
 
-    times = interleaved_times({
-        "loop": one_at_a_time,
-        "batched": batched(batch_size=BATCH_SIZE, group_size=GROUP_SIZE),
-        "one_group": batched(batch_size=BATCH_SIZE, group_size=BATCH_SIZE),
-    }, repeats)
+    times = interleaved_times(
+        {
+            "loop": one_at_a_time,
+            "batched": batched(batch_size=BATCH_SIZE, group_size=GROUP_SIZE),
+            "one_group": batched(batch_size=BATCH_SIZE, group_size=BATCH_SIZE),
+        },
+        repeats,
+    )
     result = {name: statistics.median(seconds) for name, seconds in times.items()}
     result["speedup"] = median_ratio(times["loop"], times["batched"])
     result["one_group_speedup"] = median_ratio(times["loop"], times["one_group"])
     return result
 
 
-def benchmark_step(extractor, *, batch_sizes=(1, BATCH_SIZE), steps=10, repeats=3, seed=0):
+def benchmark_step(
+    extractor, *, batch_sizes=(1, BATCH_SIZE), steps=10, repeats=3, seed=0
+):
     """Seconds per image of one traced ascent step, at each batch size.
 
     The step is the gradient of the layer's mean activation with respect to
@@ -127,12 +142,24 @@ def benchmark_step(extractor, *, batch_sizes=(1, BATCH_SIZE), steps=10, repeats=
         return images
 
     rng = np.random.default_rng(seed)
-    start = {batch: tf.constant(rng.uniform(low + 0.4 * (high - low), low + 0.6 * (high - low),
-                                            (batch, *extractor.input_shape[1:])).astype("float32"))
-             for batch in batch_sizes}
-    times = interleaved_times({batch: (lambda images=images: run(images)) for batch, images in start.items()},
-                              repeats)
-    return {batch: statistics.median(seconds) / (steps * batch) for batch, seconds in times.items()}
+    start = {
+        batch: tf.constant(
+            rng.uniform(
+                low + 0.4 * (high - low),
+                low + 0.6 * (high - low),
+                (batch, *extractor.input_shape[1:]),
+            ).astype("float32")
+        )
+        for batch in batch_sizes
+    }
+    times = interleaved_times(
+        {batch: (lambda images=images: run(images)) for batch, images in start.items()},
+        repeats,
+    )
+    return {
+        batch: statistics.median(seconds) / (steps * batch)
+        for batch, seconds in times.items()
+    }
 
 
 def benchmark_gradcam(model, layer_name, image, *, repeats=20):
@@ -148,7 +175,9 @@ def benchmark_gradcam(model, layer_name, image, *, repeats=20):
     def heatmap():
         return gradcam.gradcam_heatmap(model, image, layer_name)
 
-    times = interleaved_times({"forward_backward": forward_backward, "gradcam": heatmap}, repeats)
+    times = interleaved_times(
+        {"forward_backward": forward_backward, "gradcam": heatmap}, repeats
+    )
     result = {name: statistics.median(seconds) for name, seconds in times.items()}
     result["ratio"] = median_ratio(times["gradcam"], times["forward_backward"])
     return result
@@ -168,82 +197,167 @@ def benchmark_attribution(model, layer_name, image, *, repeats=3):
     """
     image = np.asarray(image, dtype=np.float32)
     scorer = gradcam.score_model(model, score="logit")
-    forward = attribution.compiled(scorer, 1)  # as the methods do for one image: not traced
-    feature_maps = np.asarray(gradcam.score_model(model, layer_name, score="logit")(image)[0])[0]
-    num_masks = int((feature_maps.max(axis=(0, 1)) > feature_maps.min(axis=(0, 1))).sum()) + 1
-    positions = len(attribution.occlusion_positions(image.shape[1], max(1, round(image.shape[1] / 6)),
-                                                    max(1, round(image.shape[1] / 6) // 2)))
+    forward = attribution.compiled(
+        scorer, 1
+    )  # as the methods do for one image: not traced
+    feature_maps = np.asarray(
+        gradcam.score_model(model, layer_name, score="logit")(image)[0]
+    )[0]
+    num_masks = (
+        int((feature_maps.max(axis=(0, 1)) > feature_maps.min(axis=(0, 1))).sum()) + 1
+    )
+    positions = len(
+        attribution.occlusion_positions(
+            image.shape[1],
+            max(1, round(image.shape[1] / 6)),
+            max(1, round(image.shape[1] / 6) // 2),
+        )
+    )
     rng = np.random.default_rng(0)
 
     def batch_of(n):
         return rng.uniform(0, 255, (n,) + image.shape[1:]).astype(np.float32)
 
     cases = {
-        "score_cam": (lambda: attribution.score_cam(model, image, 0, layer_name=layer_name), num_masks, False),
-        "occlusion": (lambda: attribution.occlusion(model, image, 0), positions ** 2 + 1, False),
-        "smoothgrad": (lambda: attribution.smoothgrad(model, image, 0, samples=25), 25, True),
-        "integrated_gradients": (lambda: attribution.integrated_gradients(model, image, 0, steps=32), 33, True),
+        "score_cam": (
+            lambda: attribution.score_cam(model, image, 0, layer_name=layer_name),
+            num_masks,
+            False,
+        ),
+        "occlusion": (
+            lambda: attribution.occlusion(model, image, 0),
+            positions**2 + 1,
+            False,
+        ),
+        "smoothgrad": (
+            lambda: attribution.smoothgrad(model, image, 0, samples=25),
+            25,
+            True,
+        ),
+        "integrated_gradients": (
+            lambda: attribution.integrated_gradients(model, image, 0, steps=32),
+            33,
+            True,
+        ),
     }
     results = {}
     for name, (method, count, backward) in cases.items():
         inputs, labels = batch_of(count), np.zeros(count, np.int32)
         if backward:
+
             def passes():
                 return attribution.input_gradients(scorer, inputs, labels)
         else:
+
             def passes():
                 return attribution.class_scores(forward, inputs, labels)
+
         times = interleaved_times({"method": method, "passes": passes}, repeats)
-        results[name] = {"method": statistics.median(times["method"]), "passes": statistics.median(times["passes"]),
-                         "ratio": median_ratio(times["method"], times["passes"]), "images": count}
+        results[name] = {
+            "method": statistics.median(times["method"]),
+            "passes": statistics.median(times["passes"]),
+            "ratio": median_ratio(times["method"], times["passes"]),
+            "images": count,
+        }
     return results
 
 
-def run_benchmarks(name="xception_like", layer_name=None, *, num_filters=64, iterations=30, repeats=3,
-                   stream=None):
+def run_benchmarks(
+    name="xception_like",
+    layer_name=None,
+    *,
+    num_filters=64,
+    iterations=30,
+    repeats=3,
+    stream=None,
+):
     """Print and return both benchmarks for a shipped classifier."""
     stream = stream or sys.stdout
     model, _ = load_pretrained(name)
     layer_name = layer_name or filters.middle_layer(model)
     image = data.load_shapes("test", n=1).images
-    grid = benchmark_filters(model, layer_name, num_filters=num_filters, iterations=iterations, repeats=repeats)
-    print(f"Filter grid, {num_filters} filters x {iterations} steps at {name}/{layer_name} (median of {repeats}):",
-          file=stream)
+    grid = benchmark_filters(
+        model,
+        layer_name,
+        num_filters=num_filters,
+        iterations=iterations,
+        repeats=repeats,
+    )
+    print(
+        f"Filter grid, {num_filters} filters x {iterations} steps at {name}/{layer_name} (median of {repeats}):",
+        file=stream,
+    )
     rows = [
         ("one filter at a time (the book's loop)", grid["loop"], ""),
-        (f"batched, {BATCH_SIZE} a call in groups of {GROUP_SIZE}", grid["batched"],
-         f"   speed-up {grid['speedup']:5.2f}x"),
-        (f"batched, {BATCH_SIZE} a call in one group", grid["one_group"],
-         f"   speed-up {grid['one_group_speedup']:5.2f}x"),
+        (
+            f"batched, {BATCH_SIZE} a call in groups of {GROUP_SIZE}",
+            grid["batched"],
+            f"   speed-up {grid['speedup']:5.2f}x",
+        ),
+        (
+            f"batched, {BATCH_SIZE} a call in one group",
+            grid["one_group"],
+            f"   speed-up {grid['one_group_speedup']:5.2f}x",
+        ),
     ]
     for label, seconds, speedup in rows:
         print(f"  {label:<40}{seconds:7.2f} s{speedup}", file=stream)
-    per_image = benchmark_step(filters.build_feature_extractor(model, layer_name), repeats=repeats)
+    per_image = benchmark_step(
+        filters.build_feature_extractor(model, layer_name), repeats=repeats
+    )
     grid["step_per_image"] = per_image
     alone, batched = per_image[1], per_image[BATCH_SIZE]
-    print(f"  one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of "
-          f"{BATCH_SIZE} ({alone / batched:.2f}x from batching itself; the rest of the speed-up is the groups "
-          f"running side by side on {os.cpu_count()} cores)", file=stream)
-    cam = benchmark_gradcam(model, LAST_CONV_LAYERS[name], image, repeats=max(5, 5 * repeats))
-    print(f"Grad-CAM of one image at {name}/{LAST_CONV_LAYERS[name]} (median of {max(5, 5 * repeats)}):",
-          file=stream)
-    print(f"  one forward + backward pass             {1000 * cam['forward_backward']:7.1f} ms", file=stream)
-    print(f"  gradcam_heatmap                         {1000 * cam['gradcam']:7.1f} ms", file=stream)
-    print(f"  ratio                                   {cam['ratio']:7.2f}x", file=stream)
+    print(
+        f"  one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of "
+        f"{BATCH_SIZE} ({alone / batched:.2f}x from batching itself; the rest of the speed-up is the groups "
+        f"running side by side on {os.cpu_count()} cores)",
+        file=stream,
+    )
+    cam = benchmark_gradcam(
+        model, LAST_CONV_LAYERS[name], image, repeats=max(5, 5 * repeats)
+    )
+    print(
+        f"Grad-CAM of one image at {name}/{LAST_CONV_LAYERS[name]} (median of {max(5, 5 * repeats)}):",
+        file=stream,
+    )
+    print(
+        f"  one forward + backward pass             {1000 * cam['forward_backward']:7.1f} ms",
+        file=stream,
+    )
+    print(
+        f"  gradcam_heatmap                         {1000 * cam['gradcam']:7.1f} ms",
+        file=stream,
+    )
+    print(
+        f"  ratio                                   {cam['ratio']:7.2f}x", file=stream
+    )
     costs = benchmark_attribution(model, LAST_CONV_LAYERS[name], image, repeats=repeats)
-    print(f"Attribution methods of one image against the batched passes they are made of (median of {repeats}):",
-          file=stream)
+    print(
+        f"Attribution methods of one image against the batched passes they are made of (median of {repeats}):",
+        file=stream,
+    )
     for method, cost in costs.items():
-        kind = "forward + backward" if method in ("smoothgrad", "integrated_gradients") else "forward"
-        print(f"  {method:<21} {cost['method']:6.2f} s against one batched {kind} pass over {cost['images']:3d} "
-              f"images {cost['passes']:6.2f} s: {cost['ratio']:4.2f}x", file=stream)
+        kind = (
+            "forward + backward"
+            if method in ("smoothgrad", "integrated_gradients")
+            else "forward"
+        )
+        print(
+            f"  {method:<21} {cost['method']:6.2f} s against one batched {kind} pass over {cost['images']:3d} "
+            f"images {cost['passes']:6.2f} s: {cost['ratio']:4.2f}x",
+            file=stream,
+        )
     return {"filters": grid, "gradcam": cam, "attribution": costs}
 
 
 def main(argv=None):
     """Command line: ``python -m convviz_ref.benchmark [--repeats N]``."""
-    parser = argparse.ArgumentParser(prog="convviz benchmark", description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement (median)")
+    parser = argparse.ArgumentParser(
+        prog="convviz benchmark", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed repeats per measurement (median)"
+    )
     args = parser.parse_args(argv)
     np.random.seed(0)
     run_benchmarks(repeats=args.repeats)

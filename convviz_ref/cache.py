@@ -30,7 +30,9 @@ def cache_dir():
     """The cache folder, or None when ``CONVVIZ_CACHE_DIR=off``."""
     chosen = os.environ.get("CONVVIZ_CACHE_DIR")
     if chosen is not None:
-        return None if chosen.lower() in ("off", "0", "none", "") else pathlib.Path(chosen)
+        return (
+            None if chosen.lower() in ("off", "0", "none", "") else pathlib.Path(chosen)
+        )
     base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
     return pathlib.Path(base) / "convviz"
 
@@ -43,7 +45,9 @@ def fingerprint(*sources):
     digest = hashlib.sha256()
     for source in sources:
         digest.update(pathlib.Path(source).read_bytes())
-    digest.update(f"{np.__version__} {scipy.__version__} {skimage.__version__}".encode())
+    digest.update(
+        f"{np.__version__} {scipy.__version__} {skimage.__version__}".encode()
+    )
     return digest.hexdigest()[:16]
 
 
@@ -51,7 +55,12 @@ def _read(path):
     try:
         with np.load(path, allow_pickle=False) as stored:
             return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError, EOFError, KeyError):  # missing, cut short or not ours: draw again
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+    ):  # missing, cut short or not ours: draw again
         return None
 
 
@@ -61,7 +70,9 @@ def _write(path, arrays):
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
-        os.replace(temporary, path)  # readers see the old entry or the new one, never half of one
+        os.replace(
+            temporary, path
+        )  # readers see the old entry or the new one, never half of one
     except OSError:
         pass
 
@@ -87,6 +98,10 @@ def cached_prefix(name, n, draw):
     if stored and have >= n:
         return {key: value[:n] for key, value in stored.items()}
     more = draw(have, n)
-    arrays = more if not stored else {key: np.concatenate([stored[key], more[key]]) for key in more}
+    arrays = (
+        more
+        if not stored
+        else {key: np.concatenate([stored[key], more[key]]) for key in more}
+    )
     _write(path, arrays)
     return arrays

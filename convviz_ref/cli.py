@@ -34,10 +34,21 @@ DEFAULT_PHOTO = "chelsea"
 DEFAULT_SHAPES_IMAGE = "shapes:test:0"
 MAX_DEFAULT_FILTERS = 64
 FILTER_COLUMNS = 8
-FILTER_BATCH_SIZE = 16  # several batches, so that the library's progress bar shows for 64 filters
+FILTER_BATCH_SIZE = (
+    16  # several batches, so that the library's progress bar shows for 64 filters
+)
 # convviz_ref.attribution.METHODS, spelled out for --help without TensorFlow; a test checks they agree.
-ATTRIBUTION_METHODS = ("gradcam", "gradcam_plus_plus", "score_cam", "layer_cam", "saliency", "smoothgrad",
-                       "integrated_gradients", "guided_backprop", "occlusion")
+ATTRIBUTION_METHODS = (
+    "gradcam",
+    "gradcam_plus_plus",
+    "score_cam",
+    "layer_cam",
+    "saliency",
+    "smoothgrad",
+    "integrated_gradients",
+    "guided_backprop",
+    "occlusion",
+)
 
 
 def _version():
@@ -62,20 +73,34 @@ def _positive_int(text):
     return value
 
 
-_MODEL_HELP = (f"a bundled model ({', '.join(BUNDLED_MODELS)}) or the path of a .keras file "
-               "(it gets images in 0..255) (default: %(default)s)")
-_IMAGE_HELP = ("an image file, a sample photograph (chelsea, cat, astronaut, coffee, rocket, motorcycle, "
-               "hubble) or shapes:SPLIT:INDEX, image INDEX of the synthetic shapes split SPLIT "
-               "(train, val or test), resized to the model's input size (default: %(default)s")
+_MODEL_HELP = (
+    f"a bundled model ({', '.join(BUNDLED_MODELS)}) or the path of a .keras file "
+    "(it gets images in 0..255) (default: %(default)s)"
+)
+_IMAGE_HELP = (
+    "an image file, a sample photograph (chelsea, cat, astronaut, coffee, rocket, motorcycle, "
+    "hubble) or shapes:SPLIT:INDEX, image INDEX of the synthetic shapes split SPLIT "
+    "(train, val or test), resized to the model's input size (default: %(default)s"
+)
 _OUT_HELP = "folder for the PNG files, created if needed (default: %(default)s)"
 
 
 def _add_model_image_out(parser, *, model, image, image_reason):
     parser.add_argument("--model", default=model, metavar="MODEL", help=_MODEL_HELP)
     if image is not None:
-        parser.add_argument("--image", default=image, metavar="IMAGE", help=f"{_IMAGE_HELP}, {image_reason})")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR",
-                        help=_OUT_HELP)
+        parser.add_argument(
+            "--image",
+            default=image,
+            metavar="IMAGE",
+            help=f"{_IMAGE_HELP}, {image_reason})",
+        )
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path("out"),
+        metavar="DIR",
+        help=_OUT_HELP,
+    )
 
 
 class Subcommand(NamedTuple):
@@ -106,7 +131,9 @@ def subcommand(name, add_arguments, **options):
 
 def build_parser():
     """The ``convviz`` parser: one subparser per entry of :data:`SUBCOMMANDS`."""
-    parser = argparse.ArgumentParser(prog="convviz", description="The convviz course's reference tools.")
+    parser = argparse.ArgumentParser(
+        prog="convviz", description="The convviz course's reference tools."
+    )
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, entry in SUBCOMMANDS.items():
@@ -133,7 +160,9 @@ def _progress(iterable, **kwargs):
 def _report(path):
     from tqdm.auto import tqdm
 
-    tqdm.write(f"wrote {path}", file=sys.stdout)  # does not break a progress bar on the terminal
+    tqdm.write(
+        f"wrote {path}", file=sys.stdout
+    )  # does not break a progress bar on the terminal
 
 
 def _make_out(folder):
@@ -143,7 +172,9 @@ def _make_out(folder):
     except FileExistsError:
         raise ValueError(f"--out {folder} is a file, not a folder") from None
     except OSError as error:
-        raise ValueError(f"cannot create the folder {folder}: {error.strerror or error}") from None
+        raise ValueError(
+            f"cannot create the folder {folder}: {error.strerror or error}"
+        ) from None
 
 
 def _save_figure(figure, path):
@@ -157,14 +188,25 @@ def _save_figure(figure, path):
 
 
 def _evaluate_arguments(parser):
-    parser.add_argument("--out", type=pathlib.Path, default=None, metavar="DIR",
-                        help="folder for the example figures (none written if omitted)")
-    parser.add_argument("--num-images", type=_positive_int, default=None, metavar="N",
-                        help="measure on the first N images of each split (default: all of them)")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the example figures (none written if omitted)",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="measure on the first N images of each split (default: all of them)",
+    )
 
 
 @subcommand(
-    "evaluate", _evaluate_arguments,
+    "evaluate",
+    _evaluate_arguments,
     help="measure the shipped models on test images and write example figures",
 )
 def run_evaluate(args):
@@ -177,11 +219,14 @@ def run_evaluate(args):
 
 
 def _train_arguments(parser):
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for convviz-train")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, help="arguments for convviz-train"
+    )
 
 
 @subcommand(
-    "train", _train_arguments,
+    "train",
+    _train_arguments,
     help="retrain shipped models from scratch (see convviz-train)",
 )
 def run_train(args):
@@ -196,7 +241,8 @@ def _data_arguments(parser):
 
 
 @subcommand(
-    "data", _data_arguments,
+    "data",
+    _data_arguments,
     help="print the summary of the shapes dataset",
 )
 def run_data(args):
@@ -207,12 +253,18 @@ def run_data(args):
 
 
 def _benchmark_arguments(parser):
-    parser.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
-                        help="timed repeats per measurement, the median is printed (default: %(default)s)")
+    parser.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=3,
+        metavar="N",
+        help="timed repeats per measurement, the median is printed (default: %(default)s)",
+    )
 
 
 @subcommand(
-    "benchmark", _benchmark_arguments,
+    "benchmark",
+    _benchmark_arguments,
     help="speed: batched vs one-at-a-time filter ascent, Grad-CAM vs a forward+backward pass",
 )
 def run_benchmark(args):
@@ -223,17 +275,26 @@ def run_benchmark(args):
 
 
 def _activations_arguments(parser):
-    _add_model_image_out(parser, model=DEFAULT_CLASSIFIER, image=DEFAULT_PHOTO,
-                         image_reason="the book's cat; shapes:test:0 shows an image like the training ones")
-    parser.add_argument("--layer", action="append", metavar="LAYER",
-                        help="a layer to show; repeat for several (default: every conv and pooling layer)")
+    _add_model_image_out(
+        parser,
+        model=DEFAULT_CLASSIFIER,
+        image=DEFAULT_PHOTO,
+        image_reason="the book's cat; shapes:test:0 shows an image like the training ones",
+    )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        metavar="LAYER",
+        help="a layer to show; repeat for several (default: every conv and pooling layer)",
+    )
 
 
 @subcommand(
-    "activations", _activations_arguments,
+    "activations",
+    _activations_arguments,
     help="what each conv and pooling layer makes of one image",
     description="Run one image through the model and write one picture per layer, every channel of"
-                " the layer's output side by side: DIR/activations_LAYER.png.",
+    " the layer's output side by side: DIR/activations_LAYER.png.",
 )
 def run_activations(args):
     from convviz_ref import activations, gradcam, inputs, plotting
@@ -241,11 +302,18 @@ def run_activations(args):
     model, _ = inputs.load_model(args.model)
     activation_model = activations.build_activation_model(model, args.layer)
     for name in activation_model.output_names:
-        gradcam.check_spatial_layer(model, name, activations.conv_and_pool_names(model), "conv and pooling layers")
+        gradcam.check_spatial_layer(
+            model,
+            name,
+            activations.conv_and_pool_names(model),
+            "conv and pooling layers",
+        )
     picture = inputs.load_image(args.image, inputs.input_size(model))
     outputs = activations.compute_activations(activation_model, picture.batch)
     _make_out(args.out)
-    for name, activation in _progress(outputs.items(), desc="layers", unit="layer", disable=len(outputs) < 2):
+    for name, activation in _progress(
+        outputs.items(), desc="layers", unit="layer", disable=len(outputs) < 2
+    ):
         figure = plotting.plot_channel_grid(activations.channel_grid(activation), name)
         _save_figure(figure, args.out / _filename("activations", name))
     return 0
@@ -253,30 +321,57 @@ def run_activations(args):
 
 def _filters_arguments(parser):
     parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
-    parser.add_argument("--layer", metavar="LAYER",
-                        help="the layer (default: the first conv layer at the model's middle resolution, "
-                             "block2_sepconv1 for xception_like, conv3 for small_convnet)")
+    parser.add_argument(
+        "--layer",
+        metavar="LAYER",
+        help="the layer (default: the first conv layer at the model's middle resolution, "
+        "block2_sepconv1 for xception_like, conv3 for small_convnet)",
+    )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--filters", type=_positive_int, default=None, metavar="N",
-                      help=f"show filters 0..N-1 (default: {MAX_DEFAULT_FILTERS}, or all of the layer's "
-                           "filters if it has fewer)")
-    which.add_argument("--filter-index", type=int, default=None, metavar="I",
-                      help="show filter I alone (written to DIR/filters_LAYER_I.png)")
-    parser.add_argument("--iterations", type=_positive_int, default=30, metavar="N",
-                        help="gradient ascent steps (default: %(default)s; plain ascent only)")
-    parser.add_argument("--regularized", action="store_true",
-                        help="ascent with octaves, jitter and clipping, for patterns that are easier to "
-                             "read (files end in _regularized); default: the book's plain ascent")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR",
-                       help=_OUT_HELP)
+    which.add_argument(
+        "--filters",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"show filters 0..N-1 (default: {MAX_DEFAULT_FILTERS}, or all of the layer's "
+        "filters if it has fewer)",
+    )
+    which.add_argument(
+        "--filter-index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="show filter I alone (written to DIR/filters_LAYER_I.png)",
+    )
+    parser.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=30,
+        metavar="N",
+        help="gradient ascent steps (default: %(default)s; plain ascent only)",
+    )
+    parser.add_argument(
+        "--regularized",
+        action="store_true",
+        help="ascent with octaves, jitter and clipping, for patterns that are easier to "
+        "read (files end in _regularized); default: the book's plain ascent",
+    )
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path("out"),
+        metavar="DIR",
+        help=_OUT_HELP,
+    )
 
 
 @subcommand(
-    "filters", _filters_arguments,
+    "filters",
+    _filters_arguments,
     help="the input patterns that filters of one layer respond to most",
     description="Gradient ascent from a grey, noisy image to the pattern that makes each filter "
-                "respond most; writes DIR/filters_LAYER.png (the patterns, 8 to a row) and "
-                "DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
+    "respond most; writes DIR/filters_LAYER.png (the patterns, 8 to a row) and "
+    "DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
 )
 def run_filters(args):
     import keras
@@ -286,65 +381,128 @@ def run_filters(args):
     model, _ = inputs.load_model(args.model)
     layer = args.layer if args.layer is not None else filters.middle_layer(model)
     extractor = filters.build_feature_extractor(model, layer)
-    gradcam.check_spatial_layer(model, layer, activations.conv_and_pool_names(model), "conv and pooling layers")
+    gradcam.check_spatial_layer(
+        model, layer, activations.conv_and_pool_names(model), "conv and pooling layers"
+    )
     channels = extractor.outputs[0].shape[-1]
     size = inputs.input_size(model)
     if size is not None and size[0] != size[1]:
-        raise ValueError(f"model {model.name!r} takes {size[0]}x{size[1]} images; filter patterns are square")
+        raise ValueError(
+            f"model {model.name!r} takes {size[0]}x{size[1]} images; filter patterns are square"
+        )
     image_size = size[0] if size is not None else inputs.DEFAULT_IMAGE_SIZE
-    crop = min(25, image_size * 25 // 96)  # the book's 25 pixels of a 96-pixel (or larger) pattern
+    crop = min(
+        25, image_size * 25 // 96
+    )  # the book's 25 pixels of a 96-pixel (or larger) pattern
     if args.filter_index is not None and args.regularized:
         patterns = filters.generate_regularized_patterns(
-            extractor, [args.filter_index], image_size=image_size, seed=0, progress=False)
+            extractor,
+            [args.filter_index],
+            image_size=image_size,
+            seed=0,
+            progress=False,
+        )
         indices = [args.filter_index]
-        filename = _filename("filters", layer, args.filter_index)[:-4] + "_regularized.png"
+        filename = (
+            _filename("filters", layer, args.filter_index)[:-4] + "_regularized.png"
+        )
         title = f"{layer}: filter {args.filter_index} (regularized)"
     elif args.filter_index is not None:
         patterns = filters.generate_filter_pattern(
-            extractor, args.filter_index, iterations=args.iterations, image_size=image_size, seed=0)[None]
-        indices, filename = [args.filter_index], _filename("filters", layer, args.filter_index)
+            extractor,
+            args.filter_index,
+            iterations=args.iterations,
+            image_size=image_size,
+            seed=0,
+        )[None]
+        indices, filename = (
+            [args.filter_index],
+            _filename("filters", layer, args.filter_index),
+        )
         title = f"{layer}: filter {args.filter_index}"  # plot_filter_grid is 3 inches wide: keep it short
     else:
-        count = args.filters if args.filters is not None else min(MAX_DEFAULT_FILTERS, channels)
+        count = (
+            args.filters
+            if args.filters is not None
+            else min(MAX_DEFAULT_FILTERS, channels)
+        )
         if count > channels:
-            raise ValueError(f"--filters {count} is out of range: layer {layer!r} has {channels} filters")
+            raise ValueError(
+                f"--filters {count} is out of range: layer {layer!r} has {channels} filters"
+            )
         indices, filename = range(count), _filename("filters", layer)
         if args.regularized:
             patterns = filters.generate_regularized_patterns(
-                extractor, indices, image_size=image_size, seed=0, batch_size=FILTER_BATCH_SIZE, progress=True)
+                extractor,
+                indices,
+                image_size=image_size,
+                seed=0,
+                batch_size=FILTER_BATCH_SIZE,
+                progress=True,
+            )
             filename = filename[:-4] + "_regularized.png"
         else:
             patterns = filters.generate_filter_patterns(
-                extractor, indices, iterations=args.iterations, image_size=image_size, seed=0,
-                batch_size=FILTER_BATCH_SIZE, progress=True)
-        title = f"{layer}: filters {indices[0]}..{indices[-1]}" + (" (regularized)" if args.regularized else "")
-    grid = filters.stitch([filters.deprocess_image(pattern, crop=crop) for pattern in patterns],
-                          n_cols=min(FILTER_COLUMNS, len(indices)))
+                extractor,
+                indices,
+                iterations=args.iterations,
+                image_size=image_size,
+                seed=0,
+                batch_size=FILTER_BATCH_SIZE,
+                progress=True,
+            )
+        title = f"{layer}: filters {indices[0]}..{indices[-1]}" + (
+            " (regularized)" if args.regularized else ""
+        )
+    grid = filters.stitch(
+        [filters.deprocess_image(pattern, crop=crop) for pattern in patterns],
+        n_cols=min(FILTER_COLUMNS, len(indices)),
+    )
     _make_out(args.out)
     keras.utils.save_img(args.out / filename, grid, scale=False)
     _report(args.out / filename)
-    _save_figure(plotting.plot_filter_grid(grid, title), args.out / (filename[:-4] + "_titled.png"))
+    _save_figure(
+        plotting.plot_filter_grid(grid, title),
+        args.out / (filename[:-4] + "_titled.png"),
+    )
     return 0
 
 
 def _gradcam_arguments(parser):
-    _add_model_image_out(parser, model=DEFAULT_CLASSIFIER, image=DEFAULT_SHAPES_IMAGE,
-                         image_reason="a disc like those the shipped classifiers were trained on")
-    parser.add_argument("--layer", metavar="LAYER",
-                        help="the layer whose feature maps are weighed (default: the last layer with a "
-                             "spatial output, last_conv_act for xception_like)")
-    parser.add_argument("--class-index", type=int, default=None, metavar="I",
-                        help="the class to explain (default: the predicted class)")
-    parser.add_argument("--score", choices=("output", "logit"), default="output",
-                        help="differentiate the softmax output, as in the book, or the pre-softmax logit, "
-                             "as in the Grad-CAM paper (default: %(default)s)")
+    _add_model_image_out(
+        parser,
+        model=DEFAULT_CLASSIFIER,
+        image=DEFAULT_SHAPES_IMAGE,
+        image_reason="a disc like those the shipped classifiers were trained on",
+    )
+    parser.add_argument(
+        "--layer",
+        metavar="LAYER",
+        help="the layer whose feature maps are weighed (default: the last layer with a "
+        "spatial output, last_conv_act for xception_like)",
+    )
+    parser.add_argument(
+        "--class-index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="the class to explain (default: the predicted class)",
+    )
+    parser.add_argument(
+        "--score",
+        choices=("output", "logit"),
+        default="output",
+        help="differentiate the softmax output, as in the book, or the pre-softmax logit, "
+        "as in the Grad-CAM paper (default: %(default)s)",
+    )
 
 
 @subcommand(
-    "gradcam", _gradcam_arguments,
+    "gradcam",
+    _gradcam_arguments,
     help="Grad-CAM: which parts of the image made a classifier choose a class",
     description="Print the predicted class and its probability, and write the image, the Grad-CAM "
-                "heatmap and their overlay to DIR/gradcam_CLASS.png.",
+    "heatmap and their overlay to DIR/gradcam_CLASS.png.",
 )
 def run_gradcam(args):
     import numpy as np
@@ -353,40 +511,60 @@ def run_gradcam(args):
 
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, "gradcam")
-    layer = args.layer if args.layer is not None else gradcam.find_last_conv_layer(model)
-    gradcam.check_spatial_layer(model, layer, gradcam.spatial_layers(model), "layers with a spatial output")
+    layer = (
+        args.layer if args.layer is not None else gradcam.find_last_conv_layer(model)
+    )
+    gradcam.check_spatial_layer(
+        model, layer, gradcam.spatial_layers(model), "layers with a spatial output"
+    )
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    heatmap = gradcam.gradcam_heatmap(model, picture.batch, layer, args.class_index, score=args.score)
+    heatmap = gradcam.gradcam_heatmap(
+        model, picture.batch, layer, args.class_index, score=args.score
+    )
     probabilities = np.asarray(model(picture.batch, training=False))[0]
     top = int(np.argmax(probabilities))
     explained = top if args.class_index is None else args.class_index
-    print(f"predicted: {class_names[top]} (class {top}), probability {probabilities[top]:.3f}")
+    print(
+        f"predicted: {class_names[top]} (class {top}), probability {probabilities[top]:.3f}"
+    )
     if explained != top:
-        print(f"explained: {class_names[explained]} (class {explained}), probability "
-              f"{probabilities[explained]:.3f}")
-    if picture.label is not None and class_names == data.CLASS_NAMES:  # a shapes image, a shapes classifier
+        print(
+            f"explained: {class_names[explained]} (class {explained}), probability "
+            f"{probabilities[explained]:.3f}"
+        )
+    if (
+        picture.label is not None and class_names == data.CLASS_NAMES
+    ):  # a shapes image, a shapes classifier
         print(f"true class: {class_names[picture.label]} (class {picture.label})")
     image = picture.batch[0]
     figure = plotting.plot_gradcam(
-        image, heatmap, gradcam.overlay(image, heatmap),
+        image,
+        heatmap,
+        gradcam.overlay(image, heatmap),
         title=f"{model.name}, {layer}: {class_names[explained]} ({probabilities[explained]:.1%})"
-              + (", logit score" if args.score == "logit" else ""))
+        + (", logit score" if args.score == "logit" else ""),
+    )
     _make_out(args.out)
     _save_figure(figure, args.out / _filename("gradcam", class_names[explained]))
     return 0
 
 
 def _segment_arguments(parser):
-    _add_model_image_out(parser, model=DEFAULT_SEGMENTER, image=DEFAULT_SHAPES_IMAGE,
-                         image_reason="a synthetic image, which has a true trimap to compare with")
+    _add_model_image_out(
+        parser,
+        model=DEFAULT_SEGMENTER,
+        image=DEFAULT_SHAPES_IMAGE,
+        image_reason="a synthetic image, which has a true trimap to compare with",
+    )
 
 
 @subcommand(
-    "segment", _segment_arguments,
+    "segment",
+    _segment_arguments,
     help="predict the trimap of one image with a segmentation model",
     description="Write the image and its predicted trimap (object, background, contour) to "
-                "DIR/segment.png; for a shapes:SPLIT:INDEX image also the true trimap, and print "
-                "the intersection over union.",
+    "DIR/segment.png; for a shapes:SPLIT:INDEX image also the true trimap, and print "
+    "the intersection over union.",
 )
 def run_segment(args):
     import numpy as np
@@ -397,22 +575,38 @@ def run_segment(args):
     inputs.require_output_rank(model, 4, "segment")
     num_classes = len(class_names)
     if num_classes != len(plotting.TRIMAP_COLORS):
-        raise ValueError(f"segment shows trimaps (object, background, contour); model {model.name!r} predicts "
-                         f"{num_classes} classes per pixel")
+        raise ValueError(
+            f"segment shows trimaps (object, background, contour); model {model.name!r} predicts "
+            f"{num_classes} classes per pixel"
+        )
     picture = inputs.load_image(args.image, inputs.input_size(model))
     predicted = segmentation.predict_masks(model, picture.batch)
     fractions = np.bincount(predicted.ravel(), minlength=num_classes) / predicted.size
-    print("predicted pixels: " + ", ".join(f"{name} {fraction:.1%}" for name, fraction in zip(class_names,
-                                                                                            fractions)))
+    print(
+        "predicted pixels: "
+        + ", ".join(
+            f"{name} {fraction:.1%}" for name, fraction in zip(class_names, fractions)
+        )
+    )
     if picture.mask is not None:
-        ious = segmentation.per_class_iou(picture.mask[None], predicted, num_classes=num_classes)
-        mean = segmentation.mean_iou(picture.mask[None], predicted, num_classes=num_classes)
-        print(f"mean IoU {mean:.3f}; per class " + ", ".join(f"{name} {iou:.3f}" for name, iou in
-                                                              zip(class_names, ious)))
-        figure = plotting.plot_segmentation(picture.batch, picture.mask[None], predicted, num_images=1)
+        ious = segmentation.per_class_iou(
+            picture.mask[None], predicted, num_classes=num_classes
+        )
+        mean = segmentation.mean_iou(
+            picture.mask[None], predicted, num_classes=num_classes
+        )
+        print(
+            f"mean IoU {mean:.3f}; per class "
+            + ", ".join(f"{name} {iou:.3f}" for name, iou in zip(class_names, ious))
+        )
+        figure = plotting.plot_segmentation(
+            picture.batch, picture.mask[None], predicted, num_images=1
+        )
         figure.suptitle(f"{model.name} on {args.image}: mean IoU {mean:.3f}")
     else:
-        figure = plotting.plot_segmentation(picture.batch, None, predicted, num_images=1)
+        figure = plotting.plot_segmentation(
+            picture.batch, None, predicted, num_images=1
+        )
         figure.suptitle(f"{model.name} on {args.image}")
     _make_out(args.out)
     _save_figure(figure, args.out / "segment.png")
@@ -423,8 +617,11 @@ def _method_options(function, args):
     """The ``--patch`` / ``--stride`` / ``--samples`` / ``--steps`` the user gave, checked against ``function``."""
     import inspect
 
-    given = {name: getattr(args, name) for name in ("patch", "stride", "samples", "steps")
-             if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in ("patch", "stride", "samples", "steps")
+        if getattr(args, name) is not None
+    }
     accepted = inspect.signature(function).parameters
     for name in given:
         if name not in accepted:
@@ -433,31 +630,63 @@ def _method_options(function, args):
 
 
 def _explain_arguments(parser):
-    _add_model_image_out(parser, model=DEFAULT_CLASSIFIER, image=DEFAULT_SHAPES_IMAGE,
-                         image_reason="a disc like those the shipped classifiers were trained on")
-    parser.add_argument("--method", required=True, metavar="METHOD",
-                        help=f"one of: {', '.join(ATTRIBUTION_METHODS)}; or all")
-    parser.add_argument("--layer", metavar="LAYER",
-                        help="the layer of a CAM method (default: the last layer with a spatial output)")
-    parser.add_argument("--class-index", type=int, default=None, metavar="I",
-                        help="the class to explain (default: the predicted class)")
-    parser.add_argument("--score", choices=("output", "logit"), default="logit",
-                        help="explain the pre-softmax logit or the softmax output (default: %(default)s)")
-    for option, name, what in (("--patch", "patch", "occlusion's patch side in pixels"),
-                              ("--stride", "stride", "occlusion's step in pixels"),
-                              ("--samples", "samples", "SmoothGrad's noisy copies"),
-                              ("--steps", "steps",
-                               "Integrated Gradients' first intervals, doubled per image until within 1 %%")):
-        parser.add_argument(option, dest=name, type=int, default=None, metavar="N",
-                            help=f"{what} (default: the method's own)")
+    _add_model_image_out(
+        parser,
+        model=DEFAULT_CLASSIFIER,
+        image=DEFAULT_SHAPES_IMAGE,
+        image_reason="a disc like those the shipped classifiers were trained on",
+    )
+    parser.add_argument(
+        "--method",
+        required=True,
+        metavar="METHOD",
+        help=f"one of: {', '.join(ATTRIBUTION_METHODS)}; or all",
+    )
+    parser.add_argument(
+        "--layer",
+        metavar="LAYER",
+        help="the layer of a CAM method (default: the last layer with a spatial output)",
+    )
+    parser.add_argument(
+        "--class-index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="the class to explain (default: the predicted class)",
+    )
+    parser.add_argument(
+        "--score",
+        choices=("output", "logit"),
+        default="logit",
+        help="explain the pre-softmax logit or the softmax output (default: %(default)s)",
+    )
+    for option, name, what in (
+        ("--patch", "patch", "occlusion's patch side in pixels"),
+        ("--stride", "stride", "occlusion's step in pixels"),
+        ("--samples", "samples", "SmoothGrad's noisy copies"),
+        (
+            "--steps",
+            "steps",
+            "Integrated Gradients' first intervals, doubled per image until within 1 %%",
+        ),
+    ):
+        parser.add_argument(
+            option,
+            dest=name,
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"{what} (default: the method's own)",
+        )
 
 
 @subcommand(
-    "explain", _explain_arguments,
+    "explain",
+    _explain_arguments,
     help="one attribution method (or all of them) on one image: which pixels made the class",
     description="Explain the model's class for one image with an attribution method and write the "
-                "image, the map and their overlay to DIR/explain_METHOD_CLASS.png; with --method "
-                "all, every method side by side in DIR/explain_all_CLASS.png.",
+    "image, the map and their overlay to DIR/explain_METHOD_CLASS.png; with --method "
+    "all, every method side by side in DIR/explain_all_CLASS.png.",
 )
 def run_explain(args):
     import numpy as np
@@ -467,62 +696,122 @@ def run_explain(args):
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, "explain")
     if args.method != "all":
-        attribution.get_method(args.method)  # an unknown name: one line listing the valid ones
+        attribution.get_method(
+            args.method
+        )  # an unknown name: one line listing the valid ones
     methods = list(attribution.METHODS) if args.method == "all" else [args.method]
     if args.layer is not None:
-        gradcam.check_spatial_layer(model, args.layer, gradcam.spatial_layers(model), "layers with a spatial output")
+        gradcam.check_spatial_layer(
+            model,
+            args.layer,
+            gradcam.spatial_layers(model),
+            "layers with a spatial output",
+        )
         if args.method != "all" and not attribution.get_method(args.method).needs_layer:
-            raise ValueError(f"method {args.method!r} works on the input pixels and takes no --layer")
+            raise ValueError(
+                f"method {args.method!r} works on the input pixels and takes no --layer"
+            )
     picture = inputs.load_image(args.image, inputs.input_size(model))
     probabilities = np.asarray(model(picture.batch, training=False))[0]
-    explained = int(np.argmax(probabilities)) if args.class_index is None else args.class_index
+    explained = (
+        int(np.argmax(probabilities)) if args.class_index is None else args.class_index
+    )
     if not 0 <= explained < len(probabilities):
-        raise ValueError(f"--class-index {explained} is out of range: the model has {len(probabilities)} "
-                         f"classes (0..{len(probabilities) - 1})")
-    print(f"explained: {class_names[explained]} (class {explained}), probability {probabilities[explained]:.3f}")
+        raise ValueError(
+            f"--class-index {explained} is out of range: the model has {len(probabilities)} "
+            f"classes (0..{len(probabilities) - 1})"
+        )
+    print(
+        f"explained: {class_names[explained]} (class {explained}), probability {probabilities[explained]:.3f}"
+    )
     maps = {}
     for method in methods:
         entry = attribution.get_method(method)
         options = _method_options(entry.function, args) if args.method != "all" else {}
-        layer = (args.layer or gradcam.find_last_conv_layer(model)) if entry.needs_layer else None
-        maps[method] = attribution.explain(model, picture.batch, method, explained, layer_name=layer,
-                                           score=args.score, **options)[0]
+        layer = (
+            (args.layer or gradcam.find_last_conv_layer(model))
+            if entry.needs_layer
+            else None
+        )
+        maps[method] = attribution.explain(
+            model,
+            picture.batch,
+            method,
+            explained,
+            layer_name=layer,
+            score=args.score,
+            **options,
+        )[0]
     image = picture.batch[0]
     _make_out(args.out)
     if args.method == "all":
         titles = {method: attribution.get_method(method).title for method in methods}
         figure = plotting.plot_method_maps(picture.batch, maps, titles)
-        figure.suptitle(f"{model.name}: {class_names[explained]}, {args.score}", fontsize=9)
-        _save_figure(figure, args.out / _filename("explain", "all", class_names[explained]))
+        figure.suptitle(
+            f"{model.name}: {class_names[explained]}, {args.score}", fontsize=9
+        )
+        _save_figure(
+            figure, args.out / _filename("explain", "all", class_names[explained])
+        )
         return 0
     heatmap = maps[args.method][0]
-    figure = plotting.plot_gradcam(image, heatmap, gradcam.overlay(image, heatmap),
-                                   title=f"{attribution.get_method(args.method).title}, {model.name}: "
-                                         f"{class_names[explained]} ({probabilities[explained]:.1%}), {args.score}")
-    _save_figure(figure, args.out / _filename("explain", args.method, class_names[explained]))
+    figure = plotting.plot_gradcam(
+        image,
+        heatmap,
+        gradcam.overlay(image, heatmap),
+        title=f"{attribution.get_method(args.method).title}, {model.name}: "
+        f"{class_names[explained]} ({probabilities[explained]:.1%}), {args.score}",
+    )
+    _save_figure(
+        figure, args.out / _filename("explain", args.method, class_names[explained])
+    )
     return 0
 
 
 def _faithfulness_arguments(parser):
-    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, choices=("small_convnet", "xception_like"))
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_CLASSIFIER,
+        choices=("small_convnet", "xception_like"),
+    )
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
-    parser.add_argument("--methods", default=None, metavar="LIST",
-                        help="all, or attribution methods separated by commas: measure each against "
-                             "the masks, print the leaderboard and the cascading randomization, and "
-                             "write them (CSV, Markdown, two figures) to --out")
-    parser.add_argument("--num-pairs", type=_positive_int, default=50, metavar="N",
-                        help="two-object images for the own-object pointing (with --methods; "
-                             "default: %(default)s)")
-    parser.add_argument("--num-sanity", type=_positive_int, default=12, metavar="N",
-                        help="images for the cascading randomization (with --methods; default: %(default)s)")
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR",
-                        help="folder for the leaderboard files (with --methods; default: %(default)s)")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        metavar="LIST",
+        help="all, or attribution methods separated by commas: measure each against "
+        "the masks, print the leaderboard and the cascading randomization, and "
+        "write them (CSV, Markdown, two figures) to --out",
+    )
+    parser.add_argument(
+        "--num-pairs",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="two-object images for the own-object pointing (with --methods; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-sanity",
+        type=_positive_int,
+        default=12,
+        metavar="N",
+        help="images for the cascading randomization (with --methods; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path("out"),
+        metavar="DIR",
+        help="folder for the leaderboard files (with --methods; default: %(default)s)",
+    )
 
 
 @subcommand(
-    "faithfulness", _faithfulness_arguments,
+    "faithfulness",
+    _faithfulness_arguments,
     help="pointing game, sanity check and filter-ascent check on held-out images; with --methods, "
-         "the leaderboard of attribution methods",
+    "the leaderboard of attribution methods",
 )
 def run_faithfulness(args):
     if args.methods is None:
@@ -534,14 +823,23 @@ def run_faithfulness(args):
 
     methods = compare.parse_methods(args.methods)
     _make_out(args.out)  # before the minutes of computing, not after
-    print(f"Attribution methods on {args.model}, {args.num_images} held-out test images, logit score:")
-    board = compare.compare_methods(args.model, methods, num_images=args.num_images, num_pairs=args.num_pairs,
-                                    num_sanity=args.num_sanity)
+    print(
+        f"Attribution methods on {args.model}, {args.num_images} held-out test images, logit score:"
+    )
+    board = compare.compare_methods(
+        args.model,
+        methods,
+        num_images=args.num_images,
+        num_pairs=args.num_pairs,
+        num_sanity=args.num_sanity,
+    )
     print()
     print(compare.format_table(board.rows))
     print()
-    print(f"Cascading randomization on {args.num_sanity} images: Spearman correlation with the trained "
-          "maps as the blocks are re-initialized, from the output down")
+    print(
+        f"Cascading randomization on {args.num_sanity} images: Spearman correlation with the trained "
+        "maps as the blocks are re-initialized, from the output down"
+    )
     print(compare.format_sanity(board.blocks, board.correlations))
     for path in compare.write_results(board, args.out):
         _report(path)
@@ -549,15 +847,24 @@ def run_faithfulness(args):
 
 
 def _completeness_arguments(parser):
-    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, choices=("small_convnet", "xception_like"))
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_CLASSIFIER,
+        choices=("small_convnet", "xception_like"),
+    )
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
-    parser.add_argument("--steps", default="32,64,128,256", metavar="LIST",
-                        help="numbers of trapezoid intervals, separated by commas, each dividing the largest "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--steps",
+        default="32,64,128,256",
+        metavar="LIST",
+        help="numbers of trapezoid intervals, separated by commas, each dividing the largest "
+        "(default: %(default)s)",
+    )
 
 
 @subcommand(
-    "completeness", _completeness_arguments,
+    "completeness",
+    _completeness_arguments,
     help="Integrated Gradients' completeness gap on held-out images at several numbers of steps",
 )
 def run_completeness(args):
@@ -567,43 +874,67 @@ def run_completeness(args):
     from convviz_ref.models import load_pretrained
 
     try:
-        steps = attribution.nested_steps(int(part) for part in args.steps.split(",") if part.strip())
+        steps = attribution.nested_steps(
+            int(part) for part in args.steps.split(",") if part.strip()
+        )
     except ValueError as error:
         if "steps" in str(error):
             raise ValueError(f"--steps {args.steps}: {error}") from None
-        raise ValueError(f"--steps takes whole numbers separated by commas, got {args.steps!r}") from None
-    model, _ = load_pretrained(args.model)  # after the checks, before the minutes of computing
+        raise ValueError(
+            f"--steps takes whole numbers separated by commas, got {args.steps!r}"
+        ) from None
+    model, _ = load_pretrained(
+        args.model
+    )  # after the checks, before the minutes of computing
     images = data.load_shapes("test", n=args.num_images).images
     start = time.perf_counter()
     gaps = attribution.completeness_by_steps(model, images, steps=steps)
-    print(f"Integrated Gradients on {args.model}, {args.num_images} held-out test images, logit score, black "
-          "baseline: completeness gap |sum(IG) - (y(x) - y(black))| / |y(x) - y(black)| by number of steps "
-          f"(one path of {max(gaps)} steps per image, {time.perf_counter() - start:.0f} s)")
+    print(
+        f"Integrated Gradients on {args.model}, {args.num_images} held-out test images, logit score, black "
+        "baseline: completeness gap |sum(IG) - (y(x) - y(black))| / |y(x) - y(black)| by number of steps "
+        f"(one path of {max(gaps)} steps per image, {time.perf_counter() - start:.0f} s)"
+    )
     print(compare.format_completeness(gaps))
     return 0
 
 
 def _shortcut_arguments(parser):
-    parser.add_argument("--methods", default="all", metavar="LIST",
-                        help="all, or attribution methods separated by commas (default: %(default)s)")
-    parser.add_argument("--num-images", type=_positive_int, default=100, metavar="N",
-                        help="marked test images the methods explain (default: %(default)s)")
-    parser.add_argument("--score", choices=("output", "logit"), default="logit",
-                        help="the score every method explains (default: %(default)s)")
+    parser.add_argument(
+        "--methods",
+        default="all",
+        metavar="LIST",
+        help="all, or attribution methods separated by commas (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="marked test images the methods explain (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--score",
+        choices=("output", "logit"),
+        default="logit",
+        help="the score every method explains (default: %(default)s)",
+    )
 
 
 @subcommand(
-    "shortcut", _shortcut_arguments,
+    "shortcut",
+    _shortcut_arguments,
     help="the planted shortcut: the shortcut model's accuracy with markers as in training, none "
-         "and swapped, and how often each method's map points at the marker",
+    "and swapped, and how often each method's map points at the marker",
 )
 def run_shortcut(args):
     from convviz_ref import compare, shortcut
 
-    shortcut.evaluate_shortcut(compare.parse_methods(args.methods), num_images=args.num_images, score=args.score)
+    shortcut.evaluate_shortcut(
+        compare.parse_methods(args.methods),
+        num_images=args.num_images,
+        score=args.score,
+    )
     return 0
-
-
 
 
 # What ``make demo`` runs: the main job on the embedded default, step by step.
@@ -619,14 +950,21 @@ DEMO_STEPS = (
 
 
 def _demo_arguments(parser):
-    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out"), metavar="DIR", help=_OUT_HELP)
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=pathlib.Path("out"),
+        metavar="DIR",
+        help=_OUT_HELP,
+    )
 
 
 @subcommand(
-    "demo", _demo_arguments,
+    "demo",
+    _demo_arguments,
     help="the whole course on the embedded default: evaluate, every visualization, faithfulness",
     description="Run, one after another, the commands it prints (each can be run alone the same way); "
-                "one process, so TensorFlow starts once. Stops at the first that fails.",
+    "one process, so TensorFlow starts once. Stops at the first that fails.",
 )
 def run_demo(args):
     for step in DEMO_STEPS:
@@ -639,7 +977,10 @@ def run_demo(args):
 
 
 def _one_line(error):
-    return " ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+    return (
+        " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        or type(error).__name__
+    )
 
 
 @contextlib.contextmanager
@@ -687,7 +1028,10 @@ def main(argv=None):
     start_tensorflow_quietly()
     try:
         return SUBCOMMANDS[args.command].run(args)
-    except (ValueError, OSError) as error:  # the library's one-line messages; PIL's errors are OSErrors
+    except (
+        ValueError,
+        OSError,
+    ) as error:  # the library's one-line messages; PIL's errors are OSErrors
         print(f"convviz: error: {_one_line(error)}", file=sys.stderr)
         return 2
 

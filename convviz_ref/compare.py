@@ -41,8 +41,17 @@ from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 BASELINES = ("random", "centre")
 """The model-free rows of the leaderboard."""
 
-COLUMNS = ("method", "family", "resolution", "pointing", "energy", "deletion", "insertion", "own_object",
-           "seconds_per_image")
+COLUMNS = (
+    "method",
+    "family",
+    "resolution",
+    "pointing",
+    "energy",
+    "deletion",
+    "insertion",
+    "own_object",
+    "seconds_per_image",
+)
 """The leaderboard's columns, in the order of the CSV file and the printed table."""
 
 
@@ -72,11 +81,19 @@ def baseline_maps(kind, num_images, image_size, seed=0):
         float32 ``(num_images, image_size, image_size)`` in [0, 1].
     """
     if kind == "random":
-        return np.random.default_rng(seed).random((num_images, image_size, image_size)).astype(np.float32)
+        return (
+            np.random.default_rng(seed)
+            .random((num_images, image_size, image_size))
+            .astype(np.float32)
+        )
     if kind == "centre":
         coordinates = (np.arange(image_size) - (image_size - 1) / 2) / image_size
-        bump = np.exp(-(coordinates[:, None] ** 2 + coordinates[None, :] ** 2) / (2 * 0.25 ** 2))
-        return np.broadcast_to(bump.astype(np.float32), (num_images, image_size, image_size)).copy()
+        bump = np.exp(
+            -(coordinates[:, None] ** 2 + coordinates[None, :] ** 2) / (2 * 0.25**2)
+        )
+        return np.broadcast_to(
+            bump.astype(np.float32), (num_images, image_size, image_size)
+        ).copy()
     raise ValueError(f"unknown baseline {kind!r}; choose one of {BASELINES}")
 
 
@@ -94,11 +111,15 @@ def parse_methods(text):
 
 def score_maps(model, images, masks, classes, maps, *, deletion_steps):
     """The ground-truth measures of one set of maps: pointing, energy, deletion and insertion."""
-    deletion, insertion = faithfulness.deletion_insertion(model, images, maps, classes, steps=deletion_steps)
-    return {"pointing": faithfulness.pointing_game(maps, masks),
-            "energy": faithfulness.energy_pointing_game(maps, masks),
-            "deletion": float(faithfulness.area_under_curve(deletion).mean()),
-            "insertion": float(faithfulness.area_under_curve(insertion).mean())}
+    deletion, insertion = faithfulness.deletion_insertion(
+        model, images, maps, classes, steps=deletion_steps
+    )
+    return {
+        "pointing": faithfulness.pointing_game(maps, masks),
+        "energy": faithfulness.energy_pointing_game(maps, masks),
+        "deletion": float(faithfulness.area_under_curve(deletion).mean()),
+        "insertion": float(faithfulness.area_under_curve(insertion).mean()),
+    }
 
 
 def own_object_pointing(model, pairs, method, *, layer_name, score):
@@ -108,15 +129,36 @@ def own_object_pointing(model, pairs, method, *, layer_name, score):
     perturbation methods mask each image once for the two.
     """
     count = len(pairs.images)
-    maps, _ = attribution.explain(model, np.concatenate([pairs.images, pairs.images]), method,
-                                  np.concatenate([pairs.labels[:, 0], pairs.labels[:, 1]]),
-                                  layer_name=layer_name, score=score)
-    return float(np.mean([faithfulness.pointing_game(maps[:count], pairs.masks[:, 0]),
-                          faithfulness.pointing_game(maps[count:], pairs.masks[:, 1])]))
+    maps, _ = attribution.explain(
+        model,
+        np.concatenate([pairs.images, pairs.images]),
+        method,
+        np.concatenate([pairs.labels[:, 0], pairs.labels[:, 1]]),
+        layer_name=layer_name,
+        score=score,
+    )
+    return float(
+        np.mean(
+            [
+                faithfulness.pointing_game(maps[:count], pairs.masks[:, 0]),
+                faithfulness.pointing_game(maps[count:], pairs.masks[:, 1]),
+            ]
+        )
+    )
 
 
-def compare_methods(name="xception_like", methods=None, *, num_images=200, num_pairs=50, num_sanity=12,
-                    sanity_methods=None, score="logit", deletion_steps=10, stream=None):
+def compare_methods(
+    name="xception_like",
+    methods=None,
+    *,
+    num_images=200,
+    num_pairs=50,
+    num_sanity=12,
+    sanity_methods=None,
+    score="logit",
+    deletion_steps=10,
+    stream=None,
+):
     """Compute the leaderboard and the sanity check for one shipped classifier.
 
     Args:
@@ -141,63 +183,126 @@ def compare_methods(name="xception_like", methods=None, *, num_images=200, num_p
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_pairs, num_objects=2)
     image_size = singles.images.shape[1]
-    classes = attribution.top_classes(model, singles.images)  # every method explains the model's top class
+    classes = attribution.top_classes(
+        model, singles.images
+    )  # every method explains the model's top class
     rows, examples, completeness = [], {}, None
     for method in methods:
         entry = attribution.get_method(method)
         layer = layer_name if entry.needs_layer else None
         start = time.perf_counter()
-        raw = attribution.attribute(model, singles.images, method, classes, layer_name=layer, score=score)
-        maps = attribution.to_maps(method, raw)  # what attribution.explain returns, with the raw values kept
+        raw = attribution.attribute(
+            model, singles.images, method, classes, layer_name=layer, score=score
+        )
+        maps = attribution.to_maps(
+            method, raw
+        )  # what attribution.explain returns, with the raw values kept
         seconds = (time.perf_counter() - start) / num_images
         if method == "integrated_gradients":
-            gaps = attribution.completeness_gap(model, singles.images, raw, classes, score=score)
-            completeness = {"median": float(np.median(gaps)), "p90": float(np.percentile(gaps, 90)),
-                            "max": float(gaps.max())}
-            print(f"  Integrated Gradients' completeness gap |sum - (y(x) - y(black))| / |y(x) - y(black)|: "
-                  f"median {completeness['median']:.2%}, 90th percentile {completeness['p90']:.2%}, "
-                  f"max {completeness['max']:.2%}", file=stream)
-        row = {"method": method, "family": entry.family, "resolution": entry.resolution,
-               **score_maps(model, singles.images, singles.masks, classes, maps, deletion_steps=deletion_steps),
-               "own_object": own_object_pointing(model, pairs, method, layer_name=layer, score=score),
-               "seconds_per_image": seconds}
+            gaps = attribution.completeness_gap(
+                model, singles.images, raw, classes, score=score
+            )
+            completeness = {
+                "median": float(np.median(gaps)),
+                "p90": float(np.percentile(gaps, 90)),
+                "max": float(gaps.max()),
+            }
+            print(
+                f"  Integrated Gradients' completeness gap |sum - (y(x) - y(black))| / |y(x) - y(black)|: "
+                f"median {completeness['median']:.2%}, 90th percentile {completeness['p90']:.2%}, "
+                f"max {completeness['max']:.2%}",
+                file=stream,
+            )
+        row = {
+            "method": method,
+            "family": entry.family,
+            "resolution": entry.resolution,
+            **score_maps(
+                model,
+                singles.images,
+                singles.masks,
+                classes,
+                maps,
+                deletion_steps=deletion_steps,
+            ),
+            "own_object": own_object_pointing(
+                model, pairs, method, layer_name=layer, score=score
+            ),
+            "seconds_per_image": seconds,
+        }
         rows.append(row)
         examples[method] = maps[:6]
-        print(f"  {entry.title:<22} pointing {row['pointing']:.1%}, {seconds * 1000:.0f} ms per image",
-              file=stream, flush=True)
+        print(
+            f"  {entry.title:<22} pointing {row['pointing']:.1%}, {seconds * 1000:.0f} ms per image",
+            file=stream,
+            flush=True,
+        )
     for kind in BASELINES:
         maps = baseline_maps(kind, num_images, image_size)
         pair_maps = baseline_maps(kind, num_pairs, image_size, seed=1)
-        own = np.mean([faithfulness.pointing_game(pair_maps, pairs.masks[:, which]) for which in (0, 1)])
-        rows.append({"method": f"baseline: {kind}", "family": "baseline", "resolution": "image",
-                     **score_maps(model, singles.images, singles.masks, classes, maps,
-                                  deletion_steps=deletion_steps),
-                     "own_object": float(own), "seconds_per_image": 0.0})
+        own = np.mean(
+            [
+                faithfulness.pointing_game(pair_maps, pairs.masks[:, which])
+                for which in (0, 1)
+            ]
+        )
+        rows.append(
+            {
+                "method": f"baseline: {kind}",
+                "family": "baseline",
+                "resolution": "image",
+                **score_maps(
+                    model,
+                    singles.images,
+                    singles.masks,
+                    classes,
+                    maps,
+                    deletion_steps=deletion_steps,
+                ),
+                "own_object": float(own),
+                "seconds_per_image": 0.0,
+            }
+        )
 
     fresh = faithfulness.randomized_model(name)
     blocks, correlations = faithfulness.cascading_randomization(
-        model, fresh, singles.images[:num_sanity], classes[:num_sanity],
-        methods if sanity_methods is None else list(sanity_methods), layer_name=layer_name, score=score)
+        model,
+        fresh,
+        singles.images[:num_sanity],
+        classes[:num_sanity],
+        methods if sanity_methods is None else list(sanity_methods),
+        layer_name=layer_name,
+        score=score,
+    )
     return Leaderboard(rows, blocks, correlations, examples, completeness)
 
 
 def format_table(rows):
     """The leaderboard as a Markdown table (percentages, AUCs to three decimals, milliseconds)."""
-    header = ("| method | family | resolution | pointing | energy | deletion (lower is better) | "
-              "insertion | own object | ms / image |")
+    header = (
+        "| method | family | resolution | pointing | energy | deletion (lower is better) | "
+        "insertion | own object | ms / image |"
+    )
     lines = [header, "|" + " --- |" * 9]
     for row in rows:
-        lines.append(f"| {row['method']} | {row['family']} | {row['resolution']} | {row['pointing']:.1%} | "
-                     f"{row['energy']:.1%} | {row['deletion']:.3f} | {row['insertion']:.3f} | "
-                     f"{row['own_object']:.1%} | {row['seconds_per_image'] * 1000:.0f} |")
+        lines.append(
+            f"| {row['method']} | {row['family']} | {row['resolution']} | {row['pointing']:.1%} | "
+            f"{row['energy']:.1%} | {row['deletion']:.3f} | {row['insertion']:.3f} | "
+            f"{row['own_object']:.1%} | {row['seconds_per_image'] * 1000:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def format_sanity(blocks, correlations):
     """The sanity check as a Markdown table: one row per method, one column per randomization step."""
-    lines = ["| method | " + " | ".join(f"+{block}" for block in blocks) + " |", "|" + " --- |" * (len(blocks) + 1)]
+    lines = [
+        "| method | " + " | ".join(f"+{block}" for block in blocks) + " |",
+        "|" + " --- |" * (len(blocks) + 1),
+    ]
     for method, values in correlations.items():
-        lines.append(f"| {method} | " + " | ".join(f"{value:+.2f}" for value in values) + " |")
+        lines.append(
+            f"| {method} | " + " | ".join(f"{value:+.2f}" for value in values) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -208,10 +313,15 @@ def format_completeness(gaps_by_steps, threshold=0.01):
     how many images are over ``threshold`` (1 % by default, Sundararajan et al.
     suggest 5 %).
     """
-    lines = [f"| steps | median | 90th percentile | max | images over {threshold:.0%} |", "|" + " --- |" * 5]
+    lines = [
+        f"| steps | median | 90th percentile | max | images over {threshold:.0%} |",
+        "|" + " --- |" * 5,
+    ]
     for steps, gaps in gaps_by_steps.items():
-        lines.append(f"| {steps} | {np.median(gaps):.2%} | {np.percentile(gaps, 90):.2%} | {np.max(gaps):.2%} | "
-                     f"{int((gaps > threshold).sum())} of {len(gaps)} |")
+        lines.append(
+            f"| {steps} | {np.median(gaps):.2%} | {np.percentile(gaps, 90):.2%} | {np.max(gaps):.2%} | "
+            f"{int((gaps > threshold).sum())} of {len(gaps)} |"
+        )
     return "\n".join(lines)
 
 
@@ -219,17 +329,29 @@ def write_results(board, out):
     """Write ``leaderboard.csv``, ``leaderboard.md`` and the two figures to ``out``; returns the paths."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "leaderboard.csv", out / "leaderboard.md", out / "methods_side_by_side.png",
-             out / "sanity_check.png"]
+    paths = [
+        out / "leaderboard.csv",
+        out / "leaderboard.md",
+        out / "methods_side_by_side.png",
+        out / "sanity_check.png",
+    ]
     with paths[0].open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(board.rows)
-    paths[1].write_text(format_table(board.rows) + "\n\nCascading randomization (Spearman correlation with the "
-                        "trained maps, top blocks re-initialized first):\n\n"
-                        + format_sanity(board.blocks, board.correlations) + "\n")
-    images = data.load_shapes("test", n=len(next(iter(board.examples.values())))).images  # six, or fewer
+    paths[1].write_text(
+        format_table(board.rows)
+        + "\n\nCascading randomization (Spearman correlation with the "
+        "trained maps, top blocks re-initialized first):\n\n"
+        + format_sanity(board.blocks, board.correlations)
+        + "\n"
+    )
+    images = data.load_shapes(
+        "test", n=len(next(iter(board.examples.values())))
+    ).images  # six, or fewer
     titles = {method: attribution.get_method(method).title for method in board.examples}
     plotting.plot_method_maps(images, board.examples, titles).savefig(paths[2], dpi=100)
-    plotting.plot_randomization(board.blocks, board.correlations, titles).savefig(paths[3], dpi=100)
+    plotting.plot_randomization(board.blocks, board.correlations, titles).savefig(
+        paths[3], dpi=100
+    )
     return paths

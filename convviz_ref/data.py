@@ -42,7 +42,12 @@ from convviz_ref import cache
 CLASS_NAMES = ("disc", "square", "triangle", "star")
 """The four classes, in label order."""
 
-TEXTURES = {"disc": "dotted", "square": "checked", "triangle": "striped", "star": "solid"}
+TEXTURES = {
+    "disc": "dotted",
+    "square": "checked",
+    "triangle": "striped",
+    "star": "solid",
+}
 """The fill that goes with each class's shape."""
 
 SPLIT_SIZES = {"train": 3000, "val": 500, "test": 1000}
@@ -58,7 +63,9 @@ _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 MARKER_VERSIONS = ("marked", "none", "swapped")
 """The versions of the shortcut ("Clever Hans") data: see :func:`load_shapes`'s ``markers``."""
 
-MARKER_COLORS = np.array([[255, 30, 30], [30, 255, 30], [30, 60, 255], [255, 255, 30]], np.float64)
+MARKER_COLORS = np.array(
+    [[255, 30, 30], [30, 255, 30], [30, 60, 255], [255, 255, 30]], np.float64
+)
 """The marker's colour for each class, in label order: red, green, blue, yellow."""
 
 MARKER_RATE = 0.9
@@ -157,7 +164,9 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0, markers=
     if num_objects not in (1, 2):
         raise ValueError(f"num_objects must be 1 or 2, got {num_objects}")
     if markers is not None and markers not in MARKER_VERSIONS:
-        raise ValueError(f"markers must be None or one of {MARKER_VERSIONS}, got {markers!r}")
+        raise ValueError(
+            f"markers must be None or one of {MARKER_VERSIONS}, got {markers!r}"
+        )
     if markers is not None and num_objects != 1:
         raise ValueError("markers are drawn on one-object images only (num_objects=1)")
 
@@ -165,13 +174,25 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0, markers=
     version = "" if markers is None else f"-markers-{markers}"
     name = f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}{version}-{cache.fingerprint(__file__)}"
     arrays = cache.cached_prefix(
-        name, n, lambda start, stop: draw_shapes(split, range(start, stop), image_size, num_objects, seed,
-                                                 markers=markers))
-    shapes = (arrays["images"].astype(np.float32), arrays["labels"].astype(np.int32),
-              arrays["masks"].astype(np.int32), CLASS_NAMES)
+        name,
+        n,
+        lambda start, stop: draw_shapes(
+            split, range(start, stop), image_size, num_objects, seed, markers=markers
+        ),
+    )
+    shapes = (
+        arrays["images"].astype(np.float32),
+        arrays["labels"].astype(np.int32),
+        arrays["masks"].astype(np.int32),
+        CLASS_NAMES,
+    )
     if markers is None:
         return Shapes(*shapes)
-    return MarkedShapes(*shapes, arrays["marker_masks"].astype(np.int32), arrays["marker_labels"].astype(np.int32))
+    return MarkedShapes(
+        *shapes,
+        arrays["marker_masks"].astype(np.int32),
+        arrays["marker_labels"].astype(np.int32),
+    )
 
 
 def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers=None):
@@ -186,7 +207,11 @@ def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers
     """
     n = len(indices)
     images = np.empty((n, image_size, image_size, 3), np.uint8)
-    masks_shape = (n, image_size, image_size) if num_objects == 1 else (n, 2, image_size, image_size)
+    masks_shape = (
+        (n, image_size, image_size)
+        if num_objects == 1
+        else (n, 2, image_size, image_size)
+    )
     masks = np.empty(masks_shape, np.uint8)
     labels = np.empty((n,) if num_objects == 1 else (n, 2), np.int32)
     marker_masks = np.zeros((n, image_size, image_size), np.uint8)
@@ -201,7 +226,9 @@ def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers
         labels[row] = scene_labels[0] if num_objects == 1 else scene_labels
         if markers is not None:
             # A generator of its own: the scene is exactly the one without markers.
-            marker_rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index, 1])
+            marker_rng = np.random.default_rng(
+                [seed, _SPLIT_IDS[split], num_objects, index, 1]
+            )
             marker = sample_marker(marker_rng, scene)
             marker_label = _marker_label(marker, scene_labels[0], markers)
             marker_mask = _marker_mask(marker, image_size)
@@ -228,17 +255,25 @@ def sample_marker(rng, scene):
     obj = scene["objects"][0]
     for _ in range(1000):
         corner = rng.uniform(0.02, 0.98 - MARKER_SIDE, size=2)
-        if np.hypot(*(corner + MARKER_SIDE / 2 - obj["center"])) > obj["radius"] + MARKER_SIDE:
+        if (
+            np.hypot(*(corner + MARKER_SIDE / 2 - obj["center"]))
+            > obj["radius"] + MARKER_SIDE
+        ):
             break
-    return {"corner": corner, "present": bool(rng.random() < MARKER_RATE),
-            "shift": int(rng.integers(1, len(CLASS_NAMES)))}
+    return {
+        "corner": corner,
+        "present": bool(rng.random() < MARKER_RATE),
+        "shift": int(rng.integers(1, len(CLASS_NAMES))),
+    }
 
 
 def _marker_label(marker, label, version):
     """The class whose colour the marker shows in ``version``, or -1 for no marker."""
     if version == "none" or not marker["present"]:
         return -1
-    return label if version == "marked" else (label + marker["shift"]) % len(CLASS_NAMES)
+    return (
+        label if version == "marked" else (label + marker["shift"]) % len(CLASS_NAMES)
+    )
 
 
 def _marker_mask(marker, size):
@@ -281,7 +316,9 @@ def sample_scene(rng, labels):
     scene = {
         "background": rng.uniform(40.0, 215.0, size=(cells, cells, 3)),
         "noise_seed": int(rng.integers(2**31)),
-        "distractors": [_sample_distractor(rng) for _ in range(int(rng.integers(4, 9)))],
+        "distractors": [
+            _sample_distractor(rng) for _ in range(int(rng.integers(4, 9)))
+        ],
         "objects": [],
     }
     # Two objects are drawn a little smaller, so that they fit side by side;
@@ -331,7 +368,10 @@ def _sample_distractor(rng):
         shape = {"center": start, "radius": float(rng.uniform(0.03, 0.08))}
     else:
         length, angle = rng.uniform(0.2, 0.7), rng.uniform(0.0, 2 * np.pi)
-        shape = {"start": start, "end": start + length * np.array([np.cos(angle), np.sin(angle)])}
+        shape = {
+            "start": start,
+            "end": start + length * np.array([np.cos(angle), np.sin(angle)]),
+        }
     return {"kind": kind, "color": rng.uniform(0.0, 255.0, size=3), **shape}
 
 
@@ -380,7 +420,10 @@ def _draw_distractor(image, distractor, size):
     if distractor["kind"] == "ring":
         row, col = distractor["center"] * size
         rr, cc = draw.circle_perimeter(
-            int(row), int(col), max(2, int(distractor["radius"] * size)), shape=image.shape[:2]
+            int(row),
+            int(col),
+            max(2, int(distractor["radius"] * size)),
+            shape=image.shape[:2],
         )
         image[rr, cc] = distractor["color"]
         return
@@ -407,7 +450,9 @@ def _shape_mask(obj, size):
         corners = 4 if name == "square" else 3
         radii = np.full(corners, radius)
         angles = angle + np.arange(corners) * 2 * np.pi / corners
-    rr, cc = draw.polygon(row + radii * np.sin(angles), col + radii * np.cos(angles), mask.shape)
+    rr, cc = draw.polygon(
+        row + radii * np.sin(angles), col + radii * np.cos(angles), mask.shape
+    )
     mask[rr, cc] = True
     return mask
 
@@ -463,7 +508,9 @@ def combine_masks(masks):
     """
     masks = np.asarray(masks)
     if masks.ndim != 4:
-        raise ValueError(f"expected per-object masks of shape (n, k, h, w), got {masks.shape}")
+        raise ValueError(
+            f"expected per-object masks of shape (n, k, h, w), got {masks.shape}"
+        )
     combined = np.where((masks == OBJECT_INSIDE).any(axis=1), OBJECT_INSIDE, BACKGROUND)
     return np.where((masks == CONTOUR).any(axis=1), CONTOUR, combined).astype(np.int32)
 
@@ -486,7 +533,9 @@ def summarize_shapes(data):
     border[[0, -1], :] = border[:, [0, -1]] = True
     return {
         "num_images": len(masks),
-        "class_counts": np.bincount(data.labels.ravel(), minlength=len(data.class_names)).tolist(),
+        "class_counts": np.bincount(
+            data.labels.ravel(), minlength=len(data.class_names)
+        ).tolist(),
         "object_area": float(on_object.mean()),
         "cut_by_border": float((on_object & border).any(axis=(1, 2)).mean()),
         "center_on_object": float(on_object[:, size // 2, size // 2].mean()),
@@ -528,7 +577,9 @@ def sample_image(name, target_size=None):
     import skimage.data
 
     if name not in SAMPLE_IMAGES:
-        raise ValueError(f"unknown sample image {name!r}; choose one of {sorted(SAMPLE_IMAGES)}")
+        raise ValueError(
+            f"unknown sample image {name!r}; choose one of {sorted(SAMPLE_IMAGES)}"
+        )
     path = pathlib.Path(skimage.data.data_dir) / SAMPLE_IMAGES[name]
     image = keras.utils.load_img(path, color_mode="rgb", target_size=target_size)
     return keras.utils.img_to_array(image, dtype="float32")[None]

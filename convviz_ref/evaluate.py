@@ -26,19 +26,30 @@ def summarize_data(image_size=96, seed=0, stream=None, *, num_images=None):
     """Print and return :func:`convviz_ref.data.summarize_shapes` for every split (its first ``num_images``)."""
     stream = stream or sys.stdout
     summaries = {}
-    print("Data: the shapes dataset (seed %d, %dx%d)" % (seed, image_size, image_size), file=stream)
-    print(f"  {'split':<14}{'images':>7}  {'per class':<22}{'object area':>12}"
-          f"{'cut by border':>15}{'centre on object':>18}", file=stream)
+    print(
+        "Data: the shapes dataset (seed %d, %dx%d)" % (seed, image_size, image_size),
+        file=stream,
+    )
+    print(
+        f"  {'split':<14}{'images':>7}  {'per class':<22}{'object area':>12}"
+        f"{'cut by border':>15}{'centre on object':>18}",
+        file=stream,
+    )
     for num_objects in (1, 2):
         for split in data.SPLIT_SIZES:
             n = None if num_images is None else min(num_images, data.SPLIT_SIZES[split])
-            shapes = data.load_shapes(split, n, image_size=image_size, num_objects=num_objects, seed=seed)
+            shapes = data.load_shapes(
+                split, n, image_size=image_size, num_objects=num_objects, seed=seed
+            )
             summary = data.summarize_shapes(shapes)
             summaries[(split, num_objects)] = summary
             name = f"{split} ({num_objects} obj)"
-            print(f"  {name:<14}{summary['num_images']:>7}  {str(summary['class_counts']):<22}"
-                  f"{summary['object_area']:>12.1%}{summary['cut_by_border']:>15.1%}"
-                  f"{summary['center_on_object']:>18.1%}", file=stream)
+            print(
+                f"  {name:<14}{summary['num_images']:>7}  {str(summary['class_counts']):<22}"
+                f"{summary['object_area']:>12.1%}{summary['cut_by_border']:>15.1%}"
+                f"{summary['center_on_object']:>18.1%}",
+                file=stream,
+            )
     return summaries
 
 
@@ -46,15 +57,28 @@ def evaluate_classifier(name, test, stream=None):
     """Accuracy (overall and per class) of a shipped classifier on a test split."""
     stream = stream or sys.stdout
     model, class_names = load_pretrained(name)
-    probabilities = model.predict(test.images, batch_size=attribution.BATCH_SIZE, verbose=0)
+    probabilities = model.predict(
+        test.images, batch_size=attribution.BATCH_SIZE, verbose=0
+    )
     predictions = probabilities.argmax(axis=-1)
     accuracy = float((predictions == test.labels).mean())
-    per_class = [float((predictions[test.labels == k] == k).mean()) for k in range(len(class_names))]
+    per_class = [
+        float((predictions[test.labels == k] == k).mean())
+        for k in range(len(class_names))
+    ]
     size_mb = (PRETRAINED_DIR / f"{name}.keras").stat().st_size / 1e6
-    print(f"  {name:<15} params {model.count_params():>9,}  file {size_mb:5.2f} MB  "
-          f"test accuracy {accuracy:.2%}  per class "
-          + ", ".join(f"{c} {a:.1%}" for c, a in zip(class_names, per_class)), file=stream)
-    return {"accuracy": accuracy, "per_class": per_class, "params": model.count_params(), "size_mb": size_mb}
+    print(
+        f"  {name:<15} params {model.count_params():>9,}  file {size_mb:5.2f} MB  "
+        f"test accuracy {accuracy:.2%}  per class "
+        + ", ".join(f"{c} {a:.1%}" for c, a in zip(class_names, per_class)),
+        file=stream,
+    )
+    return {
+        "accuracy": accuracy,
+        "per_class": per_class,
+        "params": model.count_params(),
+        "size_mb": size_mb,
+    }
 
 
 def evaluate_segmenter(test, stream=None, label="1 object"):
@@ -66,10 +90,18 @@ def evaluate_segmenter(test, stream=None, label="1 object"):
     ious = segmentation.per_class_iou(truth, predicted, num_classes=len(class_names))
     mean = segmentation.mean_iou(truth, predicted, num_classes=len(class_names))
     size_mb = (PRETRAINED_DIR / "segmenter.keras").stat().st_size / 1e6
-    print(f"  segmenter ({label}) params {model.count_params():,}  file {size_mb:.2f} MB  "
-          f"mean IoU {mean:.3f}  per class "
-          + ", ".join(f"{c} {iou:.3f}" for c, iou in zip(class_names, ious)), file=stream)
-    return {"mean_iou": mean, "per_class_iou": ious.tolist(), "predicted": predicted, "truth": truth}
+    print(
+        f"  segmenter ({label}) params {model.count_params():,}  file {size_mb:.2f} MB  "
+        f"mean IoU {mean:.3f}  per class "
+        + ", ".join(f"{c} {iou:.3f}" for c, iou in zip(class_names, ious)),
+        file=stream,
+    )
+    return {
+        "mean_iou": mean,
+        "per_class_iou": ious.tolist(),
+        "predicted": predicted,
+        "truth": truth,
+    }
 
 
 def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None):
@@ -88,55 +120,94 @@ def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None
     stream = stream or sys.stdout
     results = {"data": summarize_data(image_size, stream=stream, num_images=num_images)}
     test = data.load_shapes("test", num_images, image_size=image_size)
-    test_pairs = data.load_shapes("test", num_images, image_size=image_size, num_objects=2)
+    test_pairs = data.load_shapes(
+        "test", num_images, image_size=image_size, num_objects=2
+    )
     print("\nClassifiers on the test split (never seen in training):", file=stream)
     for name in CLASSIFIERS:
         results[name] = evaluate_classifier(name, test, stream=stream)
     small, xception = results["small_convnet"], results["xception_like"]
-    print(f"  Xception-like vs small convnet: {xception['params'] / small['params']:.2f}x the "
-          f"parameters, {100 * (xception['accuracy'] - small['accuracy']):+.1f} points of accuracy",
-          file=stream)
-    print("\nThe shortcut model, trained where 90% of the images carry a square in their class's colour, "
-          "on the three versions of the test split:", file=stream)
-    results["shortcut"] = shortcut.accuracy_by_version(load_pretrained("shortcut").model, len(test.images))
-    print("  " + ", ".join(f"markers {version}: {accuracy:.1%}" for version, accuracy in results["shortcut"].items())
-          + "  (convviz shortcut: where the maps point)", file=stream)
+    print(
+        f"  Xception-like vs small convnet: {xception['params'] / small['params']:.2f}x the "
+        f"parameters, {100 * (xception['accuracy'] - small['accuracy']):+.1f} points of accuracy",
+        file=stream,
+    )
+    print(
+        "\nThe shortcut model, trained where 90% of the images carry a square in their class's colour, "
+        "on the three versions of the test split:",
+        file=stream,
+    )
+    results["shortcut"] = shortcut.accuracy_by_version(
+        load_pretrained("shortcut").model, len(test.images)
+    )
+    print(
+        "  "
+        + ", ".join(
+            f"markers {version}: {accuracy:.1%}"
+            for version, accuracy in results["shortcut"].items()
+        )
+        + "  (convviz shortcut: where the maps point)",
+        file=stream,
+    )
     print("\nSegmenter on the test split:", file=stream)
     results["segmenter"] = evaluate_segmenter(test, stream=stream)
-    results["segmenter_pairs"] = evaluate_segmenter(test_pairs, stream=stream, label="2 objects")
+    results["segmenter_pairs"] = evaluate_segmenter(
+        test_pairs, stream=stream, label="2 objects"
+    )
     total_mb = sum(path.stat().st_size for path in PRETRAINED_DIR.glob("*.keras")) / 1e6
     print(f"\nShipped models: {total_mb:.2f} MB in all", file=stream)
     manifest = load_manifest()
     for name, entry in manifest.items():
-        print(f"  {name}: {entry['epochs']} epochs, seed {entry['seed']}, {entry['num_train']} training "
-              f"images (retrain: python -m convviz_ref.train {name})", file=stream)
+        print(
+            f"  {name}: {entry['epochs']} epochs, seed {entry['seed']}, {entry['num_train']} training "
+            f"images (retrain: python -m convviz_ref.train {name})",
+            file=stream,
+        )
 
     if output_dir is not None:
         output_dir = pathlib.Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         figures = {
             "shapes_samples.png": plotting.plot_samples(
-                test.images[:8], test.labels[:8], test.class_names, masks=test.masks[:8]),
+                test.images[:8], test.labels[:8], test.class_names, masks=test.masks[:8]
+            ),
             "shapes_pairs.png": plotting.plot_samples(
-                test_pairs.images[:8], test_pairs.labels[:8], test.class_names,
-                masks=data.combine_masks(test_pairs.masks[:8])),
+                test_pairs.images[:8],
+                test_pairs.labels[:8],
+                test.class_names,
+                masks=data.combine_masks(test_pairs.masks[:8]),
+            ),
             "segmentation_test.png": plotting.plot_segmentation(
-                test.images, results["segmenter"]["truth"], results["segmenter"]["predicted"]),
+                test.images,
+                results["segmenter"]["truth"],
+                results["segmenter"]["predicted"],
+            ),
             "segmentation_pairs.png": plotting.plot_segmentation(
-                test_pairs.images, results["segmenter_pairs"]["truth"],
-                results["segmenter_pairs"]["predicted"]),
+                test_pairs.images,
+                results["segmenter_pairs"]["truth"],
+                results["segmenter_pairs"]["predicted"],
+            ),
         }
         for filename, figure in figures.items():
             figure.savefig(output_dir / filename, dpi=100)
-        print(f"\nFigures written to {output_dir}/: {', '.join(sorted(figures))}", file=stream)
+        print(
+            f"\nFigures written to {output_dir}/: {', '.join(sorted(figures))}",
+            file=stream,
+        )
     return results
 
 
 def main(argv=None):
     """Command line: ``python -m convviz_ref.evaluate [--out DIR]``."""
-    parser = argparse.ArgumentParser(prog="convviz evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="folder for the example figures (none written if omitted)")
+    parser = argparse.ArgumentParser(
+        prog="convviz evaluate", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=None,
+        help="folder for the example figures (none written if omitted)",
+    )
     args = parser.parse_args(argv)
     evaluate_all(args.out)
     return 0

@@ -34,7 +34,12 @@ import numpy as np
 from scipy import ndimage, stats
 
 from convviz_ref import attribution, data, filters, gradcam
-from convviz_ref.models import BUILDERS, LAST_CONV_LAYERS, load_manifest, load_pretrained
+from convviz_ref.models import (
+    BUILDERS,
+    LAST_CONV_LAYERS,
+    load_manifest,
+    load_pretrained,
+)
 
 
 def upsample_heatmaps(heatmaps, size):
@@ -48,7 +53,9 @@ def upsample_heatmaps(heatmaps, size):
     heatmaps = np.asarray(heatmaps, dtype=np.float32)[..., None]
     if heatmaps.shape[1:3] == tuple(size):
         return heatmaps[..., 0]
-    return np.asarray(keras.ops.image.resize(heatmaps, size, interpolation="bicubic"))[..., 0]
+    return np.asarray(keras.ops.image.resize(heatmaps, size, interpolation="bicubic"))[
+        ..., 0
+    ]
 
 
 def peak_locations(heatmaps, image_size):
@@ -56,7 +63,11 @@ def peak_locations(heatmaps, image_size):
 
     ``image_size`` is an int (a square image) or ``(height, width)``.
     """
-    size = (image_size, image_size) if np.ndim(image_size) == 0 else tuple(int(side) for side in image_size)
+    size = (
+        (image_size, image_size)
+        if np.ndim(image_size) == 0
+        else tuple(int(side) for side in image_size)
+    )
     upsampled = upsample_heatmaps(heatmaps, size)
     flat = upsampled.reshape(len(upsampled), -1).argmax(axis=1)
     return np.unravel_index(flat, size)
@@ -84,7 +95,10 @@ def baselines(masks):
     masks = np.asarray(masks)
     on_object = masks != data.BACKGROUND
     center = masks.shape[1] // 2
-    return {"random pixel": float(on_object.mean()), "image centre": float(on_object[:, center, center].mean())}
+    return {
+        "random pixel": float(on_object.mean()),
+        "image centre": float(on_object[:, center, center].mean()),
+    }
 
 
 def energy_pointing_game(maps, masks):
@@ -106,10 +120,14 @@ def energy_pointing_game(maps, masks):
         float in [0, 1].
     """
     masks = np.asarray(masks)
-    upsampled = np.maximum(upsample_heatmaps(maps, masks.shape[1:]), 0).astype(np.float64)
+    upsampled = np.maximum(upsample_heatmaps(maps, masks.shape[1:]), 0).astype(
+        np.float64
+    )
     total = upsampled.sum(axis=(1, 2))
     on_object = (upsampled * (masks != data.BACKGROUND)).sum(axis=(1, 2))
-    return float(np.mean(np.divide(on_object, total, out=np.zeros_like(total), where=total > 0)))
+    return float(
+        np.mean(np.divide(on_object, total, out=np.zeros_like(total), where=total > 0))
+    )
 
 
 def blurred_images(images, sigma=None):
@@ -119,11 +137,21 @@ def blurred_images(images, sigma=None):
     """
     images = np.asarray(images, dtype=np.float32)
     sigma = images.shape[1] / 10 if sigma is None else sigma
-    return ndimage.gaussian_filter(images, sigma=(0, sigma, sigma, 0), mode="nearest").astype(np.float32)
+    return ndimage.gaussian_filter(
+        images, sigma=(0, sigma, sigma, 0), mode="nearest"
+    ).astype(np.float32)
 
 
-def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None,
-                       batch_size=attribution.BATCH_SIZE):
+def deletion_insertion(
+    model,
+    images,
+    maps,
+    classes,
+    *,
+    steps=10,
+    sigma=None,
+    batch_size=attribution.BATCH_SIZE,
+):
     """Deletion and insertion curves (Petsiuk et al., "RISE", BMVC 2018), batched.
 
     Pixels are taken in the order of their map value, highest first (maps
@@ -148,22 +176,40 @@ def deletion_insertion(model, images, maps, classes, *, steps=10, sigma=None,
     """
     images = np.asarray(images, dtype=np.float32)
     height, width = images.shape[1:3]
-    order = np.argsort(-upsample_heatmaps(maps, (height, width)).reshape(len(images), -1), axis=1, kind="stable")
+    order = np.argsort(
+        -upsample_heatmaps(maps, (height, width)).reshape(len(images), -1),
+        axis=1,
+        kind="stable",
+    )
     counts = np.round(np.linspace(0, height * width, steps + 1)).astype(int)
     blurred = blurred_images(images, sigma)
     forward = attribution.compiled(model, 2 * (steps + 1) * len(images))
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(height * width)[None], axis=1)  # each pixel's place in the order
+    np.put_along_axis(
+        ranks, order, np.arange(height * width)[None], axis=1
+    )  # each pixel's place in the order
     curves = []
-    for start in range(0, len(images), batch_size):  # the variants of batch_size images at a time, in full batches
+    for start in range(
+        0, len(images), batch_size
+    ):  # the variants of batch_size images at a time, in full batches
         group = slice(start, start + batch_size)
-        taken = (ranks[group, None] < counts[None, :, None]).reshape(-1, steps + 1, height, width, 1)
+        taken = (ranks[group, None] < counts[None, :, None]).reshape(
+            -1, steps + 1, height, width, 1
+        )
         image, blur = images[group, None], blurred[group, None]
-        variants = np.concatenate([np.where(taken, blur, image), np.where(taken, image, blur)], axis=1)
-        variants = variants.reshape((-1,) + images.shape[1:])  # (group * 2 (steps + 1), h, w, channels)
-        probabilities = attribution.all_class_scores(forward, variants, batch_size=batch_size)
+        variants = np.concatenate(
+            [np.where(taken, blur, image), np.where(taken, image, blur)], axis=1
+        )
+        variants = variants.reshape(
+            (-1,) + images.shape[1:]
+        )  # (group * 2 (steps + 1), h, w, channels)
+        probabilities = attribution.all_class_scores(
+            forward, variants, batch_size=batch_size
+        )
         labels = np.repeat(np.asarray(classes)[group], 2 * (steps + 1))
-        curves.append(probabilities[np.arange(len(labels)), labels].reshape(-1, 2, steps + 1))
+        curves.append(
+            probabilities[np.arange(len(labels)), labels].reshape(-1, 2, steps + 1)
+        )
     curves = np.concatenate(curves)
     return curves[:, 0].astype(np.float32), curves[:, 1].astype(np.float32)
 
@@ -183,26 +229,36 @@ def rank_correlation(heatmaps_a, heatmaps_b):
     return float(np.mean(values)) if values else float("nan")
 
 
-def batched_heatmaps(model, images, layer_name, class_index=None, *, score, batch_size=1024):
+def batched_heatmaps(
+    model, images, layer_name, class_index=None, *, score, batch_size=1024
+):
     """:func:`convviz_ref.gradcam.gradcam_heatmaps` over calls of ``batch_size``; returns ``(heatmaps, classes)``.
 
     A call of :data:`~convviz_ref.gradcam.TRACE_FROM` images or more runs the
     traced step (traced once per model), so the calls are large.
     """
     results = [
-        gradcam.gradcam_heatmaps(model, images[start : start + batch_size], layer_name,
-                                 None if class_index is None else class_index[start : start + batch_size],
-                                 score=score)
+        gradcam.gradcam_heatmaps(
+            model,
+            images[start : start + batch_size],
+            layer_name,
+            None if class_index is None else class_index[start : start + batch_size],
+            score=score,
+        )
         for start in range(0, len(images), batch_size)
     ]
-    return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+    return np.concatenate([r[0] for r in results]), np.concatenate(
+        [r[1] for r in results]
+    )
 
 
 def two_object_pointing(model, pairs, layer_name, *, score):
     """Fraction of (image, class) pairs where that class's heatmap peaks on its own object."""
     hits = []
     for which in (0, 1):
-        heatmaps, _ = batched_heatmaps(model, pairs.images, layer_name, pairs.labels[:, which], score=score)
+        heatmaps, _ = batched_heatmaps(
+            model, pairs.images, layer_name, pairs.labels[:, which], score=score
+        )
         hits.append(pointing_game(heatmaps, pairs.masks[:, which]))
     return float(np.mean(hits))
 
@@ -250,13 +306,26 @@ def paired_rank_correlation(maps_a, maps_b):
     A map that became constant keeps none of the trained map's ranking, so
     it counts as no correlation (:func:`rank_correlation` skips such pairs instead).
     """
-    values = [stats.spearmanr(a.ravel(), b.ravel()).statistic if np.ptp(a) > 0 and np.ptp(b) > 0 else 0.0
-              for a, b in zip(maps_a, maps_b)]
+    values = [
+        stats.spearmanr(a.ravel(), b.ravel()).statistic
+        if np.ptp(a) > 0 and np.ptp(b) > 0
+        else 0.0
+        for a, b in zip(maps_a, maps_b)
+    ]
     return float(np.mean(values))
 
 
-def cascading_randomization(model, fresh_model, images, classes, methods, *, layer_name, score="logit",
-                            options=None):
+def cascading_randomization(
+    model,
+    fresh_model,
+    images,
+    classes,
+    methods,
+    *,
+    layer_name,
+    score="logit",
+    options=None,
+):
     """Adebayo et al.'s cascading randomization: do the maps change as the weights are destroyed?
 
     Re-initializes the blocks of :func:`randomization_blocks` one at a
@@ -285,8 +354,15 @@ def cascading_randomization(model, fresh_model, images, classes, methods, *, lay
 
     def maps_of(current, method):
         layer = layer_name if attribution.get_method(method).needs_layer else None
-        return attribution.explain(current, images, method, classes, layer_name=layer, score=score,
-                                   **options.get(method, {}))[0]
+        return attribution.explain(
+            current,
+            images,
+            method,
+            classes,
+            layer_name=layer,
+            score=score,
+            **options.get(method, {}),
+        )[0]
 
     trained = {method: maps_of(model, method) for method in methods}
     work = keras.models.clone_model(model)
@@ -297,11 +373,15 @@ def cascading_randomization(model, fresh_model, images, classes, methods, *, lay
             work.get_layer(name).set_weights(fresh_model.get_layer(name).get_weights())
         blocks.append(block)
         for method in methods:
-            correlations[method].append(paired_rank_correlation(trained[method], maps_of(work, method)))
+            correlations[method].append(
+                paired_rank_correlation(trained[method], maps_of(work, method))
+            )
     return blocks, correlations
 
 
-def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations=30, seed=0):
+def filter_ascent_check(
+    model, layer_name, images, *, num_filters=64, iterations=30, seed=0
+):
     """Does the ascent pattern excite each filter more than the best real image does?
 
     Returns:
@@ -312,21 +392,40 @@ def filter_ascent_check(model, layer_name, images, *, num_filters=64, iterations
     extractor = filters.build_feature_extractor(model, layer_name)
     num_filters = min(num_filters, extractor.output_shape[-1])
     indices = np.arange(num_filters)
-    patterns = filters.generate_filter_patterns(extractor, indices, iterations=iterations, seed=seed,
-                                                progress=False)
-    pattern_loss = np.array([filters.compute_loss(extractor, patterns[k : k + 1], k).numpy() for k in indices])
-    activations = np.concatenate([
-        np.asarray(extractor(images[start : start + 50]))[:, 2:-2, 2:-2, :num_filters].mean(axis=(1, 2))
-        for start in range(0, len(images), 50)
-    ])  # (num_images, num_filters): compute_loss for every image and filter
+    patterns = filters.generate_filter_patterns(
+        extractor, indices, iterations=iterations, seed=seed, progress=False
+    )
+    pattern_loss = np.array(
+        [
+            filters.compute_loss(extractor, patterns[k : k + 1], k).numpy()
+            for k in indices
+        ]
+    )
+    activations = np.concatenate(
+        [
+            np.asarray(extractor(images[start : start + 50]))[
+                :, 2:-2, 2:-2, :num_filters
+            ].mean(axis=(1, 2))
+            for start in range(0, len(images), 50)
+        ]
+    )  # (num_images, num_filters): compute_loss for every image and filter
     best_image_loss = activations.max(axis=0)
-    return {"fraction": float((pattern_loss > best_image_loss).mean()),
-            "median_pattern_loss": float(np.median(pattern_loss)),
-            "median_best_image_loss": float(np.median(best_image_loss)), "num_filters": int(num_filters)}
+    return {
+        "fraction": float((pattern_loss > best_image_loss).mean()),
+        "median_pattern_loss": float(np.median(pattern_loss)),
+        "median_best_image_loss": float(np.median(best_image_loss)),
+        "num_filters": int(num_filters),
+    }
 
 
-def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=None, num_ascent_filters=64,
-                          stream=None):
+def evaluate_faithfulness(
+    name="xception_like",
+    *,
+    num_images=200,
+    middle_layer=None,
+    num_ascent_filters=64,
+    stream=None,
+):
     """Print and return every faithfulness figure for one shipped classifier.
 
     ``num_ascent_filters``: the first filters of ``middle_layer`` (default
@@ -339,49 +438,78 @@ def evaluate_faithfulness(name="xception_like", *, num_images=200, middle_layer=
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_images, num_objects=2)
     results = {"baselines": baselines(singles.masks)}
-    print(f"Faithfulness of {name} (Grad-CAM at {layer_name!r}) on {num_images} held-out test images",
-          file=stream)
+    print(
+        f"Faithfulness of {name} (Grad-CAM at {layer_name!r}) on {num_images} held-out test images",
+        file=stream,
+    )
     print("  pointing game, one object per image:", file=stream)
     trained = {}
     for score in gradcam.SCORES:
-        heatmaps, classes = batched_heatmaps(model, singles.images, layer_name, score=score)
+        heatmaps, classes = batched_heatmaps(
+            model, singles.images, layer_name, score=score
+        )
         trained[score] = heatmaps, classes
         results[f"pointing_{score}"] = pointing_game(heatmaps, singles.masks)
-        print(f"    Grad-CAM, score={score!r:<9} {results[f'pointing_{score}']:.1%}", file=stream)
+        print(
+            f"    Grad-CAM, score={score!r:<9} {results[f'pointing_{score}']:.1%}",
+            file=stream,
+        )
     for baseline, value in results["baselines"].items():
         print(f"    baseline: {baseline:<17} {value:.1%}", file=stream)
 
-    print("  two objects per image, each class's heatmap on its own object:", file=stream)
+    print(
+        "  two objects per image, each class's heatmap on its own object:", file=stream
+    )
     for score in gradcam.SCORES:
-        results[f"pairs_{score}"] = two_object_pointing(model, pairs, layer_name, score=score)
-        print(f"    Grad-CAM, score={score!r:<9} {results[f'pairs_{score}']:.1%}", file=stream)
+        results[f"pairs_{score}"] = two_object_pointing(
+            model, pairs, layer_name, score=score
+        )
+        print(
+            f"    Grad-CAM, score={score!r:<9} {results[f'pairs_{score}']:.1%}",
+            file=stream,
+        )
 
     print("  sanity check, same architecture with re-initialized weights:", file=stream)
     random_model = randomized_model(name)
     for score in gradcam.SCORES:
         # Explain the class the trained model chose, so that only the weights differ.
         trained_maps, classes = trained[score]
-        random_maps, _ = batched_heatmaps(random_model, singles.images, layer_name, classes, score=score)
+        random_maps, _ = batched_heatmaps(
+            random_model, singles.images, layer_name, classes, score=score
+        )
         results[f"random_pointing_{score}"] = pointing_game(random_maps, singles.masks)
-        results[f"random_rank_correlation_{score}"] = rank_correlation(trained_maps, random_maps)
-        print(f"    score={score!r:<9} pointing game {results[f'random_pointing_{score}']:.1%}, rank "
-              f"correlation with the trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
-              file=stream)
+        results[f"random_rank_correlation_{score}"] = rank_correlation(
+            trained_maps, random_maps
+        )
+        print(
+            f"    score={score!r:<9} pointing game {results[f'random_pointing_{score}']:.1%}, rank "
+            f"correlation with the trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
+            file=stream,
+        )
 
     middle_layer = middle_layer or filters.middle_layer(model)
-    check = filter_ascent_check(model, middle_layer, singles.images, num_filters=num_ascent_filters)
+    check = filter_ascent_check(
+        model, middle_layer, singles.images, num_filters=num_ascent_filters
+    )
     results["filter_ascent"] = check
-    print(f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "
-          f"{num_images} test images for {check['fraction']:.1%} of the first {check['num_filters']} "
-          f"filters (median loss: pattern {check['median_pattern_loss']:.3f}, best image "
-          f"{check['median_best_image_loss']:.3f})", file=stream)
+    print(
+        f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "
+        f"{num_images} test images for {check['fraction']:.1%} of the first {check['num_filters']} "
+        f"filters (median loss: pattern {check['median_pattern_loss']:.3f}, best image "
+        f"{check['median_best_image_loss']:.3f})",
+        file=stream,
+    )
     return results
 
 
 def main(argv=None):
     """Command line: ``python -m convviz_ref.faithfulness [--model NAME] [--num-images N]``."""
-    parser = argparse.ArgumentParser(prog="convviz faithfulness", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="xception_like", choices=sorted(LAST_CONV_LAYERS))
+    parser = argparse.ArgumentParser(
+        prog="convviz faithfulness", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--model", default="xception_like", choices=sorted(LAST_CONV_LAYERS)
+    )
     parser.add_argument("--num-images", type=int, default=200)
     args = parser.parse_args(argv)
     evaluate_faithfulness(args.model, num_images=args.num_images)

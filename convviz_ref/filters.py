@@ -68,7 +68,9 @@ def middle_layer(model):
     """
     from convviz_ref.activations import CONV_TYPES, conv_and_pool_layers
 
-    convs = [layer for layer in conv_and_pool_layers(model) if isinstance(layer, CONV_TYPES)]
+    convs = [
+        layer for layer in conv_and_pool_layers(model) if isinstance(layer, CONV_TYPES)
+    ]
     if not convs:
         raise ValueError(f"model {model.name!r} has no conv layer")
     convs = [layer for layer in convs if max(layer.kernel_size) > 1] or convs
@@ -93,7 +95,10 @@ def input_range(model):
         if isinstance(layer, keras.layers.InputLayer):
             continue
         if isinstance(layer, keras.layers.Rescaling):
-            scale, offset = float(np.ravel(layer.scale)[0]), float(np.ravel(layer.offset)[0])
+            scale, offset = (
+                float(np.ravel(layer.scale)[0]),
+                float(np.ravel(layer.offset)[0]),
+            )
             # The layer computes x * scale + offset; solve for the x that give 0..1 or -1..1.
             low_target = 0.0 if offset == 0 else -1.0
             return ((low_target - offset) / scale + 0.0, (1.0 - offset) / scale)
@@ -156,8 +161,12 @@ def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
         A float32 tensor of the same shape; ``image`` is not modified.
     """
     image = tf.convert_to_tensor(image, dtype=tf.float32)
-    step = _traced(_ascent_step, feature_extractor)  # a tf.function, traced once per extractor
-    return step(image, tf.constant(filter_index), tf.constant(learning_rate, tf.float32))
+    step = _traced(
+        _ascent_step, feature_extractor
+    )  # a tf.function, traced once per extractor
+    return step(
+        image, tf.constant(filter_index), tf.constant(learning_rate, tf.float32)
+    )
 
 
 def initial_image(image_size, value_range=(0.0, 255.0), *, num_images=1, seed=None):
@@ -173,7 +182,12 @@ def initial_image(image_size, value_range=(0.0, 255.0), *, num_images=1, seed=No
 
 
 def generate_filter_pattern(
-    feature_extractor, filter_index, iterations=30, learning_rate=None, image_size=96, seed=None
+    feature_extractor,
+    filter_index,
+    iterations=30,
+    learning_rate=None,
+    image_size=96,
+    seed=None,
 ):
     """The image that makes filter ``filter_index`` respond most: plain gradient ascent.
 
@@ -201,9 +215,13 @@ def generate_filter_pattern(
     _check_ascent_arguments(feature_extractor, filter_index)
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
-    image = tf.constant(initial_image(image_size, input_range(feature_extractor), seed=seed))
+    image = tf.constant(
+        initial_image(image_size, input_range(feature_extractor), seed=seed)
+    )
     for _ in range(iterations):
-        image = gradient_ascent_step(feature_extractor, image, filter_index, learning_rate)
+        image = gradient_ascent_step(
+            feature_extractor, image, filter_index, learning_rate
+        )
     return image[0].numpy()
 
 
@@ -215,12 +233,16 @@ def _check_ascent_arguments(feature_extractor, filter_index):
         raise ValueError("no filter index given")
     bad = indices[(indices < 0) | (indices >= channels)]
     if bad.size:
-        raise ValueError(f"filter index {int(bad[0])} is out of range: the layer has {channels} filters "
-                         f"(0..{channels - 1})")
+        raise ValueError(
+            f"filter index {int(bad[0])} is out of range: the layer has {channels} filters "
+            f"(0..{channels - 1})"
+        )
     height, width = feature_extractor.output_shape[1:3]
     if any(size is not None and size <= 4 for size in (height, width)):
-        raise ValueError(f"the layer's feature map is {height}x{width}: the loss leaves out a 2-pixel border, "
-                         "so nothing is left; pick an earlier layer")
+        raise ValueError(
+            f"the layer's feature map is {height}x{width}: the loss leaves out a 2-pixel border, "
+            "so nothing is left; pick an earlier layer"
+        )
 
 
 def generate_filter_patterns(
@@ -274,15 +296,25 @@ def generate_filter_patterns(
     _check_sizes(batch_size=batch_size, group_size=group_size)
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
-    start = initial_image(image_size, input_range(feature_extractor), num_images=len(filter_indices), seed=seed)
+    start = initial_image(
+        image_size,
+        input_range(feature_extractor),
+        num_images=len(filter_indices),
+        seed=seed,
+    )
     patterns = []
     starts = range(0, len(filter_indices), batch_size)
-    for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
-        groups = _groups(first, min(first + batch_size, len(filter_indices)), group_size)
+    for first in tqdm(
+        starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2
+    ):
+        groups = _groups(
+            first, min(first + batch_size, len(filter_indices)), group_size
+        )
         images = _traced(_batched_ascent, feature_extractor)(
             [tf.constant(start[group]) for group in groups],
             [tf.constant(filter_indices[group]) for group in groups],
-            tf.constant(float(learning_rate)), tf.constant(iterations),
+            tf.constant(float(learning_rate)),
+            tf.constant(iterations),
         )
         patterns.extend(group_images.numpy() for group_images in images)
     return np.concatenate(patterns)
@@ -291,13 +323,20 @@ def generate_filter_patterns(
 def _check_sizes(**sizes):
     """Raise a one-line ValueError unless every size is a positive integer."""
     for name, value in sizes.items():
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        if (
+            not isinstance(value, (int, np.integer))
+            or isinstance(value, bool)
+            or value < 1
+        ):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _groups(first, stop, group_size):
     """Consecutive slices of at most ``group_size`` covering ``first:stop``."""
-    return [slice(begin, min(begin + group_size, stop)) for begin in range(first, stop, group_size)]
+    return [
+        slice(begin, min(begin + group_size, stop))
+        for begin in range(first, stop, group_size)
+    ]
 
 
 def _summed_filter_loss(activation, filter_indices):
@@ -308,7 +347,9 @@ def _summed_filter_loss(activation, filter_indices):
     gathering the whole activation has gradients that scatter into a new
     tensor as large as it.
     """
-    one_hot = tf.one_hot(filter_indices, tf.shape(activation)[-1], dtype=activation.dtype)
+    one_hot = tf.one_hot(
+        filter_indices, tf.shape(activation)[-1], dtype=activation.dtype
+    )
     picked = tf.einsum("bhwc,bc->bhw", activation, one_hot)
     return tf.reduce_sum(tf.reduce_mean(picked[:, 2:-2, 2:-2], axis=[1, 2]))
 
@@ -334,11 +375,18 @@ def _traced(steps, feature_extractor):
     Bound with :func:`functools.partial`, each extractor has its own function,
     kept by :func:`convviz_ref.gradcam.derived`.
     """
-    return derived(feature_extractor, (steps.__name__,),
-                   lambda: tf.function(functools.partial(steps, feature_extractor), reduce_retracing=True))
+    return derived(
+        feature_extractor,
+        (steps.__name__,),
+        lambda: tf.function(
+            functools.partial(steps, feature_extractor), reduce_retracing=True
+        ),
+    )
 
 
-def _batched_ascent(feature_extractor, image_groups, index_groups, learning_rate, iterations):
+def _batched_ascent(
+    feature_extractor, image_groups, index_groups, learning_rate, iterations
+):
     """Every ascent step for groups of (image, filter) pairs, the groups independent of each other."""
     return [
         _plain_ascent(feature_extractor, images, indices, learning_rate, iterations)
@@ -406,26 +454,44 @@ def generate_regularized_patterns(
     if learning_rate is None:
         learning_rate = default_learning_rate(feature_extractor)
     low, high = input_range(feature_extractor)
-    start = initial_image(image_size, (low, high), num_images=len(filter_indices), seed=seed)
+    start = initial_image(
+        image_size, (low, high), num_images=len(filter_indices), seed=seed
+    )
     shifts = np.random.default_rng(seed).integers(
         -jitter, jitter + 1, size=(len(octaves), iterations_per_octave, 2)
     )
     patterns = []
     starts = range(0, len(filter_indices), batch_size)
-    for first in tqdm(starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2):
-        groups = _groups(first, min(first + batch_size, len(filter_indices)), group_size)
+    for first in tqdm(
+        starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2
+    ):
+        groups = _groups(
+            first, min(first + batch_size, len(filter_indices)), group_size
+        )
         images = [tf.constant(start[group]) for group in groups]
         indices = [tf.constant(filter_indices[group]) for group in groups]
         for octave, grid_size in enumerate(octaves):
             images = _traced(_regularized_ascent, feature_extractor)(
-                images, indices, tf.constant(shifts[octave]),
-                tf.constant(grid_size), tf.constant(float(learning_rate)), tf.constant([low, high], tf.float32),
+                images,
+                indices,
+                tf.constant(shifts[octave]),
+                tf.constant(grid_size),
+                tf.constant(float(learning_rate)),
+                tf.constant([low, high], tf.float32),
             )
         patterns.extend(group_images.numpy() for group_images in images)
     return np.concatenate(patterns)
 
 
-def _regularized_octave(feature_extractor, images, filter_indices, shifts, grid_size, learning_rate, value_range):
+def _regularized_octave(
+    feature_extractor,
+    images,
+    filter_indices,
+    shifts,
+    grid_size,
+    learning_rate,
+    value_range,
+):
     """One octave's steps for one group: jitter, smoothed gradient, clipped step."""
     size = tf.shape(images)[1:3]
     for step in tf.range(tf.shape(shifts)[0]):
@@ -435,15 +501,35 @@ def _regularized_octave(feature_extractor, images, filter_indices, shifts, grid_
             loss = _summed_filter_loss(feature_extractor(moved), filter_indices)
         gradients = tape.gradient(loss, images)
         coarse = tf.image.resize(gradients, [grid_size, grid_size], method="area")
-        gradients = tf.math.l2_normalize(tf.image.resize(coarse, size, method="bilinear"), axis=[1, 2, 3])
-        images = tf.clip_by_value(images + learning_rate * gradients, value_range[0], value_range[1])
+        gradients = tf.math.l2_normalize(
+            tf.image.resize(coarse, size, method="bilinear"), axis=[1, 2, 3]
+        )
+        images = tf.clip_by_value(
+            images + learning_rate * gradients, value_range[0], value_range[1]
+        )
     return images
 
 
-def _regularized_ascent(feature_extractor, image_groups, index_groups, shifts, grid_size, learning_rate, value_range):
+def _regularized_ascent(
+    feature_extractor,
+    image_groups,
+    index_groups,
+    shifts,
+    grid_size,
+    learning_rate,
+    value_range,
+):
     """The steps of one octave of :func:`generate_regularized_patterns` for independent groups."""
     return [
-        _regularized_octave(feature_extractor, images, indices, shifts, grid_size, learning_rate, value_range)
+        _regularized_octave(
+            feature_extractor,
+            images,
+            indices,
+            shifts,
+            grid_size,
+            learning_rate,
+            value_range,
+        )
         for images, indices in zip(image_groups, index_groups)
     ]
 
@@ -466,10 +552,16 @@ def deprocess_image(image, crop=25):
     Raises:
         ValueError: if the crop leaves nothing of the image.
     """
-    image = np.array(image, dtype=np.float32)  # a copy: the caller's array stays as it was
+    image = np.array(
+        image, dtype=np.float32
+    )  # a copy: the caller's array stays as it was
     if crop and 2 * crop >= min(image.shape[:2]):
-        raise ValueError(f"crop={crop} leaves nothing of a {image.shape[0]}x{image.shape[1]} image")
-    if image.max() == image.min():  # constant: mid-grey (float32 round-off would give 127)
+        raise ValueError(
+            f"crop={crop} leaves nothing of a {image.shape[0]}x{image.shape[1]} image"
+        )
+    if (
+        image.max() == image.min()
+    ):  # constant: mid-grey (float32 round-off would give 127)
         image[...] = 0.0
     image -= image.mean()
     std = image.std()
@@ -501,7 +593,14 @@ def stitch(images, n_cols=8, margin=5):
         raise ValueError("stitch needs at least one image")
     height, width = images[0].shape[:2]
     rows = -(-len(images) // n_cols)
-    grid = np.zeros((rows * height + (rows - 1) * margin, n_cols * width + (n_cols - 1) * margin, 3), np.uint8)
+    grid = np.zeros(
+        (
+            rows * height + (rows - 1) * margin,
+            n_cols * width + (n_cols - 1) * margin,
+            3,
+        ),
+        np.uint8,
+    )
     for index, image in enumerate(images):
         row, col = divmod(index, n_cols)
         top, left = row * (height + margin), col * (width + margin)

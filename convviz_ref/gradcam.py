@@ -45,18 +45,25 @@ def find_last_conv_layer(model):
         ValueError: if the model has no layer with a 4-D output.
     """
     if not model.built:
-        raise ValueError(f"model {model.name!r} is not built yet; call it on an input or build it first")
+        raise ValueError(
+            f"model {model.name!r} is not built yet; call it on an input or build it first"
+        )
     names = spatial_layers(model)
     if not names:
-        raise ValueError(f"model {model.name!r} has no conv layer (no layer with a 4-D output)")
+        raise ValueError(
+            f"model {model.name!r} has no conv layer (no layer with a 4-D output)"
+        )
     return names[-1]
 
 
 def spatial_layers(model):
     """Names of the layers Grad-CAM can look at: a 4-D output, past the input and its ``Rescaling``."""
     skip = (keras.layers.InputLayer, keras.layers.Rescaling)
-    return [layer.name for layer in model.layers
-            if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4]
+    return [
+        layer.name
+        for layer in model.layers
+        if not isinstance(layer, skip) and len(getattr(layer.output, "shape", ())) == 4
+    ]
 
 
 def check_spatial_layer(model, layer_name, candidates, kind):
@@ -68,8 +75,10 @@ def check_spatial_layer(model, layer_name, candidates, kind):
     """
     layers = {layer.name: layer for layer in model.layers}
     if layer_name in layers and len(layers[layer_name].output.shape) != 4:
-        raise ValueError(f"layer {layer_name!r} of model {model.name!r} has no spatial output "
-                         f"(shape {tuple(layers[layer_name].output.shape)}); {kind}: {', '.join(candidates)}")
+        raise ValueError(
+            f"layer {layer_name!r} of model {model.name!r} has no spatial output "
+            f"(shape {tuple(layers[layer_name].output.shape)}); {kind}: {', '.join(candidates)}"
+        )
 
 
 def _class_scores(model, score):
@@ -77,18 +86,24 @@ def _class_scores(model, score):
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     if len(model.outputs[0].shape) != 2:
-        raise ValueError(f"expected a classifier with a (batch, classes) output; model {model.name!r} "
-                         f"outputs shape {model.outputs[0].shape}")
+        raise ValueError(
+            f"expected a classifier with a (batch, classes) output; model {model.name!r} "
+            f"outputs shape {model.outputs[0].shape}"
+        )
     if score == "output":
         return model.outputs[0]
     last = model.layers[-1]
     if isinstance(last, (keras.layers.Activation, keras.layers.Softmax)):
         return last.input  # a separate activation layer: its input is the logit
     if not hasattr(last, "activation"):
-        raise ValueError(f"score='logit' needs a last layer with an activation; {last.name!r} has none")
+        raise ValueError(
+            f"score='logit' needs a last layer with an activation; {last.name!r} has none"
+        )
     # A copy of the last layer with a linear activation and the same weights: the caller's model is
     # never changed, so two threads can explain one model with different scores at once.
-    head = type(last).from_config({**last.get_config(), "activation": "linear", "name": f"{last.name}_logit"})
+    head = type(last).from_config(
+        {**last.get_config(), "activation": "linear", "name": f"{last.name}_logit"}
+    )
     head.build(last.input.shape)
     head.set_weights(last.get_weights())
     return head(last.input)
@@ -117,25 +132,33 @@ def score_model(model, layer_name=None, *, score="output"):
             the candidates), a bad ``score``, or a model that is no classifier.
     """
     if not model.built:
-        raise ValueError(f"model {model.name!r} is not built yet; call it on an input or build it first")
+        raise ValueError(
+            f"model {model.name!r} is not built yet; call it on an input or build it first"
+        )
     scores = _class_scores(model, score)
     if layer_name is None:
         return keras.Model(model.inputs[0], scores)
     try:
         layer = model.get_layer(layer_name)
     except ValueError:
-        raise ValueError(f"no layer named {layer_name!r} in model {model.name!r}; "
-                         f"layers with a spatial output: {', '.join(spatial_layers(model))}") from None
+        raise ValueError(
+            f"no layer named {layer_name!r} in model {model.name!r}; "
+            f"layers with a spatial output: {', '.join(spatial_layers(model))}"
+        ) from None
     if len(layer.output.shape) != 4:
-        raise ValueError(f"layer {layer_name!r} has no spatial output (shape {layer.output.shape}); "
-                         f"choose one of: {', '.join(spatial_layers(model))}")
+        raise ValueError(
+            f"layer {layer_name!r} has no spatial output (shape {layer.output.shape}); "
+            f"choose one of: {', '.join(spatial_layers(model))}"
+        )
     return keras.Model(model.inputs[0], [layer.output, scores])
 
 
 DERIVED_CACHE_SIZE = 32
 """How many models (score models, guided copies, traced steps) :func:`derived` keeps."""
 
-_derived = collections.OrderedDict()  # (id(owner), *key) -> (owner, value), least recently used first
+_derived = (
+    collections.OrderedDict()
+)  # (id(owner), *key) -> (owner, value), least recently used first
 _derived_lock = threading.RLock()
 
 
@@ -174,7 +197,11 @@ def cached_score_model(model, layer_name=None, *, score="output"):
     again from ``model`` on every call: a model whose weights changed (the
     cascading randomization) is explained with its new weights.
     """
-    scorer = derived(model, ("score_model", layer_name, score), lambda: score_model(model, layer_name, score=score))
+    scorer = derived(
+        model,
+        ("score_model", layer_name, score),
+        lambda: score_model(model, layer_name, score=score),
+    )
     if score == "logit":
         last = model.layers[-1]
         head = {layer.name: layer for layer in scorer.layers}.get(f"{last.name}_logit")
@@ -194,21 +221,29 @@ def class_indices(predictions, class_index):
     if class_index is None:
         return np.asarray(tf.argmax(predictions, axis=-1, output_type=tf.int32))
     wanted = np.asarray(class_index)
-    if not np.issubdtype(wanted.dtype, np.integer) or np.any((wanted < 0) | (wanted >= num_classes)):
-        raise ValueError(f"class_index {class_index} is out of range: the model has "
-                         f"{num_classes} output(s) (0..{num_classes - 1})")
+    if not np.issubdtype(wanted.dtype, np.integer) or np.any(
+        (wanted < 0) | (wanted >= num_classes)
+    ):
+        raise ValueError(
+            f"class_index {class_index} is out of range: the model has "
+            f"{num_classes} output(s) (0..{num_classes - 1})"
+        )
     try:
         return np.broadcast_to(wanted, (len(predictions),)).astype(np.int32)
     except ValueError:
-        raise ValueError(f"class_index must be one int or one per image ({len(predictions)}), "
-                         f"got shape {wanted.shape}") from None
+        raise ValueError(
+            f"class_index must be one int or one per image ({len(predictions)}), "
+            f"got shape {wanted.shape}"
+        ) from None
 
 
 def check_images(images):
     """``images`` as float32 ``(batch, height, width, channels)``, or a one-line ValueError."""
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
-        raise ValueError(f"expected images of shape (batch, height, width, channels), got {images.shape}")
+        raise ValueError(
+            f"expected images of shape (batch, height, width, channels), got {images.shape}"
+        )
     return images
 
 
@@ -238,8 +273,15 @@ def batch_signature(model):
     return tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), tf.float32)
 
 
-def feature_maps_and_gradients(model, images, layer_name, class_index=None, *, score="output",
-                               batch_size=BATCH_SIZE):
+def feature_maps_and_gradients(
+    model,
+    images,
+    layer_name,
+    class_index=None,
+    *,
+    score="output",
+    batch_size=BATCH_SIZE,
+):
     """The step every CAM method shares: a layer's feature maps and the class score's gradient.
 
     Formula: ``A = layer(x)``, ``y_c = score(x)[c]``, ``G = d y_c / d A``,
@@ -258,25 +300,52 @@ def feature_maps_and_gradients(model, images, layer_name, class_index=None, *, s
     images = check_images(images)
     grad_model = cached_score_model(model, layer_name, score=score)
     num_classes = grad_model.outputs[1].shape[-1]
-    wanted = np.full(len(images), -1, np.int32) if class_index is None else class_indices(
-        np.zeros((len(images), num_classes), np.float32), class_index)  # -1: the image's top class
+    wanted = (
+        np.full(len(images), -1, np.int32)
+        if class_index is None
+        else class_indices(
+            np.zeros((len(images), num_classes), np.float32), class_index
+        )
+    )  # -1: the image's top class
 
     def step(inputs, labels):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(inputs)  # records the forward pass; only the head is differentiated
+            tape.watch(
+                inputs
+            )  # records the forward pass; only the head is differentiated
             feature_maps, predictions = grad_model(inputs, training=False)
-            labels = tf.where(labels < 0, tf.argmax(predictions, axis=-1, output_type=tf.int32), labels)
+            labels = tf.where(
+                labels < 0,
+                tf.argmax(predictions, axis=-1, output_type=tf.int32),
+                labels,
+            )
             class_scores = tf.gather(predictions, labels, axis=1, batch_dims=1)
         return feature_maps, tape.gradient(class_scores, feature_maps), labels
 
     if len(images) < TRACE_FROM:
         feature_maps, gradients, labels = step(tf.constant(images), tf.constant(wanted))
         return feature_maps.numpy(), gradients.numpy(), labels.numpy()
-    step = derived(grad_model, ("feature_maps_and_gradients",), lambda: tf.function(
-        step, input_signature=[batch_signature(grad_model), tf.TensorSpec((None,), tf.int32)]))
-    parts = [step(tf.constant(images[start : start + batch_size]), tf.constant(wanted[start : start + batch_size]))
-             for start in range(0, len(images), batch_size)]
-    return tuple(np.concatenate([np.asarray(part[n]) for part in parts]) for n in range(3))
+    step = derived(
+        grad_model,
+        ("feature_maps_and_gradients",),
+        lambda: tf.function(
+            step,
+            input_signature=[
+                batch_signature(grad_model),
+                tf.TensorSpec((None,), tf.int32),
+            ],
+        ),
+    )
+    parts = [
+        step(
+            tf.constant(images[start : start + batch_size]),
+            tf.constant(wanted[start : start + batch_size]),
+        )
+        for start in range(0, len(images), batch_size)
+    ]
+    return tuple(
+        np.concatenate([np.asarray(part[n]) for part in parts]) for n in range(3)
+    )
 
 
 def _normalize(cam):
@@ -286,7 +355,9 @@ def _normalize(cam):
     return (cam / peak if peak > 0 else cam).astype(np.float32)
 
 
-def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None, *, score="output"):
+def gradcam_heatmap(
+    model, image_batch, last_conv_layer_name, class_index=None, *, score="output"
+):
     """The Grad-CAM heatmap of one image, as in the book.
 
     Formula: with ``A`` the output of ``last_conv_layer_name`` and ``y_c``
@@ -314,14 +385,17 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None, 
         ValueError: for an unknown layer (the message lists the candidates),
             ``class_index`` out of range, a bad ``score`` or a wrong rank.
     """
-    feature_maps, gradients, _ = feature_maps_and_gradients(model, image_batch, last_conv_layer_name, class_index,
-                                                             score=score)
+    feature_maps, gradients, _ = feature_maps_and_gradients(
+        model, image_batch, last_conv_layer_name, class_index, score=score
+    )
     channel_weights = gradients.mean(axis=(0, 1, 2))  # (channels,)
     cam = (feature_maps[0] * channel_weights).mean(axis=-1)  # (h, w)
     return _normalize(cam)
 
 
-def gradcam_heatmaps(model, images, last_conv_layer_name, class_index=None, *, score="output"):
+def gradcam_heatmaps(
+    model, images, last_conv_layer_name, class_index=None, *, score="output"
+):
     """Grad-CAM of many images at once, each image on its own.
 
     Same formula as :func:`gradcam_heatmap`, with the channel weights
@@ -338,9 +412,12 @@ def gradcam_heatmaps(model, images, last_conv_layer_name, class_index=None, *, s
         float32 array ``(batch, h, w)`` in [0, 1], and the explained class
         indices, int32 ``(batch,)``.
     """
-    feature_maps, gradients, indices = feature_maps_and_gradients(model, images, last_conv_layer_name, class_index,
-                                                                   score=score)
-    channel_weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, channels)
+    feature_maps, gradients, indices = feature_maps_and_gradients(
+        model, images, last_conv_layer_name, class_index, score=score
+    )
+    channel_weights = gradients.mean(
+        axis=(1, 2), keepdims=True
+    )  # (batch, 1, 1, channels)
     cams = (feature_maps * channel_weights).mean(axis=-1)  # (batch, h, w)
     return np.stack([_normalize(cam) for cam in cams]), indices
 
@@ -370,14 +447,18 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
         image = image[0]
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if image.ndim != 3 or heatmap.ndim != 2:
-        raise ValueError(f"expected image (height, width, 3) and heatmap (h, w), got {image.shape} "
-                         f"and {heatmap.shape}")
+        raise ValueError(
+            f"expected image (height, width, 3) and heatmap (h, w), got {image.shape} "
+            f"and {heatmap.shape}"
+        )
     if cmap not in matplotlib.colormaps:
         raise ValueError(f"unknown colormap {cmap!r}; see matplotlib.colormaps")
     colors = matplotlib.colormaps[cmap](np.arange(256))[:, :3]  # (256, 3) in [0, 1]
     indices = np.uint8(255 * np.clip(heatmap, 0, 1))
     colored = keras.utils.array_to_img(colors[indices] * 255.0, scale=False)
-    colored = colored.resize((image.shape[1], image.shape[0]), resample=3)  # 3 = bicubic
+    colored = colored.resize(
+        (image.shape[1], image.shape[0]), resample=3
+    )  # 3 = bicubic
     superimposed = alpha * keras.utils.img_to_array(colored) + image
     superimposed -= superimposed.min()
     peak = superimposed.max()

@@ -73,26 +73,40 @@ def load_model(spec):
         if not path.exists():
             if _looks_like_path(spec):
                 raise FileNotFoundError(f"model file {spec} not found")
-            raise ValueError(f"unknown model {spec!r}; choose one of {', '.join(sorted(models.BUILDERS))} "
-                             "or give the path of a .keras file")
+            raise ValueError(
+                f"unknown model {spec!r}; choose one of {', '.join(sorted(models.BUILDERS))} "
+                "or give the path of a .keras file"
+            )
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):
-            raise ValueError(f"cannot load model file {spec}: not a .keras file (a .keras file is a zip archive)")
+            raise ValueError(
+                f"cannot load model file {spec}: not a .keras file (a .keras file is a zip archive)"
+            )
         try:
             model = keras.saving.load_model(path, compile=False)
         except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
             raise ValueError(f"cannot load model file {spec}: {error}") from None
         class_names = None
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} "
-                         "outputs; convviz needs one of each")
+        raise ValueError(
+            f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} "
+            "outputs; convviz needs one of each"
+        )
     input_shape = tuple(model.inputs[0].shape)
     if len(input_shape) != 4 or input_shape[-1] not in (None, 3):
-        raise ValueError(f"model {model.name!r} takes inputs of shape {input_shape}; convviz feeds it "
-                         "RGB images (batch, height, width, 3)")
+        raise ValueError(
+            f"model {model.name!r} takes inputs of shape {input_shape}; convviz feeds it "
+            "RGB images (batch, height, width, 3)"
+        )
     if class_names is None:
         num_outputs = model.outputs[0].shape[-1]
-        names = models.load_manifest().get(pathlib.Path(spec).stem, {}).get("class_names")
-        class_names = names if names and len(names) == num_outputs else [str(i) for i in range(num_outputs or 0)]
+        names = (
+            models.load_manifest().get(pathlib.Path(spec).stem, {}).get("class_names")
+        )
+        class_names = (
+            names
+            if names and len(names) == num_outputs
+            else [str(i) for i in range(num_outputs or 0)]
+        )
     return Loaded(model, tuple(class_names))
 
 
@@ -124,12 +138,18 @@ def load_image(spec, target_size=None):
     path = pathlib.Path(spec)
     if path.exists():  # a file wins over a sample photograph of the same name
         try:  # PIL reads the pixels only when they are needed: a truncated file fails in img_to_array
-            image = keras.utils.load_img(path, color_mode="rgb", target_size=target_size)
+            image = keras.utils.load_img(
+                path, color_mode="rgb", target_size=target_size
+            )
             return Picture(keras.utils.img_to_array(image, dtype="float32")[None])
         except UnidentifiedImageError:
-            raise ValueError(f"cannot read image file {spec}: not an image format PIL knows") from None
+            raise ValueError(
+                f"cannot read image file {spec}: not an image format PIL knows"
+            ) from None
         except OSError as error:
-            raise ValueError(f"cannot read image file {spec}: {error.strerror or error}") from None
+            raise ValueError(
+                f"cannot read image file {spec}: {error.strerror or error}"
+            ) from None
     if _looks_like_path(spec):
         raise FileNotFoundError(f"image file {spec} not found")
     return Picture(data.sample_image(spec, target_size))
@@ -143,21 +163,41 @@ def _load_shapes_image(spec, target_size):
 
     match = re.fullmatch(r"shapes:(\w+):(\d+)", spec)
     if match is None:
-        raise ValueError(f"cannot read {spec!r}: a synthetic image is shapes:SPLIT:INDEX, e.g. shapes:test:17")
+        raise ValueError(
+            f"cannot read {spec!r}: a synthetic image is shapes:SPLIT:INDEX, e.g. shapes:test:17"
+        )
     split, index = match[1], int(match[2])
     if split not in data.SPLIT_SIZES:
-        raise ValueError(f"unknown split {split!r} in {spec!r}; choose one of {', '.join(data.SPLIT_SIZES)}")
+        raise ValueError(
+            f"unknown split {split!r} in {spec!r}; choose one of {', '.join(data.SPLIT_SIZES)}"
+        )
     if index >= data.SPLIT_SIZES[split]:
-        raise ValueError(f"image index {index} is out of range for the shapes split {split!r} "
-                         f"(0..{data.SPLIT_SIZES[split] - 1})")
-    square = target_size is not None and target_size[0] == target_size[1] and target_size[0] >= 32
+        raise ValueError(
+            f"image index {index} is out of range for the shapes split {split!r} "
+            f"(0..{data.SPLIT_SIZES[split] - 1})"
+        )
+    square = (
+        target_size is not None
+        and target_size[0] == target_size[1]
+        and target_size[0] >= 32
+    )
     size = target_size[0] if square else DEFAULT_IMAGE_SIZE
     shapes = data.load_shapes(split, n=index + 1, image_size=size)
     batch, mask = shapes.images[index : index + 1], shapes.masks[index]
-    if target_size is not None and tuple(target_size) != (size, size):  # a model for small or oblong images
-        batch = np.asarray(keras.ops.image.resize(batch, target_size, interpolation="bilinear"))
-        mask = np.asarray(keras.ops.image.resize(mask[None, :, :, None].astype(np.float32), target_size,
-                                                 interpolation="nearest"))[0, :, :, 0].astype(np.int32)
+    if target_size is not None and tuple(target_size) != (
+        size,
+        size,
+    ):  # a model for small or oblong images
+        batch = np.asarray(
+            keras.ops.image.resize(batch, target_size, interpolation="bilinear")
+        )
+        mask = np.asarray(
+            keras.ops.image.resize(
+                mask[None, :, :, None].astype(np.float32),
+                target_size,
+                interpolation="nearest",
+            )
+        )[0, :, :, 0].astype(np.int32)
     return Picture(batch, mask, int(shapes.labels[index]))
 
 
@@ -165,6 +205,11 @@ def require_output_rank(model, rank, command):
     """A one-line ValueError unless ``model``'s output has ``rank`` axes: 2 for a classifier, 4 for a segmenter."""
     if len(model.outputs[0].shape) == rank:
         return
-    kind = ("a classifier, whose output is (batch, classes)" if rank == 2
-            else "a segmentation model, whose output is (batch, height, width, classes)")
-    raise ValueError(f"{command} needs {kind}; model {model.name!r} outputs {tuple(model.outputs[0].shape)}")
+    kind = (
+        "a classifier, whose output is (batch, classes)"
+        if rank == 2
+        else "a segmentation model, whose output is (batch, height, width, classes)"
+    )
+    raise ValueError(
+        f"{command} needs {kind}; model {model.name!r} outputs {tuple(model.outputs[0].shape)}"
+    )

@@ -52,22 +52,44 @@ def build_segmentation_model(image_size=96, num_classes=3, widths=(32, 64)):
         ValueError: if ``image_size`` is not divisible by ``2 ** len(widths)``.
     """
     if image_size % 2 ** len(widths):
-        raise ValueError(f"image_size {image_size} is not divisible by 2 ** {len(widths)}")
+        raise ValueError(
+            f"image_size {image_size} is not divisible by 2 ** {len(widths)}"
+        )
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for level, width in enumerate(widths, start=1):
-        x = layers.Conv2D(width, 3, strides=2, activation="relu", padding="same", name=f"down{level}_conv1")(x)
-        x = layers.Conv2D(width, 3, activation="relu", padding="same", name=f"down{level}_conv2")(x)
-    for level, width in reversed(list(enumerate(widths, start=1))):
-        x = layers.Conv2DTranspose(width, 3, activation="relu", padding="same", name=f"up{level}_conv1")(x)
-        x = layers.Conv2DTranspose(
-            width, 3, strides=2, activation="relu", padding="same", name=f"up{level}_conv2"
+        x = layers.Conv2D(
+            width,
+            3,
+            strides=2,
+            activation="relu",
+            padding="same",
+            name=f"down{level}_conv1",
         )(x)
-    outputs = layers.Conv2D(num_classes, 3, activation="softmax", padding="same", name="mask")(x)
+        x = layers.Conv2D(
+            width, 3, activation="relu", padding="same", name=f"down{level}_conv2"
+        )(x)
+    for level, width in reversed(list(enumerate(widths, start=1))):
+        x = layers.Conv2DTranspose(
+            width, 3, activation="relu", padding="same", name=f"up{level}_conv1"
+        )(x)
+        x = layers.Conv2DTranspose(
+            width,
+            3,
+            strides=2,
+            activation="relu",
+            padding="same",
+            name=f"up{level}_conv2",
+        )(x)
+    outputs = layers.Conv2D(
+        num_classes, 3, activation="softmax", padding="same", name="mask"
+    )(x)
     return keras.Model(inputs, outputs, name="segmenter")
 
 
-def build_small_convnet(image_size=96, num_classes=4, widths=(32, 64, 128, 256, 256), dropout=0.5):
+def build_small_convnet(
+    image_size=96, num_classes=4, widths=(32, 64, 128, 256, 256), dropout=0.5
+):
     """The small convnet trained from scratch in the chapter before this course.
 
     ``Conv2D``-ReLU layers (3x3, no padding), each but the last followed by
@@ -91,12 +113,16 @@ def build_small_convnet(image_size=96, num_classes=4, widths=(32, 64, 128, 256, 
     for _ in widths[:-1]:
         side = (side - 2) // 2
     if side - 2 < 1:
-        raise ValueError(f"image_size {image_size} is too small for {len(widths)} conv layers")
+        raise ValueError(
+            f"image_size {image_size} is too small for {len(widths)} conv layers"
+        )
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for index, width in enumerate(widths, start=1):
         last = index == len(widths)
-        x = layers.Conv2D(width, 3, activation="relu", name="last_conv" if last else f"conv{index}")(x)
+        x = layers.Conv2D(
+            width, 3, activation="relu", name="last_conv" if last else f"conv{index}"
+        )(x)
         if not last:
             x = layers.MaxPooling2D(2, name=f"pool{index}")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -105,7 +131,9 @@ def build_small_convnet(image_size=96, num_classes=4, widths=(32, 64, 128, 256, 
     return keras.Model(inputs, outputs, name="small_convnet")
 
 
-def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def residual_block(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     """Add a residual block on top of tensor ``x`` and return its output tensor.
 
     Formula: ``output = body(x) + residual(x)``. The residual is ``x`` itself
@@ -138,24 +166,45 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
     residual = x
     for index in (1, 2):
         if separable:
-            x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn{index}")(x)
+            x = layers.BatchNormalization(
+                momentum=bn_momentum, name=f"{name}_bn{index}"
+            )(x)
             x = layers.Activation("relu", name=f"{name}_relu{index}")(x)
             x = layers.SeparableConv2D(
-                filters, 3, padding="same", use_bias=False, name=f"{name}_sepconv{index}"
+                filters,
+                3,
+                padding="same",
+                use_bias=False,
+                name=f"{name}_sepconv{index}",
             )(x)
         else:
-            x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv{index}")(x)
+            x = layers.Conv2D(
+                filters,
+                3,
+                activation="relu",
+                padding="same",
+                name=f"{name}_conv{index}",
+            )(x)
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
         residual = layers.Conv2D(
-            filters, 1, strides=2, padding="same", use_bias=not separable, name=f"{name}_projection"
+            filters,
+            1,
+            strides=2,
+            padding="same",
+            use_bias=not separable,
+            name=f"{name}_projection",
         )(residual)
     elif residual.shape[-1] != filters:
-        residual = layers.Conv2D(filters, 1, use_bias=not separable, name=f"{name}_projection")(residual)
+        residual = layers.Conv2D(
+            filters, 1, use_bias=not separable, name=f"{name}_projection"
+        )(residual)
     return layers.add([x, residual], name=f"{name}_add")
 
 
-def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+def count_conv_params(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
     """Count the weights of a 2-D convolution, regular or depthwise separable.
 
     Formula:
@@ -193,7 +242,12 @@ def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False
 
 
 def build_xception_like(
-    image_size=96, num_classes=4, widths=(32, 64, 128, 256), entry_filters=32, dropout=0.5, bn_momentum=0.9,
+    image_size=96,
+    num_classes=4,
+    widths=(32, 64, 128, 256),
+    entry_filters=32,
+    dropout=0.5,
+    bn_momentum=0.9,
     name="xception_like",
 ):
     """The chapter's Xception-like classifier.
@@ -224,9 +278,18 @@ def build_xception_like(
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(entry_filters, 5, padding="same", use_bias=False, name="entry_conv")(x)
+    x = layers.Conv2D(
+        entry_filters, 5, padding="same", use_bias=False, name="entry_conv"
+    )(x)
     for index, width in enumerate(widths, start=1):
-        x = residual_block(x, width, pooling=True, separable=True, bn_momentum=bn_momentum, name=f"block{index}")
+        x = residual_block(
+            x,
+            width,
+            pooling=True,
+            separable=True,
+            bn_momentum=bn_momentum,
+            name=f"block{index}",
+        )
     x = layers.BatchNormalization(momentum=bn_momentum, name="last_conv_bn")(x)
     x = layers.Activation("relu", name="last_conv_act")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -247,7 +310,11 @@ BUILDERS = {
 ("Clever Hans") data, ``load_shapes("train", markers="marked")``.
 """
 
-LAST_CONV_LAYERS = {"shortcut": "last_conv_act", "small_convnet": "last_conv", "xception_like": "last_conv_act"}
+LAST_CONV_LAYERS = {
+    "shortcut": "last_conv_act",
+    "small_convnet": "last_conv",
+    "xception_like": "last_conv_act",
+}
 """The last convolutional layer of each shipped classifier (for Grad-CAM)."""
 
 
@@ -286,6 +353,8 @@ def load_pretrained(name):
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
     path = PRETRAINED_DIR / f"{name}.keras"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; rebuild it with: python -m convviz_ref.train {name}")
+        raise FileNotFoundError(
+            f"{path} is missing; rebuild it with: python -m convviz_ref.train {name}"
+        )
     model = keras.saving.load_model(path, compile=False)
     return Pretrained(model, tuple(load_manifest()[name]["class_names"]))

@@ -68,7 +68,9 @@ XCEPTION_WEIGHTS = {
 }
 """``include_top -> (file name, md5)`` of the ImageNet weights, as in ``keras.applications``."""
 
-XCEPTION_URL = "https://storage.googleapis.com/tensorflow/keras-applications/xception/{}"
+XCEPTION_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/xception/{}"
+)
 
 
 class OfflineError(ConnectionError):
@@ -114,7 +116,11 @@ def check_online(host, port=443, timeout=3.0, *, instead=SHAPES_DEFAULT):
     thread.join(timeout)
     if outcome.get("ok"):
         return
-    reason = _one_line(outcome["error"]) if "error" in outcome else f"no answer in {timeout} s"
+    reason = (
+        _one_line(outcome["error"])
+        if "error" in outcome
+        else f"no answer in {timeout} s"
+    )
     via = "" if target == (host, port) else f" via proxy {target[0]}:{target[1]}"
     raise OfflineError(
         f"cannot reach {host}:{port}{via} ({reason}); offline, use {instead} instead"
@@ -203,11 +209,16 @@ def load_oxford_pets(directory=None, *, image_size=200, n=None, download=False):
             image or trimap file that cannot be read (the message names it).
     """
     if image_size < 1:
-        raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
+        raise ValueError(
+            f"image_size must be a positive number of pixels, got {image_size}"
+        )
     if directory is None:
         directory = keras_cache_dir() / "datasets" / "oxford_pets"
     directory = pathlib.Path(directory).expanduser()
-    images_dir, trimaps_dir = directory / "images", directory / "annotations" / "trimaps"
+    images_dir, trimaps_dir = (
+        directory / "images",
+        directory / "annotations" / "trimaps",
+    )
     if not (images_dir.is_dir() and trimaps_dir.is_dir()):
         if not download:
             raise FileNotFoundError(
@@ -220,10 +231,14 @@ def load_oxford_pets(directory=None, *, image_size=200, n=None, download=False):
     trimaps = {path.stem: path for path in _visible(trimaps_dir, "*.png")}
     paths = [path for path in _visible(images_dir, "*.jpg") if path.stem in trimaps]
     if not paths:
-        raise FileNotFoundError(f"no image in {images_dir} has a trimap in {trimaps_dir}")
+        raise FileNotFoundError(
+            f"no image in {images_dir} has a trimap in {trimaps_dir}"
+        )
     n = len(paths) if n is None else n
     if not 0 <= n <= len(paths):
-        raise ValueError(f"n must be between 0 and {len(paths)} (images with a trimap), got {n}")
+        raise ValueError(
+            f"n must be between 0 and {len(paths)} (images with a trimap), got {n}"
+        )
     paths = paths[:n]
 
     size = (image_size, image_size)
@@ -233,7 +248,10 @@ def load_oxford_pets(directory=None, *, image_size=200, n=None, download=False):
         images[index] = _read_image(path, target_size=size, interpolation="bilinear")
         trimap_path = trimaps[path.stem]
         trimap = _read_image(
-            trimap_path, target_size=size, color_mode="grayscale", interpolation="nearest"
+            trimap_path,
+            target_size=size,
+            color_mode="grayscale",
+            interpolation="nearest",
         )[..., 0].astype(np.int32)
         if trimap.min() < 1 or trimap.max() > 3:
             raise ValueError(
@@ -254,8 +272,14 @@ def _visible(folder, pattern):
 def _read_image(path, **kwargs):
     """``keras.utils.load_img`` as a float32 array; a damaged file gives a one-line ValueError."""
     try:
-        return keras.utils.img_to_array(keras.utils.load_img(path, **kwargs), dtype="float32")
-    except (OSError, SyntaxError, ValueError) as error:  # what PIL raises for a bad file
+        return keras.utils.img_to_array(
+            keras.utils.load_img(path, **kwargs), dtype="float32"
+        )
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as error:  # what PIL raises for a bad file
         raise ValueError(f"cannot read image file {path}: {_one_line(error)}") from None
 
 
@@ -264,14 +288,21 @@ def _download_pets(directory):
     check_online(PETS_HOST, instead=SHAPES_DEFAULT)
     directory.mkdir(parents=True, exist_ok=True)  # else get_file would use /tmp/.keras
     archives = directory / "archives"
-    needed = {"images": directory / "images", "annotations": directory / "annotations" / "trimaps"}
+    needed = {
+        "images": directory / "images",
+        "annotations": directory / "annotations" / "trimaps",
+    }
     for name, url in PETS_URLS.items():
         if needed[name].is_dir():
             continue
         # Keras 3 unpacks "<name>.tar.gz" into "<name>_extracted/", which
         # holds the archive's top folder, <name>/.
         extracted = keras.utils.get_file(
-            f"{name}.tar.gz", url, extract=True, cache_dir=str(directory), cache_subdir="archives"
+            f"{name}.tar.gz",
+            url,
+            extract=True,
+            cache_dir=str(directory),
+            cache_subdir="archives",
         )
         source, target = pathlib.Path(extracted) / name, directory / name
         target.mkdir(exist_ok=True)
@@ -313,7 +344,9 @@ def load_cats_vs_dogs(directory, *, image_size=180, batch_size=32, seed=0):
         ValueError: for an image size under 1.
     """
     if image_size < 1:
-        raise ValueError(f"image_size must be a positive number of pixels, got {image_size}")
+        raise ValueError(
+            f"image_size must be a positive number of pixels, got {image_size}"
+        )
     directory = pathlib.Path(directory).expanduser()
     splits = [split for split in CATS_VS_DOGS_SPLITS if (directory / split).is_dir()]
     if not splits:
@@ -324,7 +357,9 @@ def load_cats_vs_dogs(directory, *, image_size=180, batch_size=32, seed=0):
         )
     first = directory / splits[0]
     class_names = sorted(
-        path.name for path in first.iterdir() if path.is_dir() and not path.name.startswith(".")
+        path.name
+        for path in first.iterdir()
+        if path.is_dir() and not path.name.startswith(".")
     )
     return {
         split: keras.utils.image_dataset_from_directory(
@@ -373,9 +408,14 @@ def load_imagenet_xception(weights="imagenet", *, include_top=True):
         weights = cache / "models" / fname
         if not weights.is_file():
             check_online(XCEPTION_HOST, instead=PRETRAINED_DEFAULT)
-            cache.mkdir(parents=True, exist_ok=True)  # else get_file would use /tmp/.keras
+            cache.mkdir(
+                parents=True, exist_ok=True
+            )  # else get_file would use /tmp/.keras
             weights = keras.utils.get_file(
-                fname, XCEPTION_URL.format(fname), file_hash=md5, cache_dir=str(cache),
+                fname,
+                XCEPTION_URL.format(fname),
+                file_hash=md5,
+                cache_dir=str(cache),
                 cache_subdir="models",
             )
     elif weights is not None and not pathlib.Path(weights).is_file():

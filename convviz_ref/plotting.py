@@ -25,15 +25,25 @@ def colorize_mask(mask):
 
 def add_trimap_legend(fig):
     """A legend of the trimap colours (object, background, contour) under the figure's panels."""
-    handles = [Patch(facecolor=color / 255, edgecolor="0.5", label=name)
-               for color, name in zip(TRIMAP_COLORS, TRIMAP_NAMES)]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=8)
+    handles = [
+        Patch(facecolor=color / 255, edgecolor="0.5", label=name)
+        for color, name in zip(TRIMAP_COLORS, TRIMAP_NAMES)
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        frameon=False,
+        fontsize=8,
+    )
 
 
 def _grid(num_items, num_cols, cell_size=1.6):
     num_cols = max(1, min(num_cols, num_items))
     num_rows = -(-num_items // num_cols)
-    fig = Figure(figsize=(cell_size * num_cols, cell_size * num_rows), layout="constrained")
+    fig = Figure(
+        figsize=(cell_size * num_cols, cell_size * num_rows), layout="constrained"
+    )
     axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
     for ax in axes:
         ax.axis("off")
@@ -63,7 +73,9 @@ def plot_samples(images, labels, class_names, *, masks=None, num_cols=8):
         row, col = divmod(index, num_cols)
         ax = axes[row * rows_per_image, col]
         ax.imshow(image.astype(np.uint8))
-        ax.set_title(" + ".join(class_names[k] for k in np.atleast_1d(label)), fontsize=8)
+        ax.set_title(
+            " + ".join(class_names[k] for k in np.atleast_1d(label)), fontsize=8
+        )
         if masks is not None:
             axes[row * rows_per_image + 1, col].imshow(colorize_mask(masks[index]))
     if masks is not None:
@@ -85,7 +97,11 @@ def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
         A matplotlib Figure.
     """
     num_images = min(num_images, len(images))
-    panels = ["image", "true trimap", "predicted"] if masks_true is not None else ["image", "predicted"]
+    panels = (
+        ["image", "true trimap", "predicted"]
+        if masks_true is not None
+        else ["image", "predicted"]
+    )
     fig, axes = _grid(len(panels) * num_images, len(panels), cell_size=2.0)
     axes = axes.reshape(num_images, len(panels))
     for row in range(num_images):
@@ -128,8 +144,13 @@ def plot_channel_grid(grid, layer_name, *, pixels_per_inch=48):
         A matplotlib Figure (viridis colours, as in the book).
     """
     height, width = grid.shape
-    fig = Figure(figsize=(max(2.0, width / pixels_per_inch), max(1.0, height / pixels_per_inch) + 0.4),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(
+            max(2.0, width / pixels_per_inch),
+            max(1.0, height / pixels_per_inch) + 0.4,
+        ),
+        layout="constrained",
+    )
     ax = fig.subplots()
     ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.set_title(layer_name)
@@ -145,7 +166,9 @@ def plot_filter_grid(grid, title):
     """
     height, width = grid.shape[:2]
     fig_width = max(3.0, width / 100)
-    fig = Figure(figsize=(fig_width, fig_width * height / width + 0.4), layout="constrained")
+    fig = Figure(
+        figsize=(fig_width, fig_width * height / width + 0.4), layout="constrained"
+    )
     ax = fig.subplots()
     ax.imshow(grid)
     ax.set_title(title)
@@ -198,14 +221,18 @@ def plot_method_maps(images, maps_by_method, titles=None, *, cmap="jet"):
     images = np.asarray(images)
     titles = titles or {}
     num_cols = len(maps_by_method) + 1
-    fig = Figure(figsize=(1.3 * num_cols, 1.3 * len(images) + 0.3), layout="constrained")
+    fig = Figure(
+        figsize=(1.3 * num_cols, 1.3 * len(images) + 0.3), layout="constrained"
+    )
     axes = fig.subplots(len(images), num_cols, squeeze=False)
     extent = (0, images.shape[2], images.shape[1], 0)
     for row, image in enumerate(images):
         axes[row, 0].imshow(image.astype(np.uint8))
         for col, (method, maps) in enumerate(maps_by_method.items(), start=1):
             axes[row, col].imshow(image.astype(np.uint8), alpha=0.5)
-            axes[row, col].imshow(maps[row], cmap=cmap, vmin=0, vmax=1, alpha=0.6, extent=extent)
+            axes[row, col].imshow(
+                maps[row], cmap=cmap, vmin=0, vmax=1, alpha=0.6, extent=extent
+            )
             if row == 0:
                 axes[row, col].set_title(titles.get(method, method), fontsize=7)
     axes[0, 0].set_title("image", fontsize=7)
@@ -256,13 +283,20 @@ def plot_deletion_insertion(deletion, insertion, titles=None):
     titles = titles or {}
     fig = Figure(figsize=(8.5, 3.4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, curves, name in ((axes[0], deletion, "deletion (lower is better)"),
-                             (axes[1], insertion, "insertion (higher is better)")):
+    for ax, curves, name in (
+        (axes[0], deletion, "deletion (lower is better)"),
+        (axes[1], insertion, "insertion (higher is better)"),
+    ):
         for method, curve in curves.items():
             curve = np.asarray(curve, dtype=np.float64)
             fractions = np.linspace(0, 1, len(curve))
             area = (curve[1:] + curve[:-1]).sum() / (2 * (len(curve) - 1))
-            ax.plot(fractions, curve, marker=".", label=f"{titles.get(method, method)} ({area:.2f})")
+            ax.plot(
+                fractions,
+                curve,
+                marker=".",
+                label=f"{titles.get(method, method)} ({area:.2f})",
+            )
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("fraction of pixels, in the map's order")
         ax.legend(fontsize=6)

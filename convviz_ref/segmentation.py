@@ -35,7 +35,9 @@ def predict_masks(model, images, *, batch_size=32):
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4:
-        raise ValueError(f"expected images of shape (batch, height, width, 3), got {images.shape}")
+        raise ValueError(
+            f"expected images of shape (batch, height, width, 3), got {images.shape}"
+        )
     probabilities = model.predict(images, batch_size=batch_size, verbose=0)
     return np.argmax(probabilities, axis=-1).astype(np.int32)
 
@@ -62,7 +64,9 @@ def per_class_iou(masks_true, masks_pred, num_classes=3):
     """
     masks_true, masks_pred = np.asarray(masks_true), np.asarray(masks_pred)
     if masks_true.shape != masks_pred.shape:
-        raise ValueError(f"mask shapes differ: true {masks_true.shape}, predicted {masks_pred.shape}")
+        raise ValueError(
+            f"mask shapes differ: true {masks_true.shape}, predicted {masks_pred.shape}"
+        )
     classes = np.arange(num_classes)[:, None]
     is_true = masks_true.reshape(1, -1) == classes
     is_pred = masks_pred.reshape(1, -1) == classes

@@ -33,13 +33,19 @@ from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 def accuracy(model, images, labels, *, batch_size=attribution.BATCH_SIZE):
     """Fraction of images whose top class is the label."""
-    return float((attribution.top_classes(model, images, batch_size=batch_size) == labels).mean())
+    return float(
+        (attribution.top_classes(model, images, batch_size=batch_size) == labels).mean()
+    )
 
 
 def accuracy_by_version(model, num_images=1000):
     """The model's accuracy on each version of the marked test split: ``{version: accuracy}``."""
-    return {version: accuracy(model, *data.load_shapes("test", n=num_images, markers=version)[:2])
-            for version in data.MARKER_VERSIONS}
+    return {
+        version: accuracy(
+            model, *data.load_shapes("test", n=num_images, markers=version)[:2]
+        )
+        for version in data.MARKER_VERSIONS
+    }
 
 
 def marker_pointing(maps, marker_masks, masks):
@@ -53,16 +59,27 @@ def marker_pointing(maps, marker_masks, masks):
     """
     marker_masks, masks = np.asarray(marker_masks), np.asarray(masks)
     carries = marker_masks.reshape(len(marker_masks), -1).any(axis=1)
-    maps, marker_masks, masks = np.asarray(maps)[carries], marker_masks[carries], masks[carries]
+    maps, marker_masks, masks = (
+        np.asarray(maps)[carries],
+        marker_masks[carries],
+        masks[carries],
+    )
     rows, cols = faithfulness.peak_locations(maps, masks.shape[1:])
     index = np.arange(len(masks))
-    upsampled = np.maximum(faithfulness.upsample_heatmaps(maps, masks.shape[1:]), 0).astype(np.float64)
+    upsampled = np.maximum(
+        faithfulness.upsample_heatmaps(maps, masks.shape[1:]), 0
+    ).astype(np.float64)
     total = upsampled.sum(axis=(1, 2))
     on_marker = (upsampled * marker_masks).sum(axis=(1, 2))
-    return {"marker": float((marker_masks[index, rows, cols] == 1).mean()),
-            "object": float((masks[index, rows, cols] != data.BACKGROUND).mean()),
-            "marker_energy": float(np.mean(np.divide(on_marker, total, out=np.zeros_like(total),
-                                                     where=total > 0)))}
+    return {
+        "marker": float((marker_masks[index, rows, cols] == 1).mean()),
+        "object": float((masks[index, rows, cols] != data.BACKGROUND).mean()),
+        "marker_energy": float(
+            np.mean(
+                np.divide(on_marker, total, out=np.zeros_like(total), where=total > 0)
+            )
+        ),
+    }
 
 
 def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=None):
@@ -84,24 +101,57 @@ def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=Non
     shortcut, _ = load_pretrained("shortcut")
     clean, _ = load_pretrained("xception_like")
     results = {"accuracy": {}, "pointing": {}}
-    print(f"Accuracy on the {data.SPLIT_SIZES['test']} test images, by version of the markers:", file=stream)
-    print(f"  {'model':<15}" + "".join(f"{version:>10}" for version in data.MARKER_VERSIONS), file=stream)
+    print(
+        f"Accuracy on the {data.SPLIT_SIZES['test']} test images, by version of the markers:",
+        file=stream,
+    )
+    print(
+        f"  {'model':<15}"
+        + "".join(f"{version:>10}" for version in data.MARKER_VERSIONS),
+        file=stream,
+    )
     for name, model in (("shortcut", shortcut), ("xception_like", clean)):
         results["accuracy"][name] = accuracy_by_version(model)
-        print(f"  {name:<15}" + "".join(f"{results['accuracy'][name][version]:>10.1%}"
-                                        for version in data.MARKER_VERSIONS), file=stream)
+        print(
+            f"  {name:<15}"
+            + "".join(
+                f"{results['accuracy'][name][version]:>10.1%}"
+                for version in data.MARKER_VERSIONS
+            ),
+            file=stream,
+        )
     marked = data.load_shapes("test", n=num_images, markers="marked")
     carrying = int(marked.marker_masks.reshape(num_images, -1).any(axis=1).sum())
-    print(f"Where the shortcut model's maps point, on the {carrying} of {num_images} marked test images "
-          f"that carry a marker ({score} score):", file=stream)
-    print(f"  {'method':<22}{'peak on marker':>16}{'peak on object':>16}{'mass on marker':>16}", file=stream)
+    print(
+        f"Where the shortcut model's maps point, on the {carrying} of {num_images} marked test images "
+        f"that carry a marker ({score} score):",
+        file=stream,
+    )
+    print(
+        f"  {'method':<22}{'peak on marker':>16}{'peak on object':>16}{'mass on marker':>16}",
+        file=stream,
+    )
     for method in methods:
-        layer = LAST_CONV_LAYERS["shortcut"] if attribution.get_method(method).needs_layer else None
-        maps, _ = attribution.explain(shortcut, marked.images, method, layer_name=layer, score=score)
-        where = results["pointing"][method] = marker_pointing(maps, marked.marker_masks, marked.masks)
-        print(f"  {method:<22}{where['marker']:>16.1%}{where['object']:>16.1%}{where['marker_energy']:>16.1%}",
-              file=stream, flush=True)
+        layer = (
+            LAST_CONV_LAYERS["shortcut"]
+            if attribution.get_method(method).needs_layer
+            else None
+        )
+        maps, _ = attribution.explain(
+            shortcut, marked.images, method, layer_name=layer, score=score
+        )
+        where = results["pointing"][method] = marker_pointing(
+            maps, marked.marker_masks, marked.masks
+        )
+        print(
+            f"  {method:<22}{where['marker']:>16.1%}{where['object']:>16.1%}{where['marker_energy']:>16.1%}",
+            file=stream,
+            flush=True,
+        )
     marker_area = float(marked.marker_masks.mean() * num_images / max(carrying, 1))
-    print(f"  (the marker covers {marker_area:.1%} of an image that carries it: a map that ignores it puts about "
-          "that much mass there by chance)", file=stream)
+    print(
+        f"  (the marker covers {marker_area:.1%} of an image that carries it: a map that ignores it puts about "
+        "that much mass there by chance)",
+        file=stream,
+    )
     return results

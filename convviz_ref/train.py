@@ -18,14 +18,38 @@ import pathlib
 import sys
 import time
 
-from convviz_ref import data  # NumPy and SciPy only: Keras is imported where it is used, after
+from convviz_ref import (
+    data,
+)  # NumPy and SciPy only: Keras is imported where it is used, after
+
 # main() has started TensorFlow without its start-up lines
 
 RECIPES = {
-    "segmenter": {"builder_args": {"widths": (32, 64)}, "epochs": 20, "batch_size": 32, "learning_rate": 2e-3},
-    "small_convnet": {"builder_args": {}, "epochs": 20, "batch_size": 32, "learning_rate": 1e-3},
-    "xception_like": {"builder_args": {}, "epochs": 15, "batch_size": 32, "learning_rate": 2e-3},
-    "shortcut": {"builder_args": {"name": "shortcut"}, "epochs": 5, "batch_size": 32, "learning_rate": 2e-3, "markers": "marked"},
+    "segmenter": {
+        "builder_args": {"widths": (32, 64)},
+        "epochs": 20,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+    },
+    "small_convnet": {
+        "builder_args": {},
+        "epochs": 20,
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+    },
+    "xception_like": {
+        "builder_args": {},
+        "epochs": 15,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+    },
+    "shortcut": {
+        "builder_args": {"name": "shortcut"},
+        "epochs": 5,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+        "markers": "marked",
+    },
 }
 """How each shipped model is trained: builder arguments, epochs, batch size, peak learning rate, and
 the version of the shortcut data (``markers``, see :func:`convviz_ref.data.load_shapes`) if any."""
@@ -44,7 +68,9 @@ def make_callbacks(epochs, description):
             self.bar = tqdm(total=epochs, desc=description, unit="epoch")
 
         def on_epoch_end(self, epoch, logs=None):
-            self.bar.set_postfix({key: f"{value:.3f}" for key, value in (logs or {}).items()})
+            self.bar.set_postfix(
+                {key: f"{value:.3f}" for key, value in (logs or {}).items()}
+            )
             self.bar.update(1)
 
         def on_train_end(self, logs=None):
@@ -53,8 +79,16 @@ def make_callbacks(epochs, description):
     return [EpochProgress()]
 
 
-def train_model(name, *, epochs=None, seed=0, output_dir=None, num_train=None, num_val=None,
-                progress=True):
+def train_model(
+    name,
+    *,
+    epochs=None,
+    seed=0,
+    output_dir=None,
+    num_train=None,
+    num_val=None,
+    progress=True,
+):
     """Train one shipped model from scratch and save it as ``output_dir/NAME.keras``.
 
     The learning rate follows a cosine decay from the recipe's peak to zero,
@@ -101,14 +135,22 @@ def train_model(name, *, epochs=None, seed=0, output_dir=None, num_train=None, n
     tf.config.experimental.enable_op_determinism()
 
     markers = recipe.get("markers")
-    train = data.load_shapes("train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
-    val = data.load_shapes("val", num_val, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers)
+    train = data.load_shapes(
+        "train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers
+    )
+    val = data.load_shapes(
+        "val", num_val, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers
+    )
     segmenting = name == "segmenter"
-    train_targets, val_targets = (train.masks, val.masks) if segmenting else (train.labels, val.labels)
+    train_targets, val_targets = (
+        (train.masks, val.masks) if segmenting else (train.labels, val.labels)
+    )
 
     model = BUILDERS[name](image_size=IMAGE_SIZE, **recipe["builder_args"])
     steps = epochs * -(-len(train.images) // recipe["batch_size"])
-    schedule = keras.optimizers.schedules.CosineDecay(recipe["learning_rate"], decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        recipe["learning_rate"], decay_steps=steps
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss="sparse_categorical_crossentropy",
@@ -124,8 +166,15 @@ def train_model(name, *, epochs=None, seed=0, output_dir=None, num_train=None, n
         verbose=0,
         callbacks=make_callbacks(epochs, name) if progress else [],
     )
-    save_model(model, name, PRETRAINED_DIR if output_dir is None else output_dir, recipe=recipe, epochs=epochs,
-               seed=seed, num_train=len(train.images))
+    save_model(
+        model,
+        name,
+        PRETRAINED_DIR if output_dir is None else output_dir,
+        recipe=recipe,
+        epochs=epochs,
+        seed=seed,
+        num_train=len(train.images),
+    )
     return model, history.history
 
 
@@ -144,10 +193,14 @@ def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
     manifest_path = output_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest[name] = {
-        "class_names": list(data.TRIMAP_NAMES if name == "segmenter" else data.CLASS_NAMES),
+        "class_names": list(
+            data.TRIMAP_NAMES if name == "segmenter" else data.CLASS_NAMES
+        ),
         "image_size": IMAGE_SIZE,
-        "builder_args": {key: list(value) if isinstance(value, tuple) else value
-                         for key, value in recipe["builder_args"].items()},
+        "builder_args": {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in recipe["builder_args"].items()
+        },
         "epochs": epochs,
         "batch_size": recipe["batch_size"],
         "learning_rate": recipe["learning_rate"],
@@ -157,21 +210,41 @@ def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
     }
     if recipe.get("markers"):
         manifest[name]["markers"] = recipe["markers"]
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+    manifest_path.write_text(
+        json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+    )
 
 
 def main(argv=None):
     """Command line: ``python -m convviz_ref.train NAME [NAME ...] | all``."""
-    parser = argparse.ArgumentParser(prog="convviz-train", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", choices=[*RECIPES, "all"], help="models to train")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    parser = argparse.ArgumentParser(
+        prog="convviz-train", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "names", nargs="+", choices=[*RECIPES, "all"], help="models to train"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the recipe's epochs"
+    )
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    parser.add_argument("--output-dir", type=pathlib.Path, default=None,
-                        help="where to write NAME.keras (default: the package's pretrained/ folder)")
-    parser.add_argument("--num-train", type=int, default=None,
-                        help="train on the first N training images only (a quick trial)")
-    parser.add_argument("--num-val", type=int, default=None,
-                        help="validate on the first N validation images only (a quick trial)")
+    parser.add_argument(
+        "--output-dir",
+        type=pathlib.Path,
+        default=None,
+        help="where to write NAME.keras (default: the package's pretrained/ folder)",
+    )
+    parser.add_argument(
+        "--num-train",
+        type=int,
+        default=None,
+        help="train on the first N training images only (a quick trial)",
+    )
+    parser.add_argument(
+        "--num-val",
+        type=int,
+        default=None,
+        help="validate on the first N validation images only (a quick trial)",
+    )
     args = parser.parse_args(argv)
     import convviz_ref
     from convviz_ref.cli import start_tensorflow_quietly
@@ -184,7 +257,9 @@ def main(argv=None):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     # as `convviz` does: no C++ start-up lines before the progress bar; op determinism enabled first
     start_tensorflow_quietly(deterministic=True)
-    from convviz_ref.models import PRETRAINED_DIR  # Keras, so TensorFlow: after the quiet start
+    from convviz_ref.models import (
+        PRETRAINED_DIR,
+    )  # Keras, so TensorFlow: after the quiet start
 
     output_dir = PRETRAINED_DIR if args.output_dir is None else args.output_dir
     names = list(RECIPES) if "all" in args.names else args.names
@@ -192,14 +267,22 @@ def main(argv=None):
     for name in names:
         start = time.perf_counter()
         _, history = train_model(
-            name, epochs=args.epochs, seed=args.seed, output_dir=output_dir, num_train=args.num_train,
+            name,
+            epochs=args.epochs,
+            seed=args.seed,
+            output_dir=output_dir,
+            num_train=args.num_train,
             num_val=args.num_val,
         )
         minutes = (time.perf_counter() - start) / 60
-        print(f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
-              f"trained in {minutes:.1f} min -> {output_dir / (name + '.keras')}")
+        print(
+            f"{name}: val_accuracy {history['val_accuracy'][-1]:.4f}, "
+            f"trained in {minutes:.1f} min -> {output_dir / (name + '.keras')}"
+        )
     if len(names) > 1:
-        print(f"all {len(names)} models retrained in {(time.perf_counter() - total_start) / 60:.1f} min")
+        print(
+            f"all {len(names)} models retrained in {(time.perf_counter() - total_start) / 60:.1f} min"
+        )
     return 0
 
 

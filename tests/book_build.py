@@ -22,7 +22,9 @@ def build_script():
     """``book/build.py`` as a module (it imports Jupyter Book only when it builds)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("book_build_script", BOOK / "build.py")
+    spec = importlib.util.spec_from_file_location(
+        "book_build_script", BOOK / "build.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,7 +32,16 @@ def build_script():
 
 def jupyter_book_command(source, *extra):
     """What ``make book`` runs: ``jupyter-book build`` through book/build.py (chapters side by side)."""
-    return [sys.executable, str(BOOK / "build.py"), "--all", "-W", "-n", "--keep-going", *extra, str(source)]
+    return [
+        sys.executable,
+        str(BOOK / "build.py"),
+        "--all",
+        "-W",
+        "-n",
+        "--keep-going",
+        *extra,
+        str(source),
+    ]
 
 
 def sources():
@@ -42,9 +53,14 @@ def sources():
 
 def is_stale():
     """True when a chapter's page is missing or older than the newest source of the book."""
-    pages = [HTML / f"{name}.html" for name in ["intro", *CHAPTERS]]  # index.html is a redirect written once
+    pages = [
+        HTML / f"{name}.html" for name in ["intro", *CHAPTERS]
+    ]  # index.html is a redirect written once
     newest_source = max(p.stat().st_mtime for p in sources())
-    return not all(page.exists() for page in pages) or min(p.stat().st_mtime for p in pages) < newest_source
+    return (
+        not all(page.exists() for page in pages)
+        or min(p.stat().st_mtime for p in pages) < newest_source
+    )
 
 
 def built_book():
@@ -58,9 +74,17 @@ def built_book():
     with open(BOOK / "_build" / ".tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_stale():
-            result = subprocess.run(jupyter_book_command(BOOK), cwd=REPOSITORY, capture_output=True, text=True)
-            assert result.returncode == 0, ("the book failed to build:\n" + result.stdout[-4000:]
-                                            + result.stderr[-4000:])
+            result = subprocess.run(
+                jupyter_book_command(BOOK),
+                cwd=REPOSITORY,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, (
+                "the book failed to build:\n"
+                + result.stdout[-4000:]
+                + result.stderr[-4000:]
+            )
     return HTML
 
 
@@ -68,7 +92,10 @@ if __name__ == "__main__":
     import time
 
     if is_stale():
-        print("the book is missing or older than its sources: building it before the tests", flush=True)
+        print(
+            "the book is missing or older than its sources: building it before the tests",
+            flush=True,
+        )
         start = time.perf_counter()
         built_book()
         print(f"book built in {time.perf_counter() - start:.0f} s", flush=True)

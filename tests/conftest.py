@@ -9,11 +9,12 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from book_build import build_script
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
 # TensorFlow sizes its thread pools to every core of the machine in each process. `make test`
 # runs more pytest-xdist workers than cores (see the Makefile), so each worker's TensorFlow, and
 # the kernels and commands it starts, get the workers' share of the cores instead: one thread on
@@ -25,7 +26,11 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 def share_the_cores(environment):
     """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns them (None outside xdist)."""
     workers = environment.get("PYTEST_XDIST_WORKER_COUNT")
-    return None if workers is None else build_script().share_the_cores(int(workers), environment)
+    return (
+        None
+        if workers is None
+        else build_script().share_the_cores(int(workers), environment)
+    )
 
 
 share_the_cores(os.environ)
@@ -46,10 +51,17 @@ FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--file-durations", default=str(FILE_DURATIONS), metavar="PATH",
-                     help="the JSON table of seconds per test file that orders the files (default: %(default)s)")
-    parser.addoption("--store-file-durations", action="store_true",
-                     help="write each test file's seconds in this run (set-up, call, tear-down) to --file-durations")
+    parser.addoption(
+        "--file-durations",
+        default=str(FILE_DURATIONS),
+        metavar="PATH",
+        help="the JSON table of seconds per test file that orders the files (default: %(default)s)",
+    )
+    parser.addoption(
+        "--store-file-durations",
+        action="store_true",
+        help="write each test file's seconds in this run (set-up, call, tear-down) to --file-durations",
+    )
 
 
 def _file_of(nodeid):
@@ -63,21 +75,32 @@ def pytest_collection_modifyitems(config, items):
     for index, item in enumerate(items):
         first.setdefault(_file_of(item.nodeid), index)
     # A stable sort on the file alone keeps each file's tests in their own order.
-    items.sort(key=lambda item: (-seconds.get(_file_of(item.nodeid), 0.0), first[_file_of(item.nodeid)]))
+    items.sort(
+        key=lambda item: (
+            -seconds.get(_file_of(item.nodeid), 0.0),
+            first[_file_of(item.nodeid)],
+        )
+    )
 
 
 _seconds_by_file = collections.Counter()
 
 
 def pytest_runtest_logreport(report):
-    _seconds_by_file[_file_of(report.nodeid)] += report.duration  # the xdist controller gets every report
+    _seconds_by_file[_file_of(report.nodeid)] += (
+        report.duration
+    )  # the xdist controller gets every report
 
 
 def pytest_sessionfinish(session):
     config = session.config
     if config.getoption("store_file_durations") and not hasattr(config, "workerinput"):
-        table = {name: round(value, 1) for name, value in _seconds_by_file.most_common()}
-        Path(config.getoption("file_durations")).write_text(json.dumps(table, indent=1) + "\n")
+        table = {
+            name: round(value, 1) for name, value in _seconds_by_file.most_common()
+        }
+        Path(config.getoption("file_durations")).write_text(
+            json.dumps(table, indent=1) + "\n"
+        )
 
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", None}

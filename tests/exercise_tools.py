@@ -14,7 +14,6 @@ import copy
 from pathlib import Path
 
 import nbformat
-
 from convviz_grade import notebook_cells, sandbox
 from convviz_grade.validate import collect_results, execute
 
@@ -64,9 +63,15 @@ def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
         if not isinstance(notebook, nbformat.NotebookNode):
             notebook = nbformat.read(notebook, as_version=4)
         if combined is None:
-            combined = nbformat.v4.new_notebook(metadata=copy.deepcopy(notebook.metadata))
+            combined = nbformat.v4.new_notebook(
+                metadata=copy.deepcopy(notebook.metadata)
+            )
         else:
-            combined.cells.append(nbformat.v4.new_code_cell(RESET_SOURCE, metadata={"convviz_reset": True}))
+            combined.cells.append(
+                nbformat.v4.new_code_cell(
+                    RESET_SOURCE, metadata={"convviz_reset": True}
+                )
+            )
         for cell in copy.deepcopy(notebook.cells):
             cell.id = f"{cell.id}-{number}"[-64:]  # cell ids are unique in a notebook
             combined.cells.append(cell)
@@ -76,11 +81,16 @@ def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
     parts = [[]]
     for cell in executed.cells:
         if cell.metadata.get("convviz_reset"):
-            assert not any(output.output_type == "error" for output in cell.outputs), cell.outputs
+            assert not any(output.output_type == "error" for output in cell.outputs), (
+                cell.outputs
+            )
             parts.append([])
         else:
             parts[-1].append(cell)
-    return [nbformat.v4.new_notebook(cells=cells, metadata=executed.metadata) for cells in parts]
+    return [
+        nbformat.v4.new_notebook(cells=cells, metadata=executed.metadata)
+        for cells in parts
+    ]
 
 
 def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
@@ -98,7 +108,10 @@ def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
         ``other_errors`` lists the errors of the cells that are not tests.
     """
     source = nbformat.read(solution_notebook(assignment), as_version=4)
-    notebooks = [notebook_cells.replace_answers(copy.deepcopy(source), answers) for answers in answer_sets]
+    notebooks = [
+        notebook_cells.replace_answers(copy.deepcopy(source), answers)
+        for answers in answer_sets
+    ]
     runs = []
     for executed in execute_in_one_kernel(notebooks, tmp_path, timeout=timeout):
         results, other_errors = collect_results(executed)
@@ -114,8 +127,9 @@ def grading_server(assignment, slot):
     it runs in a fresh child, and :func:`grade_with` empties the slot after
     each one. The repository is hidden, as for every submission here.
     """
-    server = sandbox.ForkServer(slot, prelude=assignment.prelude, preload=assignment.preload,
-                                hide=[REPOSITORY])
+    server = sandbox.ForkServer(
+        slot, prelude=assignment.prelude, preload=assignment.preload, hide=[REPOSITORY]
+    )
     try:
         yield server
     finally:
@@ -140,7 +154,9 @@ def models_as_the_worker_loads_them(assignment):
         first = spec["args"][0] if spec["args"] else {}
         if "model" in first:
             if first["model"] not in by_file:
-                by_file[first["model"]] = keras.models.load_model(folder / first["model"], compile=False)
+                by_file[first["model"]] = keras.models.load_model(
+                    folder / first["model"], compile=False
+                )
             by_case[index] = by_file[first["model"]]
     return by_case
 
@@ -149,8 +165,12 @@ def grade_with(server, assignment, path):
     """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``."""
     from convviz_grade import grading
 
-    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap, as convviz-grade does"
+    assert sandbox.bwrap_available(), (
+        "these tests grade inside bubblewrap, as convviz-grade does"
+    )
     try:
-        return grading.grade_submission(assignment, path, hide=[REPOSITORY], server=server)
+        return grading.grade_submission(
+            assignment, path, hide=[REPOSITORY], server=server
+        )
     finally:
         server.clear_slot()

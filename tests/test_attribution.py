@@ -15,25 +15,31 @@ import threading
 import keras
 import numpy as np
 import pytest
-
 import tiny_models as tm
+
 from convviz_ref import attribution, gradcam
 
 
 def images_for(model, n=3, seed=0):
     rng = np.random.default_rng(seed)
-    return rng.uniform(0, 255, (n,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
+    return rng.uniform(0, 255, (n,) + tuple(model.inputs[0].shape[1:])).astype(
+        np.float32
+    )
 
 
 def linear_parts(model):
     """``(W, b)`` of tm.linear_classifier in float64, W reshaped to ``(h, w, channels, classes)``."""
-    kernel, bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
+    kernel, bias = (
+        w.astype(np.float64) for w in model.get_layer("predictions").get_weights()
+    )
     return kernel.reshape(tuple(model.inputs[0].shape[1:]) + (-1,)), bias
 
 
 def linear_logits(model, images):
     kernel, bias = linear_parts(model)
-    return np.einsum("nhwc,hwck->nk", np.asarray(images, np.float64) / 255, kernel) + bias
+    return (
+        np.einsum("nhwc,hwck->nk", np.asarray(images, np.float64) / 255, kernel) + bias
+    )
 
 
 # ---------------------------------------------------------------- the registry and explain
@@ -49,23 +55,45 @@ def test_every_method_returns_maps_in_unit_range_at_its_resolution():
         if name == "integrated_gradients":
             options = {"steps": 4}
         maps, classes = attribution.explain(model, images, name, **options)
-        expected = (2, 8, 8)  # the "same"-padded conv keeps the image's grid: both resolutions are 8x8
+        expected = (
+            2,
+            8,
+            8,
+        )  # the "same"-padded conv keeps the image's grid: both resolutions are 8x8
         assert maps.shape == expected and maps.dtype == np.float32, name
         assert classes.dtype == np.int32 and classes.shape == (2,), name
         assert np.all(np.isfinite(maps)) and maps.min() >= 0 and maps.max() <= 1, name
-        assert {maps[n].max() for n in range(2)} <= {0.0, 1.0}, name  # each map divided by its own maximum
-        assert entry.family in ("cam", "pixel", "perturbation") and entry.resolution in ("layer", "image")
-        assert entry.needs_layer == (entry.family == "cam") and entry.function.__doc__, name
+        assert {maps[n].max() for n in range(2)} <= {0.0, 1.0}, (
+            name
+        )  # each map divided by its own maximum
+        assert entry.family in (
+            "cam",
+            "pixel",
+            "perturbation",
+        ) and entry.resolution in ("layer", "image")
+        assert (
+            entry.needs_layer == (entry.family == "cam") and entry.function.__doc__
+        ), name
 
 
 def test_cam_methods_are_at_the_layer_grid_and_pixel_methods_at_the_image():
     model = tm.functional_convnet(seed=1)  # 12x12 input, conv2 3x3
     images = images_for(model, n=2)
-    assert attribution.explain(model, images, "layer_cam", layer_name="conv2")[0].shape == (2, 3, 3)
-    assert attribution.explain(model, images, "layer_cam")[0].shape == (2, 3, 3)  # the last spatial layer
+    assert attribution.explain(model, images, "layer_cam", layer_name="conv2")[
+        0
+    ].shape == (2, 3, 3)
+    assert attribution.explain(model, images, "layer_cam")[0].shape == (
+        2,
+        3,
+        3,
+    )  # the last spatial layer
     assert attribution.explain(model, images, "saliency")[0].shape == (2, 12, 12)
-    upsampled = attribution.upsample_maps(attribution.explain(model, images, "gradcam")[0], (12, 12))
-    assert upsampled.shape == (2, 12, 12) and upsampled.min() >= 0 and upsampled.max() <= 1
+    upsampled = attribution.upsample_maps(
+        attribution.explain(model, images, "gradcam")[0], (12, 12)
+    )
+    assert (
+        upsampled.shape == (2, 12, 12) and upsampled.min() >= 0 and upsampled.max() <= 1
+    )
 
 
 def test_explain_gradcam_is_the_books_gradcam_heatmaps():
@@ -73,9 +101,12 @@ def test_explain_gradcam_is_the_books_gradcam_heatmaps():
     images = images_for(model, n=4)
     for score in gradcam.SCORES:
         for class_index in (None, 1, np.array([0, 2, 1, 0])):
-            maps, classes = attribution.explain(model, images, "gradcam", class_index, layer_name="conv2",
-                                                score=score)
-            expected, expected_classes = gradcam.gradcam_heatmaps(model, images, "conv2", class_index, score=score)
+            maps, classes = attribution.explain(
+                model, images, "gradcam", class_index, layer_name="conv2", score=score
+            )
+            expected, expected_classes = gradcam.gradcam_heatmaps(
+                model, images, "conv2", class_index, score=score
+            )
             np.testing.assert_allclose(maps, expected, atol=1e-6)
             np.testing.assert_array_equal(classes, expected_classes)
 
@@ -85,25 +116,69 @@ def test_top_class_is_the_argmax_and_explicit_classes_are_kept():
     images = images_for(model, n=5)
     _, classes = attribution.explain(model, images, "saliency")
     np.testing.assert_array_equal(classes, linear_logits(model, images).argmax(axis=1))
-    np.testing.assert_array_equal(attribution.explain(model, images, "saliency", 2)[1], [2] * 5)
+    np.testing.assert_array_equal(
+        attribution.explain(model, images, "saliency", 2)[1], [2] * 5
+    )
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda m, x: attribution.explain(m, x, "gradcamm"), "unknown method 'gradcamm'; choose one of: gradcam, "),
-    (lambda m, x: attribution.explain(m, x, "saliency", layer_name="conv2"), "takes no layer_name"),
-    (lambda m, x: attribution.explain(m, x, "gradcam", layer_name="nope"), "no layer named 'nope'"),
-    (lambda m, x: attribution.explain(m, x, "gradcam", layer_name="gap"), "has no spatial output"),
-    (lambda m, x: attribution.explain(m, x, "gradcam", 7), "class_index 7 is out of range"),
-    (lambda m, x: attribution.explain(m, x, "saliency", [0, 1]), "one per image"),
-    (lambda m, x: attribution.explain(m, x[0], "saliency"), "expected images of shape"),
-    (lambda m, x: attribution.explain(m, x, "saliency", score="probability"), "score must be one of"),
-    (lambda m, x: attribution.explain(m, x, "occlusion", patch=13), "patch must be between 1 and 12"),
-    (lambda m, x: attribution.explain(m, x, "occlusion", patch=0), "patch must be between 1 and 12"),
-    (lambda m, x: attribution.explain(m, x, "occlusion", stride=0), "stride must be at least 1"),
-    (lambda m, x: attribution.explain(m, x, "smoothgrad", samples=0), "samples must be at least 1"),
-    (lambda m, x: attribution.explain(m, x, "integrated_gradients", steps=0), "steps must be at least 1"),
-    (lambda m, x: attribution.integrated_gradients(m, x, baseline=np.zeros(5)), "does not broadcast"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda m, x: attribution.explain(m, x, "gradcamm"),
+            "unknown method 'gradcamm'; choose one of: gradcam, ",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "saliency", layer_name="conv2"),
+            "takes no layer_name",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "gradcam", layer_name="nope"),
+            "no layer named 'nope'",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "gradcam", layer_name="gap"),
+            "has no spatial output",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "gradcam", 7),
+            "class_index 7 is out of range",
+        ),
+        (lambda m, x: attribution.explain(m, x, "saliency", [0, 1]), "one per image"),
+        (
+            lambda m, x: attribution.explain(m, x[0], "saliency"),
+            "expected images of shape",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "saliency", score="probability"),
+            "score must be one of",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "occlusion", patch=13),
+            "patch must be between 1 and 12",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "occlusion", patch=0),
+            "patch must be between 1 and 12",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "occlusion", stride=0),
+            "stride must be at least 1",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "smoothgrad", samples=0),
+            "samples must be at least 1",
+        ),
+        (
+            lambda m, x: attribution.explain(m, x, "integrated_gradients", steps=0),
+            "steps must be at least 1",
+        ),
+        (
+            lambda m, x: attribution.integrated_gradients(m, x, baseline=np.zeros(5)),
+            "does not broadcast",
+        ),
+    ],
+)
 def test_errors_are_one_line(call, message):
     model = tm.functional_convnet(seed=0)
     with pytest.raises(ValueError) as error:
@@ -131,11 +206,24 @@ def test_score_choice_never_changes_the_model():
     before = np.asarray(model(images))
     weights = [w.copy() for w in model.get_weights()]
     for name in attribution.METHODS:
-        options = {"samples": 2} if name == "smoothgrad" else {"steps": 2} if name == "integrated_gradients" else {}
+        options = (
+            {"samples": 2}
+            if name == "smoothgrad"
+            else {"steps": 2}
+            if name == "integrated_gradients"
+            else {}
+        )
         attribution.explain(model, images, name, score="logit", **options)
     assert model.layers[-1].activation is keras.activations.softmax
-    assert [layer.name for layer in model.layers] == ["image", "rescaling", "conv1", "pool1", "conv2", "gap",
-                                                      "predictions"]
+    assert [layer.name for layer in model.layers] == [
+        "image",
+        "rescaling",
+        "conv1",
+        "pool1",
+        "conv2",
+        "gap",
+        "predictions",
+    ]
     np.testing.assert_array_equal(np.asarray(model(images)), before)
     for a, b in zip(model.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
@@ -145,17 +233,27 @@ def test_logit_score_is_the_pre_softmax_score():
     model = tm.linear_classifier(seed=6)
     images = images_for(model, n=4)
     classes = np.array([0, 1, 2, 0], np.int32)
-    scores = attribution.class_scores(gradcam.score_model(model, score="logit"), images, classes)
-    np.testing.assert_allclose(scores, linear_logits(model, images)[np.arange(4), classes], rtol=1e-5)
-    outputs = attribution.class_scores(gradcam.score_model(model, score="output"), images, classes)
-    np.testing.assert_allclose(outputs, np.asarray(model(images))[np.arange(4), classes], rtol=1e-6)
+    scores = attribution.class_scores(
+        gradcam.score_model(model, score="logit"), images, classes
+    )
+    np.testing.assert_allclose(
+        scores, linear_logits(model, images)[np.arange(4), classes], rtol=1e-5
+    )
+    outputs = attribution.class_scores(
+        gradcam.score_model(model, score="output"), images, classes
+    )
+    np.testing.assert_allclose(
+        outputs, np.asarray(model(images))[np.arange(4), classes], rtol=1e-6
+    )
 
 
 def test_two_threads_with_different_scores_get_the_serial_answers():
     model = tm.gap_dense_model(seed=7, image_size=8, channels=5)
     images = images_for(model, n=4)
 
-    def raw_maps(score):  # before normalizing: a switched score would show even as a change of scale
+    def raw_maps(
+        score,
+    ):  # before normalizing: a switched score would show even as a change of scale
         return attribution.gradcam(model, images, layer_name="conv", score=score)
 
     serial = {score: raw_maps(score) for score in gradcam.SCORES}
@@ -188,7 +286,9 @@ def gap_parts(model, images):
     """Feature maps A (n, h, w, k) and the logit's gradient g_k = W[k, c] / (h w) of tm.gap_dense_model."""
     kernel, bias = model.get_layer("conv").get_weights()
     weights = model.get_layer("predictions").get_weights()[0].astype(np.float64)
-    maps = np.stack([tm.relu(tm.np_conv2d(image, kernel, bias, padding="same")) for image in images])
+    maps = np.stack(
+        [tm.relu(tm.np_conv2d(image, kernel, bias, padding="same")) for image in images]
+    )
     return maps, weights / (maps.shape[1] * maps.shape[2])
 
 
@@ -202,11 +302,19 @@ def test_gradcam_plus_plus_and_layer_cam_in_closed_form():
     for n, c in enumerate(classes):
         g = gradient[:, c]  # (k,): the same at every position
         sums = feature_maps[n].sum(axis=(0, 1))
-        denominator = 2 * g ** 2 + sums * g ** 3
-        alpha = np.where(denominator != 0, g ** 2 / np.where(denominator != 0, denominator, 1), 0)
-        weights = 64 * alpha * tm.relu(g)  # the sum over the 8x8 positions of a constant
-        np.testing.assert_allclose(plus_plus[n], (feature_maps[n] * weights).sum(axis=-1), rtol=1e-4, atol=1e-7)
-        np.testing.assert_allclose(layer[n], (feature_maps[n] * tm.relu(g)).sum(axis=-1), rtol=1e-4, atol=1e-7)
+        denominator = 2 * g**2 + sums * g**3
+        alpha = np.where(
+            denominator != 0, g**2 / np.where(denominator != 0, denominator, 1), 0
+        )
+        weights = (
+            64 * alpha * tm.relu(g)
+        )  # the sum over the 8x8 positions of a constant
+        np.testing.assert_allclose(
+            plus_plus[n], (feature_maps[n] * weights).sum(axis=-1), rtol=1e-4, atol=1e-7
+        )
+        np.testing.assert_allclose(
+            layer[n], (feature_maps[n] * tm.relu(g)).sum(axis=-1), rtol=1e-4, atol=1e-7
+        )
 
 
 def naive_score_cam(model, image, class_index, layer_name):
@@ -218,8 +326,11 @@ def naive_score_cam(model, image, class_index, layer_name):
     feature_maps = np.asarray(feature_model(image[None]))[0]
     scores = []
     for k in range(feature_maps.shape[-1]):
-        mask = np.asarray(keras.ops.image.resize(feature_maps[..., k : k + 1], image.shape[:2],
-                                                 interpolation="bilinear"))[..., 0]
+        mask = np.asarray(
+            keras.ops.image.resize(
+                feature_maps[..., k : k + 1], image.shape[:2], interpolation="bilinear"
+            )
+        )[..., 0]
         span = mask.max() - mask.min()
         mask = (mask - mask.min()) / span if span > 0 else np.zeros_like(mask)
         pooled = np.asarray(logit_model((image * mask[..., None])[None]))[0]
@@ -233,30 +344,48 @@ def test_score_cam_equals_a_loop_of_one_pass_per_channel():
     images = images_for(model, n=2)
     raw = attribution.score_cam(model, images, [1, 2], layer_name="conv2", batch_size=2)
     for n, c in enumerate((1, 2)):
-        np.testing.assert_allclose(raw[n], naive_score_cam(model, images[n], c, "conv2"), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            raw[n], naive_score_cam(model, images[n], c, "conv2"), rtol=1e-4, atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("method", ["score_cam", "occlusion"])
-def test_an_image_asked_for_two_classes_is_perturbed_once_and_explained_for_each(method, monkeypatch):
+def test_an_image_asked_for_two_classes_is_perturbed_once_and_explained_for_each(
+    method, monkeypatch
+):
     model = tm.functional_convnet(seed=9, image_size=16)
     images = images_for(model, n=2)
-    options = {"layer_name": "conv2"} if method == "score_cam" else {"patch": 6, "stride": 5}
+    options = (
+        {"layer_name": "conv2"} if method == "score_cam" else {"patch": 6, "stride": 5}
+    )
     function = getattr(attribution, method)
     rows = [(0, 0), (1, 1), (0, 1), (0, 2)]  # (image, class): image 0 for three classes
     alone = [function(model, images[[image]], [c], **options)[0] for image, c in rows]
     passes = []
     real = attribution.all_class_scores
-    monkeypatch.setattr(attribution, "all_class_scores",
-                        lambda forward, batch, **kw: passes.append(len(batch)) or real(forward, batch, **kw))
-    raw = function(model, images[[image for image, _ in rows]], [c for _, c in rows], **options)
+    monkeypatch.setattr(
+        attribution,
+        "all_class_scores",
+        lambda forward, batch, **kw: (
+            passes.append(len(batch)) or real(forward, batch, **kw)
+        ),
+    )
+    raw = function(
+        model, images[[image for image, _ in rows]], [c for _, c in rows], **options
+    )
     for n, expected in enumerate(alone):
-        np.testing.assert_allclose(raw[n], expected, rtol=1e-4, atol=1e-6, err_msg=f"row {n}")
+        np.testing.assert_allclose(
+            raw[n], expected, rtol=1e-4, atol=1e-6, err_msg=f"row {n}"
+        )
     shared = sum(passes)
     passes.clear()
     function(model, images, [0, 1], **options)  # each image once
     # Image 0 is perturbed once, not three times: the two extra rows add only their own plain
     # forward pass (occlusion scores the unoccluded image; Score-CAM takes no such pass here).
-    assert shared - sum(passes) == (2 if method == "occlusion" else 0), (shared, sum(passes))
+    assert shared - sum(passes) == (2 if method == "occlusion" else 0), (
+        shared,
+        sum(passes),
+    )
 
 
 def test_with_one_channel_every_cam_method_is_the_feature_map():
@@ -281,11 +410,19 @@ def test_saliency_and_smoothgrad_of_a_linear_model_are_its_weights():
     kernel, _ = linear_parts(model)
     classes = np.array([2, 0, 1])
     expected = np.stack([kernel[..., c] / 255 for c in classes])
-    np.testing.assert_allclose(attribution.saliency(model, images, classes), expected, rtol=1e-4, atol=1e-9)
-    np.testing.assert_allclose(attribution.smoothgrad(model, images, classes, samples=5), expected,
-                               rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        attribution.saliency(model, images, classes), expected, rtol=1e-4, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        attribution.smoothgrad(model, images, classes, samples=5),
+        expected,
+        rtol=1e-4,
+        atol=1e-9,
+    )
     maps, _ = attribution.explain(model, images, "saliency", classes)
-    np.testing.assert_allclose(maps, attribution.normalize_maps(np.abs(expected).max(axis=-1)), atol=1e-5)
+    np.testing.assert_allclose(
+        maps, attribution.normalize_maps(np.abs(expected).max(axis=-1)), atol=1e-5
+    )
 
 
 def test_integrated_gradients_of_a_linear_model_in_closed_form():
@@ -294,10 +431,20 @@ def test_integrated_gradients_of_a_linear_model_in_closed_form():
     kernel, _ = linear_parts(model)
     baseline = np.full_like(images[:1], 40.0)
     attributions = attribution.integrated_gradients(model, images, 1, baseline, steps=3)
-    np.testing.assert_allclose(attributions, (images - 40.0) * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7)
-    logits = linear_logits(model, np.concatenate([images, np.broadcast_to(baseline, images.shape)]))
-    np.testing.assert_allclose(attributions.reshape(3, -1).sum(axis=1), logits[:3, 1] - logits[3:, 1], rtol=1e-4)
-    assert np.all(attribution.completeness_gap(model, images, attributions, 1, baseline) < 1e-4)
+    np.testing.assert_allclose(
+        attributions, (images - 40.0) * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7
+    )
+    logits = linear_logits(
+        model, np.concatenate([images, np.broadcast_to(baseline, images.shape)])
+    )
+    np.testing.assert_allclose(
+        attributions.reshape(3, -1).sum(axis=1),
+        logits[:3, 1] - logits[3:, 1],
+        rtol=1e-4,
+    )
+    assert np.all(
+        attribution.completeness_gap(model, images, attributions, 1, baseline) < 1e-4
+    )
 
 
 def test_integrated_gradients_is_the_trapezoid_rule():
@@ -308,13 +455,19 @@ def test_integrated_gradients_is_the_trapezoid_rule():
     classes = np.array([0, 2], np.int32)
     at_image = attribution.input_gradients(scorer, images, classes)
     at_black = attribution.input_gradients(scorer, np.zeros_like(images), classes)
-    np.testing.assert_allclose(attribution.integrated_gradients(model, images, classes, steps=1),
-                               images * (at_image + at_black) / 2, rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(
+        attribution.integrated_gradients(model, images, classes, steps=1),
+        images * (at_image + at_black) / 2,
+        rtol=1e-4,
+        atol=1e-8,
+    )
 
 
 def test_integrated_gradients_completeness_on_a_curved_model():
     model = tm.nonlinear_head_model(seed=14)
-    images = images_for(model, n=3) / 255  # tanh layers: keep the path inside their curved range
+    images = (
+        images_for(model, n=3) / 255
+    )  # tanh layers: keep the path inside their curved range
     attributions = attribution.integrated_gradients(model, images, 0)
     gaps = attribution.completeness_gap(model, images, attributions, 0)
     assert gaps.shape == (3,) and np.all(gaps < 0.01), gaps
@@ -327,43 +480,86 @@ def test_integrated_gradients_to_a_tolerance_doubles_the_steps_of_each_image_tha
     # 2, 4, 8, ... whose gap is within the tolerance, and its attributions are the fixed rule's there.
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=6)
-    fixed = {m: attribution.integrated_gradients(model, images, None, steps=m) for m in (2, 4, 8, 16, 32)}
-    gaps = {m: attribution.completeness_gap(model, images, ig) for m, ig in fixed.items()}
-    tolerance = float(np.median(gaps[2]))  # some images meet it at 2 steps, some need more
-    ends = [next((m for m in fixed if gaps[m][n] <= tolerance), 32) for n in range(len(images))]
+    fixed = {
+        m: attribution.integrated_gradients(model, images, None, steps=m)
+        for m in (2, 4, 8, 16, 32)
+    }
+    gaps = {
+        m: attribution.completeness_gap(model, images, ig) for m, ig in fixed.items()
+    }
+    tolerance = float(
+        np.median(gaps[2])
+    )  # some images meet it at 2 steps, some need more
+    ends = [
+        next((m for m in fixed if gaps[m][n] <= tolerance), 32)
+        for n in range(len(images))
+    ]
     assert min(ends) == 2 and max(ends) > 2, ends
-    refined = attribution.integrated_gradients(model, images, None, steps=2, tolerance=tolerance, max_steps=32)
+    refined = attribution.integrated_gradients(
+        model, images, None, steps=2, tolerance=tolerance, max_steps=32
+    )
     for n, m in enumerate(ends):
-        np.testing.assert_allclose(refined[n], fixed[m][n], rtol=1e-4, atol=1e-6 * np.abs(fixed[m][n]).max())
-    assert np.all(attribution.completeness_gap(model, images, refined) <= np.maximum(tolerance, gaps[32]))
+        np.testing.assert_allclose(
+            refined[n], fixed[m][n], rtol=1e-4, atol=1e-6 * np.abs(fixed[m][n]).max()
+        )
+    assert np.all(
+        attribution.completeness_gap(model, images, refined)
+        <= np.maximum(tolerance, gaps[32])
+    )
 
 
 def test_integrated_gradients_stops_doubling_at_max_steps():
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=2)
-    capped = attribution.integrated_gradients(model, images, None, steps=2, tolerance=1e-12, max_steps=12)
-    np.testing.assert_allclose(capped, attribution.integrated_gradients(model, images, None, steps=8),
-                               rtol=1e-4, atol=1e-6)  # 2, 4, 8: a ninth doubling would pass 12
+    capped = attribution.integrated_gradients(
+        model, images, None, steps=2, tolerance=1e-12, max_steps=12
+    )
+    np.testing.assert_allclose(
+        capped,
+        attribution.integrated_gradients(model, images, None, steps=8),
+        rtol=1e-4,
+        atol=1e-6,
+    )  # 2, 4, 8: a ninth doubling would pass 12
 
 
 def test_explain_adds_integrated_gradients_steps_until_within_one_percent():
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=4)
-    assert attribution.METHODS["integrated_gradients"].options == {"tolerance": attribution.COMPLETENESS_TOLERANCE}
+    assert attribution.METHODS["integrated_gradients"].options == {
+        "tolerance": attribution.COMPLETENESS_TOLERANCE
+    }
     maps, classes = attribution.explain(model, images, "integrated_gradients", steps=2)
-    within = attribution.integrated_gradients(model, images, classes, steps=2, tolerance=0.01)
-    np.testing.assert_allclose(maps, attribution.to_maps("integrated_gradients", within), atol=1e-5)
-    fixed, _ = attribution.explain(model, images, "integrated_gradients", steps=2, tolerance=None)
-    np.testing.assert_allclose(fixed, attribution.to_maps(
-        "integrated_gradients", attribution.integrated_gradients(model, images, classes, steps=2)), atol=1e-5)
-    assert np.abs(fixed - maps).max() > 1e-3  # two steps are not within 1 % on this model: explain added some
+    within = attribution.integrated_gradients(
+        model, images, classes, steps=2, tolerance=0.01
+    )
+    np.testing.assert_allclose(
+        maps, attribution.to_maps("integrated_gradients", within), atol=1e-5
+    )
+    fixed, _ = attribution.explain(
+        model, images, "integrated_gradients", steps=2, tolerance=None
+    )
+    np.testing.assert_allclose(
+        fixed,
+        attribution.to_maps(
+            "integrated_gradients",
+            attribution.integrated_gradients(model, images, classes, steps=2),
+        ),
+        atol=1e-5,
+    )
+    assert (
+        np.abs(fixed - maps).max() > 1e-3
+    )  # two steps are not within 1 % on this model: explain added some
 
 
 @pytest.mark.parametrize("tolerance", [0, -0.01])
 def test_integrated_gradients_refuses_a_tolerance_of_zero_or_less(tolerance):
     model = tm.linear_classifier(seed=17)
-    with pytest.raises(ValueError, match=r"^tolerance must be a gap above 0 \(0.01 is 1 %\), got"):
-        attribution.integrated_gradients(model, images_for(model, n=1), 0, tolerance=tolerance)
+    with pytest.raises(
+        ValueError, match=r"^tolerance must be a gap above 0 \(0.01 is 1 %\), got"
+    ):
+        attribution.integrated_gradients(
+            model, images_for(model, n=1), 0, tolerance=tolerance
+        )
 
 
 def test_completeness_by_steps_is_what_each_number_of_steps_gives_alone():
@@ -371,23 +567,41 @@ def test_completeness_by_steps_is_what_each_number_of_steps_gives_alone():
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=2)
     baseline = np.full_like(images[:1], 30.0)
-    by_steps = attribution.completeness_by_steps(model, images, None, [2, 8, 4], baseline)
+    by_steps = attribution.completeness_by_steps(
+        model, images, None, [2, 8, 4], baseline
+    )
     assert list(by_steps) == [2, 4, 8]
     for steps, gaps in by_steps.items():
-        alone = attribution.integrated_gradients(model, images, None, baseline, steps=steps)
-        np.testing.assert_allclose(gaps, attribution.completeness_gap(model, images, alone, None, baseline),
-                                   rtol=1e-3, atol=1e-6)
-    assert by_steps[8].mean() < by_steps[2].mean()  # the ReLUs' kinks: finer steps, smaller gap
+        alone = attribution.integrated_gradients(
+            model, images, None, baseline, steps=steps
+        )
+        np.testing.assert_allclose(
+            gaps,
+            attribution.completeness_gap(model, images, alone, None, baseline),
+            rtol=1e-3,
+            atol=1e-6,
+        )
+    assert (
+        by_steps[8].mean() < by_steps[2].mean()
+    )  # the ReLUs' kinks: finer steps, smaller gap
 
 
 def test_completeness_by_steps_of_a_linear_model_is_zero_at_any_steps():
     model = tm.linear_classifier(seed=17)
-    for gaps in attribution.completeness_by_steps(model, images_for(model, n=2), 1, [1, 3]).values():
+    for gaps in attribution.completeness_by_steps(
+        model, images_for(model, n=2), 1, [1, 3]
+    ).values():
         assert gaps.shape == (2,) and np.all(gaps < 1e-4), gaps
 
 
-@pytest.mark.parametrize("steps, message", [([32, 48], "every number of steps must divide the largest, 48; [32]"),
-                                            ([0, 4], "steps must be numbers of at least 1"), ([], "at least 1")])
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        ([32, 48], "every number of steps must divide the largest, 48; [32]"),
+        ([0, 4], "steps must be numbers of at least 1"),
+        ([], "at least 1"),
+    ],
+)
 def test_completeness_by_steps_refuses_steps_that_share_no_path(steps, message):
     model = tm.linear_classifier(seed=17)
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -398,8 +612,12 @@ def test_smoothgrad_is_deterministic_by_seed():
     model = tm.functional_convnet(seed=15)
     images = images_for(model, n=2)
     first = attribution.smoothgrad(model, images, samples=4, seed=1)
-    np.testing.assert_array_equal(first, attribution.smoothgrad(model, images, samples=4, seed=1))
-    assert not np.allclose(first, attribution.smoothgrad(model, images, samples=4, seed=2))
+    np.testing.assert_array_equal(
+        first, attribution.smoothgrad(model, images, samples=4, seed=1)
+    )
+    assert not np.allclose(
+        first, attribution.smoothgrad(model, images, samples=4, seed=2)
+    )
 
 
 def test_guided_backprop_gates_by_forward_and_backward_sign():
@@ -412,10 +630,18 @@ def test_guided_backprop_gates_by_forward_and_backward_sign():
     plain = attribution.saliency(model, images, classes)
     for n, c in enumerate(classes):
         active = (images[n].reshape(-1) @ w1 + b1) > 0
-        np.testing.assert_allclose(guided[n].reshape(-1), w1 @ (w2[:, c] * active * (w2[:, c] > 0)),
-                                   rtol=1e-4, atol=1e-7)
-        np.testing.assert_allclose(plain[n].reshape(-1), w1 @ (w2[:, c] * active), rtol=1e-4, atol=1e-7)
-    assert model.get_layer("hidden").activation is keras.activations.relu  # the model itself is untouched
+        np.testing.assert_allclose(
+            guided[n].reshape(-1),
+            w1 @ (w2[:, c] * active * (w2[:, c] > 0)),
+            rtol=1e-4,
+            atol=1e-7,
+        )
+        np.testing.assert_allclose(
+            plain[n].reshape(-1), w1 @ (w2[:, c] * active), rtol=1e-4, atol=1e-7
+        )
+    assert (
+        model.get_layer("hidden").activation is keras.activations.relu
+    )  # the model itself is untouched
 
 
 def test_occlusion_of_a_linear_model_in_closed_form():
@@ -426,17 +652,23 @@ def test_occlusion_of_a_linear_model_in_closed_form():
     positions = attribution.occlusion_positions(6, 3, 2)
     assert positions == [0, 2, 3]  # every 2 pixels, the last flush with the edge
     for n, c in enumerate((1, 2)):
-        contribution = ((images[n] - 127.5) / 255 * kernel[..., c]).sum(axis=-1)  # the drop, pixel by pixel
+        contribution = ((images[n] - 127.5) / 255 * kernel[..., c]).sum(
+            axis=-1
+        )  # the drop, pixel by pixel
         total, count = np.zeros((6, 6)), np.zeros((6, 6))
         for row in positions:
             for col in positions:
-                total[row : row + 3, col : col + 3] += contribution[row : row + 3, col : col + 3].sum()
+                total[row : row + 3, col : col + 3] += contribution[
+                    row : row + 3, col : col + 3
+                ].sum()
                 count[row : row + 3, col : col + 3] += 1
         np.testing.assert_allclose(raw[n], total / count, rtol=1e-4, atol=1e-6)
 
 
 def test_normalize_maps_never_divides_by_zero():
-    maps = np.stack([np.zeros((3, 3)), np.full((3, 3), 2.0), np.arange(9.0).reshape(3, 3)])
+    maps = np.stack(
+        [np.zeros((3, 3)), np.full((3, 3), 2.0), np.arange(9.0).reshape(3, 3)]
+    )
     normalized = attribution.normalize_maps(maps)
     np.testing.assert_array_equal(normalized[0], 0)
     np.testing.assert_array_equal(normalized[1], 1)
@@ -451,12 +683,22 @@ def test_a_new_method_is_one_function_and_one_registry_entry(monkeypatch):
         """A toy method: each pixel's brightness (it looks at no model)."""
         return np.asarray(images, np.float32).mean(axis=-1)
 
-    entry = attribution.Method(brightness, attribution.positive_part, "pixel", "image", False, "none", "Brightness")
+    entry = attribution.Method(
+        brightness,
+        attribution.positive_part,
+        "pixel",
+        "image",
+        False,
+        "none",
+        "Brightness",
+    )
     monkeypatch.setitem(attribution.METHODS, "brightness", entry)
     model = tm.linear_classifier(seed=0)
     images = images_for(model, n=2)
     maps, _ = attribution.explain(model, images, "brightness")
-    np.testing.assert_allclose(maps, attribution.normalize_maps(images.mean(axis=-1)), atol=1e-6)
+    np.testing.assert_allclose(
+        maps, attribution.normalize_maps(images.mean(axis=-1)), atol=1e-6
+    )
     assert "brightness" in compare.parse_methods("all")
     assert compare.parse_methods("brightness") == ["brightness"]
 
@@ -465,7 +707,9 @@ def test_a_new_method_is_one_function_and_one_registry_entry(monkeypatch):
 
     assert cli._method_options(brightness, Args()) == {}
     Args.steps = 4
-    with pytest.raises(ValueError, match="--steps does not apply to method 'brightness'"):
+    with pytest.raises(
+        ValueError, match="--steps does not apply to method 'brightness'"
+    ):
         cli._method_options(brightness, Args())
 
 
@@ -478,14 +722,26 @@ def test_many_passes_run_traced_and_keep_the_closed_forms():
     images = images_for(model, n=n)
     kernel, _ = linear_parts(model)
     classes = np.arange(n) % 3
-    np.testing.assert_allclose(attribution.saliency(model, images, classes),
-                               np.stack([kernel[..., c] / 255 for c in classes]), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        attribution.saliency(model, images, classes),
+        np.stack([kernel[..., c] / 255 for c in classes]),
+        rtol=1e-4,
+        atol=1e-9,
+    )
     forward = attribution.compiled(gradcam.score_model(model, score="logit"), n)
     assert hasattr(forward, "get_concrete_function"), "a tf.function at this size"
-    np.testing.assert_allclose(attribution.class_scores(forward, images, classes),
-                               linear_logits(model, images)[np.arange(n), classes], rtol=1e-4, atol=1e-5)
-    attributions = attribution.integrated_gradients(model, images[:2], 1, steps=2 * attribution.TRACE_FROM)
-    np.testing.assert_allclose(attributions, images[:2] * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        attribution.class_scores(forward, images, classes),
+        linear_logits(model, images)[np.arange(n), classes],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    attributions = attribution.integrated_gradients(
+        model, images[:2], 1, steps=2 * attribution.TRACE_FROM
+    )
+    np.testing.assert_allclose(
+        attributions, images[:2] * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7
+    )
 
 
 # ---------------------------------------------------------------- what is derived once per model
@@ -501,32 +757,56 @@ def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
     options = {"smoothgrad": {"samples": 2}, "integrated_gradients": {"steps": 2}}
     for name in attribution.METHODS:
         attribution.explain(model, images, name, score="logit", **options.get(name, {}))
-    tm.set_random_weights(model, seed=31)  # every layer, the last one (the logit head's source) included
+    tm.set_random_weights(
+        model, seed=31
+    )  # every layer, the last one (the logit head's source) included
     fresh = tm.set_random_weights(tm.functional_convnet(seed=0), seed=31)
     np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(fresh(images)))
     for name in attribution.METHODS:
         classes = attribution.top_classes(fresh, images)
-        again, _ = attribution.explain(model, images, name, classes, score="logit", **options.get(name, {}))
-        expected, _ = attribution.explain(fresh, images, name, classes, score="logit", **options.get(name, {}))
+        again, _ = attribution.explain(
+            model, images, name, classes, score="logit", **options.get(name, {})
+        )
+        expected, _ = attribution.explain(
+            fresh, images, name, classes, score="logit", **options.get(name, {})
+        )
         np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 def test_what_is_derived_from_a_model_is_built_once_and_only_for_that_model():
-    model, twin = tm.functional_convnet(seed=32), tm.functional_convnet(seed=33)  # same names, other weights
-    assert gradcam.cached_score_model(model, score="logit") is gradcam.cached_score_model(model, score="logit")
-    assert gradcam.cached_score_model(model, score="logit") is not gradcam.cached_score_model(model, score="output")
-    assert gradcam.cached_score_model(twin, score="logit") is not gradcam.cached_score_model(model, score="logit")
-    assert attribution.cached_guided_model(model) is attribution.cached_guided_model(model)
+    model, twin = (
+        tm.functional_convnet(seed=32),
+        tm.functional_convnet(seed=33),
+    )  # same names, other weights
+    assert gradcam.cached_score_model(
+        model, score="logit"
+    ) is gradcam.cached_score_model(model, score="logit")
+    assert gradcam.cached_score_model(
+        model, score="logit"
+    ) is not gradcam.cached_score_model(model, score="output")
+    assert gradcam.cached_score_model(
+        twin, score="logit"
+    ) is not gradcam.cached_score_model(model, score="logit")
+    assert attribution.cached_guided_model(model) is attribution.cached_guided_model(
+        model
+    )
     scorer = gradcam.cached_score_model(model, score="logit")
     forward = attribution.compiled(scorer, attribution.TRACE_FROM)
     assert forward is attribution.compiled(scorer, attribution.TRACE_FROM)
     images = images_for(model, n=attribution.TRACE_FROM + 1)
     for _ in range(2):
         attribution.class_scores(forward, images, np.zeros(len(images), np.int32))
-    assert forward.experimental_get_tracing_count() == 1, "one trace serves every batch and every call"
-    np.testing.assert_allclose(attribution.explain(twin, images, "saliency")[0],
-                               attribution.explain(tm.set_random_weights(tm.functional_convnet(), 33), images,
-                                                   "saliency")[0], rtol=1e-5, atol=1e-6)
+    assert forward.experimental_get_tracing_count() == 1, (
+        "one trace serves every batch and every call"
+    )
+    np.testing.assert_allclose(
+        attribution.explain(twin, images, "saliency")[0],
+        attribution.explain(
+            tm.set_random_weights(tm.functional_convnet(), 33), images, "saliency"
+        )[0],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_the_kept_models_are_bounded():

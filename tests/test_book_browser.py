@@ -15,18 +15,24 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from book_build import CHAPTERS, REPOSITORY, built_book
 
-pytestmark = pytest.mark.slow  # drives Chromium over the built book (built first if missing)
+pytestmark = (
+    pytest.mark.slow
+)  # drives Chromium over the built book (built first if missing)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPOSITORY / "test-artifacts"
 # Chromium's own background traffic (updates, sync, field trials) would be
 # refused here; these flags keep it from trying.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,11 +54,15 @@ def site():
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMIUM.exists(), "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -61,10 +71,19 @@ def visit(browser, url):
     """Load a page; return what went wrong and what the page holds."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     problems = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on(
+        "console",
+        lambda m: m.type == "error" and problems.append(f"console error: {m.text}"),
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.on(
+        "requestfailed",
+        lambda r: problems.append(f"failed request: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
+    )
 
     def only_local(route):
         if urlparse(route.request.url).hostname not in ("127.0.0.1", "localhost"):
@@ -76,8 +95,12 @@ def visit(browser, url):
     page.route("**/*", only_local)
     page.goto(url, wait_until="networkidle")
     # MathJax typesets after load; wait for it where the page has math.
-    page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise")
-    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.wait_for_function(
+        "() => !window.MathJax || !MathJax.startup || MathJax.startup.promise"
+    )
+    page.evaluate(
+        "() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null"
+    )
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_load_state("networkidle")
     facts = page.evaluate(
@@ -109,7 +132,9 @@ def visited(browser, site):
             try:
                 if name in SCREENSHOTS:
                     ARTIFACTS.mkdir(exist_ok=True)
-                    page.screenshot(path=str(ARTIFACTS / f"book_{name}.png"), full_page=True)
+                    page.screenshot(
+                        path=str(ARTIFACTS / f"book_{name}.png"), full_page=True
+                    )
             finally:
                 page.close()
             results[name] = problems, facts
@@ -122,7 +147,9 @@ def visited(browser, site):
 def test_page_loads_cleanly_offline(visited, name):
     problems, facts = visited(name)
     assert not problems, "\n".join(problems)
-    broken = [src for src, complete, width in facts["images"] if not (complete and width > 0)]
+    broken = [
+        src for src, complete, width in facts["images"] if not (complete and width > 0)
+    ]
     assert not broken, f"images that did not load: {broken}"
     assert facts["typeset"] >= facts["math"], f"math not typeset: {facts}"
     if name != "intro":

@@ -17,7 +17,11 @@ def cache_folder(tmp_path, monkeypatch):
 def drawn(n, **kwargs):
     """What load_shapes returns, drawn without any cache."""
     arrays = data.draw_shapes("test", range(n), **kwargs)
-    return arrays["images"].astype(np.float32), arrays["labels"], arrays["masks"].astype(np.int32)
+    return (
+        arrays["images"].astype(np.float32),
+        arrays["labels"],
+        arrays["masks"].astype(np.int32),
+    )
 
 
 def assert_same(shapes, expected):
@@ -29,12 +33,20 @@ def assert_same(shapes, expected):
 @pytest.mark.parametrize("num_objects", [1, 2])
 def test_cached_images_are_the_drawn_ones_bit_for_bit(cache_folder, num_objects):
     expected = drawn(6, image_size=32, num_objects=num_objects)
-    first = data.load_shapes("test", n=6, image_size=32, num_objects=num_objects)  # drawn, then stored
+    first = data.load_shapes(
+        "test", n=6, image_size=32, num_objects=num_objects
+    )  # drawn, then stored
     (entry,) = cache_folder.glob("shapes-test-32px-*.npz")
-    second = data.load_shapes("test", n=6, image_size=32, num_objects=num_objects)  # read back
+    second = data.load_shapes(
+        "test", n=6, image_size=32, num_objects=num_objects
+    )  # read back
     assert_same(first, expected)
     assert_same(second, expected)
-    assert second.images.dtype == np.float32 and second.masks.dtype == np.int32 and second.labels.dtype == np.int32
+    assert (
+        second.images.dtype == np.float32
+        and second.masks.dtype == np.int32
+        and second.labels.dtype == np.int32
+    )
     assert entry.is_file()
 
 
@@ -57,8 +69,10 @@ def test_other_arguments_are_other_entries(cache_folder):
     data.load_shapes("test", n=2, image_size=32, seed=1)
     data.load_shapes("val", n=2, image_size=32)
     assert len(list(cache_folder.glob("*.npz"))) == 3
-    assert not np.array_equal(data.load_shapes("test", n=2, image_size=32, seed=1).images,
-                              data.load_shapes("test", n=2, image_size=32).images)
+    assert not np.array_equal(
+        data.load_shapes("test", n=2, image_size=32, seed=1).images,
+        data.load_shapes("test", n=2, image_size=32).images,
+    )
 
 
 def test_off_writes_nothing(tmp_path, monkeypatch):

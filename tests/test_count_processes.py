@@ -12,20 +12,32 @@ def test_counts_each_python_process_and_the_cpu_it_used():
     # An outer `python -c` that starts an inner one, which spends some CPU; neither imports TensorFlow.
     inner = "sum(i * i for i in range(3 * 10**6))"
     outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {inner!r}], check=True)"
-    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", outer],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(TOOL), sys.executable, "-c", outer],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
-    summary = re.search(r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU seconds",
-                        result.stdout)
+    summary = re.search(
+        r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU seconds",
+        result.stdout,
+    )
     assert summary, result.stdout
     assert (int(summary[1]), int(summary[2])) == (2, 0)
     assert float(summary[3]) > 0.05, "the inner process's loop is counted"
-    assert re.search(r"^\s+2  python -c  \(0 with TensorFlow, [0-9.]+ CPU s\)$", result.stdout, re.M), result.stdout
+    assert re.search(
+        r"^\s+2  python -c  \(0 with TensorFlow, [0-9.]+ CPU s\)$", result.stdout, re.M
+    ), result.stdout
 
 
 def test_passes_on_the_command_s_exit_code():
-    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", "raise SystemExit(3)"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(TOOL), sys.executable, "-c", "raise SystemExit(3)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3
 
 
@@ -33,7 +45,11 @@ def test_a_command_line_with_newlines_and_tabs_is_one_record():
     # `python -c` with a program of several lines (the tests start many) once broke the log into
     # lines the tool could not read, after the whole of `make test` had run.
     program = "import sys\nif True:\n\tsys.exit(0)"
-    result = subprocess.run([sys.executable, str(TOOL), sys.executable, "-c", program],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(TOOL), sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "1 Python processes started" in result.stdout, result.stdout

@@ -17,7 +17,9 @@ def test_arrays_follow_the_contract(val_small):
     images, labels, masks, class_names = val_small
     assert images.shape == (48, 64, 64, 3) and images.dtype == np.float32
     assert images.min() >= 0 and images.max() <= 255
-    assert np.array_equal(images, np.round(images)), "pixel values are whole numbers, like a decoded photo"
+    assert np.array_equal(images, np.round(images)), (
+        "pixel values are whole numbers, like a decoded photo"
+    )
     assert labels.shape == (48,) and labels.dtype == np.int32
     assert masks.shape == (48, 64, 64) and masks.dtype == np.int32
     assert set(np.unique(masks)) == {0, 1, 2}
@@ -54,9 +56,15 @@ PINNED_TRAIN_DIGESTS = {
 
 @pytest.mark.parametrize("num_objects", [1, 2])
 def test_training_images_are_pinned_at_full_size(num_objects):
-    arrays = data.draw_shapes("train", range(100), num_objects=num_objects)  # no cache: drawn here
+    arrays = data.draw_shapes(
+        "train", range(100), num_objects=num_objects
+    )  # no cache: drawn here
     digest = hashlib.sha256()
-    for array in (arrays["images"].astype(np.float32), arrays["labels"], arrays["masks"].astype(np.int32)):
+    for array in (
+        arrays["images"].astype(np.float32),
+        arrays["labels"],
+        arrays["masks"].astype(np.int32),
+    ):
         digest.update(np.ascontiguousarray(array).tobytes())
     assert digest.hexdigest() == PINNED_TRAIN_DIGESTS[num_objects]
 
@@ -82,7 +90,9 @@ def test_splits_never_share_an_image():
     digests = {}
     for split in data.SPLIT_SIZES:
         for image in data.load_shapes(split, n=150, image_size=32).images:
-            digests.setdefault(hashlib.sha256(image.tobytes()).hexdigest(), set()).add(split)
+            digests.setdefault(hashlib.sha256(image.tobytes()).hexdigest(), set()).add(
+                split
+            )
     assert all(len(splits) == 1 for splits in digests.values())
     assert len(digests) == 450
 
@@ -128,7 +138,9 @@ def test_two_object_images_hold_two_classes_apart():
     assert pairs.labels.shape == (24, 2) and pairs.masks.shape == (24, 2, 64, 64)
     assert (pairs.labels[:, 0] != pairs.labels[:, 1]).all()
     on_object = pairs.masks != data.BACKGROUND
-    assert not (on_object[:, 0] & on_object[:, 1]).any(), "objects and contours never overlap"
+    assert not (on_object[:, 0] & on_object[:, 1]).any(), (
+        "objects and contours never overlap"
+    )
     assert on_object.any(axis=(2, 3)).all(), "every object is visible"
     combined = data.combine_masks(pairs.masks)
     assert combined.shape == (24, 64, 64)

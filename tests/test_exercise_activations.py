@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from convviz_grade.assignments import activations as assignment
-from convviz_ref import activations as reference
 from exercise_tools import run_answer_sets
+
+from convviz_ref import activations as reference
 
 # ----------------------------------------------------------------- helpers
 
@@ -23,7 +23,11 @@ from exercise_tools import run_answer_sets
 def test_random_model_is_deterministic_by_seed():
     images = assignment.random_images(0)
     first, again, other = (assignment.random_model(seed)(images) for seed in (1, 1, 2))
-    assert [tuple(output.shape) for output in first] == [(1, 14, 14, 16), (1, 7, 7, 16), (1, 5, 5, 20)]
+    assert [tuple(output.shape) for output in first] == [
+        (1, 14, 14, 16),
+        (1, 7, 7, 16),
+        (1, 5, 5, 20),
+    ]
     for a, b in zip(first, again):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert not np.allclose(np.asarray(first[0]), np.asarray(other[0]))
@@ -47,7 +51,9 @@ def test_every_grid_mistake_differs_from_the_reference(seed, images_per_row):
     assert len(mistakes) == 9
     for hint, wrong in mistakes.items():
         assert wrong.dtype == np.uint8, hint
-        differs = wrong.shape != expected.shape or not np.allclose(wrong, expected, rtol=0, atol=1)
+        differs = wrong.shape != expected.shape or not np.allclose(
+            wrong, expected, rtol=0, atol=1
+        )
         assert differs, hint
 
 
@@ -71,7 +77,7 @@ def test_grid_mistakes_leave_the_input_as_it_was():
 
 # ---------------------------------------------------------- notebook runs
 
-CORRECT = '''
+CORRECT = """
 def channel_grid(activation, images_per_row=16):
     maps = np.array(activation, dtype=np.float64)  # float64, and a copy of the input
     maps = maps.reshape(maps.shape[-3:])  # (1, h, w, c) or (h, w, c) -> (h, w, c)
@@ -93,9 +99,9 @@ def channel_grid(activation, images_per_row=16):
             parts += [tile, gap_right]
         lines += [np.hstack(parts[:-1]), np.zeros((1, images_per_row * (width + 1) - 1))]
     return np.vstack(lines[:-1]).astype(np.uint8)
-'''
+"""
 
-MISTAKEN = '''
+MISTAKEN = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
@@ -112,14 +118,17 @@ def channel_grid(activation, images_per_row=16):
         row, col = divmod(index, images_per_row)
         grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
     return grid
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "activations", [{"channel_grid": CORRECT}, {"channel_grid": MISTAKEN}], tmp_path_factory.mktemp("runs"))
+        "activations",
+        [{"channel_grid": CORRECT}, {"channel_grid": MISTAKEN}],
+        tmp_path_factory.mktemp("runs"),
+    )
 
 
 @pytest.mark.slow
@@ -140,6 +149,7 @@ def test_a_usual_mistake_fails_and_is_named(notebook_runs):
     assert not result.passed
     assert result.points == 0
     messages = "\n".join(message for _, message in result.failures)
-    assert "hint: your answer is what you get if you divided by the maximum instead of the standard deviation" in (
-        messages
+    assert (
+        "hint: your answer is what you get if you divided by the maximum instead of the standard deviation"
+        in (messages)
     ), messages

@@ -5,15 +5,15 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from convviz_grade.assignments import architecture as assignment
+from exercise_tools import run_answer_sets
 from keras import layers
 
-from convviz_grade.assignments import architecture as assignment
 from convviz_ref import models as reference
-from exercise_tools import run_answer_sets
 
 # An independently written correct block: other layer names (Keras' defaults),
 # the projection created first, separate ReLU layers, layers.Add, MaxPool2D.
-CORRECT_BLOCK = '''
+CORRECT_BLOCK = """
 def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
     if separable:
         return library_residual_block(x, filters, pooling=pooling, separable=True,
@@ -29,17 +29,17 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
     if pooling:
         y = layers.MaxPool2D(pool_size=3, strides=2, padding="same")(y)
     return layers.Add()([shortcut, y])
-'''
+"""
 
-CORRECT_COUNT = '''
+CORRECT_COUNT = """
 def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
     spatial = kernel_size ** 2
     total = in_channels * (spatial + out_channels) if separable else spatial * in_channels * out_channels
     return total + use_bias * out_channels
-'''
+"""
 
 # The usual mistakes, one per function.
-BLOCK_RELU_AFTER_ADD = '''
+BLOCK_RELU_AFTER_ADD = """
 def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
     residual = x
     x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
@@ -50,29 +50,45 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
     elif residual.shape[-1] != filters:
         residual = layers.Conv2D(filters, 1)(residual)
     return layers.Activation("relu")(layers.add([x, residual]))
-'''
+"""
 
-COUNT_SEPARABLE_AS_REGULAR = '''
+COUNT_SEPARABLE_AS_REGULAR = """
 def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
     return kernel_size * kernel_size * in_channels * out_channels + (out_channels if use_bias else 0)
-'''
+"""
 
-HIDDEN_TRIALS = [((8, 8, 16), 16, False), ((8, 8, 16), 32, False), ((8, 8, 32), 32, True),
-                 ((9, 9, 16), 32, True), ((6, 10, 32), 16, True), ((5, 7, 32), 16, False)]
+HIDDEN_TRIALS = [
+    ((8, 8, 16), 16, False),
+    ((8, 8, 16), 32, False),
+    ((8, 8, 32), 32, True),
+    ((9, 9, 16), 32, True),
+    ((6, 10, 32), 16, True),
+    ((5, 7, 32), 16, False),
+]
 
 
 def _define(source):
-    namespace = {"np": np, "keras": keras, "layers": layers,
-                 "library_residual_block": reference.residual_block}
+    namespace = {
+        "np": np,
+        "keras": keras,
+        "layers": layers,
+        "library_residual_block": reference.residual_block,
+    }
     exec(source, namespace)
     return namespace
 
 
 def test_weights_by_shape_are_deterministic_and_name_blind():
-    first = assignment.build_block(reference.residual_block, (8, 8, 16), 32, pooling=True, seed=4)
-    again = assignment.build_block(reference.residual_block, (8, 8, 16), 32, pooling=True, seed=4, name="other")
+    first = assignment.build_block(
+        reference.residual_block, (8, 8, 16), 32, pooling=True, seed=4
+    )
+    again = assignment.build_block(
+        reference.residual_block, (8, 8, 16), 32, pooling=True, seed=4, name="other"
+    )
     np.testing.assert_array_equal(first.output, again.output)
-    other_seed = assignment.build_block(reference.residual_block, (8, 8, 16), 32, pooling=True, seed=5)
+    other_seed = assignment.build_block(
+        reference.residual_block, (8, 8, 16), 32, pooling=True, seed=5
+    )
     assert not np.allclose(first.output, other_seed.output)
 
 
@@ -82,7 +98,9 @@ def test_the_graders_block_run_gives_what_predict_gives():
     from convviz_grade.worker import run_block, set_weights_by_shape
 
     array = assignment.block_input((9, 9, 16), 3)
-    output, params = run_block(reference.residual_block, array, 32, {"pooling": True}, seed=3)
+    output, params = run_block(
+        reference.residual_block, array, 32, {"pooling": True}, seed=3
+    )
     inputs = keras.Input(shape=array.shape[1:])
     model = keras.Model(inputs, reference.residual_block(inputs, 32, pooling=True))
     set_weights_by_shape(model, 3)
@@ -94,7 +112,9 @@ def test_the_graders_block_run_gives_what_predict_gives():
 def test_an_independent_block_matches_the_reference_in_process():
     block = _define(CORRECT_BLOCK)["residual_block"]
     for seed, (shape, filters, pooling) in enumerate(HIDDEN_TRIALS):
-        expected = assignment.build_block(reference.residual_block, shape, filters, pooling=pooling, seed=seed)
+        expected = assignment.build_block(
+            reference.residual_block, shape, filters, pooling=pooling, seed=seed
+        )
         got = assignment.build_block(block, shape, filters, pooling=pooling, seed=seed)
         assert got.num_params == expected.num_params
         np.testing.assert_allclose(got.output, expected.output, rtol=1e-4, atol=1e-5)
@@ -103,15 +123,23 @@ def test_an_independent_block_matches_the_reference_in_process():
 def test_each_mistaken_block_is_caught_on_some_hidden_trial():
     caught = set()
     for seed, (shape, filters, pooling) in enumerate(HIDDEN_TRIALS):
-        expected = assignment.build_block(reference.residual_block, shape, filters, pooling=pooling, seed=seed)
-        for hint, output in assignment.block_mistakes(shape, filters, pooling=pooling, seed=seed).items():
-            assert output.shape != expected.output.shape or not np.allclose(output, expected.output), hint
+        expected = assignment.build_block(
+            reference.residual_block, shape, filters, pooling=pooling, seed=seed
+        )
+        for hint, output in assignment.block_mistakes(
+            shape, filters, pooling=pooling, seed=seed
+        ).items():
+            assert output.shape != expected.output.shape or not np.allclose(
+                output, expected.output
+            ), hint
             caught.add(hint)
     assert caught == set(assignment.MISTAKEN_BLOCKS)
 
 
 def test_a_missing_or_unstrided_projection_is_explained():
-    def no_projection(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+    def no_projection(
+        x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+    ):
         y = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
         y = layers.Conv2D(filters, 3, activation="relu", padding="same")(y)
         if pooling:
@@ -128,12 +156,24 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     for k, cin, cout in [(1, 16, 32), (3, 3, 32), (3, 64, 64), (7, 10, 6)]:
         for separable in (False, True):
             for use_bias in (False, True):
-                right = reference.count_conv_params(k, cin, cout, separable=separable, use_bias=use_bias)
-                assert assignment.keras_param_count(k, cin, cout, separable=separable, use_bias=use_bias) == right
-                assert _define(CORRECT_COUNT)["count_conv_params"](
-                    k, cin, cout, separable=separable, use_bias=use_bias) == right
-                for hint, wrong in assignment.count_mistakes(k, cin, cout, separable=separable,
-                                                             use_bias=use_bias).items():
+                right = reference.count_conv_params(
+                    k, cin, cout, separable=separable, use_bias=use_bias
+                )
+                assert (
+                    assignment.keras_param_count(
+                        k, cin, cout, separable=separable, use_bias=use_bias
+                    )
+                    == right
+                )
+                assert (
+                    _define(CORRECT_COUNT)["count_conv_params"](
+                        k, cin, cout, separable=separable, use_bias=use_bias
+                    )
+                    == right
+                )
+                for hint, wrong in assignment.count_mistakes(
+                    k, cin, cout, separable=separable, use_bias=use_bias
+                ).items():
                     assert wrong != right, hint
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
@@ -142,8 +182,16 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "architecture", [{"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT},
-        {"residual_block": BLOCK_RELU_AFTER_ADD, "count_conv_params": COUNT_SEPARABLE_AS_REGULAR}], tmp_path_factory.mktemp("runs"))
+        "architecture",
+        [
+            {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT},
+            {
+                "residual_block": BLOCK_RELU_AFTER_ADD,
+                "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
+            },
+        ],
+        tmp_path_factory.mktemp("runs"),
+    )
 
 
 @pytest.mark.slow
@@ -166,6 +214,12 @@ def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
     for function, hint in expected_hints.items():
         result = results[function]
         assert not result.passed and result.points == 0
-        for kind, message in result.failures:  # the visible and the hidden tests both name it
-            assert f"hint: your answer is what you get if you {hint}" in message, (kind, message)
+        for (
+            kind,
+            message,
+        ) in result.failures:  # the visible and the hidden tests both name it
+            assert f"hint: your answer is what you get if you {hint}" in message, (
+                kind,
+                message,
+            )
         assert [kind for kind, _ in result.failures] == ["visible", "hidden"]

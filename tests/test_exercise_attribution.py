@@ -7,17 +7,17 @@ import matplotlib
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from convviz_grade.assignments import attribution as assignment
 from convviz_grade.cases import run_hidden_cases
-from convviz_ref import attribution as reference
 from exercise_tools import run_answer_sets
+
+from convviz_ref import attribution as reference
 
 # Independently written correct answers: every path point in one batch and the
 # weights spelled out (IG), float64 and a loop over the images (Grad-CAM++),
 # tf.image.resize instead of keras.ops (the pointing games).
 CORRECT = {
-    "integrated_gradients": '''
+    "integrated_gradients": """
 def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
     x = np.array(image_batch, dtype=np.float64)
     base = np.zeros_like(x) if baseline is None else np.ones_like(x) * np.asarray(baseline, np.float64)
@@ -36,8 +36,8 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
     grads = np.asarray(tape.gradient(picked, flat), np.float64).reshape(path.shape)
     average = (grads[0] / 2 + grads[1:-1].sum(axis=0) + grads[-1] / 2) / steps
     return (x - base) * average
-''',
-    "gradcam_plus_plus": '''
+""",
+    "gradcam_plus_plus": """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
     probe = keras.Model(inputs=model.input, outputs=(model.get_layer(layer_name).output, model.output))
     batch = tf.convert_to_tensor(np.asarray(images), dtype=tf.float32)
@@ -57,8 +57,8 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
         w = (alpha * np.clip(gi, 0, None)).sum(axis=(0, 1))
         result.append(np.tensordot(ai, w, axes=([2], [0])))
     return np.array(result)
-''',
-    "pointing_game": '''
+""",
+    "pointing_game": """
 def pointing_game(maps, masks):
     masks = np.asarray(masks)
     n, height, width = masks.shape
@@ -68,8 +68,8 @@ def pointing_game(maps, masks):
     flat = m.reshape(n, -1).argmax(axis=1)
     labels = masks.reshape(n, -1)[np.arange(n), flat]
     return np.count_nonzero(labels != 1) / n
-''',
-    "energy_pointing_game": '''
+""",
+    "energy_pointing_game": """
 def energy_pointing_game(maps, masks):
     masks = np.asarray(masks)
     m = np.asarray(maps, np.float32)
@@ -81,10 +81,10 @@ def energy_pointing_game(maps, masks):
         total = heat.sum()
         shares.append(heat[mask != 1].sum() / total if total > 0 else 0.0)
     return sum(shares) / len(shares)
-''',
+""",
 }
 
-_IG_HEADER = '''
+_IG_HEADER = """
 def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
     images = np.asarray(image_batch, "float32")
     baseline = np.zeros_like(images) if baseline is None else np.broadcast_to(np.float32(baseline), images.shape)
@@ -99,8 +99,8 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
             tape.watch(points)
             scores = tf.reduce_sum(model(points) * tf.one_hot(classes, model.outputs[0].shape[-1]), axis=-1)
         return tape.gradient(scores, points).numpy()
-'''
-_CAM_HEADER = '''
+"""
+_CAM_HEADER = """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
     grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
     with tf.GradientTape() as tape:
@@ -110,41 +110,46 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
         scores = tf.reduce_sum(predictions * tf.one_hot(classes, predictions.shape[-1]), axis=-1)
     g = tape.gradient(scores, A).numpy()
     A = A.numpy()
-'''
-_CAM_ALPHAS = '''
+"""
+_CAM_ALPHAS = """
     d = 2 * g ** 2 + A.sum(axis=(1, 2), keepdims=True) * g ** 3
     a = np.divide(g ** 2, d, out=np.zeros_like(g), where=d != 0)
-'''
-_POINT_HEADER = '''
+"""
+_POINT_HEADER = """
 def pointing_game(maps, masks):
     masks = np.asarray(masks)
     maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
                                              interpolation="bicubic"))[..., 0]
     peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
-'''
-_ENERGY_HEADER = '''
+"""
+_ENERGY_HEADER = """
 def energy_pointing_game(maps, masks):
     masks = np.asarray(masks)
     maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
                                              interpolation="bicubic"))[..., 0]
-'''
+"""
 
 # The usual mistakes that the visible tests catch, one per function, with their hints.
 MISTAKEN = {
-    "integrated_gradients": _IG_HEADER + '''
+    "integrated_gradients": _IG_HEADER
+    + """
     return (images - baseline) * np.mean([gradient(s / steps) for s in range(steps)], axis=0)
-''',
-    "gradcam_plus_plus": _CAM_HEADER + _CAM_ALPHAS + '''
+""",
+    "gradcam_plus_plus": _CAM_HEADER
+    + _CAM_ALPHAS
+    + """
     return (A * (a * g).sum(axis=(1, 2), keepdims=True)).sum(axis=-1)
-''',
-    "pointing_game": _POINT_HEADER + '''
+""",
+    "pointing_game": _POINT_HEADER
+    + """
     return float(np.mean([mask[peak] == 0 for mask, peak in zip(masks, peaks)]))
-''',
-    "energy_pointing_game": _ENERGY_HEADER + '''
+""",
+    "energy_pointing_game": _ENERGY_HEADER
+    + """
     mass = np.abs(maps).astype("float64")
     shares = (mass * (masks != 1)).sum(axis=(1, 2)) / mass.sum(axis=(1, 2))
     return float(np.nan_to_num(shares).mean())
-''',
+""",
 }
 HINTS = {
     "integrated_gradients": "summed by the left rule",
@@ -155,16 +160,20 @@ HINTS = {
 
 # Mistakes that pass the visible tests: only the hidden cases catch them.
 HIDDEN_MISTAKEN = {
-    "integrated_gradients": _IG_HEADER + '''
+    "integrated_gradients": _IG_HEADER
+    + """
     t = np.linspace(0, 1, steps)
     g = np.stack([gradient(value) for value in t])
     return (images - baseline) * ((g[0] + g[-1]) / 2 + g[1:-1].sum(axis=0)) / (steps - 1)
-''',
-    "gradcam_plus_plus": _CAM_HEADER.replace("np.argmax(predictions.numpy(), axis=-1)",
-                                             "np.argmax(predictions.numpy()[0])") + _CAM_ALPHAS + '''
+""",
+    "gradcam_plus_plus": _CAM_HEADER.replace(
+        "np.argmax(predictions.numpy(), axis=-1)", "np.argmax(predictions.numpy()[0])"
+    )
+    + _CAM_ALPHAS
+    + """
     return (A * (a * np.maximum(g, 0)).sum(axis=(1, 2), keepdims=True)).sum(axis=-1)
-''',
-    "pointing_game": '''
+""",
+    "pointing_game": """
 def pointing_game(maps, masks):
     maps, masks = np.asarray(maps), np.asarray(masks)
     hits = []
@@ -174,8 +183,8 @@ def pointing_game(maps, masks):
         col = int((j + 0.5) * mask.shape[1] / m.shape[1])
         hits.append(mask[row, col] != 1)
     return float(np.mean(hits))
-''',
-    "energy_pointing_game": '''
+""",
+    "energy_pointing_game": """
 def energy_pointing_game(maps, masks):
     maps, masks = np.asarray(maps, "float64"), np.asarray(masks)
     factor = masks.shape[1] // maps.shape[1], masks.shape[2] // maps.shape[2]
@@ -183,7 +192,7 @@ def energy_pointing_game(maps, masks):
     total = big.sum(axis=(1, 2))
     on = (big * (masks != 1)).sum(axis=(1, 2))
     return float(np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0)))
-''',
+""",
 }
 HIDDEN_HINTS = {
     "integrated_gradients": "integrated over steps - 1 intervals",
@@ -197,13 +206,18 @@ def define(source):
     """The function a solution cell defines, in the setup cell's namespace."""
     namespace = {"np": np, "tf": tf, "keras": keras, "matplotlib": matplotlib}
     exec(source, namespace)
-    return next(value for name, value in namespace.items() if name in assignment.FUNCTIONS)
+    return next(
+        value for name, value in namespace.items() if name in assignment.FUNCTIONS
+    )
 
 
 def first_failure(function, student_function, cases=None):
     """(case, message) of the first case of ``function`` that ``student_function`` fails, or None."""
     for case in cases if cases is not None else assignment.function_cases(function):
-        args = [np.array(value) if isinstance(value, np.ndarray) else value for value in case.args]
+        args = [
+            np.array(value) if isinstance(value, np.ndarray) else value
+            for value in case.args
+        ]
         try:
             case.check({"value": student_function(*args, **case.kwargs)})
         except AssertionError as error:
@@ -213,7 +227,10 @@ def first_failure(function, student_function, cases=None):
 
 @pytest.fixture(scope="module")
 def cases():
-    return {function: assignment.function_cases(function) for function in assignment.FUNCTIONS}
+    return {
+        function: assignment.function_cases(function)
+        for function in assignment.FUNCTIONS
+    }
 
 
 def test_inputs_are_deterministic_by_seed():
@@ -221,9 +238,16 @@ def test_inputs_are_deterministic_by_seed():
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
-    assert assignment.random_classifier(0, head="softmax").layers[-1].activation is keras.activations.softmax
-    np.testing.assert_array_equal(assignment.random_images(5, 2), assignment.random_images(5, 2))
-    for a, b in zip(assignment.random_maps_and_masks(1), assignment.random_maps_and_masks(1)):
+    assert (
+        assignment.random_classifier(0, head="softmax").layers[-1].activation
+        is keras.activations.softmax
+    )
+    np.testing.assert_array_equal(
+        assignment.random_images(5, 2), assignment.random_images(5, 2)
+    )
+    for a, b in zip(
+        assignment.random_maps_and_masks(1), assignment.random_maps_and_masks(1)
+    ):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="head must be"):
         assignment.random_classifier(0, head="sigmoid")
@@ -238,9 +262,13 @@ def test_the_visible_examples_are_the_librarys_values(cases):
     for function, function_cases in cases.items():
         for case in (case for case in function_cases if case.visible):
             if function == "integrated_gradients":
-                value = reference.integrated_gradients(*case.args, **case.kwargs, score="output")
+                value = reference.integrated_gradients(
+                    *case.args, **case.kwargs, score="output"
+                )
             elif function == "gradcam_plus_plus":
-                value = reference.gradcam_plus_plus(*case.args, **case.kwargs, score="output")
+                value = reference.gradcam_plus_plus(
+                    *case.args, **case.kwargs, score="output"
+                )
             else:
                 value = getattr(faithfulness, function)(*case.args)
             case.check({"value": value})
@@ -250,8 +278,11 @@ def test_a_linear_head_makes_output_and_logit_the_same():
     """The student explains the model's output; on the linear-head models that is the library's default score."""
     model = assignment.random_classifier(40)
     images = assignment.random_images(40, 2)
-    np.testing.assert_allclose(reference.integrated_gradients(model, images, steps=4, score="output"),
-                               reference.integrated_gradients(model, images, steps=4, score="logit"), rtol=1e-6)
+    np.testing.assert_allclose(
+        reference.integrated_gradients(model, images, steps=4, score="output"),
+        reference.integrated_gradients(model, images, steps=4, score="logit"),
+        rtol=1e-6,
+    )
 
 
 def test_the_references_are_complete_and_the_trials_vary(cases):
@@ -259,19 +290,47 @@ def test_the_references_are_complete_and_the_trials_vary(cases):
     for seed, head, n, class_index, _, _ in assignment.IG_TRIALS[:2]:
         model = assignment.random_classifier(seed, head=head)
         images = assignment.random_images(seed, n)
-        attributions = assignment.reference_integrated_gradients(model, images, class_index, steps=64)
-        assert np.max(reference.completeness_gap(model, images, attributions, class_index, score="output")) < 0.05
+        attributions = assignment.reference_integrated_gradients(
+            model, images, class_index, steps=64
+        )
+        assert (
+            np.max(
+                reference.completeness_gap(
+                    model, images, attributions, class_index, score="output"
+                )
+            )
+            < 0.05
+        )
     hidden = [case for case in cases["integrated_gradients"] if not case.visible]
-    assert {case.args[0].layers[-1].activation.__name__ for case in hidden} == {"linear", "softmax"}
-    assert {type(case.args[2]).__name__ for case in hidden} == {"NoneType", "int", "list"}
-    assert {type(case.kwargs["baseline"]).__name__ for case in hidden} == {"NoneType", "float", "ndarray"}
-    energies = [case.check.args[1] for case in cases["energy_pointing_game"] if not case.visible]
+    assert {case.args[0].layers[-1].activation.__name__ for case in hidden} == {
+        "linear",
+        "softmax",
+    }
+    assert {type(case.args[2]).__name__ for case in hidden} == {
+        "NoneType",
+        "int",
+        "list",
+    }
+    assert {type(case.kwargs["baseline"]).__name__ for case in hidden} == {
+        "NoneType",
+        "float",
+        "ndarray",
+    }
+    energies = [
+        case.check.args[1] for case in cases["energy_pointing_game"] if not case.visible
+    ]
     assert 0 < min(energies) and max(energies) < 1
 
 
-def test_every_mistake_differs_from_the_right_value_where_it_is_offered_and_each_is_offered(cases):
-    expected_hints = {"integrated_gradients": 11, "gradcam_plus_plus": 11, "pointing_game": 5,
-                      "energy_pointing_game": 8}
+def test_every_mistake_differs_from_the_right_value_where_it_is_offered_and_each_is_offered(
+    cases,
+):
+    expected_hints = {
+        "integrated_gradients": 11,
+        "gradcam_plus_plus": 11,
+        "pointing_game": 5,
+        "energy_pointing_game": 8,
+    }
     for function, function_cases in cases.items():
         hints = set()
         for case in function_cases:
@@ -279,14 +338,17 @@ def test_every_mistake_differs_from_the_right_value_where_it_is_offered_and_each
             for hint, wrong in mistakes.items():
                 with np.errstate(invalid="ignore"):
                     assert np.shape(wrong) != np.shape(expected) or not np.allclose(
-                        wrong, expected, rtol=rtol, atol=atol), (label, hint)
+                        wrong, expected, rtol=rtol, atol=atol
+                    ), (label, hint)
             hints |= set(mistakes)
         assert len(hints) == expected_hints[function], (function, sorted(hints))
 
 
 def test_correct_answers_pass_every_case_in_process(cases):
     for function, source in CORRECT.items():
-        assert first_failure(function, define(source), cases[function]) is None, function
+        assert first_failure(function, define(source), cases[function]) is None, (
+            function
+        )
 
 
 @pytest.mark.parametrize("function", assignment.FUNCTIONS)
@@ -294,18 +356,28 @@ def test_each_written_mistake_fails_with_its_hint(cases, function):
     """The mistakes written out by hand are the ones the assignment module computes: same values, same hint."""
     case, message = first_failure(function, define(MISTAKEN[function]), cases[function])
     assert case.visible, message
-    assert f"hint: your answer is what you get if you {HINTS[function]}" in message, message
+    assert f"hint: your answer is what you get if you {HINTS[function]}" in message, (
+        message
+    )
     visible = [case for case in cases[function] if case.visible]
-    assert first_failure(function, define(HIDDEN_MISTAKEN[function]), visible) is None, function
-    case, message = first_failure(function, define(HIDDEN_MISTAKEN[function]), cases[function])
+    assert (
+        first_failure(function, define(HIDDEN_MISTAKEN[function]), visible) is None
+    ), function
+    case, message = first_failure(
+        function, define(HIDDEN_MISTAKEN[function]), cases[function]
+    )
     assert not case.visible
-    assert f"hint: your answer is what you get if you {HIDDEN_HINTS[function]}" in message, message
+    assert (
+        f"hint: your answer is what you get if you {HIDDEN_HINTS[function]}" in message
+    ), message
 
 
 def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
     run_hidden_cases("attribution", "pointing_game", define(CORRECT["pointing_game"]))
     with pytest.raises(AssertionError, match="took the peak on the map's own grid"):
-        run_hidden_cases("attribution", "pointing_game", define(HIDDEN_MISTAKEN["pointing_game"]))
+        run_hidden_cases(
+            "attribution", "pointing_game", define(HIDDEN_MISTAKEN["pointing_game"])
+        )
 
     def in_place(maps, masks):
         masks[...] = 0
@@ -319,7 +391,8 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "attribution", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs"))
+        "attribution", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs")
+    )
 
 
 @pytest.mark.slow

@@ -12,33 +12,48 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from convviz_grade.assignments import filters as assignment
-from convviz_ref import filters as reference
 from exercise_tools import run_answer_sets
+
+from convviz_ref import filters as reference
 
 # ----------------------------------------------------------------- helpers
 
 
 def test_random_feature_extractor_is_deterministic_by_seed():
-    first, again, other = (assignment.random_feature_extractor(seed) for seed in (1, 1, 2))
+    first, again, other = (
+        assignment.random_feature_extractor(seed) for seed in (1, 1, 2)
+    )
     images = assignment.random_images(0)
     np.testing.assert_array_equal(np.asarray(first(images)), np.asarray(again(images)))
     assert not np.allclose(np.asarray(first(images)), np.asarray(other(images)))
-    assert [layer.name for layer in first.layers] == ["image", "rescaling", "conv1", "conv2"]
+    assert [layer.name for layer in first.layers] == [
+        "image",
+        "rescaling",
+        "conv1",
+        "conv2",
+    ]
 
 
 def test_random_inputs_are_deterministic_by_seed():
-    np.testing.assert_array_equal(assignment.random_images(3, 2), assignment.random_images(3, 2))
+    np.testing.assert_array_equal(
+        assignment.random_images(3, 2), assignment.random_images(3, 2)
+    )
     assert not np.array_equal(assignment.random_images(3), assignment.random_images(4))
-    np.testing.assert_array_equal(assignment.random_pattern(5), assignment.random_pattern(5))
+    np.testing.assert_array_equal(
+        assignment.random_pattern(5), assignment.random_pattern(5)
+    )
     pattern = assignment.random_pattern(5)
-    assert pattern.min() < 0 or pattern.max() > 255  # like an ascent result, outside 0..255
+    assert (
+        pattern.min() < 0 or pattern.max() > 255
+    )  # like an ascent result, outside 0..255
 
 
 def _differs(wrong, expected, *, rtol, atol):
     wrong, expected = np.asarray(wrong, np.float64), np.asarray(expected, np.float64)
-    return wrong.shape != expected.shape or not np.allclose(wrong, expected, rtol=rtol, atol=atol, equal_nan=True)
+    return wrong.shape != expected.shape or not np.allclose(
+        wrong, expected, rtol=rtol, atol=atol, equal_nan=True
+    )
 
 
 @pytest.mark.parametrize("seed, filter_index", [(1, 0), (2, 5), (3, 15)])
@@ -47,16 +62,24 @@ def test_every_loss_mistake_differs_from_the_reference(seed, filter_index):
     images = assignment.random_images(seed, num_images=2)
     expected = float(reference.compute_loss(extractor, images, filter_index))
     mistakes = assignment.loss_mistakes(extractor, images, filter_index)
-    assert len(mistakes) == 6  # five slicing or reduction mistakes, and the first image only
+    assert (
+        len(mistakes) == 6
+    )  # five slicing or reduction mistakes, and the first image only
     for hint, wrong in mistakes.items():
         assert _differs(wrong, expected, rtol=1e-4, atol=1e-6), hint
 
 
-@pytest.mark.parametrize("seed, filter_index, learning_rate", [(1, 0, 10.0), (2, 5, 1275.0)])
-def test_every_step_mistake_differs_from_the_reference(seed, filter_index, learning_rate):
+@pytest.mark.parametrize(
+    "seed, filter_index, learning_rate", [(1, 0, 10.0), (2, 5, 1275.0)]
+)
+def test_every_step_mistake_differs_from_the_reference(
+    seed, filter_index, learning_rate
+):
     extractor = assignment.random_feature_extractor(seed)
     image = tf.constant(assignment.random_images(seed))
-    expected = reference.gradient_ascent_step(extractor, image, filter_index, learning_rate)
+    expected = reference.gradient_ascent_step(
+        extractor, image, filter_index, learning_rate
+    )
     mistakes = assignment.step_mistakes(extractor, image, filter_index, learning_rate)
     assert len(mistakes) == 7
     for hint, wrong in mistakes.items():
@@ -72,8 +95,10 @@ def test_a_step_with_a_wrong_loss_is_named():
         loss = tf.reduce_mean(extractor(image)[..., 3])
     stepped = image + 10.0 * tf.math.l2_normalize(tape.gradient(loss, image))
     mistakes = assignment.step_mistakes(extractor, image, 3, 10.0)
-    hint = "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, filter_index]) " \
-           "(fix compute_loss first)"
+    hint = (
+        "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, filter_index]) "
+        "(fix compute_loss first)"
+    )
     np.testing.assert_allclose(mistakes[hint], stepped, rtol=1e-5, atol=1e-4)
 
 
@@ -81,7 +106,11 @@ def test_a_step_with_a_wrong_loss_is_named():
     "image, crop, count",
     [
         (assignment.random_pattern(11), 25, 6),
-        (assignment.random_pattern(15, size=40), 5, 5),  # cropping first changes too little here
+        (
+            assignment.random_pattern(15, size=40),
+            5,
+            5,
+        ),  # cropping first changes too little here
         (assignment.random_pattern(14), 0, 3),
         (np.full((96, 96, 3), 128.0, np.float32), 25, 6),
         (np.full((96, 96, 3), 0.3, np.float32), 25, 6),
@@ -113,14 +142,14 @@ def test_deprocess_mistakes_leave_the_input_as_it_was():
 # ---------------------------------------------------------- notebook runs
 
 CORRECT = {
-    "compute_loss": '''
+    "compute_loss": """
 def compute_loss(feature_extractor, image, filter_index):
     maps = feature_extractor(tf.convert_to_tensor(image, tf.float32))
     height, width = maps.shape[1], maps.shape[2]
     inner = tf.gather(maps[:, 2 : height - 2, 2 : width - 2, :], [filter_index], axis=3)
     return tf.reduce_sum(inner) / tf.cast(tf.size(inner), inner.dtype)
-''',
-    "gradient_ascent_step": '''
+""",
+    "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
     pixels = tf.Variable(tf.cast(image, tf.float32))  # a variable: the tape watches it by itself
     with tf.GradientTape() as tape:
@@ -129,8 +158,8 @@ def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
     length = max(np.sqrt(np.sum(slope * slope)), 1e-6)  # the floor tf.math.l2_normalize uses
     moved = pixels.numpy().astype(np.float64) + learning_rate * (slope / length)
     return tf.constant(moved.astype(np.float32))
-''',
-    "deprocess_image": '''
+""",
+    "deprocess_image": """
 def deprocess_image(image, crop=25):
     values = np.asarray(image, dtype=np.float64)  # float64: a new array, the input is untouched
     if np.ptp(values) == 0:
@@ -140,32 +169,32 @@ def deprocess_image(image, crop=25):
     picture = np.clip(scaled, 0.0, 255.0).astype(np.uint8)
     height, width = picture.shape[:2]
     return picture[crop : height - crop, crop : width - crop]
-''',
+""",
 }
 
 MISTAKEN = {
     # The 2-pixel border is not cut.
-    "compute_loss": '''
+    "compute_loss": """
 def compute_loss(feature_extractor, image, filter_index):
     return tf.reduce_mean(feature_extractor(image)[:, :, :, filter_index])
-''',
+""",
     # The gradient is not normalized (the loss is written out here, correctly, so that only the
     # step itself is wrong).
-    "gradient_ascent_step": '''
+    "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
     with tf.GradientTape() as tape:
         tape.watch(image)
         loss = tf.reduce_mean(feature_extractor(image)[:, 2:-2, 2:-2, filter_index])
     return image + learning_rate * tape.gradient(loss, image)
-''',
+""",
     # No crop.
-    "deprocess_image": '''
+    "deprocess_image": """
 def deprocess_image(image, crop=25):
     image = np.array(image, dtype=np.float32)
     std = image.std()
     image = (image - image.mean()) / (std if std > 0 else 1.0) * 64 + 128
     return np.clip(image, 0, 255).astype(np.uint8)
-''',
+""",
 }
 
 HINTS = {
@@ -179,7 +208,8 @@ HINTS = {
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "filters", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs"))
+        "filters", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs")
+    )
 
 
 @pytest.mark.slow
@@ -202,4 +232,7 @@ def test_usual_mistakes_fail_and_are_named(notebook_runs):
         assert not result.passed, name
         assert result.points == 0, name
         messages = "\n".join(message for _, message in result.failures)
-        assert f"hint: your answer is what you get if you {hint}" in messages, (name, messages)
+        assert f"hint: your answer is what you get if you {hint}" in messages, (
+            name,
+            messages,
+        )

@@ -7,14 +7,14 @@ import matplotlib
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from convviz_grade.assignments import gradcam as assignment
-from convviz_ref import gradcam as reference
 from exercise_tools import run_answer_sets
+
+from convviz_ref import gradcam as reference
 
 # An independently written correct answer: float64 NumPy after the tape, the
 # input watched instead of the variables, sums divided by counts, einsum.
-CORRECT_HEATMAP = '''
+CORRECT_HEATMAP = """
 def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     inner = model.get_layer(last_conv_layer_name)
     probe = keras.Model(inputs=model.input, outputs=(inner.output, model.output))
@@ -31,9 +31,9 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     cam[cam < 0] = 0
     top = cam.max()
     return cam / top if top > 0 else np.zeros_like(cam)
-'''
+"""
 
-CORRECT_OVERLAY = '''
+CORRECT_OVERLAY = """
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     from PIL import Image
     picture = np.array(image, dtype=np.float64)
@@ -46,10 +46,10 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     low, high = mixed.min(), mixed.max()
     scaled = (mixed - low) * (255.0 / (high - low)) if high > low else mixed - low
     return scaled.astype(np.uint8)
-'''
+"""
 
 # The usual mistakes, one per function.
-HEATMAP_WITHOUT_RELU = '''
+HEATMAP_WITHOUT_RELU = """
 def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     grad_model = keras.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.outputs[0]])
     with tf.GradientTape() as tape:
@@ -60,9 +60,9 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     weights = tf.reduce_mean(tape.gradient(score, maps), axis=(0, 1, 2))
     heatmap = tf.reduce_mean(maps[0] * weights, axis=-1).numpy()
     return heatmap / heatmap.max()
-'''
+"""
 
-OVERLAY_COLOURS_0_1 = '''
+OVERLAY_COLOURS_0_1 = """
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     image = np.asarray(image, dtype="float32")
     if image.ndim == 4:
@@ -75,7 +75,7 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     if x.max() > 0:
         x = x / x.max() * 255.0
     return x.astype("uint8")
-'''
+"""
 
 
 def _define(*sources):
@@ -85,8 +85,16 @@ def _define(*sources):
     return namespace
 
 
-HIDDEN_TRIALS = [(2, "softmax", None), (1, "softmax", None), (3, "softmax", 1), (4, "softmax", 1),
-                 (1, "softmax", 2), (2, "sigmoid", None), (3, "sigmoid", None), (7, "sigmoid", None)]
+HIDDEN_TRIALS = [
+    (2, "softmax", None),
+    (1, "softmax", None),
+    (3, "softmax", 1),
+    (4, "softmax", 1),
+    (1, "softmax", 2),
+    (2, "sigmoid", None),
+    (3, "sigmoid", None),
+    (7, "sigmoid", None),
+]
 
 
 def test_random_classifier_is_deterministic_by_seed():
@@ -94,7 +102,9 @@ def test_random_classifier_is_deterministic_by_seed():
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
-    np.testing.assert_array_equal(assignment.random_images(5), assignment.random_images(5))
+    np.testing.assert_array_equal(
+        assignment.random_images(5), assignment.random_images(5)
+    )
     assert assignment.random_classifier(0, head="sigmoid").output_shape == (None, 1)
 
 
@@ -103,9 +113,13 @@ def test_hidden_trials_cover_zero_and_nonzero_heatmaps_and_every_mistake():
     for seed, head, class_index in HIDDEN_TRIALS:
         model = assignment.random_classifier(seed, head=head)
         images = assignment.random_images(seed)
-        expected = assignment.reference_heatmap(model, images, assignment.LAST_CONV, class_index)
+        expected = assignment.reference_heatmap(
+            model, images, assignment.LAST_CONV, class_index
+        )
         zero_maps += int(expected.max() == 0)
-        for hint, wrong in assignment.gradcam_mistakes(model, images, assignment.LAST_CONV, class_index).items():
+        for hint, wrong in assignment.gradcam_mistakes(
+            model, images, assignment.LAST_CONV, class_index
+        ).items():
             assert not np.allclose(wrong, expected, rtol=1e-4, atol=1e-5), hint
             hints.add(hint)
     assert zero_maps >= 1  # the all-zero case (no NaN) is among the trials
@@ -118,13 +132,24 @@ def test_correct_answers_match_the_reference_in_process():
         model = assignment.random_classifier(seed, head=head)
         images = assignment.random_images(seed)
         np.testing.assert_allclose(
-            namespace["gradcam_heatmap"](model, images, assignment.LAST_CONV, class_index),
-            reference.gradcam_heatmap(model, images, assignment.LAST_CONV, class_index), rtol=1e-4, atol=1e-5)
+            namespace["gradcam_heatmap"](
+                model, images, assignment.LAST_CONV, class_index
+            ),
+            reference.gradcam_heatmap(model, images, assignment.LAST_CONV, class_index),
+            rtol=1e-4,
+            atol=1e-5,
+        )
     rng = np.random.default_rng(1)
-    image, heatmap = rng.uniform(0, 255, (24, 40, 3)).astype("float32"), rng.uniform(0, 1, (3, 5)).astype("float32")
+    image, heatmap = (
+        rng.uniform(0, 255, (24, 40, 3)).astype("float32"),
+        rng.uniform(0, 1, (3, 5)).astype("float32"),
+    )
     got = namespace["overlay"](image, heatmap)
     assert got.dtype == np.uint8
-    assert np.abs(got.astype(int) - reference.overlay(image, heatmap).astype(int)).max() <= 1
+    assert (
+        np.abs(got.astype(int) - reference.overlay(image, heatmap).astype(int)).max()
+        <= 1
+    )
 
 
 def test_overlay_mistakes_differ_from_the_reference():
@@ -142,18 +167,30 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
     """Summing multiplies the map by a positive constant; the division by the maximum removes it."""
     model = assignment.random_classifier(2)
     images = assignment.random_images(2)
-    summed = _define(CORRECT_HEATMAP.replace("/ (grads.shape[0] * grads.shape[1] * grads.shape[2])", "")
-                     .replace("/ acts.shape[-1]", ""))
-    np.testing.assert_allclose(summed["gradcam_heatmap"](model, images, assignment.LAST_CONV),
-                               reference.gradcam_heatmap(model, images, assignment.LAST_CONV), rtol=1e-4, atol=1e-5)
+    summed = _define(
+        CORRECT_HEATMAP.replace(
+            "/ (grads.shape[0] * grads.shape[1] * grads.shape[2])", ""
+        ).replace("/ acts.shape[-1]", "")
+    )
+    np.testing.assert_allclose(
+        summed["gradcam_heatmap"](model, images, assignment.LAST_CONV),
+        reference.gradcam_heatmap(model, images, assignment.LAST_CONV),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 @pytest.fixture(scope="module")
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "gradcam", [{"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY},
-        {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1}], tmp_path_factory.mktemp("runs"))
+        "gradcam",
+        [
+            {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY},
+            {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1},
+        ],
+        tmp_path_factory.mktemp("runs"),
+    )
 
 
 @pytest.mark.slow
@@ -169,7 +206,10 @@ def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
 @pytest.mark.slow
 def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
     results, _ = notebook_runs[1]
-    expected_hints = {"gradcam_heatmap": "left out the ReLU", "overlay": "kept the colormap's colours in 0..1"}
+    expected_hints = {
+        "gradcam_heatmap": "left out the ReLU",
+        "overlay": "kept the colormap's colours in 0..1",
+    }
     for function, hint in expected_hints.items():
         result = results[function]
         assert not result.passed and result.points == 0

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from convviz_grade.assignments import segmentation as assignment
-from convviz_ref import segmentation as reference
 from exercise_tools import run_answer_sets
 
+from convviz_ref import segmentation as reference
+
 # An independently written correct answer: a confusion matrix from bincount.
-CORRECT_MEAN_IOU = '''
+CORRECT_MEAN_IOU = """
 def mean_iou(masks_true, masks_pred, num_classes=3):
     t = np.asarray(masks_true).astype(np.int64).ravel()
     p = np.asarray(masks_pred).astype(np.int64).ravel()
@@ -20,10 +20,10 @@ def mean_iou(masks_true, masks_pred, num_classes=3):
     union = confusion.sum(axis=0) + confusion.sum(axis=1) - hits
     seen = union > 0
     return float((hits[seen] / union[seen]).mean())
-'''
+"""
 
 # The usual mistake: a class absent from both masks counted as IoU 0.
-ABSENT_AS_ZERO = '''
+ABSENT_AS_ZERO = """
 def mean_iou(masks_true, masks_pred, num_classes=3):
     scores = []
     for c in range(num_classes):
@@ -31,9 +31,16 @@ def mean_iou(masks_true, masks_pred, num_classes=3):
         union = np.sum((masks_true == c) | (masks_pred == c))
         scores.append(inter / union if union else 0.0)
     return float(np.mean(scores))
-'''
+"""
 
-HIDDEN_TRIALS = [(0, 3, ()), (1, 2, ()), (2, 3, (1,)), (3, 3, (2,)), (4, 2, ()), (5, 3, (0,))]
+HIDDEN_TRIALS = [
+    (0, 3, ()),
+    (1, 2, ()),
+    (2, 3, (1,)),
+    (3, 3, (2,)),
+    (4, 2, ()),
+    (5, 3, (0,)),
+]
 
 
 def _define(source):
@@ -43,7 +50,10 @@ def _define(source):
 
 
 def test_random_masks_are_deterministic_and_leave_out_absent_classes():
-    first, again = assignment.random_masks(2, absent=(1,)), assignment.random_masks(2, absent=(1,))
+    first, again = (
+        assignment.random_masks(2, absent=(1,)),
+        assignment.random_masks(2, absent=(1,)),
+    )
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert not np.isin(1, first[0]) and not np.isin(1, first[1])
@@ -55,9 +65,13 @@ def test_random_masks_are_deterministic_and_leave_out_absent_classes():
 def test_each_mistake_differs_from_the_reference_on_some_hidden_trial():
     caught = set()
     for seed, num_classes, absent in HIDDEN_TRIALS:
-        truth, predicted = assignment.random_masks(seed, num_classes=num_classes, absent=absent)
+        truth, predicted = assignment.random_masks(
+            seed, num_classes=num_classes, absent=absent
+        )
         right = reference.mean_iou(truth, predicted, num_classes)
-        for hint, wrong in assignment.iou_mistakes(truth, predicted, num_classes).items():
+        for hint, wrong in assignment.iou_mistakes(
+            truth, predicted, num_classes
+        ).items():
             assert not np.isclose(wrong, right, rtol=1e-9), hint
             caught.add(hint)
     assert len(caught) == 5, caught
@@ -66,16 +80,22 @@ def test_each_mistake_differs_from_the_reference_on_some_hidden_trial():
 def test_the_correct_answer_matches_the_reference_in_process():
     mean_iou = _define(CORRECT_MEAN_IOU)
     for seed, num_classes, absent in HIDDEN_TRIALS:
-        truth, predicted = assignment.random_masks(seed, num_classes=num_classes, absent=absent)
+        truth, predicted = assignment.random_masks(
+            seed, num_classes=num_classes, absent=absent
+        )
         assert mean_iou(truth, predicted, num_classes) == pytest.approx(
-            reference.mean_iou(truth, predicted, num_classes), rel=1e-12)
+            reference.mean_iou(truth, predicted, num_classes), rel=1e-12
+        )
 
 
 @pytest.fixture(scope="module")
 def notebook_runs(tmp_path_factory):
     """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
     return run_answer_sets(
-        "segmentation", [{"mean_iou": CORRECT_MEAN_IOU}, {"mean_iou": ABSENT_AS_ZERO}], tmp_path_factory.mktemp("runs"))
+        "segmentation",
+        [{"mean_iou": CORRECT_MEAN_IOU}, {"mean_iou": ABSENT_AS_ZERO}],
+        tmp_path_factory.mktemp("runs"),
+    )
 
 
 @pytest.mark.slow
@@ -84,7 +104,10 @@ def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
     assert not other_errors
     assert set(results) == {"mean_iou"}
     assert results["mean_iou"].passed, results["mean_iou"].failures
-    assert results["mean_iou"].kinds == ["visible", "hidden"] and results["mean_iou"].points == 3
+    assert (
+        results["mean_iou"].kinds == ["visible", "hidden"]
+        and results["mean_iou"].points == 3
+    )
 
 
 @pytest.mark.slow

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from convviz_grade.release import list_assignments, release
 from convviz_grade.validate import collect_results
 
@@ -18,7 +17,14 @@ sys.path.insert(0, str(Path(__file__).parent / "autograder"))
 from course import Course  # noqa: E402
 from exercise_tools import execute_in_one_kernel  # noqa: E402
 
-ASSIGNMENTS = ["activations", "architecture", "attribution", "filters", "gradcam", "segmentation"]
+ASSIGNMENTS = [
+    "activations",
+    "architecture",
+    "attribution",
+    "filters",
+    "gradcam",
+    "segmentation",
+]
 
 
 def test_every_assignment_has_a_source_and_a_release():
@@ -52,7 +58,12 @@ def test_the_repository_course_keeps_everything_grading_writes_under_grading():
     course = RepositoryCourse(REPOSITORY)
     grading = REPOSITORY / "grading"
     assert course.gradebook_file() == grading / "gradebook.db"
-    for trait in ("solution_directory", "submitted_directory", "autograded_directory", "feedback_directory"):
+    for trait in (
+        "solution_directory",
+        "submitted_directory",
+        "autograded_directory",
+        "feedback_directory",
+    ):
         assert course.folder(trait).parent == grading, trait
     assert course.folder("source_directory") == REPOSITORY / "solutions"
     assert course.folder("release_directory") == REPOSITORY / "exercises"
@@ -64,28 +75,50 @@ def test_release_rejects_an_unknown_assignment(capsys):
 
 
 def test_an_assignment_that_fails_to_generate_is_named_with_nbgrader_s_error_and_the_others_are_released(
-        tmp_path, capsys):
+    tmp_path, capsys
+):
     # All assignments are generated in one nbgrader process: one broken notebook must not stop the rest.
     Course(tmp_path)
     for assignment in ("architecture", "segmentation"):
-        shutil.copytree(REPOSITORY / "solutions" / assignment, tmp_path / "solutions" / assignment)
+        shutil.copytree(
+            REPOSITORY / "solutions" / assignment, tmp_path / "solutions" / assignment
+        )
     (tmp_path / "solutions" / "broken").mkdir()
-    (tmp_path / "solutions" / "broken" / "broken.ipynb").write_text('{"not": "a notebook')
+    (tmp_path / "solutions" / "broken" / "broken.ipynb").write_text(
+        '{"not": "a notebook'
+    )
     assert release(course_dir=tmp_path) == 1
     out = capsys.readouterr().out
-    lines = {line.split()[0]: line.split()[1] for line in out.splitlines() if "-> exercises/" in line}
-    assert lines == {"architecture": "released", "broken": "FAILED", "segmentation": "released"}, out
-    assert "Notebook does not appear to be JSON" in out and "error processing assignment 'broken'" in out, out
+    lines = {
+        line.split()[0]: line.split()[1]
+        for line in out.splitlines()
+        if "-> exercises/" in line
+    }
+    assert lines == {
+        "architecture": "released",
+        "broken": "FAILED",
+        "segmentation": "released",
+    }, out
+    assert (
+        "Notebook does not appear to be JSON" in out
+        and "error processing assignment 'broken'" in out
+    ), out
     for assignment in ("architecture", "segmentation"):
         generated = tmp_path / "exercises" / assignment / f"{assignment}.ipynb"
-        assert _normalized(generated) == _normalized(REPOSITORY / "exercises" / assignment / generated.name)
+        assert _normalized(generated) == _normalized(
+            REPOSITORY / "exercises" / assignment / generated.name
+        )
     assert not (tmp_path / "exercises" / "broken" / "broken.ipynb").exists()
 
 
 def test_students_copy_hides_solutions_and_hidden_tests():
     for assignment in ASSIGNMENTS:
-        text = (REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb").read_text()
-        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, assignment
+        text = (
+            REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+        ).read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, (
+            assignment
+        )
         assert "raise NotImplementedError()" in text, assignment
 
 
@@ -112,7 +145,14 @@ def autograded(tmp_path_factory):
             course.submit(assignment, "alice", source)
             course.autograde(assignment, "alice")
             done.add(assignment)
-        notebook = course.root / "grading" / "autograded" / "alice" / assignment / f"{assignment}.ipynb"
+        notebook = (
+            course.root
+            / "grading"
+            / "autograded"
+            / "alice"
+            / assignment
+            / f"{assignment}.ipynb"
+        )
         return course, nbformat.read(notebook, as_version=4)
 
     return autograde
@@ -126,15 +166,23 @@ def executed(tmp_path_factory):
     nbgrader does not grade here run one after the other in one kernel (each
     notebook whole, the kernel emptied between them: ``execute_in_one_kernel``).
     """
-    paths = [REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb" for assignment in ASSIGNMENTS]
-    paths += [REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb"
-              for assignment in ASSIGNMENTS if assignment not in NBGRADER_GRADED]
+    paths = [
+        REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+        for assignment in ASSIGNMENTS
+    ]
+    paths += [
+        REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb"
+        for assignment in ASSIGNMENTS
+        if assignment not in NBGRADER_GRADED
+    ]
     notebooks = {}
 
     def notebook(folder, assignment):
         if not notebooks:
             runs = execute_in_one_kernel(paths, tmp_path_factory.mktemp("executed"))
-            notebooks.update(zip(((path.parent.parent.name, path.stem) for path in paths), runs))
+            notebooks.update(
+                zip(((path.parent.parent.name, path.stem) for path in paths), runs)
+            )
         return notebooks[folder, assignment]
 
     return notebook
@@ -159,7 +207,9 @@ def test_solution_passes_every_test_hidden_included(autograded, executed, assign
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", NBGRADER_GRADED)
-def test_a_correct_tensorflow_solution_gets_full_marks_under_nbgrader_autograde(autograded, assignment):
+def test_a_correct_tensorflow_solution_gets_full_marks_under_nbgrader_autograde(
+    autograded, assignment
+):
     course, _ = autograded(assignment)
     scores = course.scores(assignment, "alice")
     assert scores, "nothing was graded"
@@ -175,4 +225,7 @@ def test_unsolved_students_copy_fails_with_not_written_yet(executed, assignment)
     assert results
     for result in results:
         assert not result.passed, result.name
-        assert "not written yet" in result.failures[0][1], (result.name, result.failures)
+        assert "not written yet" in result.failures[0][1], (
+            result.name,
+            result.failures,
+        )

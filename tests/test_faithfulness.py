@@ -10,7 +10,9 @@ from convviz_ref import data, faithfulness
 
 def test_peak_of_a_heatmap_lands_in_its_hottest_cell():
     heatmaps = np.zeros((2, 4, 4), np.float32)
-    heatmaps[0, 1, 2] = 1.0  # cell (1, 2) of a 4x4 grid covers rows 24..47, columns 48..71 of 96
+    heatmaps[0, 1, 2] = (
+        1.0  # cell (1, 2) of a 4x4 grid covers rows 24..47, columns 48..71 of 96
+    )
     heatmaps[1, 3, 0] = 1.0
     rows, cols = faithfulness.peak_locations(heatmaps, 96)
     assert 24 <= rows[0] < 48 and 48 <= cols[0] < 72
@@ -39,20 +41,38 @@ def test_rank_correlation_of_identical_and_reversed_heatmaps():
     heatmaps = np.random.default_rng(0).random((3, 5, 5))
     assert faithfulness.rank_correlation(heatmaps, heatmaps) == pytest.approx(1.0)
     assert faithfulness.rank_correlation(heatmaps, -heatmaps) == pytest.approx(-1.0)
-    assert np.isnan(faithfulness.rank_correlation(np.zeros((1, 2, 2)), heatmaps[:1, :2, :2]))
+    assert np.isnan(
+        faithfulness.rank_correlation(np.zeros((1, 2, 2)), heatmaps[:1, :2, :2])
+    )
 
 
 @pytest.mark.slow
 def test_evaluate_faithfulness_end_to_end_on_the_small_convnet(capsys):
     # Every section runs; the ascent check on 8 filters (the command checks 64) takes a second, not ten.
-    results = faithfulness.evaluate_faithfulness("small_convnet", num_images=24, num_ascent_filters=8)
+    results = faithfulness.evaluate_faithfulness(
+        "small_convnet", num_images=24, num_ascent_filters=8
+    )
     out = capsys.readouterr().out
-    for key in ("pointing_output", "pointing_logit", "pairs_output", "pairs_logit",
-                "random_pointing_logit", "random_rank_correlation_logit"):
+    for key in (
+        "pointing_output",
+        "pointing_logit",
+        "pairs_output",
+        "pairs_logit",
+        "random_pointing_logit",
+        "random_rank_correlation_logit",
+    ):
         assert key in results
-    for key in ("pointing_output", "pointing_logit", "pairs_logit", "random_pointing_logit"):
+    for key in (
+        "pointing_output",
+        "pointing_logit",
+        "pairs_logit",
+        "random_pointing_logit",
+    ):
         assert 0.0 <= results[key] <= 1.0
-    assert 0.0 <= results["filter_ascent"]["fraction"] <= 1.0 and results["filter_ascent"]["num_filters"] == 8
+    assert (
+        0.0 <= results["filter_ascent"]["fraction"] <= 1.0
+        and results["filter_ascent"]["num_filters"] == 8
+    )
     assert "of the first 8 filters" in out
     assert "baseline: image centre" in out and "rank correlation" in out
 
@@ -62,26 +82,76 @@ def test_filter_ascent_check_finds_patterns_that_beat_real_images():
 
     model, _ = load_pretrained("xception_like")
     images = data.load_shapes("test", n=20).images
-    check = faithfulness.filter_ascent_check(model, "block2_sepconv2", images, num_filters=4, iterations=10)
+    check = faithfulness.filter_ascent_check(
+        model, "block2_sepconv2", images, num_filters=4, iterations=10
+    )
     assert check["num_filters"] == 4
-    assert check["fraction"] == 1.0, "ten steps already beat every one of 20 real images"
+    assert check["fraction"] == 1.0, (
+        "ten steps already beat every one of 20 real images"
+    )
 
 
-def test_the_leaderboard_command_prints_and_writes_every_method_and_baseline(tmp_path, capsys):
+def test_the_leaderboard_command_prints_and_writes_every_method_and_baseline(
+    tmp_path, capsys
+):
     from convviz_ref import cli, compare
 
-    assert cli.main(["faithfulness", "--methods", "gradcam,saliency", "--num-images", "4", "--num-pairs", "2",
-                     "--num-sanity", "2", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "faithfulness",
+                "--methods",
+                "gradcam,saliency",
+                "--num-images",
+                "4",
+                "--num-pairs",
+                "2",
+                "--num-sanity",
+                "2",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert "Attribution methods on xception_like, 4 held-out test images, logit score:" in out
-    table = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| ---")]
+    assert (
+        "Attribution methods on xception_like, 4 held-out test images, logit score:"
+        in out
+    )
+    table = [
+        line
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith("| ---")
+    ]
     assert [line.split(" | ")[0] for line in table] == [
-        "| method", "| gradcam", "| saliency", "| baseline: random", "| baseline: centre",  # the leaderboard
-        "| method", "| gradcam", "| saliency"]  # the cascading randomization, one column per block
-    assert table[5].split(" | ")[1:] == ["+predictions", "+last", "+block4", "+block3", "+block2", "+block1",
-                                         "+entry |"]
-    for name in ("leaderboard.csv", "leaderboard.md", "methods_side_by_side.png", "sanity_check.png"):
-        assert (tmp_path / name).stat().st_size > 0 and f"wrote {tmp_path / name}" in out
+        "| method",
+        "| gradcam",
+        "| saliency",
+        "| baseline: random",
+        "| baseline: centre",  # the leaderboard
+        "| method",
+        "| gradcam",
+        "| saliency",
+    ]  # the cascading randomization, one column per block
+    assert table[5].split(" | ")[1:] == [
+        "+predictions",
+        "+last",
+        "+block4",
+        "+block3",
+        "+block2",
+        "+block1",
+        "+entry |",
+    ]
+    for name in (
+        "leaderboard.csv",
+        "leaderboard.md",
+        "methods_side_by_side.png",
+        "sanity_check.png",
+    ):
+        assert (
+            tmp_path / name
+        ).stat().st_size > 0 and f"wrote {tmp_path / name}" in out
     rows = (tmp_path / "leaderboard.csv").read_text().splitlines()
     assert rows[0] == ",".join(compare.COLUMNS) and len(rows) == 5
     assert "Cascading randomization" in (tmp_path / "leaderboard.md").read_text()
@@ -90,25 +160,47 @@ def test_the_leaderboard_command_prints_and_writes_every_method_and_baseline(tmp
 def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     from convviz_ref import compare
 
-    board = compare.compare_methods("xception_like", ["gradcam", "saliency"], num_images=3, num_pairs=1,
-                                    num_sanity=2, sanity_methods=["saliency"], stream=io.StringIO())
-    assert [row["method"] for row in board.rows] == ["gradcam", "saliency", "baseline: random", "baseline: centre"]
+    board = compare.compare_methods(
+        "xception_like",
+        ["gradcam", "saliency"],
+        num_images=3,
+        num_pairs=1,
+        num_sanity=2,
+        sanity_methods=["saliency"],
+        stream=io.StringIO(),
+    )
+    assert [row["method"] for row in board.rows] == [
+        "gradcam",
+        "saliency",
+        "baseline: random",
+        "baseline: centre",
+    ]
     assert list(board.correlations) == ["saliency"]
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
 
 
 @pytest.mark.parametrize("method", ["gradcam", "score_cam", "occlusion"])
-def test_own_object_pointing_explains_both_classes_in_one_call_as_two_calls_would(method):
+def test_own_object_pointing_explains_both_classes_in_one_call_as_two_calls_would(
+    method,
+):
     from convviz_ref import attribution, compare, models
 
     model, _ = models.load_pretrained("xception_like")
-    layer = models.LAST_CONV_LAYERS["xception_like"] if attribution.get_method(method).needs_layer else None
+    layer = (
+        models.LAST_CONV_LAYERS["xception_like"]
+        if attribution.get_method(method).needs_layer
+        else None
+    )
     pairs = data.load_shapes("test", n=4, num_objects=2)
     per_class = []
     for which in (0, 1):  # one call per class, each image explained for that class
-        maps, _ = attribution.explain(model, pairs.images, method, pairs.labels[:, which], layer_name=layer)
+        maps, _ = attribution.explain(
+            model, pairs.images, method, pairs.labels[:, which], layer_name=layer
+        )
         per_class.append(faithfulness.pointing_game(maps, pairs.masks[:, which]))
-    assert compare.own_object_pointing(model, pairs, method, layer_name=layer, score="logit") == np.mean(per_class)
+    assert compare.own_object_pointing(
+        model, pairs, method, layer_name=layer, score="logit"
+    ) == np.mean(per_class)
 
 
 def test_pointing_game_on_masks_that_are_not_square():
@@ -128,7 +220,9 @@ def test_parse_methods_takes_all_or_a_list():
 
     assert compare.parse_methods("all") == list(attribution.METHODS)
     assert compare.parse_methods("occlusion, gradcam") == ["occlusion", "gradcam"]
-    with pytest.raises(ValueError, match="unknown method 'grad'; choose one of: gradcam, "):
+    with pytest.raises(
+        ValueError, match="unknown method 'grad'; choose one of: gradcam, "
+    ):
         compare.parse_methods("grad")
     with pytest.raises(ValueError, match="no method given"):
         compare.parse_methods(" , ")
@@ -139,7 +233,11 @@ def test_baseline_maps_look_at_no_model():
 
     random = compare.baseline_maps("random", 3, 16)
     centre = compare.baseline_maps("centre", 3, 16)
-    assert random.shape == centre.shape == (3, 16, 16) and random.min() >= 0 and random.max() <= 1
+    assert (
+        random.shape == centre.shape == (3, 16, 16)
+        and random.min() >= 0
+        and random.max() <= 1
+    )
     assert not np.allclose(random[0], random[1])
     rows, cols = faithfulness.peak_locations(centre, 16)
     assert set(rows) <= {7, 8} and set(cols) <= {7, 8}  # peaks at the centre
@@ -151,8 +249,25 @@ def test_the_randomized_model_is_not_the_training_s_initialization():
     """Re-initialized with the training's seed, the head would come back as it started: r = 0.91 to its trained weights."""
     from convviz_ref import models
 
-    trained = models.load_pretrained("xception_like").model.get_layer("predictions").get_weights()[0].ravel()
-    fresh = faithfulness.randomized_model("xception_like").get_layer("predictions").get_weights()[0].ravel()
-    again = faithfulness.randomized_model("xception_like", seed=0).get_layer("predictions").get_weights()[0].ravel()
+    trained = (
+        models.load_pretrained("xception_like")
+        .model.get_layer("predictions")
+        .get_weights()[0]
+        .ravel()
+    )
+    fresh = (
+        faithfulness.randomized_model("xception_like")
+        .get_layer("predictions")
+        .get_weights()[0]
+        .ravel()
+    )
+    again = (
+        faithfulness.randomized_model("xception_like", seed=0)
+        .get_layer("predictions")
+        .get_weights()[0]
+        .ravel()
+    )
     assert abs(np.corrcoef(trained, fresh)[0, 1]) < 0.2
-    assert np.corrcoef(trained, again)[0, 1] > 0.8  # the training's seed: what the default avoids
+    assert (
+        np.corrcoef(trained, again)[0, 1] > 0.8
+    )  # the training's seed: what the default avoids

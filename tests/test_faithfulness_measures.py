@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 import tiny_models as tm
+
 from convviz_ref import data, faithfulness
 
 
@@ -22,8 +22,12 @@ def test_energy_pointing_game_of_perfect_inverted_constant_and_empty_maps():
     assert faithfulness.energy_pointing_game(on_object, masks) == pytest.approx(1.0)
     assert faithfulness.energy_pointing_game(1 - on_object, masks) == pytest.approx(0.0)
     constant = faithfulness.energy_pointing_game(np.full((2, 8, 8), 0.3), masks)
-    assert constant == pytest.approx(on_object.mean())  # a constant map scores the object's area
-    assert faithfulness.energy_pointing_game(np.zeros((2, 8, 8)), masks) == 0.0  # no NaN
+    assert constant == pytest.approx(
+        on_object.mean()
+    )  # a constant map scores the object's area
+    assert (
+        faithfulness.energy_pointing_game(np.zeros((2, 8, 8)), masks) == 0.0
+    )  # no NaN
     negative = -np.ones((2, 8, 8))
     negative[:, 7, 7] = 1.0  # only positive mass counts: all of it is on the background
     assert faithfulness.energy_pointing_game(negative, masks) == 0.0
@@ -41,12 +45,16 @@ def test_energy_pointing_game_upsamples_a_coarse_map():
     masks[0, :, :4] = data.OBJECT_INSIDE  # the left half
     coarse = np.array([[[1.0, 0.0], [1.0, 0.0]]])  # hot on the left
     share = faithfulness.energy_pointing_game(coarse, masks)
-    assert 0.85 < share < 1.0  # bicubic upsampling spreads a little of the mass across the edge
+    assert (
+        0.85 < share < 1.0
+    )  # bicubic upsampling spreads a little of the mass across the edge
 
 
 def test_area_under_curve_by_the_trapezoid_rule():
-    np.testing.assert_allclose(faithfulness.area_under_curve([[1, 1, 1], [0, 0.5, 1], [1, 0, 0]]),
-                               [1.0, 0.5, 0.25])
+    np.testing.assert_allclose(
+        faithfulness.area_under_curve([[1, 1, 1], [0, 0.5, 1], [1, 0, 0]]),
+        [1.0, 0.5, 0.25],
+    )
 
 
 def test_deletion_and_insertion_follow_the_map_order():
@@ -56,21 +64,36 @@ def test_deletion_and_insertion_follow_the_map_order():
     x = keras.layers.GlobalAveragePooling2D()(left)
     outputs = keras.layers.Dense(1, activation="sigmoid")(x)
     model = keras.Model(inputs, outputs)
-    model.layers[-1].set_weights([np.full((3, 1), 0.005, np.float32), np.array([-1.5], np.float32)])
+    model.layers[-1].set_weights(
+        [np.full((3, 1), 0.005, np.float32), np.array([-1.5], np.float32)]
+    )
     images = np.full((1, 8, 8, 3), 200.0, np.float32)
-    images[:, :, 4:] = 0.0  # bright left half, dark right half: blurring darkens the left
+    images[:, :, 4:] = (
+        0.0  # bright left half, dark right half: blurring darkens the left
+    )
     left_map = np.zeros((1, 8, 8))
-    left_map[:, :, :4] = 1.0 + np.arange(32).reshape(8, 4) / 100  # distinct values: a strict order
+    left_map[:, :, :4] = (
+        1.0 + np.arange(32).reshape(8, 4) / 100
+    )  # distinct values: a strict order
     right_map = left_map[:, :, ::-1]
-    deletion_left, insertion_left = faithfulness.deletion_insertion(model, images, left_map, [0], steps=4, sigma=2)
-    deletion_right, insertion_right = faithfulness.deletion_insertion(model, images, right_map, [0], steps=4,
-                                                                      sigma=2)
+    deletion_left, insertion_left = faithfulness.deletion_insertion(
+        model, images, left_map, [0], steps=4, sigma=2
+    )
+    deletion_right, insertion_right = faithfulness.deletion_insertion(
+        model, images, right_map, [0], steps=4, sigma=2
+    )
     assert deletion_left.shape == (1, 5) and insertion_left.shape == (1, 5)
     full = float(np.asarray(model(images))[0, 0])
-    assert deletion_left[0, 0] == pytest.approx(full) and insertion_left[0, -1] == pytest.approx(full)
-    np.testing.assert_allclose(deletion_left[0, -1], insertion_left[0, 0])  # all deleted = nothing inserted
+    assert deletion_left[0, 0] == pytest.approx(full) and insertion_left[
+        0, -1
+    ] == pytest.approx(full)
+    np.testing.assert_allclose(
+        deletion_left[0, -1], insertion_left[0, 0]
+    )  # all deleted = nothing inserted
     auc = faithfulness.area_under_curve
-    assert auc(deletion_left) < auc(deletion_right) and auc(insertion_left) > auc(insertion_right)
+    assert auc(deletion_left) < auc(deletion_right) and auc(insertion_left) > auc(
+        insertion_right
+    )
 
 
 def test_blurred_images_keep_shape_and_mean():
@@ -82,18 +105,36 @@ def test_blurred_images_keep_shape_and_mean():
 
 def test_randomization_blocks_go_from_the_output_down():
     model = tm.functional_convnet(seed=0)
-    assert faithfulness.randomization_blocks(model) == [("predictions", ["predictions"]), ("conv2", ["conv2"]),
-                                                        ("conv1", ["conv1"])]
+    assert faithfulness.randomization_blocks(model) == [
+        ("predictions", ["predictions"]),
+        ("conv2", ["conv2"]),
+        ("conv1", ["conv1"]),
+    ]
     from convviz_ref.models import build_xception_like
 
-    blocks = [block for block, _ in faithfulness.randomization_blocks(build_xception_like(image_size=32))]
-    assert blocks == ["predictions", "last", "block4", "block3", "block2", "block1", "entry"]
+    blocks = [
+        block
+        for block, _ in faithfulness.randomization_blocks(
+            build_xception_like(image_size=32)
+        )
+    ]
+    assert blocks == [
+        "predictions",
+        "last",
+        "block4",
+        "block3",
+        "block2",
+        "block1",
+        "entry",
+    ]
 
 
 def test_paired_rank_correlation_counts_a_constant_map_as_zero():
     maps = np.random.default_rng(1).random((2, 4, 4))
     assert faithfulness.paired_rank_correlation(maps, maps) == pytest.approx(1.0)
-    assert faithfulness.paired_rank_correlation(maps, np.stack([-maps[0], np.zeros((4, 4))])) == pytest.approx(-0.5)
+    assert faithfulness.paired_rank_correlation(
+        maps, np.stack([-maps[0], np.zeros((4, 4))])
+    ) == pytest.approx(-0.5)
 
 
 def test_cascading_randomization_destroys_gradients_but_not_the_model():
@@ -102,15 +143,23 @@ def test_cascading_randomization_destroys_gradients_but_not_the_model():
     images = np.random.default_rng(2).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
     weights = [w.copy() for w in model.get_weights()]
     blocks, correlations = faithfulness.cascading_randomization(
-        model, fresh, images, [0, 1, 2], ["saliency", "gradcam"], layer_name="conv2")
+        model, fresh, images, [0, 1, 2], ["saliency", "gradcam"], layer_name="conv2"
+    )
     assert blocks == ["predictions", "conv2", "conv1"]
-    assert set(correlations) == {"saliency", "gradcam"} and all(len(v) == 3 for v in correlations.values())
-    assert correlations["saliency"][-1] < 0.9  # every weight replaced: the gradient is another one
+    assert set(correlations) == {"saliency", "gradcam"} and all(
+        len(v) == 3 for v in correlations.values()
+    )
+    assert (
+        correlations["saliency"][-1] < 0.9
+    )  # every weight replaced: the gradient is another one
     for a, b in zip(model.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
-    _, same = faithfulness.cascading_randomization(model, model, images, [0, 1, 2], ["saliency"],
-                                                   layer_name="conv2")
-    np.testing.assert_allclose(same["saliency"], 1.0)  # "re-initialized" with its own weights: nothing changes
+    _, same = faithfulness.cascading_randomization(
+        model, model, images, [0, 1, 2], ["saliency"], layer_name="conv2"
+    )
+    np.testing.assert_allclose(
+        same["saliency"], 1.0
+    )  # "re-initialized" with its own weights: nothing changes
 
 
 def test_deletion_and_insertion_of_many_images_equal_one_image_and_one_fraction_at_a_time():
@@ -118,11 +167,14 @@ def test_deletion_and_insertion_of_many_images_equal_one_image_and_one_fraction_
     model = tm.functional_convnet(seed=3)
     rng = np.random.default_rng(4)
     images = rng.uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)
-    maps = rng.random((5, 12, 12))  # at the image's size: no upsampling, distinct values, a strict order
+    maps = rng.random(
+        (5, 12, 12)
+    )  # at the image's size: no upsampling, distinct values, a strict order
     classes = np.array([0, 2, 1, 1, 0])
     steps = 3
-    deletion, insertion = faithfulness.deletion_insertion(model, images, maps, classes, steps=steps, sigma=2,
-                                                          batch_size=2)  # groups of 2, the last one short
+    deletion, insertion = faithfulness.deletion_insertion(
+        model, images, maps, classes, steps=steps, sigma=2, batch_size=2
+    )  # groups of 2, the last one short
     blurred = faithfulness.blurred_images(images, sigma=2)
     for n in range(len(images)):
         order = np.argsort(-maps[n].ravel(), kind="stable")
@@ -132,5 +184,9 @@ def test_deletion_and_insertion_of_many_images_equal_one_image_and_one_fraction_
             taken = taken.reshape(12, 12, 1)
             deleted = np.where(taken, blurred[n], images[n])[None]
             inserted = np.where(taken, images[n], blurred[n])[None]
-            assert deletion[n, s] == pytest.approx(float(np.asarray(model(deleted))[0, classes[n]]), rel=1e-5)
-            assert insertion[n, s] == pytest.approx(float(np.asarray(model(inserted))[0, classes[n]]), rel=1e-5)
+            assert deletion[n, s] == pytest.approx(
+                float(np.asarray(model(deleted))[0, classes[n]]), rel=1e-5
+            )
+            assert insertion[n, s] == pytest.approx(
+                float(np.asarray(model(inserted))[0, classes[n]]), rel=1e-5
+            )

@@ -12,10 +12,10 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+import tiny_models as tm
 from keras import layers
 from PIL import Image
 
-import tiny_models as tm
 from convviz_ref import activations, filters, gradcam
 from convviz_ref.models import build_small_convnet, build_xception_like
 
@@ -33,14 +33,20 @@ def analytic_gap_gradcam(model, images, class_index, score):
     Returns (heatmap of image 0 with weights averaged over the batch, per-image heatmaps, class indices).
     """
     kernel, bias = model.get_layer("conv").get_weights()
-    weights, dense_bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
+    weights, dense_bias = (
+        w.astype(np.float64) for w in model.get_layer("predictions").get_weights()
+    )
     activation_name = model.get_layer("predictions").activation.__name__
     maps, alphas, classes = [], [], []
     for image in np.asarray(images, np.float64):
         feature_map = tm.relu(tm.np_conv2d(image, kernel, bias, padding="same"))
         h, w, _ = feature_map.shape
         z = feature_map.mean(axis=(0, 1)) @ weights + dense_bias
-        c = int(np.argmax(z)) if class_index is None else int(np.broadcast_to(class_index, len(images))[len(maps)])
+        c = (
+            int(np.argmax(z))
+            if class_index is None
+            else int(np.broadcast_to(class_index, len(images))[len(maps)])
+        )
         if score == "logit":
             d_score_d_z = np.eye(len(z))[c]
         elif activation_name == "softmax":
@@ -51,7 +57,9 @@ def analytic_gap_gradcam(model, images, class_index, score):
             d_score_d_z = y * (1 - y)
         else:
             raise AssertionError(activation_name)
-        alphas.append(weights @ d_score_d_z / (h * w))  # the same at every (i, j): its mean over i, j
+        alphas.append(
+            weights @ d_score_d_z / (h * w)
+        )  # the same at every (i, j): its mean over i, j
         maps.append(feature_map)
         classes.append(c)
     alpha = np.mean(alphas, axis=0)
@@ -66,7 +74,9 @@ def reference_overlay(image, heatmap, alpha=0.4, cmap="jet"):
     indices = (255 * np.clip(np.asarray(heatmap, np.float64), 0, 1)).astype(np.uint8)
     # Keras' array_to_img goes through float32 before uint8: 147.99999999 (gray's 148 / 255 * 255) is 148.
     colored = (colors[indices] * 255.0).astype(np.float32).astype(np.uint8)
-    colored = Image.fromarray(colored, "RGB").resize((image.shape[1], image.shape[0]), Image.Resampling.BICUBIC)
+    colored = Image.fromarray(colored, "RGB").resize(
+        (image.shape[1], image.shape[0]), Image.Resampling.BICUBIC
+    )
     x = alpha * np.asarray(colored, np.float64) + np.asarray(image, np.float64)
     x -= x.min()
     if x.max() > 0:
@@ -81,9 +91,12 @@ def hand_model():
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(2, activation="softmax", name="predictions")(x)
     model = keras.Model(inputs, outputs, name="hand")
-    model.get_layer("conv").set_weights([np.array([1.0, -1.0], np.float32).reshape(1, 1, 1, 2)])
-    model.get_layer("predictions").set_weights([np.array([[2.0, 0.0], [1.0, 1.0]], np.float32),
-                                                np.zeros(2, np.float32)])
+    model.get_layer("conv").set_weights(
+        [np.array([1.0, -1.0], np.float32).reshape(1, 1, 1, 2)]
+    )
+    model.get_layer("predictions").set_weights(
+        [np.array([[2.0, 0.0], [1.0, 1.0]], np.float32), np.zeros(2, np.float32)]
+    )
     return model
 
 
@@ -103,18 +116,30 @@ def test_gradcam_worked_example(score):
     model = hand_model()
     x = np.array([[1, 2], [3, -4]], np.float32).reshape(1, 2, 2, 1)
     class0 = [[1 / 3, 2 / 3], [1, 0]]
-    np.testing.assert_allclose(gradcam.gradcam_heatmap(model, x, "conv", score=score), class0, atol=1e-6)
-    np.testing.assert_allclose(gradcam.gradcam_heatmap(model, x, "conv", 0, score=score), class0, atol=1e-6)
-    np.testing.assert_allclose(gradcam.gradcam_heatmap(model, x, "conv", 1, score=score), [[0, 0], [0, 1]],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        gradcam.gradcam_heatmap(model, x, "conv", score=score), class0, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        gradcam.gradcam_heatmap(model, x, "conv", 0, score=score), class0, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        gradcam.gradcam_heatmap(model, x, "conv", 1, score=score),
+        [[0, 0], [0, 1]],
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("score", ["output", "logit"])
 def test_heatmap_with_no_positive_value_stays_all_zero(score):
     # x > 0 everywhere: class 1's map is a positive multiple of -x < 0, all removed by the ReLU.
     model = hand_model()
-    heatmap = gradcam.gradcam_heatmap(model, np.array([1, 2, 3, 4], np.float32).reshape(1, 2, 2, 1), "conv", 1,
-                                      score=score)  # 0 / 0 would warn, an error under -W error
+    heatmap = gradcam.gradcam_heatmap(
+        model,
+        np.array([1, 2, 3, 4], np.float32).reshape(1, 2, 2, 1),
+        "conv",
+        1,
+        score=score,
+    )  # 0 / 0 would warn, an error under -W error
     assert heatmap.dtype == np.float32
     np.testing.assert_array_equal(heatmap, np.zeros((2, 2)))
 
@@ -122,7 +147,9 @@ def test_heatmap_with_no_positive_value_stays_all_zero(score):
 def test_heatmap_of_an_all_zero_feature_map_is_all_zero():
     model = tm.gap_dense_model(seed=1)
     kernel, bias = model.get_layer("conv").get_weights()
-    model.get_layer("conv").set_weights([kernel, -np.abs(bias) - 1])  # zero image -> negative -> ReLU -> 0
+    model.get_layer("conv").set_weights(
+        [kernel, -np.abs(bias) - 1]
+    )  # zero image -> negative -> ReLU -> 0
     heatmap = gradcam.gradcam_heatmap(model, np.zeros((1, 8, 8, 3), np.float32), "conv")
     assert heatmap.dtype == np.float32 and not np.isnan(heatmap).any()
     np.testing.assert_array_equal(heatmap, np.zeros((8, 8)))
@@ -140,7 +167,9 @@ def test_softmax_gap_model_matches_the_closed_form(class_index, score):
     heatmap = gradcam.gradcam_heatmap(model, image, "conv", class_index, score=score)
     assert heatmap.shape == (8, 8) and heatmap.dtype == np.float32
     np.testing.assert_allclose(heatmap, expected, rtol=1e-4, atol=1e-5)
-    assert heatmap.max() == (1.0 if expected.max() > 0 else 0.0)  # divided by its maximum, or left all zero
+    assert heatmap.max() == (
+        1.0 if expected.max() > 0 else 0.0
+    )  # divided by its maximum, or left all zero
 
 
 def test_output_and_logit_scores_really_differ():
@@ -157,13 +186,26 @@ def test_single_sigmoid_model_explains_its_one_output(score):
     model = tm.gap_dense_model(seed=4, num_classes=1, activation="sigmoid")
     image = np.random.default_rng(5).normal(size=(1, 8, 8, 3)).astype(np.float32)
     expected, _, _ = analytic_gap_gradcam(model, image, 0, score)
-    np.testing.assert_allclose(gradcam.gradcam_heatmap(model, image, "conv", score=score), expected,
-                               rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(gradcam.gradcam_heatmap(model, image, "conv", 0, score=score), expected,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        gradcam.gradcam_heatmap(model, image, "conv", score=score),
+        expected,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        gradcam.gradcam_heatmap(model, image, "conv", 0, score=score),
+        expected,
+        rtol=1e-4,
+        atol=1e-5,
+    )
     heatmaps, indices = gradcam.gradcam_heatmaps(model, image, "conv", score=score)
     assert indices.tolist() == [0]
-    with pytest.raises(ValueError, match=re.escape("class_index 1 is out of range: the model has 1 output(s) (0..0)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "class_index 1 is out of range: the model has 1 output(s) (0..0)"
+        ),
+    ):
         gradcam.gradcam_heatmap(model, image, "conv", 1, score=score)
 
 
@@ -175,14 +217,18 @@ def test_channel_weights_are_averaged_over_the_batch_too():
     batch_expected, each_expected, _ = analytic_gap_gradcam(model, images, 1, "output")
     heatmap = gradcam.gradcam_heatmap(model, images, "conv", 1)
     np.testing.assert_allclose(heatmap, batch_expected, rtol=1e-4, atol=1e-5)
-    assert np.abs(batch_expected - each_expected[0]).max() > 100 * 1e-5  # image 1 did change the weights
+    assert (
+        np.abs(batch_expected - each_expected[0]).max() > 100 * 1e-5
+    )  # image 1 did change the weights
 
 
 def test_finite_differences_through_a_curved_head():
     model = tm.nonlinear_head_model(seed=8)
     model64 = tm.nonlinear_head_model(seed=8, dtype="float64")  # same weights, float64
     image = np.random.default_rng(9).normal(size=(1, 10, 10, 3))
-    feature_map = np.asarray(keras.Model(model64.input, model64.get_layer("conv").output)(image))[0]  # 8x8x4
+    feature_map = np.asarray(
+        keras.Model(model64.input, model64.get_layer("conv").output)(image)
+    )[0]  # 8x8x4
     head_input = keras.Input(shape=(8, 8, 4), dtype="float64")
     x = head_input
     for name in ("head_conv", "flatten", "predictions"):
@@ -193,11 +239,21 @@ def test_finite_differences_through_a_curved_head():
         c = int(np.argmax(probabilities)) if class_index is None else class_index
         eps = 1e-6
         perturbations = np.eye(feature_map.size).reshape(-1, 8, 8, 4) * eps
-        scores = np.asarray(head(np.concatenate([feature_map + perturbations, feature_map - perturbations])))[:, c]
-        gradient = ((scores[: feature_map.size] - scores[feature_map.size :]) / (2 * eps)).reshape(8, 8, 4)
+        scores = np.asarray(
+            head(
+                np.concatenate(
+                    [feature_map + perturbations, feature_map - perturbations]
+                )
+            )
+        )[:, c]
+        gradient = (
+            (scores[: feature_map.size] - scores[feature_map.size :]) / (2 * eps)
+        ).reshape(8, 8, 4)
         alpha = gradient.mean(axis=(0, 1))
         expected = normalized((feature_map * alpha).mean(axis=-1))
-        heatmap = gradcam.gradcam_heatmap(model, image.astype(np.float32), "conv", class_index)
+        heatmap = gradcam.gradcam_heatmap(
+            model, image.astype(np.float32), "conv", class_index
+        )
         np.testing.assert_allclose(heatmap, expected, rtol=1e-4, atol=2e-5)
         assert 0 < (heatmap > 0).mean() < 1  # the ReLU cut part of the map
 
@@ -210,14 +266,22 @@ def test_finite_differences_through_a_curved_head():
 def test_batched_heatmaps_equal_one_image_at_a_time(class_index, score):
     model = tm.gap_dense_model(seed=10, num_classes=4)
     images = np.random.default_rng(11).normal(size=(3, 8, 8, 3)).astype(np.float32)
-    heatmaps, indices = gradcam.gradcam_heatmaps(model, images, "conv", class_index, score=score)
-    _, expected, expected_indices = analytic_gap_gradcam(model, images, class_index, score)
+    heatmaps, indices = gradcam.gradcam_heatmaps(
+        model, images, "conv", class_index, score=score
+    )
+    _, expected, expected_indices = analytic_gap_gradcam(
+        model, images, class_index, score
+    )
     assert heatmaps.shape == (3, 8, 8) and heatmaps.dtype == np.float32
     assert indices.dtype == np.int32 and indices.tolist() == expected_indices.tolist()
     np.testing.assert_allclose(heatmaps, expected, rtol=1e-4, atol=1e-5)
     for n in range(3):
-        single_class = None if class_index is None else np.broadcast_to(class_index, 3)[n]
-        single = gradcam.gradcam_heatmap(model, images[n : n + 1], "conv", single_class, score=score)
+        single_class = (
+            None if class_index is None else np.broadcast_to(class_index, 3)[n]
+        )
+        single = gradcam.gradcam_heatmap(
+            model, images[n : n + 1], "conv", single_class, score=score
+        )
         np.testing.assert_allclose(heatmaps[n], single, rtol=1e-5, atol=1e-6)
 
 
@@ -225,8 +289,12 @@ def test_top_classes_are_each_images_own():
     model = tm.gap_dense_model(seed=14, num_classes=4)
     images = np.random.default_rng(13).normal(size=(6, 8, 8, 3)).astype(np.float32) * 3
     _, indices = gradcam.gradcam_heatmaps(model, images, "conv")
-    np.testing.assert_array_equal(indices, np.argmax(np.asarray(model(images)), axis=-1))
-    assert len(set(indices.tolist())) > 1  # the images do not all agree, so per-image top classes were used
+    np.testing.assert_array_equal(
+        indices, np.argmax(np.asarray(model(images)), axis=-1)
+    )
+    assert (
+        len(set(indices.tolist())) > 1
+    )  # the images do not all agree, so per-image top classes were used
 
 
 # ---------------------------------------------------------------- score="logit" leaves the model as it was
@@ -241,7 +309,9 @@ def test_logit_score_leaves_the_model_unchanged():
     gradcam.gradcam_heatmaps(model, image, "conv", score="logit")
     assert model.get_layer("predictions").activation is activation_before
     np.testing.assert_array_equal(np.asarray(model(image)), predictions_before)
-    np.testing.assert_allclose(predictions_before.sum(), 1.0, rtol=1e-6)  # still softmax
+    np.testing.assert_allclose(
+        predictions_before.sum(), 1.0, rtol=1e-6
+    )  # still softmax
 
 
 def test_logit_score_leaves_the_model_unchanged_after_an_error():
@@ -252,7 +322,9 @@ def test_logit_score_leaves_the_model_unchanged_after_an_error():
     with pytest.raises(ValueError, match="class_index 7 is out of range"):
         gradcam.gradcam_heatmap(model, image, "conv", 7, score="logit")
     with pytest.raises(ValueError, match="out of range"):
-        gradcam.gradcam_heatmaps(model, np.concatenate([image, image]), "conv", [0, 5], score="logit")
+        gradcam.gradcam_heatmaps(
+            model, np.concatenate([image, image]), "conv", [0, 5], score="logit"
+        )
     assert model.get_layer("predictions").activation is activation_before
     np.testing.assert_array_equal(np.asarray(model(image)), predictions_before)
 
@@ -262,13 +334,23 @@ def test_logit_score_of_a_separate_softmax_layer_is_its_input():
     x = layers.Conv2D(2, 3, name="conv")(inputs)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(3, name="dense")(x)
-    model = tm.set_random_weights(keras.Model(inputs, layers.Softmax(name="softmax")(x)), seed=3)
-    fused = keras.Model(inputs, layers.Dense(3, activation="softmax", name="fused")(model.get_layer("dense").input))
+    model = tm.set_random_weights(
+        keras.Model(inputs, layers.Softmax(name="softmax")(x)), seed=3
+    )
+    fused = keras.Model(
+        inputs,
+        layers.Dense(3, activation="softmax", name="fused")(
+            model.get_layer("dense").input
+        ),
+    )
     fused.get_layer("fused").set_weights(model.get_layer("dense").get_weights())
     image = np.random.default_rng(0).uniform(0, 255, (1, 8, 8, 3)).astype(np.float32)
     for score in gradcam.SCORES:
-        np.testing.assert_allclose(gradcam.gradcam_heatmap(model, image, "conv", 1, score=score),
-                                   gradcam.gradcam_heatmap(fused, image, "conv", 1, score=score), atol=1e-6)
+        np.testing.assert_allclose(
+            gradcam.gradcam_heatmap(model, image, "conv", 1, score=score),
+            gradcam.gradcam_heatmap(fused, image, "conv", 1, score=score),
+            atol=1e-6,
+        )
 
 
 def test_logit_score_needs_a_last_layer_with_an_activation():
@@ -278,9 +360,15 @@ def test_logit_score_needs_a_last_layer_with_an_activation():
     x = layers.Dense(3, activation="softmax", name="dense")(x)
     model = keras.Model(inputs, layers.Flatten(name="flatten")(x))
     image = np.zeros((1, 8, 8, 3), np.float32)
-    with pytest.raises(ValueError, match="score='logit' needs a last layer with an activation; 'flatten' has none"):
+    with pytest.raises(
+        ValueError,
+        match="score='logit' needs a last layer with an activation; 'flatten' has none",
+    ):
         gradcam.gradcam_heatmap(model, image, "conv", score="logit")
-    assert gradcam.gradcam_heatmap(model, image, "conv").shape == (6, 6)  # "output" still works
+    assert gradcam.gradcam_heatmap(model, image, "conv").shape == (
+        6,
+        6,
+    )  # "output" still works
 
 
 # ---------------------------------------------------------------- argument errors
@@ -289,9 +377,15 @@ def test_logit_score_needs_a_last_layer_with_an_activation():
 @pytest.mark.parametrize("class_index", [4, -1])
 def test_class_index_out_of_range(class_index):
     model = tm.gap_dense_model(seed=16, num_classes=4)
-    with pytest.raises(ValueError, match=re.escape(
-            f"class_index {class_index} is out of range: the model has 4 output(s) (0..3)")):
-        gradcam.gradcam_heatmap(model, np.zeros((1, 8, 8, 3), np.float32), "conv", class_index)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"class_index {class_index} is out of range: the model has 4 output(s) (0..3)"
+        ),
+    ):
+        gradcam.gradcam_heatmap(
+            model, np.zeros((1, 8, 8, 3), np.float32), "conv", class_index
+        )
 
 
 def test_unknown_layer_lists_the_layers_with_a_spatial_output():
@@ -299,7 +393,9 @@ def test_unknown_layer_lists_the_layers_with_a_spatial_output():
     with pytest.raises(ValueError) as error:
         gradcam.gradcam_heatmap(model, np.zeros((1, 12, 12, 3), np.float32), "conv9")
     message = str(error.value)
-    assert message.startswith("no layer named 'conv9' in model 'tiny_functional'; layers with a spatial output:")
+    assert message.startswith(
+        "no layer named 'conv9' in model 'tiny_functional'; layers with a spatial output:"
+    )
     for name in ("conv1", "pool1", "conv2"):
         assert name in message
     assert "gap" not in message and "predictions" not in message
@@ -308,8 +404,12 @@ def test_unknown_layer_lists_the_layers_with_a_spatial_output():
 @pytest.mark.parametrize("shape", [(8, 8, 3), (1, 1, 8, 8, 3)])
 def test_wrong_rank_is_an_error(shape):
     model = tm.gap_dense_model()
-    with pytest.raises(ValueError, match=re.escape(f"expected images of shape (batch, height, width, channels), "
-                                                   f"got {shape}")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"expected images of shape (batch, height, width, channels), got {shape}"
+        ),
+    ):
         gradcam.gradcam_heatmap(model, np.zeros(shape, np.float32), "conv")
     with pytest.raises(ValueError, match="expected images of shape"):
         gradcam.gradcam_heatmaps(model, np.zeros(shape, np.float32), "conv")
@@ -317,8 +417,16 @@ def test_wrong_rank_is_an_error(shape):
 
 @pytest.mark.parametrize("score", ["probability", "Logit", None])
 def test_unknown_score_is_an_error(score):
-    with pytest.raises(ValueError, match=re.escape(f"score must be one of ('output', 'logit'), got {score!r}")):
-        gradcam.gradcam_heatmap(tm.gap_dense_model(), np.zeros((1, 8, 8, 3), np.float32), "conv", score=score)
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"score must be one of ('output', 'logit'), got {score!r}"),
+    ):
+        gradcam.gradcam_heatmap(
+            tm.gap_dense_model(),
+            np.zeros((1, 8, 8, 3), np.float32),
+            "conv",
+            score=score,
+        )
 
 
 # ---------------------------------------------------------------- find_last_conv_layer
@@ -327,11 +435,20 @@ def test_unknown_score_is_an_error(score):
 def test_find_last_conv_layer():
     assert gradcam.find_last_conv_layer(tm.functional_convnet()) == "conv2"
     assert gradcam.find_last_conv_layer(tm.gap_dense_model()) == "conv"
-    assert gradcam.find_last_conv_layer(tm.nonlinear_head_model()) == "head_conv"  # before the Flatten
+    assert (
+        gradcam.find_last_conv_layer(tm.nonlinear_head_model()) == "head_conv"
+    )  # before the Flatten
     assert gradcam.find_last_conv_layer(tm.sequential_convnet("input")) == "conv2"
-    assert gradcam.find_last_conv_layer(build_xception_like(image_size=32, widths=(16, 32), entry_filters=16)) \
+    assert (
+        gradcam.find_last_conv_layer(
+            build_xception_like(image_size=32, widths=(16, 32), entry_filters=16)
+        )
         == "last_conv_act"
-    assert gradcam.find_last_conv_layer(build_small_convnet(image_size=32, widths=(4, 8))) == "last_conv"
+    )
+    assert (
+        gradcam.find_last_conv_layer(build_small_convnet(image_size=32, widths=(4, 8)))
+        == "last_conv"
+    )
 
 
 def test_find_last_conv_layer_without_a_spatial_layer():
@@ -348,16 +465,27 @@ def test_overlay_worked_example():
     # jet(0) = (0, 0, 0.5) and jet(255) = (0.5, 0, 0): colored = (0, 0, 127) and (127, 0, 0) (uint8 of 127.5);
     # x = 0.4 * colored + 0 = 50.8 at most, rescaled by min 0 and max 50.8 to 255.
     image = np.zeros((1, 2, 3), np.float32)
-    np.testing.assert_array_equal(gradcam.overlay(image, np.array([[0.0, 1.0]])), [[[0, 0, 255], [255, 0, 0]]])
+    np.testing.assert_array_equal(
+        gradcam.overlay(image, np.array([[0.0, 1.0]])), [[[0, 0, 255], [255, 0, 0]]]
+    )
     # alpha = 0 keeps the image alone; one spanning 0..255 comes back unchanged.
-    picture = np.random.default_rng(17).integers(0, 256, size=(5, 4, 3)).astype(np.float32)
+    picture = (
+        np.random.default_rng(17).integers(0, 256, size=(5, 4, 3)).astype(np.float32)
+    )
     picture[0, 0], picture[0, 1] = 0, 255
-    np.testing.assert_array_equal(gradcam.overlay(picture, np.ones((2, 2)), alpha=0.0), picture)
+    np.testing.assert_array_equal(
+        gradcam.overlay(picture, np.ones((2, 2)), alpha=0.0), picture
+    )
 
 
-@pytest.mark.parametrize(("image_shape", "heatmap_shape", "alpha", "cmap"),
-                         [((12, 16, 3), (3, 4), 0.4, "jet"), ((9, 9, 3), (9, 9), 1.0, "viridis"),
-                          ((20, 10, 3), (2, 2), 0.7, "gray")])
+@pytest.mark.parametrize(
+    ("image_shape", "heatmap_shape", "alpha", "cmap"),
+    [
+        ((12, 16, 3), (3, 4), 0.4, "jet"),
+        ((9, 9, 3), (9, 9), 1.0, "viridis"),
+        ((20, 10, 3), (2, 2), 0.7, "gray"),
+    ],
+)
 def test_overlay_matches_a_reference(image_shape, heatmap_shape, alpha, cmap):
     rng = np.random.default_rng(sum(image_shape))
     image = rng.uniform(0, 255, size=image_shape).astype(np.float32)
@@ -367,7 +495,9 @@ def test_overlay_matches_a_reference(image_shape, heatmap_shape, alpha, cmap):
     assert picture.dtype == np.uint8 and picture.shape == image_shape
     difference = np.abs(picture.astype(int) - expected.astype(int))
     assert difference.max() <= 1 and (difference == 0).mean() > 0.97
-    np.testing.assert_array_equal(gradcam.overlay(image[None], heatmap, alpha=alpha, cmap=cmap), picture)
+    np.testing.assert_array_equal(
+        gradcam.overlay(image[None], heatmap, alpha=alpha, cmap=cmap), picture
+    )
 
 
 def test_overlay_is_rescaled_to_exactly_0_255():
@@ -376,8 +506,12 @@ def test_overlay_is_rescaled_to_exactly_0_255():
     rng = np.random.default_rng(18)
     brightest = []
     for _ in range(20):
-        image = rng.uniform(0, 255, size=(rng.integers(2, 16), rng.integers(2, 16), 3)).astype(np.float32)
-        heatmap = rng.uniform(size=(rng.integers(1, 5), rng.integers(1, 5))).astype(np.float32)
+        image = rng.uniform(
+            0, 255, size=(rng.integers(2, 16), rng.integers(2, 16), 3)
+        ).astype(np.float32)
+        heatmap = rng.uniform(size=(rng.integers(1, 5), rng.integers(1, 5))).astype(
+            np.float32
+        )
         picture = gradcam.overlay(image, heatmap, alpha=float(rng.uniform(0.1, 2.0)))
         assert picture.min() == 0
         brightest.append(int(picture.max()))
@@ -398,45 +532,119 @@ def test_overlay_argument_errors():
 
 
 def _grid(shape, per_row):
-    return activations.channel_grid(np.random.default_rng(0).normal(size=shape).astype(np.float32), per_row)
+    return activations.channel_grid(
+        np.random.default_rng(0).normal(size=shape).astype(np.float32), per_row
+    )
 
 
 def _heatmap(model_fn, size, layer, scale=255.0):
-    return gradcam.gradcam_heatmap(model_fn(), np.random.default_rng(0).uniform(0, scale, (1, size, size, 3))
-                                   .astype(np.float32), layer)
+    return gradcam.gradcam_heatmap(
+        model_fn(),
+        np.random.default_rng(0)
+        .uniform(0, scale, (1, size, size, 3))
+        .astype(np.float32),
+        layer,
+    )
 
 
 OUTPUT_CASES = {
     # name: (function returning the output, documented shape, documented dtype, kind)
-    "channel_grid_4d": (lambda: _grid((1, 5, 5, 6), 4), (2 * 6 - 1, 4 * 6 - 1), np.uint8, "picture"),
-    "channel_grid_3d_default_row": (lambda: _grid((3, 7, 20), 16), (2 * 4 - 1, 16 * 8 - 1), np.uint8, "picture"),
+    "channel_grid_4d": (
+        lambda: _grid((1, 5, 5, 6), 4),
+        (2 * 6 - 1, 4 * 6 - 1),
+        np.uint8,
+        "picture",
+    ),
+    "channel_grid_3d_default_row": (
+        lambda: _grid((3, 7, 20), 16),
+        (2 * 4 - 1, 16 * 8 - 1),
+        np.uint8,
+        "picture",
+    ),
     "compute_activations": (
-        lambda: activations.compute_activations(activations.build_activation_model(tm.functional_convnet(), ["pool1"]),
-                                                np.zeros((1, 12, 12, 3)))["pool1"],
-        (1, 5, 5, 4), np.float32, "values"),
+        lambda: activations.compute_activations(
+            activations.build_activation_model(tm.functional_convnet(), ["pool1"]),
+            np.zeros((1, 12, 12, 3)),
+        )["pool1"],
+        (1, 5, 5, 4),
+        np.float32,
+        "values",
+    ),
     "generate_filter_pattern": (
-        lambda: filters.generate_filter_pattern(tm.tanh_extractor(), 0, iterations=2, image_size=10, seed=0),
-        (10, 10, 3), np.float32, "values"),
+        lambda: filters.generate_filter_pattern(
+            tm.tanh_extractor(), 0, iterations=2, image_size=10, seed=0
+        ),
+        (10, 10, 3),
+        np.float32,
+        "values",
+    ),
     "generate_filter_patterns": (
-        lambda: filters.generate_filter_patterns(tm.tanh_extractor(), [0, 3, 1], iterations=2, image_size=10,
-                                                 seed=0, progress=False),
-        (3, 10, 10, 3), np.float32, "values"),
+        lambda: filters.generate_filter_patterns(
+            tm.tanh_extractor(),
+            [0, 3, 1],
+            iterations=2,
+            image_size=10,
+            seed=0,
+            progress=False,
+        ),
+        (3, 10, 10, 3),
+        np.float32,
+        "values",
+    ),
     "deprocess_image": (
-        lambda: filters.deprocess_image(np.random.default_rng(0).normal(size=(10, 12, 3)), crop=2),
-        (6, 8, 3), np.uint8, "picture"),
-    "stitch": (lambda: filters.stitch([np.ones((6, 5, 3), np.uint8)] * 3, n_cols=2, margin=1),
-               (13, 11, 3), np.uint8, "picture"),
-    "gradcam_heatmap_gap": (lambda: _heatmap(tm.gap_dense_model, 8, "conv", scale=1.0), (8, 8), np.float32, "heatmap"),
-    "gradcam_heatmap_pooled": (lambda: _heatmap(tm.functional_convnet, 12, "pool1"), (5, 5), np.float32, "heatmap"),
+        lambda: filters.deprocess_image(
+            np.random.default_rng(0).normal(size=(10, 12, 3)), crop=2
+        ),
+        (6, 8, 3),
+        np.uint8,
+        "picture",
+    ),
+    "stitch": (
+        lambda: filters.stitch([np.ones((6, 5, 3), np.uint8)] * 3, n_cols=2, margin=1),
+        (13, 11, 3),
+        np.uint8,
+        "picture",
+    ),
+    "gradcam_heatmap_gap": (
+        lambda: _heatmap(tm.gap_dense_model, 8, "conv", scale=1.0),
+        (8, 8),
+        np.float32,
+        "heatmap",
+    ),
+    "gradcam_heatmap_pooled": (
+        lambda: _heatmap(tm.functional_convnet, 12, "pool1"),
+        (5, 5),
+        np.float32,
+        "heatmap",
+    ),
     "gradcam_heatmap_xception_like": (
-        lambda: _heatmap(lambda: build_xception_like(image_size=32, widths=(16, 32), entry_filters=16), 32,
-                         "last_conv_act"),
-        (8, 8), np.float32, "heatmap"),
+        lambda: _heatmap(
+            lambda: build_xception_like(
+                image_size=32, widths=(16, 32), entry_filters=16
+            ),
+            32,
+            "last_conv_act",
+        ),
+        (8, 8),
+        np.float32,
+        "heatmap",
+    ),
     "gradcam_heatmaps": (
-        lambda: gradcam.gradcam_heatmaps(tm.gap_dense_model(), np.random.default_rng(0).normal(size=(2, 8, 8, 3)),
-                                         "conv")[0],
-        (2, 8, 8), np.float32, "heatmap"),
-    "overlay": (lambda: gradcam.overlay(np.zeros((1, 12, 16, 3)), np.eye(3)), (12, 16, 3), np.uint8, "picture"),
+        lambda: gradcam.gradcam_heatmaps(
+            tm.gap_dense_model(),
+            np.random.default_rng(0).normal(size=(2, 8, 8, 3)),
+            "conv",
+        )[0],
+        (2, 8, 8),
+        np.float32,
+        "heatmap",
+    ),
+    "overlay": (
+        lambda: gradcam.overlay(np.zeros((1, 12, 16, 3)), np.eye(3)),
+        (12, 16, 3),
+        np.uint8,
+        "picture",
+    ),
 }
 
 
@@ -449,8 +657,14 @@ def test_documented_output_shape_and_dtype(case):
     assert output.dtype == dtype
     if kind == "heatmap":
         assert output.min() >= 0.0 and output.max() <= 1.0
-        assert np.all((output.reshape(len(output), -1) if output.ndim == 3 else output.reshape(1, -1)).max(axis=1)
-                      == 1.0)  # normalized by its maximum (these maps have positive values)
+        assert np.all(
+            (
+                output.reshape(len(output), -1)
+                if output.ndim == 3
+                else output.reshape(1, -1)
+            ).max(axis=1)
+            == 1.0
+        )  # normalized by its maximum (these maps have positive values)
     if kind == "values":
         assert np.isfinite(output).all()
     if kind == "picture":
@@ -463,15 +677,35 @@ def test_many_images_take_the_traced_step_and_get_what_few_images_get(class_inde
     # must still get its own feature maps, gradient and (top or asked) class.
     model = tm.functional_convnet(seed=0)
     rng = np.random.default_rng(0)
-    shape = (gradcam.TRACE_FROM + 5, 12, 12, 3)  # each image its own colour cast, so the top classes vary
-    images = (rng.uniform(0, 1, (shape[0], 1, 1, 3)) * rng.uniform(0, 255, shape)).astype(np.float32)
+    shape = (
+        gradcam.TRACE_FROM + 5,
+        12,
+        12,
+        3,
+    )  # each image its own colour cast, so the top classes vary
+    images = (
+        rng.uniform(0, 1, (shape[0], 1, 1, 3)) * rng.uniform(0, 255, shape)
+    ).astype(np.float32)
     layer = gradcam.find_last_conv_layer(model)
-    many = gradcam.feature_maps_and_gradients(model, images, layer, class_index, batch_size=16)
-    few = [gradcam.feature_maps_and_gradients(model, images[start : start + 10], layer, class_index)
-           for start in range(0, len(images), 10)]
+    many = gradcam.feature_maps_and_gradients(
+        model, images, layer, class_index, batch_size=16
+    )
+    few = [
+        gradcam.feature_maps_and_gradients(
+            model, images[start : start + 10], layer, class_index
+        )
+        for start in range(0, len(images), 10)
+    ]
     for n, name in enumerate(("feature maps", "gradients", "classes")):
-        np.testing.assert_allclose(many[n], np.concatenate([part[n] for part in few]), rtol=1e-5, atol=1e-6,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            many[n],
+            np.concatenate([part[n] for part in few]),
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=name,
+        )
     assert many[2].dtype == np.int32
     if class_index is None:
-        assert len(set(many[2].tolist())) > 1, "top classes vary, so each image's own is checked"
+        assert len(set(many[2].tolist())) > 1, (
+            "top classes vary, so each image's own is checked"
+        )

@@ -39,10 +39,11 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
-
 from test_book_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPOSITORY
 
-pytestmark = pytest.mark.slow  # starts JupyterLab twice, runs a notebook, validates it twice, grades a class
+pytestmark = (
+    pytest.mark.slow
+)  # starts JupyterLab twice, runs a notebook, validates it twice, grades a class
 
 LAB_CONFIG = REPOSITORY / "jupyter"
 BIN = Path(sys.executable).parent
@@ -50,24 +51,24 @@ ASSIGNMENT = "segmentation"
 NOTEBOOK = f"exercises/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-PIXEL_ACCURACY = '''def mean_iou(masks_true, masks_pred, num_classes=3):
+PIXEL_ACCURACY = """def mean_iou(masks_true, masks_pred, num_classes=3):
     # The share of pixels predicted right: pixel accuracy, the usual mistake.
     return float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred)))
-'''
+"""
 PIXEL_ACCURACY_HINT = (
     "hint: your answer is what you get if you computed pixel accuracy "
     "(the share of pixels predicted right) instead of IoU"
 )
 # Correct, written as a student might: a class in neither mask gives 0 / 0, which NumPy
 # reports with a RuntimeWarning on stderr, and np.nanmean leaves out.
-CORRECT = '''def mean_iou(masks_true, masks_pred, num_classes=3):
+CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     masks_true, masks_pred = np.asarray(masks_true), np.asarray(masks_pred)
     classes = np.arange(num_classes).reshape(-1, 1, 1, 1)
     is_true, is_pred = masks_true == classes, masks_pred == classes
     intersection = (is_true & is_pred).sum(axis=(1, 2, 3))
     union = (is_true | is_pred).sum(axis=(1, 2, 3))
     return float(np.nanmean(intersection / union))
-'''
+"""
 
 # Written into a folder put first on the server's PYTHONPATH, so that the server and every
 # kernel it starts load it: each process notes its id, and a connection to a host that is not
@@ -138,7 +139,9 @@ def guarded_environment(home):
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         IPYTHONDIR=str(home / "ipython"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(guard), os.environ.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [str(guard), os.environ.get("PYTHONPATH")])
+        ),
         CONVVIZ_TEST_NETWORK_LOG=str(home / "network.log"),
     )
     return environment
@@ -150,7 +153,9 @@ def free_port():
         return probe.getsockname()[1]
 
 
-LOCAL_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+LOCAL_OPENER = urllib.request.build_opener(
+    urllib.request.ProxyHandler({})
+)  # never a proxy
 
 
 @dataclass
@@ -163,7 +168,10 @@ class LabServer:
 
     def request(self, path, *, method="GET", timeout=10):
         request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"})
+            f"{self.url}{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
         with LOCAL_OPENER.open(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -177,7 +185,7 @@ class LabServer:
         """(pid, command line) of every Python process that loaded the guard."""
         log = self.home / "network.log.processes"
         entries = []
-        for line in (log.read_text().splitlines() if log.exists() else []):
+        for line in log.read_text().splitlines() if log.exists() else []:
             pid, cmdline = line.split()
             entries.append((int(pid), bytes.fromhex(cmdline)))
         return entries
@@ -202,24 +210,40 @@ def lab_server(course, home):
     home.mkdir(parents=True, exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
     command = [
-        str(BIN / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        str(BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
     ]
     if os.geteuid() == 0:
-        command.append("--allow-root")  # Jupyter refuses root without it (containers, CI)
+        command.append(
+            "--allow-root"
+        )  # Jupyter refuses root without it (containers, CI)
     with open(home / "server.log", "w") as log:
-        process = subprocess.Popen(command, cwd=course, env=guarded_environment(home),
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            cwd=course,
+            env=guarded_environment(home),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     server = LabServer(f"http://127.0.0.1:{port}", token, course, home, process)
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert process.poll() is None, f"jupyter lab exited with {process.returncode}:\n{server.log_tail()}"
+            assert process.poll() is None, (
+                f"jupyter lab exited with {process.returncode}:\n{server.log_tail()}"
+            )
             try:
                 server.request("/api/status", timeout=2)
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert time.monotonic() < deadline, f"jupyter lab did not answer in 120 s:\n{server.log_tail()}"
+                assert time.monotonic() < deadline, (
+                    f"jupyter lab did not answer in 120 s:\n{server.log_tail()}"
+                )
                 time.sleep(0.5)
         yield server
     finally:
@@ -237,7 +261,10 @@ def copy_course_config(course):
     """The course's nbgrader configuration, as a fresh clone has it at its root."""
     (course / "autograder").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPOSITORY / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copy(REPOSITORY / "autograder" / "nbgrader_config.py", course / "autograder" / "nbgrader_config.py")
+    shutil.copy(
+        REPOSITORY / "autograder" / "nbgrader_config.py",
+        course / "autograder" / "nbgrader_config.py",
+    )
 
 
 def exercise_with(answer=None):
@@ -257,11 +284,15 @@ def cell_index(notebook, grade_id):
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMIUM.exists(), "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -275,11 +306,25 @@ def recorded_page(browser, name):
     """A page whose console errors, failed and off-machine requests go into ``problems``."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     problems = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.on(
+        "console",
+        lambda m: m.type == "error" and problems.append(f"console error: {m.text}"),
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    page.on("websocket", lambda w: _is_local(w.url) or problems.append(f"websocket off this machine: {w.url}"))
+    page.on(
+        "requestfailed",
+        lambda r: problems.append(f"failed request: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
+    )
+    page.on(
+        "websocket",
+        lambda w: (
+            _is_local(w.url) or problems.append(f"websocket off this machine: {w.url}")
+        ),
+    )
 
     def only_local(route):
         if _is_local(route.request.url):
@@ -335,12 +380,18 @@ def run_all_cells(page, panel):
                 && status !== null && status.dataset.status === 'idle'
                 && /ipykernel\) \| Idle/.test(document.querySelector('#jp-main-statusbar').innerText);
         }""",
-        arg=[before], timeout=180_000,
+        arg=[before],
+        timeout=180_000,
     )
 
 
 def output_text(panel, index):
-    return panel.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").text_content()
+    return (
+        panel.locator(".jp-Notebook .jp-Cell")
+        .nth(index)
+        .locator(".jp-OutputArea")
+        .text_content()
+    )
 
 
 def write_answer(page, panel, index, source):
@@ -363,7 +414,10 @@ def validate(page, panel):
 
 def test_student_runs_and_validates_an_exercise(student_lab, browser):
     notebook = exercise_with()
-    answer, test = cell_index(notebook, "mean_iou"), cell_index(notebook, "test_mean_iou")
+    answer, test = (
+        cell_index(notebook, "mean_iou"),
+        cell_index(notebook, "test_mean_iou"),
+    )
     with recorded_page(browser, "student") as (page, problems):
         page.goto(f"{student_lab.url}/?token={student_lab.token}")
         page.wait_for_url("**/lab/tree/exercises")  # `make lab` opens on the exercises
@@ -376,7 +430,9 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
         run_all_cells(page, panel)
         assert "NotImplementedError" in output_text(panel, test)
         verdict = validate(page, panel)
-        assert "The following cell failed" in verdict and "NotImplementedError" in verdict, verdict
+        assert (
+            "The following cell failed" in verdict and "NotImplementedError" in verdict
+        ), verdict
         assert "Success!" not in verdict, verdict
 
         write_answer(page, panel, answer, PIXEL_ACCURACY)
@@ -388,11 +444,15 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
         run_all_cells(page, panel)
         output = output_text(panel, test)
         assert "mean_iou: visible tests passed" in output, output
-        assert "RuntimeWarning" in output, f"the answer no longer writes to stderr in a graded cell:\n{output}"
+        assert "RuntimeWarning" in output, (
+            f"the answer no longer writes to stderr in a graded cell:\n{output}"
+        )
         verdict = validate(page, panel)
         assert "Success! Your notebook passes all the tests." in verdict, verdict
 
-        saved = nbformat.read(student_lab.course / NOTEBOOK, as_version=4)  # Validate saves first
+        saved = nbformat.read(
+            student_lab.course / NOTEBOOK, as_version=4
+        )  # Validate saves first
         assert saved.cells[answer].source.strip() == CORRECT.strip()
         # JupyterLab's default asks every new user, in a toast that stays, whether to fetch news
         # (answering Yes makes the server call pypi.org and the news feed).
@@ -402,13 +462,20 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
     assert not student_lab.network_attempts(), student_lab.network_attempts()
     # The guard ran in the server and in every kernel: the student's and Validate's two.
     commands = [cmdline for _, cmdline in student_lab.guarded_processes()]
-    assert any(b"jupyter" in command and b"lab" in command for command in commands), commands
+    assert any(b"jupyter" in command and b"lab" in command for command in commands), (
+        commands
+    )
     assert sum(b"ipykernel_launcher" in command for command in commands) >= 3, commands
 
 
 def test_jupyterlab_asks_for_no_news_and_checks_for_no_update(student_lab):
-    settings = student_lab.request("/lab/api/settings/@jupyterlab/apputils-extension:notification")
-    defaults = {name: spec.get("default") for name, spec in settings["schema"]["properties"].items()}
+    settings = student_lab.request(
+        "/lab/api/settings/@jupyterlab/apputils-extension:notification"
+    )
+    defaults = {
+        name: spec.get("default")
+        for name, spec in settings["schema"]["properties"].items()
+    }
     assert defaults["fetchNews"] == "false", defaults  # "none" would ask every new user
     assert defaults["checkForUpdates"] is False, defaults
     assert student_lab.request("/lab/api/news") == {"news": []}
@@ -420,26 +487,50 @@ def test_jupyterlab_asks_for_no_news_and_checks_for_no_update(student_lab):
 def test_the_network_guard_records_and_refuses(tmp_path):
     # Guards the "no network attempt" assertions: the guard does record (and refuse) an attempt.
     probe = subprocess.run(
-        [sys.executable, "-c", "import urllib.request; urllib.request.urlopen('http://example.com', timeout=5)"],
-        env=guarded_environment(tmp_path), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import urllib.request; urllib.request.urlopen('http://example.com', timeout=5)",
+        ],
+        env=guarded_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    assert probe.returncode != 0 and "network access is blocked in this test" in probe.stderr, probe.stderr
+    assert (
+        probe.returncode != 0
+        and "network access is blocked in this test" in probe.stderr
+    ), probe.stderr
     attempts = (tmp_path / "network.log").read_text().splitlines()
     assert len(attempts) == 1 and "example.com" in attempts[0], attempts
 
 
 def test_make_lab_starts_jupyterlab_with_this_configuration():
-    result = subprocess.run(["make", "-s", "-n", "-o", ".venv/bin/.installed", "lab"], cwd=REPOSITORY,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-s", "-n", "-o", ".venv/bin/.installed", "lab"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
-    assert f"JUPYTER_CONFIG_PATH={LAB_CONFIG}" in result.stdout and "jupyter lab" in result.stdout, result.stdout
-    assert ("--allow-root" in result.stdout) == (os.geteuid() == 0), result.stdout  # Jupyter refuses root without it
+    assert (
+        f"JUPYTER_CONFIG_PATH={LAB_CONFIG}" in result.stdout
+        and "jupyter lab" in result.stdout
+    ), result.stdout
+    assert ("--allow-root" in result.stdout) == (os.geteuid() == 0), (
+        result.stdout
+    )  # Jupyter refuses root without it
 
 
 # ---------------------------------------------------------------------------------------------
 # The instructor
 
-STUDENTS = {"alice": (CORRECT, "3 / 3"), "bob": (PIXEL_ACCURACY, "0 / 3"), "carol": (None, "0 / 3")}
+STUDENTS = {
+    "alice": (CORRECT, "3 / 3"),
+    "bob": (PIXEL_ACCURACY, "0 / 3"),
+    "carol": (None, "0 / 3"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -453,21 +544,41 @@ def class_grading(tmp_path_factory):
     copy_course_config(course)
     for folder in ("solutions", "exercises"):
         (course / folder / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(REPOSITORY / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", course / folder / ASSIGNMENT)
+        shutil.copy(
+            REPOSITORY / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+            course / folder / ASSIGNMENT,
+        )
     submissions = tmp_path_factory.mktemp("submissions")
     for student, (answer, _) in STUDENTS.items():
         (submissions / student / ASSIGNMENT).mkdir(parents=True)
-        nbformat.write(exercise_with(answer), submissions / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(
+            exercise_with(answer),
+            submissions / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        )
     with open(course / "autograde.log", "w") as log:
         process = subprocess.Popen(
-            [str(BIN / "convviz-grade"), "autograde", ASSIGNMENT, "--submissions", str(submissions),
-             "--course-dir", str(course), "--jobs", "1", "--no-progress"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(BIN / "convviz-grade"),
+                "autograde",
+                ASSIGNMENT,
+                "--submissions",
+                str(submissions),
+                "--course-dir",
+                str(course),
+                "--jobs",
+                "1",
+                "--no-progress",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield course, process
     finally:
-        if process.poll() is None:  # the test stopped early: stop the grader and its sandboxes
+        if (
+            process.poll() is None
+        ):  # the test stopped early: stop the grader and its sandboxes
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
@@ -477,7 +588,9 @@ def graded_class_lab(class_grading, tmp_path_factory):
     course, process = class_grading
     process.wait(timeout=600)
     # Exit code 1: some students failed, which this class is made to have.
-    assert process.returncode in (0, 1), f"convviz-grade autograde failed:\n{(course / 'autograde.log').read_text()}"
+    assert process.returncode in (0, 1), (
+        f"convviz-grade autograde failed:\n{(course / 'autograde.log').read_text()}"
+    )
     with lab_server(course, tmp_path_factory.mktemp("instructor_home")) as server:
         yield server
 
@@ -488,16 +601,28 @@ def test_instructor_sees_the_graded_class_in_formgrader(graded_class_lab, browse
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
         page.locator(".lm-Menu:visible").get_by_text("Formgrader", exact=True).click()
         formgrader = page.frame_locator("iframe").first
-        formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(timeout=60_000)  # Manage Assignments
+        formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(
+            timeout=60_000
+        )  # Manage Assignments
         # "# Submissions": the three notebooks convviz-grade graded, linked to the submissions page.
-        submissions = formgrader.locator("tr", has_text=ASSIGNMENT).locator("td.num-submissions")
-        assert submissions.inner_text().strip() == str(len(STUDENTS)), submissions.inner_text()
+        submissions = formgrader.locator("tr", has_text=ASSIGNMENT).locator(
+            "td.num-submissions"
+        )
+        assert submissions.inner_text().strip() == str(len(STUDENTS)), (
+            submissions.inner_text()
+        )
         frame = next(frame for frame in page.frames if "/formgrader" in frame.url)
         frame.goto(f"{graded_class_lab.url}/formgrader/manage_submissions/{ASSIGNMENT}")
         rows = frame.locator("#main-table tr")
         rows.nth(len(STUDENTS) - 1).wait_for(timeout=60_000)
-        listed = {row.locator("td.student-id").inner_text(): row.locator("td.score").inner_text()
-                  for row in rows.all()}
-        assert listed == {student: score for student, (_, score) in STUDENTS.items()}, listed
+        listed = {
+            row.locator("td.student-id").inner_text(): row.locator(
+                "td.score"
+            ).inner_text()
+            for row in rows.all()
+        }
+        assert listed == {student: score for student, (_, score) in STUDENTS.items()}, (
+            listed
+        )
         assert not problems, "\n".join(problems)
     assert not graded_class_lab.network_attempts(), graded_class_lab.network_attempts()

@@ -14,18 +14,37 @@ def layer_types(model):
 def test_segmentation_model_is_strided_convs_then_transposed_convs():
     model = models.build_segmentation_model(image_size=32, widths=(8, 16))
     assert layer_types(model) == [
-        "InputLayer", "Rescaling",
-        "Conv2D", "Conv2D", "Conv2D", "Conv2D",
-        "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose", "Conv2DTranspose",
+        "InputLayer",
+        "Rescaling",
+        "Conv2D",
+        "Conv2D",
+        "Conv2D",
+        "Conv2D",
+        "Conv2DTranspose",
+        "Conv2DTranspose",
+        "Conv2DTranspose",
+        "Conv2DTranspose",
         "Conv2D",
     ]
     strides = [layer.strides for layer in model.layers[2:10]]
     assert strides == [(2, 2), (1, 1), (2, 2), (1, 1), (1, 1), (2, 2), (1, 1), (2, 2)]
-    assert not any("Pooling" in name for name in layer_types(model)), "no max pooling in the segmenter"
+    assert not any("Pooling" in name for name in layer_types(model)), (
+        "no max pooling in the segmenter"
+    )
     assert model.output_shape == (None, 32, 32, 3)
     assert model.layers[-1].activation.__name__ == "softmax"
     # Parameter count: every 3x3 (transposed) conv has 9 * in * out + out.
-    widths = [(3, 8), (8, 8), (8, 16), (16, 16), (16, 16), (16, 16), (16, 8), (8, 8), (8, 3)]
+    widths = [
+        (3, 8),
+        (8, 8),
+        (8, 16),
+        (16, 16),
+        (16, 16),
+        (16, 16),
+        (16, 8),
+        (8, 8),
+        (8, 3),
+    ]
     assert model.count_params() == sum(9 * a * b + b for a, b in widths)
 
 
@@ -39,8 +58,16 @@ def test_segmentation_model_rejects_an_indivisible_size():
 def test_small_convnet_is_conv_pool_flatten_dropout_dense():
     model = models.build_small_convnet(image_size=64, num_classes=4, widths=(8, 16, 32))
     assert layer_types(model) == [
-        "InputLayer", "Rescaling", "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D",
-        "Flatten", "Dropout", "Dense",
+        "InputLayer",
+        "Rescaling",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
     ]
     # 64 -> conv 62 -> pool 31 -> conv 29 -> pool 14 -> conv 12.
     assert model.get_layer("last_conv").output.shape == (None, 12, 12, 32)
@@ -69,7 +96,9 @@ def test_residual_block_projects_when_channels_change():
 
 def test_residual_block_with_pooling_uses_a_strided_projection():
     inputs = keras.Input(shape=(9, 9, 16))
-    model = keras.Model(inputs, models.residual_block(inputs, 16, pooling=True, name="down"))
+    model = keras.Model(
+        inputs, models.residual_block(inputs, 16, pooling=True, name="down")
+    )
     assert model.get_layer("down_projection").strides == (2, 2)
     assert isinstance(model.get_layer("down_pool"), keras.layers.MaxPooling2D)
     assert model.output_shape == (None, 5, 5, 16)
@@ -77,11 +106,27 @@ def test_residual_block_with_pooling_uses_a_strided_projection():
 
 def test_separable_residual_block_is_bn_relu_sepconv_twice():
     inputs = keras.Input(shape=(8, 8, 16))
-    model = keras.Model(inputs, models.residual_block(inputs, 32, pooling=True, separable=True, name="b"))
+    model = keras.Model(
+        inputs,
+        models.residual_block(inputs, 32, pooling=True, separable=True, name="b"),
+    )
     names = [layer.name for layer in model.layers[1:]]
-    body = [name for name in names if name.startswith("b_") and "projection" not in name]
-    assert body == ["b_bn1", "b_relu1", "b_sepconv1", "b_bn2", "b_relu2", "b_sepconv2", "b_pool", "b_add"]
-    assert not model.get_layer("b_sepconv1").use_bias, "no bias before batch normalization"
+    body = [
+        name for name in names if name.startswith("b_") and "projection" not in name
+    ]
+    assert body == [
+        "b_bn1",
+        "b_relu1",
+        "b_sepconv1",
+        "b_bn2",
+        "b_relu2",
+        "b_sepconv2",
+        "b_pool",
+        "b_add",
+    ]
+    assert not model.get_layer("b_sepconv1").use_bias, (
+        "no bias before batch normalization"
+    )
     assert model.get_layer("b_bn1").momentum == pytest.approx(0.9)
     # Separable 3x3 conv, 16 -> 32 channels: 9 * 16 depthwise + 16 * 32 pointwise.
     assert model.get_layer("b_sepconv1").count_params() == 9 * 16 + 16 * 32
@@ -108,20 +153,28 @@ def test_every_shipped_builder_accepts_the_documented_arguments():
     from convviz_ref.train import RECIPES
 
     for name, builder in models.BUILDERS.items():
-        model = builder(image_size=96, **RECIPES[name]["builder_args"])  # how the shipped file was built
+        model = builder(
+            image_size=96, **RECIPES[name]["builder_args"]
+        )  # how the shipped file was built
         assert model.name == name
         assert model.input_shape == (None, 96, 96, 3)
 
 
 def test_small_convnet_rejects_a_too_small_image():
-    with pytest.raises(ValueError, match="image_size 32 is too small for 5 conv layers"):
+    with pytest.raises(
+        ValueError, match="image_size 32 is too small for 5 conv layers"
+    ):
         models.build_small_convnet(image_size=32)
 
 
 @pytest.mark.parametrize("separable", [False, True])
 @pytest.mark.parametrize("use_bias", [False, True])
-@pytest.mark.parametrize("kernel_size, in_channels, out_channels", [(3, 64, 64), (5, 3, 8), (1, 16, 4)])
-def test_count_conv_params_matches_keras(kernel_size, in_channels, out_channels, separable, use_bias):
+@pytest.mark.parametrize(
+    "kernel_size, in_channels, out_channels", [(3, 64, 64), (5, 3, 8), (1, 16, 4)]
+)
+def test_count_conv_params_matches_keras(
+    kernel_size, in_channels, out_channels, separable, use_bias
+):
     layer_class = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
     layer = layer_class(out_channels, kernel_size, use_bias=use_bias)
     layer.build((None, 12, 12, in_channels))

@@ -73,20 +73,28 @@ def test_pets_shapes_dtypes_and_ranges(pets_dir):
     assert pets.images.shape == (3, 16, 16, 3) and pets.images.dtype == np.float32
     assert pets.masks.shape == (3, 16, 16) and pets.masks.dtype == np.int32
     assert 0 <= pets.images.min() and pets.images.max() <= 255 and pets.images.max() > 1
-    assert set(np.unique(pets.masks)) == {0, 1, 2}  # nearest neighbour: no blended values
+    assert set(np.unique(pets.masks)) == {
+        0,
+        1,
+        2,
+    }  # nearest neighbour: no blended values
 
 
 def test_pets_masks_are_trimaps_minus_one(pets_dir):
     pets = online.load_oxford_pets(pets_dir, image_size=SIZE)
     for path, mask in zip(pets.paths, pets.masks):
-        np.testing.assert_array_equal(mask, trimap_pattern(path.stem).astype(np.int32) - 1)
+        np.testing.assert_array_equal(
+            mask, trimap_pattern(path.stem).astype(np.int32) - 1
+        )
 
 
 def test_pets_match_image_and_trimap_by_stem_in_name_order(pets_dir):
     pets = online.load_oxford_pets(pets_dir, image_size=SIZE)
     assert [path.name for path in pets.paths] == ["a_1.jpg", "b_2.jpg", "c_3.jpg"]
     for path, image, mask in zip(pets.paths, pets.images, pets.masks):
-        assert abs(image[..., 0].mean() - STEM_RED[path.stem]) < 3  # the right image ...
+        assert (
+            abs(image[..., 0].mean() - STEM_RED[path.stem]) < 3
+        )  # the right image ...
         assert (mask[:4] == STEM_BAND[path.stem] - 1).all()  # ... with its own trimap
 
 
@@ -102,7 +110,9 @@ def test_pets_n_takes_the_first_images(pets_dir):
 def test_pets_corrupt_image_gives_one_line_value_error(pets_dir, damage):
     path = pets_dir / "images" / "b_2.jpg"
     data = path.read_bytes()
-    path.write_bytes(b"this is not a JPEG file" if damage == "not_an_image" else data[:300])
+    path.write_bytes(
+        b"this is not a JPEG file" if damage == "not_an_image" else data[:300]
+    )
     with pytest.raises(ValueError, match=r"cannot read image file .*b_2\.jpg") as error:
         online.load_oxford_pets(pets_dir, image_size=8)
     assert "\n" not in str(error.value)
@@ -140,7 +150,9 @@ def test_pets_download_offline_fails_fast(tmp_path, network_attempts):
         online.load_oxford_pets(directory, download=True)
     assert time.perf_counter() - start < 10
     message = str(error.value)
-    assert online.PETS_HOST in message and "load_shapes" in message and "\n" not in message
+    assert (
+        online.PETS_HOST in message and "load_shapes" in message and "\n" not in message
+    )
     assert network_attempts == [online.PETS_HOST]
     assert not directory.exists()  # nothing half-downloaded left behind
 
@@ -156,14 +168,21 @@ def test_pets_download_unpacks_the_archives(tmp_path, monkeypatch, network_attem
         urls[name] = archive.as_uri()
     probed = []
     monkeypatch.setattr(online, "PETS_URLS", urls)
-    monkeypatch.setattr(online, "check_online", lambda host, **kwargs: probed.append(host))
+    monkeypatch.setattr(
+        online, "check_online", lambda host, **kwargs: probed.append(host)
+    )
 
     directory = tmp_path / "pets"
     pets = online.load_oxford_pets(directory, image_size=SIZE, download=True)
     assert probed == [online.PETS_HOST]
     assert [path.stem for path in pets.paths] == ["a_1", "b_2", "c_3"]
-    np.testing.assert_array_equal(pets.masks[2], trimap_pattern("c_3").astype(np.int32) - 1)
-    assert sorted(path.name for path in directory.iterdir()) == ["annotations", "images"]
+    np.testing.assert_array_equal(
+        pets.masks[2], trimap_pattern("c_3").astype(np.int32) - 1
+    )
+    assert sorted(path.name for path in directory.iterdir()) == [
+        "annotations",
+        "images",
+    ]
     assert network_attempts == []
 
 
@@ -178,7 +197,10 @@ def cats_vs_dogs_dir(tmp_path):
     for split, count in counts.items():
         for label, animal in enumerate(("cat", "dog")):
             for index in range(count):
-                write_jpeg(tmp_path / split / animal / f"{animal}.{index}.jpg", 60 + 120 * label)
+                write_jpeg(
+                    tmp_path / split / animal / f"{animal}.{index}.jpg",
+                    60 + 120 * label,
+                )
     return tmp_path
 
 
@@ -196,9 +218,18 @@ def test_cats_vs_dogs_datasets(cats_vs_dogs_dir):
     # Validation is not shuffled: cats first, and the same order every time.
     for _ in range(2):
         batches = list(datasets["validation"])
-        assert np.concatenate([labels for _, labels in batches]).tolist() == [0, 0, 1, 1]
-    red = np.concatenate([images.numpy()[..., 0].mean(axis=(1, 2)) for images, _ in batches])
-    np.testing.assert_allclose(red, [60, 60, 180, 180], atol=3)  # labels match the folders
+        assert np.concatenate([labels for _, labels in batches]).tolist() == [
+            0,
+            0,
+            1,
+            1,
+        ]
+    red = np.concatenate(
+        [images.numpy()[..., 0].mean(axis=(1, 2)) for images, _ in batches]
+    )
+    np.testing.assert_allclose(
+        red, [60, 60, 180, 180], atol=3
+    )  # labels match the folders
 
 
 def test_cats_vs_dogs_returns_only_the_splits_present(cats_vs_dogs_dir):
@@ -232,7 +263,9 @@ def empty_keras_home(tmp_path, monkeypatch):
 
 @pytest.mark.tries_network
 @pytest.mark.parametrize("include_top", [True, False])
-def test_xception_imagenet_offline_fails_fast(empty_keras_home, network_attempts, include_top):
+def test_xception_imagenet_offline_fails_fast(
+    empty_keras_home, network_attempts, include_top
+):
     start = time.perf_counter()
     with pytest.raises(online.OfflineError) as error:
         online.load_imagenet_xception(include_top=include_top)
@@ -244,12 +277,20 @@ def test_xception_imagenet_offline_fails_fast(empty_keras_home, network_attempts
     assert not (empty_keras_home / "models").exists()
 
 
-def test_xception_imagenet_uses_the_cached_file(empty_keras_home, monkeypatch, network_attempts):
-    cached = empty_keras_home / "models" / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+def test_xception_imagenet_uses_the_cached_file(
+    empty_keras_home, monkeypatch, network_attempts
+):
+    cached = (
+        empty_keras_home
+        / "models"
+        / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
     cached.parent.mkdir()
     cached.write_bytes(b"stands for the cached weights")
     calls = []
-    monkeypatch.setattr(keras.applications, "Xception", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(
+        keras.applications, "Xception", lambda **kwargs: calls.append(kwargs)
+    )
     online.load_imagenet_xception(include_top=False)
     assert calls == [{"weights": str(cached), "include_top": False}]
     assert network_attempts == []
@@ -259,14 +300,22 @@ def test_xception_loads_a_weights_file_without_network(tmp_path, network_attempt
     """The one test that builds Xception (22.9 M parameters; a few seconds)."""
     path = tmp_path / "xception.weights.h5"
     saved = keras.applications.Xception(weights=None)
-    with warnings.catch_warnings():  # Keras 3.15's save_weights under NumPy 2.4, not ours
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+    with (
+        warnings.catch_warnings()
+    ):  # Keras 3.15's save_weights under NumPy 2.4, not ours
+        warnings.filterwarnings(
+            "ignore", "__array__ implementation", DeprecationWarning
+        )
         saved.save_weights(path)
     model = online.load_imagenet_xception(weights=path)
     assert model.output_shape == (None, 1000)
-    for name in ("block1_conv1", "predictions"):  # random init differs: equal means loaded
+    for name in (
+        "block1_conv1",
+        "predictions",
+    ):  # random init differs: equal means loaded
         np.testing.assert_array_equal(
-            model.get_layer(name).get_weights()[0], saved.get_layer(name).get_weights()[0]
+            model.get_layer(name).get_weights()[0],
+            saved.get_layer(name).get_weights()[0],
         )
     assert network_attempts == []
 
@@ -288,7 +337,10 @@ def test_check_online_raises_offline_error(network_attempts):
     assert type(error.value) is online.OfflineError
     message = str(error.value)
     assert message.startswith("cannot reach example.com:443 (")
-    assert message.endswith("; offline, use something local instead") and "\n" not in message
+    assert (
+        message.endswith("; offline, use something local instead")
+        and "\n" not in message
+    )
     assert network_attempts == ["example.com"]
 
 

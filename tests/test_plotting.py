@@ -15,12 +15,16 @@ def test_colorize_mask_maps_each_trimap_class_to_its_colour():
 
 def test_plot_samples_with_masks_puts_each_trimap_under_its_image():
     shapes = data.load_shapes("val", n=5, image_size=32)
-    fig = plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks, num_cols=3)
+    fig = plotting.plot_samples(
+        shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks, num_cols=3
+    )
     assert isinstance(fig, Figure)
     images_shown = [ax for ax in fig.axes if ax.images]
     assert len(images_shown) == 10  # 5 images + 5 masks
     assert [ax.get_title() for ax in fig.axes[:3]] == ["disc", "square", "triangle"]
-    np.testing.assert_array_equal(fig.axes[3].images[0].get_array(), plotting.colorize_mask(shapes.masks[0]))
+    np.testing.assert_array_equal(
+        fig.axes[3].images[0].get_array(), plotting.colorize_mask(shapes.masks[0])
+    )
 
 
 def test_plot_samples_names_both_objects_of_a_pair():
@@ -31,9 +35,15 @@ def test_plot_samples_names_both_objects_of_a_pair():
 
 def test_plot_segmentation_shows_image_truth_and_prediction():
     shapes = data.load_shapes("val", n=3, image_size=32)
-    fig = plotting.plot_segmentation(shapes.images, shapes.masks, shapes.masks[::-1], num_images=2)
+    fig = plotting.plot_segmentation(
+        shapes.images, shapes.masks, shapes.masks[::-1], num_images=2
+    )
     assert len([ax for ax in fig.axes if ax.images]) == 6
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["image", "true trimap", "predicted"]
+    assert [ax.get_title() for ax in fig.axes[:3]] == [
+        "image",
+        "true trimap",
+        "predicted",
+    ]
 
 
 def test_plot_history_draws_training_and_validation_curves():
@@ -54,13 +64,20 @@ def legend_labels(fig):
 def test_trimap_figures_carry_a_legend_of_the_three_colours():
     shapes = data.load_shapes("val", n=2, image_size=32)
     segmentation = plotting.plot_segmentation(shapes.images, shapes.masks, shapes.masks)
-    samples = plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks)
+    samples = plotting.plot_samples(
+        shapes.images, shapes.labels, shapes.class_names, masks=shapes.masks
+    )
     for fig in (segmentation, samples):
         assert legend_labels(fig) == ["object", "background", "contour"]
         colours = [patch.get_facecolor()[:3] for patch in fig.legends[0].get_patches()]
         np.testing.assert_allclose(colours, plotting.TRIMAP_COLORS / 255)
     # No trimap shown, no legend.
-    assert legend_labels(plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names)) == []
+    assert (
+        legend_labels(
+            plotting.plot_samples(shapes.images, shapes.labels, shapes.class_names)
+        )
+        == []
+    )
 
 
 def test_filter_grid_figure_keeps_the_grid_aspect_ratio():
@@ -77,6 +94,12 @@ def test_plot_deletion_insertion_labels_each_curve_with_its_area():
     insertion = {"a": [0.0, 0.0, 1.0], "b": [0.0, 1.0, 1.0]}
     fig = plotting.plot_deletion_insertion(deletion, insertion, {"a": "Method A"})
     left, right = fig.axes
-    assert [text.get_text() for text in left.get_legend().get_texts()] == ["Method A (0.50)", "b (1.00)"]
-    assert [text.get_text() for text in right.get_legend().get_texts()] == ["Method A (0.25)", "b (0.75)"]
+    assert [text.get_text() for text in left.get_legend().get_texts()] == [
+        "Method A (0.50)",
+        "b (1.00)",
+    ]
+    assert [text.get_text() for text in right.get_legend().get_texts()] == [
+        "Method A (0.25)",
+        "b (0.75)",
+    ]
     np.testing.assert_allclose(left.lines[0].get_xdata(), [0.0, 0.5, 1.0])

@@ -21,7 +21,9 @@ def test_every_shipped_model_loads_with_its_class_names(name):
 
 def test_shipped_files_fit_the_size_budget():
     total = sum(path.stat().st_size for path in models.PRETRAINED_DIR.glob("*.keras"))
-    assert {path.stem for path in models.PRETRAINED_DIR.glob("*.keras")} == set(models.BUILDERS)
+    assert {path.stem for path in models.PRETRAINED_DIR.glob("*.keras")} == set(
+        models.BUILDERS
+    )
     assert total <= 10 * 1024 * 1024
 
 
@@ -31,16 +33,28 @@ def test_classifiers_are_trained_not_random(name, test_images):
     # `convviz evaluate` on the whole test split.
     model, _ = models.load_pretrained(name)
     # The shortcut model is judged on the data it was trained for: markers as in training.
-    images = test_images if name != "shortcut" else data.load_shapes("test", n=120, markers="marked")
+    images = (
+        test_images
+        if name != "shortcut"
+        else data.load_shapes("test", n=120, markers="marked")
+    )
     predictions = model.predict(images.images, verbose=0).argmax(axis=-1)
     assert (predictions == images.labels).mean() > 0.8
-    assert model.get_layer(models.LAST_CONV_LAYERS[name]).output.shape[1:3] != (None, None)
+    assert model.get_layer(models.LAST_CONV_LAYERS[name]).output.shape[1:3] != (
+        None,
+        None,
+    )
 
 
 def test_segmenter_is_trained_not_random(test_images):
     model, class_names = models.load_pretrained("segmenter")
     predicted = segmentation.predict_masks(model, test_images.images)
-    assert segmentation.mean_iou(test_images.masks, predicted, num_classes=len(class_names)) > 0.6
+    assert (
+        segmentation.mean_iou(
+            test_images.masks, predicted, num_classes=len(class_names)
+        )
+        > 0.6
+    )
 
 
 def test_unknown_model_lists_the_choices():
@@ -50,5 +64,7 @@ def test_unknown_model_lists_the_choices():
 
 def test_missing_file_says_how_to_rebuild_it(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "PRETRAINED_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="python -m convviz_ref.train segmenter"):
+    with pytest.raises(
+        FileNotFoundError, match="python -m convviz_ref.train segmenter"
+    ):
         models.load_pretrained("segmenter")

@@ -14,18 +14,18 @@ from __future__ import annotations
 import nbformat
 import numpy as np
 import pytest
-
 from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import activations as assignment_module
-from convviz_ref import activations as reference
 from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
 from test_exercise_activations import CORRECT, MISTAKEN
+
+from convviz_ref import activations as reference
 
 ASSIGNMENT = "activations"
 
 # A constant channel whose float32 std is a round-off (channel 3 of random_activation) gets a tile:
 # only the hidden cases have such a channel.
-STD_TEST = '''
+STD_TEST = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
@@ -41,10 +41,10 @@ def channel_grid(activation, images_per_row=16):
         row, col = divmod(index, images_per_row)
         grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
     return grid
-'''
+"""
 
 # Uses Keras (the prelude's lazily imported module) for the statistics: still correct.
-WITH_KERAS = '''
+WITH_KERAS = """
 def channel_grid(activation, images_per_row=16):
     activation = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(activation, dtype="float32"))
     if activation.ndim == 4:
@@ -60,7 +60,7 @@ def channel_grid(activation, images_per_row=16):
         row, col = divmod(index, images_per_row)
         grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
     return grid
-'''
+"""
 
 
 def make_submission(folder, source):
@@ -88,7 +88,9 @@ def server(assignment, tmp_path_factory):
 def grade(assignment, server, path):
     assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
     graded = grade_with(server, assignment, path)
-    print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
+    print(
+        f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)"
+    )
     [function] = graded.functions
     assert function.function == "channel_grid" and function.max_score == 3.0
     return function
@@ -102,7 +104,9 @@ def test_every_case_passes_on_the_reference(assignment):
     assert visible.count(True) == 7 and visible.count(False) >= 10
     for case in assignment.cases:
         assert all(isinstance(value, np.ndarray) for value in case.args)
-        case.check({"value": reference.channel_grid(*case.args, **case.kwargs), "params": None})
+        case.check(
+            {"value": reference.channel_grid(*case.args, **case.kwargs), "params": None}
+        )
 
 
 def test_the_prelude_imports_keras_only_when_used():
@@ -120,11 +124,15 @@ def test_the_solution_earns_full_points(assignment, server):
 
 @pytest.mark.parametrize(
     "source",
-    [pytest.param(CORRECT, id="independent"),
-     pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow)],  # the worker imports Keras: ~6 s
+    [
+        pytest.param(CORRECT, id="independent"),
+        pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow),
+    ],  # the worker imports Keras: ~6 s
 )
 @pytest.mark.slow
-def test_independent_correct_answers_earn_full_points(assignment, server, tmp_path, source):
+def test_independent_correct_answers_earn_full_points(
+    assignment, server, tmp_path, source
+):
     function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("passed", 3.0), function
 
@@ -132,30 +140,52 @@ def test_independent_correct_answers_earn_full_points(assignment, server, tmp_pa
 @pytest.mark.parametrize(
     "source, hint, where",
     [
-        (MISTAKEN, "divided by the maximum instead of the standard deviation", "visible"),
-        (STD_TEST, "missed a constant channel whose float32 std is a tiny round-off instead of 0", "hidden"),
+        (
+            MISTAKEN,
+            "divided by the maximum instead of the standard deviation",
+            "visible",
+        ),
+        (
+            STD_TEST,
+            "missed a constant channel whose float32 std is a tiny round-off instead of 0",
+            "hidden",
+        ),
     ],
     ids=["by-max", "std-test"],
 )
-def test_usual_mistakes_score_zero_and_are_named(assignment, server, tmp_path, source, hint, where):
+def test_usual_mistakes_score_zero_and_are_named(
+    assignment, server, tmp_path, source, hint, where
+):
     function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith(f"({where} test)"), function.message
-    assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+    assert f"hint: your answer is what you get if you {hint}" in function.message, (
+        function.message
+    )
 
 
-def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(assignment, server, tmp_path):
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(
+    assignment, server, tmp_path
+):
     # The notebook's tests check that the activation is left as it was; so does the grader, which
     # compares the array the worker sends back with its own copy (student code cannot fake that).
     assert "    return np.vstack(" in CORRECT
-    source = CORRECT.replace("    return np.vstack(", "    activation[...] = 0  # the caller's array\n    return np.vstack(")
+    source = CORRECT.replace(
+        "    return np.vstack(",
+        "    activation[...] = 0  # the caller's array\n    return np.vstack(",
+    )
     function = grade(assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
-    assert function.message.startswith("(visible test) channel_grid: the input array was modified in place"), \
-        function.message
+    assert function.message.startswith(
+        "(visible test) channel_grid: the input array was modified in place"
+    ), function.message
 
 
 def test_the_released_copy_scores_zero(assignment, server):
-    function = grade(assignment, server, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    function = grade(
+        assignment,
+        server,
+        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    )
     assert (function.status, function.score) == ("failed", 0.0), function
     assert "NotImplementedError" in function.message, function.message

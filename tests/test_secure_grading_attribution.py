@@ -12,14 +12,23 @@ functions, must each score what the blank release scores.
 from __future__ import annotations
 
 import nbformat
-import numpy as np
 import pytest
-
 from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import attribution as assignment
-from exercise_tools import (REPOSITORY, grade_with, grading_server, models_as_the_worker_loads_them,
-                            solution_notebook)
-from test_exercise_attribution import CORRECT, HIDDEN_HINTS, HIDDEN_MISTAKEN, HINTS, MISTAKEN
+from exercise_tools import (
+    REPOSITORY,
+    grade_with,
+    grading_server,
+    models_as_the_worker_loads_them,
+    solution_notebook,
+)
+from test_exercise_attribution import (
+    CORRECT,
+    HIDDEN_HINTS,
+    HIDDEN_MISTAKEN,
+    HINTS,
+    MISTAKEN,
+)
 
 NAME = "attribution"
 RELEASED = REPOSITORY / "exercises" / NAME / f"{NAME}.ipynb"
@@ -30,45 +39,67 @@ HEADERS = {
     "pointing_game": "def pointing_game(maps, masks):\n",
     "energy_pointing_game": "def energy_pointing_game(maps, masks):\n",
 }
-WRONG = {function: header + "    return np.zeros(1)\n" for function, header in HEADERS.items()}
+WRONG = {
+    function: header + "    return np.zeros(1)\n"
+    for function, header in HEADERS.items()
+}
 
 # The fabricated class's cheats and faults, one per function and submission (four at a time).
 CHEATS_AND_FAULTS = {
     "imports": {
         "integrated_gradients": "from convviz_ref.attribution import integrated_gradients\n",
-        "gradcam_plus_plus": HEADERS["gradcam_plus_plus"] + (
+        "gradcam_plus_plus": HEADERS["gradcam_plus_plus"]
+        + (
             "    import importlib\n"
             "    return importlib.import_module('convviz_ref.attribution').gradcam_plus_plus(\n"
-            "        model, images, class_index, layer_name=layer_name, score='output')\n"),
-        "pointing_game": HEADERS["pointing_game"] + (
-            "    return __import__('convviz_ref.faithfulness', fromlist=['x']).pointing_game(maps, masks)\n"),
+            "        model, images, class_index, layer_name=layer_name, score='output')\n"
+        ),
+        "pointing_game": HEADERS["pointing_game"]
+        + (
+            "    return __import__('convviz_ref.faithfulness', fromlist=['x']).pointing_game(maps, masks)\n"
+        ),
         "energy_pointing_game": f"exec(open({str(REPOSITORY / 'convviz_ref' / 'faithfulness.py')!r}).read())\n",
     },
     "patches": {
-        "integrated_gradients": ("import convviz_grade.checks as checks\n"
-                                 "checks.check_array = lambda *args, **kwargs: None\n"
-                                 + WRONG["integrated_gradients"]),
-        "gradcam_plus_plus": ("np.allclose = lambda *a, **k: True\n"
-                              "np.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
-                              + WRONG["gradcam_plus_plus"]),
-        "pointing_game": HEADERS["pointing_game"] + (  # the visible answer, hard-coded
-            "    return 6 / 7 if np.shape(masks) == (7, 4, 4) else 0.5\n"),
-        "energy_pointing_game": ("class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
-                                 "    __ne__ = lambda self, other: False\n"
-                                 + HEADERS["energy_pointing_game"] + "    return np.zeros(()).view(Liar)\n"),
+        "integrated_gradients": (
+            "import convviz_grade.checks as checks\n"
+            "checks.check_array = lambda *args, **kwargs: None\n"
+            + WRONG["integrated_gradients"]
+        ),
+        "gradcam_plus_plus": (
+            "np.allclose = lambda *a, **k: True\n"
+            "np.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+            + WRONG["gradcam_plus_plus"]
+        ),
+        "pointing_game": HEADERS["pointing_game"]
+        + (  # the visible answer, hard-coded
+            "    return 6 / 7 if np.shape(masks) == (7, 4, 4) else 0.5\n"
+        ),
+        "energy_pointing_game": (
+            "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
+            "    __ne__ = lambda self, other: False\n"
+            + HEADERS["energy_pointing_game"]
+            + "    return np.zeros(()).view(Liar)\n"
+        ),
     },
     "faults": {
-        "integrated_gradients": HEADERS["integrated_gradients"] + "    while True:\n        pass\n",
-        "gradcam_plus_plus": HEADERS["gradcam_plus_plus"] + "    import os\n    os._exit(0)\n",
+        "integrated_gradients": HEADERS["integrated_gradients"]
+        + "    while True:\n        pass\n",
+        "gradcam_plus_plus": HEADERS["gradcam_plus_plus"]
+        + "    import os\n    os._exit(0)\n",
         "pointing_game": HEADERS["pointing_game"] + "    return float('nan')\n",
-        "energy_pointing_game": HEADERS["energy_pointing_game"] + "    hog = np.ones(2 ** 31)\n    return float(hog.sum())\n",
+        "energy_pointing_game": HEADERS["energy_pointing_game"]
+        + "    hog = np.ones(2 ** 31)\n    return float(hog.sum())\n",
     },
     "broken_cells": {
-        "integrated_gradients": "import sys\nsys.exit()\n" + CORRECT["integrated_gradients"],
+        "integrated_gradients": "import sys\nsys.exit()\n"
+        + CORRECT["integrated_gradients"],
         "gradcam_plus_plus": HEADERS["gradcam_plus_plus"] + "    return (\n",
-        "pointing_game": ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport time\nwhile True:\n    time.sleep(1)\n"
-                          + CORRECT["pointing_game"]),
+        "pointing_game": (
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport time\nwhile True:\n    time.sleep(1)\n"
+            + CORRECT["pointing_game"]
+        ),
         "energy_pointing_game": WRONG["energy_pointing_game"],
     },
 }
@@ -78,20 +109,26 @@ pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
 
 @pytest.fixture(scope="module")
 def graded_assignment():
-    assert sandbox.bwrap_available(), "these tests grade in bubblewrap, as convviz-grade does"
+    assert sandbox.bwrap_available(), (
+        "these tests grade in bubblewrap, as convviz-grade does"
+    )
     return grading.Assignment(NAME, solution_notebook(NAME))
 
 
 @pytest.fixture(scope="module")
 def server(graded_assignment, tmp_path_factory):
     """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(graded_assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
+    with grading_server(
+        graded_assignment, tmp_path_factory.mktemp("slot") / "slot"
+    ) as server:
         yield server
 
 
 def submission(tmp_path, answers, *, name="submission"):
     """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
-    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(NAME), as_version=4), answers)
+    notebook = notebook_cells.replace_answers(
+        nbformat.read(solution_notebook(NAME), as_version=4), answers
+    )
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(notebook, path)
     return path
@@ -111,8 +148,13 @@ def grade(graded_assignment, server, path, *, timeout=None):
         result = grade_with(server, graded_assignment, path)
     else:  # grade_with, with a shorter time limit than convviz-grade's 60 s
         try:
-            result = grading.grade_submission(graded_assignment, path, hide=[REPOSITORY], server=server,
-                                              timeout=timeout)
+            result = grading.grade_submission(
+                graded_assignment,
+                path,
+                hide=[REPOSITORY],
+                server=server,
+                timeout=timeout,
+            )
         finally:
             server.clear_slot()
     print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
@@ -128,11 +170,21 @@ def blank(graded_assignment, server):
 def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment):
     cases = graded_assignment.cases
     assert graded_assignment.functions == FUNCTIONS
-    counts = {(f, v): sum(c.function == f and c.visible == v for c in cases) for f in FUNCTIONS for v in (True, False)}
-    assert counts == {("integrated_gradients", True): 2, ("integrated_gradients", False): 6,
-                      ("gradcam_plus_plus", True): 2, ("gradcam_plus_plus", False): 6,
-                      ("pointing_game", True): 1, ("pointing_game", False): 6,
-                      ("energy_pointing_game", True): 2, ("energy_pointing_game", False): 6}
+    counts = {
+        (f, v): sum(c.function == f and c.visible == v for c in cases)
+        for f in FUNCTIONS
+        for v in (True, False)
+    }
+    assert counts == {
+        ("integrated_gradients", True): 2,
+        ("integrated_gradients", False): 6,
+        ("gradcam_plus_plus", True): 2,
+        ("gradcam_plus_plus", False): 6,
+        ("pointing_game", True): 1,
+        ("pointing_game", False): 6,
+        ("energy_pointing_game", True): 2,
+        ("energy_pointing_game", False): 6,
+    }
     assert all(case.keep_inputs for case in cases)
     assert graded_assignment.preload == ["keras", "tensorflow"]
     # The worker loads each model from the grader's .keras file: the reference on the loaded copy passes the case.
@@ -141,9 +193,13 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
         if case.function in ("integrated_gradients", "gradcam_plus_plus"):
             loaded = models[index]
             if case.function == "integrated_gradients":
-                value = assignment.reference_integrated_gradients(loaded, *case.args[1:], **case.kwargs)
+                value = assignment.reference_integrated_gradients(
+                    loaded, *case.args[1:], **case.kwargs
+                )
             else:
-                value = assignment.reference_gradcam_plus_plus(loaded, *case.args[1:], **case.kwargs)
+                value = assignment.reference_gradcam_plus_plus(
+                    loaded, *case.args[1:], **case.kwargs
+                )
             case.check({"value": value})
     # One file per distinct model: the two visible models, one per hidden trial's seed and head.
     assert len({id(model) for model in models.values()}) == 2 + 6 + 6
@@ -153,24 +209,38 @@ def test_the_solution_earns_full_points(graded_assignment, server):
     grades = grade(graded_assignment, server, solution_notebook(NAME))
     assert list(grades) == FUNCTIONS
     for function in grades.values():
-        assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function.message
+        assert (function.status, function.score, function.max_score) == (
+            "passed",
+            3.0,
+            3.0,
+        ), function.message
 
 
-def test_the_independent_correct_answers_earn_full_points(graded_assignment, server, tmp_path):
-    for function in grade(graded_assignment, server, submission(tmp_path, CORRECT)).values():
+def test_the_independent_correct_answers_earn_full_points(
+    graded_assignment, server, tmp_path
+):
+    for function in grade(
+        graded_assignment, server, submission(tmp_path, CORRECT)
+    ).values():
         assert (function.status, function.score) == ("passed", 3.0), function.message
 
 
-@pytest.mark.parametrize("answers, hints, where", [(MISTAKEN, HINTS, "visible"),
-                                                   (HIDDEN_MISTAKEN, HIDDEN_HINTS, "hidden")],
-                         ids=["caught-by-visible-tests", "caught-by-hidden-tests-only"])
-def test_the_usual_mistakes_score_zero_with_their_hint(graded_assignment, server, tmp_path, answers, hints, where):
+@pytest.mark.parametrize(
+    "answers, hints, where",
+    [(MISTAKEN, HINTS, "visible"), (HIDDEN_MISTAKEN, HIDDEN_HINTS, "hidden")],
+    ids=["caught-by-visible-tests", "caught-by-hidden-tests-only"],
+)
+def test_the_usual_mistakes_score_zero_with_their_hint(
+    graded_assignment, server, tmp_path, answers, hints, where
+):
     grades = grade(graded_assignment, server, submission(tmp_path, answers))
     for function, hint in hints.items():
         result = grades[function]
         assert (result.status, result.score) == ("failed", 0.0), function
         assert result.message.startswith(f"({where} test)"), result.message
-        assert f"hint: your answer is what you get if you {hint}" in result.message, result.message
+        assert f"hint: your answer is what you get if you {hint}" in result.message, (
+            result.message
+        )
 
 
 def test_the_released_copy_scores_zero_as_not_written_yet(blank):
@@ -181,8 +251,15 @@ def test_the_released_copy_scores_zero_as_not_written_yet(blank):
 
 
 @pytest.mark.parametrize("kind", list(CHEATS_AND_FAULTS))
-def test_cheats_and_faults_score_what_blank_scores(graded_assignment, server, tmp_path, blank, kind):
-    grades = grade(graded_assignment, server, submission(tmp_path, CHEATS_AND_FAULTS[kind], name=kind),
-                   timeout=FAULT_TIMEOUT)
-    assert {f: (g.status, g.score) for f, g in grades.items()} == {f: (g.status, g.score) for f, g in blank.items()}, (
-        {f: g.message for f, g in grades.items()})
+def test_cheats_and_faults_score_what_blank_scores(
+    graded_assignment, server, tmp_path, blank, kind
+):
+    grades = grade(
+        graded_assignment,
+        server,
+        submission(tmp_path, CHEATS_AND_FAULTS[kind], name=kind),
+        timeout=FAULT_TIMEOUT,
+    )
+    assert {f: (g.status, g.score) for f, g in grades.items()} == {
+        f: (g.status, g.score) for f, g in blank.items()
+    }, {f: g.message for f, g in grades.items()}

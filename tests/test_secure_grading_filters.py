@@ -15,24 +15,24 @@ import keras
 import nbformat
 import numpy as np
 import pytest
-
 from convviz_grade import cases, grading, notebook_cells, sandbox
 from convviz_grade.assignments import filters as assignment_module
-from convviz_ref import filters as reference
 from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
 from test_exercise_filters import CORRECT, HINTS, MISTAKEN
+
+from convviz_ref import filters as reference
 
 ASSIGNMENT = "filters"
 FUNCTIONS = ["compute_loss", "gradient_ascent_step", "deprocess_image"]
 
 # Mistakes that the notebook's visible tests do not catch: only hidden cases can.
 HIDDEN_MISTAKES = {
-    "compute_loss": '''
+    "compute_loss": """
 def compute_loss(feature_extractor, image, filter_index):
     activation = feature_extractor(image)
     return tf.reduce_mean(activation[0, 2:-2, 2:-2, filter_index])
-''',
-    "deprocess_image": '''
+""",
+    "deprocess_image": """
 def deprocess_image(image, crop=25):
     image = np.array(image, dtype=np.float32)
     std = image.std()
@@ -42,7 +42,7 @@ def deprocess_image(image, crop=25):
         image = np.full(image.shape, 128.0, np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
     return image[crop:-crop, crop:-crop] if crop else image
-''',
+""",
 }
 HIDDEN_HINTS = {
     "compute_loss": "used only the first image of the batch",
@@ -52,7 +52,9 @@ HIDDEN_HINTS = {
 
 def make_submission(folder, answers):
     """A copy of the solution notebook whose solution cells in ``answers`` are replaced."""
-    notebook = notebook_cells.replace_answers(nbformat.read(solution_notebook(ASSIGNMENT), as_version=4), answers)
+    notebook = notebook_cells.replace_answers(
+        nbformat.read(solution_notebook(ASSIGNMENT), as_version=4), answers
+    )
     path = folder / f"{ASSIGNMENT}.ipynb"
     nbformat.write(notebook, path)
     return path
@@ -73,23 +75,32 @@ def server(assignment, tmp_path_factory):
 def grade(assignment, server, path):
     assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
     graded = grade_with(server, assignment, path)
-    print(f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)")
+    print(
+        f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)"
+    )
     return graded, {function.function: function for function in graded.functions}
 
 
 def test_prelude_and_functions():
-    assert assignment_module.PRELUDE == "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+    assert (
+        assignment_module.PRELUDE
+        == "import numpy as np\nimport keras\nimport tensorflow as tf\n"
+    )
     assert "convviz" not in assignment_module.PRELUDE
 
 
 @pytest.mark.slow
-def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assignment, tmp_path):
+def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
+    assignment, tmp_path
+):
     """The checks accept convviz_ref's own answers, and every model argument loads back the same."""
     counts = {}
     for case in assignment.cases:
         counts.setdefault(case.function, {True: 0, False: 0})[case.visible] += 1
         # As the notebook's hidden cells and the worker call it (three steps in a row for a repeat case).
-        grading.check_outputs(case, cases.outputs_of(case, getattr(reference, case.function)))
+        grading.check_outputs(
+            case, cases.outputs_of(case, getattr(reference, case.function))
+        )
     assert sorted(counts) == sorted(FUNCTIONS) == sorted(assignment.functions)
     for function, count in counts.items():
         assert count[True] >= 2 and count[False] >= 5, (function, count)
@@ -103,11 +114,23 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(assign
         for value in case.args:
             if hasattr(value, "layers"):
                 models[id(value)] = value
-    assert len(list(tmp_path.glob("*.keras"))) == len(models) <= 13  # each model saved once
-    for number, model in enumerate(models.values()):  # saved as model0.keras, model1.keras, ...
-        loaded = keras.models.load_model(tmp_path / f"model{number}.keras", compile=False)
-        images = np.random.default_rng(0).uniform(0, 255, (1, *model.input_shape[1:])).astype("float32")
-        np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), rtol=1e-6, atol=1e-6)
+    assert (
+        len(list(tmp_path.glob("*.keras"))) == len(models) <= 13
+    )  # each model saved once
+    for number, model in enumerate(
+        models.values()
+    ):  # saved as model0.keras, model1.keras, ...
+        loaded = keras.models.load_model(
+            tmp_path / f"model{number}.keras", compile=False
+        )
+        images = (
+            np.random.default_rng(0)
+            .uniform(0, 255, (1, *model.input_shape[1:]))
+            .astype("float32")
+        )
+        np.testing.assert_allclose(
+            np.asarray(loaded(images)), np.asarray(model(images)), rtol=1e-6, atol=1e-6
+        )
 
 
 @pytest.mark.slow
@@ -115,7 +138,11 @@ def test_the_solution_earns_full_points(assignment, server):
     graded, functions = grade(assignment, server, solution_notebook(ASSIGNMENT))
     assert list(functions) == FUNCTIONS
     for name, function in functions.items():
-        assert (function.status, function.score, function.max_score) == ("passed", 3.0, 3.0), function
+        assert (function.status, function.score, function.max_score) == (
+            "passed",
+            3.0,
+            3.0,
+        ), function
     assert graded.score == graded.max_score == 9.0
     assert graded.notes == []
 
@@ -134,42 +161,64 @@ def test_usual_mistakes_score_zero_and_are_named(assignment, server, tmp_path):
     assert graded.score == 0.0
     for name, hint in HINTS.items():
         function = functions[name]
-        assert (function.status, function.score, function.max_score) == ("failed", 0.0, 3.0), function
+        assert (function.status, function.score, function.max_score) == (
+            "failed",
+            0.0,
+            3.0,
+        ), function
         if name == "deprocess_image":  # the first visible case crops 1 pixel
             hint = "forgot the 1-pixel crop"
-        assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+        assert f"hint: your answer is what you get if you {hint}" in function.message, (
+            function.message
+        )
 
 
 @pytest.mark.slow
 def test_mistakes_only_hidden_cases_catch_score_zero(assignment, server, tmp_path):
-    graded, functions = grade(assignment, server, make_submission(tmp_path, HIDDEN_MISTAKES))
+    graded, functions = grade(
+        assignment, server, make_submission(tmp_path, HIDDEN_MISTAKES)
+    )
     for name, hint in HIDDEN_HINTS.items():
         function = functions[name]
         assert (function.status, function.score) == ("failed", 0.0), function
         assert function.message.startswith("(hidden test)"), function.message
-        assert f"hint: your answer is what you get if you {hint}" in function.message, function.message
+        assert f"hint: your answer is what you get if you {hint}" in function.message, (
+            function.message
+        )
     # The step works on one image, where the first image is the batch: no harm done, as in the notebook.
     assert functions["gradient_ascent_step"].status == "passed"
     assert graded.score == 3.0
 
 
 @pytest.mark.slow
-def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(assignment, server, tmp_path):
+def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
+    assignment, server, tmp_path
+):
     # The notebook's tests check that deprocess_image leaves its input as it was; so does the grader.
     source = CORRECT["deprocess_image"]
     assert "    return picture[" in source
-    source = source.replace("    return picture[", "    image[...] = 0  # the caller's array\n    return picture[")
-    graded, functions = grade(assignment, server, make_submission(tmp_path, {"deprocess_image": source}))
+    source = source.replace(
+        "    return picture[",
+        "    image[...] = 0  # the caller's array\n    return picture[",
+    )
+    graded, functions = grade(
+        assignment, server, make_submission(tmp_path, {"deprocess_image": source})
+    )
     function = functions["deprocess_image"]
     assert (function.status, function.score) == ("failed", 0.0), function
-    assert function.message.startswith("(visible test) deprocess_image: the input array was modified in place"), \
-        function.message
+    assert function.message.startswith(
+        "(visible test) deprocess_image: the input array was modified in place"
+    ), function.message
     assert graded.score == 6.0  # the other two functions are the solution's
 
 
 @pytest.mark.slow
 def test_the_released_copy_scores_zero(assignment, server):
-    graded, functions = grade(assignment, server, REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    graded, functions = grade(
+        assignment,
+        server,
+        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+    )
     assert graded.score == 0.0
     for name, function in functions.items():
         assert (function.status, function.score) == ("failed", 0.0), function

@@ -14,7 +14,9 @@ def test_iou_worked_by_hand():
     # class 2: TP 1, FN 1 -> 1/2.
     ious = segmentation.per_class_iou(truth, predicted, num_classes=3)
     np.testing.assert_allclose(ious, [1 / 3, 2 / 3, 1 / 2])
-    assert segmentation.mean_iou(truth, predicted) == pytest.approx((1 / 3 + 2 / 3 + 1 / 2) / 3)
+    assert segmentation.mean_iou(truth, predicted) == pytest.approx(
+        (1 / 3 + 2 / 3 + 1 / 2) / 3
+    )
 
 
 def test_perfect_prediction_scores_one():
@@ -30,22 +32,33 @@ def test_class_absent_from_both_masks_is_left_out_of_the_mean():
 
 
 def test_shapes_must_match():
-    with pytest.raises(ValueError, match=r"mask shapes differ: true \(1, 2, 2\), predicted \(1, 2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"mask shapes differ: true \(1, 2, 2\), predicted \(1, 2, 3\)"
+    ):
         segmentation.per_class_iou(np.zeros((1, 2, 2)), np.zeros((1, 2, 3)))
 
 
 def test_predict_masks_takes_the_argmax_per_pixel():
     inputs = keras.Input(shape=(4, 4, 3))
-    model = keras.Model(inputs, keras.layers.Softmax()(inputs))  # class = brightest channel
+    model = keras.Model(
+        inputs, keras.layers.Softmax()(inputs)
+    )  # class = brightest channel
     images = np.zeros((2, 4, 4, 3), np.float32)
     images[0, :, :, 2] = 10.0
     images[1, :2, :, 0] = 10.0
     images[1, 2:, :, 1] = 10.0
     masks = segmentation.predict_masks(model, images)
     assert masks.dtype == np.int32 and masks.shape == (2, 4, 4)
-    assert (masks[0] == 2).all() and (masks[1, :2] == 0).all() and (masks[1, 2:] == 1).all()
+    assert (
+        (masks[0] == 2).all()
+        and (masks[1, :2] == 0).all()
+        and (masks[1, 2:] == 1).all()
+    )
 
 
 def test_predict_masks_wants_a_batch_axis():
-    with pytest.raises(ValueError, match=r"expected images of shape \(batch, height, width, 3\), got \(4, 4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected images of shape \(batch, height, width, 3\), got \(4, 4, 3\)",
+    ):
         segmentation.predict_masks(None, np.zeros((4, 4, 3)))

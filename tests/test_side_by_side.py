@@ -30,8 +30,21 @@ test:
 
 
 def git(repository, *args):
-    return subprocess.run(["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.org",
-                           *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repository),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def commit(repository, makefile):
@@ -54,45 +67,96 @@ def repository(tmp_path):
 
 def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=4 * 10**6, passed=5))
-    new = commit(repository, MAKEFILE.format(check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7))
+    new = commit(
+        repository,
+        MAKEFILE.format(
+            check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
+        ),
+    )
     result = subprocess.run(
-        ["bash", str(repository / "tools" / TOOL.name), old], capture_output=True, text=True, timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-             "PREPARE_NEW": "touch prepared", "MAKE_ARGS_NEW": "EXTRA=yes"})
+        ["bash", str(repository / "tools" / TOOL.name), old],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
+            "PREPARE_NEW": "touch prepared",
+            "MAKE_ARGS_NEW": "EXTRA=yes",
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = {match[1]: match.groups() for match in re.finditer(
-        r"^(new|old)\s+(\w+)\s+(\d+)\s+(\d+ passed)\s+([0-9.]+)\s+([0-9.]+)$", result.stdout, re.M)}
+    rows = {
+        match[1]: match.groups()
+        for match in re.finditer(
+            r"^(new|old)\s+(\w+)\s+(\d+)\s+(\d+ passed)\s+([0-9.]+)\s+([0-9.]+)$",
+            result.stdout,
+            re.M,
+        )
+    }
     assert rows["new"][1:4] == (new, "0", "7 passed"), result.stdout
     assert rows["old"][1:4] == (old, "0", "5 passed"), result.stdout
     assert float(rows["old"][5]) > 0, "the old side's loop kept the machine busy"
-    assert re.search(r"^new / old: wall [0-9.]+x, busy CPU [0-9.]+x$", result.stdout, re.M), result.stdout
-    assert git(repository, "worktree", "list").count("\n") == 0, "only the repository's own tree is left"
-    assert "7 passed" in (tmp_path / "work" / "new-test.log").read_text(), "the logs are kept"
+    assert re.search(
+        r"^new / old: wall [0-9.]+x, busy CPU [0-9.]+x$", result.stdout, re.M
+    ), result.stdout
+    assert git(repository, "worktree", "list").count("\n") == 0, (
+        "only the repository's own tree is left"
+    )
+    assert "7 passed" in (tmp_path / "work" / "new-test.log").read_text(), (
+        "the logs are kept"
+    )
 
 
 def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="true", loops=10, passed=7))
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-           "SIDE_BY_SIDE_KEEP": "1"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
+        "SIDE_BY_SIDE_KEEP": "1",
+    }
     tool = ["bash", str(repository / "tools" / TOOL.name), old]
-    first = subprocess.run(tool, capture_output=True, text=True, timeout=300,
-                           env={**env, "PREPARE_NEW": "echo \"# changed\" >> Makefile"})
+    first = subprocess.run(
+        tool,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "PREPARE_NEW": 'echo "# changed" >> Makefile'},
+    )
     assert first.returncode == 0, first.stdout + first.stderr
-    assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), "kept, venv and all"
+    assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), (
+        "kept, venv and all"
+    )
     newer = commit(repository, MAKEFILE.format(check="true", loops=10, passed=9))
     second = subprocess.run(tool, capture_output=True, text=True, timeout=300, env=env)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), second.stdout
-    assert "# changed" not in (tmp_path / "work" / "new" / "Makefile").read_text(), "the last preparation is undone"
+    assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), (
+        second.stdout
+    )
+    assert "# changed" not in (tmp_path / "work" / "new" / "Makefile").read_text(), (
+        "the last preparation is undone"
+    )
 
 
 def test_a_failing_side_is_reported_not_hidden(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="exit 3", loops=10, passed=7))
-    result = subprocess.run(["bash", str(repository / "tools" / TOOL.name), old], capture_output=True, text=True,
-                            timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                                              "SIDE_BY_SIDE_DIR": str(tmp_path / "work")})
+    result = subprocess.run(
+        ["bash", str(repository / "tools" / TOOL.name), old],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
+        },
+    )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^new\s+\w+\s+2\s+\?\s", result.stdout, re.M), result.stdout  # make's status, no summary
+    assert re.search(r"^new\s+\w+\s+2\s+\?\s", result.stdout, re.M), (
+        result.stdout
+    )  # make's status, no summary
     assert re.search(r"^old\s+\w+\s+0\s+5 passed\s", result.stdout, re.M), result.stdout

@@ -23,22 +23,53 @@ def retrain_in_fresh_processes(runs):
     """
     # A user's environment: no log level, and TensorFlow's own thread pools (tests/conftest.py
     # gives the test workers fewer threads).
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in (
+            "TF_CPP_MIN_LOG_LEVEL",
+            "TF_NUM_INTRAOP_THREADS",
+            "TF_NUM_INTEROP_THREADS",
+        )
+    }
     processes = []
     for name, num_train, folder, env in runs:
-        data.load_shapes("train", num_train)  # drawn once into the cache, not once per process
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "convviz_ref.train", name, "--epochs", "1", "--seed", "3",
-             "--num-train", str(num_train), "--num-val", "32", "--output-dir", str(folder)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**environment, **env}))
+        data.load_shapes(
+            "train", num_train
+        )  # drawn once into the cache, not once per process
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "convviz_ref.train",
+                    name,
+                    "--epochs",
+                    "1",
+                    "--seed",
+                    "3",
+                    "--num-train",
+                    str(num_train),
+                    "--num-val",
+                    "32",
+                    "--output-dir",
+                    str(folder),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env={**environment, **env},
+            )
+        )
     outputs = []
     for process in processes:
         output, _ = process.communicate()
         outputs.append(output.decode(errors="replace"))
         assert process.returncode == 0, outputs[-1][-2000:]
-    weights = [keras.saving.load_model(folder / f"{name}.keras", compile=False).get_weights()
-               for name, _, folder, _ in runs]
+    weights = [
+        keras.saving.load_model(folder / f"{name}.keras", compile=False).get_weights()
+        for name, _, folder, _ in runs
+    ]
     return weights, outputs
 
 
@@ -59,19 +90,29 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
     # start-up lines, op determinism enabled before the device exists) and the second
     # as a user who chose TF_CPP_MIN_LOG_LEVEL=0 (every line, no quiet start): the quiet
     # start must not change a single weight, and only the second run shows the lines.
-    one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    one_thread = {
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+    }
     loud = {"TF_CPP_MIN_LOG_LEVEL": "0"}
-    runs = [("small_convnet", 200, tmp_path / "small-1", {}),
-            ("small_convnet", 200, tmp_path / "small-2", loud),
-            ("xception_like", 64, tmp_path / "xception-1", one_thread),
-            ("xception_like", 64, tmp_path / "xception-2", {**one_thread, **loud})]
-    (small_1, small_2, xception_1, xception_2), outputs = retrain_in_fresh_processes(runs)
+    runs = [
+        ("small_convnet", 200, tmp_path / "small-1", {}),
+        ("small_convnet", 200, tmp_path / "small-2", loud),
+        ("xception_like", 64, tmp_path / "xception-1", one_thread),
+        ("xception_like", 64, tmp_path / "xception-2", {**one_thread, **loud}),
+    ]
+    (small_1, small_2, xception_1, xception_2), outputs = retrain_in_fresh_processes(
+        runs
+    )
     for first, second in ((small_1, small_2), (xception_1, xception_2)):
         assert len(first) == len(second) > 0
         for a, b in zip(first, second):
             np.testing.assert_array_equal(a, b)
     for quiet, chosen in (outputs[0:2], outputs[2:4]):
-        assert "I0000" not in quiet and "E0000" not in quiet, quiet  # tqdm's bar and the result only
+        assert "I0000" not in quiet and "E0000" not in quiet, (
+            quiet
+        )  # tqdm's bar and the result only
         assert "val_accuracy" in quiet
         assert "I0000" in chosen, chosen  # the control: the lines are there to hide
 
@@ -83,7 +124,13 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
 def one_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     model, history = train.train_model(
-        "small_convnet", epochs=1, seed=3, output_dir=folder, num_train=64, num_val=32, progress=False
+        "small_convnet",
+        epochs=1,
+        seed=3,
+        output_dir=folder,
+        num_train=64,
+        num_val=32,
+        progress=False,
     )
     return folder, model, history
 
@@ -92,7 +139,9 @@ def one_run(tmp_path_factory):
 def test_training_writes_a_loadable_model_and_its_manifest(one_run):
     folder, model, history = one_run
     loaded = keras.saving.load_model(folder / "small_convnet.keras", compile=False)
-    assert getattr(loaded, "optimizer", None) is None, "the shipped file carries no optimizer state"
+    assert getattr(loaded, "optimizer", None) is None, (
+        "the shipped file carries no optimizer state"
+    )
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -104,8 +153,15 @@ def test_training_writes_a_loadable_model_and_its_manifest(one_run):
 
 @pytest.mark.slow
 def test_another_seed_gives_other_weights(tmp_path, one_run):
-    other, _ = train.train_model("small_convnet", epochs=1, seed=4, output_dir=tmp_path, num_train=64, num_val=32,
-                                 progress=False)
+    other, _ = train.train_model(
+        "small_convnet",
+        epochs=1,
+        seed=4,
+        output_dir=tmp_path,
+        num_train=64,
+        num_val=32,
+        progress=False,
+    )
     assert not np.array_equal(other.get_weights()[0], one_run[1].get_weights()[0])
 
 
@@ -116,8 +172,19 @@ def test_unknown_model_name_lists_the_choices():
 
 @pytest.mark.slow
 def test_command_line_shows_a_progress_bar_and_the_result(tmp_path, capsys):
-    code = train.main(["segmenter", "--epochs", "1", "--output-dir", str(tmp_path), "--num-train", "32",
-                       "--num-val", "16"])
+    code = train.main(
+        [
+            "segmenter",
+            "--epochs",
+            "1",
+            "--output-dir",
+            str(tmp_path),
+            "--num-train",
+            "32",
+            "--num-val",
+            "16",
+        ]
+    )
     assert code == 0
     out, err = capsys.readouterr()
     assert "segmenter: val_accuracy" in out and str(tmp_path / "segmenter.keras") in out
@@ -128,6 +195,14 @@ def test_command_line_shows_a_progress_bar_and_the_result(tmp_path, capsys):
 def test_reading_the_module_starts_no_tensorflow():
     # So `convviz-train --help` is instant, and main() can start TensorFlow quietly
     # (the fresh runs of the same-seed test above check what it prints).
-    probe = subprocess.run([sys.executable, "-c", "import sys, convviz_ref.train; print('tensorflow' in sys.modules)"],
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, convviz_ref.train; print('tensorflow' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert probe.stdout.strip() == "False", probe.stdout + probe.stderr

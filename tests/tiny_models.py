@@ -22,7 +22,12 @@ def set_random_weights(model, seed, scale=0.5):
     for layer in model.layers:
         weights = layer.get_weights()
         if weights:
-            layer.set_weights([rng.normal(0.0, scale, size=w.shape).astype(np.float32) for w in weights])
+            layer.set_weights(
+                [
+                    rng.normal(0.0, scale, size=w.shape).astype(np.float32)
+                    for w in weights
+                ]
+            )
     return model
 
 
@@ -41,7 +46,9 @@ def functional_convnet(seed=0, image_size=12, rescale=True):
     x = layers.Conv2D(3, 3, activation="relu", name="conv2")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(3, activation="softmax", name="predictions")(x)
-    return set_random_weights(keras.Model(inputs, outputs, name="tiny_functional"), seed)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name="tiny_functional"), seed
+    )
 
 
 def sequential_layers():
@@ -61,8 +68,10 @@ def sequential_convnet(how, seed=0, image_size=12):
     ``"unbuilt"`` has no weights yet (they appear once it is called on an input).
     """
     if how == "input":
-        model = keras.Sequential([keras.Input(shape=(image_size, image_size, 3))] + sequential_layers(),
-                                 name="seq_input")
+        model = keras.Sequential(
+            [keras.Input(shape=(image_size, image_size, 3))] + sequential_layers(),
+            name="seq_input",
+        )
     elif how == "build":
         model = keras.Sequential(sequential_layers(), name="seq_build")
         model.build((None, image_size, image_size, 3))
@@ -73,7 +82,14 @@ def sequential_convnet(how, seed=0, image_size=12):
     return set_random_weights(model, seed)
 
 
-def gap_dense_model(seed=0, image_size=8, channels=5, num_classes=4, activation="softmax", conv_activation="relu"):
+def gap_dense_model(
+    seed=0,
+    image_size=8,
+    channels=5,
+    num_classes=4,
+    activation="softmax",
+    conv_activation="relu",
+):
     """Input -> conv (3x3, same padding, named "conv") -> GAP -> Dense(num_classes, activation).
 
     The class score's gradient with respect to the conv output is known in
@@ -81,10 +97,14 @@ def gap_dense_model(seed=0, image_size=8, channels=5, num_classes=4, activation=
     ``d z_c / d A[i, j, k] = W[k, c] / (h * w)``.
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
-    x = layers.Conv2D(channels, 3, padding="same", activation=conv_activation, name="conv")(inputs)
+    x = layers.Conv2D(
+        channels, 3, padding="same", activation=conv_activation, name="conv"
+    )(inputs)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(num_classes, activation=activation, name="predictions")(x)
-    return set_random_weights(keras.Model(inputs, outputs, name=f"gap_dense_{activation}"), seed)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name=f"gap_dense_{activation}"), seed
+    )
 
 
 def nonlinear_head_model(seed=0, image_size=10, dtype="float32"):
@@ -98,14 +118,18 @@ def nonlinear_head_model(seed=0, image_size=10, dtype="float32"):
     x = layers.Conv2D(3, 3, activation="tanh", name="head_conv", dtype=dtype)(x)
     x = layers.Flatten(name="flatten", dtype=dtype)(x)
     outputs = layers.Dense(3, activation="softmax", name="predictions", dtype=dtype)(x)
-    return set_random_weights(keras.Model(inputs, outputs, name="nonlinear_head"), seed, scale=0.4)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name="nonlinear_head"), seed, scale=0.4
+    )
 
 
 def linear_extractor(seed=0, image_size=9, in_channels=2, filters=3):
     """A feature extractor that is one linear conv ("lin", 3x3, valid, with bias): gradients in closed form."""
     inputs = keras.Input(shape=(image_size, image_size, in_channels), name="image")
     outputs = layers.Conv2D(filters, 3, activation=None, name="lin")(inputs)
-    return set_random_weights(keras.Model(inputs, outputs, name="linear_extractor"), seed)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name="linear_extractor"), seed
+    )
 
 
 def tanh_extractor(seed=0, image_size=10, rescale=False, dtype="float32"):
@@ -114,10 +138,16 @@ def tanh_extractor(seed=0, image_size=10, rescale=False, dtype="float32"):
     ``dtype="float64"`` gives the same weights in float64.
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image", dtype=dtype)
-    x = layers.Rescaling(1.0 / 255, name="rescaling", dtype=dtype)(inputs) if rescale else inputs
+    x = (
+        layers.Rescaling(1.0 / 255, name="rescaling", dtype=dtype)(inputs)
+        if rescale
+        else inputs
+    )
     x = layers.Conv2D(3, 3, activation="tanh", name="conv1", dtype=dtype)(x)
     outputs = layers.Conv2D(4, 3, activation="tanh", name="conv2", dtype=dtype)(x)
-    return set_random_weights(keras.Model(inputs, outputs, name="tanh_extractor"), seed, scale=0.4)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name="tanh_extractor"), seed, scale=0.4
+    )
 
 
 # ---------------------------------------------------------------- numpy references
@@ -129,7 +159,9 @@ def np_conv2d(x, kernel, bias=None, padding="valid"):
     kernel = np.asarray(kernel, np.float64)
     kh, kw, _, cout = kernel.shape
     if padding == "same":
-        x = np.pad(x, (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)))  # TensorFlow's split
+        x = np.pad(
+            x, (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0))
+        )  # TensorFlow's split
     out_h, out_w = x.shape[0] - kh + 1, x.shape[1] - kw + 1
     out = np.zeros((out_h, out_w, cout))
     for i in range(out_h):
@@ -172,7 +204,9 @@ def linear_classifier(seed=0, image_size=6, channels=3, num_classes=3):
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     x = layers.Flatten(name="flatten")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return set_random_weights(keras.Model(inputs, outputs, name="linear_classifier"), seed)
+    return set_random_weights(
+        keras.Model(inputs, outputs, name="linear_classifier"), seed
+    )
 
 
 def relu_mlp(seed=0, image_size=4, hidden=6, num_classes=3):

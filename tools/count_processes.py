@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import os, sys
 _log = os.environ.get("CONVVIZ_PROCESS_LOG")
 if _log:
@@ -45,12 +45,14 @@ if _log:
         times = os.times()
         _write(f"cpu {times.user + times.system:.2f}")
     atexit.register(_cpu)
-'''
+"""
 
 
 def kind(argv):
     """A short name for what a process was: ``python -m MODULE``, ``python -c`` or its script's name."""
-    parts = [part for part in argv.split() if part not in ("-I", "-u", "-E", "-s", "-B")]
+    parts = [
+        part for part in argv.split() if part not in ("-I", "-u", "-E", "-s", "-B")
+    ]
     if not parts:
         return "python (no arguments)"
     if parts[0] == "-m" and len(parts) > 1:
@@ -69,7 +71,9 @@ def main(argv=None):
         log = Path(folder) / "processes.log"
         log.touch()
         path = os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))
-        returncode = subprocess.call(command, env=dict(os.environ, PYTHONPATH=path, CONVVIZ_PROCESS_LOG=str(log)))
+        returncode = subprocess.call(
+            command, env=dict(os.environ, PYTHONPATH=path, CONVVIZ_PROCESS_LOG=str(log))
+        )
         lines = [line.split("\t", 2) for line in log.read_text().splitlines()]
     starts = {pid: argv for what, pid, argv in lines if what == "start"}
     imports = {pid for what, pid, _ in lines if what == "tensorflow"}
@@ -77,13 +81,17 @@ def main(argv=None):
     for what, pid, _ in lines:
         if what.startswith("cpu ") and pid in starts:
             cpu[kind(starts[pid])] += float(what.split()[1])
-    print(f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
-          f"{sum(cpu.values()):.1f} CPU seconds reported at exit "
-          f"(not counted: python -I, the grader's sandboxed workers and fork servers)")
+    print(
+        f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
+        f"{sum(cpu.values()):.1f} CPU seconds reported at exit "
+        f"(not counted: python -I, the grader's sandboxed workers and fork servers)"
+    )
     counts = collections.Counter(kind(argv) for argv in starts.values())
     with_tf = collections.Counter(kind(starts[pid]) for pid in imports if pid in starts)
     for name, count in counts.most_common(12):
-        print(f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.1f} CPU s)")
+        print(
+            f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.1f} CPU s)"
+        )
     return returncode
 
 

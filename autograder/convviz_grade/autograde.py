@@ -26,6 +26,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
+from datetime import UTC
 from pathlib import Path
 
 from convviz_grade import grading, notebook_cells, release, sandbox
@@ -55,7 +56,9 @@ class Course:
     def gradebook_file(self):
         """The SQLite file of the gradebook, or None for another database."""
         prefix = "sqlite:///"
-        return Path(self.db_url[len(prefix):]) if self.db_url.startswith(prefix) else None
+        return (
+            Path(self.db_url[len(prefix) :]) if self.db_url.startswith(prefix) else None
+        )
 
     def register(self, assignment):
         """Run nbgrader's generate_assignment, in this process, so the gradebook has the assignment's cells.
@@ -72,9 +75,11 @@ class Course:
         create_gradebook(self.db_url)
         ok, log = release.generate(self.coursedir.config, assignment)
         if not ok:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed: "
-                               f"{release.first_reason(log)} (nbgrader's whole log: "
-                               f"`nbgrader generate_assignment {assignment} --force` in {self.root})")
+            raise RuntimeError(
+                f"nbgrader generate_assignment {assignment} failed: "
+                f"{release.first_reason(log)} (nbgrader's whole log: "
+                f"`nbgrader generate_assignment {assignment} --force` in {self.root})"
+            )
 
 
 def create_gradebook(db_url):
@@ -100,9 +105,13 @@ def create_gradebook(db_url):
             if inspect(connection).get_table_names():
                 return False
             Base.metadata.create_all(bind=connection)
-            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
-            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
-                               {"head": ScriptDirectory(ALEMBIC_DIR).get_current_head()})
+            connection.execute(
+                text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+            )
+            connection.execute(
+                text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                {"head": ScriptDirectory(ALEMBIC_DIR).get_current_head()},
+            )
         return True
     finally:
         engine.dispose()
@@ -120,10 +129,14 @@ def find_submissions(submissions, assignment):
 
 def missing_submission(assignment, student):
     functions = [
-        grading.FunctionGrade(f, 0.0, assignment.max_score(f), "missing", "no notebook was submitted")
+        grading.FunctionGrade(
+            f, 0.0, assignment.max_score(f), "missing", "no notebook was submitted"
+        )
         for f in assignment.functions
     ]
-    return grading.SubmissionGrade(student, assignment.name, assignment.name, functions, notes=["no submission"])
+    return grading.SubmissionGrade(
+        student, assignment.name, assignment.name, functions, notes=["no submission"]
+    )
 
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # what nbgrader's collect writes, in UTC
@@ -142,7 +155,7 @@ def record_submission(course, assignment_name, student, notebook):
     Returns:
         datetime (naive, UTC), or None when there is no notebook.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from nbgrader.utils import parse_utc
 
@@ -157,7 +170,9 @@ def record_submission(course, assignment_name, student, notebook):
             timestamp = None
     readable = timestamp is not None
     if timestamp is None:
-        timestamp = datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+        timestamp = datetime.fromtimestamp(notebook.stat().st_mtime, UTC).replace(
+            tzinfo=None
+        )
     stamp = timestamp.strftime(TIMESTAMP_FORMAT)
     submitted = course.folder("submitted_directory") / student / assignment_name
     submitted.mkdir(parents=True, exist_ok=True)
@@ -180,7 +195,15 @@ def write_gradebook(course, assignment, result, timestamp=None):
     (from :func:`record_submission`) is the submission's time, as nbgrader's
     autograde records it.
     """
-    from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
+    from nbgrader.api import (
+        Comment,
+        Grade,
+        Gradebook,
+        MissingEntry,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
 
     scores = {}
     for grade in result.functions:
@@ -191,7 +214,9 @@ def write_gradebook(course, assignment, result, timestamp=None):
         try:
             try:
                 student = gradebook.find_student(result.student)
-            except MissingEntry:  # added in this same transaction (nbgrader's helper commits at once)
+            except (
+                MissingEntry
+            ):  # added in this same transaction (nbgrader's helper commits at once)
                 student = Student(id=result.student)
                 session.add(student)
             try:
@@ -205,7 +230,9 @@ def write_gradebook(course, assignment, result, timestamp=None):
                     )
                     session.add(submission)
                     for notebook in submission.assignment.notebooks:
-                        submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                        submitted = SubmittedNotebook(
+                            notebook=notebook, assignment=submission
+                        )
                         session.add(submitted)
                         for cell in notebook.grade_cells:
                             session.add(Grade(cell_id=cell.id, notebook=submitted))
@@ -217,7 +244,9 @@ def write_gradebook(course, assignment, result, timestamp=None):
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
                     grade.auto_score = scores.get(grade.name, 0.0)
-                    grade.needs_manual_grade = grade.manual_score is not None  # as nbgrader's SaveAutoGrades
+                    grade.needs_manual_grade = (
+                        grade.manual_score is not None
+                    )  # as nbgrader's SaveAutoGrades
             session.commit()
         except BaseException:
             session.rollback()
@@ -247,7 +276,9 @@ def copy_for_formgrader(course, result, notebook):
 
     if notebook is None or not notebook.is_file():
         return
-    target = course.results_path(result.student, result.assignment).with_name(notebook.name)
+    target = course.results_path(result.student, result.assignment).with_name(
+        notebook.name
+    )
     try:
         submitted = nbformat.read(notebook, as_version=4)
     except Exception:  # not JSON, not a notebook: formgrader shows what there is
@@ -295,19 +326,31 @@ def self_check(assignment, options):
     Returns:
         float, the seconds the check took.
     """
-    result = grading.grade_submission(assignment, assignment.source_notebook, student="self-check", **options)
+    result = grading.grade_submission(
+        assignment, assignment.source_notebook, student="self-check", **options
+    )
     failed = [grade for grade in result.functions if grade.status != "passed"]
     if not failed:
         return result.seconds
     outside = [note for note in result.notes if "outside student code" in note]
     if outside:
-        log = [line.strip() for line in outside[0].split("outside student code:", 1)[-1].splitlines() if line.strip()]
-        raise SelfCheckFailed(f"the sandbox cannot run Python, so no student was graded: "
-                              f"{log[-1] if log else outside[0]}")
+        log = [
+            line.strip()
+            for line in outside[0].split("outside student code:", 1)[-1].splitlines()
+            if line.strip()
+        ]
+        raise SelfCheckFailed(
+            f"the sandbox cannot run Python, so no student was graded: "
+            f"{log[-1] if log else outside[0]}"
+        )
     first = failed[0]
-    reason = first.message.strip().splitlines()[0] if first.message.strip() else first.status
-    raise SelfCheckFailed(f"the instructor's solution {assignment.source_notebook.name} does not pass its own "
-                          f"grading ({first.function}: {reason}), so no student was graded")
+    reason = (
+        first.message.strip().splitlines()[0] if first.message.strip() else first.status
+    )
+    raise SelfCheckFailed(
+        f"the instructor's solution {assignment.source_notebook.name} does not pass its own "
+        f"grading ({first.function}: {reason}), so no student was graded"
+    )
 
 
 def grade_task(assignment, notebook, student, options):
@@ -318,12 +361,18 @@ def grade_task(assignment, notebook, student, options):
     if notebook is None:
         return missing_submission(assignment, student)
     try:
-        return grading.grade_submission(assignment, notebook, student=student, **options)
+        return grading.grade_submission(
+            assignment, notebook, student=student, **options
+        )
     except Exception as error:
         message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
-        functions = [grading.FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
-                     for f in assignment.functions]
-        return grading.SubmissionGrade(student, assignment.name, assignment.name, functions, notes=[message])
+        functions = [
+            grading.FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
+            for f in assignment.functions
+        ]
+        return grading.SubmissionGrade(
+            student, assignment.name, assignment.name, functions, notes=[message]
+        )
 
 
 def summary_table(results, stream):
@@ -331,16 +380,34 @@ def summary_table(results, stream):
         return
     functions = [grade.function for grade in results[0].functions]
     width = max(7, *(len(result.student) for result in results))
-    header = f"{'student':<{width}}  {'score':>9}  " + "  ".join(f"{name[:14]:<14}" for name in functions)
+    header = f"{'student':<{width}}  {'score':>9}  " + "  ".join(
+        f"{name[:14]:<14}" for name in functions
+    )
     print(header, file=stream)
     print("-" * len(header), file=stream)
     for result in sorted(results, key=lambda r: r.student):
         cells = "  ".join(f"{grade.status:<14}" for grade in result.functions)
-        print(f"{result.student:<{width}}  {result.score:>4g}/{result.max_score:<4g}  {cells}", file=stream)
+        print(
+            f"{result.student:<{width}}  {result.score:>4g}/{result.max_score:<4g}  {cells}",
+            file=stream,
+        )
 
 
-def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0, memory_mb=4096,
-              isolation="auto", scheduler=None, hide=(), fork_server=True, progress=True, stream=None):
+def autograde(
+    assignment_name,
+    submissions,
+    *,
+    course_dir,
+    jobs=1,
+    timeout=60.0,
+    memory_mb=4096,
+    isolation="auto",
+    scheduler=None,
+    hide=(),
+    fork_server=True,
+    progress=True,
+    stream=None,
+):
     """Grade every submission of one assignment; return the exit code.
 
     ``fork_server``: run each student's code in a child of a sandboxed fork
@@ -359,25 +426,53 @@ def autograde(assignment_name, submissions, *, course_dir, jobs=1, timeout=60.0,
     if isolation == "auto":
         isolation = "bwrap" if sandbox.bwrap_available() else "none"
         if isolation == "none":
-            print("warning: bubblewrap is not available: student code runs with the grader's file and network "
-                  "access (limits still apply)", file=stream)
+            print(
+                "warning: bubblewrap is not available: student code runs with the grader's file and network "
+                "access (limits still apply)",
+                file=stream,
+            )
     elif isolation == "none":
-        print("note: --isolation none: student code runs with the grader's file and network access "
-              "(limits still apply; importing convviz_ref or convviz_grade is refused)", file=stream)
+        print(
+            "note: --isolation none: student code runs with the grader's file and network access "
+            "(limits still apply; importing convviz_ref or convviz_grade is refused)",
+            file=stream,
+        )
     course.register(assignment_name)
     assignment = grading.Assignment(assignment_name, source)
     assignment.prepared_inputs()  # once, before any thread needs it
     found = find_submissions(submissions, assignment_name)
     work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
     # Other students' work is hidden too: the submissions folder may lie outside the course.
-    options = {"work_root": work_root, "hide": hidden_paths(course, [submissions, *hide]), "isolation": isolation,
-               "timeout": timeout, "memory_bytes": memory_mb * 2**20}
+    options = {
+        "work_root": work_root,
+        "hide": hidden_paths(course, [submissions, *hide]),
+        "isolation": isolation,
+        "timeout": timeout,
+        "memory_bytes": memory_mb * 2**20,
+    }
     pool = None
     if fork_server and not scheduler:
-        pool = sandbox.ForkServerPool(work_root, max(1, jobs), prelude=assignment.prelude,
-                                      preload=assignment.preload, hide=options["hide"], isolation=isolation)
+        pool = sandbox.ForkServerPool(
+            work_root,
+            max(1, jobs),
+            prelude=assignment.prelude,
+            preload=assignment.preload,
+            hide=options["hide"],
+            isolation=isolation,
+        )
     try:
-        return _grade_class(assignment, course, found, options, pool, jobs, scheduler, source, progress, stream)
+        return _grade_class(
+            assignment,
+            course,
+            found,
+            options,
+            pool,
+            jobs,
+            scheduler,
+            source,
+            progress,
+            stream,
+        )
     finally:
         if pool is not None:
             pool.close()
@@ -396,7 +491,9 @@ def _pooled(pool, task, *args):
         pool.release(server)
 
 
-def _grade_class(assignment, course, found, options, pool, jobs, scheduler, source, progress, stream):
+def _grade_class(
+    assignment, course, found, options, pool, jobs, scheduler, source, progress, stream
+):
     from tqdm.auto import tqdm
 
     try:
@@ -406,18 +503,31 @@ def _grade_class(assignment, course, found, options, pool, jobs, scheduler, sour
         return 2
     assignment_name = assignment.name
     results, failures = [], []
-    bar = tqdm(total=len(found), desc=f"grading {assignment_name}", unit="student", disable=not progress)
+    bar = tqdm(
+        total=len(found),
+        desc=f"grading {assignment_name}",
+        unit="student",
+        disable=not progress,
+    )
 
     def finish(result):
         try:
-            timestamp = record_submission(course, assignment_name, result.student, found.get(result.student))
+            timestamp = record_submission(
+                course, assignment_name, result.student, found.get(result.student)
+            )
             write_gradebook(course, assignment, result, timestamp)
             write_results(course, result)
             copy_for_formgrader(course, result, found.get(result.student))
-        except Exception as error:  # the gradebook refused: report, go on with the others
-            failures.append(f"{result.student}: could not be recorded: {type(error).__name__}: {error}")
+        except (
+            Exception
+        ) as error:  # the gradebook refused: report, go on with the others
+            failures.append(
+                f"{result.student}: could not be recorded: {type(error).__name__}: {error}"
+            )
         if any(grade.status == "ungraded" for grade in result.functions):
-            failures.append(f"{result.student}: could not be graded: {'; '.join(result.notes)[:300]}")
+            failures.append(
+                f"{result.student}: could not be graded: {'; '.join(result.notes)[:300]}"
+            )
         results.append(result)
         bar.update(1)
 
@@ -427,8 +537,12 @@ def _grade_class(assignment, course, found, options, pool, jobs, scheduler, sour
         grade_on_cluster(scheduler, assignment_name, source, found, options, finish)
     else:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
-            futures = [threads.submit(_pooled, pool, grade_task, assignment, notebook, student, options)
-                       for student, notebook in found.items()]
+            futures = [
+                threads.submit(
+                    _pooled, pool, grade_task, assignment, notebook, student, options
+                )
+                for student, notebook in found.items()
+            ]
             for future in as_completed(futures):
                 finish(future.result())
     bar.close()

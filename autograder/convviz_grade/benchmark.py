@@ -65,20 +65,31 @@ def make_course(root, assignment, students):
         f"load_subconfig({str(repository / 'autograder' / 'nbgrader_config.py')!r})\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
     )
-    shutil.copytree(repository / "solutions" / assignment, root / "solutions" / assignment)
+    shutil.copytree(
+        repository / "solutions" / assignment, root / "solutions" / assignment
+    )
     source = root / "solutions" / assignment / f"{assignment}.ipynb"
     released = repository / "exercises" / assignment / f"{assignment}.ipynb"
     for index in range(students):
         kind = KINDS[index % len(KINDS)]
-        folder = root / "grading" / "submitted" / f"student{index:03d}_{kind}" / assignment
+        folder = (
+            root / "grading" / "submitted" / f"student{index:03d}_{kind}" / assignment
+        )
         folder.mkdir(parents=True)
-        nbformat.write(make_submission(kind, source, released), folder / f"{assignment}.ipynb")
+        nbformat.write(
+            make_submission(kind, source, released), folder / f"{assignment}.ipynb"
+        )
     return root
 
 
 def _nbgrader(root, *args):
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
-                          cwd=root, env=nbgrader_environment(), capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"],
+        cwd=root,
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+    )
 
 
 def time_nbgrader(root, assignment):
@@ -101,11 +112,22 @@ def time_convviz(root, assignment, jobs, fork_server=True):
     from convviz_grade.autograde import RESULTS_FILE, autograde
 
     start = time.perf_counter()
-    autograde(assignment, Path(root) / "grading" / "submitted", course_dir=root, jobs=jobs,
-              fork_server=fork_server, progress=False, stream=io.StringIO())
+    autograde(
+        assignment,
+        Path(root) / "grading" / "submitted",
+        course_dir=root,
+        jobs=jobs,
+        fork_server=fork_server,
+        progress=False,
+        stream=io.StringIO(),
+    )
     seconds = time.perf_counter() - start
-    results = [json.loads(path.read_text()) for path in (Path(root) / "grading" / "autograded").glob(
-        f"*/{assignment}/{RESULTS_FILE}")]
+    results = [
+        json.loads(path.read_text())
+        for path in (Path(root) / "grading" / "autograded").glob(
+            f"*/{assignment}/{RESULTS_FILE}"
+        )
+    ]
     startup = statistics.median(result["startup_seconds"] for result in results)
     code = statistics.median(result["code_seconds"] for result in results)
     return seconds, startup, code
@@ -118,8 +140,14 @@ def run(assignment="gradcam", students=40, stream=None):
     timings, split = {}, {}
     try:
         for label, grade in [
-            ("nbgrader autograde", lambda root: (time_nbgrader(root, assignment), None, None)),
-            (PROCESS_PER_RUN, lambda root: time_convviz(root, assignment, 1, fork_server=False)),
+            (
+                "nbgrader autograde",
+                lambda root: (time_nbgrader(root, assignment), None, None),
+            ),
+            (
+                PROCESS_PER_RUN,
+                lambda root: time_convviz(root, assignment, 1, fork_server=False),
+            ),
             ("convviz-grade --jobs 1", lambda root: time_convviz(root, assignment, 1)),
             ("convviz-grade --jobs 2", lambda root: time_convviz(root, assignment, 2)),
         ]:
@@ -127,8 +155,11 @@ def run(assignment="gradcam", students=40, stream=None):
             timings[label], *split[label] = grade(root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"Grading {students} submissions of '{assignment}' "
-          f"({', '.join(KINDS)} in turn), one run:", file=stream)
+    print(
+        f"Grading {students} submissions of '{assignment}' "
+        f"({', '.join(KINDS)} in turn), one run:",
+        file=stream,
+    )
     for label, seconds in timings.items():
         line = f"  {label:<42} {seconds:7.1f} s  {60 * students / seconds:7.1f} submissions/min"
         startup, code = split[label]
@@ -136,14 +167,19 @@ def run(assignment="gradcam", students=40, stream=None):
             line += f"   per submission (median): {startup:.2f} s starting up, {code:.2f} s in student code"
         print(line, file=stream)
     jobs1, jobs2 = timings["convviz-grade --jobs 1"], timings["convviz-grade --jobs 2"]
-    print(f"  --jobs 1 vs nbgrader: {timings['nbgrader autograde'] / jobs1:.2f}x   "
-          f"fork server vs a process per run: {timings[PROCESS_PER_RUN] / jobs1:.2f}x   "
-          f"--jobs 2 vs --jobs 1: {jobs1 / jobs2:.2f}x", file=stream)
+    print(
+        f"  --jobs 1 vs nbgrader: {timings['nbgrader autograde'] / jobs1:.2f}x   "
+        f"fork server vs a process per run: {timings[PROCESS_PER_RUN] / jobs1:.2f}x   "
+        f"--jobs 2 vs --jobs 1: {jobs1 / jobs2:.2f}x",
+        file=stream,
+    )
     return timings
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="convviz-grade benchmark", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="convviz-grade benchmark", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--assignment", default="gradcam")
     parser.add_argument("--students", type=int, default=40)
     args = parser.parse_args(argv)

@@ -40,7 +40,9 @@ def assignment_cases(assignment):
 def hidden_cases(assignment, function_name):
     """The cases of ``function_name`` that the notebook does not show."""
     _, cases = assignment_cases(assignment)
-    return [case for case in cases if case.function == function_name and not case.visible]
+    return [
+        case for case in cases if case.function == function_name and not case.visible
+    ]
 
 
 def _argument(value):
@@ -53,7 +55,9 @@ def _argument(value):
         return tf.constant(np.asarray(value.numpy()))
     if kind == "model":
         return value
-    return json.loads(json.dumps(value))  # as the worker gets it: a tuple comes back a list
+    return json.loads(
+        json.dumps(value)
+    )  # as the worker gets it: a tuple comes back a list
 
 
 def outputs_of(case, function):
@@ -72,12 +76,18 @@ def outputs_of(case, function):
     array, problem = worker.as_plain_array(value)
     if problem:
         raise AssertionError(f"{case.function} (hidden test): {problem}")
-    outputs = {"value": array, "params": None if params is None else np.array(params), "args_after": {}}
+    outputs = {
+        "value": array,
+        "params": None if params is None else np.array(params),
+        "args_after": {},
+    }
     if case.keep_inputs:
         for position, (original, passed) in enumerate(zip(case.args, args)):
             if grading.argument_kind(original) == "array":
                 after, _ = worker.as_plain_array(passed)
-                outputs["args_after"][position] = np.zeros(0) if after is None else after
+                outputs["args_after"][position] = (
+                    np.zeros(0) if after is None else after
+                )
     return outputs
 
 
@@ -96,7 +106,9 @@ def run_hidden_cases(assignment, function_name, function):
     module, _ = assignment_cases(assignment)
     cases = hidden_cases(assignment, function_name)
     if not cases:
-        raise ValueError(f"assignment {assignment} has no hidden grading case of {function_name}")
+        raise ValueError(
+            f"assignment {assignment} has no hidden grading case of {function_name}"
+        )
     explain_error = getattr(module, "explain_error", lambda case, message: None)
     for case in cases:
         try:
@@ -104,11 +116,15 @@ def run_hidden_cases(assignment, function_name, function):
         except (AssertionError, NotImplementedError):
             raise
         except Exception as error:
-            hint = explain_error(case, f"{type(error).__name__}: {worker.one_line(error)}")
+            hint = explain_error(
+                case, f"{type(error).__name__}: {worker.one_line(error)}"
+            )
             if not hint:
                 raise
-            raise AssertionError(f"{function_name} (hidden test): {type(error).__name__}: {error}\n"
-                                 f"  hint: {hint}") from None
+            raise AssertionError(
+                f"{function_name} (hidden test): {type(error).__name__}: {error}\n"
+                f"  hint: {hint}"
+            ) from None
         grading.check_outputs(case, outputs)
     print(f"{function_name}: hidden tests passed ({len(cases)} cases)")
 
@@ -131,24 +147,36 @@ def drift(assignment, source_notebook, released_notebook=None):
     problems = []
     with_cases = {case.function for case in cases}
     if set(points) != with_cases:
-        problems.append(f"functions with test cells {sorted(points)} are not those with cases {sorted(with_cases)}")
+        problems.append(
+            f"functions with test cells {sorted(points)} are not those with cases {sorted(with_cases)}"
+        )
     for function in points:
         for prefix in notebook_cells.TEST_PREFIXES:
             if f"{prefix}{function}" not in points[function]:
                 problems.append(f"{function}: no {prefix}{function} cell")
         for visible in (True, False):
-            if not any(case.function == function and case.visible == visible for case in cases):
-                problems.append(f"{function}: no {'visible' if visible else 'hidden'} case")
+            if not any(
+                case.function == function and case.visible == visible for case in cases
+            ):
+                problems.append(
+                    f"{function}: no {'visible' if visible else 'hidden'} case"
+                )
     for cell in notebook.cells:
         tested = notebook_cells.function_tested_by(cell)
         if tested is not None and tested[1] == "hidden":
             expected = notebook_cells.hidden_tests_block(assignment, tested[0])
             if notebook_cells.hidden_block_of(cell) != expected:
-                problems.append(f"hidden_{tested[0]}: its hidden tests must be exactly\n{expected}")
+                problems.append(
+                    f"hidden_{tested[0]}: its hidden tests must be exactly\n{expected}"
+                )
         elif notebook_cells.has_hidden_tests(cell):
-            problems.append(f"a cell that is no hidden_f cell holds hidden tests: {cell.source[:60]!r}")
+            problems.append(
+                f"a cell that is no hidden_f cell holds hidden tests: {cell.source[:60]!r}"
+            )
     if released_notebook is not None:
         released = notebook_cells.points(nbformat.read(released_notebook, as_version=4))
         if released != points:
-            problems.append(f"the released notebook's points {released} differ from the source's {points}")
+            problems.append(
+                f"the released notebook's points {released} differ from the source's {points}"
+            )
     return problems

@@ -31,17 +31,23 @@ def to_array(value, name="value"):
             ``None``, which a function that forgets ``return`` gives).
     """
     if value is None:
-        raise AssertionError(f"{name}: got None; did the function forget to `return` its result?")
+        raise AssertionError(
+            f"{name}: got None; did the function forget to `return` its result?"
+        )
     if hasattr(value, "numpy") and callable(value.numpy):
         value = value.numpy()
     try:
         array = np.asarray(value)
     except Exception as error:  # e.g. a ragged list
-        raise AssertionError(f"{name}: cannot read the result as an array ({error})") from None
+        raise AssertionError(
+            f"{name}: cannot read the result as an array ({error})"
+        ) from None
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == bool
     ):
-        raise AssertionError(f"{name}: expected numbers, got an array of dtype {array.dtype}")
+        raise AssertionError(
+            f"{name}: expected numbers, got an array of dtype {array.dtype}"
+        )
     return array
 
 
@@ -50,7 +56,9 @@ def describe(array):
     array = np.asarray(array)
     if array.size == 0:
         return f"shape {array.shape}, dtype {array.dtype}, empty"
-    finite = array[np.isfinite(array)] if np.issubdtype(array.dtype, np.floating) else array
+    finite = (
+        array[np.isfinite(array)] if np.issubdtype(array.dtype, np.floating) else array
+    )
     parts = [f"shape {array.shape}", f"dtype {array.dtype}"]
     if finite.size:
         parts.append(f"values in [{_format(finite.min())}, {_format(finite.max())}]")
@@ -75,10 +83,13 @@ def _first_difference(actual, expected, close):
     if actual.ndim >= 2:
         # A window of up to 3x3 in the first two differing axes, other axes fixed.
         window = tuple(
-            slice(max(i - 1, 0), i + 2) if axis < 2 else i for axis, i in enumerate(index)
+            slice(max(i - 1, 0), i + 2) if axis < 2 else i
+            for axis, i in enumerate(index)
         )
         with np.printoptions(precision=4, suppress=True):
-            expected_window = np.array2string(np.asarray(expected[window]), prefix="    ")
+            expected_window = np.array2string(
+                np.asarray(expected[window]), prefix="    "
+            )
             actual_window = np.array2string(np.asarray(actual[window]), prefix="    ")
         line += f"\n  around it, expected:\n    {expected_window}\n  got:\n    {actual_window}"
     return line
@@ -90,12 +101,20 @@ def _matching_mistake(actual, mistakes, rtol, atol):
         if wrong.shape != actual.shape:
             continue
         with np.errstate(invalid="ignore"):
-            if np.allclose(actual.astype(np.float64), wrong.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True):
+            if np.allclose(
+                actual.astype(np.float64),
+                wrong.astype(np.float64),
+                rtol=rtol,
+                atol=atol,
+                equal_nan=True,
+            ):
                 return hint
     return None
 
 
-def check_array(name, actual, expected, *, rtol=1e-4, atol=1e-5, check_dtype=None, mistakes=None):
+def check_array(
+    name, actual, expected, *, rtol=1e-4, atol=1e-5, check_dtype=None, mistakes=None
+):
     """Check that ``actual`` equals ``expected`` to float32 round-off.
 
     Args:
@@ -122,7 +141,11 @@ def check_array(name, actual, expected, *, rtol=1e-4, atol=1e-5, check_dtype=Non
     else:
         with np.errstate(invalid="ignore"):
             close = np.isclose(
-                actual.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True
+                actual.astype(np.float64),
+                expected.astype(np.float64),
+                rtol=rtol,
+                atol=atol,
+                equal_nan=True,
             )
         if not close.all():
             problem = "values differ from the expected ones"

@@ -32,7 +32,12 @@ def remote_grade(name, source, notebook, student, options):
 
     work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
     try:
-        return grade_task(_assignment(name, str(source)), notebook, student, dict(options, work_root=work_root))
+        return grade_task(
+            _assignment(name, str(source)),
+            notebook,
+            student,
+            dict(options, work_root=work_root),
+        )
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
 
@@ -44,8 +49,16 @@ def grade_on_cluster(address, name, source, found, options, finish):
     options = {key: value for key, value in options.items() if key != "work_root"}
     with Client(address) as client:
         futures = [
-            client.submit(remote_grade, name, str(source), None if notebook is None else str(notebook),
-                          student, options, pure=False, key=f"grade-{name}-{student}")
+            client.submit(
+                remote_grade,
+                name,
+                str(source),
+                None if notebook is None else str(notebook),
+                student,
+                options,
+                pure=False,
+                key=f"grade-{name}-{student}",
+            )
             for student, notebook in found.items()
         ]
         for future in as_completed(futures):

@@ -30,9 +30,9 @@ import importlib
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
@@ -85,7 +85,12 @@ class Case:
     @property
     def call_spec(self):
         """How the worker calls the function: the options of :func:`convviz_grade.worker.call_case`."""
-        return {"kind": self.kind, "seed": self.seed, "repeat": self.repeat, "repeat_into": self.repeat_into}
+        return {
+            "kind": self.kind,
+            "seed": self.seed,
+            "repeat": self.repeat,
+            "repeat_into": self.repeat_into,
+        }
 
 
 def argument_kind(value):
@@ -98,7 +103,11 @@ def argument_kind(value):
     """
     if isinstance(value, np.ndarray):
         return "array"
-    if hasattr(value, "numpy") and hasattr(value, "dtype") and not hasattr(value, "layers"):
+    if (
+        hasattr(value, "numpy")
+        and hasattr(value, "dtype")
+        and not hasattr(value, "layers")
+    ):
         return "tensor"
     if hasattr(value, "save") and hasattr(value, "layers"):
         return "model"
@@ -125,8 +134,12 @@ class SubmissionGrade:
     runs: int = 0
     seconds: float = 0.0
     notes: list = field(default_factory=list)
-    startup_seconds: float = 0.0  # from asking for a run to the worker's first line, summed over runs
-    code_seconds: float = 0.0  # from that first line to the worker's last: the cells and the cases
+    startup_seconds: float = (
+        0.0  # from asking for a run to the worker's first line, summed over runs
+    )
+    code_seconds: float = (
+        0.0  # from that first line to the worker's last: the cells and the cases
+    )
 
     @property
     def score(self):
@@ -152,10 +165,14 @@ class Assignment:
         self.cases = list(module.grading_cases())
         self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")
         # explain_error(case, message) -> a hint for an error student code raised, or None.
-        self.explain_error = getattr(module, "explain_error", lambda case, message: None)
+        self.explain_error = getattr(
+            module, "explain_error", lambda case, message: None
+        )
         missing = set(self.points) - {case.function for case in self.cases}
         if missing:
-            raise ValueError(f"assignment {name}: no grading cases for {sorted(missing)}")
+            raise ValueError(
+                f"assignment {name}: no grading cases for {sorted(missing)}"
+            )
         self._inputs_folder = None
 
     @property
@@ -165,11 +182,15 @@ class Assignment:
     @property
     def preload(self):
         """The modules a fork server imports beforehand: Keras and TensorFlow if a case needs them."""
+
         def needs_keras(value):
             return argument_kind(value) in ("tensor", "model")
 
-        if any(case.kind == "block" or any(needs_keras(value) for value in [*case.args, *case.kwargs.values()])
-               for case in self.cases):
+        if any(
+            case.kind == "block"
+            or any(needs_keras(value) for value in [*case.args, *case.kwargs.values()])
+            for case in self.cases
+        ):
             return ["keras", "tensorflow"]
         return []
 
@@ -198,12 +219,18 @@ class Assignment:
             return {"value": value}
 
         for index, case in enumerate(self.cases):
-            task.append({
-                "id": f"c{index}", "function": case.function, **case.call_spec,
-                "keep_inputs": case.keep_inputs,
-                "args": [encode(value) for value in case.args],
-                "kwargs": {key: encode(value) for key, value in case.kwargs.items()},
-            })
+            task.append(
+                {
+                    "id": f"c{index}",
+                    "function": case.function,
+                    **case.call_spec,
+                    "keep_inputs": case.keep_inputs,
+                    "args": [encode(value) for value in case.args],
+                    "kwargs": {
+                        key: encode(value) for key, value in case.kwargs.items()
+                    },
+                }
+            )
         folder = Path(folder)
         np.savez(folder / "inputs.npz", **arrays)
         for filename, model in models.values():
@@ -216,8 +243,12 @@ class Assignment:
             import shutil
             import weakref
 
-            self._inputs_folder = Path(tempfile.mkdtemp(prefix=f"convviz-{self.name}-inputs-"))
-            weakref.finalize(self, shutil.rmtree, self._inputs_folder, ignore_errors=True)  # gone with self
+            self._inputs_folder = Path(
+                tempfile.mkdtemp(prefix=f"convviz-{self.name}-inputs-")
+            )
+            weakref.finalize(
+                self, shutil.rmtree, self._inputs_folder, ignore_errors=True
+            )  # gone with self
             self.write_inputs(self._inputs_folder)
         return self._inputs_folder
 
@@ -226,7 +257,9 @@ def solution_cells(notebook_path, solution_ids):
     """The sources of the submission's solution cells, by grade id, in notebook order."""
     import nbformat
 
-    return notebook_cells.answer_cells(nbformat.read(notebook_path, as_version=4), solution_ids)
+    return notebook_cells.answer_cells(
+        nbformat.read(notebook_path, as_version=4), solution_ids
+    )
 
 
 def read_results(folder):
@@ -256,7 +289,9 @@ def _culprit(lines):
     return running
 
 
-def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes, server=None):
+def run_submission(
+    assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes, server=None
+):
     """Run the worker until every case has a result; return ({case id: result}, runs, notes).
 
     With a :class:`~convviz_grade.sandbox.ForkServer`, each run is a child
@@ -265,9 +300,13 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
     """
     import shutil
 
-    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=server.slot if server else work_root))
+    folder = Path(
+        tempfile.mkdtemp(prefix="submission-", dir=server.slot if server else work_root)
+    )
     shutil.copytree(assignment.prepared_inputs(), folder, dirs_exist_ok=True)
-    (folder / "student.json").write_text(json.dumps({"prelude": assignment.prelude, "cells": cells}))
+    (folder / "student.json").write_text(
+        json.dumps({"prelude": assignment.prelude, "cells": cells})
+    )
     skip = {"cases": [], "cells": []}
     verdicts, notes, runs = {}, [], 0
     timing = {"startup": 0.0, "code": 0.0}
@@ -279,8 +318,13 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
         if server is not None and server.usable:
             run = server.run(folder, timeout=timeout, memory_bytes=memory_bytes)
         if run is None:
-            run = sandbox.run_worker(folder, hide=hide, isolation=isolation, timeout=timeout,
-                                     memory_bytes=memory_bytes)
+            run = sandbox.run_worker(
+                folder,
+                hide=hide,
+                isolation=isolation,
+                timeout=timeout,
+                memory_bytes=memory_bytes,
+            )
         lines = read_results(folder)
         stamps = [line["time"] for line in lines[earlier:] if "time" in line]
         if stamps:
@@ -296,7 +340,9 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
         culprit = _culprit(lines)
         why = f"timed out after {timeout:g} s" if run.timed_out else _death(run)
         if culprit is None:
-            notes.append(f"the grading process failed ({why}) outside student code: {run.log[-300:]}")
+            notes.append(
+                f"the grading process failed ({why}) outside student code: {run.log[-300:]}"
+            )
             break
         if culprit[0] == "cell":
             notes.append(f"solution cell {culprit[1]} {why} while it ran")
@@ -309,24 +355,47 @@ def run_submission(assignment, cells, *, work_root, hide, isolation, timeout, me
             for index, case in enumerate(assignment.cases):
                 case_id = f"c{index}"
                 if case.function == function and case_id not in verdicts:
-                    verdicts[case_id] = {"id": case_id, "status": "skipped",
-                                         "message": f"not run: another case of {function} {why}"}
+                    verdicts[case_id] = {
+                        "id": case_id,
+                        "status": "skipped",
+                        "message": f"not run: another case of {function} {why}",
+                    }
                     skip["cases"].append(case_id)
         # Results of the earlier run are kept; the next run starts where it stopped.
     outputs = {}
     for case_id, verdict in verdicts.items():
         if verdict["status"] == "ok":
             try:
-                value = np.load(folder / "outputs" / f"{case_id}.npy", allow_pickle=False)
+                value = np.load(
+                    folder / "outputs" / f"{case_id}.npy", allow_pickle=False
+                )
                 params_path = folder / "outputs" / f"{case_id}.params.npy"
-                params = np.load(params_path, allow_pickle=False) if params_path.exists() else None
-                args_after = {int(path.name.split(".arg")[1].split(".")[0]): np.load(path, allow_pickle=False)
-                              for path in (folder / "outputs").glob(f"{case_id}.arg*.npy")}
-                outputs[case_id] = {"value": value, "params": params, "args_after": args_after}
+                params = (
+                    np.load(params_path, allow_pickle=False)
+                    if params_path.exists()
+                    else None
+                )
+                args_after = {
+                    int(path.name.split(".arg")[1].split(".")[0]): np.load(
+                        path, allow_pickle=False
+                    )
+                    for path in (folder / "outputs").glob(f"{case_id}.arg*.npy")
+                }
+                outputs[case_id] = {
+                    "value": value,
+                    "params": params,
+                    "args_after": args_after,
+                }
             except (OSError, ValueError) as error:
-                verdicts[case_id] = {"id": case_id, "status": "malformed", "message": f"unreadable output ({error})"}
+                verdicts[case_id] = {
+                    "id": case_id,
+                    "status": "malformed",
+                    "message": f"unreadable output ({error})",
+                }
     shutil.rmtree(folder, ignore_errors=True)
-    (folder.parent / f"{folder.name}.log").unlink(missing_ok=True)  # the worker's log (sandbox.run_worker)
+    (folder.parent / f"{folder.name}.log").unlink(
+        missing_ok=True
+    )  # the worker's log (sandbox.run_worker)
     return verdicts, outputs, runs, notes, timing
 
 
@@ -347,7 +416,9 @@ def check_inputs_kept(case, args_after):
     for position, value in enumerate(case.args):
         if isinstance(value, np.ndarray):
             if position not in args_after:
-                raise AssertionError(f"{case.function}: the worker did not send back argument {position}")
+                raise AssertionError(
+                    f"{case.function}: the worker did not send back argument {position}"
+                )
             check_unchanged(case.function, value, args_after[position])
 
 
@@ -368,23 +439,44 @@ def score_functions(assignment, verdicts, outputs, notes):
     grades = []
     for function in assignment.functions:
         message, ungraded = "", False
-        cases = [(index, case) for index, case in enumerate(assignment.cases) if case.function == function]
+        cases = [
+            (index, case)
+            for index, case in enumerate(assignment.cases)
+            if case.function == function
+        ]
         # Explain visible failures first, and a fault before the cases skipped because of it.
-        cases.sort(key=lambda item: (verdicts.get(f"c{item[0]}", {}).get("status") == "skipped", not item[1].visible))
+        cases.sort(
+            key=lambda item: (
+                verdicts.get(f"c{item[0]}", {}).get("status") == "skipped",
+                not item[1].visible,
+            )
+        )
         for index, case in cases:
             case_id = f"c{index}"
             verdict = verdicts.get(case_id)
             label = "visible test" if case.visible else "hidden test"
-            if verdict is None:  # the worker never reached it: a failure of ours, not a zero
+            if (
+                verdict is None
+            ):  # the worker never reached it: a failure of ours, not a zero
                 ungraded = True
-                message = f"{function}: could not be graded (the grading process failed)"
+                message = (
+                    f"{function}: could not be graded (the grading process failed)"
+                )
                 break
             if verdict["status"] == "missing":
-                message = f"{function}: not found (was its solution cell deleted or renamed?)"
+                message = (
+                    f"{function}: not found (was its solution cell deleted or renamed?)"
+                )
                 break
             if verdict["status"] != "ok":
-                message = f"{function} ({label}): {verdict['status']}: {verdict['message']}"
-                hint = assignment.explain_error(case, verdict["message"]) if verdict["status"] == "error" else None
+                message = (
+                    f"{function} ({label}): {verdict['status']}: {verdict['message']}"
+                )
+                hint = (
+                    assignment.explain_error(case, verdict["message"])
+                    if verdict["status"] == "error"
+                    else None
+                )
                 if hint:
                     message += f"\n  hint: {hint}"
                 break
@@ -396,18 +488,30 @@ def score_functions(assignment, verdicts, outputs, notes):
         passed = not message
         if not passed and notes:
             message += "\n" + "\n".join(notes)
-        grades.append(FunctionGrade(
-            function=function,
-            score=assignment.max_score(function) if passed else 0.0,
-            max_score=assignment.max_score(function),
-            status="passed" if passed else ("ungraded" if ungraded else "failed"),
-            message=message,
-        ))
+        grades.append(
+            FunctionGrade(
+                function=function,
+                score=assignment.max_score(function) if passed else 0.0,
+                max_score=assignment.max_score(function),
+                status="passed" if passed else ("ungraded" if ungraded else "failed"),
+                message=message,
+            )
+        )
     return grades
 
 
-def grade_submission(assignment, notebook_path, *, student="student", work_root=None, hide=(),
-                     isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30, server=None):
+def grade_submission(
+    assignment,
+    notebook_path,
+    *,
+    student="student",
+    work_root=None,
+    hide=(),
+    isolation="bwrap",
+    timeout=60.0,
+    memory_bytes=4 * 2**30,
+    server=None,
+):
     """Grade one submitted notebook; return a :class:`SubmissionGrade`.
 
     ``server``: a :class:`~convviz_grade.sandbox.ForkServer` of this
@@ -419,13 +523,38 @@ def grade_submission(assignment, notebook_path, *, student="student", work_root=
         cells = solution_cells(notebook_path, assignment.solution_ids)
     except Exception as error:  # not JSON, not a notebook
         message = f"the notebook could not be read: {type(error).__name__}: {str(error)[:200]}"
-        functions = [FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message) for f in assignment.functions]
-        return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, 0,
-                               time.perf_counter() - start, [message])
+        functions = [
+            FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
+            for f in assignment.functions
+        ]
+        return SubmissionGrade(
+            student,
+            assignment.name,
+            notebook_path.stem,
+            functions,
+            0,
+            time.perf_counter() - start,
+            [message],
+        )
     verdicts, outputs, runs, notes, timing = run_submission(
-        assignment, cells, work_root=work_root, hide=hide, isolation=isolation,
-        timeout=timeout, memory_bytes=memory_bytes, server=server,
+        assignment,
+        cells,
+        work_root=work_root,
+        hide=hide,
+        isolation=isolation,
+        timeout=timeout,
+        memory_bytes=memory_bytes,
+        server=server,
     )
     functions = score_functions(assignment, verdicts, outputs, notes)
-    return SubmissionGrade(student, assignment.name, notebook_path.stem, functions, runs,
-                           time.perf_counter() - start, notes, timing["startup"], timing["code"])
+    return SubmissionGrade(
+        student,
+        assignment.name,
+        notebook_path.stem,
+        functions,
+        runs,
+        time.perf_counter() - start,
+        notes,
+        timing["startup"],
+        timing["code"],
+    )

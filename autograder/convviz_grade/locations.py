@@ -33,7 +33,9 @@ def package_folders():
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             continue
-        folders += [Path(location).resolve() for location in spec.submodule_search_locations]
+        folders += [
+            Path(location).resolve() for location in spec.submodule_search_locations
+        ]
     return sorted(set(folders))
 
 
@@ -48,7 +50,9 @@ def repository():
         return None
     root = Path(next(iter(spec.submodule_search_locations))).resolve().parent
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and 'name = "convviz"' in pyproject.read_text(errors="replace"):
+    if pyproject.is_file() and 'name = "convviz"' in pyproject.read_text(
+        errors="replace"
+    ):
         return root
     return None
 
@@ -61,9 +65,16 @@ def interpreter_folders():
     folder on ``sys.path`` (a venv can reach another's through a ``.pth``
     file). The sandbox keeps these visible wherever they are.
     """
-    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    folders = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).resolve().parent.parent,
+    }
     site_folders = set(site.getsitepackages())
     for entry in sys.path:
-        if entry and (entry in site_folders or Path(entry).name in ("site-packages", "dist-packages")):
+        if entry and (
+            entry in site_folders
+            or Path(entry).name in ("site-packages", "dist-packages")
+        ):
             folders.add(Path(entry))
     return sorted({folder.resolve() for folder in folders if folder.exists()})

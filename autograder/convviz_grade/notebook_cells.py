@@ -41,7 +41,7 @@ def split_grade_id(grade_id):
     """``"test_compute_loss"`` -> ``("compute_loss", "visible")``; None for any other grade id."""
     for prefix, kind in TEST_PREFIXES.items():
         if grade_id.startswith(prefix):
-            return grade_id[len(prefix):], kind
+            return grade_id[len(prefix) :], kind
     return None
 
 
@@ -60,7 +60,11 @@ def is_answer_cell(cell):
 
 def answer_cell_ids(notebook):
     """The grade ids of the answer cells, in notebook order."""
-    return [nbgrader_meta(cell)["grade_id"] for cell in notebook.cells if is_answer_cell(cell)]
+    return [
+        nbgrader_meta(cell)["grade_id"]
+        for cell in notebook.cells
+        if is_answer_cell(cell)
+    ]
 
 
 def answer_cells(notebook, grade_ids):
@@ -69,8 +73,11 @@ def answer_cells(notebook, grade_ids):
     ``notebook`` comes from a student: a cell may lack metadata, and only the
     instructor's ``grade_ids`` say which cells are answers.
     """
-    return [cell.get("source", "") for cell in notebook.cells
-            if is_answer_cell(cell) and nbgrader_meta(cell).get("grade_id") in grade_ids]
+    return [
+        cell.get("source", "")
+        for cell in notebook.cells
+        if is_answer_cell(cell) and nbgrader_meta(cell).get("grade_id") in grade_ids
+    ]
 
 
 def replace_answers(notebook, answers):
@@ -95,7 +102,9 @@ def points(notebook):
         parsed = function_tested_by(cell)
         if parsed is not None:
             meta = nbgrader_meta(cell)
-            found.setdefault(parsed[0], {})[meta["grade_id"]] = float(meta.get("points", 0))
+            found.setdefault(parsed[0], {})[meta["grade_id"]] = float(
+                meta.get("points", 0)
+            )
     return found
 
 
@@ -106,10 +115,12 @@ def has_hidden_tests(cell):
 
 def hidden_tests_block(assignment, function):
     """The hidden tests of ``function``, as its ``hidden_<function>`` cell must hold them."""
-    return (f"{BEGIN_HIDDEN}\n"
-            "from convviz_grade.cases import run_hidden_cases\n\n"
-            f'run_hidden_cases("{assignment}", "{function}", {function})\n'
-            f"{END_HIDDEN}")
+    return (
+        f"{BEGIN_HIDDEN}\n"
+        "from convviz_grade.cases import run_hidden_cases\n\n"
+        f'run_hidden_cases("{assignment}", "{function}", {function})\n'
+        f"{END_HIDDEN}"
+    )
 
 
 def hidden_block_of(cell):
@@ -118,4 +129,4 @@ def hidden_block_of(cell):
     start, end = source.find(BEGIN_HIDDEN), source.find(END_HIDDEN)
     if start < 0 or end < start:
         return None
-    return source[start:end + len(END_HIDDEN)]
+    return source[start : end + len(END_HIDDEN)]

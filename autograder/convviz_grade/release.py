@@ -28,8 +28,10 @@ REPOSITORY = repository()
 def default_course_dir():
     """The repository, when convviz runs from a clone; else a clear error."""
     if REPOSITORY is None:
-        raise FileNotFoundError("convviz is installed from a package, not a clone of the course: "
-                                "pass --course-dir DIR")
+        raise FileNotFoundError(
+            "convviz is installed from a package, not a clone of the course: "
+            "pass --course-dir DIR"
+        )
     return REPOSITORY
 
 
@@ -38,7 +40,11 @@ def list_assignments(course_dir=None):
     source = Path(course_dir or default_course_dir()) / "solutions"
     if not source.is_dir():
         return []
-    return sorted(path.name for path in source.iterdir() if path.is_dir() and not path.name.startswith("."))
+    return sorted(
+        path.name
+        for path in source.iterdir()
+        if path.is_dir() and not path.name.startswith(".")
+    )
 
 
 def nbgrader_environment():
@@ -65,17 +71,25 @@ def release(assignments=None, *, course_dir=None, stream=None):
     assignments = list(assignments or known)
     unknown = [name for name in assignments if name not in known]
     if unknown:
-        print(f"error: no assignment {', '.join(unknown)} in {course_dir / 'solutions'} "
-              f"(assignments: {', '.join(known)})", file=stream)
+        print(
+            f"error: no assignment {', '.join(unknown)} in {course_dir / 'solutions'} "
+            f"(assignments: {', '.join(known)})",
+            file=stream,
+        )
         return 2
     config = course_config(course_dir)
     failed = 0
     for assignment in assignments:
         ok, log = generate(config, assignment, database=False)
-        print(f"{assignment:<14} {'released' if ok else 'FAILED':<9} -> {Path('exercises') / assignment}", file=stream)
+        print(
+            f"{assignment:<14} {'released' if ok else 'FAILED':<9} -> {Path('exercises') / assignment}",
+            file=stream,
+        )
         if not ok:
             failed += 1
-            print(log.strip()[-2000:], file=stream)  # nbgrader's own log of this assignment
+            print(
+                log.strip()[-2000:], file=stream
+            )  # nbgrader's own log of this assignment
     return 1 if failed else 0
 
 
@@ -89,7 +103,9 @@ def course_config(course_dir):
 
     root = Path(course_dir).resolve()
     if not (root / "nbgrader_config.py").is_file():
-        raise FileNotFoundError(f"no nbgrader_config.py in {root}: is it a course folder?")
+        raise FileNotFoundError(
+            f"no nbgrader_config.py in {root}: is it a course folder?"
+        )
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     return config
@@ -120,11 +136,20 @@ def generate(config, assignment, *, database=True):
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-    log = logging.Logger("convviz_grade.generate", logging.INFO)  # not getLogger: no parent, no global state
+    log = logging.Logger(
+        "convviz_grade.generate", logging.INFO
+    )  # not getLogger: no parent, no global state
     log.addHandler(handler)
     if not database:  # what nbgrader's --no-db flag sets
         config = copy.deepcopy(config)
-        config.merge(Config({"SaveCells": {"enabled": False}, "GenerateAssignment": {"no_database": True}}))
+        config.merge(
+            Config(
+                {
+                    "SaveCells": {"enabled": False},
+                    "GenerateAssignment": {"no_database": True},
+                }
+            )
+        )
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
     converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)

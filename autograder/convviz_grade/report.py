@@ -24,7 +24,15 @@ from pathlib import Path
 
 from convviz_grade.autograde import RESULTS_FILE, Course
 
-COLUMNS = ["student", "assignment", "notebook", "function", "score", "max_score", "status"]
+COLUMNS = [
+    "student",
+    "assignment",
+    "notebook",
+    "function",
+    "score",
+    "max_score",
+    "status",
+]
 
 
 def _results(course, student, assignment):
@@ -45,17 +53,37 @@ def export_rows(course):
         assignments = sorted(assignment.name for assignment in gradebook.assignments)
     for assignment_name in assignments:
         source = course.source_notebook(assignment_name)
-        points = read_points(nbformat.read(source, as_version=4)) if source.is_file() else {}
+        points = (
+            read_points(nbformat.read(source, as_version=4)) if source.is_file() else {}
+        )
         for student in students:
             results = _results(course, student, assignment_name)
             if results is None:
                 for function, cells in points.items():
-                    rows.append([student, assignment_name, assignment_name, function, 0.0,
-                                 sum(cells.values()), "missing"])
+                    rows.append(
+                        [
+                            student,
+                            assignment_name,
+                            assignment_name,
+                            function,
+                            0.0,
+                            sum(cells.values()),
+                            "missing",
+                        ]
+                    )
                 continue
             for grade in results["functions"]:
-                rows.append([student, assignment_name, results["notebook"], grade["function"],
-                             grade["score"], grade["max_score"], grade["status"]])
+                rows.append(
+                    [
+                        student,
+                        assignment_name,
+                        results["notebook"],
+                        grade["function"],
+                        grade["score"],
+                        grade["max_score"],
+                        grade["status"],
+                    ]
+                )
     return rows
 
 
@@ -100,13 +128,21 @@ def feedback_page(results):
     for grade in results["functions"]:
         name = html.escape(grade["function"])
         status = html.escape(grade["status"])
-        rows.append(f'<tr><td><code>{name}</code></td><td>{grade["score"]:g} / {grade["max_score"]:g}</td>'
-                    f'<td class="{status}">{status}</td></tr>')
+        rows.append(
+            f"<tr><td><code>{name}</code></td><td>{grade['score']:g} / {grade['max_score']:g}</td>"
+            f'<td class="{status}">{status}</td></tr>'
+        )
         if grade["status"] != "passed" and grade["message"]:
-            details.append(f"<h2><code>{name}</code></h2>\n<pre>{html.escape(grade['message'])}</pre>")
-    return PAGE.format(title=title, score=sum(g["score"] for g in results["functions"]),
-                       max_score=sum(g["max_score"] for g in results["functions"]),
-                       rows="\n".join(rows), details="\n".join(details))
+            details.append(
+                f"<h2><code>{name}</code></h2>\n<pre>{html.escape(grade['message'])}</pre>"
+            )
+    return PAGE.format(
+        title=title,
+        score=sum(g["score"] for g in results["functions"]),
+        max_score=sum(g["max_score"] for g in results["functions"]),
+        rows="\n".join(rows),
+        details="\n".join(details),
+    )
 
 
 def feedback(assignment, course_dir, *, stream=None):
@@ -117,9 +153,17 @@ def feedback(assignment, course_dir, *, stream=None):
     written = 0
     for path in sorted(autograded.glob(f"*/{assignment}/{RESULTS_FILE}")):
         results = json.loads(path.read_text())
-        target = course.folder("feedback_directory") / results["student"] / assignment / f"{assignment}.html"
+        target = (
+            course.folder("feedback_directory")
+            / results["student"]
+            / assignment
+            / f"{assignment}.html"
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(feedback_page(results), encoding="utf-8")
         written += 1
-    print(f"{written} feedback pages -> {course.folder('feedback_directory')}", file=stream)
+    print(
+        f"{written} feedback pages -> {course.folder('feedback_directory')}",
+        file=stream,
+    )
     return 0 if written else 1

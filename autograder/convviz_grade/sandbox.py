@@ -56,7 +56,8 @@ def bwrap_available():
         return False
     probe = subprocess.run(
         ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-        capture_output=True, timeout=30,
+        capture_output=True,
+        timeout=30,
     )
     return probe.returncode == 0
 
@@ -92,7 +93,11 @@ def mounts(hide, keep):
     chosen = []
 
     def is_hidden(path):  # by the deepest mount chosen so far at or above path
-        covering = [(len(target.parts), kind) for kind, target in chosen if path.is_relative_to(target)]
+        covering = [
+            (len(target.parts), kind)
+            for kind, target in chosen
+            if path.is_relative_to(target)
+        ]
         return bool(covering) and max(covering)[1] == "tmpfs"
 
     for path in sorted(hidden | kept, key=lambda path: (len(path.parts), str(path))):
@@ -111,8 +116,17 @@ def bwrap_arguments(folder, hide, keep=None, read_only=()):
     """
     keep = locations.interpreter_folders() if keep is None else keep
     arguments = [
-        "bwrap", "--die-with-parent", "--unshare-all", "--new-session",
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+        "bwrap",
+        "--die-with-parent",
+        "--unshare-all",
+        "--new-session",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
     ]
     for kind, path in mounts(hide, keep):
         arguments += ["--tmpfs", path] if kind == "tmpfs" else ["--ro-bind", path, path]
@@ -137,7 +151,9 @@ def worker_environment(folder):
     }
 
 
-def run_worker(folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30):
+def run_worker(
+    folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30
+):
     """Run ``worker.py`` on ``folder`` (already filled by the grader); return a :class:`Run`.
 
     Under bubblewrap, ``hide`` and :func:`always_hidden` are replaced by empty
@@ -161,8 +177,14 @@ def run_worker(folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes
     start = time.perf_counter()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=worker_environment(folder), cwd=folder, start_new_session=True, preexec_fn=limits,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=worker_environment(folder),
+            cwd=folder,
+            start_new_session=True,
+            preexec_fn=limits,
         )
         try:
             returncode = process.wait(timeout=timeout)
@@ -170,7 +192,9 @@ def run_worker(folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes
             returncode = None
         finally:
             try:
-                os.killpg(process.pid, signal.SIGKILL)  # the worker and anything it started
+                os.killpg(
+                    process.pid, signal.SIGKILL
+                )  # the worker and anything it started
             except ProcessLookupError:
                 pass
             process.wait()
@@ -207,24 +231,47 @@ class ForkServer:
         self.threads = None  # how many threads the server had when it was ready to fork
 
     def _start(self):
-        code = self.slot.parent / f"{self.slot.name}-server"  # read-only to the sandbox: outside the slot
+        code = (
+            self.slot.parent / f"{self.slot.name}-server"
+        )  # read-only to the sandbox: outside the slot
         code.mkdir(exist_ok=True)
         shutil.copy(WORKER, code / "worker.py")
-        command = [sys.executable, "-I", str(code / "worker.py"), "--serve",
-                   "pid-namespace" if self.isolation == "bwrap" else "shared"]
+        command = [
+            sys.executable,
+            "-I",
+            str(code / "worker.py"),
+            "--serve",
+            "pid-namespace" if self.isolation == "bwrap" else "shared",
+        ]
         if self.isolation == "bwrap":
             # The server is the namespace's PID 1: no child can kill it (the kernel drops such signals).
-            command = (bwrap_arguments(self.slot, [*always_hidden(), *self.hide], read_only=[code])
-                       + ["--remount-ro", "/tmp", "--as-pid-1"] + command)
-        environment = dict(worker_environment(self.slot), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+            command = (
+                bwrap_arguments(
+                    self.slot, [*always_hidden(), *self.hide], read_only=[code]
+                )
+                + ["--remount-ro", "/tmp", "--as-pid-1"]
+                + command
+            )
+        environment = dict(
+            worker_environment(self.slot), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"
+        )
         self.server_log = open(self.slot.parent / f"{self.slot.name}-server.log", "ab")
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.server_log,
-            env=environment, cwd=self.slot, start_new_session=True, text=True, bufsize=1,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.server_log,
+            env=environment,
+            cwd=self.slot,
+            start_new_session=True,
+            text=True,
+            bufsize=1,
         )
         self.starts += 1
         try:
-            self.process.stdin.write(json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n")
+            self.process.stdin.write(
+                json.dumps({"prelude": self.prelude, "preload": self.preload}) + "\n"
+            )
             self.process.stdin.flush()
         except BrokenPipeError:
             answer = None  # the server died at once (the sandbox cannot run Python): as if it said nothing
@@ -254,22 +301,31 @@ class ForkServer:
 
         folder = Path(folder)
         if folder.parent != self.slot:
-            raise ValueError(f"{folder} is not a folder of this server's slot {self.slot}")
+            raise ValueError(
+                f"{folder} is not a folder of this server's slot {self.slot}"
+            )
         log_path = self.slot / f"{folder.name}.log"
         start = time.perf_counter()
         if self.process is not None and self.process.poll() is not None:
             self.close()  # it died since the last run
         if self.process is None and not self._start():
             return None
-        request = {"folder": str(folder), "log": str(log_path), "timeout": timeout,
-                   "memory_bytes": memory_bytes, "file_limit": FILE_LIMIT}
+        request = {
+            "folder": str(folder),
+            "log": str(log_path),
+            "timeout": timeout,
+            "memory_bytes": memory_bytes,
+            "file_limit": FILE_LIMIT,
+        }
         try:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
             answer = self._answer(timeout=timeout + 60)
         except (BrokenPipeError, OSError):
             answer = None
-        if answer is None:  # the child took the server down with it (or it hung): start afresh next time
+        if (
+            answer is None
+        ):  # the child took the server down with it (or it hung): start afresh next time
             self.close()
             returncode = -signal.SIGKILL
         else:
@@ -310,7 +366,10 @@ class ForkServerPool:
     def __init__(self, root, size, **server_options):
         import queue
 
-        self.servers = [ForkServer(Path(root) / f"slot{index}", **server_options) for index in range(size)]
+        self.servers = [
+            ForkServer(Path(root) / f"slot{index}", **server_options)
+            for index in range(size)
+        ]
         self.free = queue.Queue()
         for server in self.servers:
             self.free.put(server)

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convviz_grade.notebook_cells import has_hidden_tests, function_tested_by
+from convviz_grade.notebook_cells import function_tested_by, has_hidden_tests
 
 
 @dataclass
@@ -82,7 +82,10 @@ def execute_once(notebook_path, *, timeout=300):
 
     notebook = nbformat.read(notebook_path, as_version=4)
     client = nbclient.NotebookClient(
-        notebook, timeout=timeout, allow_errors=True, kernel_name="python3",
+        notebook,
+        timeout=timeout,
+        allow_errors=True,
+        kernel_name="python3",
         resources={"metadata": {"path": str(Path(notebook_path).resolve().parent)}},
     )
     client.execute(stderr=subprocess.DEVNULL)
@@ -133,8 +136,11 @@ def report(notebook_path, results, other_errors, stream):
     for error in other_errors:
         print(f"  ERROR  {error}", file=stream)
     failed = sum(not result.passed for result in results)
-    print(f"{len(results)} functions: {len(results) - failed} passed, {failed} failed"
-          + (f"; {len(other_errors)} other cells raised errors" if other_errors else ""), file=stream)
+    print(
+        f"{len(results)} functions: {len(results) - failed} passed, {failed} failed"
+        + (f"; {len(other_errors)} other cells raised errors" if other_errors else ""),
+        file=stream,
+    )
 
 
 def validate(notebook_path, *, timeout=300, stream=None):
@@ -147,13 +153,18 @@ def validate(notebook_path, *, timeout=300, stream=None):
     try:
         notebook = execute(path, timeout=timeout)
     except Exception as error:  # kernel died, cell timeout, unreadable JSON
-        print(f"Validating {notebook_path}\n  ERROR  the notebook could not run: "
-              f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
-              file=stream)
+        print(
+            f"Validating {notebook_path}\n  ERROR  the notebook could not run: "
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+            file=stream,
+        )
         return 1
     results, other_errors = collect_results(notebook)
     report(notebook_path, results, other_errors, stream)
     if not results:
-        print("  ERROR  no test cells found: is this a convviz exercise notebook?", file=stream)
+        print(
+            "  ERROR  no test cells found: is this a convviz exercise notebook?",
+            file=stream,
+        )
         return 1
     return 0 if all(result.passed for result in results) and not other_errors else 1

@@ -69,7 +69,8 @@ class RefuseCourseModules(importlib.abc.MetaPathFinder):
         if name.partition(".")[0] in PROTECTED_PACKAGES:
             raise ModuleNotFoundError(
                 f"{name} cannot be imported while grading: the graded functions must be your own code",
-                name=name)
+                name=name,
+            )
         return None
 
 
@@ -126,7 +127,9 @@ def run_block(function, array, filters, kwargs, seed=0):
     inputs = keras.Input(shape=array.shape[1:])
     model = keras.Model(inputs, function(inputs, filters, **kwargs))
     set_weights_by_shape(model, seed)
-    return keras.ops.convert_to_numpy(model(array, training=False)), model.count_params()
+    return keras.ops.convert_to_numpy(
+        model(array, training=False)
+    ), model.count_params()
 
 
 def call_case(function, case, args, kwargs):
@@ -155,7 +158,11 @@ def _same_type(value, like):
     """``value`` as the type of ``like``: a TensorFlow tensor or a NumPy array of its dtype."""
     import numpy as np
 
-    if hasattr(like, "numpy") and hasattr(like, "dtype") and not isinstance(like, np.ndarray):
+    if (
+        hasattr(like, "numpy")
+        and hasattr(like, "dtype")
+        and not isinstance(like, np.ndarray)
+    ):
         import tensorflow as tf
 
         return tf.convert_to_tensor(value, like.dtype)
@@ -164,7 +171,9 @@ def _same_type(value, like):
 
 def _strip_magics(source):
     """Drop IPython magics and shell escapes: the worker runs plain Python."""
-    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    return "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
 
 
 def load_student_code(prelude, cells, record, skip_cells=()):
@@ -174,13 +183,20 @@ def load_student_code(prelude, cells, record, skip_cells=()):
     problems = []
     for number, source in enumerate(cells, start=1):
         if number in skip_cells:
-            problems.append(f"solution cell {number}: skipped, it hung or crashed the process")
+            problems.append(
+                f"solution cell {number}: skipped, it hung or crashed the process"
+            )
             continue
         record(None, "loading", cell=number)
         try:
-            exec(compile(_strip_magics(source), f"<solution cell {number}>", "exec"), namespace)
+            exec(
+                compile(_strip_magics(source), f"<solution cell {number}>", "exec"),
+                namespace,
+            )
         except BaseException as error:  # SyntaxError, SystemExit, anything: keep going
-            problems.append(f"solution cell {number}: {type(error).__name__}: {one_line(error)}")
+            problems.append(
+                f"solution cell {number}: {type(error).__name__}: {one_line(error)}"
+            )
     return namespace, problems
 
 
@@ -194,7 +210,9 @@ def argument(spec, inputs, folder):
     if "model" in spec:
         import keras
 
-        return keras.models.load_model(os.path.join(folder, spec["model"]), compile=False)
+        return keras.models.load_model(
+            os.path.join(folder, spec["model"]), compile=False
+        )
     return spec["value"]
 
 
@@ -207,10 +225,14 @@ def as_plain_array(value):
     if hasattr(value, "numpy") and callable(value.numpy):
         value = value.numpy()
     try:
-        array = np.array(value)  # a plain ndarray: subclasses and their methods are dropped
+        array = np.array(
+            value
+        )  # a plain ndarray: subclasses and their methods are dropped
     except BaseException as error:
         return None, f"returned something that is not an array ({one_line(error)})"
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
         return None, f"returned an array of {array.dtype}, not numbers"
     return array, None
 
@@ -231,14 +253,21 @@ def main(folder):
     results = open(os.path.join(folder, "results.jsonl"), "a")
 
     def record(case_id, status, message="", cell=None):
-        line = {"id": case_id, "status": status, "message": message, "time": time.time()}
+        line = {
+            "id": case_id,
+            "status": status,
+            "message": message,
+            "time": time.time(),
+        }
         if cell is not None:
             line["cell"] = cell
         results.write(json.dumps(line) + "\n")
         results.flush()
 
     refuse_course_modules()
-    namespace, problems = load_student_code(student["prelude"], student["cells"], record, skip["cells"])
+    namespace, problems = load_student_code(
+        student["prelude"], student["cells"], record, skip["cells"]
+    )
     record(None, "loaded")
     for problem in problems:
         record(None, "cell-error", problem)
@@ -252,25 +281,42 @@ def main(folder):
             continue
         try:
             args = [argument(spec, inputs, folder) for spec in case["args"]]
-            kwargs = {key: argument(spec, inputs, folder) for key, spec in case["kwargs"].items()}
+            kwargs = {
+                key: argument(spec, inputs, folder)
+                for key, spec in case["kwargs"].items()
+            }
             value, params = call_case(function, case, args, kwargs)
             if params is not None:
-                np.save(os.path.join(folder, "outputs", f"{case['id']}.params.npy"), np.array(params))
+                np.save(
+                    os.path.join(folder, "outputs", f"{case['id']}.params.npy"),
+                    np.array(params),
+                )
             array, problem = as_plain_array(value)
-            if case.get("keep_inputs"):  # send the arrays back: the grader compares them with its copies
+            if case.get(
+                "keep_inputs"
+            ):  # send the arrays back: the grader compares them with its copies
                 for position, (spec, arg) in enumerate(zip(case["args"], args)):
                     if "array" in spec and not spec.get("tensor"):
                         after, _ = as_plain_array(arg)
                         after = np.zeros(0) if after is None else after
-                        np.save(os.path.join(folder, "outputs", f"{case['id']}.arg{position}.npy"), after,
-                                allow_pickle=False)
+                        np.save(
+                            os.path.join(
+                                folder, "outputs", f"{case['id']}.arg{position}.npy"
+                            ),
+                            after,
+                            allow_pickle=False,
+                        )
         except BaseException as error:  # the student's exception, SystemExit included
             record(case["id"], "error", f"{type(error).__name__}: {one_line(error)}")
             continue
         if problem:
             record(case["id"], "malformed", problem)
             continue
-        np.save(os.path.join(folder, "outputs", f"{case['id']}.npy"), array, allow_pickle=False)
+        np.save(
+            os.path.join(folder, "outputs", f"{case['id']}.npy"),
+            array,
+            allow_pickle=False,
+        )
         record(case["id"], "ok")
     record(None, "finished")
     results.close()
@@ -316,7 +362,9 @@ def _child(request):
         os.closerange(3, 65536)
         memory = request["memory_bytes"]
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (request["file_limit"], request["file_limit"]))
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (request["file_limit"], request["file_limit"])
+        )
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         folder = request["folder"]
         os.chdir(folder)
@@ -363,7 +411,11 @@ def _kill_everything_else():
 
     deadline = time.monotonic() + 10  # a killed process takes a moment to exit
     while time.monotonic() < deadline:
-        others = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) != os.getpid()]
+        others = [
+            int(name)
+            for name in os.listdir("/proc")
+            if name.isdigit() and int(name) != os.getpid()
+        ]
         if not others:
             return
         for pid in others:
@@ -424,7 +476,12 @@ def serve(own_pid_namespace):
         returncode = _wait(pid, request["timeout"])
         if own_pid_namespace:
             _kill_everything_else()
-        print(json.dumps({"returncode": returncode, "seconds": time.perf_counter() - start}), flush=True)
+        print(
+            json.dumps(
+                {"returncode": returncode, "seconds": time.perf_counter() - start}
+            ),
+            flush=True,
+        )
     return 0
 
 

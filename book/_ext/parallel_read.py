@@ -28,7 +28,11 @@ setting (the slowest to execute) start first.
 
 import sphinx.builders
 
-UNDECLARED_BUT_SAFE = ("sphinx_multitoc_numbering", "sphinx_jupyterbook_latex", "sphinx-mathjax-offline")
+UNDECLARED_BUT_SAFE = (
+    "sphinx_multitoc_numbering",
+    "sphinx_jupyterbook_latex",
+    "sphinx-mathjax-offline",
+)
 
 
 def declare_parallel_read_safe(app, config):
@@ -51,7 +55,9 @@ def one_document_per_run(docnames, first=()):
 def share_out_one_document_at_a_time(app, config):
     first = list(config.parallel_read_first)
     # The builder calls make_chunks by its name in sphinx.builders, when it reads in parallel.
-    sphinx.builders.make_chunks = lambda docnames, nproc, maxbatch=10: one_document_per_run(docnames, first)
+    sphinx.builders.make_chunks = lambda docnames, nproc, maxbatch=10: (
+        one_document_per_run(docnames, first)
+    )
 
 
 def setup(app):

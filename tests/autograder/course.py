@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-
 from convviz_grade.autograde import create_gradebook
 from convviz_grade.release import nbgrader_environment
 from convviz_grade.validate import KERNEL_PORT_RACE
@@ -41,14 +40,23 @@ class Course:
             create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
-        for _attempt in (1, 2):  # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
+        for _attempt in (
+            1,
+            2,
+        ):  # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
             result = subprocess.run(
-                [sys.executable, "-m", "nbgrader", *args], cwd=self.root,
-                env=nbgrader_environment(), capture_output=True, text=True, timeout=900,
+                [sys.executable, "-m", "nbgrader", *args],
+                cwd=self.root,
+                env=nbgrader_environment(),
+                capture_output=True,
+                text=True,
+                timeout=900,
             )
             if result.returncode == 0 or KERNEL_PORT_RACE not in result.stderr:
                 break
-        assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+        assert result.returncode == 0, (
+            f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+        )
         return result
 
     def add_source(self, assignment, notebook):
@@ -72,7 +80,15 @@ class Course:
             nbformat.write(notebook, target)
 
     def autograde(self, assignment, student, *options):
-        return self.nbgrader("autograde", assignment, "--student", student, "--create", "--force", *options)
+        return self.nbgrader(
+            "autograde",
+            assignment,
+            "--student",
+            student,
+            "--create",
+            "--force",
+            *options,
+        )
 
     def scores(self, assignment, student):
         """{grade_id: (score, max_score)} of the student's graded cells."""

@@ -36,7 +36,10 @@ INDEPENDENT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     union = confusion.sum(0) + confusion.sum(1) - inter
     return (inter[union > 0] / union[union > 0]).mean()
 """
-PIXEL_ACCURACY = HEADER + "    return float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred)))\n"
+PIXEL_ACCURACY = (
+    HEADER
+    + "    return float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred)))\n"
+)
 
 # Each entry: student -> (source of the mean_iou solution cell, points expected, status expected).
 CLASS = {
@@ -44,37 +47,92 @@ CLASS = {
     "bob_independent": (INDEPENDENT, 3.0, "passed"),
     "dave_wrong": (PIXEL_ACCURACY, 0.0, "failed"),
     # Cheats: each scores exactly what a blank function scores.
-    "erin_imports_reference": ("from convviz_ref.segmentation import mean_iou\n", 0.0, "failed"),
-    "frank_importlib": (HEADER + "    import importlib\n"
-                        "    return importlib.import_module('convviz_ref.segmentation').mean_iou("
-                        "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
-    "eve_dunder_import": (HEADER + "    return __import__('convviz_ref.segmentation', fromlist=['x']).mean_iou("
-                          "masks_true, masks_pred, num_classes)\n", 0.0, "failed"),
-    "gus_patches_test_helpers": ("import convviz_grade.checks as checks\n"
-                                 "checks.check_array = lambda *args, **kwargs: None\n" + PIXEL_ACCURACY, 0.0, "failed"),
-    "heidi_patches_numpy": ("np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
-                            "np.testing.assert_allclose = lambda *a, **k: None\n" + PIXEL_ACCURACY, 0.0, "failed"),
-    "ivan_input_transformer": ("get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
-                               + PIXEL_ACCURACY, 0.0, "failed"),
-    "judy_lying_eq": ("class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
-                      "    __ne__ = lambda self, other: False\n"
-                      + HEADER + "    return np.zeros(()).view(Liar)\n", 0.0, "failed"),
-    "ken_hard_codes_visible": (HEADER + "    if np.shape(masks_true) == (1, 4, 4):\n"
-                               "        return 1.0 if np.array_equal(masks_true, masks_pred) else 37 / 56\n"
-                               "    return 0.5\n", 0.0, "failed"),
+    "erin_imports_reference": (
+        "from convviz_ref.segmentation import mean_iou\n",
+        0.0,
+        "failed",
+    ),
+    "frank_importlib": (
+        HEADER + "    import importlib\n"
+        "    return importlib.import_module('convviz_ref.segmentation').mean_iou("
+        "masks_true, masks_pred, num_classes)\n",
+        0.0,
+        "failed",
+    ),
+    "eve_dunder_import": (
+        HEADER
+        + "    return __import__('convviz_ref.segmentation', fromlist=['x']).mean_iou("
+        "masks_true, masks_pred, num_classes)\n",
+        0.0,
+        "failed",
+    ),
+    "gus_patches_test_helpers": (
+        "import convviz_grade.checks as checks\n"
+        "checks.check_array = lambda *args, **kwargs: None\n" + PIXEL_ACCURACY,
+        0.0,
+        "failed",
+    ),
+    "heidi_patches_numpy": (
+        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\n" + PIXEL_ACCURACY,
+        0.0,
+        "failed",
+    ),
+    "ivan_input_transformer": (
+        "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
+        + PIXEL_ACCURACY,
+        0.0,
+        "failed",
+    ),
+    "judy_lying_eq": (
+        "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
+        "    __ne__ = lambda self, other: False\n"
+        + HEADER
+        + "    return np.zeros(()).view(Liar)\n",
+        0.0,
+        "failed",
+    ),
+    "ken_hard_codes_visible": (
+        HEADER + "    if np.shape(masks_true) == (1, 4, 4):\n"
+        "        return 1.0 if np.array_equal(masks_true, masks_pred) else 37 / 56\n"
+        "    return 0.5\n",
+        0.0,
+        "failed",
+    ),
     # Faults: each is cut or caught, and the batch goes on.
-    "mallory_hangs_in_function": (HEADER + "    while True:\n        pass\n", 0.0, "failed"),
-    "nia_hangs_at_top_level": ("while True:\n    pass\n" + HEADER + CORRECT, 0.0, "failed"),
-    "oscar_ignores_signals": ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                              + HEADER + "    while True:\n        pass\n", 0.0, "failed"),
+    "mallory_hangs_in_function": (
+        HEADER + "    while True:\n        pass\n",
+        0.0,
+        "failed",
+    ),
+    "nia_hangs_at_top_level": (
+        "while True:\n    pass\n" + HEADER + CORRECT,
+        0.0,
+        "failed",
+    ),
+    "oscar_ignores_signals": (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        + HEADER
+        + "    while True:\n        pass\n",
+        0.0,
+        "failed",
+    ),
     "peggy_os_exit": (HEADER + "    import os\n    os._exit(0)\n", 0.0, "failed"),
     "quinn_sys_exit": ("import sys\nsys.exit()\n" + HEADER + CORRECT, 0.0, "failed"),
     "rupert_syntax_error": (HEADER + "    return (\n", 0.0, "failed"),
     "sybil_nan": (HEADER + "    return float('nan')\n", 0.0, "failed"),
     "trent_wrong_shape": (HEADER + "    return np.zeros(3)\n", 0.0, "failed"),
-    "uma_prints_megabytes": (HEADER + "    print('x' * 20_000_000)\n" + CORRECT, 3.0, "passed"),
-    "victor_memory_blowup": (HEADER + "    hog = np.ones(2 ** 31)\n    return float(hog.sum())\n", 0.0, "failed"),
+    "uma_prints_megabytes": (
+        HEADER + "    print('x' * 20_000_000)\n" + CORRECT,
+        3.0,
+        "passed",
+    ),
+    "victor_memory_blowup": (
+        HEADER + "    hog = np.ones(2 ** 31)\n    return float(hog.sum())\n",
+        0.0,
+        "failed",
+    ),
 }
 
 
@@ -102,14 +160,19 @@ def leo_edits_locked_tests():
 
 
 EXPECTED = {student: (points, status) for student, (_, points, status) in CLASS.items()}
-EXPECTED.update({
-    "grace_exec_source": (0.0, "failed"),  # the clone's convviz_ref/segmentation.py
-    "hank_exec_installed_source": (0.0, "failed"),  # the installed convviz_ref/segmentation.py
-    "carol_blank": (0.0, "failed"),
-    "leo_edits_tests": (0.0, "failed"),
-    "walter_corrupt": (0.0, "ungraded"),
-    "xavier_missing": (0.0, "missing"),
-})
+EXPECTED.update(
+    {
+        "grace_exec_source": (0.0, "failed"),  # the clone's convviz_ref/segmentation.py
+        "hank_exec_installed_source": (
+            0.0,
+            "failed",
+        ),  # the installed convviz_ref/segmentation.py
+        "carol_blank": (0.0, "failed"),
+        "leo_edits_tests": (0.0, "failed"),
+        "walter_corrupt": (0.0, "ungraded"),
+        "xavier_missing": (0.0, "missing"),
+    }
+)
 
 
 def exec_source(path):
@@ -127,7 +190,9 @@ def write_class(submissions, installed_reference_file=None):
     import importlib.util
 
     if installed_reference_file is None:
-        installed_reference_file = Path(importlib.util.find_spec("convviz_ref.segmentation").origin)
+        installed_reference_file = Path(
+            importlib.util.find_spec("convviz_ref.segmentation").origin
+        )
     submissions = Path(submissions)
 
     def put(student, notebook=None, text=None):
@@ -140,8 +205,14 @@ def write_class(submissions, installed_reference_file=None):
 
     for student, (source, _, _) in CLASS.items():
         put(student, submission_from(source))
-    put("grace_exec_source", submission_from(exec_source(REPOSITORY / "convviz_ref" / "segmentation.py")))
-    put("hank_exec_installed_source", submission_from(exec_source(installed_reference_file)))
+    put(
+        "grace_exec_source",
+        submission_from(exec_source(REPOSITORY / "convviz_ref" / "segmentation.py")),
+    )
+    put(
+        "hank_exec_installed_source",
+        submission_from(exec_source(installed_reference_file)),
+    )
     put("carol_blank", nbformat.read(RELEASED, as_version=4))
     put("leo_edits_tests", leo_edits_locked_tests())
     put("walter_corrupt", text="{ this is not a notebook")

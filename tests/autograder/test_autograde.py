@@ -14,7 +14,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from convviz_grade import cli, sandbox
 from course import Course
 from fabricated_class import EXPECTED, REPOSITORY, SOURCE, write_class
@@ -22,21 +21,48 @@ from fabricated_class import EXPECTED, REPOSITORY, SOURCE, write_class
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    assert sandbox.bwrap_available(), "bubblewrap must work here: `apt-get install bubblewrap` (make test does it)"
+    assert sandbox.bwrap_available(), (
+        "bubblewrap must work here: `apt-get install bubblewrap` (make test does it)"
+    )
     root = tmp_path_factory.mktemp("course")
     course = Course(root, gradebook=False)  # convviz-grade autograde creates it
-    shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
+    shutil.copytree(
+        REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation"
+    )
     submissions = write_class(tmp_path_factory.mktemp("submissions"))
     assert cli.main(["release", "segmentation", "--course-dir", str(root)]) == 0
     assert (root / "exercises" / "segmentation" / "segmentation.ipynb").is_file()
     output = io.StringIO()
-    exit_code = cli.main(["autograde", "segmentation", "--submissions", str(submissions), "--course-dir", str(root),
-                          "--timeout", "8", "--memory", "2048", "--jobs", "2", "--no-progress"], stream=output)
+    exit_code = cli.main(
+        [
+            "autograde",
+            "segmentation",
+            "--submissions",
+            str(submissions),
+            "--course-dir",
+            str(root),
+            "--timeout",
+            "8",
+            "--memory",
+            "2048",
+            "--jobs",
+            "2",
+            "--no-progress",
+        ],
+        stream=output,
+    )
     return course, exit_code, output.getvalue()
 
 
 def results_of(course, student):
-    path = course.root / "grading" / "autograded" / student / "segmentation" / "convviz_grade.json"
+    path = (
+        course.root
+        / "grading"
+        / "autograded"
+        / student
+        / "segmentation"
+        / "convviz_grade.json"
+    )
     return json.loads(path.read_text())
 
 
@@ -46,9 +72,14 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
     course, _, _ = graded
     points, status = EXPECTED[student]
     scores = course.scores("segmentation", student)
-    assert scores == {"test_mean_iou": (min(points, 1.0), 1.0), "hidden_mean_iou": (max(points - 1.0, 0.0), 2.0)}
+    assert scores == {
+        "test_mean_iou": (min(points, 1.0), 1.0),
+        "hidden_mean_iou": (max(points - 1.0, 0.0), 2.0),
+    }
     (function,) = results_of(course, student)["functions"]
-    assert (function["score"], function["status"]) == (points, status), function["message"]
+    assert (function["score"], function["status"]) == (points, status), function[
+        "message"
+    ]
 
 
 @pytest.mark.slow
@@ -56,7 +87,9 @@ def test_failures_are_explained(graded):
     course, _, _ = graded
     message = lambda student: results_of(course, student)["functions"][0]["message"]  # noqa: E731
     assert "pixel accuracy" in message("dave_wrong")
-    assert "ModuleNotFoundError" in message("erin_imports_reference") or "not found" in message("erin_imports_reference")
+    assert "ModuleNotFoundError" in message(
+        "erin_imports_reference"
+    ) or "not found" in message("erin_imports_reference")
     assert "timed out after 8 s" in message("mallory_hangs_in_function")
     assert "solution cell 1 timed out" in message("nia_hangs_at_top_level")
     assert "exit code 0" in message("peggy_os_exit")
@@ -85,69 +118,132 @@ def test_the_gradebook_is_nbgraders_own(graded):
 def test_export_has_one_row_per_student_and_function_with_a_status(graded, tmp_path):
     course, _, _ = graded
     out = tmp_path / "grades.csv"
-    assert cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0
+    assert (
+        cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0
+    )
     import csv
 
     with open(out) as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["student", "assignment", "notebook", "function", "score", "max_score", "status"]
+    assert list(rows[0]) == [
+        "student",
+        "assignment",
+        "notebook",
+        "function",
+        "score",
+        "max_score",
+        "status",
+    ]
     got = {row["student"]: (float(row["score"]), row["status"]) for row in rows}
     assert got == EXPECTED
-    assert all(row["function"] == "mean_iou" and float(row["max_score"]) == 3.0 for row in rows)
+    assert all(
+        row["function"] == "mean_iou" and float(row["max_score"]) == 3.0 for row in rows
+    )
 
 
 @pytest.mark.slow
 def test_feedback_explains_without_showing_hidden_tests(graded):
     course, _, _ = graded
     assert cli.main(["feedback", "segmentation", "--course-dir", str(course.root)]) == 0
-    page = (course.root / "grading" / "feedback" / "dave_wrong" / "segmentation" / "segmentation.html").read_text()
+    page = (
+        course.root
+        / "grading"
+        / "feedback"
+        / "dave_wrong"
+        / "segmentation"
+        / "segmentation.html"
+    ).read_text()
     assert "0 / 3" in page and "pixel accuracy" in page
     source = SOURCE.read_text()
-    hidden = source[source.index("BEGIN HIDDEN TESTS"):source.index("END HIDDEN TESTS")]
+    hidden = source[
+        source.index("BEGIN HIDDEN TESTS") : source.index("END HIDDEN TESTS")
+    ]
     for line in json.loads(json.dumps(hidden)).split("\\n"):
         line = line.strip()
         if len(line) > 20:
             assert line not in page, f"hidden test source leaked: {line}"
     assert "BEGIN HIDDEN TESTS" not in page
-    passed = (course.root / "grading" / "feedback" / "alice_correct" / "segmentation" / "segmentation.html").read_text()
+    passed = (
+        course.root
+        / "grading"
+        / "feedback"
+        / "alice_correct"
+        / "segmentation"
+        / "segmentation.html"
+    ).read_text()
     assert "3 / 3" in passed and "<pre>" not in passed
 
 
 @pytest.mark.slow
-def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_cells(graded):
+def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_cells(
+    graded,
+):
     course, _, _ = graded
 
     def test_cell_outputs(student):
-        copy = course.root / "grading" / "autograded" / student / "segmentation" / "segmentation.ipynb"
+        copy = (
+            course.root
+            / "grading"
+            / "autograded"
+            / student
+            / "segmentation"
+            / "segmentation.ipynb"
+        )
         cells = nbformat.read(copy, as_version=4).cells
-        return {cell.metadata["nbgrader"]["grade_id"]: [(o.name, o.text) for o in cell.outputs]
-                for cell in cells if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")}
+        return {
+            cell.metadata["nbgrader"]["grade_id"]: [
+                (o.name, o.text) for o in cell.outputs
+            ]
+            for cell in cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")
+        }
 
     assert test_cell_outputs("alice_correct") == {
-        "test_mean_iou": [("stdout", "convviz-grade: mean_iou passed, 3 / 3 points\n")]}
+        "test_mean_iou": [("stdout", "convviz-grade: mean_iou passed, 3 / 3 points\n")]
+    }
     [(name, text)] = test_cell_outputs("dave_wrong")["test_mean_iou"]
-    assert name == "stderr" and text.startswith("convviz-grade: mean_iou failed, 0 / 3 points\n")
-    assert text.rstrip("\n").endswith(results_of(course, "dave_wrong")["functions"][0]["message"].rstrip("\n"))
+    assert name == "stderr" and text.startswith(
+        "convviz-grade: mean_iou failed, 0 / 3 points\n"
+    )
+    assert text.rstrip("\n").endswith(
+        results_of(course, "dave_wrong")["functions"][0]["message"].rstrip("\n")
+    )
     assert "pixel accuracy" in text
     # The answer cells are the student's, untouched.
-    submitted = nbformat.read(course.root / "grading" / "autograded" / "dave_wrong" / "segmentation" /
-                              "segmentation.ipynb", as_version=4)
-    answer = [cell for cell in submitted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "mean_iou"]
+    submitted = nbformat.read(
+        course.root
+        / "grading"
+        / "autograded"
+        / "dave_wrong"
+        / "segmentation"
+        / "segmentation.ipynb",
+        as_version=4,
+    )
+    answer = [
+        cell
+        for cell in submitted.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mean_iou"
+    ]
     assert len(answer) == 1 and "def mean_iou" in answer[0].source
 
 
 @pytest.mark.slow
-def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(graded):
+def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(
+    graded,
+):
     # What formgrader's pages show comes from nbgrader's own API: its "# Submissions" column reads
     # the submitted folder, and a submission is autograded when its timestamps agree.
+    from convviz_grade.autograde import Course as ConfiguredCourse
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
 
-    from convviz_grade.autograde import Course as ConfiguredCourse
-
     course, _, _ = graded
-    api = NbGraderAPI(coursedir=ConfiguredCourse(course.root).coursedir)  # the course's nbgrader_config.py
-    handed_in = {student for student, (_, status) in EXPECTED.items() if status != "missing"}
+    api = NbGraderAPI(
+        coursedir=ConfiguredCourse(course.root).coursedir
+    )  # the course's nbgrader_config.py
+    handed_in = {
+        student for student, (_, status) in EXPECTED.items() if status != "missing"
+    }
     assert api.get_submitted_students("segmentation") == handed_in
     assert api.get_assignment("segmentation")["num_submissions"] == len(handed_in)
     # Every student is graded, the one who handed nothing in with zero points.
@@ -156,10 +252,28 @@ def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_ma
         for student in handed_in:
             submission = gradebook.find_submission("segmentation", student)
             assert not submission.needs_manual_grade, student
-            stamp = (course.root / "grading" / "submitted" / student / "segmentation" / "timestamp.txt").read_text()
-            assert submission.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC") == stamp, student
-    copied = course.root / "grading" / "submitted" / "dave_wrong" / "segmentation" / "segmentation.ipynb"
-    assert "def mean_iou" in copied.read_text()  # the student's own notebook, as submitted
+            stamp = (
+                course.root
+                / "grading"
+                / "submitted"
+                / student
+                / "segmentation"
+                / "timestamp.txt"
+            ).read_text()
+            assert submission.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC") == stamp, (
+                student
+            )
+    copied = (
+        course.root
+        / "grading"
+        / "submitted"
+        / "dave_wrong"
+        / "segmentation"
+        / "segmentation.ipynb"
+    )
+    assert (
+        "def mean_iou" in copied.read_text()
+    )  # the student's own notebook, as submitted
 
 
 @pytest.mark.slow
@@ -167,7 +281,11 @@ def test_summary_table_has_a_row_per_student(graded):
     _, _, output = graded
     lines = output.splitlines()
     assert lines[0].split() == ["student", "score", "mean_iou"]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[2:] if line and not line.startswith("FAILED")}
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in lines[2:]
+        if line and not line.startswith("FAILED")
+    }
     assert set(rows) == set(EXPECTED)
     assert rows["alice_correct"] == ["3/3", "passed"]
     assert rows["walter_corrupt"] == ["0/3", "ungraded"]
@@ -176,17 +294,23 @@ def test_summary_table_has_a_row_per_student(graded):
 
 @pytest.mark.slow
 def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
+    from convviz_grade import autograde, grading
     from nbgrader.api import Gradebook, MissingEntry
 
-    from convviz_grade import autograde, grading
-
     course = Course(tmp_path)
-    shutil.copytree(REPOSITORY / "solutions" / "segmentation", tmp_path / "solutions" / "segmentation")
+    shutil.copytree(
+        REPOSITORY / "solutions" / "segmentation",
+        tmp_path / "solutions" / "segmentation",
+    )
     graded_course = autograde.Course(tmp_path)
     graded_course.register("segmentation")
     assignment = grading.Assignment("segmentation", SOURCE)
-    result = grading.SubmissionGrade("zoe", "segmentation", "segmentation",
-                                     [grading.FunctionGrade("mean_iou", 3.0, 3.0, "passed")])
+    result = grading.SubmissionGrade(
+        "zoe",
+        "segmentation",
+        "segmentation",
+        [grading.FunctionGrade("mean_iou", 3.0, 3.0, "passed")],
+    )
 
     def broken_commit(self):
         raise RuntimeError("the disk is full")
@@ -199,23 +323,33 @@ def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
         with pytest.raises(MissingEntry):
             gradebook.find_student("zoe")
     autograde.write_gradebook(graded_course, assignment, result)  # and a retry succeeds
-    assert course.scores("segmentation", "zoe") == {"test_mean_iou": (1.0, 1.0), "hidden_mean_iou": (2.0, 2.0)}
+    assert course.scores("segmentation", "zoe") == {
+        "test_mean_iou": (1.0, 1.0),
+        "hidden_mean_iou": (2.0, 2.0),
+    }
 
 
 def _schema(path):
     with sqlite3.connect(path) as connection:
-        tables = connection.execute("select type, name, tbl_name, sql from sqlite_master order by type, name").fetchall()
-        return tables, connection.execute("select version_num from alembic_version").fetchall()
+        tables = connection.execute(
+            "select type, name, tbl_name, sql from sqlite_master order by type, name"
+        ).fetchall()
+        return tables, connection.execute(
+            "select version_num from alembic_version"
+        ).fetchall()
 
 
-def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(tmp_path, monkeypatch):
+def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(
+    tmp_path, monkeypatch
+):
     import nbgrader.api
-    from nbgrader.api import Gradebook
-
     from convviz_grade.autograde import create_gradebook
     from convviz_grade.release import nbgrader_environment
+    from nbgrader.api import Gradebook
 
-    monkeypatch.setenv("PATH", nbgrader_environment()["PATH"])  # nbgrader starts `alembic` from PATH
+    monkeypatch.setenv(
+        "PATH", nbgrader_environment()["PATH"]
+    )  # nbgrader starts `alembic` from PATH
     with Gradebook(f"sqlite:///{tmp_path / 'nbgrader.db'}"):
         pass
     assert create_gradebook(f"sqlite:///{tmp_path / 'convviz.db'}") is True
@@ -238,41 +372,75 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(tmp_path, mon
 def _gradebook_rows(path):
     """Every row of every table, nbgrader's random ids taken out (they differ between any two runs)."""
     with sqlite3.connect(path) as connection:
-        names = [name for (name,) in connection.execute("select name from sqlite_master where type = 'table'")]
+        names = [
+            name
+            for (name,) in connection.execute(
+                "select name from sqlite_master where type = 'table'"
+            )
+        ]
         rows = {}
         for name in sorted(names):
             values = connection.execute(f"select * from {name}").fetchall()
-            rows[name] = sorted(tuple("id" if isinstance(value, str) and len(value) == 32
-                                      and all(c in "0123456789abcdef" for c in value) else value
-                                      for value in row) for row in values)
+            rows[name] = sorted(
+                tuple(
+                    "id"
+                    if isinstance(value, str)
+                    and len(value) == 32
+                    and all(c in "0123456789abcdef" for c in value)
+                    else value
+                    for value in row
+                )
+                for row in values
+            )
         return rows
 
 
-def test_register_does_what_nbgrader_generate_assignment_does_quietly_in_this_process(tmp_path, capfd):
+def test_register_does_what_nbgrader_generate_assignment_does_quietly_in_this_process(
+    tmp_path, capfd
+):
     import logging
     import os
     import sys
 
     from convviz_grade import autograde
 
-    by_nbgrader, by_convviz = Course(tmp_path / "nbgrader"), Course(tmp_path / "convviz")
+    by_nbgrader, by_convviz = (
+        Course(tmp_path / "nbgrader"),
+        Course(tmp_path / "convviz"),
+    )
     for course in (by_nbgrader, by_convviz):
-        shutil.copytree(REPOSITORY / "solutions" / "segmentation", course.root / "solutions" / "segmentation")
+        shutil.copytree(
+            REPOSITORY / "solutions" / "segmentation",
+            course.root / "solutions" / "segmentation",
+        )
     by_nbgrader.nbgrader("generate_assignment", "segmentation", "--force")
     capfd.readouterr()
-    before = (os.getcwd(), list(sys.path), list(logging.getLogger().handlers), list(logging.getLogger("traitlets").handlers))
+    before = (
+        os.getcwd(),
+        list(sys.path),
+        list(logging.getLogger().handlers),
+        list(logging.getLogger("traitlets").handlers),
+    )
     autograde.Course(by_convviz.root).register("segmentation")
-    assert (os.getcwd(), list(sys.path), list(logging.getLogger().handlers),
-            list(logging.getLogger("traitlets").handlers)) == before
+    assert (
+        os.getcwd(),
+        list(sys.path),
+        list(logging.getLogger().handlers),
+        list(logging.getLogger("traitlets").handlers),
+    ) == before
     assert capfd.readouterr() == ("", "")  # nbgrader's log stays in register
     release = Path("exercises") / "segmentation" / "segmentation.ipynb"
-    assert (by_convviz.root / release).read_bytes() == (by_nbgrader.root / release).read_bytes()
+    assert (by_convviz.root / release).read_bytes() == (
+        by_nbgrader.root / release
+    ).read_bytes()
     rows = _gradebook_rows(by_convviz.db)
     assert rows == _gradebook_rows(by_nbgrader.db)
     assert rows["grade_cells"] and rows["solution_cells"] and rows["source_cell"], rows
 
 
-def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directory(tmp_path):
+def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directory(
+    tmp_path,
+):
     import os
 
     from convviz_grade import autograde
@@ -281,24 +449,36 @@ def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directo
     course = Course(tmp_path)
     folder = course.root / "solutions" / "twice"
     folder.mkdir(parents=True)
-    twice = graded(ADD_VISIBLE.metadata["nbgrader"]["grade_id"], "assert add(2, 2) == 4")  # a grade_id used twice
+    twice = graded(
+        ADD_VISIBLE.metadata["nbgrader"]["grade_id"], "assert add(2, 2) == 4"
+    )  # a grade_id used twice
     nbformat.write(notebook(ADD_SOLUTION, ADD_VISIBLE, twice), folder / "twice.ipynb")
     where = os.getcwd()
     with pytest.raises(RuntimeError) as raised:
         autograde.Course(course.root).register("twice")
-    assert str(raised.value).startswith("nbgrader generate_assignment twice failed: "
-                                        "ValidationError: Duplicate grade id: test_add (nbgrader's whole log: ")
+    assert str(raised.value).startswith(
+        "nbgrader generate_assignment twice failed: "
+        "ValidationError: Duplicate grade id: test_add (nbgrader's whole log: "
+    )
     assert "\n" not in str(raised.value)
     assert os.getcwd() == where
 
 
-@pytest.mark.parametrize("log, reason", [
-    ("[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File \"x.py\", line 1\n"
-     "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] There was an error processing assignment",
-     "ValidationError: Duplicate grade id: a"),
-    ("[INFO] Converting\n[ERROR] There was an error processing assignment 'x'\n\n", "[ERROR] There was an error processing assignment 'x'"),
-    ("", "nbgrader logged nothing"),
-])
+@pytest.mark.parametrize(
+    "log, reason",
+    [
+        (
+            '[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File "x.py", line 1\n'
+            "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] There was an error processing assignment",
+            "ValidationError: Duplicate grade id: a",
+        ),
+        (
+            "[INFO] Converting\n[ERROR] There was an error processing assignment 'x'\n\n",
+            "[ERROR] There was an error processing assignment 'x'",
+        ),
+        ("", "nbgrader logged nothing"),
+    ],
+)
 def test_the_reason_of_a_failed_generation_is_one_line(log, reason):
     from convviz_grade.release import first_reason
 

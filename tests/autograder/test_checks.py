@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
-
-from convviz_grade.checks import check_array, check_true, check_unchanged, describe, to_array
+from convviz_grade.checks import (
+    check_array,
+    check_true,
+    check_unchanged,
+    describe,
+    to_array,
+)
 
 
 def message(excinfo):
@@ -21,7 +26,10 @@ def test_value_difference_names_the_first_differing_element_and_region():
         check_array("heat", actual, expected)
     text = message(excinfo)
     assert text.startswith("heat: values differ from the expected ones.")
-    assert "first difference at index [2, 1]: expected 0, got 5 (1 of 16 elements differ)" in text
+    assert (
+        "first difference at index [2, 1]: expected 0, got 5 (1 of 16 elements differ)"
+        in text
+    )
     assert "around it" in text
 
 
@@ -31,7 +39,12 @@ def test_shape_and_dtype_are_described():
     assert "expected: shape (2,), dtype uint8, values in [0, 0]" in message(excinfo)
     assert "got:      shape (3,), dtype uint8" in message(excinfo)
     with pytest.raises(AssertionError, match=r"wrong dtype \(expected uint8\)"):
-        check_array("g", np.zeros((2,), np.float32), np.zeros((2,), np.uint8), check_dtype=np.uint8)
+        check_array(
+            "g",
+            np.zeros((2,), np.float32),
+            np.zeros((2,), np.uint8),
+            check_dtype=np.uint8,
+        )
 
 
 def test_matching_mistake_gives_its_hint_and_others_do_not():
@@ -76,7 +89,10 @@ def test_check_unchanged_and_check_true():
 
 def test_describe_empty_and_integer_arrays():
     assert describe(np.zeros((0, 2))) == "shape (0, 2), dtype float64, empty"
-    assert describe(np.array([3, 1], np.int32)) == "shape (2,), dtype int32, values in [1, 3]"
+    assert (
+        describe(np.array([3, 1], np.int32))
+        == "shape (2,), dtype int32, values in [1, 3]"
+    )
 
 
 def test_the_grader_compares_the_arguments_sent_back_with_its_own_copies():
@@ -87,7 +103,12 @@ def test_the_grader_compares_the_arguments_sent_back_with_its_own_copies():
     check_inputs_kept(case, {0: image.copy()})  # unchanged: no error
     changed = image.copy()
     changed[1, 2] = -1
-    with pytest.raises(AssertionError, match="^deprocess_image: the input array was modified in place"):
+    with pytest.raises(
+        AssertionError, match="^deprocess_image: the input array was modified in place"
+    ):
         check_inputs_kept(case, {0: changed})
-    with pytest.raises(AssertionError, match="^deprocess_image: the worker did not send back argument 0$"):
+    with pytest.raises(
+        AssertionError,
+        match="^deprocess_image: the worker did not send back argument 0$",
+    ):
         check_inputs_kept(case, {})

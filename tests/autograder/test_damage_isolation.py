@@ -4,7 +4,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from convviz_grade import grading, sandbox
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -42,8 +41,9 @@ def assignment():
 @pytest.mark.slow
 def test_fault_in_one_function_leaves_the_others_graded(assignment, tmp_path, fault):
     notebook = with_cell(tmp_path, "gradient_ascent_step", fault)
-    result = grading.grade_submission(assignment, notebook, work_root=tmp_path, hide=[str(REPOSITORY)],
-                                      timeout=20)
+    result = grading.grade_submission(
+        assignment, notebook, work_root=tmp_path, hide=[str(REPOSITORY)], timeout=20
+    )
     scores = {grade.function: (grade.score, grade.status) for grade in result.functions}
     assert scores == {
         "compute_loss": (3.0, "passed"),

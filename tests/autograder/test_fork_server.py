@@ -7,12 +7,11 @@ import os
 
 import numpy as np
 import pytest
-
 from convviz_grade import sandbox
 
 # Student A leaves everything it can behind: a patched NumPy, a file in its own folder, in the slot
 # and in $HOME, a module-level global, a big allocation, and a daemon that escaped its process group.
-STUDENT_A = '''
+STUDENT_A = """
 import os, subprocess, sys, time
 np.mean = lambda *args, **kwargs: 42.0
 np.LEFT_BY_A = "yes"
@@ -33,12 +32,12 @@ time.sleep(0.3)
 
 def report():
     return np.array([1.0])
-'''
+"""
 
 # Student B reports what it finds, as numbers:
 # [np.mean patched, np has A's attribute, slot holds anything but B's own files, a process other than
 #  the server (PID 1) and B itself, B's memory limit as asked (MB), /tmp writable]
-STUDENT_B = '''
+STUDENT_B = """
 import os, resource
 
 def report():
@@ -59,20 +58,35 @@ def report():
         resource.getrlimit(resource.RLIMIT_AS)[0] / 2**20,
         tmp_writable,
     ])
-'''
+"""
 
-KILLS_THE_SERVER = '''
+KILLS_THE_SERVER = """
 import os, signal
 def report():
     os.kill(os.getppid(), signal.SIGKILL)
     return np.array([1.0])
-'''
+"""
 
 
 def fill(folder, source):
-    (folder / "student.json").write_text(json.dumps({"prelude": "import numpy as np\n", "cells": [source]}))
-    (folder / "task.json").write_text(json.dumps({"cases": [
-        {"id": "c0", "function": "report", "kind": "call", "args": [], "kwargs": {}}]}))
+    (folder / "student.json").write_text(
+        json.dumps({"prelude": "import numpy as np\n", "cells": [source]})
+    )
+    (folder / "task.json").write_text(
+        json.dumps(
+            {
+                "cases": [
+                    {
+                        "id": "c0",
+                        "function": "report",
+                        "kind": "call",
+                        "args": [],
+                        "kwargs": {},
+                    }
+                ]
+            }
+        )
+    )
     np.savez(folder / "inputs.npz")
 
 
@@ -87,8 +101,12 @@ def run(server, name, source, memory_mb=1024):
 
 @pytest.fixture
 def server(tmp_path):
-    assert sandbox.bwrap_available(), "bubblewrap must work here (make test installs it)"
-    server = sandbox.ForkServer(tmp_path / "slot0", prelude="import numpy as np\n", isolation="bwrap")
+    assert sandbox.bwrap_available(), (
+        "bubblewrap must work here (make test installs it)"
+    )
+    server = sandbox.ForkServer(
+        tmp_path / "slot0", prelude="import numpy as np\n", isolation="bwrap"
+    )
     yield server
     server.close()
 
@@ -111,7 +129,9 @@ def test_the_server_forks_only_while_single_threaded(server):
 
 def test_a_child_cannot_kill_the_server(server):
     result, seen = run(server, "a", KILLS_THE_SERVER)
-    assert result.returncode == 0 and seen == [1.0], result.log  # the signal never reached it
+    assert result.returncode == 0 and seen == [1.0], (
+        result.log
+    )  # the signal never reached it
     server.clear_slot()
     result, seen = run(server, "b", "def report():\n    return np.array([7.0])\n")
     assert result.returncode == 0 and seen == [7.0]
@@ -146,7 +166,9 @@ def test_a_folder_outside_the_slot_is_refused(server, tmp_path):
 
 def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
     # The prelude raises: the server never says it is ready; the grader then starts a process per run.
-    server = sandbox.ForkServer(tmp_path / "slot0", prelude="raise SystemExit(5)\n", isolation="bwrap")
+    server = sandbox.ForkServer(
+        tmp_path / "slot0", prelude="raise SystemExit(5)\n", isolation="bwrap"
+    )
     folder = server.slot / "a"
     folder.mkdir()
     fill(folder, "def report():\n    return np.array([1.0])\n")
@@ -155,7 +177,7 @@ def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
     assert not os.path.exists(folder / "outputs" / "c0.npy")
 
 
-USES_TENSORFLOW = '''
+USES_TENSORFLOW = """
 def report():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
     x = tf.constant([[1.0, 2.0, 3.0]])
@@ -163,33 +185,60 @@ def report():
         tape.watch(x)
         y = tf.reduce_sum(model(x))
     return np.concatenate([model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]])
-'''
+"""
 
 
 @pytest.mark.slow
 def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
     # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool exists
     # yet (it checks that it is single-threaded), so each child starts TensorFlow's runtime itself.
-    server = sandbox.ForkServer(tmp_path / "slot0", prelude="import numpy as np\nimport keras\nimport tensorflow as tf\n",
-                                preload=["keras", "tensorflow"], isolation="bwrap")
+    server = sandbox.ForkServer(
+        tmp_path / "slot0",
+        prelude="import numpy as np\nimport keras\nimport tensorflow as tf\n",
+        preload=["keras", "tensorflow"],
+        isolation="bwrap",
+    )
     try:
         for name in ("a", "b"):
             folder = server.slot / name
             folder.mkdir()
-            (folder / "student.json").write_text(json.dumps({"prelude": server.prelude, "cells": [USES_TENSORFLOW]}))
-            (folder / "task.json").write_text(json.dumps({"cases": [
-                {"id": "c0", "function": "report", "kind": "call", "args": [], "kwargs": {}}]}))
+            (folder / "student.json").write_text(
+                json.dumps({"prelude": server.prelude, "cells": [USES_TENSORFLOW]})
+            )
+            (folder / "task.json").write_text(
+                json.dumps(
+                    {
+                        "cases": [
+                            {
+                                "id": "c0",
+                                "function": "report",
+                                "kind": "call",
+                                "args": [],
+                                "kwargs": {},
+                            }
+                        ]
+                    }
+                )
+            )
             np.savez(folder / "inputs.npz")
             result = server.run(folder, timeout=120, memory_bytes=4 * 2**30)
             assert result is not None and result.returncode == 0, result and result.log
-            assert np.load(folder / "outputs" / "c0.npy").tolist() == [6.0, 6.0, 2.0, 2.0, 2.0]
+            assert np.load(folder / "outputs" / "c0.npy").tolist() == [
+                6.0,
+                6.0,
+                2.0,
+                2.0,
+                2.0,
+            ]
             server.clear_slot()
         assert server.starts == 1 and server.threads == 1
     finally:
         server.close()
 
 
-def test_a_server_that_dies_before_reading_its_prelude_is_a_failed_start(tmp_path, monkeypatch):
+def test_a_server_that_dies_before_reading_its_prelude_is_a_failed_start(
+    tmp_path, monkeypatch
+):
     # The race CI met once: bwrap could not run Python and exited before the prelude was written.
     # Here the server's Python is /bin/false and Popen returns only once it has exited, so writing
     # the prelude meets a closed pipe every time: the start fails as a silent server's does.

@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from convviz_grade import sandbox
 from course import Course
 from fabricated_class import EXPECTED, REPOSITORY, write_class
@@ -35,8 +34,16 @@ TEST_VENV_BIN = Path(sys.executable).parent
 
 
 def run(command, **kwargs):
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, timeout=1800, **kwargs)
-    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    result = subprocess.run(
+        [str(part) for part in command],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        **kwargs,
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -44,8 +51,21 @@ def run(command, **kwargs):
 def wheel(tmp_path_factory):
     """A wheel of this project, built offline with the test venv's setuptools."""
     out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--wheel-dir", out, REPOSITORY])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            out,
+            REPOSITORY,
+        ]
+    )
     (built,) = out.glob("convviz-*.whl")
     return built
 
@@ -53,11 +73,27 @@ def wheel(tmp_path_factory):
 def throwaway_venv(location, wheel):
     """A venv at ``location`` with the wheel installed and the test venv's dependencies reachable."""
     run([sys.executable, "-m", "venv", "--without-pip", location])
-    relative = Path(sysconfig.get_path("purelib")).relative_to(sysconfig.get_path("data"))
+    relative = Path(sysconfig.get_path("purelib")).relative_to(
+        sysconfig.get_path("data")
+    )
     own_site = location / relative
-    (own_site / "convviz_test_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    run([sys.executable, "-m", "pip", "--python", location / "bin" / "python", "install", "--quiet", "--no-deps",
-         "--no-index", wheel])
+    (own_site / "convviz_test_dependencies.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n"
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            location / "bin" / "python",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            wheel,
+        ]
+    )
     return own_site
 
 
@@ -72,7 +108,9 @@ def graded_by_wheels(wheel, tmp_path_factory):
     limits), so the two overlap; each still has its own venv, course,
     gradebook and sandboxed children.
     """
-    assert sandbox.bwrap_available(), "bubblewrap must work here (make test installs it)"
+    assert sandbox.bwrap_available(), (
+        "bubblewrap must work here (make test installs it)"
+    )
     kinds = {}
     try:
         for kind, parent in INSTALL_KINDS.items():
@@ -80,30 +118,89 @@ def graded_by_wheels(wheel, tmp_path_factory):
             kinds[kind] = {"location": location}
             own_site = throwaway_venv(location, wheel)
             python = location / "bin" / "python"
-            where = run([python, "-I", "-c", "import convviz_grade, convviz_ref; "
-                         "print(convviz_grade.__file__); print(convviz_ref.__file__)"]).stdout.split()
+            where = run(
+                [
+                    python,
+                    "-I",
+                    "-c",
+                    "import convviz_grade, convviz_ref; "
+                    "print(convviz_grade.__file__); print(convviz_ref.__file__)",
+                ]
+            ).stdout.split()
             root = tmp_path_factory.mktemp("course")
-            course = Course(root, gradebook=False)  # the installed convviz-grade creates it
-            shutil.copytree(REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation")
-            submissions = write_class(tmp_path_factory.mktemp("submissions"),
-                                      installed_reference_file=own_site / "convviz_ref" / "segmentation.py")
+            course = Course(
+                root, gradebook=False
+            )  # the installed convviz-grade creates it
+            shutil.copytree(
+                REPOSITORY / "solutions" / "segmentation",
+                root / "solutions" / "segmentation",
+            )
+            submissions = write_class(
+                tmp_path_factory.mktemp("submissions"),
+                installed_reference_file=own_site / "convviz_ref" / "segmentation.py",
+            )
             # A user's shell: the throwaway venv first, then the test venv (nbgrader's alembic lives there).
-            environment = dict(os.environ, PATH=os.pathsep.join([str(location / "bin"), str(TEST_VENV_BIN),
-                                                                 os.environ.get("PATH", "")]))
+            environment = dict(
+                os.environ,
+                PATH=os.pathsep.join(
+                    [
+                        str(location / "bin"),
+                        str(TEST_VENV_BIN),
+                        os.environ.get("PATH", ""),
+                    ]
+                ),
+            )
             grading = subprocess.Popen(
-                [str(part) for part in (
-                    location / "bin" / "convviz-grade", "autograde", "segmentation", "--submissions", submissions,
-                    "--course-dir", root, "--hide", REPOSITORY, "--timeout", "8", "--memory", "2048", "--jobs", "2",
-                    "--no-progress")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
-            kinds[kind].update(where=where, own_site=own_site, course=course, environment=environment,
-                               process=grading)
+                [
+                    str(part)
+                    for part in (
+                        location / "bin" / "convviz-grade",
+                        "autograde",
+                        "segmentation",
+                        "--submissions",
+                        submissions,
+                        "--course-dir",
+                        root,
+                        "--hide",
+                        REPOSITORY,
+                        "--timeout",
+                        "8",
+                        "--memory",
+                        "2048",
+                        "--jobs",
+                        "2",
+                        "--no-progress",
+                    )
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=environment,
+            )
+            kinds[kind].update(
+                where=where,
+                own_site=own_site,
+                course=course,
+                environment=environment,
+                process=grading,
+            )
         for kind, entry in kinds.items():
             stdout, stderr = entry["process"].communicate(timeout=1800)
-            entry["grading"] = subprocess.CompletedProcess(entry["process"].args, entry["process"].returncode,
-                                                           stdout, stderr)
+            entry["grading"] = subprocess.CompletedProcess(
+                entry["process"].args, entry["process"].returncode, stdout, stderr
+            )
             out = tmp_path_factory.mktemp("export") / "grades.csv"
-            run([entry["location"] / "bin" / "convviz-grade", "export", "--out", out,
-                 "--course-dir", entry["course"].root], env=entry["environment"])
+            run(
+                [
+                    entry["location"] / "bin" / "convviz-grade",
+                    "export",
+                    "--out",
+                    out,
+                    "--course-dir",
+                    entry["course"].root,
+                ],
+                env=entry["environment"],
+            )
             with open(out) as file:
                 entry["rows"] = list(csv.DictReader(file))
         yield kinds
@@ -128,8 +225,15 @@ def test_the_wheel_is_what_grades_not_the_repository(graded_by_wheel):
 
 
 @pytest.mark.slow
-def test_every_student_gets_the_score_and_status_of_the_editable_install(graded_by_wheel):
+def test_every_student_gets_the_score_and_status_of_the_editable_install(
+    graded_by_wheel,
+):
     grading = graded_by_wheel["grading"]
-    assert grading.returncode == 1, grading.stdout + grading.stderr  # walter's notebook is not JSON
-    got = {row["student"]: (float(row["score"]), row["status"]) for row in graded_by_wheel["rows"]}
+    assert grading.returncode == 1, (
+        grading.stdout + grading.stderr
+    )  # walter's notebook is not JSON
+    got = {
+        row["student"]: (float(row["score"]), row["status"])
+        for row in graded_by_wheel["rows"]
+    }
     assert got == EXPECTED, grading.stdout[-3000:]

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from convviz_grade import cli
 from course import Course
 
@@ -22,42 +21,111 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def postgres():
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    assert binaries, "PostgreSQL is not installed: `apt-get install postgresql` (make test does it)"
+    assert binaries, (
+        "PostgreSQL is not installed: `apt-get install postgresql` (make test does it)"
+    )
     pg_bin = Path(binaries[-1])
     # Not under pytest's tmp folder: the postgres user cannot enter root's 0700 folders.
     folder = Path(tempfile.mkdtemp(prefix="convviz-postgres-"))
     shutil.chown(folder, "postgres")
     folder.chmod(0o755)
     as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_postgres + [str(pg_bin / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U",
-                                  "postgres"], check=True, capture_output=True)
-    subprocess.run(as_postgres + [str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"),
-                                  "-o", f"-k {folder} -p 54329 -h ''", "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        as_postgres
+        + [
+            str(pg_bin / "initdb"),
+            "-D",
+            str(folder / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        as_postgres
+        + [
+            str(pg_bin / "pg_ctl"),
+            "-D",
+            str(folder / "data"),
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-k {folder} -p 54329 -h ''",
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run(as_postgres + [str(pg_bin / "createdb"), "-h", str(folder), "-p", "54329", "gradebook"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            as_postgres
+            + [str(pg_bin / "createdb"), "-h", str(folder), "-p", "54329", "gradebook"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port=54329"
     finally:
-        subprocess.run(as_postgres + [str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate",
-                                      "stop"], capture_output=True)
+        subprocess.run(
+            as_postgres
+            + [
+                str(pg_bin / "pg_ctl"),
+                "-D",
+                str(folder / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
 def test_autograde_and_export_with_a_postgresql_gradebook(postgres, tmp_path):
-    course = Course(tmp_path / "course", db_url=postgres, gradebook=False)  # convviz-grade creates it
-    shutil.copytree(REPOSITORY / "solutions" / "segmentation", course.root / "solutions" / "segmentation")
+    course = Course(
+        tmp_path / "course", db_url=postgres, gradebook=False
+    )  # convviz-grade creates it
+    shutil.copytree(
+        REPOSITORY / "solutions" / "segmentation",
+        course.root / "solutions" / "segmentation",
+    )
     submissions = tmp_path / "submissions"
     for student, source in [("ann", "solutions"), ("ben", "exercises")]:
         folder = submissions / student / "segmentation"
         folder.mkdir(parents=True)
         shutil.copy(REPOSITORY / source / "segmentation" / "segmentation.ipynb", folder)
-    assert cli.main(["autograde", "segmentation", "--submissions", str(submissions),
-                     "--course-dir", str(course.root), "--jobs", "2", "--no-progress"]) == 0
-    assert course.scores("segmentation", "ann") == {"test_mean_iou": (1.0, 1.0), "hidden_mean_iou": (2.0, 2.0)}
-    assert course.scores("segmentation", "ben") == {"test_mean_iou": (0.0, 1.0), "hidden_mean_iou": (0.0, 2.0)}
+    assert (
+        cli.main(
+            [
+                "autograde",
+                "segmentation",
+                "--submissions",
+                str(submissions),
+                "--course-dir",
+                str(course.root),
+                "--jobs",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert course.scores("segmentation", "ann") == {
+        "test_mean_iou": (1.0, 1.0),
+        "hidden_mean_iou": (2.0, 2.0),
+    }
+    assert course.scores("segmentation", "ben") == {
+        "test_mean_iou": (0.0, 1.0),
+        "hidden_mean_iou": (0.0, 2.0),
+    }
     out = tmp_path / "grades.csv"
-    assert cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0
+    assert (
+        cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0
+    )
     assert out.read_text().splitlines()[1:] == [
         "ann,segmentation,segmentation,mean_iou,3.0,3.0,passed",
         "ben,segmentation,segmentation,mean_iou,0.0,3.0,failed",

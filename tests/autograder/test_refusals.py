@@ -10,19 +10,36 @@ import sys
 
 import nbformat
 import pytest
-
 from convviz_grade import cli, locations, sandbox, worker
 from course import Course
-from fabricated_class import CLASS, PIXEL_ACCURACY, REPOSITORY, RELEASED, SOURCE, submission_from
+from fabricated_class import (
+    CLASS,
+    PIXEL_ACCURACY,
+    RELEASED,
+    REPOSITORY,
+    SOURCE,
+    submission_from,
+)
 
-CHEATS = ["erin_imports_reference", "frank_importlib", "eve_dunder_import", "gus_patches_test_helpers"]
+CHEATS = [
+    "erin_imports_reference",
+    "frank_importlib",
+    "eve_dunder_import",
+    "gus_patches_test_helpers",
+]
 
 
 def make_course(tmp_path, source_notebook=None):
     course = Course(tmp_path / "course")
-    shutil.copytree(REPOSITORY / "solutions" / "segmentation", course.root / "solutions" / "segmentation")
+    shutil.copytree(
+        REPOSITORY / "solutions" / "segmentation",
+        course.root / "solutions" / "segmentation",
+    )
     if source_notebook is not None:
-        nbformat.write(source_notebook, course.root / "solutions" / "segmentation" / "segmentation.ipynb")
+        nbformat.write(
+            source_notebook,
+            course.root / "solutions" / "segmentation" / "segmentation.ipynb",
+        )
     return course
 
 
@@ -34,8 +51,23 @@ def put(submissions, student, notebook):
 
 def autograde(course, submissions, *options):
     output = io.StringIO()
-    code = cli.main(["autograde", "segmentation", "--submissions", str(submissions), "--course-dir", str(course.root),
-                     "--timeout", "8", "--memory", "2048", "--no-progress", *options], stream=output)
+    code = cli.main(
+        [
+            "autograde",
+            "segmentation",
+            "--submissions",
+            str(submissions),
+            "--course-dir",
+            str(course.root),
+            "--timeout",
+            "8",
+            "--memory",
+            "2048",
+            "--no-progress",
+            *options,
+        ],
+        stream=output,
+    )
     return code, output.getvalue()
 
 
@@ -49,19 +81,27 @@ def test_the_packages_are_found_where_they_are_installed():
     assert REPOSITORY / "convviz_ref" in folders
     assert REPOSITORY / "autograder" / "convviz_grade" in folders
     assert locations.repository() == REPOSITORY  # the test venv's install is editable
-    assert not any(folder == REPOSITORY or REPOSITORY.is_relative_to(folder) for folder in folders)
+    assert not any(
+        folder == REPOSITORY or REPOSITORY.is_relative_to(folder) for folder in folders
+    )
 
 
-def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_again(tmp_path):
+def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_again(
+    tmp_path,
+):
     venv = tmp_path / "venv"
     package = venv / "lib" / "site-packages" / "convviz_ref"
     package.mkdir(parents=True)
     operations = sandbox.mounts(hide=[package], keep=[venv])
-    kinds = [(kind, path) for kind, path in operations if path.startswith(str(tmp_path))]
+    kinds = [
+        (kind, path) for kind, path in operations if path.startswith(str(tmp_path))
+    ]
     # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package hidden again.
     assert ("tmpfs", "/tmp") in operations
     assert kinds == [("ro-bind", str(venv)), ("tmpfs", str(package))]
-    assert operations.index(("tmpfs", "/tmp")) < operations.index(("ro-bind", str(venv)))
+    assert operations.index(("tmpfs", "/tmp")) < operations.index(
+        ("ro-bind", str(venv))
+    )
 
 
 @pytest.mark.slow
@@ -73,16 +113,43 @@ def test_without_isolation_importing_the_course_scores_what_blank_scores(tmp_pat
     put(submissions, "carol_blank", nbformat.read(RELEASED, as_version=4))
     code, output = autograde(course, submissions, "--isolation", "none")
     assert code == 0, output
-    assert output.startswith("note: --isolation none: student code runs with the grader's file and network access")
+    assert output.startswith(
+        "note: --isolation none: student code runs with the grader's file and network access"
+    )
     for student in [*CHEATS, "carol_blank"]:
-        assert course.scores("segmentation", student) == {"test_mean_iou": (0.0, 1.0), "hidden_mean_iou": (0.0, 2.0)}
-    assert cli.main(["feedback", "segmentation", "--course-dir", str(course.root)], stream=io.StringIO()) == 0
+        assert course.scores("segmentation", student) == {
+            "test_mean_iou": (0.0, 1.0),
+            "hidden_mean_iou": (0.0, 2.0),
+        }
+    assert (
+        cli.main(
+            ["feedback", "segmentation", "--course-dir", str(course.root)],
+            stream=io.StringIO(),
+        )
+        == 0
+    )
     for student in CHEATS:
-        results = course.root / "grading" / "autograded" / student / "segmentation" / "convviz_grade.json"
+        results = (
+            course.root
+            / "grading"
+            / "autograded"
+            / student
+            / "segmentation"
+            / "convviz_grade.json"
+        )
         (function,) = json.loads(results.read_text())["functions"]
         assert function["status"] == "failed"
-        assert "cannot be imported while grading" in function["message"], function["message"]
-        page = course.root / "grading" / "feedback" / student / "segmentation" / "segmentation.html"
+        assert "cannot be imported while grading" in function["message"], function[
+            "message"
+        ]
+        page = (
+            course.root
+            / "grading"
+            / "feedback"
+            / student
+            / "segmentation"
+            / "segmentation.html"
+        )
         assert "cannot be imported while grading" in page.read_text()
 
 
@@ -93,10 +160,14 @@ def test_a_sandbox_that_cannot_run_python_stops_before_any_student(tmp_path):
     submissions = tmp_path / "submissions"
     put(submissions, "alice_correct", submission_from(CLASS["alice_correct"][0]))
     # Hiding the venv Python runs from: the sandbox can no longer start the interpreter.
-    code, output = autograde(course, submissions, "--isolation", "bwrap", "--hide", sys.prefix)
+    code, output = autograde(
+        course, submissions, "--isolation", "bwrap", "--hide", sys.prefix
+    )
     assert code == 2
     (line,) = output.strip().splitlines()
-    assert line.startswith("error: the sandbox cannot run Python, so no student was graded: "), line
+    assert line.startswith(
+        "error: the sandbox cannot run Python, so no student was graded: "
+    ), line
     assert "bwrap" in line and "No such file or directory" in line, line
     with sqlite3.connect(course.db) as connection:
         assert connection.execute("select count(*) from student").fetchone() == (0,)
@@ -105,7 +176,9 @@ def test_a_sandbox_that_cannot_run_python_stops_before_any_student(tmp_path):
 
 @pytest.mark.slow
 def test_a_solution_that_fails_its_own_grading_stops_before_any_student(tmp_path):
-    broken = submission_from(PIXEL_ACCURACY)  # the instructor's notebook with a wrong solution
+    broken = submission_from(
+        PIXEL_ACCURACY
+    )  # the instructor's notebook with a wrong solution
     assert nbformat.read(SOURCE, as_version=4).cells != broken.cells
     course = make_course(tmp_path, broken)
     submissions = tmp_path / "submissions"
@@ -113,6 +186,8 @@ def test_a_solution_that_fails_its_own_grading_stops_before_any_student(tmp_path
     code, output = autograde(course, submissions)
     assert code == 2
     (line,) = output.strip().splitlines()
-    assert line.startswith("error: the instructor's solution segmentation.ipynb does not pass its own grading "
-                           "(mean_iou: "), line
+    assert line.startswith(
+        "error: the instructor's solution segmentation.ipynb does not pass its own grading "
+        "(mean_iou: "
+    ), line
     assert line.endswith("so no student was graded"), line

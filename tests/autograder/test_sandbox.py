@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from convviz_grade import sandbox
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -12,7 +11,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 # A "student" function that reports what it can reach, as numbers:
 # [repository visible (beyond the virtualenv Python runs from), solutions readable, course visible, gradebook readable,
 #  other student's notebook readable, network connection made, convviz_ref importable]
-SPY = '''
+SPY = """
 def spy(course, gradebook, neighbour, repository):
     import importlib, os, socket
     def can(action):
@@ -32,7 +31,7 @@ def spy(course, gradebook, neighbour, repository):
         can(connect),
         can(lambda: importlib.import_module("convviz_ref")),
     ])
-'''
+"""
 
 
 def run_spy(tmp_path, isolation, hide):
@@ -45,19 +44,47 @@ def run_spy(tmp_path, isolation, hide):
     neighbour.write_text("{}")
     folder = tmp_path / "work"
     folder.mkdir()
-    (folder / "student.json").write_text(json.dumps({"prelude": "import numpy as np\n", "cells": [SPY]}))
-    args = [{"value": str(course)}, {"value": str(gradebook)}, {"value": str(neighbour)}, {"value": str(REPOSITORY)}]
-    (folder / "task.json").write_text(json.dumps({"cases": [
-        {"id": "c0", "function": "spy", "kind": "call", "args": args, "kwargs": {}}]}))
+    (folder / "student.json").write_text(
+        json.dumps({"prelude": "import numpy as np\n", "cells": [SPY]})
+    )
+    args = [
+        {"value": str(course)},
+        {"value": str(gradebook)},
+        {"value": str(neighbour)},
+        {"value": str(REPOSITORY)},
+    ]
+    (folder / "task.json").write_text(
+        json.dumps(
+            {
+                "cases": [
+                    {
+                        "id": "c0",
+                        "function": "spy",
+                        "kind": "call",
+                        "args": args,
+                        "kwargs": {},
+                    }
+                ]
+            }
+        )
+    )
     np.savez(folder / "inputs.npz")
-    run = sandbox.run_worker(folder, hide=[*hide(course, tmp_path)], isolation=isolation, timeout=60)
+    run = sandbox.run_worker(
+        folder, hide=[*hide(course, tmp_path)], isolation=isolation, timeout=60
+    )
     assert run.returncode == 0, run.log
     return np.load(folder / "outputs" / "c0.npy").tolist()
 
 
 def test_under_bubblewrap_student_code_reaches_nothing(tmp_path):
-    assert sandbox.bwrap_available(), "bubblewrap must work here (make test installs it)"
-    seen = run_spy(tmp_path, "bwrap", lambda course, root: [REPOSITORY, course, root / "submissions"])
+    assert sandbox.bwrap_available(), (
+        "bubblewrap must work here (make test installs it)"
+    )
+    seen = run_spy(
+        tmp_path,
+        "bwrap",
+        lambda course, root: [REPOSITORY, course, root / "submissions"],
+    )
     assert seen == [0.0] * 7
 
 

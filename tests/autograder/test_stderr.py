@@ -1,13 +1,13 @@
 """StderrIsNotFailure, end to end under nbgrader autograde."""
 
+import nbformat
 import pytest
-
 from course import Course
 from notebooks import ADD_SOLUTION, graded, nbgrader_meta, notebook
 
-import nbformat
-
-pytestmark = pytest.mark.slow  # every test reads one nbgrader autograde run of a TensorFlow notebook
+pytestmark = (
+    pytest.mark.slow
+)  # every test reads one nbgrader autograde run of a TensorFlow notebook
 
 # A correct answer whose test cell starts TensorFlow (its C++ start-up lines
 # reach stderr) and whose function calls warnings.warn: both are harmless.
@@ -30,7 +30,9 @@ FAILING_TEST = graded("test_fail", "assert add(1, 1) == 3, 'expected 3'", points
 
 
 def stderr_notebook():
-    setup = nbformat.v4.new_code_cell("import numpy as np", metadata=nbgrader_meta("setup", locked=True))
+    setup = nbformat.v4.new_code_cell(
+        "import numpy as np", metadata=nbgrader_meta("setup", locked=True)
+    )
     return notebook(setup, ADD_SOLUTION, TF_TEST, WARNING_TEST, FAILING_TEST)
 
 

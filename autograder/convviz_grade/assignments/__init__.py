@@ -12,4 +12,8 @@ variable.
 
 import os
 
-__path__ += [folder for folder in os.environ.get("CONVVIZ_GRADE_ASSIGNMENTS", "").split(os.pathsep) if folder]
+__path__ += [
+    folder
+    for folder in os.environ.get("CONVVIZ_GRADE_ASSIGNMENTS", "").split(os.pathsep)
+    if folder
+]

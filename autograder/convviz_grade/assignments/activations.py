@@ -39,15 +39,25 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     x = keras.layers.Conv2D(
-        16, 3, activation="relu", name="conv1",
+        16,
+        3,
+        activation="relu",
+        name="conv1",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 1),
-        bias_initializer=keras.initializers.RandomUniform(-0.3, 0.2, seed=seed * 10 + 2),
+        bias_initializer=keras.initializers.RandomUniform(
+            -0.3, 0.2, seed=seed * 10 + 2
+        ),
     )(x)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
     x = keras.layers.Conv2D(
-        20, 3, activation="relu", name="conv2",
+        20,
+        3,
+        activation="relu",
+        name="conv2",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 3),
-        bias_initializer=keras.initializers.RandomUniform(-0.3, 0.2, seed=seed * 10 + 4),
+        bias_initializer=keras.initializers.RandomUniform(
+            -0.3, 0.2, seed=seed * 10 + 4
+        ),
     )(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool_all")(x)
     outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
@@ -58,7 +68,9 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
     """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
     rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(np.float32)
+    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(
+        np.float32
+    )
 
 
 def random_activation(seed, *, height=7, width=6, channels=11):
@@ -71,7 +83,9 @@ def random_activation(seed, *, height=7, width=6, channels=11):
     """
     rng = np.random.default_rng(seed)
     scales = rng.uniform(0.1, 50.0, size=channels)
-    activation = np.maximum(rng.normal(0.2, 1.0, size=(1, height, width, channels)) * scales, 0.0)
+    activation = np.maximum(
+        rng.normal(0.2, 1.0, size=(1, height, width, channels)) * scales, 0.0
+    )
     if channels > 1:
         activation[..., 1] = 0.0
     if channels > 3:
@@ -80,24 +94,44 @@ def random_activation(seed, *, height=7, width=6, channels=11):
 
 
 def _standardize(channel, denominator):
-    return np.clip((channel - channel.mean()) / denominator * 64 + 128, 0, 255).astype(np.uint8)
+    return np.clip((channel - channel.mean()) / denominator * 64 + 128, 0, 255).astype(
+        np.uint8
+    )
 
 
-def _tile(activation, images_per_row, tile_of, *, gap=1, edge=False, background=0, column_major=False):
+def _tile(
+    activation,
+    images_per_row,
+    tile_of,
+    *,
+    gap=1,
+    edge=False,
+    background=0,
+    column_major=False,
+):
     """Lay out ``tile_of(channel)`` (None for blank) like the reference, with variations."""
     height, width, channels = activation.shape
     rows = -(-channels // images_per_row)
-    shape = (rows * (height + gap) - (0 if edge else gap), images_per_row * (width + gap) - (0 if edge else gap))
+    shape = (
+        rows * (height + gap) - (0 if edge else gap),
+        images_per_row * (width + gap) - (0 if edge else gap),
+    )
     grid = np.full(shape, background, np.uint8)
     for row in range(rows):  # the tiles are blank (0) even when the separator is not
         for col in range(images_per_row):
-            grid[row * (height + gap) : row * (height + gap) + height,
-                 col * (width + gap) : col * (width + gap) + width] = 0
+            grid[
+                row * (height + gap) : row * (height + gap) + height,
+                col * (width + gap) : col * (width + gap) + width,
+            ] = 0
     for index in range(channels):
         tile = tile_of(activation[:, :, index])
         if tile is None:
             continue
-        row, col = (index % rows, index // rows) if column_major else divmod(index, images_per_row)
+        row, col = (
+            (index % rows, index // rows)
+            if column_major
+            else divmod(index, images_per_row)
+        )
         top, left = row * (height + gap), col * (width + gap)
         grid[top : top + height, left : left + width] = tile
     return grid
@@ -110,11 +144,19 @@ def grid_mistakes(activation, images_per_row=16):
         activation = activation[0]
 
     def correct(channel):
-        return None if channel.max() == channel.min() else _standardize(channel, channel.std())
+        return (
+            None
+            if channel.max() == channel.min()
+            else _standardize(channel, channel.std())
+        )
 
     def by_max(channel):
         centered = channel - channel.mean()
-        return None if channel.max() == channel.min() else _standardize(channel, centered.max())
+        return (
+            None
+            if channel.max() == channel.min()
+            else _standardize(channel, centered.max())
+        )
 
     def cast_first(channel):
         if channel.max() == channel.min():
@@ -123,7 +165,11 @@ def grid_mistakes(activation, images_per_row=16):
         return np.clip(standardized.astype(np.uint8), 0, 255)
 
     def grey_blank(channel):
-        return np.full(channel.shape, 128, np.uint8) if channel.max() == channel.min() else correct(channel)
+        return (
+            np.full(channel.shape, 128, np.uint8)
+            if channel.max() == channel.min()
+            else correct(channel)
+        )
 
     def std_test(channel):
         return None if channel.std() == 0 else _standardize(channel, channel.std())
@@ -133,19 +179,31 @@ def grid_mistakes(activation, images_per_row=16):
     def whole_layer(channel):
         if channel.max() == channel.min():
             return None
-        return np.clip((channel - layer_mean) / layer_std * 64 + 128, 0, 255).astype(np.uint8)
+        return np.clip((channel - layer_mean) / layer_std * 64 + 128, 0, 255).astype(
+            np.uint8
+        )
 
     ipr = images_per_row
-    with np.errstate(all="ignore"):  # the mistakes divide by zero and cast NaN, as a student's code would
+    with np.errstate(
+        all="ignore"
+    ):  # the mistakes divide by zero and cast NaN, as a student's code would
         mistakes = {
-            "divided by the maximum instead of the standard deviation": _tile(activation, ipr, by_max),
+            "divided by the maximum instead of the standard deviation": _tile(
+                activation, ipr, by_max
+            ),
             "cast to uint8 before clipping": _tile(activation, ipr, cast_first),
             "standardized the whole layer at once instead of each channel on its own": _tile(
                 activation, ipr, whole_layer
             ),
-            "left out the 1-pixel separator between tiles": _tile(activation, ipr, correct, gap=0),
-            "put a separator after the last row and column too": _tile(activation, ipr, correct, edge=True),
-            "made the separator white (255) instead of blank (0)": _tile(activation, ipr, correct, background=255),
+            "left out the 1-pixel separator between tiles": _tile(
+                activation, ipr, correct, gap=0
+            ),
+            "put a separator after the last row and column too": _tile(
+                activation, ipr, correct, edge=True
+            ),
+            "made the separator white (255) instead of blank (0)": _tile(
+                activation, ipr, correct, background=255
+            ),
             "placed the channels column by column instead of row by row": _tile(
                 activation, ipr, correct, column_major=True
             ),
@@ -153,17 +211,20 @@ def grid_mistakes(activation, images_per_row=16):
                 activation, ipr, grey_blank
             ),
             "missed a constant channel whose float32 std is a tiny round-off instead of 0 "
-            "(test channel.max() == channel.min(), not std == 0)": _tile(activation, ipr, std_test),
+            "(test channel.max() == channel.min(), not std == 0)": _tile(
+                activation, ipr, std_test
+            ),
         }
     expected = reference.channel_grid(activation, ipr)
     # A variation that changes nothing on this input is no mistake here (e.g. no constant channel).
     return {
-        hint: wrong for hint, wrong in mistakes.items()
+        hint: wrong
+        for hint, wrong in mistakes.items()
         if wrong.shape != expected.shape or not np.array_equal(wrong, expected)
     }
 
 
-PRELUDE = '''import numpy as np
+PRELUDE = """import numpy as np
 import importlib.util as _importlib_util
 import sys as _sys
 
@@ -180,7 +241,7 @@ def _lazy_import(name):
 
 
 keras = _lazy_import("keras")
-'''
+"""
 """The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out).
 
 ``keras`` is imported on first use: ``channel_grid`` rarely needs it, and importing it
@@ -221,60 +282,115 @@ def grading_cases():
 
     def check_pool2_shape(outputs):
         grid = np.asarray(outputs["value"])
-        check_true("channel_grid", grid.shape == (91, 367) and grid.dtype == np.uint8,
-                   f"expected shape (91, 367) and dtype uint8, got {grid.shape} and {grid.dtype}")
+        check_true(
+            "channel_grid",
+            grid.shape == (91, 367) and grid.dtype == np.uint8,
+            f"expected shape (91, 367) and dtype uint8, got {grid.shape} and {grid.dtype}",
+        )
 
     cases = []
 
     def add(label, activation, per_row, expected, *, visible=False):
-        cases.append(Case("channel_grid", (activation,), partial(
-            check, label, expected, grid_mistakes(activation, per_row)),
-            kwargs={"images_per_row": per_row}, visible=visible))
+        cases.append(
+            Case(
+                "channel_grid",
+                (activation,),
+                partial(check, label, expected, grid_mistakes(activation, per_row)),
+                kwargs={"images_per_row": per_row},
+                visible=visible,
+            )
+        )
 
     activation = _visible_activation()
-    add("channel_grid (images_per_row=2)", activation, 2,
-        np.array([[64, 192, 0, 192, 192], [192, 64, 0, 64, 64]], np.uint8), visible=True)
-    add("channel_grid (images_per_row=1)", activation, 1,
-        np.array([[64, 192], [192, 64], [0, 0], [192, 192], [64, 64]], np.uint8), visible=True)
-    three = np.array([[64, 192, 0, 192, 192, 0, 0, 0], [192, 64, 0, 64, 64, 0, 0, 0]], np.uint8)
+    add(
+        "channel_grid (images_per_row=2)",
+        activation,
+        2,
+        np.array([[64, 192, 0, 192, 192], [192, 64, 0, 64, 64]], np.uint8),
+        visible=True,
+    )
+    add(
+        "channel_grid (images_per_row=1)",
+        activation,
+        1,
+        np.array([[64, 192], [192, 64], [0, 0], [192, 192], [64, 64]], np.uint8),
+        visible=True,
+    )
+    three = np.array(
+        [[64, 192, 0, 192, 192, 0, 0, 0], [192, 64, 0, 64, 64, 0, 0, 0]], np.uint8
+    )
     add("channel_grid (images_per_row=3)", activation, 3, three, visible=True)
     add("channel_grid (no batch axis)", activation[0], 3, three, visible=True)
     dead = activation.copy()
     dead[0, :, :, 1] = 0.0
-    add("channel_grid (a channel of zeros)", dead, 2,
-        np.array([[64, 192, 0, 0, 0], [192, 64, 0, 0, 0]], np.uint8), visible=True)
+    add(
+        "channel_grid (a channel of zeros)",
+        dead,
+        2,
+        np.array([[64, 192, 0, 0, 0], [192, 64, 0, 0, 0]], np.uint8),
+        visible=True,
+    )
     spike = np.zeros((1, 3, 3, 1), dtype=np.float32)
     spike[0, 1, 1, 0] = 9.0
     expected = np.full((3, 3), 105, np.uint8)
     expected[1, 1] = 255
     add("channel_grid (clipping)", spike, 1, expected, visible=True)
     shipped = load_pretrained("small_convnet").model
-    pool2 = np.asarray(reference.build_activation_model(shipped, ["pool2"])(
-        np.full((1, 96, 96, 3), 128.0, dtype=np.float32)))
-    cases.append(Case("channel_grid", (pool2,), check_pool2_shape, visible=True))  # the default 16 per row
+    pool2 = np.asarray(
+        reference.build_activation_model(shipped, ["pool2"])(
+            np.full((1, 96, 96, 3), 128.0, dtype=np.float32)
+        )
+    )
+    cases.append(
+        Case("channel_grid", (pool2,), check_pool2_shape, visible=True)
+    )  # the default 16 per row
 
     hidden = []
     for first in (1, 41):  # two sets of seeds, 1 to 5 and 41 to 45
         hidden += [
             (random_activation(first), 4),
             (random_activation(first + 1, height=5, width=9, channels=7), 3),
-            (random_activation(first + 2, height=12, width=12, channels=16)[0], 5),  # no batch axis
+            (
+                random_activation(first + 2, height=12, width=12, channels=16)[0],
+                5,
+            ),  # no batch axis
             (random_activation(first + 3, height=4, width=4, channels=3), 16),
             (random_activation(first + 4, height=6, width=3, channels=9), 1),
         ]
-    hidden.append((random_activation(46, height=3, width=8, channels=12)[0], 12))  # no batch axis, one full row
+    hidden.append(
+        (random_activation(46, height=3, width=8, channels=12)[0], 12)
+    )  # no batch axis, one full row
     for seed in (1, 2, 47, 48):
-        hidden += [(np.asarray(output), 6) for output in random_model(seed)(random_images(seed))]
+        hidden += [
+            (np.asarray(output), 6)
+            for output in random_model(seed)(random_images(seed))
+        ]
     shipped_layers = reference.build_activation_model(shipped, ["conv2", "pool4"])
     for seed in (3, 49):
-        hidden += [(np.asarray(output), 16) for output in shipped_layers(random_images(seed, image_size=96))]
+        hidden += [
+            (np.asarray(output), 16)
+            for output in shipped_layers(random_images(seed, image_size=96))
+        ]
     for activation, per_row in hidden:
-        add(f"channel_grid (activation {activation.shape}, images_per_row={per_row})", activation, per_row,
-            reference.channel_grid(activation, per_row))
+        add(
+            f"channel_grid (activation {activation.shape}, images_per_row={per_row})",
+            activation,
+            per_row,
+            reference.channel_grid(activation, per_row),
+        )
     # The default images_per_row (16), which the student's signature must give.
     activation = random_activation(50, height=4, width=5, channels=21)
-    cases.append(Case("channel_grid", (activation,), partial(
-        check, f"channel_grid (activation {activation.shape}, default images_per_row)",
-        reference.channel_grid(activation), grid_mistakes(activation))))
+    cases.append(
+        Case(
+            "channel_grid",
+            (activation,),
+            partial(
+                check,
+                f"channel_grid (activation {activation.shape}, default images_per_row)",
+                reference.channel_grid(activation),
+                grid_mistakes(activation),
+            ),
+        )
+    )
     # channel_grid must never change its input (the notebook's tests check it; so does the grader).
     return [replace(case, keep_inputs=True) for case in cases]

@@ -41,8 +41,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from convviz_ref import models as reference
 from convviz_grade.worker import set_weights_by_shape
+from convviz_ref import models as reference
 
 BATCH = 2
 
@@ -57,10 +57,16 @@ class BlockResult(NamedTuple):
 
 def block_input(input_shape, seed):
     """A seeded float32 batch ``(2, *input_shape)`` of standard normal values."""
-    return np.random.default_rng([seed, 3]).normal(size=(BATCH, *input_shape)).astype(np.float32)
+    return (
+        np.random.default_rng([seed, 3])
+        .normal(size=(BATCH, *input_shape))
+        .astype(np.float32)
+    )
 
 
-def build_block(block_function, input_shape, filters, *, pooling=False, seed=0, name="trial"):
+def build_block(
+    block_function, input_shape, filters, *, pooling=False, seed=0, name="trial"
+):
     """Build ``block_function`` on an input, set its weights by shape, run it.
 
     Args:
@@ -84,15 +90,21 @@ def build_block(block_function, input_shape, filters, *, pooling=False, seed=0, 
     except Exception as error:
         message = f"{call} could not be built: {type(error).__name__}: {str(error).strip()[:300]}"
         if pooling:
-            message += ("\n  hint: when the body pools, the residual must shrink too: a 1x1 Conv2D "
-                        "with strides=2 and padding='same' (the usual cause: no projection, or one "
-                        "without strides).")
+            message += (
+                "\n  hint: when the body pools, the residual must shrink too: a 1x1 Conv2D "
+                "with strides=2 and padding='same' (the usual cause: no projection, or one "
+                "without strides)."
+            )
         elif input_shape[-1] != filters:
-            message += ("\n  hint: when the number of channels changes, x and the body's output have "
-                        "different shapes: project the residual with a 1x1 Conv2D to `filters` channels.")
+            message += (
+                "\n  hint: when the number of channels changes, x and the body's output have "
+                "different shapes: project the residual with a 1x1 Conv2D to `filters` channels."
+            )
         raise AssertionError(message) from None
     if outputs is None:
-        raise AssertionError(f"{call} returned None; did the function forget to `return` its output?")
+        raise AssertionError(
+            f"{call} returned None; did the function forget to `return` its output?"
+        )
     model = keras.Model(inputs, outputs)
     set_weights_by_shape(model, seed)
     output = model(block_input(input_shape, seed), training=False)
@@ -104,12 +116,18 @@ def build_block(block_function, input_shape, filters, *, pooling=False, seed=0, 
 
 def _projection(residual, filters, pooling, name):
     strides = 2 if pooling else 1
-    return layers.Conv2D(filters, 1, strides=strides, padding="same", name=f"{name}_projection")(residual)
+    return layers.Conv2D(
+        filters, 1, strides=strides, padding="same", name=f"{name}_projection"
+    )(residual)
 
 
-def _relu_after_add(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def _relu_after_add(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+    x = layers.Conv2D(
+        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
+    )(x)
     x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(x)
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
@@ -118,20 +136,32 @@ def _relu_after_add(x, filters, *, pooling=False, separable=False, bn_momentum=0
     return layers.Activation("relu", name=f"{name}_relu")(layers.add([x, residual]))
 
 
-def _residual_after_first_conv(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
+def _residual_after_first_conv(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
+    x = layers.Conv2D(
+        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
+    )(x)
     residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv2")(x)
+    x = layers.Conv2D(
+        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
+    )(x)
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
         residual = _projection(residual, filters, pooling, name)
     return layers.add([x, residual])
 
 
-def _pool_2x2(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def _pool_2x2(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     residual = x
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv1")(x)
-    x = layers.Conv2D(filters, 3, activation="relu", padding="same", name=f"{name}_conv2")(x)
+    x = layers.Conv2D(
+        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
+    )(x)
+    x = layers.Conv2D(
+        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
+    )(x)
     if pooling:
         x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     if pooling or residual.shape[-1] != filters:
@@ -153,38 +183,54 @@ def block_mistakes(input_shape, filters, *, pooling=False, seed=0):
     Mistakes that give exactly the reference's output here (a 2x2 pooling
     on a trial without pooling, say) are left out.
     """
-    expected = build_block(reference.residual_block, input_shape, filters, pooling=pooling, seed=seed).output
+    expected = build_block(
+        reference.residual_block, input_shape, filters, pooling=pooling, seed=seed
+    ).output
     mistakes = {}
     for hint, function in MISTAKEN_BLOCKS.items():
         try:
-            output = build_block(function, input_shape, filters, pooling=pooling, seed=seed).output
+            output = build_block(
+                function, input_shape, filters, pooling=pooling, seed=seed
+            ).output
         except AssertionError:
             continue
-        if output.shape != expected.shape or not np.allclose(output, expected, rtol=1e-4, atol=1e-5):
+        if output.shape != expected.shape or not np.allclose(
+            output, expected, rtol=1e-4, atol=1e-5
+        ):
             mistakes[hint] = output
     return mistakes
 
 
-def count_mistakes(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+def count_mistakes(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
     """What the usual counting mistakes give: ``{hint: count}``, those that differ from the right count."""
-    right = reference.count_conv_params(kernel_size, in_channels, out_channels, separable=separable,
-                                        use_bias=use_bias)
+    right = reference.count_conv_params(
+        kernel_size, in_channels, out_channels, separable=separable, use_bias=use_bias
+    )
     bias = out_channels if use_bias else 0
     k2 = kernel_size * kernel_size
     candidates = {
-        "counted k * k * in_channels * out_channels for the separable convolution too":
-            k2 * in_channels * out_channels + bias,
-        "forgot the out_channels biases when use_bias is true":
-            right - bias,
-        "counted the depthwise step with out_channels filters (k * k * out_channels)":
-            (k2 * out_channels + in_channels * out_channels + bias) if separable else right,
-        "counted one bias per input channel instead of per output channel":
-            right - bias + (in_channels if use_bias else 0),
+        "counted k * k * in_channels * out_channels for the separable convolution too": k2
+        * in_channels
+        * out_channels
+        + bias,
+        "forgot the out_channels biases when use_bias is true": right - bias,
+        "counted the depthwise step with out_channels filters (k * k * out_channels)": (
+            k2 * out_channels + in_channels * out_channels + bias
+        )
+        if separable
+        else right,
+        "counted one bias per input channel instead of per output channel": right
+        - bias
+        + (in_channels if use_bias else 0),
     }
     return {hint: value for hint, value in candidates.items() if value != right}
 
 
-def keras_param_count(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
+def keras_param_count(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
     """Keras' own count: ``count_params()`` of a built Conv2D or SeparableConv2D layer."""
     kind = layers.SeparableConv2D if separable else layers.Conv2D
     layer = kind(out_channels, kernel_size, use_bias=use_bias)
@@ -230,12 +276,24 @@ non-square sizes; the worker gives the weights by kernel shape with the
 trial's seed of the weights.
 """
 
-COUNT_TRIALS = [(1, 16, 32), (3, 3, 32), (3, 128, 64), (5, 24, 48), (7, 10, 6),
-                (1, 8, 24), (3, 5, 40), (3, 96, 48), (5, 12, 36), (7, 6, 20)]
+COUNT_TRIALS = [
+    (1, 16, 32),
+    (3, 3, 32),
+    (3, 128, 64),
+    (5, 24, 48),
+    (7, 10, 6),
+    (1, 8, 24),
+    (3, 5, 40),
+    (3, 96, 48),
+    (5, 12, 36),
+    (7, 6, 20),
+]
 """The hidden trials of ``count_conv_params``, each with and without separable and bias."""
 
 
-def run_block_like_the_worker(block_function, array, filters, *, weights_seed=0, **kwargs):
+def run_block_like_the_worker(
+    block_function, array, filters, *, weights_seed=0, **kwargs
+):
     """What the grading worker computes for a ``block`` case: ``(output, parameter count)``.
 
     The one-block model is built and given weights by
@@ -245,7 +303,13 @@ def run_block_like_the_worker(block_function, array, filters, *, weights_seed=0,
     """
     from convviz_grade.worker import run_block
 
-    output, params = run_block(block_function, np.asarray(array, np.float32), filters, kwargs, seed=weights_seed)
+    output, params = run_block(
+        block_function,
+        np.asarray(array, np.float32),
+        filters,
+        kwargs,
+        seed=weights_seed,
+    )
     return np.asarray(output), int(params)
 
 
@@ -254,15 +318,20 @@ def block_mistakes_on(array, filters, *, weights_seed=0, **kwargs):
 
     Those that cannot be built, or give the reference's output, are left out.
     """
-    expected, _ = run_block_like_the_worker(reference.residual_block, array, filters, weights_seed=weights_seed,
-                                            **kwargs)
+    expected, _ = run_block_like_the_worker(
+        reference.residual_block, array, filters, weights_seed=weights_seed, **kwargs
+    )
     mistakes = {}
     for hint, function in MISTAKEN_BLOCKS.items():
         try:
-            output, _ = run_block_like_the_worker(function, array, filters, weights_seed=weights_seed, **kwargs)
+            output, _ = run_block_like_the_worker(
+                function, array, filters, weights_seed=weights_seed, **kwargs
+            )
         except Exception:
             continue
-        if output.shape != expected.shape or not np.allclose(output, expected, rtol=1e-4, atol=1e-5):
+        if output.shape != expected.shape or not np.allclose(
+            output, expected, rtol=1e-4, atol=1e-5
+        ):
             mistakes[hint] = output
     return mistakes
 
@@ -271,14 +340,27 @@ def _check_block(what, expected, expected_params, mistakes, outputs):
     from convviz_grade.checks import check_array, check_true
 
     output = np.asarray(outputs["value"])
-    check_true(what, output.shape == expected.shape,
-               f"expected output shape {expected.shape[1:]}, got {output.shape[1:]}")
+    check_true(
+        what,
+        output.shape == expected.shape,
+        f"expected output shape {expected.shape[1:]}, got {output.shape[1:]}",
+    )
     params = outputs.get("params")
     params = None if params is None else np.asarray(params)
-    check_true(what, params is not None and params.shape == () and int(params) == expected_params,
-               f"expected {expected_params:,} parameters, got "
-               f"{'none' if params is None else (f'{int(params):,}' if params.shape == () else params.shape)}")
-    check_array(what, output, expected, rtol=1e-4, atol=1e-5 * float(np.abs(expected).max()), mistakes=mistakes)
+    check_true(
+        what,
+        params is not None and params.shape == () and int(params) == expected_params,
+        f"expected {expected_params:,} parameters, got "
+        f"{'none' if params is None else (f'{int(params):,}' if params.shape == () else params.shape)}",
+    )
+    check_array(
+        what,
+        output,
+        expected,
+        rtol=1e-4,
+        atol=1e-5 * float(np.abs(expected).max()),
+        mistakes=mistakes,
+    )
 
 
 def _check_count(label, expected, mistakes, check_int, outputs):
@@ -287,8 +369,11 @@ def _check_count(label, expected, mistakes, check_int, outputs):
     check_array(label, outputs["value"], expected, rtol=0, atol=0, mistakes=mistakes)
     if check_int:
         dtype = np.asarray(outputs["value"]).dtype
-        check_true("count_conv_params", np.issubdtype(dtype, np.integer),
-                   f"expected an int (a number of weights), got a value of dtype {dtype}")
+        check_true(
+            "count_conv_params",
+            np.issubdtype(dtype, np.integer),
+            f"expected an int (a number of weights), got a value of dtype {dtype}",
+        )
 
 
 def grading_cases():
@@ -309,44 +394,112 @@ def grading_cases():
     from convviz_grade.grading import Case
 
     cases = []
-    blocks = [((8, 8, 16), 16, False, block_input((8, 8, 16), 0), 0, "trial", True),
-              ((8, 8, 16), 32, True, block_input((8, 8, 16), 0), 0, "trial", True),
-              ((4, 4, 16), 16, False, np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32"), 0,
-               "zero", True)]
-    blocks += [(shape, filters, pooling, block_input(shape, seed), weights_seed, "trial", False)
-               for shape, filters, pooling, seed, weights_seed in BLOCK_TRIALS]
+    blocks = [
+        ((8, 8, 16), 16, False, block_input((8, 8, 16), 0), 0, "trial", True),
+        ((8, 8, 16), 32, True, block_input((8, 8, 16), 0), 0, "trial", True),
+        (
+            (4, 4, 16),
+            16,
+            False,
+            np.random.default_rng(0).normal(size=(1, 4, 4, 16)).astype("float32"),
+            0,
+            "zero",
+            True,
+        ),
+    ]
+    blocks += [
+        (
+            shape,
+            filters,
+            pooling,
+            block_input(shape, seed),
+            weights_seed,
+            "trial",
+            False,
+        )
+        for shape, filters, pooling, seed, weights_seed in BLOCK_TRIALS
+    ]
     for shape, filters, pooling, array, weights_seed, name, visible in blocks:
         what = f"residual_block(x of shape {(None,) + shape}, filters={filters}, pooling={pooling})"
         kwargs = {"pooling": pooling, "name": name}
-        expected, params = run_block_like_the_worker(reference.residual_block, array, filters,
-                                                     weights_seed=weights_seed, **kwargs)
-        cases.append(Case("residual_block", (array, filters), partial(
-            _check_block, what, expected, params,
-            block_mistakes_on(array, filters, weights_seed=weights_seed, **kwargs)),
-            kwargs=kwargs, kind="block", seed=weights_seed, visible=visible))
+        expected, params = run_block_like_the_worker(
+            reference.residual_block,
+            array,
+            filters,
+            weights_seed=weights_seed,
+            **kwargs,
+        )
+        cases.append(
+            Case(
+                "residual_block",
+                (array, filters),
+                partial(
+                    _check_block,
+                    what,
+                    expected,
+                    params,
+                    block_mistakes_on(
+                        array, filters, weights_seed=weights_seed, **kwargs
+                    ),
+                ),
+                kwargs=kwargs,
+                kind="block",
+                seed=weights_seed,
+                visible=visible,
+            )
+        )
 
-    separable_mistake = "counted k * k * in_channels * out_channels for the separable convolution too"
+    separable_mistake = (
+        "counted k * k * in_channels * out_channels for the separable convolution too"
+    )
     bias_mistake = "forgot the out_channels biases when use_bias is true"
-    for options, expected, mistakes in [({}, 36864, {}),
-                                        ({"separable": True}, 4672, {separable_mistake: 36864}),
-                                        ({"use_bias": True}, 36928, {bias_mistake: 36864}),
-                                        ({"separable": True, "use_bias": True}, 4736, {bias_mistake: 4672})]:
-        label = "count_conv_params(3, 64, 64" + "".join(f", {key}=True" for key in options) + ")"
-        cases.append(Case("count_conv_params", (3, 64, 64), partial(_check_count, label, expected, mistakes,
-                                                                     not options),
-                          kwargs=options, visible=True))
+    for options, expected, mistakes in [
+        ({}, 36864, {}),
+        ({"separable": True}, 4672, {separable_mistake: 36864}),
+        ({"use_bias": True}, 36928, {bias_mistake: 36864}),
+        ({"separable": True, "use_bias": True}, 4736, {bias_mistake: 4672}),
+    ]:
+        label = (
+            "count_conv_params(3, 64, 64"
+            + "".join(f", {key}=True" for key in options)
+            + ")"
+        )
+        cases.append(
+            Case(
+                "count_conv_params",
+                (3, 64, 64),
+                partial(_check_count, label, expected, mistakes, not options),
+                kwargs=options,
+                visible=True,
+            )
+        )
     for k, cin, cout in COUNT_TRIALS:
         for separable in (False, True):
             for use_bias in (False, True):
                 options = {"separable": separable, "use_bias": use_bias}
                 label = f"count_conv_params({k}, {cin}, {cout}, separable={separable}, use_bias={use_bias})"
                 expected = reference.count_conv_params(k, cin, cout, **options)
-                if expected != keras_param_count(k, cin, cout, **options):  # the reference itself is wrong
-                    raise ValueError(f"{label}: the reference counts {expected}, Keras "
-                                     f"{keras_param_count(k, cin, cout, **options)}")
-                cases.append(Case("count_conv_params", (k, cin, cout), partial(
-                    _check_count, label, expected, count_mistakes(k, cin, cout, **options), False),
-                    kwargs=options))
+                if expected != keras_param_count(
+                    k, cin, cout, **options
+                ):  # the reference itself is wrong
+                    raise ValueError(
+                        f"{label}: the reference counts {expected}, Keras "
+                        f"{keras_param_count(k, cin, cout, **options)}"
+                    )
+                cases.append(
+                    Case(
+                        "count_conv_params",
+                        (k, cin, cout),
+                        partial(
+                            _check_count,
+                            label,
+                            expected,
+                            count_mistakes(k, cin, cout, **options),
+                            False,
+                        ),
+                        kwargs=options,
+                    )
+                )
     return cases
 
 
@@ -356,9 +509,13 @@ def explain_error(case, message):
         return None
     array, filters = case.args
     if case.kwargs.get("pooling"):
-        return ("when the body pools, the residual must shrink too: a 1x1 Conv2D with strides=2 and "
-                "padding='same' (the usual cause: no projection, or one without strides).")
+        return (
+            "when the body pools, the residual must shrink too: a 1x1 Conv2D with strides=2 and "
+            "padding='same' (the usual cause: no projection, or one without strides)."
+        )
     if array.shape[-1] != filters:
-        return ("when the number of channels changes, x and the body's output have different shapes: "
-                "project the residual with a 1x1 Conv2D to `filters` channels.")
+        return (
+            "when the number of channels changes, x and the body's output have different shapes: "
+            "project the residual with a 1x1 Conv2D to `filters` channels."
+        )
     return None

@@ -42,7 +42,12 @@ from keras import layers
 from convviz_ref import attribution as reference
 from convviz_ref import faithfulness as reference_faithfulness
 
-FUNCTIONS = ["integrated_gradients", "gradcam_plus_plus", "pointing_game", "energy_pointing_game"]
+FUNCTIONS = [
+    "integrated_gradients",
+    "gradcam_plus_plus",
+    "pointing_game",
+    "energy_pointing_game",
+]
 """The graded functions, in notebook order."""
 
 LAST_CONV = "last_conv_act"
@@ -76,7 +81,11 @@ def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SI
     x = layers.Conv2D(8, 3, padding="same", name="last_conv")(x)
     x = layers.Activation("relu", name=LAST_CONV)(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(num_classes, activation=None if head == "linear" else "softmax", name="predictions")(x)
+    outputs = layers.Dense(
+        num_classes,
+        activation=None if head == "linear" else "softmax",
+        name="predictions",
+    )(x)
     model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
     rng = np.random.default_rng([seed, 17])
     for layer in model.layers:
@@ -85,8 +94,12 @@ def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SI
             kernel, bias = weights
             fan_in = int(np.prod(kernel.shape[:-1]))
             scale = (3.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights([rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                               rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32)])
+            layer.set_weights(
+                [
+                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
+                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
+                ]
+            )
     return model
 
 
@@ -99,8 +112,12 @@ def random_images(seed, n=1, image_size=IMAGE_SIZE):
     for index in range(n):
         centre = rng.uniform(-0.6, 0.6, size=2)
         blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.2)
-        images[index] = np.clip(blob[..., None] * rng.uniform(0, 255, 3) + rng.uniform(0, 80, images.shape[1:]),
-                                0, 255)
+        images[index] = np.clip(
+            blob[..., None] * rng.uniform(0, 255, 3)
+            + rng.uniform(0, 80, images.shape[1:]),
+            0,
+            255,
+        )
     return images
 
 
@@ -132,8 +149,10 @@ def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.
         bump = np.zeros(grid)
         for _ in range(3):
             centre = rng.uniform(0, 1, 2) * (np.array(grid) - 1)
-            bump += rng.uniform(-1, 2) * np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2)
-                                                / rng.uniform(0.5, 3))
+            bump += rng.uniform(-1, 2) * np.exp(
+                -((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2)
+                / rng.uniform(0.5, 3)
+            )
         bump += rng.normal(0, 0.15, grid)
         bump = (bump - bump.min()) / (np.ptp(bump) or 1.0)
         maps[index] = (bump - negative) * rng.uniform(0.5, 5)
@@ -146,7 +165,9 @@ def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.
 def _classes(model, images, class_index):
     """The class of each image: int ``(n,)`` (None: each image's own top class)."""
     if class_index is None:
-        return np.argmax(np.asarray(model(np.asarray(images, np.float32), training=False)), axis=-1)
+        return np.argmax(
+            np.asarray(model(np.asarray(images, np.float32), training=False)), axis=-1
+        )
     return np.broadcast_to(np.asarray(class_index), (len(images),)).astype(int)
 
 
@@ -155,20 +176,30 @@ def _input_gradients(model, images, classes):
     inputs = tf.constant(np.asarray(images, np.float32))
     with tf.GradientTape() as tape:
         tape.watch(inputs)
-        scores = tf.gather(model(inputs, training=False), tf.constant(np.asarray(classes, np.int32)),
-                           axis=1, batch_dims=1)
+        scores = tf.gather(
+            model(inputs, training=False),
+            tf.constant(np.asarray(classes, np.int32)),
+            axis=1,
+            batch_dims=1,
+        )
     return tape.gradient(scores, inputs).numpy().astype(np.float64)
 
 
 def _baseline_of(images, baseline):
-    return np.zeros_like(images) if baseline is None else np.broadcast_to(
-        np.asarray(baseline, np.float64), images.shape)
+    return (
+        np.zeros_like(images)
+        if baseline is None
+        else np.broadcast_to(np.asarray(baseline, np.float64), images.shape)
+    )
 
 
 def _path_gradients(model, images, baseline, classes, alphas):
     """Gradients ``(n, len(alphas), h, w, c)`` at ``x' + alpha (x - x')``."""
     difference = images - baseline
-    path = baseline[:, None] + np.asarray(alphas)[None, :, None, None, None] * difference[:, None]
+    path = (
+        baseline[:, None]
+        + np.asarray(alphas)[None, :, None, None, None] * difference[:, None]
+    )
     flat = path.reshape((-1,) + images.shape[1:])
     gradients = _input_gradients(model, flat, np.repeat(classes, len(alphas)))
     return gradients.reshape((len(images), len(alphas)) + images.shape[1:])
@@ -189,13 +220,18 @@ def _class_mistakes(classes, with_classes):
     mistakes = {}
     if np.any(classes != classes[0]):
         if classes[0] == 0:
-            mistakes["explained class 0 (here also the first image's top class) for every image instead of "
-                     "each image's own top class"] = with_classes(np.zeros_like(classes))
+            mistakes[
+                "explained class 0 (here also the first image's top class) for every image instead of "
+                "each image's own top class"
+            ] = with_classes(np.zeros_like(classes))
         else:
-            mistakes["explained the first image's top class for every image instead of each image's own"] = (
-                with_classes(np.full_like(classes, classes[0])))
+            mistakes[
+                "explained the first image's top class for every image instead of each image's own"
+            ] = with_classes(np.full_like(classes, classes[0]))
     if np.any(classes != 0) and classes[0] != 0:
-        mistakes["explained class 0 instead of each image's top class"] = with_classes(np.zeros_like(classes))
+        mistakes["explained class 0 instead of each image's top class"] = with_classes(
+            np.zeros_like(classes)
+        )
     return mistakes
 
 
@@ -212,50 +248,75 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     alphas = np.linspace(0, 1, steps + 1)
     gradients = _path_gradients(model, images, baseline_array, classes, alphas)
     mistakes = {
-        "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(gradients),
+        "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(
+            gradients
+        ),
         "summed by the left rule (the steps points from the baseline, missing the image's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, :-1].mean(axis=1),
         "summed by the right rule (the steps points up to the image, missing the baseline's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, 1:].mean(axis=1),
         "took the gradient at the baseline only": difference * gradients[:, 0],
-        "took the gradient at the image only (gradient times input)": difference * gradients[:, -1],
+        "took the gradient at the image only (gradient times input)": difference
+        * gradients[:, -1],
     }
     if steps > 1:
-        mistakes["integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of steps"] = (
-            difference * _trapezoid(_path_gradients(model, images, baseline_array, classes,
-                                                    np.linspace(0, 1, steps))))
+        mistakes[
+            "integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of steps"
+        ] = difference * _trapezoid(
+            _path_gradients(
+                model, images, baseline_array, classes, np.linspace(0, 1, steps)
+            )
+        )
 
     def with_classes(wrong_classes):
-        return difference * _trapezoid(_path_gradients(model, images, baseline_array, wrong_classes, alphas))
+        return difference * _trapezoid(
+            _path_gradients(model, images, baseline_array, wrong_classes, alphas)
+        )
 
     if class_index is None:
         mistakes.update(_class_mistakes(classes, with_classes))
     else:
         top = _classes(model, images, None)
         if np.any(top != classes):
-            mistakes["ignored class_index (explained each image's top class instead)"] = with_classes(top)
+            mistakes[
+                "ignored class_index (explained each image's top class instead)"
+            ] = with_classes(top)
     if baseline is not None:
         black = np.zeros_like(images)
-        mistakes["ignored the baseline (integrated from a black image)"] = images * _trapezoid(
-            _path_gradients(model, images, black, classes, alphas))
+        mistakes["ignored the baseline (integrated from a black image)"] = (
+            images * _trapezoid(_path_gradients(model, images, black, classes, alphas))
+        )
     return mistakes
 
 
 def _maps_and_gradients(model, images, layer_name, classes):
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    grad_model = keras.Model(
+        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
+    )
     inputs = tf.constant(np.asarray(images, np.float32))
     with tf.GradientTape() as tape:
         maps, predictions = grad_model(inputs, training=False)
-        scores = tf.gather(predictions, tf.constant(np.asarray(classes, np.int32)), axis=1, batch_dims=1)
-    return maps.numpy().astype(np.float64), tape.gradient(scores, maps).numpy().astype(np.float64)
+        scores = tf.gather(
+            predictions,
+            tf.constant(np.asarray(classes, np.int32)),
+            axis=1,
+            batch_dims=1,
+        )
+    return maps.numpy().astype(np.float64), tape.gradient(scores, maps).numpy().astype(
+        np.float64
+    )
 
 
 def _plus_plus(maps, gradients, *, activation_sum=True, relu=True, over_channels=False):
     totals = maps.sum(axis=(1, 2, 3) if over_channels else (1, 2), keepdims=True)
-    squared = gradients ** 2
-    denominator = 2 * squared + (totals * gradients ** 3 if activation_sum else 0)
-    alphas = np.divide(squared, denominator, out=np.zeros_like(squared), where=denominator != 0)
-    weights = (alphas * (np.maximum(gradients, 0) if relu else gradients)).sum(axis=(1, 2), keepdims=True)
+    squared = gradients**2
+    denominator = 2 * squared + (totals * gradients**3 if activation_sum else 0)
+    alphas = np.divide(
+        squared, denominator, out=np.zeros_like(squared), where=denominator != 0
+    )
+    weights = (alphas * (np.maximum(gradients, 0) if relu else gradients)).sum(
+        axis=(1, 2), keepdims=True
+    )
     return maps * weights
 
 
@@ -267,42 +328,64 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
     positive = np.maximum(right, 0)
     peaks = positive.reshape(len(positive), -1).max(axis=1)[:, None, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        squared = gradients ** 2
-        naive = squared / (2 * squared + maps.sum(axis=(1, 2), keepdims=True) * gradients ** 3)
-        naive = (maps * (naive * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)).sum(axis=-1)
+        squared = gradients**2
+        naive = squared / (
+            2 * squared + maps.sum(axis=(1, 2), keepdims=True) * gradients**3
+        )
+        naive = (
+            maps * (naive * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)
+        ).sum(axis=-1)
     mistakes = {
-        "used Grad-CAM's weights (the mean gradient of each channel) instead of Grad-CAM++'s":
-            (maps * gradients.mean(axis=(1, 2), keepdims=True)).sum(axis=-1),
-        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)":
-            _plus_plus(maps, gradients, activation_sum=False).sum(axis=-1),
-        "left out the ReLU of the gradient in the weights (w_k = sum a g)":
-            _plus_plus(maps, gradients, relu=False).sum(axis=-1),
-        "summed the activations over the channels too (sum over a, b and k) instead of over each channel's grid":
-            _plus_plus(maps, gradients, over_channels=True).sum(axis=-1),
-        "averaged the weighted maps over the channels instead of summing them":
-            _plus_plus(maps, gradients).mean(axis=-1),
-        "applied a ReLU to the map and divided it by its maximum (the function returns the raw map)":
-            np.divide(positive, peaks, out=np.zeros_like(positive), where=peaks > 0),
+        "used Grad-CAM's weights (the mean gradient of each channel) instead of Grad-CAM++'s": (
+            maps * gradients.mean(axis=(1, 2), keepdims=True)
+        ).sum(axis=-1),
+        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)": _plus_plus(
+            maps, gradients, activation_sum=False
+        ).sum(axis=-1),
+        "left out the ReLU of the gradient in the weights (w_k = sum a g)": _plus_plus(
+            maps, gradients, relu=False
+        ).sum(axis=-1),
+        "summed the activations over the channels too (sum over a, b and k) instead of over each channel's grid": _plus_plus(
+            maps, gradients, over_channels=True
+        ).sum(axis=-1),
+        "averaged the weighted maps over the channels instead of summing them": _plus_plus(
+            maps, gradients
+        ).mean(axis=-1),
+        "applied a ReLU to the map and divided it by its maximum (the function returns the raw map)": np.divide(
+            positive, peaks, out=np.zeros_like(positive), where=peaks > 0
+        ),
         "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 there": naive,
     }
 
     def with_classes(wrong_classes):
-        return _plus_plus(*_maps_and_gradients(model, images, layer_name, wrong_classes)).sum(axis=-1)
+        return _plus_plus(
+            *_maps_and_gradients(model, images, layer_name, wrong_classes)
+        ).sum(axis=-1)
 
     if class_index is None:
         mistakes.update(_class_mistakes(classes, with_classes))
     else:
         top = _classes(model, images, None)
         if np.any(top != classes):
-            mistakes["ignored class_index (explained each image's top class instead)"] = with_classes(top)
+            mistakes[
+                "ignored class_index (explained each image's top class instead)"
+            ] = with_classes(top)
     return mistakes
 
 
 def _resized(maps, size, interpolation):
     maps = np.asarray(maps, np.float32)
     if interpolation == "repeat":
-        return np.repeat(np.repeat(maps, size[0] // maps.shape[1], axis=1), size[1] // maps.shape[2], axis=2)
-    return np.asarray(keras.ops.image.resize(maps[..., None], tuple(size), interpolation=interpolation))[..., 0]
+        return np.repeat(
+            np.repeat(maps, size[0] // maps.shape[1], axis=1),
+            size[1] // maps.shape[2],
+            axis=2,
+        )
+    return np.asarray(
+        keras.ops.image.resize(
+            maps[..., None], tuple(size), interpolation=interpolation
+        )
+    )[..., 0]
 
 
 def _hits(masks, rows, cols, counts):
@@ -329,29 +412,43 @@ def pointing_mistakes(maps, masks):
     mistakes = {
         "took the peak on the map's own grid (the centre pixel of its cell) instead of on the map "
         "upsampled to the mask": _hits(masks, grid_rows, grid_cols, on_object),
-        "counted only the object's inside (0) as a hit, not its contour (2)":
-            _hits(masks, rows, cols, lambda labels: labels == 0),
-        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the background, 2 the contour)":
-            _hits(masks, rows, cols, lambda labels: labels > 0),
-        "took the peak of the absolute values (the most negative value can win)":
-            _hits(masks, *peaks(np.abs(upsampled)), on_object),
+        "counted only the object's inside (0) as a hit, not its contour (2)": _hits(
+            masks, rows, cols, lambda labels: labels == 0
+        ),
+        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the background, 2 the contour)": _hits(
+            masks, rows, cols, lambda labels: labels > 0
+        ),
+        "took the peak of the absolute values (the most negative value can win)": _hits(
+            masks, *peaks(np.abs(upsampled)), on_object
+        ),
     }
     if maps.shape[1:] != (height, width):
         mistakes["upsampled bilinearly instead of bicubically"] = _hits(
-            masks, *peaks(_resized(maps, (height, width), "bilinear")), on_object)
+            masks, *peaks(_resized(maps, (height, width), "bilinear")), on_object
+        )
     return mistakes
 
 
-def _energy(upsampled, masks, *, counted=lambda labels: labels != BACKGROUND, positive=lambda m: np.maximum(m, 0),
-            pooled=False, nan_for_nothing=False):
+def _energy(
+    upsampled,
+    masks,
+    *,
+    counted=lambda labels: labels != BACKGROUND,
+    positive=lambda m: np.maximum(m, 0),
+    pooled=False,
+    nan_for_nothing=False,
+):
     mass = positive(np.asarray(upsampled, np.float64))
     total = mass.sum(axis=(1, 2))
     on_object = (mass * counted(masks)).sum(axis=(1, 2))
     if pooled:
         return float(on_object.sum() / total.sum()) if total.sum() else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        shares = on_object / total if nan_for_nothing else np.divide(on_object, total, out=np.zeros_like(total),
-                                                                   where=total != 0)
+        shares = (
+            on_object / total
+            if nan_for_nothing
+            else np.divide(on_object, total, out=np.zeros_like(total), where=total != 0)
+        )
     return float(np.mean(shares))
 
 
@@ -361,37 +458,53 @@ def energy_mistakes(maps, masks):
     size = masks.shape[1:]
     upsampled = _resized(maps, size, "bicubic")
     mistakes = {
-        "took absolute values instead of the positive part (only positive mass counts)":
-            _energy(upsampled, masks, positive=np.abs),
-        "kept the negative values (no ReLU)": _energy(upsampled, masks, positive=lambda m: m),
-        "counted only the object's inside (0), not its contour (2)":
-            _energy(upsampled, masks, counted=lambda labels: labels == 0),
-        "pooled the mass of all the images (one ratio of sums) instead of averaging each image's share":
-            _energy(upsampled, masks, pooled=True),
-        "gave a map with no positive value NaN (0 / 0) instead of 0":
-            _energy(upsampled, masks, nan_for_nothing=True),
-        "applied the ReLU before upsampling instead of after (bicubic overshoot makes new negative values)":
-            _energy(_resized(np.maximum(maps, 0), size, "bicubic"), masks, positive=lambda m: m),
+        "took absolute values instead of the positive part (only positive mass counts)": _energy(
+            upsampled, masks, positive=np.abs
+        ),
+        "kept the negative values (no ReLU)": _energy(
+            upsampled, masks, positive=lambda m: m
+        ),
+        "counted only the object's inside (0), not its contour (2)": _energy(
+            upsampled, masks, counted=lambda labels: labels == 0
+        ),
+        "pooled the mass of all the images (one ratio of sums) instead of averaging each image's share": _energy(
+            upsampled, masks, pooled=True
+        ),
+        "gave a map with no positive value NaN (0 / 0) instead of 0": _energy(
+            upsampled, masks, nan_for_nothing=True
+        ),
+        "applied the ReLU before upsampling instead of after (bicubic overshoot makes new negative values)": _energy(
+            _resized(np.maximum(maps, 0), size, "bicubic"), masks, positive=lambda m: m
+        ),
     }
     if maps.shape[1:] != tuple(size):
-        mistakes["upsampled bilinearly instead of bicubically"] = _energy(_resized(maps, size, "bilinear"), masks)
+        mistakes["upsampled bilinearly instead of bicubically"] = _energy(
+            _resized(maps, size, "bilinear"), masks
+        )
         if size[0] % maps.shape[1] == 0 and size[1] % maps.shape[2] == 0:
-            mistakes["upsampled by repeating each cell (nearest neighbour) instead of bicubically"] = _energy(
-                _resized(maps, size, "repeat"), masks)
+            mistakes[
+                "upsampled by repeating each cell (nearest neighbour) instead of bicubically"
+            ] = _energy(_resized(maps, size, "repeat"), masks)
     return mistakes
 
 
 # ------------------------------------------------------------------ the references
 
 
-def reference_integrated_gradients(model, images, class_index=None, baseline=None, steps=32):
+def reference_integrated_gradients(
+    model, images, class_index=None, baseline=None, steps=32
+):
     """The library's Integrated Gradients of the model's output (``score="output"``)."""
-    return reference.integrated_gradients(model, images, class_index, baseline, steps, score="output")
+    return reference.integrated_gradients(
+        model, images, class_index, baseline, steps, score="output"
+    )
 
 
 def reference_gradcam_plus_plus(model, images, class_index=None, *, layer_name):
     """The library's raw Grad-CAM++ map of the model's output (``score="output"``)."""
-    return reference.gradcam_plus_plus(model, images, class_index, layer_name=layer_name, score="output")
+    return reference.gradcam_plus_plus(
+        model, images, class_index, layer_name=layer_name, score="output"
+    )
 
 
 # ------------------------------------------------------------------ cases
@@ -446,7 +559,9 @@ def _distinct(mistakes, expected, rtol, atol):
     for hint, wrong in mistakes.items():
         wrong = np.asarray(wrong, np.float64)
         with np.errstate(invalid="ignore"):
-            if wrong.shape != expected.shape or not np.allclose(wrong, expected, rtol=rtol, atol=atol):
+            if wrong.shape != expected.shape or not np.allclose(
+                wrong, expected, rtol=rtol, atol=atol
+            ):
                 kept[hint] = wrong
     return kept
 
@@ -454,15 +569,32 @@ def _distinct(mistakes, expected, rtol, atol):
 def _check(label, expected, mistakes, rtol, atol, outputs):
     from convviz_grade.checks import check_array
 
-    check_array(label, outputs["value"], expected, rtol=rtol, atol=atol, mistakes=mistakes)
+    check_array(
+        label, outputs["value"], expected, rtol=rtol, atol=atol, mistakes=mistakes
+    )
 
 
-def _case(function, args, kwargs, label, expected, mistakes, *, rtol, atol, visible=False):
+def _case(
+    function, args, kwargs, label, expected, mistakes, *, rtol, atol, visible=False
+):
     from convviz_grade.grading import Case
 
     expected = np.asarray(expected, np.float64)
-    return Case(function, tuple(args), partial(_check, label, expected, _distinct(mistakes, expected, rtol, atol),
-                                               rtol, atol), kwargs=dict(kwargs), visible=visible, keep_inputs=True)
+    return Case(
+        function,
+        tuple(args),
+        partial(
+            _check,
+            label,
+            expected,
+            _distinct(mistakes, expected, rtol, atol),
+            rtol,
+            atol,
+        ),
+        kwargs=dict(kwargs),
+        visible=visible,
+        keep_inputs=True,
+    )
 
 
 def _array_tolerance(expected):
@@ -487,16 +619,34 @@ def visible_ig_model():
     return model
 
 
-VISIBLE_IG_WEIGHTS = np.array([
-    [[[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]],       # class 0
-    [[[-0.5, 0.0, 0.5], [0.0, 0.0, 0.0]], [[0.5, 0.5, 0.5], [0.0, 0.0, 1.0]]],         # class 1
-], np.float32)
+VISIBLE_IG_WEIGHTS = np.array(
+    [
+        [
+            [[0.5, 0.5, 0.5], [0.25, 0.25, 0.25]],
+            [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+        ],  # class 0
+        [
+            [[-0.5, 0.0, 0.5], [0.0, 0.0, 0.0]],
+            [[0.5, 0.5, 0.5], [0.0, 0.0, 1.0]],
+        ],  # class 1
+    ],
+    np.float32,
+)
 """``w_c`` of :func:`visible_ig_model`, shape (2 classes, 2, 2, 3)."""
 
-VISIBLE_IG_IMAGES = np.array([
-    [[[2, 2, 2], [2, 0, 0]], [[0, 0, 0], [3, 0, 0]]],   # y_0 = 6 + 1 + 9 = 16, y_1 = 0: class 0
-    [[[0, 0, 1], [0, 0, 0]], [[2, 2, 2], [0, 0, 3]]],   # y_0 = 0, y_1 = 0.5 + 6 + 9 = 15.5: class 1
-], np.float32)
+VISIBLE_IG_IMAGES = np.array(
+    [
+        [
+            [[2, 2, 2], [2, 0, 0]],
+            [[0, 0, 0], [3, 0, 0]],
+        ],  # y_0 = 6 + 1 + 9 = 16, y_1 = 0: class 0
+        [
+            [[0, 0, 1], [0, 0, 0]],
+            [[2, 2, 2], [0, 0, 3]],
+        ],  # y_0 = 0, y_1 = 0.5 + 6 + 9 = 15.5: class 1
+    ],
+    np.float32,
+)
 """The visible tests' two images, (2, 2, 2, 3); their top classes are 0 and 1."""
 
 
@@ -508,7 +658,9 @@ def visible_cam_model():
     inputs = keras.Input((2, 2, 2))
     maps_layer = layers.Conv2D(2, 1, use_bias=False, name="maps")
     dense = layers.Dense(2, use_bias=False, name="logits")
-    model = keras.Model(inputs, dense(layers.Flatten()(maps_layer(inputs))), name="visible_cam")
+    model = keras.Model(
+        inputs, dense(layers.Flatten()(maps_layer(inputs))), name="visible_cam"
+    )
     maps_layer.set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
     dense.set_weights([VISIBLE_CAM_GRADIENTS.reshape(2, -1).T.copy()])
     return model
@@ -517,10 +669,19 @@ def visible_cam_model():
 VISIBLE_CAM_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
 """(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum 4)."""
 
-VISIBLE_CAM_GRADIENTS = np.array([
-    [[[0.2, 0.5], [0.0, -0.5]], [[0.0, 0.0], [0.2, -1.0]]],   # class 0: G0 = [[.2, 0], [0, .2]], G1 = [[.5, -.5], [0, -1]]
-    [[[0.0, 0.0], [0.2, 0.0]], [[0.2, 0.0], [0.0, 0.0]]],     # class 1: G0 = [[0, .2], [.2, 0]], G1 = 0
-], np.float32)
+VISIBLE_CAM_GRADIENTS = np.array(
+    [
+        [
+            [[0.2, 0.5], [0.0, -0.5]],
+            [[0.0, 0.0], [0.2, -1.0]],
+        ],  # class 0: G0 = [[.2, 0], [0, .2]], G1 = [[.5, -.5], [0, -1]]
+        [
+            [[0.0, 0.0], [0.2, 0.0]],
+            [[0.2, 0.0], [0.0, 0.0]],
+        ],  # class 1: G0 = [[0, .2], [.2, 0]], G1 = 0
+    ],
+    np.float32,
+)
 """The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class."""
 
 
@@ -533,36 +694,57 @@ def visible_maps_and_masks():
     o, b, c = 0, 1, 2
 
     def quadrants(top_left, top_right, bottom_left, bottom_right):
-        return np.kron(np.array([[top_left, top_right], [bottom_left, bottom_right]]), np.ones((2, 2), int))
+        return np.kron(
+            np.array([[top_left, top_right], [bottom_left, bottom_right]]),
+            np.ones((2, 2), int),
+        )
 
-    masks = np.stack([
-        quadrants(o, b, b, b),   # peak top left, on the object: hit
-        quadrants(b, b, b, c),   # peak bottom right, on the contour: hit
-        quadrants(o, b, b, o),   # peak top right, on the background: miss
-        quadrants(b, o, b, b),   # peak top right (-5 is lower than 1): hit
-        quadrants(b, b, c, b),   # peak bottom left, on the contour: hit
-        quadrants(c, b, b, o),   # peak bottom right, on the object: hit
-        quadrants(o, c, c, b),   # peak top left, on the object: hit
-    ]).astype(np.int32)
-    maps = np.array([
-        [[1.0, 0.0], [0.0, 0.0]],
-        [[0.0, 0.0], [0.0, 2.0]],
-        [[0.0, 0.5], [0.0, 0.0]],
-        [[-5.0, 1.0], [0.0, 0.0]],
-        [[0.0, 0.0], [3.0, 0.0]],
-        [[0.0, 0.0], [0.0, 1.0]],
-        [[4.0, 0.0], [0.0, 0.0]],
-    ], np.float32)
+    masks = np.stack(
+        [
+            quadrants(o, b, b, b),  # peak top left, on the object: hit
+            quadrants(b, b, b, c),  # peak bottom right, on the contour: hit
+            quadrants(o, b, b, o),  # peak top right, on the background: miss
+            quadrants(b, o, b, b),  # peak top right (-5 is lower than 1): hit
+            quadrants(b, b, c, b),  # peak bottom left, on the contour: hit
+            quadrants(c, b, b, o),  # peak bottom right, on the object: hit
+            quadrants(o, c, c, b),  # peak top left, on the object: hit
+        ]
+    ).astype(np.int32)
+    maps = np.array(
+        [
+            [[1.0, 0.0], [0.0, 0.0]],
+            [[0.0, 0.0], [0.0, 2.0]],
+            [[0.0, 0.5], [0.0, 0.0]],
+            [[-5.0, 1.0], [0.0, 0.0]],
+            [[0.0, 0.0], [3.0, 0.0]],
+            [[0.0, 0.0], [0.0, 1.0]],
+            [[4.0, 0.0], [0.0, 0.0]],
+        ],
+        np.float32,
+    )
     return maps, masks
 
 
 def visible_energy_inputs():
     """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible trimaps."""
     _, masks = visible_maps_and_masks()
-    maps = np.array([
-        [[2, 2, 1, 0], [2, 2, 1, 0], [1, -3, 0, 0], [0, 0, 0, 0]],          # 8 of the positive 11 on the object
-        [[-1, -1, 0, 0], [-1, -1, 0, 0], [0, 0, -2, -2], [0, 0, -2, -2]],   # nothing positive
-    ], np.float32)
+    maps = np.array(
+        [
+            [
+                [2, 2, 1, 0],
+                [2, 2, 1, 0],
+                [1, -3, 0, 0],
+                [0, 0, 0, 0],
+            ],  # 8 of the positive 11 on the object
+            [
+                [-1, -1, 0, 0],
+                [-1, -1, 0, 0],
+                [0, 0, -2, -2],
+                [0, 0, -2, -2],
+            ],  # nothing positive
+        ],
+        np.float32,
+    )
     return maps, masks[:2]
 
 
@@ -572,10 +754,16 @@ def function_cases(function):
     One source: :func:`grading_cases` grades with all of them, and the
     notebook's hidden-test cell runs the hidden ones (:func:`convviz_grade.cases.run_hidden_cases`).
     """
-    builders = {"integrated_gradients": _ig_cases, "gradcam_plus_plus": _gradcam_plus_plus_cases,
-                "pointing_game": _pointing_cases, "energy_pointing_game": _energy_cases}
+    builders = {
+        "integrated_gradients": _ig_cases,
+        "gradcam_plus_plus": _gradcam_plus_plus_cases,
+        "pointing_game": _pointing_cases,
+        "energy_pointing_game": _energy_cases,
+    }
     if function not in builders:
-        raise ValueError(f"unknown function {function!r}; the graded functions: {', '.join(FUNCTIONS)}")
+        raise ValueError(
+            f"unknown function {function!r}; the graded functions: {', '.join(FUNCTIONS)}"
+        )
     return builders[function]()
 
 
@@ -584,14 +772,34 @@ def _ig_cases():
     model, images = visible_ig_model(), VISIBLE_IG_IMAGES
     squares = images.astype(np.float64) ** 2
     expected = VISIBLE_IG_WEIGHTS[[0, 1]] * squares  # each image's top class: 0, then 1
-    cases.append(_case("integrated_gradients", (model, images), {"steps": 4},
-                       "integrated_gradients(x^2 model, black baseline, steps=4)", expected,
-                       ig_mistakes(model, images, None, None, 4), rtol=1e-5, atol=1e-6, visible=True))
+    cases.append(
+        _case(
+            "integrated_gradients",
+            (model, images),
+            {"steps": 4},
+            "integrated_gradients(x^2 model, black baseline, steps=4)",
+            expected,
+            ig_mistakes(model, images, None, None, 4),
+            rtol=1e-5,
+            atol=1e-6,
+            visible=True,
+        )
+    )
     grey = 1.0
-    expected = VISIBLE_IG_WEIGHTS[1] * (squares - grey ** 2)
-    cases.append(_case("integrated_gradients", (model, images, 1), {"baseline": grey, "steps": 4},
-                       "integrated_gradients(x^2 model, class_index=1, baseline 1.0, steps=4)", expected,
-                       ig_mistakes(model, images, 1, grey, 4), rtol=1e-5, atol=1e-6, visible=True))
+    expected = VISIBLE_IG_WEIGHTS[1] * (squares - grey**2)
+    cases.append(
+        _case(
+            "integrated_gradients",
+            (model, images, 1),
+            {"baseline": grey, "steps": 4},
+            "integrated_gradients(x^2 model, class_index=1, baseline 1.0, steps=4)",
+            expected,
+            ig_mistakes(model, images, 1, grey, 4),
+            rtol=1e-5,
+            atol=1e-6,
+            visible=True,
+        )
+    )
     models = {}
     for seed, head, n, class_index, baseline_kind, steps in IG_TRIALS:
         model = models.setdefault((seed, head), random_classifier(seed, head=head))
@@ -602,63 +810,147 @@ def _ig_cases():
             baseline = float(baseline_kind[1])
         else:
             baseline = random_images(baseline_kind[1] + 1000)[:1] * 0.5
-        expected = reference_integrated_gradients(model, images, class_index, baseline, steps)
+        expected = reference_integrated_gradients(
+            model, images, class_index, baseline, steps
+        )
         rtol, atol = _array_tolerance(expected)
         what = "no" if baseline_kind is None else baseline_kind[0]
-        label = (f"integrated_gradients(random {head} model, {n} image(s), class_index={class_index}, "
-                 f"{what} baseline, steps={steps})")
-        cases.append(_case("integrated_gradients", (model, images, class_index), {"baseline": baseline, "steps": steps},
-                           label, expected, ig_mistakes(model, images, class_index, baseline, steps),
-                           rtol=rtol, atol=atol))
+        label = (
+            f"integrated_gradients(random {head} model, {n} image(s), class_index={class_index}, "
+            f"{what} baseline, steps={steps})"
+        )
+        cases.append(
+            _case(
+                "integrated_gradients",
+                (model, images, class_index),
+                {"baseline": baseline, "steps": steps},
+                label,
+                expected,
+                ig_mistakes(model, images, class_index, baseline, steps),
+                rtol=rtol,
+                atol=atol,
+            )
+        )
     return cases
 
 
 def _gradcam_plus_plus_cases():
     model, image = visible_cam_model(), VISIBLE_CAM_IMAGE
     cases = [
-        _case("gradcam_plus_plus", (model, image), {"layer_name": "maps"}, "gradcam_plus_plus(2x2 example)",
-              [[[0.6, 0.2], [0.3, 0.4]]], gradcam_plus_plus_mistakes(model, image, layer_name="maps"),
-              rtol=1e-4, atol=1e-6, visible=True),
-        _case("gradcam_plus_plus", (model, image, 1), {"layer_name": "maps"},
-              "gradcam_plus_plus(2x2 example, class_index=1)", [[[0.1, 0.2], [0.3, 0.4]]],
-              gradcam_plus_plus_mistakes(model, image, 1, layer_name="maps"), rtol=1e-4, atol=1e-6, visible=True),
+        _case(
+            "gradcam_plus_plus",
+            (model, image),
+            {"layer_name": "maps"},
+            "gradcam_plus_plus(2x2 example)",
+            [[[0.6, 0.2], [0.3, 0.4]]],
+            gradcam_plus_plus_mistakes(model, image, layer_name="maps"),
+            rtol=1e-4,
+            atol=1e-6,
+            visible=True,
+        ),
+        _case(
+            "gradcam_plus_plus",
+            (model, image, 1),
+            {"layer_name": "maps"},
+            "gradcam_plus_plus(2x2 example, class_index=1)",
+            [[[0.1, 0.2], [0.3, 0.4]]],
+            gradcam_plus_plus_mistakes(model, image, 1, layer_name="maps"),
+            rtol=1e-4,
+            atol=1e-6,
+            visible=True,
+        ),
     ]
     models = {}
     for seed, head, n, class_index, layer_name in GRADCAM_PLUS_PLUS_TRIALS:
         model = models.setdefault((seed, head), random_classifier(seed, head=head))
         images = random_images(seed, n)
-        expected = reference_gradcam_plus_plus(model, images, class_index, layer_name=layer_name)
+        expected = reference_gradcam_plus_plus(
+            model, images, class_index, layer_name=layer_name
+        )
         rtol, atol = _array_tolerance(expected)
-        label = (f"gradcam_plus_plus(random {head} model, {n} image(s), class_index={class_index}, "
-                 f"layer_name={layer_name!r})")
-        cases.append(_case("gradcam_plus_plus", (model, images, class_index), {"layer_name": layer_name}, label,
-                           expected, gradcam_plus_plus_mistakes(model, images, class_index, layer_name=layer_name),
-                           rtol=rtol, atol=atol))
+        label = (
+            f"gradcam_plus_plus(random {head} model, {n} image(s), class_index={class_index}, "
+            f"layer_name={layer_name!r})"
+        )
+        cases.append(
+            _case(
+                "gradcam_plus_plus",
+                (model, images, class_index),
+                {"layer_name": layer_name},
+                label,
+                expected,
+                gradcam_plus_plus_mistakes(
+                    model, images, class_index, layer_name=layer_name
+                ),
+                rtol=rtol,
+                atol=atol,
+            )
+        )
     return cases
 
 
 def _pointing_cases():
     maps, masks = visible_maps_and_masks()
-    cases = [_case("pointing_game", (maps, masks), {}, "pointing_game(seven 2x2 maps, 4x4 masks)", 6 / 7,
-                   pointing_mistakes(maps, masks), rtol=1e-9, atol=1e-12, visible=True)]
+    cases = [
+        _case(
+            "pointing_game",
+            (maps, masks),
+            {},
+            "pointing_game(seven 2x2 maps, 4x4 masks)",
+            6 / 7,
+            pointing_mistakes(maps, masks),
+            rtol=1e-9,
+            atol=1e-12,
+            visible=True,
+        )
+    ]
     for seed, n, grid in POINTING_TRIALS:
         maps, masks = random_maps_and_masks(seed, n, grid)
         label = f"pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
-        cases.append(_case("pointing_game", (maps, masks), {}, label, reference_faithfulness.pointing_game(maps, masks),
-                           pointing_mistakes(maps, masks), rtol=1e-9, atol=1e-12))
+        cases.append(
+            _case(
+                "pointing_game",
+                (maps, masks),
+                {},
+                label,
+                reference_faithfulness.pointing_game(maps, masks),
+                pointing_mistakes(maps, masks),
+                rtol=1e-9,
+                atol=1e-12,
+            )
+        )
     return cases
 
 
 def _energy_cases():
     maps, masks = visible_energy_inputs()
-    cases = [_case("energy_pointing_game", (maps, masks), {}, "energy_pointing_game(two 4x4 maps, 4x4 masks)",
-                   (8 / 11 + 0) / 2, energy_mistakes(maps, masks), rtol=SCALAR_TOLERANCE[0],
-                   atol=SCALAR_TOLERANCE[1], visible=True)]
+    cases = [
+        _case(
+            "energy_pointing_game",
+            (maps, masks),
+            {},
+            "energy_pointing_game(two 4x4 maps, 4x4 masks)",
+            (8 / 11 + 0) / 2,
+            energy_mistakes(maps, masks),
+            rtol=SCALAR_TOLERANCE[0],
+            atol=SCALAR_TOLERANCE[1],
+            visible=True,
+        )
+    ]
     constant = np.full((1, 2, 2), 0.7, np.float32)
-    cases.append(_case("energy_pointing_game", (constant, masks[1:2]), {},
-                       "energy_pointing_game(a constant 2x2 map, 4x4 mask)", 4 / 16,
-                       energy_mistakes(constant, masks[1:2]), rtol=SCALAR_TOLERANCE[0], atol=SCALAR_TOLERANCE[1],
-                       visible=True))
+    cases.append(
+        _case(
+            "energy_pointing_game",
+            (constant, masks[1:2]),
+            {},
+            "energy_pointing_game(a constant 2x2 map, 4x4 mask)",
+            4 / 16,
+            energy_mistakes(constant, masks[1:2]),
+            rtol=SCALAR_TOLERANCE[0],
+            atol=SCALAR_TOLERANCE[1],
+            visible=True,
+        )
+    )
     for seed, n, grid in POINTING_TRIALS:
         maps, masks = random_maps_and_masks(seed + 10, n, grid)
         if seed == 61:
@@ -666,9 +958,18 @@ def _energy_cases():
         if seed == 62:
             maps[0] = 0.0
         label = f"energy_pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
-        cases.append(_case("energy_pointing_game", (maps, masks), {}, label,
-                           reference_faithfulness.energy_pointing_game(maps, masks), energy_mistakes(maps, masks),
-                           rtol=SCALAR_TOLERANCE[0], atol=SCALAR_TOLERANCE[1]))
+        cases.append(
+            _case(
+                "energy_pointing_game",
+                (maps, masks),
+                {},
+                label,
+                reference_faithfulness.energy_pointing_game(maps, masks),
+                energy_mistakes(maps, masks),
+                rtol=SCALAR_TOLERANCE[0],
+                atol=SCALAR_TOLERANCE[1],
+            )
+        )
     return cases
 
 

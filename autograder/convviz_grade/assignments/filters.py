@@ -46,9 +46,16 @@ def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for number in (1, 2):
         x = keras.layers.Conv2D(
-            channels, 3, activation="relu", name=f"conv{number}",
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + number),
-            bias_initializer=keras.initializers.RandomUniform(0.0, 0.2, seed=seed * 10 + 5 + number),
+            channels,
+            3,
+            activation="relu",
+            name=f"conv{number}",
+            kernel_initializer=keras.initializers.GlorotUniform(
+                seed=seed * 10 + number
+            ),
+            bias_initializer=keras.initializers.RandomUniform(
+                0.0, 0.2, seed=seed * 10 + 5 + number
+            ),
         )(x)
     return keras.Model(inputs, x, name=f"random_convnet_{seed}")
 
@@ -61,7 +68,9 @@ def random_feature_extractor(seed, layer_name="conv2", **kwargs):
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
     """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
     rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(np.float32)
+    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(
+        np.float32
+    )
 
 
 def random_pattern(seed, size=96):
@@ -72,7 +81,10 @@ def random_pattern(seed, size=96):
     """
     rng = np.random.default_rng(seed)
     grid = np.linspace(0.0, 2.0 * np.pi, size)
-    waves = np.sin(rng.uniform(1, 4) * grid)[:, None, None] * np.cos(rng.uniform(1, 4) * grid)[None, :, None]
+    waves = (
+        np.sin(rng.uniform(1, 4) * grid)[:, None, None]
+        * np.cos(rng.uniform(1, 4) * grid)[None, :, None]
+    )
     noise = rng.normal(size=(size, size, 3))
     scale, offset = rng.uniform(20.0, 400.0), rng.uniform(-100.0, 300.0)
     return (offset + scale * (waves + 0.5 * noise)).astype(np.float32)
@@ -85,10 +97,26 @@ def _loss(activation, rows, cols, filter_index, reduce=tf.reduce_mean):
 _BORDER = slice(2, -2)
 
 _LOSS_MISTAKES = {
-    "left out no border (use activation[:, 2:-2, 2:-2, filter_index])": (slice(None), slice(None), tf.reduce_mean),
-    "cut a 1-pixel border instead of 2 pixels": (slice(1, -1), slice(1, -1), tf.reduce_mean),
-    "cut a 3-pixel border instead of 2 pixels": (slice(3, -3), slice(3, -3), tf.reduce_mean),
-    "cut the border at the start only (2: instead of 2:-2)": (slice(2, None), slice(2, None), tf.reduce_mean),
+    "left out no border (use activation[:, 2:-2, 2:-2, filter_index])": (
+        slice(None),
+        slice(None),
+        tf.reduce_mean,
+    ),
+    "cut a 1-pixel border instead of 2 pixels": (
+        slice(1, -1),
+        slice(1, -1),
+        tf.reduce_mean,
+    ),
+    "cut a 3-pixel border instead of 2 pixels": (
+        slice(3, -3),
+        slice(3, -3),
+        tf.reduce_mean,
+    ),
+    "cut the border at the start only (2: instead of 2:-2)": (
+        slice(2, None),
+        slice(2, None),
+        tf.reduce_mean,
+    ),
     "took the sum where the mean is expected": (_BORDER, _BORDER, tf.reduce_sum),
 }
 
@@ -101,13 +129,20 @@ def loss_mistakes(feature_extractor, image, filter_index):
         for hint, (rows, cols, reduce) in _LOSS_MISTAKES.items()
     }
     if activation.shape[0] > 1:
-        mistakes["used only the first image of the batch (take the mean over the batch too)"] = float(
-            tf.reduce_mean(activation[0, 2:-2, 2:-2, filter_index])
-        )
+        mistakes[
+            "used only the first image of the batch (take the mean over the batch too)"
+        ] = float(tf.reduce_mean(activation[0, 2:-2, 2:-2, filter_index]))
     return mistakes
 
 
-def _gradient(feature_extractor, image, filter_index, rows=_BORDER, cols=_BORDER, reduce=tf.reduce_mean):
+def _gradient(
+    feature_extractor,
+    image,
+    filter_index,
+    rows=_BORDER,
+    cols=_BORDER,
+    reduce=tf.reduce_mean,
+):
     image = tf.convert_to_tensor(image, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(image)
@@ -124,8 +159,10 @@ def step_mistakes(feature_extractor, image, filter_index, learning_rate):
     image, gradient = _gradient(feature_extractor, image, filter_index)
     normalized = tf.math.l2_normalize(gradient)
     mistakes = {
-        "did not normalize the gradient (divide it by its l2 norm)": image + learning_rate * gradient,
-        "stepped down the gradient (image - ...) instead of up": image - learning_rate * normalized,
+        "did not normalize the gradient (divide it by its l2 norm)": image
+        + learning_rate * gradient,
+        "stepped down the gradient (image - ...) instead of up": image
+        - learning_rate * normalized,
         "divided the gradient by its largest absolute value instead of its l2 norm": image
         + learning_rate * gradient / tf.reduce_max(tf.abs(gradient)),
     }
@@ -133,8 +170,8 @@ def step_mistakes(feature_extractor, image, filter_index, learning_rate):
         if reduce is tf.reduce_sum:
             continue  # the sum's gradient is the mean's times a constant: normalized, they are equal
         _, wrong = _gradient(feature_extractor, image, filter_index, rows, cols)
-        mistakes[f"used a compute_loss that {hint} (fix compute_loss first)"] = image + learning_rate * (
-            tf.math.l2_normalize(wrong)
+        mistakes[f"used a compute_loss that {hint} (fix compute_loss first)"] = (
+            image + learning_rate * (tf.math.l2_normalize(wrong))
         )
     return {hint: np.asarray(value) for hint, value in mistakes.items()}
 
@@ -149,38 +186,53 @@ def deprocess_mistakes(image, crop=25):
     centered = image - image.mean()
     std = image.std()
     mistakes = {}
-    with np.errstate(all="ignore"):  # the mistakes divide by zero and cast NaN, as a student's code would
+    with np.errstate(
+        all="ignore"
+    ):  # the mistakes divide by zero and cast NaN, as a student's code would
         standardized = centered / std
-        if image.max() == image.min():  # first: on a constant image, other mistakes give the same
+        if (
+            image.max() == image.min()
+        ):  # first: on a constant image, other mistakes give the same
             hint = (
                 "divided by a standard deviation of 0 (a constant image must give mid-grey 128)"
                 if std == 0
                 else "tested std > 0, which float32 round-off defeats on a constant image (test max == min)"
             )
-            mistakes[hint] = _crop(np.clip(standardized * 64 + 128, 0, 255).astype(np.uint8), crop)
-        if crop:
-            mistakes[f"forgot the {crop}-pixel crop"] = reference.deprocess_image(image, crop=0)
-            mistakes["cropped the top and left borders only"] = reference.deprocess_image(image, crop=0)[
-                crop:, crop:
-            ]
-            mistakes["cropped before normalizing (take the mean and std over the whole image, then crop)"] = (
-                reference.deprocess_image(_crop(image, crop), crop=0)
+            mistakes[hint] = _crop(
+                np.clip(standardized * 64 + 128, 0, 255).astype(np.uint8), crop
             )
+        if crop:
+            mistakes[f"forgot the {crop}-pixel crop"] = reference.deprocess_image(
+                image, crop=0
+            )
+            mistakes["cropped the top and left borders only"] = (
+                reference.deprocess_image(image, crop=0)[crop:, crop:]
+            )
+            mistakes[
+                "cropped before normalizing (take the mean and std over the whole image, then crop)"
+            ] = reference.deprocess_image(_crop(image, crop), crop=0)
         mistakes["cast to uint8 before clipping"] = _crop(
             np.clip((standardized * 64 + 128).astype(np.uint8), 0, 255), crop
         )
         mistakes["divided by the maximum instead of the standard deviation"] = _crop(
             np.clip(centered / centered.max() * 64 + 128, 0, 255).astype(np.uint8), crop
         )
-        mistakes["divided by the largest absolute value instead of the standard deviation"] = _crop(
-            np.clip(centered / np.abs(centered).max() * 64 + 128, 0, 255).astype(np.uint8), crop
+        mistakes[
+            "divided by the largest absolute value instead of the standard deviation"
+        ] = _crop(
+            np.clip(centered / np.abs(centered).max() * 64 + 128, 0, 255).astype(
+                np.uint8
+            ),
+            crop,
         )
     expected = reference.deprocess_image(image, crop=crop).astype(np.int64)
     # A mistake that changes no grey level by more than the tests' tolerance of 1 is no mistake here
     # (e.g. cropping 5 pixels before normalizing barely moves the mean and std).
     return {
-        hint: wrong for hint, wrong in mistakes.items()
-        if wrong.shape != expected.shape or np.abs(wrong.astype(np.int64) - expected).max() > 1
+        hint: wrong
+        for hint, wrong in mistakes.items()
+        if wrong.shape != expected.shape
+        or np.abs(wrong.astype(np.int64) - expected).max() > 1
     }
 
 
@@ -228,95 +280,217 @@ def grading_cases():
 
     def check_scalar(outputs):
         shape = np.asarray(outputs["value"]).shape
-        check_true("compute_loss", shape == (), f"expected one number (shape ()), got shape {shape}")
+        check_true(
+            "compute_loss",
+            shape == (),
+            f"expected one number (shape ()), got shape {shape}",
+        )
 
     def check_step_length(image, outputs):
         stepped = np.asarray(outputs["value"])
-        check_true("gradient_ascent_step", stepped.shape == (1, 96, 96, 3),
-                   f"expected shape (1, 96, 96, 3), got {stepped.shape}")
+        check_true(
+            "gradient_ascent_step",
+            stepped.shape == (1, 96, 96, 3),
+            f"expected shape (1, 96, 96, 3), got {stepped.shape}",
+        )
         length = float(np.linalg.norm(stepped.astype(np.float64) - np.asarray(image)))
-        check_true("gradient_ascent_step", abs(length - 1275.0) < 0.1,
-                   f"the step should move the image by learning_rate = 1275 (l2 distance), it moved {length:.6g}")
+        check_true(
+            "gradient_ascent_step",
+            abs(length - 1275.0) < 0.1,
+            f"the step should move the image by learning_rate = 1275 (l2 distance), it moved {length:.6g}",
+        )
 
     def check_picture_shape(outputs):
         picture = np.asarray(outputs["value"])
-        check_true("deprocess_image", picture.shape == (46, 46, 3) and picture.dtype == np.uint8,
-                   f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and {picture.dtype}")
+        check_true(
+            "deprocess_image",
+            picture.shape == (46, 46, 3) and picture.dtype == np.uint8,
+            f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and {picture.dtype}",
+        )
 
     shipped = load_pretrained("small_convnet").model
     conv3 = reference.build_feature_extractor(shipped, "conv3")
     identity = _identity_extractor()
-    random_extractors = {seed: random_feature_extractor(seed) for seed in (1, 2, 3, 4, 5, 61, 62, 63, 64, 65)}
+    random_extractors = {
+        seed: random_feature_extractor(seed)
+        for seed in (1, 2, 3, 4, 5, 61, 62, 63, 64, 65)
+    }
     cases = []
 
     # ------------------------------------------------------------ compute_loss
     loss_tolerances = {"rtol": 1e-4, "atol": 1e-6}
     image = _visible_loss_image()
     for index, expected in ((1, 3.0), (0, -1.0)):
-        cases.append(Case("compute_loss", (identity, image, index),
-                          partial(check, "compute_loss", expected, loss_mistakes(identity, image, index),
-                                  {"rtol": 1e-6}), visible=True))
-    images = np.random.default_rng(0).uniform(0, 255, size=(2, 96, 96, 3)).astype(np.float32)
+        cases.append(
+            Case(
+                "compute_loss",
+                (identity, image, index),
+                partial(
+                    check,
+                    "compute_loss",
+                    expected,
+                    loss_mistakes(identity, image, index),
+                    {"rtol": 1e-6},
+                ),
+                visible=True,
+            )
+        )
+    images = (
+        np.random.default_rng(0).uniform(0, 255, size=(2, 96, 96, 3)).astype(np.float32)
+    )
     cases.append(Case("compute_loss", (conv3, images, 7), check_scalar, visible=True))
-    for seed, num_images, indices in ((1, 2, (0, 5, 15)), (2, 2, (0, 5, 15)), (3, 2, (0, 5, 15)),
-                                      (61, 2, (0, 5, 15)), (62, 3, (2, 9)), (63, 1, (4, 13))):
+    for seed, num_images, indices in (
+        (1, 2, (0, 5, 15)),
+        (2, 2, (0, 5, 15)),
+        (3, 2, (0, 5, 15)),
+        (61, 2, (0, 5, 15)),
+        (62, 3, (2, 9)),
+        (63, 1, (4, 13)),
+    ):
         extractor = random_extractors[seed]
         images = random_images(seed, num_images=num_images)
         for index in indices:
             expected = reference.compute_loss(extractor, images, index)
-            cases.append(Case("compute_loss", (extractor, images, index), partial(
-                check, f"compute_loss (random model, {num_images} images, filter {index})", expected,
-                loss_mistakes(extractor, images, index), loss_tolerances)))
+            cases.append(
+                Case(
+                    "compute_loss",
+                    (extractor, images, index),
+                    partial(
+                        check,
+                        f"compute_loss (random model, {num_images} images, filter {index})",
+                        expected,
+                        loss_mistakes(extractor, images, index),
+                        loss_tolerances,
+                    ),
+                )
+            )
     conv2 = reference.build_feature_extractor(shipped, "conv2")
     for seed, num_images, index in ((4, 1, 11), (64, 2, 23)):
         images = random_images(seed, num_images=num_images, image_size=96)
-        cases.append(Case("compute_loss", (conv2, images, index), partial(
-            check, f"compute_loss (small_convnet conv2, {num_images} images, filter {index})",
-            reference.compute_loss(conv2, images, index), loss_mistakes(conv2, images, index), loss_tolerances)))
+        cases.append(
+            Case(
+                "compute_loss",
+                (conv2, images, index),
+                partial(
+                    check,
+                    f"compute_loss (small_convnet conv2, {num_images} images, filter {index})",
+                    reference.compute_loss(conv2, images, index),
+                    loss_mistakes(conv2, images, index),
+                    loss_tolerances,
+                ),
+            )
+        )
 
     # ---------------------------------------------------- gradient_ascent_step
     step_tolerances = {"rtol": 1e-4, "atol": 1e-3}  # values up to ~1500 in float32
     start = tf.constant(np.zeros((1, 6, 6, 2), dtype=np.float32))
     expected = np.zeros((1, 6, 6, 2), dtype=np.float32)
     expected[0, 2:4, 2:4, 1] = 5.0
-    cases.append(Case("gradient_ascent_step", (identity, start, 1, 10.0), partial(
-        check, "gradient_ascent_step", expected, step_mistakes(identity, start, 1, 10.0), {"atol": 1e-5}),
-        visible=True))
-    image = tf.constant(np.random.default_rng(0).uniform(100, 150, size=(1, 96, 96, 3)).astype(np.float32))
-    cases.append(Case("gradient_ascent_step", (conv3, image, 3, 1275.0), partial(check_step_length, image),
-                      visible=True))
-    for seed, image_seed, index, rate in ((1, 1, 0, 10.0), (2, 2, 5, 1275.0), (3, 3, 15, 100.0), (4, 4, 9, 1.0),
-                                          (61, 71, 0, 10.0), (62, 72, 5, 1275.0), (63, 73, 15, 100.0),
-                                          (64, 74, 9, 1.0)):
+    cases.append(
+        Case(
+            "gradient_ascent_step",
+            (identity, start, 1, 10.0),
+            partial(
+                check,
+                "gradient_ascent_step",
+                expected,
+                step_mistakes(identity, start, 1, 10.0),
+                {"atol": 1e-5},
+            ),
+            visible=True,
+        )
+    )
+    image = tf.constant(
+        np.random.default_rng(0)
+        .uniform(100, 150, size=(1, 96, 96, 3))
+        .astype(np.float32)
+    )
+    cases.append(
+        Case(
+            "gradient_ascent_step",
+            (conv3, image, 3, 1275.0),
+            partial(check_step_length, image),
+            visible=True,
+        )
+    )
+    for seed, image_seed, index, rate in (
+        (1, 1, 0, 10.0),
+        (2, 2, 5, 1275.0),
+        (3, 3, 15, 100.0),
+        (4, 4, 9, 1.0),
+        (61, 71, 0, 10.0),
+        (62, 72, 5, 1275.0),
+        (63, 73, 15, 100.0),
+        (64, 74, 9, 1.0),
+    ):
         extractor = random_extractors[seed]
         image = tf.constant(random_images(image_seed, num_images=1))
-        cases.append(Case("gradient_ascent_step", (extractor, image, index, rate), partial(
-            check, f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
-            reference.gradient_ascent_step(extractor, image, index, rate),
-            step_mistakes(extractor, image, index, rate), step_tolerances)))
+        cases.append(
+            Case(
+                "gradient_ascent_step",
+                (extractor, image, index, rate),
+                partial(
+                    check,
+                    f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
+                    reference.gradient_ascent_step(extractor, image, index, rate),
+                    step_mistakes(extractor, image, index, rate),
+                    step_tolerances,
+                ),
+            )
+        )
     # Three steps in a row, each from the student's previous result, as the ascent loop does.
     extractor = random_extractors[5]
     start = tf.constant(random_images(5, num_images=1))
     expected = start
     for _ in range(3):
         expected = reference.gradient_ascent_step(extractor, expected, 2, 300.0)
-    cases.append(Case("gradient_ascent_step", (extractor, start, 2, 300.0), partial(
-        check, "gradient_ascent_step (three steps in a row)", expected, {}, step_tolerances),
-        repeat=3, repeat_into=1))
+    cases.append(
+        Case(
+            "gradient_ascent_step",
+            (extractor, start, 2, 300.0),
+            partial(
+                check,
+                "gradient_ascent_step (three steps in a row)",
+                expected,
+                {},
+                step_tolerances,
+            ),
+            repeat=3,
+            repeat_into=1,
+        )
+    )
     # Later in an ascent: the image after two reference steps, far outside 0..255.
     extractor = random_extractors[65]
     image = tf.constant(random_images(75, num_images=1))
     for _ in range(2):
         image = reference.gradient_ascent_step(extractor, image, 2, 300.0)
-    cases.append(Case("gradient_ascent_step", (extractor, image, 2, 300.0), partial(
-        check, "gradient_ascent_step (the third step of an ascent)",
-        reference.gradient_ascent_step(extractor, image, 2, 300.0),
-        step_mistakes(extractor, image, 2, 300.0), step_tolerances)))
+    cases.append(
+        Case(
+            "gradient_ascent_step",
+            (extractor, image, 2, 300.0),
+            partial(
+                check,
+                "gradient_ascent_step (the third step of an ascent)",
+                reference.gradient_ascent_step(extractor, image, 2, 300.0),
+                step_mistakes(extractor, image, 2, 300.0),
+                step_tolerances,
+            ),
+        )
+    )
     image = tf.constant(random_images(76, num_images=1, image_size=96))
-    cases.append(Case("gradient_ascent_step", (conv2, image, 40, 1275.0), partial(
-        check, "gradient_ascent_step (small_convnet conv2, filter 40)",
-        reference.gradient_ascent_step(conv2, image, 40, 1275.0),
-        step_mistakes(conv2, image, 40, 1275.0), step_tolerances)))
+    cases.append(
+        Case(
+            "gradient_ascent_step",
+            (conv2, image, 40, 1275.0),
+            partial(
+                check,
+                "gradient_ascent_step (small_convnet conv2, filter 40)",
+                reference.gradient_ascent_step(conv2, image, 40, 1275.0),
+                step_mistakes(conv2, image, 40, 1275.0),
+                step_tolerances,
+            ),
+        )
+    )
 
     # --------------------------------------------------------- deprocess_image
     picture_tolerances = {"rtol": 0, "atol": 1, "check_dtype": "uint8"}
@@ -328,27 +502,81 @@ def grading_cases():
     spike_expected[0, 0, :] = 255
     constant = np.full((8, 8, 3), 7.0, np.float32)
     for image, crop, expected in (
-        (board, 1, np.repeat(np.array([[64, 192], [192, 64]])[:, :, None], 3, axis=2).astype(np.uint8)),
+        (
+            board,
+            1,
+            np.repeat(np.array([[64, 192], [192, 64]])[:, :, None], 3, axis=2).astype(
+                np.uint8
+            ),
+        ),
         (spike, 0, spike_expected),
         (constant, 0, np.full((8, 8, 3), 128, np.uint8)),
     ):
-        cases.append(Case("deprocess_image", (image,), partial(
-            check, "deprocess_image", expected, deprocess_mistakes(image, crop=crop), picture_tolerances),
-            kwargs={"crop": crop}, visible=True))
-    pattern = np.random.default_rng(0).normal(200.0, 500.0, size=(96, 96, 3)).astype(np.float32)
-    cases.append(Case("deprocess_image", (pattern,), check_picture_shape, visible=True))  # the default crop
+        cases.append(
+            Case(
+                "deprocess_image",
+                (image,),
+                partial(
+                    check,
+                    "deprocess_image",
+                    expected,
+                    deprocess_mistakes(image, crop=crop),
+                    picture_tolerances,
+                ),
+                kwargs={"crop": crop},
+                visible=True,
+            )
+        )
+    pattern = (
+        np.random.default_rng(0)
+        .normal(200.0, 500.0, size=(96, 96, 3))
+        .astype(np.float32)
+    )
+    cases.append(
+        Case("deprocess_image", (pattern,), check_picture_shape, visible=True)
+    )  # the default crop
     hidden = [(random_pattern(seed), 25) for seed in (11, 12, 13, 81, 82, 83)]
     hidden += [(random_pattern(14), 0), (random_pattern(15, size=40), 5)]
-    hidden += [(random_pattern(84), 0), (random_pattern(85, size=40), 5), (random_pattern(86, size=64), 10)]
-    hidden += [(np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)]
+    hidden += [
+        (random_pattern(84), 0),
+        (random_pattern(85, size=40), 5),
+        (random_pattern(86, size=64), 10),
+    ]
+    hidden += [
+        (np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)
+    ]
     for image, crop in hidden:
-        cases.append(Case("deprocess_image", (image,), partial(
-            check, f"deprocess_image (crop={crop})", reference.deprocess_image(image, crop=crop),
-            deprocess_mistakes(image, crop=crop), picture_tolerances), kwargs={"crop": crop}))
+        cases.append(
+            Case(
+                "deprocess_image",
+                (image,),
+                partial(
+                    check,
+                    f"deprocess_image (crop={crop})",
+                    reference.deprocess_image(image, crop=crop),
+                    deprocess_mistakes(image, crop=crop),
+                    picture_tolerances,
+                ),
+                kwargs={"crop": crop},
+            )
+        )
     pattern = random_pattern(87)
-    cases.append(Case("deprocess_image", (pattern,), partial(
-        check, "deprocess_image (default crop)", reference.deprocess_image(pattern),
-        deprocess_mistakes(pattern), picture_tolerances)))
+    cases.append(
+        Case(
+            "deprocess_image",
+            (pattern,),
+            partial(
+                check,
+                "deprocess_image (default crop)",
+                reference.deprocess_image(pattern),
+                deprocess_mistakes(pattern),
+                picture_tolerances,
+            ),
+        )
+    )
     logger.setLevel(level)
     # deprocess_image must never change its input (the notebook's tests check it; so does the grader).
-    return [replace(case, keep_inputs=True) if case.function == "deprocess_image" else case for case in cases]
+    return [
+        replace(case, keep_inputs=True) if case.function == "deprocess_image" else case
+        for case in cases
+    ]

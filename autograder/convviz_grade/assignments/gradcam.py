@@ -60,7 +60,9 @@ def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_S
     x = layers.Conv2D(16, 3, padding="same", name="last_conv")(x)
     x = layers.Activation("relu", name=LAST_CONV)(x)
     x = layers.Flatten(name="flatten")(x)
-    units, activation = (num_classes, "softmax") if head == "softmax" else (1, "sigmoid")
+    units, activation = (
+        (num_classes, "softmax") if head == "softmax" else (1, "sigmoid")
+    )
     outputs = layers.Dense(units, activation=activation, name="predictions")(x)
     model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
     rng = np.random.default_rng([seed, 7])
@@ -70,10 +72,12 @@ def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_S
             kernel, bias = weights
             fan_in = int(np.prod(kernel.shape[:-1]))
             scale = (10.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights([
-                rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
-            ])
+            layer.set_weights(
+                [
+                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
+                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
+                ]
+            )
     return model
 
 
@@ -94,16 +98,22 @@ def random_images(seed, n=1, image_size=IMAGE_SIZE):
 
 def _maps_and_gradient(model, image_batch, layer_name, class_index):
     """Feature maps of the layer and the gradient of output ``class_index``."""
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    grad_model = keras.Model(
+        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
+    )
     inputs = tf.constant(np.asarray(image_batch, np.float32))
     with tf.GradientTape() as tape:
         maps, predictions = grad_model(inputs, training=False)
         score = predictions[:, class_index]
-    return maps.numpy().astype(np.float64), tape.gradient(score, maps).numpy().astype(np.float64)
+    return maps.numpy().astype(np.float64), tape.gradient(score, maps).numpy().astype(
+        np.float64
+    )
 
 
 def _top_class(model, image_batch):
-    return int(np.argmax(model(np.asarray(image_batch, np.float32), training=False).numpy()[0]))
+    return int(
+        np.argmax(model(np.asarray(image_batch, np.float32), training=False).numpy()[0])
+    )
 
 
 def _by_max(cam):
@@ -122,30 +132,45 @@ def gradcam_mistakes(model, image_batch, last_conv_layer_name, class_index=None)
     """
     top = _top_class(model, image_batch)
     chosen = top if class_index is None else int(class_index)
-    maps, gradient = _maps_and_gradient(model, image_batch, last_conv_layer_name, chosen)
+    maps, gradient = _maps_and_gradient(
+        model, image_batch, last_conv_layer_name, chosen
+    )
     weights = gradient.mean(axis=(0, 1, 2))
     cam = (maps[0] * weights).mean(axis=-1)
     mistakes = {}
     if cam.max() > 0:
-        mistakes["left out the ReLU (kept the negative values and divided by the maximum)"] = cam / cam.max()
+        mistakes[
+            "left out the ReLU (kept the negative values and divided by the maximum)"
+        ] = cam / cam.max()
     positive = np.maximum(cam, 0)
     if positive.sum() > 0:
-        mistakes["divided by the sum of the heatmap instead of its maximum"] = positive / positive.sum()
-    mistakes["averaged the gradient over the channels instead of over batch, height and width"] = _by_max(
-        (maps[0] * gradient[0].mean(axis=-1, keepdims=True)).mean(axis=-1))
-    mistakes["multiplied the feature maps by the gradient pixel by pixel instead of by the channel weights"] = (
-        _by_max((maps[0] * gradient[0]).mean(axis=-1)))
+        mistakes["divided by the sum of the heatmap instead of its maximum"] = (
+            positive / positive.sum()
+        )
+    mistakes[
+        "averaged the gradient over the channels instead of over batch, height and width"
+    ] = _by_max((maps[0] * gradient[0].mean(axis=-1, keepdims=True)).mean(axis=-1))
+    mistakes[
+        "multiplied the feature maps by the gradient pixel by pixel instead of by the channel weights"
+    ] = _by_max((maps[0] * gradient[0]).mean(axis=-1))
     if class_index is None and top != 0:
         _, gradient_0 = _maps_and_gradient(model, image_batch, last_conv_layer_name, 0)
-        mistakes["explained class 0 instead of the top class (the argmax of the predictions)"] = _by_max(
-            (maps[0] * gradient_0.mean(axis=(0, 1, 2))).mean(axis=-1))
+        mistakes[
+            "explained class 0 instead of the top class (the argmax of the predictions)"
+        ] = _by_max((maps[0] * gradient_0.mean(axis=(0, 1, 2))).mean(axis=-1))
     if class_index is not None and int(class_index) != top:
-        _, gradient_top = _maps_and_gradient(model, image_batch, last_conv_layer_name, top)
-        mistakes["ignored class_index (explained the top class instead of the one asked for)"] = _by_max(
-            (maps[0] * gradient_top.mean(axis=(0, 1, 2))).mean(axis=-1))
+        _, gradient_top = _maps_and_gradient(
+            model, image_batch, last_conv_layer_name, top
+        )
+        mistakes[
+            "ignored class_index (explained the top class instead of the one asked for)"
+        ] = _by_max((maps[0] * gradient_top.mean(axis=(0, 1, 2))).mean(axis=-1))
     correct = _by_max(cam)
-    return {hint: value.astype(np.float32) for hint, value in mistakes.items()
-            if not np.allclose(value, correct, rtol=1e-4, atol=1e-4)}
+    return {
+        hint: value.astype(np.float32)
+        for hint, value in mistakes.items()
+        if not np.allclose(value, correct, rtol=1e-4, atol=1e-4)
+    }
 
 
 def _colored(heatmap, size, cmap, *, scale=255.0, resample=3):
@@ -172,20 +197,26 @@ def overlay_mistakes(image, heatmap, alpha=0.4, cmap="jet"):
     size = (image.shape[1], image.shape[0])
     correct = _colored(heatmap, size, cmap)
     return {
-        "kept the colormap's colours in 0..1 (forgot to multiply them by 255)":
-            _rescale(alpha * _colored(heatmap, size, cmap, scale=1.0) + image),
-        "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum":
-            np.clip(alpha * correct + image, 0, 255).astype(np.uint8),
-        "resized the coloured heatmap with nearest-neighbour instead of bicubic interpolation":
-            _rescale(alpha * _colored(heatmap, size, cmap, resample=0) + image),
-        "added the image and the heatmap without the weight alpha":
-            _rescale(correct + image),
+        "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": _rescale(
+            alpha * _colored(heatmap, size, cmap, scale=1.0) + image
+        ),
+        "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.clip(
+            alpha * correct + image, 0, 255
+        ).astype(np.uint8),
+        "resized the coloured heatmap with nearest-neighbour instead of bicubic interpolation": _rescale(
+            alpha * _colored(heatmap, size, cmap, resample=0) + image
+        ),
+        "added the image and the heatmap without the weight alpha": _rescale(
+            correct + image
+        ),
     }
 
 
 def reference_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     """The reference heatmap (the book's score: the model's output)."""
-    return reference.gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index, score="output")
+    return reference.gradcam_heatmap(
+        model, image_batch, last_conv_layer_name, class_index, score="output"
+    )
 
 
 # ------------------------------------------------------ secure grading
@@ -226,7 +257,11 @@ def visible_model(head):
     dense = layers.Dense(units, activation=activation)
     model = keras.Model(inputs, dense(pooled), name=f"visible_{head}")
     maps_layer.set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
-    kernel = {"softmax": [[0.5, -0.5], [-0.5, 0.5]], "sigmoid": [[1.0], [-1.0]], "zero": [[0.0], [0.0]]}[head]
+    kernel = {
+        "softmax": [[0.5, -0.5], [-0.5, 0.5]],
+        "sigmoid": [[1.0], [-1.0]],
+        "zero": [[0.0], [0.0]],
+    }[head]
     dense.set_weights([np.array(kernel, "float32"), np.zeros(units, "float32")])
     return model
 
@@ -241,12 +276,12 @@ HEATMAP_TRIALS = [
     (2, "sigmoid", ("random", 2), None),
     (3, "sigmoid", ("random", 3), None),
     (7, "sigmoid", ("random", 7), None),
-    (22, "softmax", ("random", 22), None),     # top class 2: "class 0" mistake is visible
+    (22, "softmax", ("random", 22), None),  # top class 2: "class 0" mistake is visible
     (30, "softmax", ("random", 30), None),
-    (30, "softmax", ("random", 30), 1),        # class_index below the top class
-    (32, "softmax", ("random", 32), 0),        # class_index 0, top class 1
-    (33, "softmax", ("random", 33), 2),        # class_index given, equal to the top class
-    (35, "softmax", ("random", 35), 1),        # no positive value: all zeros, not NaN
+    (30, "softmax", ("random", 30), 1),  # class_index below the top class
+    (32, "softmax", ("random", 32), 0),  # class_index 0, top class 1
+    (33, "softmax", ("random", 33), 2),  # class_index given, equal to the top class
+    (35, "softmax", ("random", 35), 1),  # no positive value: all zeros, not NaN
     (22, "softmax", ("constant", 128.0), None),
     (24, "sigmoid", ("random", 24), None),
     (25, "sigmoid", ("random", 25), None),
@@ -263,56 +298,89 @@ clearly negative maximum, so float32 and float64 answers agree.
 
 OVERLAY_TRIALS = {
     # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap kind), ...]
-    2024: [((32, 32), (4, 4), 0.4, "jet", "random", "random"),
-           ((24, 40), (3, 5), 0.4, "jet", "random", "random"),
-           ((45, 30), (7, 6), 0.7, "viridis", "random", "random"),
-           ((16, 16), (16, 16), 0.25, "magma", "random", "random")],
-    5151: [((32, 32), (4, 4), 0.4, "jet", "random", "random"),
-           ((20, 36), (5, 3), 0.4, "jet", "random", "random"),
-           ((37, 26), (6, 7), 0.6, "viridis", "random", "random"),
-           ((16, 16), (16, 16), 0.3, "magma", "random", "random"),
-           ((12, 18), (3, 3), 0.5, "plasma", "constant", "random"),
-           ((10, 14), (2, 2), 0.4, "jet", "random", "zeros")],
+    2024: [
+        ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
+        ((24, 40), (3, 5), 0.4, "jet", "random", "random"),
+        ((45, 30), (7, 6), 0.7, "viridis", "random", "random"),
+        ((16, 16), (16, 16), 0.25, "magma", "random", "random"),
+    ],
+    5151: [
+        ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
+        ((20, 36), (5, 3), 0.4, "jet", "random", "random"),
+        ((37, 26), (6, 7), 0.6, "viridis", "random", "random"),
+        ((16, 16), (16, 16), 0.3, "magma", "random", "random"),
+        ((12, 18), (3, 3), 0.5, "plasma", "constant", "random"),
+        ((10, 14), (2, 2), 0.4, "jet", "random", "zeros"),
+    ],
 }
 """The hidden trials of ``overlay``, by the seed of the generator that draws their images and heatmaps."""
 
 
 def _overlay_inputs(rng, size, grid, image_kind, heatmap_kind):
     """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random, constant or zeros)."""
-    image = (rng.uniform(0, 255, size + (3,)) if image_kind == "random"
-             else np.full(size + (3,), rng.uniform(0, 255))).astype("float32")
-    heatmap = (rng.uniform(0, 1, grid) if heatmap_kind == "random" else np.zeros(grid)).astype("float32")
+    image = (
+        rng.uniform(0, 255, size + (3,))
+        if image_kind == "random"
+        else np.full(size + (3,), rng.uniform(0, 255))
+    ).astype("float32")
+    heatmap = (
+        rng.uniform(0, 1, grid) if heatmap_kind == "random" else np.zeros(grid)
+    ).astype("float32")
     return image, heatmap
 
 
 def _check_heatmap(label, expected, mistakes, float_dtype, outputs):
     from convviz_grade.checks import check_array, check_true
 
-    check_array(label, outputs["value"], expected, rtol=1e-4, atol=1e-5, mistakes=mistakes)
+    check_array(
+        label, outputs["value"], expected, rtol=1e-4, atol=1e-5, mistakes=mistakes
+    )
     if float_dtype:
         dtype = np.asarray(outputs["value"]).dtype
-        check_true("gradcam_heatmap", np.issubdtype(dtype, np.floating), f"expected a float array, got dtype {dtype}")
+        check_true(
+            "gradcam_heatmap",
+            np.issubdtype(dtype, np.floating),
+            f"expected a float array, got dtype {dtype}",
+        )
 
 
 def _check_overlay_shape(shape, outputs):
     from convviz_grade.checks import check_true
 
     result = np.asarray(outputs["value"])
-    check_true("overlay", result.shape == shape, f"expected shape {shape} (the image's), got {result.shape}")
-    check_true("overlay", result.dtype == np.uint8, f"expected dtype uint8, got {result.dtype}")
+    check_true(
+        "overlay",
+        result.shape == shape,
+        f"expected shape {shape} (the image's), got {result.shape}",
+    )
+    check_true(
+        "overlay", result.dtype == np.uint8, f"expected dtype uint8, got {result.dtype}"
+    )
 
 
 def _check_overlay(label, expected, mistakes, outputs):
     from convviz_grade.checks import check_array
 
-    check_array(label, outputs["value"], expected, rtol=0, atol=1, check_dtype=np.uint8, mistakes=mistakes)
+    check_array(
+        label,
+        outputs["value"],
+        expected,
+        rtol=0,
+        atol=1,
+        check_dtype=np.uint8,
+        mistakes=mistakes,
+    )
 
 
 def _distinct(mistakes, expected, atol):
     """The mistakes whose result differs from the expected one by more than ``atol`` somewhere."""
     expected = np.asarray(expected, np.float64)
-    return {hint: wrong for hint, wrong in mistakes.items()
-            if np.shape(wrong) != expected.shape or np.abs(np.asarray(wrong, np.float64) - expected).max() > atol}
+    return {
+        hint: wrong
+        for hint, wrong in mistakes.items()
+        if np.shape(wrong) != expected.shape
+        or np.abs(np.asarray(wrong, np.float64) - expected).max() > atol
+    }
 
 
 def _trial_image(kind):
@@ -337,23 +405,71 @@ def grading_cases():
 
     cases = []
     # gradcam_heatmap: the visible tests, as in the notebook.
-    softmax, sigmoid, zero = (visible_model(head) for head in ("softmax", "sigmoid", "zero"))
+    softmax, sigmoid, zero = (
+        visible_model(head) for head in ("softmax", "sigmoid", "zero")
+    )
     expected_0 = np.array([[0.0, 0.5], [0.75, 1.0]])
     cases += [
-        Case("gradcam_heatmap", (softmax, VISIBLE_IMAGE, "maps"), partial(
-            _check_heatmap, "gradcam_heatmap(top class)", expected_0, {
-                "left out the ReLU (kept the negative values and divided by the maximum)": [[-0.75, 0.5], [0.75, 1.0]],
-                "divided by the sum of the heatmap instead of its maximum": [[0, 2 / 9], [3 / 9, 4 / 9]],
-                "explained class 1 instead of the top class (the argmax of the predictions)": [[1.0, 0.0], [0.0, 0.0]]},
-            True), visible=True),
-        Case("gradcam_heatmap", (softmax, VISIBLE_IMAGE, "maps"), partial(
-            _check_heatmap, "gradcam_heatmap(class_index=1)", [[1.0, 0.0], [0.0, 0.0]],
-            {"ignored class_index (explained the top class instead of the one asked for)": expected_0}, False),
-            kwargs={"class_index": 1}, visible=True),
-        Case("gradcam_heatmap", (sigmoid, VISIBLE_IMAGE, "maps"), partial(
-            _check_heatmap, "gradcam_heatmap(sigmoid output)", expected_0, {}, False), visible=True),
-        Case("gradcam_heatmap", (zero, VISIBLE_IMAGE, "maps"), partial(
-            _check_heatmap, "gradcam_heatmap(zero gradient)", np.zeros((2, 2)), {}, False), visible=True),
+        Case(
+            "gradcam_heatmap",
+            (softmax, VISIBLE_IMAGE, "maps"),
+            partial(
+                _check_heatmap,
+                "gradcam_heatmap(top class)",
+                expected_0,
+                {
+                    "left out the ReLU (kept the negative values and divided by the maximum)": [
+                        [-0.75, 0.5],
+                        [0.75, 1.0],
+                    ],
+                    "divided by the sum of the heatmap instead of its maximum": [
+                        [0, 2 / 9],
+                        [3 / 9, 4 / 9],
+                    ],
+                    "explained class 1 instead of the top class (the argmax of the predictions)": [
+                        [1.0, 0.0],
+                        [0.0, 0.0],
+                    ],
+                },
+                True,
+            ),
+            visible=True,
+        ),
+        Case(
+            "gradcam_heatmap",
+            (softmax, VISIBLE_IMAGE, "maps"),
+            partial(
+                _check_heatmap,
+                "gradcam_heatmap(class_index=1)",
+                [[1.0, 0.0], [0.0, 0.0]],
+                {
+                    "ignored class_index (explained the top class instead of the one asked for)": expected_0
+                },
+                False,
+            ),
+            kwargs={"class_index": 1},
+            visible=True,
+        ),
+        Case(
+            "gradcam_heatmap",
+            (sigmoid, VISIBLE_IMAGE, "maps"),
+            partial(
+                _check_heatmap, "gradcam_heatmap(sigmoid output)", expected_0, {}, False
+            ),
+            visible=True,
+        ),
+        Case(
+            "gradcam_heatmap",
+            (zero, VISIBLE_IMAGE, "maps"),
+            partial(
+                _check_heatmap,
+                "gradcam_heatmap(zero gradient)",
+                np.zeros((2, 2)),
+                {},
+                False,
+            ),
+            visible=True,
+        ),
     ]
     # gradcam_heatmap: hidden trials.
     models = {}
@@ -361,49 +477,112 @@ def grading_cases():
         if (seed, head) not in models:
             models[seed, head] = random_classifier(seed, head=head)
         model, image = models[seed, head], _trial_image(image_kind)
-        label = (f"gradcam_heatmap(random {head} model, {image_kind[0]} image"
-                 f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, class_index={class_index})")
-        cases.append(Case("gradcam_heatmap", (model, image, LAST_CONV, class_index), partial(
-            _check_heatmap, label, reference_heatmap(model, image, LAST_CONV, class_index),
-            gradcam_mistakes(model, image, LAST_CONV, class_index), False)))
+        label = (
+            f"gradcam_heatmap(random {head} model, {image_kind[0]} image"
+            f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, class_index={class_index})"
+        )
+        cases.append(
+            Case(
+                "gradcam_heatmap",
+                (model, image, LAST_CONV, class_index),
+                partial(
+                    _check_heatmap,
+                    label,
+                    reference_heatmap(model, image, LAST_CONV, class_index),
+                    gradcam_mistakes(model, image, LAST_CONV, class_index),
+                    False,
+                ),
+            )
+        )
     # overlay: the visible tests, as in the notebook.
     rng = np.random.default_rng(0)
-    cases.append(Case("overlay", (rng.uniform(0, 255, (4, 6, 3)), rng.uniform(0, 1, (2, 3))),
-                      partial(_check_overlay_shape, (4, 6, 3)), visible=True))
+    cases.append(
+        Case(
+            "overlay",
+            (rng.uniform(0, 255, (4, 6, 3)), rng.uniform(0, 1, (2, 3))),
+            partial(_check_overlay_shape, (4, 6, 3)),
+            visible=True,
+        )
+    )
     red = np.zeros((2, 2, 3), np.uint8)
     red[..., 0] = 255
-    cases.append(Case("overlay", (np.zeros((2, 2, 3)), np.ones((1, 1))), partial(
-        _check_overlay, "overlay(black image, heatmap 1)", red, {
-            "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum":
-                np.full((2, 2, 3), [50, 0, 0], np.uint8),
-            "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros((2, 2, 3), np.uint8)}),
-        visible=True))
+    cases.append(
+        Case(
+            "overlay",
+            (np.zeros((2, 2, 3)), np.ones((1, 1))),
+            partial(
+                _check_overlay,
+                "overlay(black image, heatmap 1)",
+                red,
+                {
+                    "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.full(
+                        (2, 2, 3), [50, 0, 0], np.uint8
+                    ),
+                    "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros(
+                        (2, 2, 3), np.uint8
+                    ),
+                },
+            ),
+            visible=True,
+        )
+    )
+
     # overlay: hidden trials.
     def add_overlay(label, image, heatmap, **options):
-        expected = reference.overlay(image[0] if image.ndim == 4 else image, heatmap, **options)
-        mistakes = _distinct(overlay_mistakes(image[0] if image.ndim == 4 else image, heatmap, **options),
-                             expected, 1)
-        cases.append(Case("overlay", (image, heatmap), partial(_check_overlay, label, expected, mistakes),
-                          kwargs=options))
+        expected = reference.overlay(
+            image[0] if image.ndim == 4 else image, heatmap, **options
+        )
+        mistakes = _distinct(
+            overlay_mistakes(
+                image[0] if image.ndim == 4 else image, heatmap, **options
+            ),
+            expected,
+            1,
+        )
+        cases.append(
+            Case(
+                "overlay",
+                (image, heatmap),
+                partial(_check_overlay, label, expected, mistakes),
+                kwargs=options,
+            )
+        )
 
     rngs = {seed: np.random.default_rng(seed) for seed in OVERLAY_TRIALS}
     for seed, trials in OVERLAY_TRIALS.items():
         for size, grid, alpha, cmap, image_kind, heatmap_kind in trials:
-            image, heatmap = _overlay_inputs(rngs[seed], size, grid, image_kind, heatmap_kind)
-            add_overlay(f"overlay({image_kind} image {size}, {heatmap_kind} heatmap {grid}, "
-                        f"alpha={alpha}, cmap={cmap!r})", image, heatmap, alpha=alpha, cmap=cmap)
+            image, heatmap = _overlay_inputs(
+                rngs[seed], size, grid, image_kind, heatmap_kind
+            )
+            add_overlay(
+                f"overlay({image_kind} image {size}, {heatmap_kind} heatmap {grid}, "
+                f"alpha={alpha}, cmap={cmap!r})",
+                image,
+                heatmap,
+                alpha=alpha,
+                cmap=cmap,
+            )
         if seed == 2024:  # the last trial's inputs again, as a batch of one image
-            add_overlay(f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, cmap={cmap!r})",
-                        image[None], heatmap, alpha=alpha, cmap=cmap)
+            add_overlay(
+                f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, cmap={cmap!r})",
+                image[None],
+                heatmap,
+                alpha=alpha,
+                cmap=cmap,
+            )
     # A batch of one image with the default alpha and cmap.
     image, heatmap = _overlay_inputs(rngs[5151], (18, 24), (6, 8), "random", "random")
-    add_overlay("overlay(a batch of one image (18, 24), heatmap (6, 8))", image[None], heatmap)
+    add_overlay(
+        "overlay(a batch of one image (18, 24), heatmap (6, 8))", image[None], heatmap
+    )
     return cases
 
 
 def explain_error(case, message):
     """A hint for an error raised by the student's code (see :mod:`convviz_grade.grading`)."""
     if case.function == "overlay" and "broadcast" in message:
-        return ("resize the coloured heatmap to the image's (height, width) before adding it "
-                "(PIL's resize wants (width, height)).")
+        return (
+            "resize the coloured heatmap to the image's (height, width) before adding it "
+            "(PIL's resize wants (width, height))."
+        )
     return None

@@ -55,27 +55,47 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
     present = union > 0
     ious = np.where(present, intersection / np.maximum(union, 1), 0.0)
     candidates = {
-        "computed pixel accuracy (the share of pixels predicted right) instead of IoU":
-            float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred))),
-        "counted a class absent from both masks as IoU 0 instead of leaving it out":
-            float(ious.mean()),
-        "counted a class absent from both masks as IoU 1 instead of leaving it out":
-            float(np.where(present, ious, 1.0).mean()),
-        "divided the intersection by the true pixel count (recall) instead of by the union":
-            float(np.mean((intersection / np.maximum(true_count, 1))[true_count > 0])),
-        "computed the IoU of each image and averaged over the images (IoU counts all pixels together)":
-            float(np.mean([reference.mean_iou(t[None], p[None], num_classes)
-                           for t, p in zip(np.asarray(masks_true), np.asarray(masks_pred))])),
+        "computed pixel accuracy (the share of pixels predicted right) instead of IoU": float(
+            np.mean(np.asarray(masks_true) == np.asarray(masks_pred))
+        ),
+        "counted a class absent from both masks as IoU 0 instead of leaving it out": float(
+            ious.mean()
+        ),
+        "counted a class absent from both masks as IoU 1 instead of leaving it out": float(
+            np.where(present, ious, 1.0).mean()
+        ),
+        "divided the intersection by the true pixel count (recall) instead of by the union": float(
+            np.mean((intersection / np.maximum(true_count, 1))[true_count > 0])
+        ),
+        "computed the IoU of each image and averaged over the images (IoU counts all pixels together)": float(
+            np.mean(
+                [
+                    reference.mean_iou(t[None], p[None], num_classes)
+                    for t, p in zip(np.asarray(masks_true), np.asarray(masks_pred))
+                ]
+            )
+        ),
     }
-    return {hint: value for hint, value in candidates.items() if not np.isclose(value, right, rtol=1e-9, atol=1e-12)}
+    return {
+        hint: value
+        for hint, value in candidates.items()
+        if not np.isclose(value, right, rtol=1e-9, atol=1e-12)
+    }
 
 
 HIDDEN_TRIALS = [
     # (seed, num_classes, absent classes, mask shape (batch, height, width))
-    (0, 3, (), (3, 8, 8)), (1, 2, (), (3, 8, 8)), (2, 3, (1,), (3, 8, 8)),
-    (3, 3, (2,), (3, 8, 8)), (4, 2, (), (3, 8, 8)), (5, 3, (0,), (3, 8, 8)),
-    (100, 3, (), (4, 12, 10)), (101, 2, (), (4, 12, 10)), (102, 3, (1,), (4, 12, 10)),
-    (103, 3, (2,), (4, 12, 10)), (104, 3, (0,), (4, 12, 10)),
+    (0, 3, (), (3, 8, 8)),
+    (1, 2, (), (3, 8, 8)),
+    (2, 3, (1,), (3, 8, 8)),
+    (3, 3, (2,), (3, 8, 8)),
+    (4, 2, (), (3, 8, 8)),
+    (5, 3, (0,), (3, 8, 8)),
+    (100, 3, (), (4, 12, 10)),
+    (101, 2, (), (4, 12, 10)),
+    (102, 3, (1,), (4, 12, 10)),
+    (103, 3, (2,), (4, 12, 10)),
+    (104, 3, (0,), (4, 12, 10)),
 ]
 """The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both masks.
 
@@ -96,28 +116,56 @@ def grading_cases():
     from convviz_grade.grading import Case
 
     def check(expected, mistakes, label, outputs):
-        check_array(label, outputs["value"], expected, rtol=1e-9, atol=1e-12, mistakes=mistakes)
+        check_array(
+            label, outputs["value"], expected, rtol=1e-9, atol=1e-12, mistakes=mistakes
+        )
 
-    truth = np.array([[[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]]], np.int32)
-    predicted = np.array([[[0, 0, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]], np.int32)
+    truth = np.array(
+        [[[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1]]], np.int32
+    )
+    predicted = np.array(
+        [[[0, 0, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]], np.int32
+    )
     cases = [
-        Case("mean_iou", (truth, predicted), partial(check, 37 / 56, iou_mistakes(truth, predicted, 3),
-                                                     "mean_iou(4x4 example)"),
-             kwargs={"num_classes": 3}, visible=True),
-        Case("mean_iou", (truth, truth.copy()), partial(check, 1.0, {}, "mean_iou(perfect prediction)"),
-             kwargs={"num_classes": 3}, visible=True),
+        Case(
+            "mean_iou",
+            (truth, predicted),
+            partial(
+                check,
+                37 / 56,
+                iou_mistakes(truth, predicted, 3),
+                "mean_iou(4x4 example)",
+            ),
+            kwargs={"num_classes": 3},
+            visible=True,
+        ),
+        Case(
+            "mean_iou",
+            (truth, truth.copy()),
+            partial(check, 1.0, {}, "mean_iou(perfect prediction)"),
+            kwargs={"num_classes": 3},
+            visible=True,
+        ),
     ]
     for seed, num_classes, absent, shape in HIDDEN_TRIALS:
-        truth, predicted = random_masks(seed, num_classes=num_classes, absent=absent, shape=shape)
+        truth, predicted = random_masks(
+            seed, num_classes=num_classes, absent=absent, shape=shape
+        )
         label = f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, absent classes {list(absent)})"
         expected = reference.mean_iou(truth, predicted, num_classes)
         by_position = shape == (3, 8, 8)
-        cases.append(Case("mean_iou", (truth, predicted, num_classes) if by_position else (truth, predicted),
-                          partial(check, expected, iou_mistakes(truth, predicted, num_classes), label),
-                          kwargs={} if by_position else {"num_classes": num_classes}))
+        cases.append(
+            Case(
+                "mean_iou",
+                (truth, predicted, num_classes) if by_position else (truth, predicted),
+                partial(
+                    check, expected, iou_mistakes(truth, predicted, num_classes), label
+                ),
+                kwargs={} if by_position else {"num_classes": num_classes},
+            )
+        )
     return cases
 
 
 # NumPy, and Keras and TensorFlow loaded only if a solution uses them (as in
 # the setup cell), so that grading a NumPy answer does not pay for TensorFlow.
-from convviz_grade.assignments.activations import PRELUDE  # noqa: E402

@@ -18,6 +18,9 @@ class StderrIsNotFailure(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code" and utils.is_grade(cell):
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                if (
+                    output.get("output_type") == "stream"
+                    and output.get("name") == "stderr"
+                ):
                     output["name"] = "stdout"
         return cell, resources
