@@ -16,14 +16,13 @@ TensorFlow is imported inside the commands, so ``convviz --help`` is instant.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import pathlib
 import re
 import sys
 from typing import NamedTuple
 
 import convviz_ref
+from convviz_ref.quiet_start import start_tensorflow_quietly
 
 # The shipped models (``convviz_ref.models.BUILDERS``), spelled out here so that
 # ``--help`` needs no TensorFlow; a test checks that the two agree.
@@ -981,45 +980,6 @@ def _one_line(error):
         " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         or type(error).__name__
     )
-
-
-@contextlib.contextmanager
-def _stderr_to_devnull():
-    """Send file descriptor 2, where C++ code writes, to /dev/null inside the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def start_tensorflow_quietly(*, deterministic=False):
-    """Import TensorFlow and create its CPU device without the start-up lines on stderr.
-
-    TensorFlow 2.21 prints them (oneDNN notice, "Could not find cuda drivers",
-    "failed call to cuInit") through absl before its logging is set up, so
-    ``TF_CPP_MIN_LOG_LEVEL`` does not hide them, and a student reads "E0000 ...
-    CUDA error" before every result. A Python error raised meanwhile is still
-    reported: stderr is back before it propagates. Nothing is hidden when the
-    user has set ``TF_CPP_MIN_LOG_LEVEL`` (0 shows everything).
-
-    ``deterministic=True`` (``convviz-train``) enables op determinism before
-    the device exists, as TensorFlow asks: "near the start of your program".
-    """
-    if convviz_ref.TF_LOG_LEVEL_CHOSEN or "tensorflow" in sys.modules:
-        return
-    with _stderr_to_devnull():
-        import keras  # noqa: F401  (its own import loads TensorFlow's libraries again)
-        import tensorflow as tf
-
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
-        tf.constant(0.0)  # creates the CPU device: the CUDA probe happens here
 
 
 def main(argv=None):

@@ -247,7 +247,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     import convviz_ref
-    from convviz_ref.cli import start_tensorflow_quietly
+    from convviz_ref.quiet_start import start_tensorflow_quietly
 
     if not convviz_ref.TF_LOG_LEVEL_CHOSEN:
         # Keras's input pipeline makes TensorFlow 2.21 log "E0000 ... NodeDef mentions attribute
