@@ -6,10 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test check book train lab clean
+.PHONY: demo test check lint book train lab clean
 
-# uv (from PyPI, into the venv) resolves and installs the same packages as pip, about 5x faster
-# here; --compile-bytecode writes the .pyc files at install time, as pip does.
+# uv (from PyPI, into the venv) resolves and installs the same packages as pip, faster;
+# --compile-bytecode writes the .pyc files at install time, as pip does.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
@@ -39,8 +39,8 @@ $(POSTGRES):
 
 # Tests run in pytest-xdist worker processes, a test file per worker at a time, so that a file's
 # module fixtures (a graded class, a fork server) are set up once. Much of the suite waits on other
-# processes (kernels starting, a hanging submission's time limit, a browser): with one worker more
-# than cores, the 2 cores of the slow machine were busy 1.44 of 2 on average, so there are two more.
+# processes (kernels starting, a hanging submission's time limit, a browser), so there are two
+# workers more than cores (the README's Tests section has the measurement).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
@@ -54,6 +54,11 @@ test: $(BIN)/.installed $(CHROMIUM) $(BWRAP) $(POSTGRES)
 ## check: the fast tier for development: every test not marked slow (no notebooks, classes, book builds)
 check: $(BIN)/.installed $(BWRAP)
 	$(PYTEST) -m "not slow" -q
+
+## lint: ruff's checks (the rules are in pyproject.toml) and its formatter, over every .py file
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## book: build the Jupyter Book into book/_build/html, every chapter executed (one per core at a
 ##       time: book/build.py is `jupyter-book build` with Sphinx's --jobs); any warning fails it
