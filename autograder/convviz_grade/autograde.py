@@ -29,7 +29,7 @@ from dataclasses import asdict
 from datetime import UTC
 from pathlib import Path
 
-from convviz_grade import grading, notebook_cells, release, sandbox
+from convviz_grade import cluster, grading, notebook_cells, release, sandbox
 
 RESULTS_FILE = "convviz_grade.json"
 
@@ -125,18 +125,6 @@ def find_submissions(submissions, assignment):
             notebook = student_folder / assignment / f"{assignment}.ipynb"
             found[student_folder.name] = notebook if notebook.is_file() else None
     return found
-
-
-def missing_submission(assignment, student):
-    functions = [
-        grading.FunctionGrade(
-            f, 0.0, assignment.max_score(f), "missing", "no notebook was submitted"
-        )
-        for f in assignment.functions
-    ]
-    return grading.SubmissionGrade(
-        student, assignment.name, assignment.name, functions, notes=["no submission"]
-    )
 
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # what nbgrader's collect writes, in UTC
@@ -353,28 +341,6 @@ def self_check(assignment, options):
     )
 
 
-def grade_task(assignment, notebook, student, options):
-    """The unit of work (a thread here, or a Dask task): grade one notebook, return data.
-
-    Never raises: a failure of the grader itself gives an "ungraded" result.
-    """
-    if notebook is None:
-        return missing_submission(assignment, student)
-    try:
-        return grading.grade_submission(
-            assignment, notebook, student=student, **options
-        )
-    except Exception as error:
-        message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
-        functions = [
-            grading.FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
-            for f in assignment.functions
-        ]
-        return grading.SubmissionGrade(
-            student, assignment.name, assignment.name, functions, notes=[message]
-        )
-
-
 def summary_table(results, stream):
     if not results:
         return
@@ -532,14 +498,20 @@ def _grade_class(
         bar.update(1)
 
     if scheduler:
-        from convviz_grade.cluster import grade_on_cluster
-
-        grade_on_cluster(scheduler, assignment_name, source, found, options, finish)
+        cluster.grade_on_cluster(
+            scheduler, assignment_name, source, found, options, finish
+        )
     else:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
             futures = [
                 threads.submit(
-                    _pooled, pool, grade_task, assignment, notebook, student, options
+                    _pooled,
+                    pool,
+                    grading.grade_task,
+                    assignment,
+                    notebook,
+                    student,
+                    options,
                 )
                 for student, notebook in found.items()
             ]

@@ -522,19 +522,17 @@ def grade_submission(
     try:
         cells = solution_cells(notebook_path, assignment.solution_ids)
     except Exception as error:  # not JSON, not a notebook
-        message = f"the notebook could not be read: {type(error).__name__}: {str(error)[:200]}"
-        functions = [
-            FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
-            for f in assignment.functions
-        ]
-        return SubmissionGrade(
+        message = (
+            "the notebook could not be read: "
+            f"{type(error).__name__}: {str(error)[:200]}"
+        )
+        return zero_grade(
+            assignment,
             student,
-            assignment.name,
-            notebook_path.stem,
-            functions,
-            0,
-            time.perf_counter() - start,
-            [message],
+            "ungraded",
+            message,
+            notebook=notebook_path.stem,
+            seconds=time.perf_counter() - start,
         )
     verdicts, outputs, runs, notes, timing = run_submission(
         assignment,
@@ -558,3 +556,58 @@ def grade_submission(
         timing["startup"],
         timing["code"],
     )
+
+
+def zero_grade(
+    assignment, student, status, message, note=None, *, notebook=None, seconds=0.0
+):
+    """A :class:`SubmissionGrade` in which every function scores 0 with one verdict.
+
+    Args:
+        assignment: the :class:`Assignment`.
+        student: str.
+        status: str, every function's status (``"missing"``, ``"ungraded"``).
+        message: str, every function's message.
+        note: str, the submission's one note (default: ``message``).
+        notebook: str, the notebook's name (default: the assignment's).
+        seconds: float, the time spent.
+    """
+    functions = [
+        FunctionGrade(function, 0.0, assignment.max_score(function), status, message)
+        for function in assignment.functions
+    ]
+    return SubmissionGrade(
+        student,
+        assignment.name,
+        assignment.name if notebook is None else notebook,
+        functions,
+        seconds=seconds,
+        notes=[message if note is None else note],
+    )
+
+
+def grade_task(assignment, notebook, student, options):
+    """Grade one notebook, or none; never raise: the unit of work of a class's grading.
+
+    Runs in a thread of ``convviz-grade autograde`` or as a Dask task
+    (:mod:`convviz_grade.cluster`), and only returns data.
+
+    Args:
+        assignment: the :class:`Assignment`.
+        notebook: path of the student's notebook, or None when nothing was submitted.
+        student: str.
+        options: dict of :func:`grade_submission`'s keyword arguments.
+
+    Returns:
+        :class:`SubmissionGrade`: every function "missing" when ``notebook`` is None,
+        every function "ungraded" when the grader itself failed.
+    """
+    if notebook is None:
+        return zero_grade(
+            assignment, student, "missing", "no notebook was submitted", "no submission"
+        )
+    try:
+        return grade_submission(assignment, notebook, student=student, **options)
+    except Exception as error:
+        message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
+        return zero_grade(assignment, student, "ungraded", message)
