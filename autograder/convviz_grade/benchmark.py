@@ -12,7 +12,6 @@ code, and the ratios.
 
 from __future__ import annotations
 
-import argparse
 import io
 import re
 import shutil
@@ -174,18 +173,3 @@ def run(assignment="gradcam", students=40, stream=None):
         file=stream,
     )
     return timings
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="convviz-grade benchmark", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--assignment", default="gradcam")
-    parser.add_argument("--students", type=int, default=40)
-    args = parser.parse_args(argv)
-    run(args.assignment, args.students)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
