@@ -50,7 +50,7 @@ def module_name(package, folder, path):
 
 
 def sources_in_folder(root):
-    """{module name: (source, is_package)} of the packages' ``.py`` files under ``root``."""
+    """{module name: (source, is_package)} of the packages' files under ``root``."""
     sources = {}
     for package, folder in PACKAGES.items():
         for path in sorted((root / folder).rglob("*.py")):
