@@ -4,8 +4,8 @@ import os
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-# The gradebook goes under grading/ (git ignores it) like everything else grading writes;
-# SQLite creates the file, not its folder.
+# The gradebook goes under grading/ (git ignores it) like everything else grading
+# writes; SQLite creates the file, not its folder.
 os.makedirs(os.path.join(c.CourseDirectory.root, "grading"), exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
     c.CourseDirectory.root, "grading", "gradebook.db"

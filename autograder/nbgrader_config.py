@@ -53,15 +53,17 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# nbgrader's validator (JupyterLab's Validate button, `nbgrader validate`) fails a graded cell
-# with an error *or any stderr output*. A correct answer can write to stderr (Keras warns when a
-# model built on `model.inputs` is called on one array, NumPy warns on 0 / 0), and the course
-# grades it as passed: `convviz-grade validate` counts only errors, and autograde relabels the
-# graded cells' stderr with StderrIsNotFailure above. The validator's steps are not configurable
-# and nbclient's post-cell hook is taken by nbgrader's Execute, so its kernels get the same
-# relabelling at start-up: their stderr stream is their stdout stream (the text is kept). Errors
-# (a failed test, an exception) are error outputs, not stderr, and still fail. Scoped to the
-# Validator's Execute: autograde's kernels and the student's own kernel are unchanged.
+# nbgrader's validator (JupyterLab's Validate button, `nbgrader validate`) fails a
+# graded cell with an error *or any stderr output*. A correct answer can write to
+# stderr (Keras warns when a model built on `model.inputs` is called on one array,
+# NumPy warns on 0 / 0), and the course grades it as passed: `convviz-grade validate`
+# counts only errors, and autograde relabels the graded cells' stderr with
+# StderrIsNotFailure above. The validator's steps are not configurable and nbclient's
+# post-cell hook is taken by nbgrader's Execute, so its kernels get the same
+# relabelling at start-up: their stderr stream is their stdout stream (the text is
+# kept). Errors (a failed test, an exception) are error outputs, not stderr, and
+# still fail. Scoped to the Validator's Execute: autograde's kernels and the
+# student's own kernel are unchanged.
 c.Validator.Execute.extra_arguments = [
     "--IPKernelApp.exec_lines=import sys as _sys; _sys.stderr = _sys.stdout; del _sys",
 ]

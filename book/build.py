@@ -16,12 +16,9 @@ its ``build_sphinx`` function but not from its command line, so this script
 gives it.
 
 The cores are shared out: each kernel's TensorFlow gets ``cores // jobs``
-threads (at least one; ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS``,
-unless already set), not a pool as large as the machine. With two chapters
-on two cores, two threads each kept both cores busy but spent about a tenth
-of the build's CPU on threads waiting for a core; with one each, a cold
-build took 0.93x the time and 0.91x the CPU (two rounds side by side, each
-against ``TF_NUM_INTRAOP_THREADS=2 TF_NUM_INTEROP_THREADS=2 make book``).
+threads (at least one; ``TF_NUM_INTRAOP_THREADS`` and
+``TF_NUM_INTEROP_THREADS``, unless already set), not a pool as large as the
+machine (:func:`share_the_cores`).
 
 The chapters' kernels write their own stderr (TensorFlow's C++ start-up lines,
 "E0000 ... failed call to cuInit" among them, which no setting silences, and
@@ -42,7 +39,11 @@ KERNELS_STDERR = Path("_build") / "kernels-stderr.log"
 
 
 def split_jobs(argv):
-    """``(jobs, the other arguments)``: ``--jobs N`` taken out of ``argv``."""
+    """``(jobs, the other arguments)``: ``--jobs N`` taken out of ``argv``.
+
+    ``jobs`` defaults to the number of CPU cores. Exits (``SystemExit``) with an
+    error message when N is not a positive integer.
+    """
     jobs, rest = os.cpu_count() or 1, []
     arguments = iter(argv)
     for argument in arguments:
@@ -50,7 +51,8 @@ def split_jobs(argv):
             value = argument.partition("=")[2] or next(arguments, "")
             if not value.isdigit() or int(value) < 1:
                 sys.exit(
-                    f"book/build.py: error: --jobs takes a positive integer, got {value!r}"
+                    "book/build.py: error: --jobs takes a positive integer, "
+                    f"got {value!r}"
                 )
             jobs = int(value)
         else:
@@ -59,7 +61,7 @@ def split_jobs(argv):
 
 
 def kernels_write_stderr_to(path):
-    """Point file descriptor 2, which every kernel this process starts inherits, at ``path``.
+    """Point file descriptor 2, which the kernels started here inherit, at ``path``.
 
     This process's own ``sys.stderr`` (where Sphinx writes its warnings) is
     moved to a copy of the old descriptor 2, so it still reaches the terminal.
@@ -80,7 +82,9 @@ def kernels_write_stderr_to(path):
 
 
 def share_the_cores(jobs, environment=os.environ):
-    """Give each of ``jobs`` processes running at a time (chapters' kernels, test workers) ``cores // jobs`` threads.
+    """Give each of ``jobs`` processes running at a time ``cores // jobs`` threads.
+
+    The processes are chapters' kernels or test workers.
 
     Sets TensorFlow's ``TF_NUM_INTRAOP_THREADS`` and ``TF_NUM_INTEROP_THREADS``
     in ``environment`` (which the processes started from it inherit) unless the
@@ -107,7 +111,8 @@ def main(argv=None):
     except SystemExit as exit:
         if exit.code not in (None, 0):
             print(
-                f"book/build.py: the chapters' kernels wrote their stderr to {source / KERNELS_STDERR}",
+                "book/build.py: the chapters' kernels wrote their stderr to "
+                f"{source / KERNELS_STDERR}",
                 file=sys.stderr,
             )
         raise

@@ -5,14 +5,15 @@ The steps, in order:
 1. read the course's nbgrader configuration (its folders and ``db_url``);
 2. make sure the gradebook knows the assignment and its graded cells
    (nbgrader's own ``generate_assignment``, which also refreshes the release);
-3. grade every student's notebook with :func:`convviz_grade.grading.grade_submission`,
-   ``jobs`` at a time on this machine or on a Dask cluster; each task only
-   returns data;
+3. grade every student's notebook with :func:`convviz_grade.grading.grade_task`,
+   ``jobs`` at a time on this machine or on a Dask cluster
+   (:mod:`convviz_grade.cluster`); each task only returns data;
 4. in this one process, as results arrive: keep a copy of each submission in the
    course's submitted folder (where formgrader counts it), write the student's
    scores to the gradebook in one transaction (all of a student's scores or none),
-   and the per-function explanations to ``<autograded>/<student>/<assignment>/convviz_grade.json``
-   (what ``export`` and ``feedback`` read);
+   and the per-function explanations to
+   ``<autograded>/<student>/<assignment>/convviz_grade.json`` (what ``export`` and
+   ``feedback`` read);
 5. print a summary table. The exit code is 1 if any submission could not be
    graded, as nbgrader's own converters do.
 """
@@ -26,10 +27,10 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
-from convviz_grade import grading, notebook_cells, release, sandbox
+from convviz_grade import cluster, grading, notebook_cells, release, sandbox
 
 RESULTS_FILE = "convviz_grade.json"
 
@@ -61,16 +62,16 @@ class Course:
         )
 
     def register(self, assignment):
-        """Run nbgrader's generate_assignment, in this process, so the gradebook has the assignment's cells.
+        """Give the gradebook the assignment's cells: nbgrader's generate_assignment.
 
         It is what ``nbgrader generate_assignment ASSIGNMENT --force`` does with
-        this course's configuration (:func:`convviz_grade.release.generate`):
-        the gradebook gets the assignment, its notebook and its graded cells,
-        and the students' copy is written again. In this process it costs about
-        0.2 s of CPU; a fresh ``python -m nbgrader`` cost 1.8 s.
+        this course's configuration (:func:`convviz_grade.release.generate`), run
+        in this process: the gradebook gets the assignment, its notebook and its
+        graded cells, and the students' copy is written again.
 
         Raises:
-            RuntimeError: nbgrader could not generate it; one line with nbgrader's reason.
+            RuntimeError: nbgrader could not generate it; one line with nbgrader's
+                reason.
         """
         create_gradebook(self.db_url)
         ok, log = release.generate(self.coursedir.config, assignment)
@@ -83,13 +84,13 @@ class Course:
 
 
 def create_gradebook(db_url):
-    """Create an empty nbgrader gradebook at ``db_url``, unless the database has tables already.
+    """Create an empty nbgrader gradebook at ``db_url``, unless it has tables already.
 
     It is what nbgrader's ``Gradebook`` creates on first use: its tables, and an
     ``alembic_version`` table that holds the newest migration of nbgrader's schema
-    (so that ``nbgrader db upgrade`` knows where it stands). nbgrader reads that
-    revision by starting the ``alembic`` executable, which costs about 3 s of CPU,
-    most of it importing nbgrader once more; here alembic reads it in this process.
+    (so that ``nbgrader db upgrade`` knows where it stands). The revision is read
+    with alembic in this process, not by starting the ``alembic`` executable as
+    nbgrader does.
 
     Returns:
         bool, True if the gradebook was created, False if the database had tables.
@@ -118,7 +119,14 @@ def create_gradebook(db_url):
 
 
 def find_submissions(submissions, assignment):
-    """{student: notebook path or None} from ``DIR/<student>/<assignment>/<assignment>.ipynb``."""
+    """Each student's notebook in ``submissions``.
+
+    Returns:
+        dict {student: path of
+        ``submissions/<student>/<assignment>/<assignment>.ipynb``, or None when that
+        file is missing}, for every folder in ``submissions`` whose name does not
+        start with a dot.
+    """
     found = {}
     for student_folder in sorted(Path(submissions).iterdir()):
         if student_folder.is_dir() and not student_folder.name.startswith("."):
@@ -127,23 +135,11 @@ def find_submissions(submissions, assignment):
     return found
 
 
-def missing_submission(assignment, student):
-    functions = [
-        grading.FunctionGrade(
-            f, 0.0, assignment.max_score(f), "missing", "no notebook was submitted"
-        )
-        for f in assignment.functions
-    ]
-    return grading.SubmissionGrade(
-        student, assignment.name, assignment.name, functions, notes=["no submission"]
-    )
-
-
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # what nbgrader's collect writes, in UTC
 
 
 def record_submission(course, assignment_name, student, notebook):
-    """Keep a student's notebook where nbgrader's formgrader counts submissions; return its time.
+    """Keep a student's notebook where nbgrader's formgrader counts it; return its time.
 
     Formgrader counts a submission, and shows it as autograded, when
     ``<submitted>/<student>/<assignment>/`` holds it and the autograded copy has
@@ -155,8 +151,6 @@ def record_submission(course, assignment_name, student, notebook):
     Returns:
         datetime (naive, UTC), or None when there is no notebook.
     """
-    from datetime import datetime
-
     from nbgrader.utils import parse_utc
 
     if notebook is None or not notebook.is_file():
@@ -214,15 +208,15 @@ def write_gradebook(course, assignment, result, timestamp=None):
         try:
             try:
                 student = gradebook.find_student(result.student)
-            except (
-                MissingEntry
-            ):  # added in this same transaction (nbgrader's helper commits at once)
+            except MissingEntry:
+                # Added in this same transaction (nbgrader's helper commits at once).
                 student = Student(id=result.student)
                 session.add(student)
             try:
                 submission = gradebook.find_submission(assignment.name, result.student)
             except MissingEntry:  # first grading of this student
-                # What nbgrader's add_submission builds, without its intermediate commit.
+                # What nbgrader's add_submission builds, without its intermediate
+                # commit.
                 with session.no_autoflush:
                     submission = SubmittedAssignment(
                         assignment=gradebook.find_assignment(assignment.name),
@@ -262,7 +256,7 @@ def write_results(course, result):
 
 
 def copy_for_formgrader(course, result, notebook):
-    """Put the submitted notebook where nbgrader's formgrader looks for the autograded one.
+    """Put the submitted notebook where formgrader looks for the autograded one.
 
     The notebook was never run as a whole (only its answer cells were, in the
     sandbox), so each test cell gets one output instead: the grader's verdict
@@ -270,8 +264,6 @@ def copy_for_formgrader(course, result, notebook):
     the submission in formgrader sees what ``convviz-grade feedback`` says.
     An unreadable notebook is copied as it is.
     """
-    import shutil
-
     import nbformat
 
     if notebook is None or not notebook.is_file():
@@ -289,7 +281,10 @@ def copy_for_formgrader(course, result, notebook):
         function = (notebook_cells.function_tested_by(cell) or (None,))[0]
         if function in verdicts:
             grade = verdicts[function]
-            text = f"convviz-grade: {function} {grade.status}, {grade.score:g} / {grade.max_score:g} points\n"
+            text = (
+                f"convviz-grade: {function} {grade.status}, "
+                f"{grade.score:g} / {grade.max_score:g} points\n"
+            )
             if grade.message:
                 text += grade.message.rstrip("\n") + "\n"
             name = "stdout" if grade.status == "passed" else "stderr"
@@ -348,31 +343,9 @@ def self_check(assignment, options):
         first.message.strip().splitlines()[0] if first.message.strip() else first.status
     )
     raise SelfCheckFailed(
-        f"the instructor's solution {assignment.source_notebook.name} does not pass its own "
-        f"grading ({first.function}: {reason}), so no student was graded"
+        f"the instructor's solution {assignment.source_notebook.name} does not "
+        f"pass its own grading ({first.function}: {reason}), so no student was graded"
     )
-
-
-def grade_task(assignment, notebook, student, options):
-    """The unit of work (a thread here, or a Dask task): grade one notebook, return data.
-
-    Never raises: a failure of the grader itself gives an "ungraded" result.
-    """
-    if notebook is None:
-        return missing_submission(assignment, student)
-    try:
-        return grading.grade_submission(
-            assignment, notebook, student=student, **options
-        )
-    except Exception as error:
-        message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
-        functions = [
-            grading.FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
-            for f in assignment.functions
-        ]
-        return grading.SubmissionGrade(
-            student, assignment.name, assignment.name, functions, notes=[message]
-        )
 
 
 def summary_table(results, stream):
@@ -388,7 +361,8 @@ def summary_table(results, stream):
     for result in sorted(results, key=lambda r: r.student):
         cells = "  ".join(f"{grade.status:<14}" for grade in result.functions)
         print(
-            f"{result.student:<{width}}  {result.score:>4g}/{result.max_score:<4g}  {cells}",
+            f"{result.student:<{width}}  "
+            f"{result.score:>4g}/{result.max_score:<4g}  {cells}",
             file=stream,
         )
 
@@ -427,14 +401,15 @@ def autograde(
         isolation = "bwrap" if sandbox.bwrap_available() else "none"
         if isolation == "none":
             print(
-                "warning: bubblewrap is not available: student code runs with the grader's file and network "
-                "access (limits still apply)",
+                "warning: bubblewrap is not available: student code runs with "
+                "the grader's file and network access (limits still apply)",
                 file=stream,
             )
     elif isolation == "none":
         print(
-            "note: --isolation none: student code runs with the grader's file and network access "
-            "(limits still apply; importing convviz_ref or convviz_grade is refused)",
+            "note: --isolation none: student code runs with the grader's file and "
+            "network access (limits still apply; importing convviz_ref or "
+            "convviz_grade is refused)",
             file=stream,
         )
     course.register(assignment_name)
@@ -442,7 +417,8 @@ def autograde(
     assignment.prepared_inputs()  # once, before any thread needs it
     found = find_submissions(submissions, assignment_name)
     work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
-    # Other students' work is hidden too: the submissions folder may lie outside the course.
+    # Other students' work is hidden too: the submissions folder may lie outside the
+    # course.
     options = {
         "work_root": work_root,
         "hide": hidden_paths(course, [submissions, *hide]),
@@ -518,28 +494,34 @@ def _grade_class(
             write_gradebook(course, assignment, result, timestamp)
             write_results(course, result)
             copy_for_formgrader(course, result, found.get(result.student))
-        except (
-            Exception
-        ) as error:  # the gradebook refused: report, go on with the others
+        except Exception as error:  # the gradebook refused: report, go on
             failures.append(
-                f"{result.student}: could not be recorded: {type(error).__name__}: {error}"
+                f"{result.student}: could not be recorded: "
+                f"{type(error).__name__}: {error}"
             )
         if any(grade.status == "ungraded" for grade in result.functions):
             failures.append(
-                f"{result.student}: could not be graded: {'; '.join(result.notes)[:300]}"
+                f"{result.student}: could not be graded: "
+                f"{'; '.join(result.notes)[:300]}"
             )
         results.append(result)
         bar.update(1)
 
     if scheduler:
-        from convviz_grade.cluster import grade_on_cluster
-
-        grade_on_cluster(scheduler, assignment_name, source, found, options, finish)
+        cluster.grade_on_cluster(
+            scheduler, assignment_name, source, found, options, finish
+        )
     else:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as threads:
             futures = [
                 threads.submit(
-                    _pooled, pool, grade_task, assignment, notebook, student, options
+                    _pooled,
+                    pool,
+                    grading.grade_task,
+                    assignment,
+                    notebook,
+                    student,
+                    options,
                 )
                 for student, notebook in found.items()
             ]

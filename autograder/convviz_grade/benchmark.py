@@ -12,7 +12,6 @@ code, and the ratios.
 
 from __future__ import annotations
 
-import argparse
 import io
 import re
 import shutil
@@ -37,7 +36,14 @@ def _first_parameter(source):
 
 
 def make_submission(kind, source_notebook, released_notebook):
-    """A notebook of the given kind: the solution, the blank release, a wrong answer, a crash."""
+    """A submission of the given kind, one of :data:`KINDS`.
+
+    ``"correct"``: the solution; ``"blank"``: the released notebook; ``"wrong"``:
+    every answer returns its first argument; ``"faulty"``: no answer compiles.
+
+    Returns:
+        nbformat.NotebookNode.
+    """
     if kind == "correct":
         return nbformat.read(source_notebook, as_version=4)
     if kind == "blank":
@@ -56,7 +62,13 @@ def make_submission(kind, source_notebook, released_notebook):
 
 
 def make_course(root, assignment, students):
-    """A course folder with our configuration, the assignment and a class of submissions."""
+    """A course folder with our configuration, the assignment and a class.
+
+    The class is ``students`` submissions, of each of :data:`KINDS` in turn.
+
+    Returns:
+        Path, the course folder ``root``.
+    """
     root = Path(root)
     root.mkdir(parents=True)
     repository = default_course_dir()
@@ -105,7 +117,13 @@ def time_nbgrader(root, assignment):
 
 
 def time_convviz(root, assignment, jobs, fork_server=True):
-    """Seconds to grade the class, and the median seconds per submission starting up and in student code."""
+    """Grade the class with ``convviz-grade autograde``.
+
+    Returns:
+        tuple of floats ``(seconds, startup, code)``: the seconds to grade the
+        class, and the median seconds per submission starting up and in student
+        code.
+    """
     import json
     import statistics
 
@@ -134,7 +152,13 @@ def time_convviz(root, assignment, jobs, fork_server=True):
 
 
 def run(assignment="gradcam", students=40, stream=None):
-    """Grade one generated class four ways, in one run; print submissions per minute and the ratios."""
+    """Grade one generated class four ways, in one run; print the throughputs.
+
+    Prints submissions per minute for each way and the ratios between them.
+
+    Returns:
+        dict {label: seconds to grade the class}.
+    """
     stream = stream or sys.stdout
     work = Path(tempfile.mkdtemp(prefix="convviz-benchmark-"))
     timings, split = {}, {}
@@ -161,10 +185,16 @@ def run(assignment="gradcam", students=40, stream=None):
         file=stream,
     )
     for label, seconds in timings.items():
-        line = f"  {label:<42} {seconds:7.1f} s  {60 * students / seconds:7.1f} submissions/min"
+        line = (
+            f"  {label:<42} {seconds:7.1f} s  "
+            f"{60 * students / seconds:7.1f} submissions/min"
+        )
         startup, code = split[label]
         if startup is not None:
-            line += f"   per submission (median): {startup:.2f} s starting up, {code:.2f} s in student code"
+            line += (
+                f"   per submission (median): {startup:.2f} s starting up, "
+                f"{code:.2f} s in student code"
+            )
         print(line, file=stream)
     jobs1, jobs2 = timings["convviz-grade --jobs 1"], timings["convviz-grade --jobs 2"]
     print(
@@ -174,18 +204,3 @@ def run(assignment="gradcam", students=40, stream=None):
         file=stream,
     )
     return timings
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="convviz-grade benchmark", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--assignment", default="gradcam")
-    parser.add_argument("--students", type=int, default=40)
-    args = parser.parse_args(argv)
-    run(args.assignment, args.students)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

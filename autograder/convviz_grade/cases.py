@@ -30,7 +30,10 @@ _LOADED = {}  # assignment -> (module, cases): grading_cases() runs once per ker
 
 
 def assignment_cases(assignment):
-    """``(module, cases)`` of ``convviz_grade.assignments.<assignment>``, made once per process."""
+    """``(module, cases)`` of ``convviz_grade.assignments.<assignment>``.
+
+    The cases are made once per process.
+    """
     if assignment not in _LOADED:
         module = importlib.import_module(f"convviz_grade.assignments.{assignment}")
         _LOADED[assignment] = module, list(module.grading_cases())
@@ -55,16 +58,15 @@ def _argument(value):
         return tf.constant(np.asarray(value.numpy()))
     if kind == "model":
         return value
-    return json.loads(
-        json.dumps(value)
-    )  # as the worker gets it: a tuple comes back a list
+    return json.loads(json.dumps(value))  # as the worker gets it: a tuple is a list
 
 
 def outputs_of(case, function):
-    """Call ``function`` on the case's inputs as the worker does; the outputs it would send back.
+    """Call ``function`` on the case's inputs as the worker does.
 
     Returns:
-        dict, as :func:`convviz_grade.grading.check_outputs` reads it.
+        dict, the outputs the worker would send back, as
+        :func:`convviz_grade.grading.check_outputs` reads them.
 
     Raises:
         AssertionError: if the result is not a numeric array (None, say).
@@ -92,7 +94,7 @@ def outputs_of(case, function):
 
 
 def run_hidden_cases(assignment, function_name, function):
-    """Run the hidden cases of ``function_name`` on ``function``; raise on the first that fails.
+    """Run the hidden cases of ``function_name`` on ``function``; raise on a failure.
 
     The body of every ``hidden_f`` cell (see
     :func:`convviz_grade.notebook_cells.hidden_tests_block`).
@@ -130,7 +132,11 @@ def run_hidden_cases(assignment, function_name, function):
 
 
 def drift(assignment, source_notebook, released_notebook=None):
-    """What keeps the notebook from being one with its cases: a list of problems (empty when none).
+    """What keeps the notebook from being one with its cases.
+
+    Returns:
+        list of str, one problem each (empty when none).
+
 
     The rules: the functions with test cells are the functions with cases;
     each has a ``test_f`` and a ``hidden_f`` cell, and visible and hidden
@@ -148,7 +154,8 @@ def drift(assignment, source_notebook, released_notebook=None):
     with_cases = {case.function for case in cases}
     if set(points) != with_cases:
         problems.append(
-            f"functions with test cells {sorted(points)} are not those with cases {sorted(with_cases)}"
+            f"functions with test cells {sorted(points)} are not those with cases "
+            f"{sorted(with_cases)}"
         )
     for function in points:
         for prefix in notebook_cells.TEST_PREFIXES:
@@ -171,12 +178,14 @@ def drift(assignment, source_notebook, released_notebook=None):
                 )
         elif notebook_cells.has_hidden_tests(cell):
             problems.append(
-                f"a cell that is no hidden_f cell holds hidden tests: {cell.source[:60]!r}"
+                "a cell that is no hidden_f cell holds hidden tests: "
+                f"{cell.source[:60]!r}"
             )
     if released_notebook is not None:
         released = notebook_cells.points(nbformat.read(released_notebook, as_version=4))
         if released != points:
             problems.append(
-                f"the released notebook's points {released} differ from the source's {points}"
+                f"the released notebook's points {released} differ from the "
+                f"source's {points}"
             )
     return problems

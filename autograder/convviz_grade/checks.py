@@ -8,8 +8,9 @@ naming that mistake. The tests use these instead of a bare ``assert`` or
 
 >>> import numpy as np
 >>> check_array("f", np.zeros((2, 2)), np.zeros((2, 2)))
+>>> mistakes = {"transposed": np.ones((2, 3))}
 >>> try:
-...     check_array("f", np.ones((2, 3)), np.ones((2, 2)), mistakes={"transposed": np.ones((2, 3))})
+...     check_array("f", np.ones((2, 3)), np.ones((2, 2)), mistakes=mistakes)
 ... except AssertionError as error:
 ...     print(error)
 f: wrong shape.
@@ -77,8 +78,9 @@ def _first_difference(actual, expected, close):
     index = tuple(int(i) for i in np.argwhere(~close)[0])
     count = int((~close).sum())
     line = (
-        f"  first difference at index {list(index)}: expected {_format(expected[index])}, "
-        f"got {_format(actual[index])} ({count} of {close.size} elements differ)"
+        f"  first difference at index {list(index)}: "
+        f"expected {_format(expected[index])}, got {_format(actual[index])} "
+        f"({count} of {close.size} elements differ)"
     )
     if actual.ndim >= 2:
         # A window of up to 3x3 in the first two differing axes, other axes fixed.
@@ -91,7 +93,10 @@ def _first_difference(actual, expected, close):
                 np.asarray(expected[window]), prefix="    "
             )
             actual_window = np.array2string(np.asarray(actual[window]), prefix="    ")
-        line += f"\n  around it, expected:\n    {expected_window}\n  got:\n    {actual_window}"
+        line += (
+            f"\n  around it, expected:\n    {expected_window}"
+            f"\n  got:\n    {actual_window}"
+        )
     return line
 
 

@@ -104,14 +104,14 @@ def build_parser():
         default=[],
         type=Path,
         metavar="DIR",
-        help="one more folder student code must not see (a copy of the solutions, say); "
-        "repeatable",
+        help="one more folder student code must not see (a copy of the solutions, "
+        "say); repeatable",
     )
     autograde.add_argument(
         "--no-fork-server",
         action="store_true",
-        help="start a new sandboxed Python for every run instead of forking one per job "
-        "that has imported the libraries once",
+        help="start a new sandboxed Python for every run instead of forking one per "
+        "job that has imported the libraries once",
     )
     autograde.add_argument("--no-progress", action="store_true", help="no progress bar")
 

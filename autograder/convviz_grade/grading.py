@@ -19,9 +19,9 @@ tests earns what a blank function earns.
 
 The cases of assignment ``A`` come from ``grading_cases()`` in
 ``convviz_grade.assignments.A``, an optional ``explain_error(case, message)``
-that turns an error the student's code raised into a hint, and the imports the student's code may rely
-on (the notebook's setup cell, minus the course's own modules) from its
-``PRELUDE`` (default ``import numpy as np``).
+that turns an error the student's code raised into a hint, and the imports the
+student's code may rely on (the notebook's setup cell, minus the course's own
+modules) from its ``PRELUDE`` (default ``import numpy as np``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,11 @@ class Case:
 
     @property
     def call_spec(self):
-        """How the worker calls the function: the options of :func:`convviz_grade.worker.call_case`."""
+        """How the worker calls the function.
+
+        Returns:
+            dict, the options of :func:`convviz_grade.worker.call_case`.
+        """
         return {
             "kind": self.kind,
             "seed": self.seed,
@@ -94,7 +98,10 @@ class Case:
 
 
 def argument_kind(value):
-    """How a case's argument travels to the worker: ``"array"``, ``"tensor"``, ``"model"`` or ``"value"``.
+    """How a case's argument travels to the worker.
+
+    Returns:
+        str: ``"array"``, ``"tensor"``, ``"model"`` or ``"value"``.
 
     A TensorFlow tensor is sent as its array and given back to the function
     as a tensor (code written for a tensor, such as ``tape.watch(image)``,
@@ -121,12 +128,21 @@ class FunctionGrade:
     function: str
     score: float
     max_score: float
-    status: str  # "passed", "failed" or "ungraded" (the grader could not grade it)
+    # "passed", "failed", "ungraded" (the grader could not grade it) or "missing"
+    # (nothing was submitted).
+    status: str
     message: str = ""
 
 
 @dataclass
 class SubmissionGrade:
+    """The verdict on one submission: a :class:`FunctionGrade` per graded function.
+
+    ``score`` and ``max_score`` are the sums over ``functions``; ``runs`` counts the
+    worker's runs, ``seconds`` the whole grading's time, ``notes`` what went wrong
+    outside the cases (a cell that failed, a crash outside student code).
+    """
+
     student: str
     assignment: str
     notebook: str
@@ -134,12 +150,10 @@ class SubmissionGrade:
     runs: int = 0
     seconds: float = 0.0
     notes: list = field(default_factory=list)
-    startup_seconds: float = (
-        0.0  # from asking for a run to the worker's first line, summed over runs
-    )
-    code_seconds: float = (
-        0.0  # from that first line to the worker's last: the cells and the cases
-    )
+    # From asking for a run to the worker's first line, summed over runs.
+    startup_seconds: float = 0.0
+    # From that first line to the worker's last: the cells and the cases.
+    code_seconds: float = 0.0
 
     @property
     def score(self):
@@ -164,7 +178,8 @@ class Assignment:
         module = importlib.import_module(f"convviz_grade.assignments.{name}")
         self.cases = list(module.grading_cases())
         self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")
-        # explain_error(case, message) -> a hint for an error student code raised, or None.
+        # explain_error(case, message) -> a hint for an error student code raised,
+        # or None.
         self.explain_error = getattr(
             module, "explain_error", lambda case, message: None
         )
@@ -181,7 +196,12 @@ class Assignment:
 
     @property
     def preload(self):
-        """The modules a fork server imports beforehand: Keras and TensorFlow if a case needs them."""
+        """The modules a fork server imports beforehand.
+
+        Returns:
+            list of str: ``["keras", "tensorflow"]`` if a case needs them, else
+            empty.
+        """
 
         def needs_keras(value):
             return argument_kind(value) in ("tensor", "model")
@@ -254,7 +274,11 @@ class Assignment:
 
 
 def solution_cells(notebook_path, solution_ids):
-    """The sources of the submission's solution cells, by grade id, in notebook order."""
+    """The sources of the submission's solution cells, in notebook order.
+
+    Returns:
+        dict {grade id: source}.
+    """
     import nbformat
 
     return notebook_cells.answer_cells(
@@ -292,11 +316,19 @@ def _culprit(lines):
 def run_submission(
     assignment, cells, *, work_root, hide, isolation, timeout, memory_bytes, server=None
 ):
-    """Run the worker until every case has a result; return ({case id: result}, runs, notes).
+    """Run the worker until every case has a result.
 
     With a :class:`~convviz_grade.sandbox.ForkServer`, each run is a child
     forked by it (the libraries already imported); without one, or if it
-    cannot start, each run is a new sandboxed Python (:func:`~convviz_grade.sandbox.run_worker`).
+    cannot start, each run is a new sandboxed Python
+    (:func:`~convviz_grade.sandbox.run_worker`). At most :data:`MAX_RUNS` runs.
+
+    Returns:
+        tuple ``(verdicts, outputs, runs, notes, timing)``: ``verdicts`` {case id:
+        the worker's result line, or the grader's own for a fault or a skipped
+        case}; ``outputs`` {case id: {"value", "params", "args_after"}} for the
+        cases that ran ("ok"); ``runs`` int; ``notes`` list of str; ``timing``
+        {"startup": seconds, "code": seconds} summed over runs.
     """
     import shutil
 
@@ -341,7 +373,8 @@ def run_submission(
         why = f"timed out after {timeout:g} s" if run.timed_out else _death(run)
         if culprit is None:
             notes.append(
-                f"the grading process failed ({why}) outside student code: {run.log[-300:]}"
+                f"the grading process failed ({why}) outside student code: "
+                f"{run.log[-300:]}"
             )
             break
         if culprit[0] == "cell":
@@ -350,7 +383,8 @@ def run_submission(
         else:
             verdicts[culprit[1]] = {"id": culprit[1], "status": "fault", "message": why}
             skip["cases"].append(culprit[1])
-            # The function has failed: its other cases cannot change that, and each could hang again.
+            # The function has failed: its other cases cannot change that, and
+            # each could hang again.
             function = assignment.cases[int(culprit[1][1:])].function
             for index, case in enumerate(assignment.cases):
                 case_id = f"c{index}"
@@ -393,9 +427,8 @@ def run_submission(
                     "message": f"unreadable output ({error})",
                 }
     shutil.rmtree(folder, ignore_errors=True)
-    (folder.parent / f"{folder.name}.log").unlink(
-        missing_ok=True
-    )  # the worker's log (sandbox.run_worker)
+    # The worker's log (sandbox.run_worker).
+    (folder.parent / f"{folder.name}.log").unlink(missing_ok=True)
     return verdicts, outputs, runs, notes, timing
 
 
@@ -423,7 +456,7 @@ def check_inputs_kept(case, args_after):
 
 
 def check_outputs(case, outputs):
-    """Raise AssertionError, with the explanation, unless ``outputs`` pass the case's checks.
+    """Raise AssertionError, with the explanation, unless ``outputs`` pass the checks.
 
     ``outputs``: ``{"value": array, "params": array or None, "args_after":
     {position: array}}``, what the worker sent back (or what
@@ -444,7 +477,8 @@ def score_functions(assignment, verdicts, outputs, notes):
             for index, case in enumerate(assignment.cases)
             if case.function == function
         ]
-        # Explain visible failures first, and a fault before the cases skipped because of it.
+        # Explain visible failures first, and a fault before the cases skipped
+        # because of it.
         cases.sort(
             key=lambda item: (
                 verdicts.get(f"c{item[0]}", {}).get("status") == "skipped",
@@ -522,19 +556,17 @@ def grade_submission(
     try:
         cells = solution_cells(notebook_path, assignment.solution_ids)
     except Exception as error:  # not JSON, not a notebook
-        message = f"the notebook could not be read: {type(error).__name__}: {str(error)[:200]}"
-        functions = [
-            FunctionGrade(f, 0.0, assignment.max_score(f), "ungraded", message)
-            for f in assignment.functions
-        ]
-        return SubmissionGrade(
+        message = (
+            "the notebook could not be read: "
+            f"{type(error).__name__}: {str(error)[:200]}"
+        )
+        return zero_grade(
+            assignment,
             student,
-            assignment.name,
-            notebook_path.stem,
-            functions,
-            0,
-            time.perf_counter() - start,
-            [message],
+            "ungraded",
+            message,
+            notebook=notebook_path.stem,
+            seconds=time.perf_counter() - start,
         )
     verdicts, outputs, runs, notes, timing = run_submission(
         assignment,
@@ -558,3 +590,58 @@ def grade_submission(
         timing["startup"],
         timing["code"],
     )
+
+
+def zero_grade(
+    assignment, student, status, message, note=None, *, notebook=None, seconds=0.0
+):
+    """A :class:`SubmissionGrade` in which every function scores 0 with one verdict.
+
+    Args:
+        assignment: the :class:`Assignment`.
+        student: str.
+        status: str, every function's status (``"missing"``, ``"ungraded"``).
+        message: str, every function's message.
+        note: str, the submission's one note (default: ``message``).
+        notebook: str, the notebook's name (default: the assignment's).
+        seconds: float, the time spent.
+    """
+    functions = [
+        FunctionGrade(function, 0.0, assignment.max_score(function), status, message)
+        for function in assignment.functions
+    ]
+    return SubmissionGrade(
+        student,
+        assignment.name,
+        assignment.name if notebook is None else notebook,
+        functions,
+        seconds=seconds,
+        notes=[message if note is None else note],
+    )
+
+
+def grade_task(assignment, notebook, student, options):
+    """Grade one notebook, or none; never raise: the unit of work of a class's grading.
+
+    Runs in a thread of ``convviz-grade autograde`` or as a Dask task
+    (:mod:`convviz_grade.cluster`), and only returns data.
+
+    Args:
+        assignment: the :class:`Assignment`.
+        notebook: path of the student's notebook, or None when nothing was submitted.
+        student: str.
+        options: dict of :func:`grade_submission`'s keyword arguments.
+
+    Returns:
+        :class:`SubmissionGrade`: every function "missing" when ``notebook`` is None,
+        every function "ungraded" when the grader itself failed.
+    """
+    if notebook is None:
+        return zero_grade(
+            assignment, student, "missing", "no notebook was submitted", "no submission"
+        )
+    try:
+        return grade_submission(assignment, notebook, student=student, **options)
+    except Exception as error:
+        message = f"the grader failed: {type(error).__name__}: {str(error)[:300]}"
+        return zero_grade(assignment, student, "ungraded", message)

@@ -23,7 +23,7 @@ PROTECTED_PACKAGES = ("convviz_ref", "convviz_grade")
 
 
 def package_folders():
-    """The folders of the installed ``convviz_ref`` and ``convviz_grade`` packages, resolved.
+    """The folders of the installed ``convviz_ref`` and ``convviz_grade``, resolved.
 
     Found with :func:`importlib.util.find_spec`, which asks the same finders an
     ``import`` would (site-packages, or setuptools' editable finder).

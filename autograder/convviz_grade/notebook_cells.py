@@ -14,8 +14,10 @@ The grader (:mod:`convviz_grade.grading`, :mod:`convviz_grade.autograde`),
 ``convviz-grade validate`` and the tests read notebooks only through these
 functions.
 
->>> split_grade_id("test_compute_loss"), split_grade_id("hidden_compute_loss"), split_grade_id("setup")
-(('compute_loss', 'visible'), ('compute_loss', 'hidden'), None)
+>>> split_grade_id("test_compute_loss"), split_grade_id("hidden_compute_loss")
+(('compute_loss', 'visible'), ('compute_loss', 'hidden'))
+>>> print(split_grade_id("setup"))
+None
 >>> print(hidden_tests_block("segmentation", "mean_iou"))
 ### BEGIN HIDDEN TESTS
 from convviz_grade.cases import run_hidden_cases
@@ -38,7 +40,10 @@ def nbgrader_meta(cell):
 
 
 def split_grade_id(grade_id):
-    """``"test_compute_loss"`` -> ``("compute_loss", "visible")``; None for any other grade id."""
+    """``"test_compute_loss"`` -> ``("compute_loss", "visible")``.
+
+    ``"hidden_f"`` gives ``("f", "hidden")``; any other grade id gives None.
+    """
     for prefix, kind in TEST_PREFIXES.items():
         if grade_id.startswith(prefix):
             return grade_id[len(prefix) :], kind
@@ -68,7 +73,7 @@ def answer_cell_ids(notebook):
 
 
 def answer_cells(notebook, grade_ids):
-    """The sources of the answer cells whose grade id is in ``grade_ids``, in notebook order.
+    """The sources of the answer cells whose grade id is in ``grade_ids``, in order.
 
     ``notebook`` comes from a student: a cell may lack metadata, and only the
     instructor's ``grade_ids`` say which cells are answers.
@@ -81,7 +86,9 @@ def answer_cells(notebook, grade_ids):
 
 
 def replace_answers(notebook, answers):
-    """Put other answers in the notebook's answer cells, in place: ``answers`` is ``{grade_id: source}``.
+    """Put other answers in the notebook's answer cells, in place.
+
+    ``answers`` is ``{grade_id: source}``.
 
     Raises:
         KeyError: if a grade id of ``answers`` is no answer cell's.
@@ -96,7 +103,11 @@ def replace_answers(notebook, answers):
 
 
 def points(notebook):
-    """``{function: {grade_id: points}}`` of the test cells ``test_f`` and ``hidden_f``."""
+    """The points of the test cells ``test_f`` and ``hidden_f``.
+
+    Returns:
+        dict ``{function: {grade_id: points}}``.
+    """
     found = {}
     for cell in notebook.cells:
         parsed = function_tested_by(cell)
@@ -109,12 +120,15 @@ def points(notebook):
 
 
 def has_hidden_tests(cell):
-    """True when the cell still holds its hidden tests (the instructor's copy, or the graded one)."""
+    """True when the cell still holds its hidden tests.
+
+    So it does in the instructor's copy, or the graded one.
+    """
     return "BEGIN HIDDEN TESTS" in cell.get("source", "")
 
 
 def hidden_tests_block(assignment, function):
-    """The hidden tests of ``function``, as its ``hidden_<function>`` cell must hold them."""
+    """The hidden tests of ``function``, as its ``hidden_<function>`` cell has them."""
     return (
         f"{BEGIN_HIDDEN}\n"
         "from convviz_grade.cases import run_hidden_cases\n\n"
@@ -124,7 +138,11 @@ def hidden_tests_block(assignment, function):
 
 
 def hidden_block_of(cell):
-    """The part of a hidden test cell from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``, or None."""
+    """The part of a hidden test cell from its begin to its end marker, or None.
+
+    The markers are ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``,
+    included.
+    """
     source = cell.get("source", "")
     start, end = source.find(BEGIN_HIDDEN), source.find(END_HIDDEN)
     if start < 0 or end < start:

@@ -4,10 +4,9 @@ nbgrader's own ``generate_assignment`` does the work (it removes the
 solution regions and the hidden tests, locks the test cells and records
 their checksums); this module only runs it for each assignment, without a
 gradebook, and reports. :func:`generate` runs nbgrader's converter in this
-process, with the course's ``nbgrader_config.py`` and a log of its own: a
-fresh ``python -m nbgrader`` per assignment spent most of its 2 s of CPU
-importing nbgrader once more. ``convviz-grade autograde`` registers an
-assignment in its gradebook with the same function.
+process, not in a new ``python -m nbgrader``, with the course's
+``nbgrader_config.py`` and a log of its own. ``convviz-grade autograde``
+registers an assignment in its gradebook with the same function.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from pathlib import Path
 
 from convviz_grade.locations import repository
 
-# The course folder by default: the clone convviz is installed from (None for an ordinary install).
+# The course folder by default: the clone convviz is installed from (None for an
+# ordinary install).
 REPOSITORY = repository()
 
 
@@ -82,19 +82,22 @@ def release(assignments=None, *, course_dir=None, stream=None):
     for assignment in assignments:
         ok, log = generate(config, assignment, database=False)
         print(
-            f"{assignment:<14} {'released' if ok else 'FAILED':<9} -> {Path('exercises') / assignment}",
+            f"{assignment:<14} {'released' if ok else 'FAILED':<9} "
+            f"-> {Path('exercises') / assignment}",
             file=stream,
         )
         if not ok:
             failed += 1
-            print(
-                log.strip()[-2000:], file=stream
-            )  # nbgrader's own log of this assignment
+            # nbgrader's own log of this assignment.
+            print(log.strip()[-2000:], file=stream)
     return 1 if failed else 0
 
 
 def course_config(course_dir):
-    """The traitlets config of the course: its ``nbgrader_config.py``, with ``CourseDirectory.root`` set to it.
+    """The traitlets config of the course.
+
+    It is the course's ``nbgrader_config.py``, with ``CourseDirectory.root`` set to
+    the course folder.
 
     Raises:
         FileNotFoundError: the folder has no ``nbgrader_config.py``.
@@ -112,7 +115,9 @@ def course_config(course_dir):
 
 
 def generate(config, assignment, *, database=True):
-    """``nbgrader generate_assignment ASSIGNMENT --force`` (``--no-db`` unless ``database``), in this process.
+    """Run ``nbgrader generate_assignment ASSIGNMENT --force``, in this process.
+
+    With ``--no-db`` unless ``database``.
 
     nbgrader's converter writes the students' copy to the release folder and,
     with ``database``, records the assignment and its graded cells in the
@@ -136,9 +141,8 @@ def generate(config, assignment, *, database=True):
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-    log = logging.Logger(
-        "convviz_grade.generate", logging.INFO
-    )  # not getLogger: no parent, no global state
+    # Not getLogger: no parent, no global state.
+    log = logging.Logger("convviz_grade.generate", logging.INFO)
     log.addHandler(handler)
     if not database:  # what nbgrader's --no-db flag sets
         config = copy.deepcopy(config)
@@ -162,7 +166,12 @@ def generate(config, assignment, *, database=True):
 
 
 def first_reason(log):
-    """nbgrader's reason in one line: the first exception line of its log (``"ValidationError: ..."``), else its last."""
+    """nbgrader's reason in one line.
+
+    Returns:
+        str: the first exception line of its ``log`` (``"ValidationError: ..."``),
+        else its last line.
+    """
     lines = [line for line in log.splitlines() if line.strip()]
     for line in lines:
         name, colon, message = line.partition(": ")

@@ -24,15 +24,8 @@ from pathlib import Path
 
 from convviz_grade.autograde import RESULTS_FILE, Course
 
-COLUMNS = [
-    "student",
-    "assignment",
-    "notebook",
-    "function",
-    "score",
-    "max_score",
-    "status",
-]
+# The CSV's header: one row per student x assignment x graded function.
+COLUMNS = "student assignment notebook function score max_score status".split()
 
 
 def _results(course, student, assignment):
@@ -106,12 +99,14 @@ PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }} th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; }}
+table {{ border-collapse: collapse; width: 100%; }} \
+th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; }}
 .passed {{ color: #17662b; }} .failed, .ungraded, .missing {{ color: #a11; }}
 pre {{ background: #f6f6f6; padding: .8rem; white-space: pre-wrap; }}
 </style></head><body>
 <h1>{title}</h1>
-<p>Total: <strong>{score:g} / {max_score:g}</strong> points. Each function earns its points only when all
+<p>Total: <strong>{score:g} / {max_score:g}</strong> points. \
+Each function earns its points only when all
 of its tests pass, the visible ones you ran and the hidden ones that use new inputs.</p>
 <table><tr><th>function</th><th>points</th><th>result</th></tr>
 {rows}
@@ -122,14 +117,20 @@ of its tests pass, the visible ones you ran and the hidden ones that use new inp
 
 
 def feedback_page(results):
-    """The HTML report of one student's results: scores and explanations, no test source."""
+    """The HTML report of one student's results: scores and explanations.
+
+    ``results`` is the dict ``autograde`` wrote (a
+    :class:`~convviz_grade.grading.SubmissionGrade` as JSON); no test's source is
+    shown.
+    """
     title = html.escape(f"{results['assignment']}: feedback for {results['student']}")
     rows, details = [], []
     for grade in results["functions"]:
         name = html.escape(grade["function"])
         status = html.escape(grade["status"])
         rows.append(
-            f"<tr><td><code>{name}</code></td><td>{grade['score']:g} / {grade['max_score']:g}</td>"
+            f"<tr><td><code>{name}</code></td>"
+            f"<td>{grade['score']:g} / {grade['max_score']:g}</td>"
             f'<td class="{status}">{status}</td></tr>'
         )
         if grade["status"] != "passed" and grade["message"]:
@@ -146,7 +147,11 @@ def feedback_page(results):
 
 
 def feedback(assignment, course_dir, *, stream=None):
-    """Write ``<feedback>/<student>/<assignment>/<assignment>.html`` for every graded student."""
+    """Write ``<feedback>/<student>/<assignment>/<assignment>.html`` for each student.
+
+    Every student with results for ``assignment`` gets one; returns the exit code
+    (1 when no page was written).
+    """
     stream = stream or sys.stdout
     course = Course(course_dir)
     autograded = course.folder("autograded_directory")

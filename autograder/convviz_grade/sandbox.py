@@ -7,11 +7,10 @@ gradebook's folder, the submissions) and those of :func:`always_hidden` (the
 installed ``convviz_ref`` and ``convviz_grade``, the clone they come from)
 replaced by empty ones. The interpreter and its libraries stay readable
 wherever the venv lives, ``/tmp`` included. Only its own work folder is
-writable. In every
-case the worker has an address-space limit (``memory_bytes``), a file-size
-limit, a wall-clock limit after which its whole process group is killed
-(ignoring SIGINT or SIGTERM does not help), and its output goes to a file of
-which only the start is read back.
+writable. In every case the worker has an address-space limit
+(``memory_bytes``), a file-size limit, a wall-clock limit after which its whole
+process group is killed (ignoring SIGINT or SIGTERM does not help), and its
+output goes to a file of which only the start is read back.
 
 Without bubblewrap (``isolation="none"``) the limits still hold, but student
 code can read whatever the grading user can read and can open network
@@ -76,7 +75,7 @@ def always_hidden():
 
 
 def mounts(hide, keep):
-    """The bubblewrap mounts that hide ``hide`` and ``/tmp`` but keep ``keep`` readable.
+    """The bubblewrap mounts that hide ``hide`` and ``/tmp``, ``keep`` left readable.
 
     A kept folder (the venv, the interpreter, a site-packages folder) is
     bound back only where something hidden covers it; a hidden folder inside
@@ -109,7 +108,9 @@ def mounts(hide, keep):
 
 
 def bwrap_arguments(folder, hide, keep=None, read_only=()):
-    """The bubblewrap command line: ``hide`` hidden, Python usable, only ``folder`` writable.
+    """The bubblewrap command line: ``hide`` hidden, only ``folder`` writable.
+
+    Python stays usable: the folders of ``keep`` stay readable.
 
     ``keep`` defaults to :func:`convviz_grade.locations.interpreter_folders`;
     the folders of ``read_only`` are bound read-only after the rest.
@@ -154,7 +155,7 @@ def worker_environment(folder):
 def run_worker(
     folder, *, hide=(), isolation="bwrap", timeout=60.0, memory_bytes=4 * 2**30
 ):
-    """Run ``worker.py`` on ``folder`` (already filled by the grader); return a :class:`Run`.
+    """Run ``worker.py`` on ``folder`` (filled by the grader); return a :class:`Run`.
 
     Under bubblewrap, ``hide`` and :func:`always_hidden` are replaced by empty
     folders. With ``isolation="none"`` nothing is hidden; the worker still
@@ -191,10 +192,8 @@ def run_worker(
         except subprocess.TimeoutExpired:
             returncode = None
         finally:
-            try:
-                os.killpg(
-                    process.pid, signal.SIGKILL
-                )  # the worker and anything it started
+            try:  # the worker and anything it started
+                os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             process.wait()
@@ -204,10 +203,10 @@ def run_worker(
 
 
 class ForkServer:
-    """One sandboxed Python that imports the libraries once and forks a fresh child per run.
+    """One sandboxed Python that imports the libraries once and forks a child per run.
 
-    Starting Python and importing TensorFlow costs seconds per run; a fork of
-    a process that has already imported them costs milliseconds. The server
+    Each run is a fork of a process that has already imported the libraries,
+    not a new Python that imports them again. The server
     (:func:`convviz_grade.worker.serve`) runs under the same bubblewrap
     command as :func:`run_worker`, with its own PID namespace, and only its
     ``slot`` folder writable (``/tmp`` is read-only and empty). Each run is
@@ -217,7 +216,8 @@ class ForkServer:
     submission at a time: ``--jobs 2`` starts two, in two sandboxes.
 
     If the server cannot start single-threaded (forking a threaded process is
-    unsafe), :attr:`usable` is False and callers fall back to :func:`run_worker`.
+    unsafe), :attr:`usable` is False and callers fall back to
+    :func:`run_worker`.
     """
 
     def __init__(self, slot, *, prelude, preload=(), hide=(), isolation="bwrap"):
@@ -228,12 +228,12 @@ class ForkServer:
         self.process = None
         self.usable = True
         self.starts = 0
-        self.threads = None  # how many threads the server had when it was ready to fork
+        # How many threads the server had when it was ready to fork.
+        self.threads = None
 
     def _start(self):
-        code = (
-            self.slot.parent / f"{self.slot.name}-server"
-        )  # read-only to the sandbox: outside the slot
+        # Read-only to the sandbox: outside the slot.
+        code = self.slot.parent / f"{self.slot.name}-server"
         code.mkdir(exist_ok=True)
         shutil.copy(WORKER, code / "worker.py")
         command = [
@@ -244,7 +244,8 @@ class ForkServer:
             "pid-namespace" if self.isolation == "bwrap" else "shared",
         ]
         if self.isolation == "bwrap":
-            # The server is the namespace's PID 1: no child can kill it (the kernel drops such signals).
+            # The server is the namespace's PID 1: no child can kill it (the kernel
+            # drops such signals).
             command = (
                 bwrap_arguments(
                     self.slot, [*always_hidden(), *self.hide], read_only=[code]
@@ -274,7 +275,9 @@ class ForkServer:
             )
             self.process.stdin.flush()
         except BrokenPipeError:
-            answer = None  # the server died at once (the sandbox cannot run Python): as if it said nothing
+            # The server died at once (the sandbox cannot run Python): as if it
+            # said nothing.
+            answer = None
         else:
             answer = self._answer(timeout=600)
         self.threads = answer.get("threads") if answer else None
@@ -285,7 +288,12 @@ class ForkServer:
         return True
 
     def _answer(self, timeout):
-        """The server's next JSON line, or None if it died or said nothing within ``timeout`` s."""
+        """The server's next JSON line.
+
+        Returns:
+            dict, or None if the server died or said nothing within ``timeout``
+            seconds.
+        """
         import select
 
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
@@ -296,7 +304,14 @@ class ForkServer:
             return None
 
     def run(self, folder, *, timeout=60.0, memory_bytes=4 * 2**30):
-        """Run the worker on ``folder`` (inside :attr:`slot`) in a fresh child; return a :class:`Run`."""
+        """Run the worker on ``folder`` (inside :attr:`slot`) in a fresh child.
+
+        Returns:
+            :class:`Run`, or None when the server cannot start.
+
+        Raises:
+            ValueError: ``folder`` is not a folder of :attr:`slot`.
+        """
         import time
 
         folder = Path(folder)
@@ -323,9 +338,9 @@ class ForkServer:
             answer = self._answer(timeout=timeout + 60)
         except (BrokenPipeError, OSError):
             answer = None
-        if (
-            answer is None
-        ):  # the child took the server down with it (or it hung): start afresh next time
+        if answer is None:
+            # The child took the server down with it (or it hung): start afresh
+            # next time.
             self.close()
             returncode = -signal.SIGKILL
         else:
@@ -361,7 +376,10 @@ class ForkServer:
 
 
 class ForkServerPool:
-    """``size`` fork servers, each lent to one submission at a time (one per grading thread)."""
+    """``size`` fork servers, each lent to one submission at a time.
+
+    One server per grading thread.
+    """
 
     def __init__(self, root, size, **server_options):
         import queue

@@ -46,13 +46,13 @@ def _error_text(cell):
 
 
 KERNEL_PORT_RACE = "Kernel died before replying to kernel_info"
-"""How nbclient reports a kernel that exited before it answered, as one that lost the port race does.
+"""How nbclient reports a kernel that exited before it answered.
 
-jupyter_client chooses a new kernel's ports by binding port 0 and closing it;
-the kernel binds them a moment later. A kernel that another process starts
-at that moment (a second validation, a test worker) can take one of them
-first, and this kernel then exits (jupyter_client issue 487; nbclient's and
-papermill's parallel tests meet the same race).
+A kernel that lost the race for its ports exits so: jupyter_client chooses a
+new kernel's ports by binding port 0 and closing it; the kernel binds them a
+moment later. A kernel that another process starts at that moment (a second
+validation, a test worker) can take one of them first, and this kernel then
+exits (jupyter_client issue 487).
 """
 
 
@@ -130,7 +130,7 @@ def report(notebook_path, results, other_errors, stream):
         kinds = " + ".join(result.kinds) or "no"
         status = "PASSED" if result.passed else "FAILED"
         print(f"  {result.name:<{width}}  {status}  ({kinds} tests)", file=stream)
-        for kind, message in result.failures:
+        for _kind, message in result.failures:
             for line in message.splitlines():
                 print(f"      {line}", file=stream)
     for error in other_errors:
@@ -144,7 +144,12 @@ def report(notebook_path, results, other_errors, stream):
 
 
 def validate(notebook_path, *, timeout=300, stream=None):
-    """Run and report; return the exit code (0 all passed, 1 otherwise, 2 bad path)."""
+    """Run and report.
+
+    Returns:
+        int, the exit code: 0 when every test passed, 1 otherwise, 2 when
+        ``notebook_path`` is no notebook file.
+    """
     stream = stream or sys.stdout
     path = Path(notebook_path)
     if not path.is_file() or path.suffix != ".ipynb":
@@ -153,9 +158,10 @@ def validate(notebook_path, *, timeout=300, stream=None):
     try:
         notebook = execute(path, timeout=timeout)
     except Exception as error:  # kernel died, cell timeout, unreadable JSON
+        first_line = (str(error).strip().splitlines() or [""])[0]
         print(
             f"Validating {notebook_path}\n  ERROR  the notebook could not run: "
-            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+            f"{type(error).__name__}: {first_line}",
             file=stream,
         )
         return 1

@@ -25,11 +25,10 @@ Protocol (all files in the work folder):
 Output: ``results.jsonl``, written as it goes: a ``loading`` line before each
 cell and a ``started`` line before each case, then one line per finished case
 (so the grader knows which cell or case was running when a hang or a crash
-cut the process short), and
-``outputs/<id>.npy`` for each case that returned an array, and for a
-``keep_inputs`` case ``outputs/<id>.arg<position>.npy``, each array argument
-as it is after the call. The grader reads these as data: numbers only, never
-pickles, never objects.
+cut the process short), and ``outputs/<id>.npy`` for each case that returned
+an array, and for a ``keep_inputs`` case ``outputs/<id>.arg<position>.npy``,
+each array argument as it is after the call. The grader reads these as data:
+numbers only, never pickles, never objects.
 
 Case kinds:
 
@@ -51,12 +50,14 @@ import time
 import traceback
 
 MAX_MESSAGE = 300  # characters of an error message kept for the report
-# The reference answers and the grader: student code may not import them, sandbox or not.
+# The reference answers and the grader: student code may not import them, sandbox or
+# not. The same names as convviz_grade.locations.PROTECTED_PACKAGES: this file imports
+# nothing from the course.
 PROTECTED_PACKAGES = ("convviz_ref", "convviz_grade")
 
 
 class RefuseCourseModules(importlib.abc.MetaPathFinder):
-    """An import finder, first on ``sys.meta_path``, that refuses the course's own packages.
+    """An import finder, first on ``sys.meta_path``, refusing the course's packages.
 
     Under bubblewrap their folders are hidden anyway; this makes
     ``from convviz_ref.gradcam import gradcam_heatmap`` fail the same way with
@@ -68,14 +69,15 @@ class RefuseCourseModules(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] in PROTECTED_PACKAGES:
             raise ModuleNotFoundError(
-                f"{name} cannot be imported while grading: the graded functions must be your own code",
+                f"{name} cannot be imported while grading: "
+                "the graded functions must be your own code",
                 name=name,
             )
         return None
 
 
 def refuse_course_modules():
-    """Install :class:`RefuseCourseModules` and forget any course module already imported."""
+    """Install :class:`RefuseCourseModules`; forget any course module imported."""
     for name in list(sys.modules):
         if name.partition(".")[0] in PROTECTED_PACKAGES:
             del sys.modules[name]
@@ -116,24 +118,26 @@ def set_weights_by_shape(model, seed):
 
 
 def run_block(function, array, filters, kwargs, seed=0):
-    """Build a one-block model with ``function`` and run it on ``array``: ``(output, parameter count)``.
+    """Build a one-block model with ``function`` and run it on ``array``.
 
-    One eager call in inference mode, as ``predict`` would run it: a block
-    is called once on a few samples, where tracing ``predict``'s function
-    would cost more than the call.
+    The block is ``function(inputs, filters, **kwargs)`` on ``keras.Input`` of
+    ``array``'s shape, with :func:`set_weights_by_shape` weights; it is run in one
+    eager call in inference mode (``training=False``), as ``predict`` would run it.
+
+    Returns:
+        tuple ``(output, parameter count)``: ndarray and int.
     """
     import keras
 
     inputs = keras.Input(shape=array.shape[1:])
     model = keras.Model(inputs, function(inputs, filters, **kwargs))
     set_weights_by_shape(model, seed)
-    return keras.ops.convert_to_numpy(
-        model(array, training=False)
-    ), model.count_params()
+    output = keras.ops.convert_to_numpy(model(array, training=False))
+    return output, model.count_params()
 
 
 def call_case(function, case, args, kwargs):
-    """Call a graded function as a case asks; return ``(result, parameter count or None)``.
+    """Call a graded function as a case asks.
 
     ``case``: the case's ``kind`` and options, as in ``task.json`` (``seed``
     of a ``block`` case's weights; ``repeat`` and ``repeat_into``: call the
@@ -142,6 +146,10 @@ def call_case(function, case, args, kwargs):
     ``repeat_into``, as an ascent loop does). This worker and the notebook's
     hidden tests (:mod:`convviz_grade.cases`) both call student code through
     this function, so both graders call it the same way.
+
+    Returns:
+        tuple ``(result, parameter count)``; the count is None except for a
+        ``block`` case.
     """
     if case["kind"] == "block":
         return run_block(function, args[0], args[1], kwargs, seed=case.get("seed", 0))
@@ -155,7 +163,10 @@ def call_case(function, case, args, kwargs):
 
 
 def _same_type(value, like):
-    """``value`` as the type of ``like``: a TensorFlow tensor or a NumPy array of its dtype."""
+    """``value`` as the type of ``like``: a TensorFlow tensor or a NumPy array.
+
+    Of ``like``'s dtype.
+    """
     import numpy as np
 
     if (
@@ -177,7 +188,12 @@ def _strip_magics(source):
 
 
 def load_student_code(prelude, cells, record, skip_cells=()):
-    """Run each solution cell in one namespace; a broken cell loses only its own names."""
+    """Run each solution cell in one namespace; a broken cell loses only its names.
+
+    Returns:
+        tuple ``(namespace, problems)``: dict, and a list of str, one per cell that
+        raised or was skipped.
+    """
     namespace = {"__name__": "submission"}
     exec(compile(prelude, "<prelude>", "exec"), namespace)
     problems = []
@@ -193,7 +209,7 @@ def load_student_code(prelude, cells, record, skip_cells=()):
                 compile(_strip_magics(source), f"<solution cell {number}>", "exec"),
                 namespace,
             )
-        except BaseException as error:  # SyntaxError, SystemExit, anything: keep going
+        except BaseException as error:  # SyntaxError, SystemExit, any: keep going
             problems.append(
                 f"solution cell {number}: {type(error).__name__}: {one_line(error)}"
             )
@@ -217,7 +233,11 @@ def argument(spec, inputs, folder):
 
 
 def as_plain_array(value):
-    """The result as a plain numeric ndarray, or a reason why it is not one."""
+    """The result as a plain numeric ndarray, or a reason why it is not one.
+
+    Returns:
+        tuple ``(array, None)`` or ``(None, reason)``.
+    """
     import numpy as np
 
     if value is None:
@@ -225,9 +245,8 @@ def as_plain_array(value):
     if hasattr(value, "numpy") and callable(value.numpy):
         value = value.numpy()
     try:
-        array = np.array(
-            value
-        )  # a plain ndarray: subclasses and their methods are dropped
+        # A plain ndarray: subclasses and their methods are dropped.
+        array = np.array(value)
     except BaseException as error:
         return None, f"returned something that is not an array ({one_line(error)})"
     if array.dtype == object or not (
@@ -292,9 +311,8 @@ def main(folder):
                     np.array(params),
                 )
             array, problem = as_plain_array(value)
-            if case.get(
-                "keep_inputs"
-            ):  # send the arrays back: the grader compares them with its copies
+            if case.get("keep_inputs"):
+                # Send the arrays back: the grader compares them with its copies.
                 for position, (spec, arg) in enumerate(zip(case["args"], args)):
                     if "array" in spec and not spec.get("tensor"):
                         after, _ = as_plain_array(arg)
@@ -340,7 +358,7 @@ def _thread_count():
 
 
 def _not_dumpable():
-    """Make this process unreadable to its children: no ptrace, no /proc/<pid>/mem."""
+    """Make this process unreadable to its children (no ptrace, /proc/<pid>/mem)."""
     import ctypes
 
     PR_SET_DUMPABLE = 4
@@ -348,7 +366,10 @@ def _not_dumpable():
 
 
 def _child(request):
-    """In the forked child: its own session, limits and files, then :func:`main`. Never returns."""
+    """In the forked child: its own session, limits and files, then :func:`main`.
+
+    Never returns: the child exits with :func:`run_main`'s status.
+    """
     import resource
 
     status = 3
@@ -379,7 +400,12 @@ def _child(request):
 
 
 def _wait(pid, timeout):
-    """Wait for the child ``pid`` at most ``timeout`` s; its exit code, -signal, or None (cut)."""
+    """Wait for the child ``pid`` at most ``timeout`` seconds; kill its group then.
+
+    Returns:
+        int, its exit code or minus the signal that killed it; None when it was
+        cut at ``timeout``.
+    """
     import select
     import signal
 
@@ -435,7 +461,7 @@ def _kill_everything_else():
 
 
 def serve(own_pid_namespace):
-    """A fork server: import the libraries once, then fork one fresh child per run.
+    """A fork server: import the libraries once, then fork one child per run.
 
     Reads JSON lines on standard input. The first is ``{"prelude", "preload"}``:
     the assignment's imports are run, and the modules of ``preload`` imported
@@ -461,8 +487,9 @@ def serve(own_pid_namespace):
         importlib.import_module(name)
     threads = _thread_count()
     if threads != 1:
-        # fork() copies only the calling thread: a lock another thread holds would stay locked
-        # in the child. Refuse rather than risk it; the grader falls back to a process per run.
+        # fork() copies only the calling thread: a lock another thread holds would
+        # stay locked in the child. Refuse rather than risk it; the grader falls
+        # back to a process per run.
         print(json.dumps({"ready": False, "threads": threads}), flush=True)
         return 4
     _not_dumpable()

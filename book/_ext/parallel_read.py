@@ -1,4 +1,4 @@
-"""Let Sphinx read (and so execute) the chapters in parallel: ``book/build.py --jobs N``.
+"""Let Sphinx read (and execute) the chapters in parallel: ``book/build.py --jobs N``.
 
 Sphinx reads in parallel only when every extension declares that it may.
 Three that the book loads do not declare it, so Sphinx would fall back to one
@@ -18,11 +18,9 @@ build). Neither does anything while a document is read:
 This extension records that they are safe.
 
 It also changes how the chapters are shared out. Sphinx cuts the list of
-documents into a few long runs, one process each, in alphabetical order: with
-two processes the last run held only the last chapter, which then started
-when the first run ended and finished long after everything else. Here each
-document is a run of its own, so a process takes the next chapter as soon as
-it is free, and the chapters named in the book's ``parallel_read_first``
+documents into a few long runs, one process each, in alphabetical order. Here
+each document is a run of its own, so a process takes the next chapter as soon
+as it is free, and the chapters named in the book's ``parallel_read_first``
 setting (the slowest to execute) start first.
 """
 
@@ -43,7 +41,10 @@ def declare_parallel_read_safe(app, config):
 
 
 def one_document_per_run(docnames, first=()):
-    """Sphinx's runs of documents, one document each, those in ``first`` (in its order) at the front.
+    """Sphinx's runs of documents, one document each, those of ``first`` in front.
+
+    The documents of ``first`` come in its order; names not in ``docnames`` are
+    ignored.
 
     >>> one_document_per_run(["a", "b", "c", "d"], first=["d", "x"])
     [['d'], ['a'], ['b'], ['c']]
@@ -54,7 +55,8 @@ def one_document_per_run(docnames, first=()):
 
 def share_out_one_document_at_a_time(app, config):
     first = list(config.parallel_read_first)
-    # The builder calls make_chunks by its name in sphinx.builders, when it reads in parallel.
+    # The builder calls make_chunks by its name in sphinx.builders, when it reads in
+    # parallel.
     sphinx.builders.make_chunks = lambda docnames, nproc, maxbatch=10: (
         one_document_per_run(docnames, first)
     )
