@@ -46,6 +46,22 @@ def conv_and_pool_names(model):
     return [layer.name for layer in conv_and_pool_layers(model)]
 
 
+def check_spatial_layers(model, layer_names):
+    """Raise a ValueError for a named layer whose output is not ``(batch, h, w, c)``.
+
+    The message lists the conv and pooling layers. An unknown name is left
+    to :func:`build_activation_model`, whose message lists them too.
+    """
+    layers = {layer.name: layer for layer in model.layers}
+    for name in layer_names:
+        if name in layers and len(layers[name].output.shape) != 4:
+            raise ValueError(
+                f"layer {name!r} of model {model.name!r} has no spatial output "
+                f"(shape {tuple(layers[name].output.shape)}); conv and pooling "
+                f"layers: {', '.join(conv_and_pool_names(model))}"
+            )
+
+
 def _symbolic_graph(model, input_shape=None):
     """Return ``(inputs, {layer name: output tensor})`` for a Functional or Sequential model.
 
@@ -194,3 +210,27 @@ def compute_activations(activation_model, image):
         name: np.asarray(output)
         for name, output in zip(activation_model.output_names, outputs)
     }
+
+
+def layer_grids(model, image, layer_names=None):
+    """What ``convviz activations`` shows: each layer's :func:`channel_grid` for one image.
+
+    Args:
+        model: a Functional or Sequential ``keras.Model``.
+        image: float32 array ``(1, height, width, channels)``, in the
+            model's input range.
+        layer_names: list of str, conv or pooling layers; None for all of
+            them (:func:`conv_and_pool_layers`).
+
+    Returns:
+        dict ``{layer name: uint8 array}`` in layer order, each grid as
+        :func:`channel_grid` makes it (16 tiles to a row).
+
+    Raises:
+        ValueError: for an unknown layer or one without a spatial output, a
+            model with no conv or pooling layer, or not one image.
+    """
+    activation_model = build_activation_model(model, layer_names)
+    check_spatial_layers(model, activation_model.output_names)
+    outputs = compute_activations(activation_model, image)
+    return {name: channel_grid(activation) for name, activation in outputs.items()}

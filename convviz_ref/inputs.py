@@ -64,9 +64,9 @@ def load_model(spec):
 
     import keras
 
-    from convviz_ref import models
+    from convviz_ref import models, pretrained
 
-    if spec in models.BUILDERS:
+    if spec in pretrained.MODEL_NAMES:
         model, class_names = models.load_pretrained(spec)
     else:
         path = pathlib.Path(spec)
@@ -74,12 +74,13 @@ def load_model(spec):
             if _looks_like_path(spec):
                 raise FileNotFoundError(f"model file {spec} not found")
             raise ValueError(
-                f"unknown model {spec!r}; choose one of {', '.join(sorted(models.BUILDERS))} "
-                "or give the path of a .keras file"
+                f"unknown model {spec!r}; choose one of "
+                f"{', '.join(pretrained.MODEL_NAMES)} or give the path of a .keras file"
             )
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):
             raise ValueError(
-                f"cannot load model file {spec}: not a .keras file (a .keras file is a zip archive)"
+                f"cannot load model file {spec}: not a .keras file "
+                "(a .keras file is a zip archive)"
             )
         try:
             model = keras.saving.load_model(path, compile=False)
@@ -100,7 +101,9 @@ def load_model(spec):
     if class_names is None:
         num_outputs = model.outputs[0].shape[-1]
         names = (
-            models.load_manifest().get(pathlib.Path(spec).stem, {}).get("class_names")
+            pretrained.load_manifest()
+            .get(pathlib.Path(spec).stem, {})
+            .get("class_names")
         )
         class_names = (
             names

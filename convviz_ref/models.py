@@ -15,14 +15,15 @@ Example:
 
 from __future__ import annotations
 
-import json
-import pathlib
 from typing import NamedTuple
 
 import keras
 from keras import layers
 
-PRETRAINED_DIR = pathlib.Path(__file__).parent / "pretrained"
+from convviz_ref import pretrained
+from convviz_ref.pretrained import load_manifest
+
+PRETRAINED_DIR = pretrained.DIRECTORY
 """Folder of the shipped ``.keras`` files and their ``manifest.json``."""
 
 
@@ -304,7 +305,7 @@ BUILDERS = {
     "small_convnet": build_small_convnet,
     "xception_like": build_xception_like,
 }
-"""The shipped models' names and the builders that make them.
+"""The builder of each shipped model (:data:`convviz_ref.pretrained.MODEL_NAMES`).
 
 ``shortcut`` is the Xception-like classifier trained on the shortcut
 ("Clever Hans") data, ``load_shapes("train", markers="marked")``.
@@ -325,19 +326,12 @@ class Pretrained(NamedTuple):
     class_names: tuple[str, ...]
 
 
-def load_manifest():
-    """Read ``pretrained/manifest.json``: what each shipped model was trained on, and how."""
-    path = PRETRAINED_DIR / "manifest.json"
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text())
-
-
 def load_pretrained(name):
     """Load a trained model that ships inside the package (no download, no training).
 
     Args:
-        name: ``"segmenter"``, ``"small_convnet"`` or ``"xception_like"``.
+        name: a shipped model, one of
+            :data:`convviz_ref.pretrained.MODEL_NAMES`.
 
     Returns:
         ``Pretrained(model, class_names)``: the compiled-free Keras model and
@@ -349,8 +343,10 @@ def load_pretrained(name):
         FileNotFoundError: if the file is missing (retrain it with
             ``python -m convviz_ref.train NAME``).
     """
-    if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
+    if name not in pretrained.MODEL_NAMES:
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {list(pretrained.MODEL_NAMES)}"
+        )
     path = PRETRAINED_DIR / f"{name}.keras"
     if not path.exists():
         raise FileNotFoundError(

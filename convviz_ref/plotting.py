@@ -1,8 +1,9 @@
 """All of the course's matplotlib code.
 
-Each function takes arrays, returns a ``matplotlib.figure.Figure`` and never
-shows or saves it: the caller decides (``fig.savefig(path)`` in a script, the
-notebook displays it by itself).
+Each ``plot_*`` function takes arrays, returns a ``matplotlib.figure.Figure``
+and never shows or saves it: the caller decides (``fig.savefig(path)`` in a
+script, the notebook displays it by itself). :func:`save_picture` writes a
+picture array itself, pixel for pixel, with no figure around it.
 """
 
 from __future__ import annotations
@@ -174,6 +175,16 @@ def plot_filter_grid(grid, title):
     ax.set_title(title)
     ax.axis("off")
     return fig
+
+
+def save_picture(path, picture):
+    """Write a uint8 picture ``(height, width, 3)`` to ``path`` as it is (PNG by suffix).
+
+    Each array element is one pixel: no figure, no scaling.
+    """
+    import keras
+
+    keras.utils.save_img(path, picture, scale=False)
 
 
 def plot_gradcam(image, heatmap, superimposed, *, title=None):
