@@ -1,4 +1,4 @@
-"""Filter visualization by gradient ascent: the input pattern each filter responds to most.
+"""Filter visualization by gradient ascent: the input each filter responds to most.
 
 Start from a grey, slightly noisy image and climb the gradient of one
 filter's mean activation with respect to the image. The book's plain ascent
@@ -53,7 +53,7 @@ def build_feature_extractor(model, layer_name):
 
 
 def middle_layer(model):
-    """The first convolution at the model's middle resolution: where filters look like textures.
+    """The first conv at the model's middle resolution (filters look like textures).
 
     The course's one "middle layer": the default of ``convviz filters``, the
     book's middle grid, the benchmark and the filter-ascent check all use it.
@@ -101,7 +101,7 @@ def input_range(model):
                 float(np.ravel(layer.scale)[0]),
                 float(np.ravel(layer.offset)[0]),
             )
-            # The layer computes x * scale + offset; solve for the x that give 0..1 or -1..1.
+            # The layer computes x * scale + offset: solve for x giving 0..1 or -1..1.
             low_target = 0.0 if offset == 0 else -1.0
             return ((low_target - offset) / scale + 0.0, (1.0 - offset) / scale)
         break
@@ -137,7 +137,7 @@ def compute_loss(feature_extractor, image, filter_index):
 
 
 def _ascent_step(feature_extractor, image, filter_index, learning_rate):
-    """:func:`gradient_ascent_step`'s work, on tensors: the tape watches the image, not the weights."""
+    """:func:`gradient_ascent_step` on tensors; the tape watches only the image."""
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(image)
         loss = compute_loss(feature_extractor, image, filter_index)
@@ -228,7 +228,7 @@ def generate_filter_pattern(
 
 
 def _check_ascent_arguments(feature_extractor, filter_index):
-    """Raise a one-line ValueError for a filter index out of range or a map too small for the loss."""
+    """A one-line ValueError for a filter index out of range or a map too small."""
     channels = feature_extractor.output_shape[-1]
     indices = np.atleast_1d(filter_index)
     if indices.size == 0:
@@ -236,14 +236,14 @@ def _check_ascent_arguments(feature_extractor, filter_index):
     bad = indices[(indices < 0) | (indices >= channels)]
     if bad.size:
         raise ValueError(
-            f"filter index {int(bad[0])} is out of range: the layer has {channels} filters "
-            f"(0..{channels - 1})"
+            f"filter index {int(bad[0])} is out of range: "
+            f"the layer has {channels} filters (0..{channels - 1})"
         )
     height, width = feature_extractor.output_shape[1:3]
     if any(size is not None and size <= 4 for size in (height, width)):
         raise ValueError(
-            f"the layer's feature map is {height}x{width}: the loss leaves out a 2-pixel border, "
-            "so nothing is left; pick an earlier layer"
+            f"the layer's feature map is {height}x{width}: the loss leaves out a "
+            "2-pixel border, so nothing is left; pick an earlier layer"
         )
 
 
@@ -363,7 +363,7 @@ def _summed_filter_loss(activation, filter_indices):
 
 
 def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iterations):
-    """``iterations`` plain steps for one group: ``x <- x + lr * l2_normalize(g)`` per image."""
+    """``iterations`` plain steps for one group: ``x <- x + lr * l2_normalize(g)``."""
     for _ in tf.range(iterations):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
@@ -374,7 +374,7 @@ def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iter
 
 
 def _traced(steps, feature_extractor):
-    """``steps`` with ``feature_extractor`` bound, as a ``tf.function`` of its own, made once per extractor.
+    """``steps`` with ``feature_extractor`` bound, one ``tf.function`` per extractor.
 
     One ``tf.function`` taking the extractor as an argument traces again for
     each new extractor, and TensorFlow counts every such trace against that
@@ -395,7 +395,7 @@ def _traced(steps, feature_extractor):
 def _batched_ascent(
     feature_extractor, image_groups, index_groups, learning_rate, iterations
 ):
-    """Every ascent step for groups of (image, filter) pairs, the groups independent of each other."""
+    """Every ascent step for groups of (image, filter) pairs, each group on its own."""
     return [
         _plain_ascent(feature_extractor, images, indices, learning_rate, iterations)
         for images, indices in zip(image_groups, index_groups)
@@ -519,7 +519,7 @@ def _regularized_ascent(
     learning_rate,
     value_range,
 ):
-    """The steps of one octave of :func:`generate_regularized_patterns` for independent groups."""
+    """One octave of :func:`generate_regularized_patterns`, for independent groups."""
     return [
         _regularized_octave(
             feature_extractor,
@@ -567,7 +567,7 @@ def filter_grid(
     seed=0,
     progress=True,
 ):
-    """The patterns of one layer's filters as one picture: what ``convviz filters`` shows.
+    """One layer's filter patterns as one picture: what ``convviz filters`` shows.
 
     Runs :func:`generate_filter_pattern` (one filter) or
     :func:`generate_filter_patterns` (several), or with ``regularized``

@@ -39,7 +39,8 @@ def test_classifiers_are_trained_not_random(name, test_images):
     # A guard against shipping an untrained file; the real figures come from
     # `convviz evaluate` on the whole test split.
     model, _ = models.load_pretrained(name)
-    # The shortcut model is judged on the data it was trained for: markers as in training.
+    # The shortcut model is judged on the data it was trained for: markers as in
+    # training.
     images = (
         test_images
         if name != "shortcut"
