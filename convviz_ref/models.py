@@ -58,29 +58,14 @@ def build_segmentation_model(image_size=96, num_classes=3, widths=(32, 64)):
         )
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    same = {"activation": "relu", "padding": "same"}  # every conv but the last
     for level, width in enumerate(widths, start=1):
-        x = layers.Conv2D(
-            width,
-            3,
-            strides=2,
-            activation="relu",
-            padding="same",
-            name=f"down{level}_conv1",
-        )(x)
-        x = layers.Conv2D(
-            width, 3, activation="relu", padding="same", name=f"down{level}_conv2"
-        )(x)
+        x = layers.Conv2D(width, 3, strides=2, name=f"down{level}_conv1", **same)(x)
+        x = layers.Conv2D(width, 3, name=f"down{level}_conv2", **same)(x)
     for level, width in reversed(list(enumerate(widths, start=1))):
+        x = layers.Conv2DTranspose(width, 3, name=f"up{level}_conv1", **same)(x)
         x = layers.Conv2DTranspose(
-            width, 3, activation="relu", padding="same", name=f"up{level}_conv1"
-        )(x)
-        x = layers.Conv2DTranspose(
-            width,
-            3,
-            strides=2,
-            activation="relu",
-            padding="same",
-            name=f"up{level}_conv2",
+            width, 3, strides=2, name=f"up{level}_conv2", **same
         )(x)
     outputs = layers.Conv2D(
         num_classes, 3, activation="softmax", padding="same", name="mask"

@@ -671,39 +671,15 @@ ERRORS = {
         "layer 'predictions' of model 'xception_like' has no spatial output",
     ),
     "filter index too large": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "conv1",
-            "--filter-index",
-            "32",
-        ],
+        "filters --model small_convnet --layer conv1 --filter-index 32".split(),
         "filter index 32 is out of range: the layer has 32 filters (0..31)",
     ),
     "negative filter index": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "conv1",
-            "--filter-index",
-            "-1",
-        ],
+        "filters --model small_convnet --layer conv1 --filter-index -1".split(),
         "filter index -1 is out of range",
     ),
     "feature map too small for the loss": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "last_conv",
-            "--filters",
-            "2",
-        ],
+        "filters --model small_convnet --layer last_conv --filters 2".split(),
         "the layer's feature map is 2x2: the loss leaves out a 2-pixel border, "
         "so nothing is left",
     ),

@@ -310,15 +310,9 @@ def test_batched_patterns_equal_one_at_a_time_ascent_from_the_same_start(
 ):
     extractor = tm.tanh_extractor(seed=10, rescale=True)
     indices, iterations, seed = [2, 0, 3, 2], 4, 12
+    sizes = {"image_size": 10, "batch_size": batch_size, "group_size": group_size}
     patterns = filters.generate_filter_patterns(
-        extractor,
-        indices,
-        iterations=iterations,
-        image_size=10,
-        seed=seed,
-        batch_size=batch_size,
-        group_size=group_size,
-        progress=False,
+        extractor, indices, iterations, seed=seed, progress=False, **sizes
     )
     assert patterns.shape == (4, 10, 10, 3) and patterns.dtype == np.float32
     starts = filters.initial_image(10, (0.0, 255.0), num_images=len(indices), seed=seed)

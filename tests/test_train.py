@@ -123,18 +123,20 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
 # classifier with the same code (only the segmenter differs), and small_convnet takes a
 # third of xception_like's time. xception_like itself is retrained above, in fresh
 # processes.
+QUICK_TRIAL = {"num_train": 64, "num_val": 32, "progress": False}
+
+
+def train_small_convnet(folder, seed):
+    """One quiet epoch of small_convnet on 64 images (32 validate), into ``folder``."""
+    return train.train_model(
+        "small_convnet", epochs=1, seed=seed, output_dir=folder, **QUICK_TRIAL
+    )
+
+
 @pytest.fixture(scope="module")
 def one_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
-    model, history = train.train_model(
-        "small_convnet",
-        epochs=1,
-        seed=3,
-        output_dir=folder,
-        num_train=64,
-        num_val=32,
-        progress=False,
-    )
+    model, history = train_small_convnet(folder, seed=3)
     return folder, model, history
 
 
@@ -156,15 +158,7 @@ def test_training_writes_a_loadable_model_and_its_manifest(one_run):
 
 @pytest.mark.slow
 def test_another_seed_gives_other_weights(tmp_path, one_run):
-    other, _ = train.train_model(
-        "small_convnet",
-        epochs=1,
-        seed=4,
-        output_dir=tmp_path,
-        num_train=64,
-        num_val=32,
-        progress=False,
-    )
+    other, _ = train_small_convnet(tmp_path, seed=4)
     assert not np.array_equal(other.get_weights()[0], one_run[1].get_weights()[0])
 
 
