@@ -177,7 +177,6 @@ def _evaluate_arguments(parser):
     parser.add_argument(
         "--num-images",
         type=_positive_int,
-        default=None,
         metavar="N",
         help="measure on the first N images of each split (default: all of them)",
     )
@@ -303,7 +302,6 @@ def _filters_arguments(parser):
     which.add_argument(
         "--filters",
         type=_positive_int,
-        default=None,
         metavar="N",
         help="show filters 0..N-1 (default: 64, or all of the layer's filters if it "
         "has fewer)",
@@ -311,7 +309,6 @@ def _filters_arguments(parser):
     which.add_argument(
         "--filter-index",
         type=int,
-        default=None,
         metavar="I",
         help="show filter I alone (written to DIR/filters_LAYER_I.png)",
     )
@@ -381,7 +378,6 @@ def _gradcam_arguments(parser):
     parser.add_argument(
         "--class-index",
         type=int,
-        default=None,
         metavar="I",
         help="the class to explain (default: the predicted class)",
     )
@@ -854,10 +850,7 @@ def main(argv=None):
     start_tensorflow_quietly()
     try:
         return SUBCOMMANDS[args.command].run(args)
-    except (
-        ValueError,
-        OSError,
-    ) as error:  # the library's one-line messages; PIL's errors are OSErrors
+    except (ValueError, OSError) as error:  # the library's; PIL's are OSErrors
         print(f"convviz: error: {_one_line(error)}", file=sys.stderr)
         return 2
 

@@ -270,9 +270,8 @@ def generate_filter_patterns(
 
     Inside a batch, the images climb in independent groups of
     ``group_size``. No group waits for another, so TensorFlow runs their
-    operations side by side and keeps every core busy; one group of 16 left
-    part of a 2-core machine idle (``convviz benchmark`` measures the
-    difference).
+    operations side by side and keeps every core busy (``convviz benchmark``
+    measures the difference with one group).
 
     Args:
         feature_extractor: a model from images to a 4-D activation.
