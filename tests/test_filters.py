@@ -714,3 +714,34 @@ def test_extractor_after_extractor_traces_without_tensorflow_s_retracing_warning
     assert not [
         record for record in caplog.records if "retracing" in record.getMessage()
     ]
+
+
+# ---------------------------------------------------------------- filter_grid
+
+
+def conv_model(height, width, filters=3):
+    inputs = keras.Input(shape=(height, width, 3))
+    outputs = layers.Conv2D(filters, 3, padding="same", name="conv")(inputs)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def test_filter_grid_stitches_the_cropped_patterns_of_the_first_filters():
+    made = filters.filter_grid(conv_model(32, 32), "conv", iterations=1, seed=0)
+    # Three 32-pixel patterns, 8 cropped from each side (min(25, 32 * 25 // 96)).
+    assert made.layer_name == "conv" and made.indices == [0, 1, 2]
+    assert made.grid.shape == (16, 3 * 16 + 2 * 5, 3) and made.grid.dtype == np.uint8
+    alone = filters.filter_grid(conv_model(32, 32), "conv", filter_index=1)
+    assert alone.indices == [1] and alone.grid.shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize(
+    ("size", "options", "message"),
+    [
+        ((24, 40), {}, "model 'tiny' takes 24x40 images; filter patterns are square"),
+        ((32, 32), {"filters": 4}, "filters=4 is out of range: layer 'conv' has 3"),
+        ((32, 32), {"filters": 2, "filter_index": 1}, "filters or filter_index, not"),
+    ],
+)
+def test_filter_grid_refuses_what_it_cannot_show(size, options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        filters.filter_grid(conv_model(*size), "conv", **options)
