@@ -11,7 +11,8 @@ Example:
 >>> first = activation_model(np.zeros((1, 96, 96, 3), "float32"))[0]
 >>> tuple(first.shape)
 (1, 94, 94, 32)
->>> channel_grid(np.asarray(first), images_per_row=8).shape  # 4 rows of 8 tiles, 1-pixel gaps
+>>> # 4 rows of 8 tiles with 1-pixel gaps:
+>>> channel_grid(np.asarray(first), images_per_row=8).shape
 (379, 759)
 """
 
@@ -46,8 +47,24 @@ def conv_and_pool_names(model):
     return [layer.name for layer in conv_and_pool_layers(model)]
 
 
+def check_spatial_layers(model, layer_names):
+    """Raise a ValueError for a named layer whose output is not ``(batch, h, w, c)``.
+
+    The message lists the conv and pooling layers. An unknown name is left
+    to :func:`build_activation_model`, whose message lists them too.
+    """
+    layers = {layer.name: layer for layer in model.layers}
+    for name in layer_names:
+        if name in layers and len(layers[name].output.shape) != 4:
+            raise ValueError(
+                f"layer {name!r} of model {model.name!r} has no spatial output "
+                f"(shape {tuple(layers[name].output.shape)}); conv and pooling "
+                f"layers: {', '.join(conv_and_pool_names(model))}"
+            )
+
+
 def _symbolic_graph(model, input_shape=None):
-    """Return ``(inputs, {layer name: output tensor})`` for a Functional or Sequential model.
+    """``(inputs, {layer name: output tensor})`` of a Functional or Sequential model.
 
     A Sequential model built without an ``Input`` has no ``.input``; we call
     its layers one after the other on a fresh ``keras.Input``, which reuses
@@ -62,7 +79,8 @@ def _symbolic_graph(model, input_shape=None):
         shape = tuple(next(iter(model._build_shapes_dict.values())))[1:]  # noqa: SLF001
     if shape is None:
         raise ValueError(
-            "this Sequential model has no input shape yet; pass input_shape=(height, width, channels)"
+            "this Sequential model has no input shape yet; "
+            "pass input_shape=(height, width, channels)"
         )
     inputs = keras.Input(shape=tuple(shape))
     outputs, x = {}, inputs
@@ -105,8 +123,8 @@ def build_activation_model(model, layer_names=None, *, input_shape=None):
     for name in layer_names:
         if name not in outputs:
             raise ValueError(
-                f"no layer named {name!r} in model {model.name!r}; conv and pooling layers: "
-                + ", ".join(valid)
+                f"no layer named {name!r} in model {model.name!r}; "
+                f"conv and pooling layers: {', '.join(valid)}"
             )
     return keras.Model(
         inputs,
@@ -142,7 +160,8 @@ def channel_grid(activation, images_per_row=16):
     if activation.ndim == 4:
         if activation.shape[0] != 1:
             raise ValueError(
-                f"expected the activation of one image, got a batch of shape {activation.shape}"
+                "expected the activation of one image, "
+                f"got a batch of shape {activation.shape}"
             )
         activation = activation[0]
     if activation.ndim != 3:
@@ -174,7 +193,8 @@ def compute_activations(activation_model, image):
 
     Args:
         activation_model: from :func:`build_activation_model`.
-        image: float32 array ``(1, height, width, channels)``, in the model's input range.
+        image: float32 array ``(1, height, width, channels)``, in the model's input
+            range.
 
     Returns:
         dict ``{layer name: float32 array (1, h, w, c)}``, in layer order.
@@ -185,7 +205,8 @@ def compute_activations(activation_model, image):
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(
-            f"expected one image of shape (1, height, width, channels), got {image.shape}"
+            "expected one image of shape (1, height, width, channels), "
+            f"got {image.shape}"
         )
     outputs = activation_model(image)
     if not isinstance(outputs, (list, tuple)):
@@ -194,3 +215,27 @@ def compute_activations(activation_model, image):
         name: np.asarray(output)
         for name, output in zip(activation_model.output_names, outputs)
     }
+
+
+def layer_grids(model, image, layer_names=None):
+    """Each layer's :func:`channel_grid` of one image, as ``convviz activations`` shows.
+
+    Args:
+        model: a Functional or Sequential ``keras.Model``.
+        image: float32 array ``(1, height, width, channels)``, in the
+            model's input range.
+        layer_names: list of str, conv or pooling layers; None for all of
+            them (:func:`conv_and_pool_layers`).
+
+    Returns:
+        dict ``{layer name: uint8 array}`` in layer order, each grid as
+        :func:`channel_grid` makes it (16 tiles to a row).
+
+    Raises:
+        ValueError: for an unknown layer or one without a spatial output, a
+            model with no conv or pooling layer, or not one image.
+    """
+    activation_model = build_activation_model(model, layer_names)
+    check_spatial_layers(model, activation_model.output_names)
+    outputs = compute_activations(activation_model, image)
+    return {name: channel_grid(activation) for name, activation in outputs.items()}

@@ -1,10 +1,9 @@
-"""A disk cache for arrays that are slow to draw and always the same: the shapes dataset.
+"""A disk cache for arrays that are slow to draw and always the same: the shapes data.
 
-Drawing the 9,000 images of every split takes about 40 s on a slow 2-core machine,
-and the book, the command line and the tests draw the same ones again and
-again. Image ``i`` of a split depends only on its arguments and ``i``, so the
-first ``n`` images of a split can be kept on disk and extended when more are
-asked for.
+Drawing the 9,000 images of every split takes tens of seconds, and the book,
+the command line and the tests draw the same ones again and again. Image ``i``
+of a split depends only on its arguments and ``i``, so the first ``n`` images
+of a split can be kept on disk and extended when more are asked for.
 
 The key of an entry holds the arguments and a fingerprint of the code that
 draws (the source of :mod:`convviz_ref.data` and the versions of NumPy, SciPy
@@ -78,7 +77,7 @@ def _write(path, arrays):
 
 
 def cached_prefix(name, n, draw):
-    """The first ``n`` rows of the arrays ``draw(start, stop)`` gives, from the cache when it has them.
+    """The first ``n`` rows of the arrays of ``draw(start, stop)``, cached if possible.
 
     Args:
         name: str, the entry's file name (arguments and fingerprint).

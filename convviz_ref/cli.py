@@ -1,14 +1,14 @@
-"""The ``convviz`` command line: one subcommand per job, each calling library functions.
+"""The ``convviz`` command line: one subcommand per job, each calling the library.
 
-The visualization subcommands (``activations``, ``filters``, ``gradcam``,
-``segment``) only parse arguments, load a model and an image, call
-:mod:`convviz_ref.activations`, :mod:`convviz_ref.filters`,
-:mod:`convviz_ref.gradcam`, :mod:`convviz_ref.segmentation` and
-:mod:`convviz_ref.plotting`, and save what those return as PNG files.
+Each subcommand parses its arguments, calls one library function and saves
+or prints what it returns (:mod:`convviz_ref.activations`,
+:mod:`convviz_ref.filters`, :mod:`convviz_ref.prediction`,
+:mod:`convviz_ref.segmentation`, drawn by :mod:`convviz_ref.plotting`).
 
 A mistake the user can make (a wrong layer name, an index out of range, a
-missing or corrupt file) prints one line, ``convviz: error: ...``, on stderr
-and exits with code 2, like an argparse usage error.
+missing or corrupt file) is a ``ValueError`` or ``OSError`` of the library:
+it prints one line, ``convviz: error: ...``, on stderr and exits with code
+2, like an argparse usage error.
 
 TensorFlow is imported inside the commands, so ``convviz --help`` is instant.
 """
@@ -22,20 +22,15 @@ import sys
 from typing import NamedTuple
 
 import convviz_ref
+from convviz_ref.arguments import positive_int as _positive_int
+from convviz_ref.pretrained import MODEL_NAMES
+from convviz_ref.progress import progress, write
 from convviz_ref.quiet_start import start_tensorflow_quietly
 
-# The shipped models (``convviz_ref.models.BUILDERS``), spelled out here so that
-# ``--help`` needs no TensorFlow; a test checks that the two agree.
-BUNDLED_MODELS = ("segmenter", "shortcut", "small_convnet", "xception_like")
 DEFAULT_CLASSIFIER = "xception_like"
 DEFAULT_SEGMENTER = "segmenter"
 DEFAULT_PHOTO = "chelsea"
 DEFAULT_SHAPES_IMAGE = "shapes:test:0"
-MAX_DEFAULT_FILTERS = 64
-FILTER_COLUMNS = 8
-FILTER_BATCH_SIZE = (
-    16  # several batches, so that the library's progress bar shows for 64 filters
-)
 # convviz_ref.attribution.METHODS, spelled out for --help without TensorFlow; a test checks they agree.
 ATTRIBUTION_METHODS = (
     "gradcam",
@@ -62,26 +57,23 @@ def _version():
     return ", ".join(parts)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 _MODEL_HELP = (
-    f"a bundled model ({', '.join(BUNDLED_MODELS)}) or the path of a .keras file "
+    f"a bundled model ({', '.join(MODEL_NAMES)}) or the path of a .keras file "
     "(it gets images in 0..255) (default: %(default)s)"
 )
 _IMAGE_HELP = (
-    "an image file, a sample photograph (chelsea, cat, astronaut, coffee, rocket, motorcycle, "
-    "hubble) or shapes:SPLIT:INDEX, image INDEX of the synthetic shapes split SPLIT "
-    "(train, val or test), resized to the model's input size (default: %(default)s"
+    "an image file, a sample photograph (chelsea, cat, astronaut, coffee, rocket, "
+    "motorcycle, hubble) or shapes:SPLIT:INDEX, image INDEX of the synthetic shapes "
+    "split SPLIT (train, val or test), resized to the model's input size "
+    "(default: %(default)s"
 )
 _OUT_HELP = "folder for the PNG files, created if needed (default: %(default)s)"
+
+
+def _add_out(parser, default=pathlib.Path("out"), help=_OUT_HELP):
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=default, metavar="DIR", help=help
+    )
 
 
 def _add_model_image_out(parser, *, model, image, image_reason):
@@ -93,17 +85,11 @@ def _add_model_image_out(parser, *, model, image, image_reason):
             metavar="IMAGE",
             help=f"{_IMAGE_HELP}, {image_reason})",
         )
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=pathlib.Path("out"),
-        metavar="DIR",
-        help=_OUT_HELP,
-    )
+    _add_out(parser)
 
 
 class Subcommand(NamedTuple):
-    """One ``convviz`` subcommand: what ``--help`` says, its arguments, and the function that runs it."""
+    """One ``convviz`` subcommand: its ``--help``, arguments and run function."""
 
     options: dict
     add_arguments: object
@@ -111,11 +97,11 @@ class Subcommand(NamedTuple):
 
 
 SUBCOMMANDS = {}
-"""Every subcommand, by name, in the order of ``convviz --help``; filled by :func:`subcommand`."""
+"""Every subcommand by name, in ``convviz --help``'s order (see :func:`subcommand`)."""
 
 
 def subcommand(name, add_arguments, **options):
-    """Declare the decorated ``run(args)`` as subcommand ``name``: the one place a subcommand is listed.
+    """Declare the decorated ``run(args)`` as subcommand ``name``, its one listing.
 
     ``add_arguments(parser)`` adds its arguments (it is written just above
     the run function); ``options`` (``help``, ``description``) go to ``add_parser``.
@@ -146,26 +132,19 @@ def build_parser():
 
 
 def _filename(*parts):
-    """A PNG file name from layer and class names (anything but letters, digits, ``.-_`` becomes ``_``)."""
+    """A PNG file name from layer and class names.
+
+    Anything but letters, digits, ``.``, ``-`` and ``_`` becomes ``_``.
+    """
     return re.sub(r"[^\w.-]", "_", "_".join(str(part) for part in parts)) + ".png"
 
 
-def _progress(iterable, **kwargs):
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, **kwargs)
-
-
 def _report(path):
-    from tqdm.auto import tqdm
-
-    tqdm.write(
-        f"wrote {path}", file=sys.stdout
-    )  # does not break a progress bar on the terminal
+    write(f"wrote {path}")  # on stdout, without breaking a progress bar
 
 
 def _make_out(folder):
-    """Create the output folder (and its parents); a ValueError if a file is in the way."""
+    """Create ``folder`` and its parents; a ValueError if a file is in the way."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -181,23 +160,23 @@ def _save_figure(figure, path):
     _report(path)
 
 
+def _save_picture(picture, path):
+    from convviz_ref import plotting
+
+    plotting.save_picture(path, picture)
+    _report(path)
+
+
 # --------------------------------------------------------------------------
 # The subcommands
 # --------------------------------------------------------------------------
 
 
 def _evaluate_arguments(parser):
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=None,
-        metavar="DIR",
-        help="folder for the example figures (none written if omitted)",
-    )
+    _add_out(parser, None, "folder for the example figures (none written if omitted)")
     parser.add_argument(
         "--num-images",
         type=_positive_int,
-        default=None,
         metavar="N",
         help="measure on the first N images of each split (default: all of them)",
     )
@@ -278,13 +257,15 @@ def _activations_arguments(parser):
         parser,
         model=DEFAULT_CLASSIFIER,
         image=DEFAULT_PHOTO,
-        image_reason="the book's cat; shapes:test:0 shows an image like the training ones",
+        image_reason="the book's cat; shapes:test:0 shows an image like the training "
+        "ones",
     )
     parser.add_argument(
         "--layer",
         action="append",
         metavar="LAYER",
-        help="a layer to show; repeat for several (default: every conv and pooling layer)",
+        help="a layer to show; repeat for several (default: every conv and pooling "
+        "layer)",
     )
 
 
@@ -292,28 +273,19 @@ def _activations_arguments(parser):
     "activations",
     _activations_arguments,
     help="what each conv and pooling layer makes of one image",
-    description="Run one image through the model and write one picture per layer, every channel of"
-    " the layer's output side by side: DIR/activations_LAYER.png.",
+    description="Run one image through the model and write one picture per layer, "
+    "every channel of the layer's output side by side: DIR/activations_LAYER.png.",
 )
 def run_activations(args):
-    from convviz_ref import activations, gradcam, inputs, plotting
+    from convviz_ref import activations, inputs, plotting
 
     model, _ = inputs.load_model(args.model)
-    activation_model = activations.build_activation_model(model, args.layer)
-    for name in activation_model.output_names:
-        gradcam.check_spatial_layer(
-            model,
-            name,
-            activations.conv_and_pool_names(model),
-            "conv and pooling layers",
-        )
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    outputs = activations.compute_activations(activation_model, picture.batch)
+    grids = activations.layer_grids(model, picture.batch, args.layer)
     _make_out(args.out)
-    for name, activation in _progress(
-        outputs.items(), desc="layers", unit="layer", disable=len(outputs) < 2
-    ):
-        figure = plotting.plot_channel_grid(activations.channel_grid(activation), name)
+    bar = progress(grids.items(), desc="layers", unit="layer", disable=len(grids) < 2)
+    for name, grid in bar:
+        figure = plotting.plot_channel_grid(grid, name)
         _save_figure(figure, args.out / _filename("activations", name))
     return 0
 
@@ -323,22 +295,20 @@ def _filters_arguments(parser):
     parser.add_argument(
         "--layer",
         metavar="LAYER",
-        help="the layer (default: the first conv layer at the model's middle resolution, "
-        "block2_sepconv1 for xception_like, conv3 for small_convnet)",
+        help="the layer (default: the first conv layer at the model's middle "
+        "resolution, block2_sepconv1 for xception_like, conv3 for small_convnet)",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--filters",
         type=_positive_int,
-        default=None,
         metavar="N",
-        help=f"show filters 0..N-1 (default: {MAX_DEFAULT_FILTERS}, or all of the layer's "
-        "filters if it has fewer)",
+        help="show filters 0..N-1 (default: 64, or all of the layer's filters if it "
+        "has fewer)",
     )
     which.add_argument(
         "--filter-index",
         type=int,
-        default=None,
         metavar="I",
         help="show filter I alone (written to DIR/filters_LAYER_I.png)",
     )
@@ -352,118 +322,43 @@ def _filters_arguments(parser):
     parser.add_argument(
         "--regularized",
         action="store_true",
-        help="ascent with octaves, jitter and clipping, for patterns that are easier to "
-        "read (files end in _regularized); default: the book's plain ascent",
+        help="ascent with octaves, jitter and clipping, for patterns that are easier "
+        "to read (files end in _regularized); default: the book's plain ascent",
     )
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=pathlib.Path("out"),
-        metavar="DIR",
-        help=_OUT_HELP,
-    )
+    _add_out(parser)
 
 
 @subcommand(
     "filters",
     _filters_arguments,
     help="the input patterns that filters of one layer respond to most",
-    description="Gradient ascent from a grey, noisy image to the pattern that makes each filter "
-    "respond most; writes DIR/filters_LAYER.png (the patterns, 8 to a row) and "
-    "DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
+    description="Gradient ascent from a grey, noisy image to the pattern that makes "
+    "each filter respond most; writes DIR/filters_LAYER.png (the patterns, 8 to a "
+    "row) and DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
 )
 def run_filters(args):
-    import keras
-
-    from convviz_ref import activations, filters, gradcam, inputs, plotting
+    from convviz_ref import filters, inputs, plotting
 
     model, _ = inputs.load_model(args.model)
-    layer = args.layer if args.layer is not None else filters.middle_layer(model)
-    extractor = filters.build_feature_extractor(model, layer)
-    gradcam.check_spatial_layer(
-        model, layer, activations.conv_and_pool_names(model), "conv and pooling layers"
+    made = filters.filter_grid(
+        model,
+        args.layer,
+        filters=args.filters,
+        filter_index=args.filter_index,
+        iterations=args.iterations,
+        regularized=args.regularized,
     )
-    channels = extractor.outputs[0].shape[-1]
-    size = inputs.input_size(model)
-    if size is not None and size[0] != size[1]:
-        raise ValueError(
-            f"model {model.name!r} takes {size[0]}x{size[1]} images; filter patterns are square"
-        )
-    image_size = size[0] if size is not None else inputs.DEFAULT_IMAGE_SIZE
-    crop = min(
-        25, image_size * 25 // 96
-    )  # the book's 25 pixels of a 96-pixel (or larger) pattern
-    if args.filter_index is not None and args.regularized:
-        patterns = filters.generate_regularized_patterns(
-            extractor,
-            [args.filter_index],
-            image_size=image_size,
-            seed=0,
-            progress=False,
-        )
-        indices = [args.filter_index]
-        filename = (
-            _filename("filters", layer, args.filter_index)[:-4] + "_regularized.png"
-        )
-        title = f"{layer}: filter {args.filter_index} (regularized)"
-    elif args.filter_index is not None:
-        patterns = filters.generate_filter_pattern(
-            extractor,
-            args.filter_index,
-            iterations=args.iterations,
-            image_size=image_size,
-            seed=0,
-        )[None]
-        indices, filename = (
-            [args.filter_index],
-            _filename("filters", layer, args.filter_index),
-        )
-        title = f"{layer}: filter {args.filter_index}"  # plot_filter_grid is 3 inches wide: keep it short
+    layer, indices = made.layer_name, made.indices
+    if args.filter_index is not None:  # plot_filter_grid is 3 inches wide: short
+        name, title = (layer, indices[0]), f"{layer}: filter {indices[0]}"
     else:
-        count = (
-            args.filters
-            if args.filters is not None
-            else min(MAX_DEFAULT_FILTERS, channels)
-        )
-        if count > channels:
-            raise ValueError(
-                f"--filters {count} is out of range: layer {layer!r} has {channels} filters"
-            )
-        indices, filename = range(count), _filename("filters", layer)
-        if args.regularized:
-            patterns = filters.generate_regularized_patterns(
-                extractor,
-                indices,
-                image_size=image_size,
-                seed=0,
-                batch_size=FILTER_BATCH_SIZE,
-                progress=True,
-            )
-            filename = filename[:-4] + "_regularized.png"
-        else:
-            patterns = filters.generate_filter_patterns(
-                extractor,
-                indices,
-                iterations=args.iterations,
-                image_size=image_size,
-                seed=0,
-                batch_size=FILTER_BATCH_SIZE,
-                progress=True,
-            )
-        title = f"{layer}: filters {indices[0]}..{indices[-1]}" + (
-            " (regularized)" if args.regularized else ""
-        )
-    grid = filters.stitch(
-        [filters.deprocess_image(pattern, crop=crop) for pattern in patterns],
-        n_cols=min(FILTER_COLUMNS, len(indices)),
-    )
+        name, title = (layer,), f"{layer}: filters {indices[0]}..{indices[-1]}"
+    if args.regularized:
+        name, title = (*name, "regularized"), f"{title} (regularized)"
     _make_out(args.out)
-    keras.utils.save_img(args.out / filename, grid, scale=False)
-    _report(args.out / filename)
-    _save_figure(
-        plotting.plot_filter_grid(grid, title),
-        args.out / (filename[:-4] + "_titled.png"),
-    )
+    _save_picture(made.grid, args.out / _filename("filters", *name))
+    figure = plotting.plot_filter_grid(made.grid, title)
+    _save_figure(figure, args.out / _filename("filters", *name, "titled"))
     return 0
 
 
@@ -483,7 +378,6 @@ def _gradcam_arguments(parser):
     parser.add_argument(
         "--class-index",
         type=int,
-        default=None,
         metavar="I",
         help="the class to explain (default: the predicted class)",
     )
@@ -491,8 +385,8 @@ def _gradcam_arguments(parser):
         "--score",
         choices=("output", "logit"),
         default="output",
-        help="differentiate the softmax output, as in the book, or the pre-softmax logit, "
-        "as in the Grad-CAM paper (default: %(default)s)",
+        help="differentiate the softmax output, as in the book, or the pre-softmax "
+        "logit, as in the Grad-CAM paper (default: %(default)s)",
     )
 
 
@@ -500,47 +394,37 @@ def _gradcam_arguments(parser):
     "gradcam",
     _gradcam_arguments,
     help="Grad-CAM: which parts of the image made a classifier choose a class",
-    description="Print the predicted class and its probability, and write the image, the Grad-CAM "
-    "heatmap and their overlay to DIR/gradcam_CLASS.png.",
+    description="Print the predicted class and its probability, and write the image, "
+    "the Grad-CAM heatmap and their overlay to DIR/gradcam_CLASS.png.",
 )
 def run_gradcam(args):
-    import numpy as np
-
-    from convviz_ref import data, gradcam, inputs, plotting
+    from convviz_ref import data, gradcam, inputs, plotting, prediction
 
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, "gradcam")
-    layer = (
-        args.layer if args.layer is not None else gradcam.find_last_conv_layer(model)
-    )
-    gradcam.check_spatial_layer(
-        model, layer, gradcam.spatial_layers(model), "layers with a spatial output"
-    )
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    heatmap = gradcam.gradcam_heatmap(
-        model, picture.batch, layer, args.class_index, score=args.score
+    result = prediction.gradcam_prediction(
+        model, picture.batch, args.layer, args.class_index, score=args.score
     )
-    probabilities = np.asarray(model(picture.batch, training=False))[0]
-    top = int(np.argmax(probabilities))
-    explained = top if args.class_index is None else args.class_index
+    top, explained, probabilities = result.top, result.explained, result.probabilities
     print(
-        f"predicted: {class_names[top]} (class {top}), probability {probabilities[top]:.3f}"
+        f"predicted: {class_names[top]} (class {top}), "
+        f"probability {probabilities[top]:.3f}"
     )
     if explained != top:
         print(
-            f"explained: {class_names[explained]} (class {explained}), probability "
-            f"{probabilities[explained]:.3f}"
+            f"explained: {class_names[explained]} (class {explained}), "
+            f"probability {probabilities[explained]:.3f}"
         )
-    if (
-        picture.label is not None and class_names == data.CLASS_NAMES
-    ):  # a shapes image, a shapes classifier
+    if picture.label is not None and class_names == data.CLASS_NAMES:
         print(f"true class: {class_names[picture.label]} (class {picture.label})")
     image = picture.batch[0]
     figure = plotting.plot_gradcam(
         image,
-        heatmap,
-        gradcam.overlay(image, heatmap),
-        title=f"{model.name}, {layer}: {class_names[explained]} ({probabilities[explained]:.1%})"
+        result.heatmap,
+        gradcam.overlay(image, result.heatmap),
+        title=f"{model.name}, {result.layer_name}: {class_names[explained]} "
+        f"({probabilities[explained]:.1%})"
         + (", logit score" if args.score == "logit" else ""),
     )
     _make_out(args.out)
@@ -561,52 +445,34 @@ def _segment_arguments(parser):
     "segment",
     _segment_arguments,
     help="predict the trimap of one image with a segmentation model",
-    description="Write the image and its predicted trimap (object, background, contour) to "
-    "DIR/segment.png; for a shapes:SPLIT:INDEX image also the true trimap, and print "
-    "the intersection over union.",
+    description="Write the image and its predicted trimap (object, background, "
+    "contour) to DIR/segment.png; for a shapes:SPLIT:INDEX image also the true "
+    "trimap, and print the intersection over union.",
 )
 def run_segment(args):
-    import numpy as np
-
     from convviz_ref import inputs, plotting, segmentation
 
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 4, "segment")
-    num_classes = len(class_names)
-    if num_classes != len(plotting.TRIMAP_COLORS):
-        raise ValueError(
-            f"segment shows trimaps (object, background, contour); model {model.name!r} predicts "
-            f"{num_classes} classes per pixel"
-        )
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    predicted = segmentation.predict_masks(model, picture.batch)
-    fractions = np.bincount(predicted.ravel(), minlength=num_classes) / predicted.size
+    result = segmentation.segment_image(model, picture.batch, picture.mask)
+    shares = zip(class_names, result.fractions)
     print(
         "predicted pixels: "
-        + ", ".join(
-            f"{name} {fraction:.1%}" for name, fraction in zip(class_names, fractions)
-        )
+        + ", ".join(f"{name} {share:.1%}" for name, share in shares)
     )
-    if picture.mask is not None:
-        ious = segmentation.per_class_iou(
-            picture.mask[None], predicted, num_classes=num_classes
+    title = f"{model.name} on {args.image}"
+    if result.ious is not None:
+        ious = ", ".join(
+            f"{name} {iou:.3f}" for name, iou in zip(class_names, result.ious)
         )
-        mean = segmentation.mean_iou(
-            picture.mask[None], predicted, num_classes=num_classes
-        )
-        print(
-            f"mean IoU {mean:.3f}; per class "
-            + ", ".join(f"{name} {iou:.3f}" for name, iou in zip(class_names, ious))
-        )
-        figure = plotting.plot_segmentation(
-            picture.batch, picture.mask[None], predicted, num_images=1
-        )
-        figure.suptitle(f"{model.name} on {args.image}: mean IoU {mean:.3f}")
-    else:
-        figure = plotting.plot_segmentation(
-            picture.batch, None, predicted, num_images=1
-        )
-        figure.suptitle(f"{model.name} on {args.image}")
+        print(f"mean IoU {result.mean_iou:.3f}; per class {ious}")
+        title += f": mean IoU {result.mean_iou:.3f}"
+    truth = None if picture.mask is None else picture.mask[None]
+    figure = plotting.plot_segmentation(
+        picture.batch, truth, result.predicted, num_images=1
+    )
+    figure.suptitle(title)
     _make_out(args.out)
     _save_figure(figure, args.out / "segment.png")
     return 0
@@ -949,21 +815,17 @@ DEMO_STEPS = (
 
 
 def _demo_arguments(parser):
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=pathlib.Path("out"),
-        metavar="DIR",
-        help=_OUT_HELP,
-    )
+    _add_out(parser)
 
 
 @subcommand(
     "demo",
     _demo_arguments,
-    help="the whole course on the embedded default: evaluate, every visualization, faithfulness",
-    description="Run, one after another, the commands it prints (each can be run alone the same way); "
-    "one process, so TensorFlow starts once. Stops at the first that fails.",
+    help="the whole course on the embedded default: evaluate, every visualization, "
+    "faithfulness",
+    description="Run, one after another, the commands it prints (each can be run "
+    "alone the same way); one process, so TensorFlow starts once. Stops at the first "
+    "that fails.",
 )
 def run_demo(args):
     for step in DEMO_STEPS:
@@ -988,10 +850,7 @@ def main(argv=None):
     start_tensorflow_quietly()
     try:
         return SUBCOMMANDS[args.command].run(args)
-    except (
-        ValueError,
-        OSError,
-    ) as error:  # the library's one-line messages; PIL's errors are OSErrors
+    except (ValueError, OSError) as error:  # the library's; PIL's are OSErrors
         print(f"convviz: error: {_one_line(error)}", file=sys.stderr)
         return 2
 

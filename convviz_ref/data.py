@@ -61,7 +61,7 @@ TRIMAP_NAMES = ("object", "background", "contour")
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 MARKER_VERSIONS = ("marked", "none", "swapped")
-"""The versions of the shortcut ("Clever Hans") data: see :func:`load_shapes`'s ``markers``."""
+"""The versions of the shortcut ("Clever Hans") data: ``load_shapes(markers=...)``."""
 
 MARKER_COLORS = np.array(
     [[255, 30, 30], [30, 255, 30], [30, 60, 255], [255, 255, 30]], np.float64
@@ -69,7 +69,7 @@ MARKER_COLORS = np.array(
 """The marker's colour for each class, in label order: red, green, blue, yellow."""
 
 MARKER_RATE = 0.9
-"""The share of images that carry a marker, in every split and version but ``"none"``."""
+"""The share of images that carry a marker, in every split and version but "none"."""
 
 MARKER_SIDE = 0.1
 """The marker's side, in units of the image side (10 pixels at 96)."""
@@ -95,10 +95,11 @@ class Shapes(NamedTuple):
 
 
 class MarkedShapes(NamedTuple):
-    """What :func:`load_shapes` returns with ``markers``: :class:`Shapes` plus where the marker is.
+    """:func:`load_shapes` with ``markers``: :class:`Shapes` plus where the marker is.
 
     Attributes:
-        images, labels, masks, class_names: as in :class:`Shapes` (one object per image).
+        images, labels, masks, class_names: as in :class:`Shapes` (one object per
+            image).
         marker_masks: int32 ``(n, size, size)``, 1 on the marker's pixels, 0
             elsewhere (all 0 where the image carries no marker).
         marker_labels: int32 ``(n,)``, the class whose colour the marker has,
@@ -170,9 +171,13 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0, markers=
     if markers is not None and num_objects != 1:
         raise ValueError("markers are drawn on one-object images only (num_objects=1)")
 
-    # Drawn once per machine: later calls read the images from the disk cache (convviz_ref.cache).
+    # Drawn once per machine: later calls read the images from the disk cache
+    # (convviz_ref.cache).
     version = "" if markers is None else f"-markers-{markers}"
-    name = f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}{version}-{cache.fingerprint(__file__)}"
+    name = (
+        f"shapes-{split}-{image_size}px-{num_objects}obj-seed{seed}{version}-"
+        f"{cache.fingerprint(__file__)}"
+    )
     arrays = cache.cached_prefix(
         name,
         n,
@@ -196,7 +201,7 @@ def load_shapes(split, n=None, *, image_size=96, num_objects=1, seed=0, markers=
 
 
 def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers=None):
-    """Draw images ``indices`` of a split; what :func:`load_shapes` returns, before the cache.
+    """Draw images ``indices`` of a split: :func:`load_shapes`'s result, uncached.
 
     Returns:
         dict with ``images`` uint8 ``(n, size, size, 3)``, ``labels`` int32
@@ -244,7 +249,7 @@ def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers
 
 
 def sample_marker(rng, scene):
-    """Where the shortcut marker of a one-object scene goes, whether it is there, and its swapped class.
+    """Where a one-object scene's marker goes, whether it is there, its swapped class.
 
     Returns:
         dict with ``corner`` (the square's top-left corner, in units of the
@@ -399,7 +404,9 @@ def render_scene(scene, image_size):
 
 
 def _smooth_background(grid, size):
-    """Blend a coarse ``(cells, cells, 3)`` colour grid into a smooth ``(size, size, 3)`` picture.
+    """Blend a coarse ``(cells, cells, 3)`` colour grid into a smooth picture.
+
+    The picture is ``(size, size, 3)``.
 
     Each pixel is a Gaussian-weighted average of the grid colours, the grid
     points spread evenly over the frame: ``B = W @ grid @ W.T`` per channel,
@@ -410,9 +417,8 @@ def _smooth_background(grid, size):
     pixels = (np.arange(size) + 0.5) / size
     weights = np.exp(-0.5 * ((pixels[:, None] - centers[None, :]) * cells / 0.5) ** 2)
     weights /= weights.sum(axis=1, keepdims=True)
-    # (3, cells, cells) -> (3, size, size) -> (size, size, 3). Two matrix products per channel
-    # instead of one three-operand einsum: 100x faster, the same pixels once rounded (checked on
-    # every image of every split against the einsum's).
+    # (3, cells, cells) -> (3, size, size) -> (size, size, 3): two matrix products per
+    # channel, much faster than one three-operand einsum, the same pixels once rounded.
     return (weights @ np.moveaxis(grid, -1, 0) @ weights.T).transpose(1, 2, 0)
 
 
@@ -501,7 +507,7 @@ def trimap_from_mask(mask, band=1):
 
 
 def combine_masks(masks):
-    """Merge per-object trimaps ``(n, k, h, w)`` into one trimap per image ``(n, h, w)``.
+    """Merge per-object trimaps ``(n, k, h, w)`` into one per image, ``(n, h, w)``.
 
     A pixel is contour if it is contour for any object, else object if it is
     inside any object, else background.

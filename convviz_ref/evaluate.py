@@ -1,33 +1,31 @@
 """Measure the embedded default: the data, and every shipped model on test images.
 
-Usage::
-
-    python -m convviz_ref.evaluate --out out/
-
-prints the data summary (class balance, how often the image centre falls on
-an object), then for each shipped model its size and its quality on the
-``test`` split, which training never saw; and writes example figures.
+``convviz evaluate --out out/`` (:func:`evaluate_all`) prints the data summary
+(class balance, how often the image centre falls on an object), then for each
+shipped model its size and its quality on the ``test`` split, which training
+never saw; and writes example figures.
 """
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
 from convviz_ref import attribution, data, plotting, segmentation, shortcut
 from convviz_ref.models import PRETRAINED_DIR, load_manifest, load_pretrained
-
-CLASSIFIERS = ("small_convnet", "xception_like")
-"""The classifiers trained on the plain shapes data (the ``shortcut`` model is measured on its own)."""
+from convviz_ref.pretrained import CLASSIFIERS
 
 
 def summarize_data(image_size=96, seed=0, stream=None, *, num_images=None):
-    """Print and return :func:`convviz_ref.data.summarize_shapes` for every split (its first ``num_images``)."""
+    """Print and return :func:`convviz_ref.data.summarize_shapes` for every split.
+
+    Each split's first ``num_images`` (all of it for None), with one object
+    and with two.
+    """
     stream = stream or sys.stdout
     summaries = {}
     print(
-        "Data: the shapes dataset (seed %d, %dx%d)" % (seed, image_size, image_size),
+        f"Data: the shapes dataset (seed {seed}, {image_size}x{image_size})",
         file=stream,
     )
     print(
@@ -45,7 +43,8 @@ def summarize_data(image_size=96, seed=0, stream=None, *, num_images=None):
             summaries[(split, num_objects)] = summary
             name = f"{split} ({num_objects} obj)"
             print(
-                f"  {name:<14}{summary['num_images']:>7}  {str(summary['class_counts']):<22}"
+                f"  {name:<14}{summary['num_images']:>7}  "
+                f"{str(summary['class_counts']):<22}"
                 f"{summary['object_area']:>12.1%}{summary['cut_by_border']:>15.1%}"
                 f"{summary['center_on_object']:>18.1%}",
                 file=stream,
@@ -66,11 +65,11 @@ def evaluate_classifier(name, test, stream=None):
         float((predictions[test.labels == k] == k).mean())
         for k in range(len(class_names))
     ]
-    size_mb = (PRETRAINED_DIR / f"{name}.keras").stat().st_size / 1e6
+    size_mb = _file_mb(name)
+    shares = ", ".join(f"{c} {a:.1%}" for c, a in zip(class_names, per_class))
     print(
         f"  {name:<15} params {model.count_params():>9,}  file {size_mb:5.2f} MB  "
-        f"test accuracy {accuracy:.2%}  per class "
-        + ", ".join(f"{c} {a:.1%}" for c, a in zip(class_names, per_class)),
+        f"test accuracy {accuracy:.2%}  per class {shares}",
         file=stream,
     )
     return {
@@ -81,6 +80,11 @@ def evaluate_classifier(name, test, stream=None):
     }
 
 
+def _file_mb(name):
+    """The size of the shipped ``NAME.keras``, in MB."""
+    return (PRETRAINED_DIR / f"{name}.keras").stat().st_size / 1e6
+
+
 def evaluate_segmenter(test, stream=None, label="1 object"):
     """Per-class and mean IoU of the shipped segmenter on a test split."""
     stream = stream or sys.stdout
@@ -89,11 +93,11 @@ def evaluate_segmenter(test, stream=None, label="1 object"):
     truth = test.masks if test.masks.ndim == 3 else data.combine_masks(test.masks)
     ious = segmentation.per_class_iou(truth, predicted, num_classes=len(class_names))
     mean = segmentation.mean_iou(truth, predicted, num_classes=len(class_names))
-    size_mb = (PRETRAINED_DIR / "segmenter.keras").stat().st_size / 1e6
+    per_class = ", ".join(f"{c} {iou:.3f}" for c, iou in zip(class_names, ious))
     print(
-        f"  segmenter ({label}) params {model.count_params():,}  file {size_mb:.2f} MB  "
-        f"mean IoU {mean:.3f}  per class "
-        + ", ".join(f"{c} {iou:.3f}" for c, iou in zip(class_names, ious)),
+        f"  segmenter ({label}) params {model.count_params():,}  "
+        f"file {_file_mb('segmenter'):.2f} MB  mean IoU {mean:.3f}  "
+        f"per class {per_class}",
         file=stream,
     )
     return {
@@ -105,7 +109,7 @@ def evaluate_segmenter(test, stream=None, label="1 object"):
 
 
 def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None):
-    """Print every figure of the embedded default; write example figures to ``output_dir``.
+    """Print every figure of the embedded default; write examples to ``output_dir``.
 
     Args:
         output_dir: folder for the example figures, or None.
@@ -127,14 +131,18 @@ def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None
     for name in CLASSIFIERS:
         results[name] = evaluate_classifier(name, test, stream=stream)
     small, xception = results["small_convnet"], results["xception_like"]
+    ratio, points = (
+        xception["params"] / small["params"],
+        100 * (xception["accuracy"] - small["accuracy"]),
+    )
     print(
-        f"  Xception-like vs small convnet: {xception['params'] / small['params']:.2f}x the "
-        f"parameters, {100 * (xception['accuracy'] - small['accuracy']):+.1f} points of accuracy",
+        f"  Xception-like vs small convnet: {ratio:.2f}x the parameters, "
+        f"{points:+.1f} points of accuracy",
         file=stream,
     )
     print(
-        "\nThe shortcut model, trained where 90% of the images carry a square in their class's colour, "
-        "on the three versions of the test split:",
+        "\nThe shortcut model, trained where 90% of the images carry a square in "
+        "their class's colour, on the three versions of the test split:",
         file=stream,
     )
     results["shortcut"] = shortcut.accuracy_by_version(
@@ -159,8 +167,9 @@ def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None
     manifest = load_manifest()
     for name, entry in manifest.items():
         print(
-            f"  {name}: {entry['epochs']} epochs, seed {entry['seed']}, {entry['num_train']} training "
-            f"images (retrain: python -m convviz_ref.train {name})",
+            f"  {name}: {entry['epochs']} epochs, seed {entry['seed']}, "
+            f"{entry['num_train']} training images "
+            f"(retrain: python -m convviz_ref.train {name})",
             file=stream,
         )
 
@@ -195,23 +204,3 @@ def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None
             file=stream,
         )
     return results
-
-
-def main(argv=None):
-    """Command line: ``python -m convviz_ref.evaluate [--out DIR]``."""
-    parser = argparse.ArgumentParser(
-        prog="convviz evaluate", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=None,
-        help="folder for the example figures (none written if omitted)",
-    )
-    args = parser.parse_args(argv)
-    evaluate_all(args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

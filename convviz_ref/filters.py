@@ -1,4 +1,4 @@
-"""Filter visualization by gradient ascent: the input pattern each filter responds to most.
+"""Filter visualization by gradient ascent: the input each filter responds to most.
 
 Start from a grey, slightly noisy image and climb the gradient of one
 filter's mean activation with respect to the image. The book's plain ascent
@@ -28,12 +28,14 @@ Example:
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from convviz_ref.gradcam import derived
+from convviz_ref.progress import progress as progress_bar
 
 BOOK_LEARNING_RATE = 10.0
 """The book's step size, for inputs in [-1, 1] (a range of width 2)."""
@@ -51,7 +53,7 @@ def build_feature_extractor(model, layer_name):
 
 
 def middle_layer(model):
-    """The first convolution at the model's middle resolution: where filters look like textures.
+    """The first conv at the model's middle resolution (filters look like textures).
 
     The course's one "middle layer": the default of ``convviz filters``, the
     book's middle grid, the benchmark and the filter-ascent check all use it.
@@ -99,7 +101,7 @@ def input_range(model):
                 float(np.ravel(layer.scale)[0]),
                 float(np.ravel(layer.offset)[0]),
             )
-            # The layer computes x * scale + offset; solve for the x that give 0..1 or -1..1.
+            # The layer computes x * scale + offset: solve for x giving 0..1 or -1..1.
             low_target = 0.0 if offset == 0 else -1.0
             return ((low_target - offset) / scale + 0.0, (1.0 - offset) / scale)
         break
@@ -135,7 +137,7 @@ def compute_loss(feature_extractor, image, filter_index):
 
 
 def _ascent_step(feature_extractor, image, filter_index, learning_rate):
-    """:func:`gradient_ascent_step`'s work, on tensors: the tape watches the image, not the weights."""
+    """:func:`gradient_ascent_step` on tensors; the tape watches only the image."""
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(image)
         loss = compute_loss(feature_extractor, image, filter_index)
@@ -226,7 +228,7 @@ def generate_filter_pattern(
 
 
 def _check_ascent_arguments(feature_extractor, filter_index):
-    """Raise a one-line ValueError for a filter index out of range or a map too small for the loss."""
+    """A one-line ValueError for a filter index out of range or a map too small."""
     channels = feature_extractor.output_shape[-1]
     indices = np.atleast_1d(filter_index)
     if indices.size == 0:
@@ -234,14 +236,14 @@ def _check_ascent_arguments(feature_extractor, filter_index):
     bad = indices[(indices < 0) | (indices >= channels)]
     if bad.size:
         raise ValueError(
-            f"filter index {int(bad[0])} is out of range: the layer has {channels} filters "
-            f"(0..{channels - 1})"
+            f"filter index {int(bad[0])} is out of range: "
+            f"the layer has {channels} filters (0..{channels - 1})"
         )
     height, width = feature_extractor.output_shape[1:3]
     if any(size is not None and size <= 4 for size in (height, width)):
         raise ValueError(
-            f"the layer's feature map is {height}x{width}: the loss leaves out a 2-pixel border, "
-            "so nothing is left; pick an earlier layer"
+            f"the layer's feature map is {height}x{width}: the loss leaves out a "
+            "2-pixel border, so nothing is left; pick an earlier layer"
         )
 
 
@@ -268,9 +270,8 @@ def generate_filter_patterns(
 
     Inside a batch, the images climb in independent groups of
     ``group_size``. No group waits for another, so TensorFlow runs their
-    operations side by side and keeps every core busy; one group of 16 left
-    part of a 2-core machine idle (``convviz benchmark`` measures the
-    difference).
+    operations side by side and keeps every core busy (``convviz benchmark``
+    measures the difference with one group).
 
     Args:
         feature_extractor: a model from images to a 4-D activation.
@@ -289,8 +290,6 @@ def generate_filter_patterns(
         ValueError: if a filter index is out of range, or none is given, or
             a size is not a positive integer.
     """
-    from tqdm.auto import tqdm
-
     filter_indices = np.asarray(filter_indices, dtype=np.int32)
     _check_ascent_arguments(feature_extractor, filter_indices)
     _check_sizes(batch_size=batch_size, group_size=group_size)
@@ -303,13 +302,7 @@ def generate_filter_patterns(
         seed=seed,
     )
     patterns = []
-    starts = range(0, len(filter_indices), batch_size)
-    for first in tqdm(
-        starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2
-    ):
-        groups = _groups(
-            first, min(first + batch_size, len(filter_indices)), group_size
-        )
+    for groups in _batches(len(filter_indices), batch_size, group_size, progress):
         images = _traced(_batched_ascent, feature_extractor)(
             [tf.constant(start[group]) for group in groups],
             [tf.constant(filter_indices[group]) for group in groups],
@@ -329,6 +322,20 @@ def _check_sizes(**sizes):
             or value < 1
         ):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _batches(count, batch_size, group_size, progress):
+    """For each batch of ``batch_size`` of ``count`` filters, its groups of slices.
+
+    A group is a slice of at most ``group_size`` filters; one progress step
+    per batch, the bar shown only for two batches or more.
+    """
+    starts = range(0, count, batch_size)
+    bar = progress_bar(
+        starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2
+    )
+    for first in bar:
+        yield _groups(first, min(first + batch_size, count), group_size)
 
 
 def _groups(first, stop, group_size):
@@ -355,7 +362,7 @@ def _summed_filter_loss(activation, filter_indices):
 
 
 def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iterations):
-    """``iterations`` plain steps for one group: ``x <- x + lr * l2_normalize(g)`` per image."""
+    """``iterations`` plain steps for one group: ``x <- x + lr * l2_normalize(g)``."""
     for _ in tf.range(iterations):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(images)
@@ -366,7 +373,7 @@ def _plain_ascent(feature_extractor, images, filter_indices, learning_rate, iter
 
 
 def _traced(steps, feature_extractor):
-    """``steps`` with ``feature_extractor`` bound, as a ``tf.function`` of its own, made once per extractor.
+    """``steps`` with ``feature_extractor`` bound, one ``tf.function`` per extractor.
 
     One ``tf.function`` taking the extractor as an argument traces again for
     each new extractor, and TensorFlow counts every such trace against that
@@ -387,7 +394,7 @@ def _traced(steps, feature_extractor):
 def _batched_ascent(
     feature_extractor, image_groups, index_groups, learning_rate, iterations
 ):
-    """Every ascent step for groups of (image, filter) pairs, the groups independent of each other."""
+    """Every ascent step for groups of (image, filter) pairs, each group on its own."""
     return [
         _plain_ascent(feature_extractor, images, indices, learning_rate, iterations)
         for images, indices in zip(image_groups, index_groups)
@@ -446,8 +453,6 @@ def generate_regularized_patterns(
         float32 array ``(len(filter_indices), image_size, image_size, 3)``
         in the model's input range.
     """
-    from tqdm.auto import tqdm
-
     filter_indices = np.asarray(filter_indices, dtype=np.int32)
     _check_ascent_arguments(feature_extractor, filter_indices)
     _check_sizes(batch_size=batch_size, group_size=group_size)
@@ -461,13 +466,7 @@ def generate_regularized_patterns(
         -jitter, jitter + 1, size=(len(octaves), iterations_per_octave, 2)
     )
     patterns = []
-    starts = range(0, len(filter_indices), batch_size)
-    for first in tqdm(
-        starts, desc="filters", unit="batch", disable=not progress or len(starts) < 2
-    ):
-        groups = _groups(
-            first, min(first + batch_size, len(filter_indices)), group_size
-        )
+    for groups in _batches(len(filter_indices), batch_size, group_size, progress):
         images = [tf.constant(start[group]) for group in groups]
         indices = [tf.constant(filter_indices[group]) for group in groups]
         for octave, grid_size in enumerate(octaves):
@@ -519,7 +518,7 @@ def _regularized_ascent(
     learning_rate,
     value_range,
 ):
-    """The steps of one octave of :func:`generate_regularized_patterns` for independent groups."""
+    """One octave of :func:`generate_regularized_patterns`, for independent groups."""
     return [
         _regularized_octave(
             feature_extractor,
@@ -532,6 +531,121 @@ def _regularized_ascent(
         )
         for images, indices in zip(image_groups, index_groups)
     ]
+
+
+MAX_DEFAULT_FILTERS = 64
+"""How many filters :func:`filter_grid` shows by default (all of a layer with fewer)."""
+
+GRID_COLUMNS = 8
+"""Patterns per row of :func:`filter_grid`'s picture."""
+
+
+class FilterGrid(NamedTuple):
+    """What :func:`filter_grid` returns.
+
+    Attributes:
+        grid: uint8 array ``(height, width, 3)``, the patterns stitched in
+            rows of :data:`GRID_COLUMNS` (see :func:`stitch`).
+        indices: list of int, the filters shown, in order.
+        layer_name: str, the layer whose filters they are.
+    """
+
+    grid: np.ndarray
+    indices: list
+    layer_name: str
+
+
+def filter_grid(
+    model,
+    layer_name=None,
+    *,
+    filters=None,
+    filter_index=None,
+    iterations=30,
+    regularized=False,
+    seed=0,
+    progress=True,
+):
+    """One layer's filter patterns as one picture: what ``convviz filters`` shows.
+
+    Runs :func:`generate_filter_pattern` (one filter) or
+    :func:`generate_filter_patterns` (several), or with ``regularized``
+    :func:`generate_regularized_patterns`, at the model's input size, then
+    :func:`deprocess_image` with a crop of ``min(25, image_size * 25 // 96)``
+    (the book's 25 pixels of a 96-pixel pattern) and :func:`stitch`.
+
+    Args:
+        model: a ``keras.Model`` whose input is square (or of free size: the
+            patterns are then ``DEFAULT_IMAGE_SIZE`` pixels).
+        layer_name: str, a conv or pooling layer; None for
+            :func:`middle_layer`.
+        filters: int, show filters ``0..filters-1``; None for
+            :data:`MAX_DEFAULT_FILTERS`, or every filter of a layer with
+            fewer.
+        filter_index: int, show this filter alone (not with ``filters``).
+        iterations: int, plain ascent steps (not used with ``regularized``).
+        regularized: bool, ascent with octaves, jitter and clipping.
+        seed: int, seed of the starting noise (and the jitter).
+        progress: bool, show a progress bar over the batches of filters.
+
+    Returns:
+        :class:`FilterGrid` ``(grid, indices, layer_name)``.
+
+    Raises:
+        ValueError: for an unknown layer or one without a spatial output,
+            a model with no conv layer or an oblong input, ``filters`` and
+            ``filter_index`` both given, a filter index or count out of
+            range, or a feature map too small for the loss.
+    """
+    from convviz_ref.activations import check_spatial_layers
+    from convviz_ref.inputs import DEFAULT_IMAGE_SIZE, input_size
+
+    if filters is not None and filter_index is not None:
+        raise ValueError("give filters or filter_index, not both")
+    layer_name = middle_layer(model) if layer_name is None else layer_name
+    extractor = build_feature_extractor(model, layer_name)
+    check_spatial_layers(model, [layer_name])
+    size = input_size(model)
+    if size is not None and size[0] != size[1]:
+        raise ValueError(
+            f"model {model.name!r} takes {size[0]}x{size[1]} images; "
+            "filter patterns are square"
+        )
+    image_size = size[0] if size is not None else DEFAULT_IMAGE_SIZE
+    channels = extractor.outputs[0].shape[-1]
+    if filter_index is not None:
+        indices = [filter_index]
+    else:
+        count = min(MAX_DEFAULT_FILTERS, channels) if filters is None else filters
+        if count > channels:
+            raise ValueError(
+                f"filters={count} is out of range: "
+                f"layer {layer_name!r} has {channels} filters"
+            )
+        indices = list(range(count))
+    if regularized:
+        patterns = generate_regularized_patterns(
+            extractor, indices, image_size=image_size, seed=seed, progress=progress
+        )
+    elif filter_index is not None:
+        patterns = generate_filter_pattern(
+            extractor, filter_index, iterations, image_size=image_size, seed=seed
+        )[None]
+    else:
+        patterns = generate_filter_patterns(
+            extractor,
+            indices,
+            iterations,
+            image_size=image_size,
+            seed=seed,
+            progress=progress,
+        )
+    crop = min(25, image_size * 25 // 96)
+    grid = stitch(
+        [deprocess_image(pattern, crop=crop) for pattern in patterns],
+        n_cols=min(GRID_COLUMNS, len(indices)),
+    )
+    return FilterGrid(grid, indices, layer_name)
 
 
 def deprocess_image(image, crop=25):

@@ -1,4 +1,4 @@
-"""What the command line and the book accept as a model or an image, loaded for the library.
+"""What the command line and the book accept as a model or an image, loaded.
 
 A model is a shipped name (``xception_like``) or the path of a ``.keras``
 file; an image is a file, a sample photograph that ships with scikit-image
@@ -64,9 +64,9 @@ def load_model(spec):
 
     import keras
 
-    from convviz_ref import models
+    from convviz_ref import models, pretrained
 
-    if spec in models.BUILDERS:
+    if spec in pretrained.MODEL_NAMES:
         model, class_names = models.load_pretrained(spec)
     else:
         path = pathlib.Path(spec)
@@ -74,12 +74,13 @@ def load_model(spec):
             if _looks_like_path(spec):
                 raise FileNotFoundError(f"model file {spec} not found")
             raise ValueError(
-                f"unknown model {spec!r}; choose one of {', '.join(sorted(models.BUILDERS))} "
-                "or give the path of a .keras file"
+                f"unknown model {spec!r}; choose one of "
+                f"{', '.join(pretrained.MODEL_NAMES)} or give the path of a .keras file"
             )
         if path.suffix == ".keras" and not zipfile.is_zipfile(path):
             raise ValueError(
-                f"cannot load model file {spec}: not a .keras file (a .keras file is a zip archive)"
+                f"cannot load model file {spec}: not a .keras file "
+                "(a .keras file is a zip archive)"
             )
         try:
             model = keras.saving.load_model(path, compile=False)
@@ -88,19 +89,21 @@ def load_model(spec):
         class_names = None
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(
-            f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} "
-            "outputs; convviz needs one of each"
+            f"model {model.name!r} has {len(model.inputs)} inputs and "
+            f"{len(model.outputs)} outputs; convviz needs one of each"
         )
     input_shape = tuple(model.inputs[0].shape)
     if len(input_shape) != 4 or input_shape[-1] not in (None, 3):
         raise ValueError(
-            f"model {model.name!r} takes inputs of shape {input_shape}; convviz feeds it "
-            "RGB images (batch, height, width, 3)"
+            f"model {model.name!r} takes inputs of shape {input_shape}; "
+            "convviz feeds it RGB images (batch, height, width, 3)"
         )
     if class_names is None:
         num_outputs = model.outputs[0].shape[-1]
         names = (
-            models.load_manifest().get(pathlib.Path(spec).stem, {}).get("class_names")
+            pretrained.load_manifest()
+            .get(pathlib.Path(spec).stem, {})
+            .get("class_names")
         )
         class_names = (
             names
@@ -117,7 +120,7 @@ def input_size(model):
 
 
 def load_image(spec, target_size=None):
-    """An image file, a sample photograph or ``shapes:SPLIT:INDEX``, as a :class:`Picture`.
+    """An image file, sample photograph or ``shapes:SPLIT:INDEX`` as a :class:`Picture`.
 
     Args:
         spec: str, see :mod:`convviz_ref.inputs`.
@@ -137,7 +140,9 @@ def load_image(spec, target_size=None):
         return _load_shapes_image(spec, target_size)
     path = pathlib.Path(spec)
     if path.exists():  # a file wins over a sample photograph of the same name
-        try:  # PIL reads the pixels only when they are needed: a truncated file fails in img_to_array
+        # PIL reads the pixels only when they are needed: a truncated file fails in
+        # img_to_array.
+        try:
             image = keras.utils.load_img(
                 path, color_mode="rgb", target_size=target_size
             )
@@ -164,12 +169,14 @@ def _load_shapes_image(spec, target_size):
     match = re.fullmatch(r"shapes:(\w+):(\d+)", spec)
     if match is None:
         raise ValueError(
-            f"cannot read {spec!r}: a synthetic image is shapes:SPLIT:INDEX, e.g. shapes:test:17"
+            f"cannot read {spec!r}: a synthetic image is shapes:SPLIT:INDEX, "
+            "e.g. shapes:test:17"
         )
     split, index = match[1], int(match[2])
     if split not in data.SPLIT_SIZES:
         raise ValueError(
-            f"unknown split {split!r} in {spec!r}; choose one of {', '.join(data.SPLIT_SIZES)}"
+            f"unknown split {split!r} in {spec!r}; "
+            f"choose one of {', '.join(data.SPLIT_SIZES)}"
         )
     if index >= data.SPLIT_SIZES[split]:
         raise ValueError(
@@ -202,7 +209,11 @@ def _load_shapes_image(spec, target_size):
 
 
 def require_output_rank(model, rank, command):
-    """A one-line ValueError unless ``model``'s output has ``rank`` axes: 2 for a classifier, 4 for a segmenter."""
+    """A one-line ValueError unless ``model``'s output has ``rank`` axes.
+
+    ``rank`` is 2 for a classifier, 4 for a segmentation model; ``command``
+    names what needs it in the message.
+    """
     if len(model.outputs[0].shape) == rank:
         return
     kind = (
@@ -211,5 +222,6 @@ def require_output_rank(model, rank, command):
         else "a segmentation model, whose output is (batch, height, width, classes)"
     )
     raise ValueError(
-        f"{command} needs {kind}; model {model.name!r} outputs {tuple(model.outputs[0].shape)}"
+        f"{command} needs {kind}; "
+        f"model {model.name!r} outputs {tuple(model.outputs[0].shape)}"
     )

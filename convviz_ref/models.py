@@ -15,14 +15,15 @@ Example:
 
 from __future__ import annotations
 
-import json
-import pathlib
 from typing import NamedTuple
 
 import keras
 from keras import layers
 
-PRETRAINED_DIR = pathlib.Path(__file__).parent / "pretrained"
+from convviz_ref import pretrained
+from convviz_ref.pretrained import load_manifest
+
+PRETRAINED_DIR = pretrained.DIRECTORY
 """Folder of the shipped ``.keras`` files and their ``manifest.json``."""
 
 
@@ -57,29 +58,14 @@ def build_segmentation_model(image_size=96, num_classes=3, widths=(32, 64)):
         )
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    same = {"activation": "relu", "padding": "same"}  # every conv but the last
     for level, width in enumerate(widths, start=1):
-        x = layers.Conv2D(
-            width,
-            3,
-            strides=2,
-            activation="relu",
-            padding="same",
-            name=f"down{level}_conv1",
-        )(x)
-        x = layers.Conv2D(
-            width, 3, activation="relu", padding="same", name=f"down{level}_conv2"
-        )(x)
+        x = layers.Conv2D(width, 3, strides=2, name=f"down{level}_conv1", **same)(x)
+        x = layers.Conv2D(width, 3, name=f"down{level}_conv2", **same)(x)
     for level, width in reversed(list(enumerate(widths, start=1))):
+        x = layers.Conv2DTranspose(width, 3, name=f"up{level}_conv1", **same)(x)
         x = layers.Conv2DTranspose(
-            width, 3, activation="relu", padding="same", name=f"up{level}_conv1"
-        )(x)
-        x = layers.Conv2DTranspose(
-            width,
-            3,
-            strides=2,
-            activation="relu",
-            padding="same",
-            name=f"up{level}_conv2",
+            width, 3, strides=2, name=f"up{level}_conv2", **same
         )(x)
     outputs = layers.Conv2D(
         num_classes, 3, activation="softmax", padding="same", name="mask"
@@ -304,7 +290,7 @@ BUILDERS = {
     "small_convnet": build_small_convnet,
     "xception_like": build_xception_like,
 }
-"""The shipped models' names and the builders that make them.
+"""The builder of each shipped model (:data:`convviz_ref.pretrained.MODEL_NAMES`).
 
 ``shortcut`` is the Xception-like classifier trained on the shortcut
 ("Clever Hans") data, ``load_shapes("train", markers="marked")``.
@@ -325,19 +311,12 @@ class Pretrained(NamedTuple):
     class_names: tuple[str, ...]
 
 
-def load_manifest():
-    """Read ``pretrained/manifest.json``: what each shipped model was trained on, and how."""
-    path = PRETRAINED_DIR / "manifest.json"
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text())
-
-
 def load_pretrained(name):
     """Load a trained model that ships inside the package (no download, no training).
 
     Args:
-        name: ``"segmenter"``, ``"small_convnet"`` or ``"xception_like"``.
+        name: a shipped model, one of
+            :data:`convviz_ref.pretrained.MODEL_NAMES`.
 
     Returns:
         ``Pretrained(model, class_names)``: the compiled-free Keras model and
@@ -349,8 +328,10 @@ def load_pretrained(name):
         FileNotFoundError: if the file is missing (retrain it with
             ``python -m convviz_ref.train NAME``).
     """
-    if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
+    if name not in pretrained.MODEL_NAMES:
+        raise ValueError(
+            f"unknown model {name!r}; choose one of {list(pretrained.MODEL_NAMES)}"
+        )
     path = PRETRAINED_DIR / f"{name}.keras"
     if not path.exists():
         raise FileNotFoundError(

@@ -1,4 +1,4 @@
-"""The real data of the classic chapter: Oxford-IIIT Pets, cats-vs-dogs, ImageNet Xception.
+"""The classic chapter's real data: Oxford-IIIT Pets, cats-vs-dogs, ImageNet Xception.
 
 These loaders are for users who are online, or who already have the data on
 disk. They live apart from :mod:`convviz_ref.data` because nothing in them
@@ -66,7 +66,7 @@ XCEPTION_WEIGHTS = {
         "b0042744bf5b25fce3cb969f33bebb97",
     ),
 }
-"""``include_top -> (file name, md5)`` of the ImageNet weights, as in ``keras.applications``."""
+"""``include_top -> (file name, md5)`` of the ImageNet weights, as Keras names them."""
 
 XCEPTION_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/xception/{}"
@@ -128,7 +128,7 @@ def check_online(host, port=443, timeout=3.0, *, instead=SHAPES_DEFAULT):
 
 
 def _https_proxy(host):
-    """``(proxy_host, proxy_port)`` that HTTPS requests to ``host`` go through, or None."""
+    """The ``(proxy_host, proxy_port)`` of HTTPS requests to ``host``, or None."""
     proxy = urllib.request.getproxies().get("https")
     if not proxy or urllib.request.proxy_bypass(host):
         return None
@@ -223,8 +223,8 @@ def load_oxford_pets(directory=None, *, image_size=200, n=None, download=False):
         if not download:
             raise FileNotFoundError(
                 f"Oxford-IIIT Pets is not in {directory} (need images/*.jpg and "
-                f"annotations/trimaps/*.png); pass download=True or get it from {PETS_PAGE}; "
-                f"offline, use {SHAPES_DEFAULT} instead"
+                f"annotations/trimaps/*.png); pass download=True or get it from "
+                f"{PETS_PAGE}; offline, use {SHAPES_DEFAULT} instead"
             )
         _download_pets(directory)
 
@@ -255,14 +255,15 @@ def load_oxford_pets(directory=None, *, image_size=200, n=None, download=False):
         )[..., 0].astype(np.int32)
         if trimap.min() < 1 or trimap.max() > 3:
             raise ValueError(
-                f"trimap {trimap_path} has values {np.unique(trimap).tolist()}, expected 1, 2, 3"
+                f"trimap {trimap_path} has values {np.unique(trimap).tolist()}, "
+                "expected 1, 2, 3"
             )
         masks[index] = trimap - 1
     return Pets(images, masks, tuple(paths))
 
 
 def _visible(folder, pattern):
-    """Files in ``folder`` that match ``pattern``, hidden ones left out, sorted by name."""
+    """Files in ``folder`` matching ``pattern``, sorted, hidden ones left out."""
     return sorted(
         (path for path in folder.glob(pattern) if not path.name.startswith(".")),
         key=lambda path: path.name,
@@ -270,7 +271,7 @@ def _visible(folder, pattern):
 
 
 def _read_image(path, **kwargs):
-    """``keras.utils.load_img`` as a float32 array; a damaged file gives a one-line ValueError."""
+    """``keras.utils.load_img`` as float32; a damaged file is a one-line ValueError."""
     try:
         return keras.utils.img_to_array(
             keras.utils.load_img(path, **kwargs), dtype="float32"
@@ -351,9 +352,9 @@ def load_cats_vs_dogs(directory, *, image_size=180, batch_size=32, seed=0):
     splits = [split for split in CATS_VS_DOGS_SPLITS if (directory / split).is_dir()]
     if not splits:
         raise FileNotFoundError(
-            f"cats-vs-dogs is not in {directory} (need train/, validation/ or test/ with cat/ "
-            f"and dog/ inside); build it from {CATS_VS_DOGS_SOURCE} as in the book; "
-            f"offline, use {SHAPES_DEFAULT} instead"
+            f"cats-vs-dogs is not in {directory} (need train/, validation/ or test/ "
+            f"with cat/ and dog/ inside); build it from {CATS_VS_DOGS_SOURCE} "
+            f"as in the book; offline, use {SHAPES_DEFAULT} instead"
         )
     first = directory / splits[0]
     class_names = sorted(
@@ -420,8 +421,8 @@ def load_imagenet_xception(weights="imagenet", *, include_top=True):
             )
     elif weights is not None and not pathlib.Path(weights).is_file():
         raise FileNotFoundError(
-            f"no weights file {weights}; pass weights='imagenet' (online), or offline use "
-            f"{PRETRAINED_DEFAULT} instead"
+            f"no weights file {weights}; pass weights='imagenet' (online), "
+            f"or offline use {PRETRAINED_DEFAULT} instead"
         )
     weights = None if weights is None else str(weights)
     return keras.applications.Xception(weights=weights, include_top=include_top)

@@ -1,8 +1,9 @@
 """All of the course's matplotlib code.
 
-Each function takes arrays, returns a ``matplotlib.figure.Figure`` and never
-shows or saves it: the caller decides (``fig.savefig(path)`` in a script, the
-notebook displays it by itself).
+Each ``plot_*`` function takes arrays, returns a ``matplotlib.figure.Figure``
+and never shows or saves it: the caller decides (``fig.savefig(path)`` in a
+script, the notebook displays it by itself). :func:`save_picture` writes a
+picture array itself, pixel for pixel, with no figure around it.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ TRIMAP_COLORS = np.array([[250, 200, 40], [35, 35, 60], [240, 80, 80]], np.uint8
 
 
 def colorize_mask(mask):
-    """Map an int trimap ``(height, width)`` to a uint8 RGB picture ``(height, width, 3)``."""
+    """Map an int trimap ``(height, width)`` to a uint8 RGB ``(height, width, 3)``."""
     return TRIMAP_COLORS[np.asarray(mask)]
 
 
 def add_trimap_legend(fig):
-    """A legend of the trimap colours (object, background, contour) under the figure's panels."""
+    """A legend of the trimap colours (object, background, contour) under the panels."""
     handles = [
         Patch(facecolor=color / 255, edgecolor="0.5", label=name)
         for color, name in zip(TRIMAP_COLORS, TRIMAP_NAMES)
@@ -118,7 +119,7 @@ def plot_segmentation(images, masks_true, masks_pred, *, num_images=4):
 
 
 def plot_history(history, metric="accuracy"):
-    """Training curves: ``metric`` and ``val_<metric>`` per epoch, from a Keras history dict."""
+    """Training curves: ``metric`` and ``val_<metric>`` per epoch of a Keras history."""
     fig = Figure(figsize=(5, 3.2), layout="constrained")
     ax = fig.subplots()
     epochs = np.arange(1, len(history[metric]) + 1)
@@ -133,7 +134,7 @@ def plot_history(history, metric="accuracy"):
 
 
 def plot_channel_grid(grid, layer_name, *, pixels_per_inch=48):
-    """One layer's channel grid (from ``activations.channel_grid``), titled with the layer name.
+    """One layer's channel grid (``activations.channel_grid``), titled with its name.
 
     Args:
         grid: uint8 array ``(height, width)``.
@@ -176,6 +177,16 @@ def plot_filter_grid(grid, title):
     return fig
 
 
+def save_picture(path, picture):
+    """Write a uint8 picture ``(height, width, 3)`` to ``path`` as it is (PNG).
+
+    Each array element is one pixel: no figure, no scaling.
+    """
+    import keras
+
+    keras.utils.save_img(path, picture, scale=False)
+
+
 def plot_gradcam(image, heatmap, superimposed, *, title=None):
     """Three panels: the image, the raw heatmap (its own grid), and the overlay.
 
@@ -204,7 +215,7 @@ def plot_gradcam(image, heatmap, superimposed, *, title=None):
 
 
 def plot_method_maps(images, maps_by_method, titles=None, *, cmap="jet"):
-    """Every method's map of the same images: one row per image, the image then one column per method.
+    """Every method's map of the same images: a row per image, the image then the maps.
 
     Each map is drawn at its own resolution, stretched over the image's
     extent and half transparent over it, so a 6x6 CAM map shows its cells.
@@ -242,7 +253,9 @@ def plot_method_maps(images, maps_by_method, titles=None, *, cmap="jet"):
 
 
 def plot_randomization(blocks, correlations, titles=None):
-    """Cascading randomization: rank correlation with the trained maps as the top blocks are re-initialized.
+    """Cascading randomization: rank correlation with the trained maps, per block.
+
+    The blocks are re-initialized from the top down.
 
     Args:
         blocks: the block re-initialized at each step, output first.

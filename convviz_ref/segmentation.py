@@ -14,6 +14,8 @@ array([0.5       , 0.66666667])
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -84,3 +86,60 @@ def mean_iou(masks_true, masks_pred, num_classes=3):
     """
     ious = per_class_iou(masks_true, masks_pred, num_classes)
     return float(np.nanmean(ious)) if not np.isnan(ious).all() else float("nan")
+
+
+class Segmented(NamedTuple):
+    """What :func:`segment_image` returns.
+
+    Attributes:
+        predicted: int32 array ``(1, height, width)``, the predicted classes.
+        fractions: float64 array ``(num_classes,)``, the share of pixels
+            predicted as each class (sums to 1).
+        ious: float64 array ``(num_classes,)`` of :func:`per_class_iou`
+            against the true mask, or None without one.
+        mean_iou: float, :func:`mean_iou` against the true mask, or None.
+    """
+
+    predicted: np.ndarray
+    fractions: np.ndarray
+    ious: np.ndarray | None
+    mean_iou: float | None
+
+
+def segment_image(model, image_batch, true_mask=None, *, num_classes=3):
+    """What ``convviz segment`` shows: one image's predicted trimap, scored if possible.
+
+    Formula: ``fractions[c] = count(predicted == c) / (height * width)``;
+    the IoUs are :func:`per_class_iou` and :func:`mean_iou` of ``true_mask``
+    and the prediction.
+
+    Args:
+        model: a segmentation model, output ``(batch, height, width, classes)``.
+        image_batch: float32 array ``(1, height, width, 3)`` in 0..255.
+        true_mask: int array ``(height, width)``, or None.
+        num_classes: int, the classes the model must predict per pixel (3:
+            object, background, contour).
+
+    Returns:
+        :class:`Segmented` ``(predicted, fractions, ious, mean_iou)``.
+
+    Raises:
+        ValueError: if the model predicts another number of classes.
+    """
+    predicted_classes = model.outputs[0].shape[-1]
+    if predicted_classes != num_classes:
+        raise ValueError(
+            f"segment shows trimaps (object, background, contour); model "
+            f"{model.name!r} predicts {predicted_classes} classes per pixel"
+        )
+    predicted = predict_masks(model, image_batch)
+    fractions = np.bincount(predicted.ravel(), minlength=num_classes) / predicted.size
+    if true_mask is None:
+        return Segmented(predicted, fractions, None, None)
+    truth = np.asarray(true_mask)[None]
+    return Segmented(
+        predicted,
+        fractions,
+        per_class_iou(truth, predicted, num_classes=num_classes),
+        mean_iou(truth, predicted, num_classes=num_classes),
+    )

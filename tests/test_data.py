@@ -1,4 +1,4 @@
-"""The shapes dataset: determinism, balance, masks that match the drawing, disjoint splits."""
+"""The shapes dataset: determinism, balance, masks as drawn, disjoint splits."""
 
 import hashlib
 
@@ -45,9 +45,9 @@ def test_arrays_are_pinned_across_machines():
 PINNED_DIGEST = "6ad752c3a022d370a3b69ee8cc1290a0efa7d3cbd63f71ddf4eef8e5e2eb8b16"
 
 
-# The first 100 training images at the models' 96 pixels, as the shipped models saw them (digests
-# of the images drawn before the background blend became two matrix products; all 9,000 images of
-# every split were compared then, and were equal).
+# The first 100 training images at the models' 96 pixels, as the shipped models saw them
+# (digests of the images drawn before the background blend became two matrix products;
+# all 9,000 images of every split were compared then, and were equal).
 PINNED_TRAIN_DIGESTS = {
     1: "d24c32252ad9153933dca3ea23cf5782b9621c07e7bb909aaf08440497f44fbb",
     2: "508702861e0cc05614b13d44a3e6948a0c0586a741686273c10a7fcc4c526175",

@@ -1,17 +1,19 @@
-"""What the pins in pyproject.toml are for, checked in a fresh process as a user's command starts."""
+"""What pyproject.toml's pins are for, checked in a fresh process as commands start."""
 
 import subprocess
 import sys
 
 
 def test_importing_nbformat_compiles_no_grammar():
-    # Every nbgrader and convviz-grade command, JupyterLab and the book build import nbformat, which
-    # imports jsonschema. From 4.24 jsonschema imports rfc3987-syntax, whose import compiles a Lark
-    # grammar (0.7 s a process here): pyproject.toml keeps jsonschema below 4.24.
+    # Every nbgrader and convviz-grade command, JupyterLab and the book build import
+    # nbformat, which imports jsonschema. From 4.24 jsonschema imports rfc3987-syntax,
+    # whose import compiles a Lark grammar (0.7 s a process here): pyproject.toml keeps
+    # jsonschema below 4.24.
     code = (
         "import sys, nbformat\n"
         "nbformat.validate(nbformat.v4.new_notebook())\n"
-        "print(sorted(name for name in ('rfc3987_syntax', 'lark') if name in sys.modules))"
+        "print(sorted(name for name in ('rfc3987_syntax', 'lark')"
+        " if name in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -20,14 +22,16 @@ def test_importing_nbformat_compiles_no_grammar():
 
 
 def test_tensorflow_runs_on_the_pinned_ml_dtypes():
-    # TensorFlow's and Keras's low-precision types come from ml_dtypes. 0.7.0 spends 0.38 s of every
-    # TensorFlow process's start-up registering them (0.6.0: 0.006 s), so pyproject.toml keeps it below
-    # 0.7; TensorFlow 2.21 asks for >= 0.5.1. This checks the pin is what is installed, and that
-    # TensorFlow computes with the types it takes from it.
+    # TensorFlow's and Keras's low-precision types come from ml_dtypes. 0.7.0 spends
+    # 0.38 s of every TensorFlow process's start-up registering them (0.6.0: 0.006 s),
+    # so pyproject.toml keeps it below 0.7; TensorFlow 2.21 asks for >= 0.5.1. This
+    # checks the pin is what is installed, and that TensorFlow computes with the types
+    # it takes from it.
     code = (
         "import ml_dtypes, numpy as np, tensorflow as tf\n"
         "x = tf.constant([1.5, 2.25], dtype=tf.bfloat16)\n"
-        "print(ml_dtypes.__version__, tf.bfloat16.as_numpy_dtype is ml_dtypes.bfloat16, "
+        "print(ml_dtypes.__version__, "
+        "tf.bfloat16.as_numpy_dtype is ml_dtypes.bfloat16, "
         "(x * 2).numpy().astype(np.float32).tolist())"
     )
     result = subprocess.run(

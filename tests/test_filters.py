@@ -1,4 +1,4 @@
-"""convviz_ref.filters: the loss, the ascent step, the patterns, and turning them into pictures.
+"""convviz_ref.filters: the loss, the ascent step, the patterns, and their pictures.
 
 Gradients are checked in closed form (a linear conv, an identity
 "extractor") and by central finite differences on a float64 copy of a smooth
@@ -21,7 +21,7 @@ from convviz_ref.models import build_small_convnet
 
 
 def identity_extractor(image_size=8, channels=3):
-    """A "feature extractor" whose activation is the image itself: loss and gradient by hand."""
+    """A "feature extractor" whose activation is the image: loss, gradient by hand."""
     inputs = keras.Input(shape=(image_size, image_size, channels), name="image")
     return keras.Model(
         inputs, layers.Activation("linear", name="identity")(inputs), name="identity"
@@ -33,7 +33,10 @@ def reference_loss(activation, filter_index):
 
 
 def linear_loss_gradient(kernel, image_shape, filter_index):
-    """d loss / d image for loss = mean over batch and interior of a valid 3x3 conv's channel: closed form."""
+    """d loss / d image in closed form, for a valid 3x3 conv's channel.
+
+    The loss is the mean over the batch and the interior.
+    """
     n, h, w, _ = image_shape
     kh, kw = kernel.shape[:2]
     out_h, out_w = h - kh + 1, w - kw + 1
@@ -58,7 +61,8 @@ def reference_deprocess(image, crop):
 
 
 def test_compute_loss_worked_example():
-    # The activation is the image; filter 1's interior (2:-2) of a 6x6 image is its central 2x2.
+    # The activation is the image; filter 1's interior (2:-2) of a 6x6 image is its
+    # central 2x2.
     image = (
         np.random.default_rng(0).normal(100, 50, size=(1, 6, 6, 2)).astype(np.float32)
     )
@@ -97,8 +101,9 @@ def test_compute_loss_is_the_mean_interior_activation(batch):
 
 
 def test_gradient_ascent_step_worked_example():
-    # loss = mean of the central 2x2 of channel 0 of a 6x6 image: gradient 1/4 on those 4 pixels,
-    # l2 norm sqrt(4 / 16) = 1/2, so the normalized gradient is 1/2 there: a step of 2 adds 1.
+    # loss = mean of the central 2x2 of channel 0 of a 6x6 image: gradient 1/4 on those
+    # 4 pixels, l2 norm sqrt(4 / 16) = 1/2, so the normalized gradient is 1/2 there: a
+    # step of 2 adds 1.
     image = np.random.default_rng(1).normal(size=(1, 6, 6, 2)).astype(np.float32)
     expected = image.copy()
     expected[0, 2:4, 2:4, 0] += 1.0
@@ -128,7 +133,8 @@ def test_gradient_ascent_step_matches_the_closed_form_for_a_linear_conv(
     np.testing.assert_allclose(
         stepped.numpy(), expected, rtol=1e-5, atol=1e-6 * max(1.0, learning_rate)
     )
-    # A linear loss rises by exactly learning_rate * ||g|| along the normalized gradient.
+    # A linear loss rises by exactly learning_rate * ||g|| along the normalized
+    # gradient.
     rise = float(
         filters.compute_loss(extractor, stepped, filter_index)
         - filters.compute_loss(extractor, tf.constant(image), filter_index)
@@ -167,7 +173,7 @@ def test_gradient_ascent_step_leaves_its_input_alone():
     assert not np.allclose(stepped.numpy(), image)
 
 
-# ---------------------------------------------------------------- input range, learning rate, start image
+# ---------------------------------------------- input range, learning rate, start image
 
 
 def model_starting_with(*first_layers):
@@ -205,9 +211,9 @@ def test_input_range_and_default_learning_rate(
 
 
 def test_input_range_of_a_model_rescaling_0_255_to_minus_1_1():
-    # Rescaling(1/127.5, offset=-1) maps 0..255 to -1..1, so the model takes 0..255 (what the code's
-    # comment says it solves for, and the step that matches the book's 10 on [-1, 1] is 1275).
-    # NB: input_range's docstring says (-1, 1) for this layer; see the report.
+    # Rescaling(1/127.5, offset=-1) maps 0..255 to -1..1, so the model takes 0..255
+    # (what the code's comment says it solves for, and the step that matches the book's
+    # 10 on [-1, 1] is 1275), as input_range's docstring says.
     model = model_starting_with(layers.Rescaling(1 / 127.5, offset=-1.0))
     assert filters.input_range(model) == pytest.approx((0.0, 255.0))
     assert filters.default_learning_rate(model) == pytest.approx(1275.0)
@@ -243,12 +249,13 @@ def test_initial_image_is_noise_in_the_middle_fifth_of_the_range(
     )  # noise (U(0.4, 0.6) has std 0.0577), not a constant
 
 
-# ---------------------------------------------------------------- generate_filter_pattern(s)
+# ----------------------------------------------------------- generate_filter_pattern(s)
 
 
 def test_generate_filter_pattern_worked_example():
-    # Identity extractor, no Rescaling: range (-1, 1), default step 10. The 8x8 image's interior
-    # is its central 4x4: gradient 1/16 on 16 pixels, normalized 1/4, so each step adds 10 / 4.
+    # Identity extractor, no Rescaling: range (-1, 1), default step 10. The 8x8 image's
+    # interior is its central 4x4: gradient 1/16 on 16 pixels, normalized 1/4, so each
+    # step adds 10 / 4.
     extractor = identity_extractor(8)
     start = filters.initial_image(8, (-1.0, 1.0), seed=3)[0]
     pattern = filters.generate_filter_pattern(
@@ -303,15 +310,9 @@ def test_batched_patterns_equal_one_at_a_time_ascent_from_the_same_start(
 ):
     extractor = tm.tanh_extractor(seed=10, rescale=True)
     indices, iterations, seed = [2, 0, 3, 2], 4, 12
+    sizes = {"image_size": 10, "batch_size": batch_size, "group_size": group_size}
     patterns = filters.generate_filter_patterns(
-        extractor,
-        indices,
-        iterations=iterations,
-        image_size=10,
-        seed=seed,
-        batch_size=batch_size,
-        group_size=group_size,
-        progress=False,
+        extractor, indices, iterations, seed=seed, progress=False, **sizes
     )
     assert patterns.shape == (4, 10, 10, 3) and patterns.dtype == np.float32
     starts = filters.initial_image(10, (0.0, 255.0), num_images=len(indices), seed=seed)
@@ -394,11 +395,15 @@ def test_filter_index_out_of_range_is_an_error(bad_index):
 
 @pytest.mark.parametrize("size", [4, 1])
 def test_a_feature_map_without_an_interior_is_an_error_not_nan(size):
-    # compute_loss leaves out a 2-pixel border: a map 4 pixels wide or less has nothing left.
+    # compute_loss leaves out a 2-pixel border: a map 4 pixels wide or less has nothing
+    # left.
     inputs = keras.Input(shape=(10, 10, 3))
     outputs = layers.Conv2D(2, 10 - size + 1, name="small_map")(inputs)
     extractor = keras.Model(inputs, outputs)
-    message = f"^the layer's feature map is {size}x{size}: the loss leaves out a 2-pixel border"
+    message = (
+        f"^the layer's feature map is {size}x{size}: "
+        "the loss leaves out a 2-pixel border"
+    )
     with pytest.raises(ValueError, match=message):
         filters.generate_filter_pattern(extractor, 0, iterations=1, image_size=10)
     with pytest.raises(ValueError, match=message):
@@ -462,7 +467,8 @@ def test_deprocess_image_worked_example():
     np.testing.assert_array_equal(
         filters.deprocess_image(image, crop=0), [[[64, 64, 64], [192, 192, 192]]]
     )
-    # A 1x5 row 0, 0, 0, 0, 10 (one channel repeated): mean 2, std 4; z = -0.5 -> 96, z = 2 -> 256 -> 255.
+    # A 1x5 row 0, 0, 0, 0, 10 (one channel repeated): mean 2, std 4;
+    # z = -0.5 -> 96, z = 2 -> 256 -> 255.
     row = np.repeat(np.array([0, 0, 0, 0, 10], np.float32)[None, :, None], 3, axis=2)
     np.testing.assert_array_equal(
         filters.deprocess_image(row, crop=0)[0, :, 0], [96, 96, 96, 96, 255]
@@ -599,7 +605,8 @@ def test_regularized_patterns_stay_in_the_input_range_and_excite_their_filters(
     assert (pattern_loss > losses(start)).all(), (
         "every filter responds more to its pattern than to the start"
     )
-    # Measured: 14 of these 16 filters respond more to their pattern than to any of the real images.
+    # Measured: 14 of these 16 filters respond more to their pattern than to any of the
+    # real images.
     assert (pattern_loss > best_real).sum() >= 12
 
 
@@ -644,7 +651,8 @@ def test_regularized_filter_index_out_of_range(shipped_extractor):
 
 
 def test_regularized_patterns_do_not_depend_on_the_batching():
-    # Each image's ascent is its own: batches and groups only decide what runs side by side.
+    # Each image's ascent is its own: batches and groups only decide what runs side by
+    # side.
     extractor = tm.tanh_extractor(seed=15, rescale=True)
     kwargs = dict(
         octaves=(4, 10), iterations_per_octave=3, image_size=10, seed=6, progress=False
@@ -691,10 +699,11 @@ def _regularized(extractor):
 def test_extractor_after_extractor_traces_without_tensorflow_s_retracing_warning(
     generate, caplog
 ):
-    # Chapter 5 of the book visits several layers; one tf.function shared by every extractor
-    # traced anew for each, and from the fifth TensorFlow printed "... triggered tf.function
-    # retracing" into the page (and, through the book's loop of gradient_ascent_step, into a
-    # reader's notebook). Each extractor now has a traced function of its own.
+    # Chapter 5 of the book visits several layers; one tf.function shared by every
+    # extractor traced anew for each, and from the fifth TensorFlow printed "...
+    # triggered tf.function retracing" into the page (and, through the book's loop of
+    # gradient_ascent_step, into a reader's notebook). Each extractor now has a traced
+    # function of its own.
     model = build_small_convnet(image_size=16, widths=(4, 4))
     with caplog.at_level("WARNING", logger="tensorflow"):
         for _ in range(7):
@@ -705,3 +714,34 @@ def test_extractor_after_extractor_traces_without_tensorflow_s_retracing_warning
     assert not [
         record for record in caplog.records if "retracing" in record.getMessage()
     ]
+
+
+# ---------------------------------------------------------------- filter_grid
+
+
+def conv_model(height, width, filters=3):
+    inputs = keras.Input(shape=(height, width, 3))
+    outputs = layers.Conv2D(filters, 3, padding="same", name="conv")(inputs)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def test_filter_grid_stitches_the_cropped_patterns_of_the_first_filters():
+    made = filters.filter_grid(conv_model(32, 32), "conv", iterations=1, seed=0)
+    # Three 32-pixel patterns, 8 cropped from each side (min(25, 32 * 25 // 96)).
+    assert made.layer_name == "conv" and made.indices == [0, 1, 2]
+    assert made.grid.shape == (16, 3 * 16 + 2 * 5, 3) and made.grid.dtype == np.uint8
+    alone = filters.filter_grid(conv_model(32, 32), "conv", filter_index=1)
+    assert alone.indices == [1] and alone.grid.shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize(
+    ("size", "options", "message"),
+    [
+        ((24, 40), {}, "model 'tiny' takes 24x40 images; filter patterns are square"),
+        ((32, 32), {"filters": 4}, "filters=4 is out of range: layer 'conv' has 3"),
+        ((32, 32), {"filters": 2, "filter_index": 1}, "filters or filter_index, not"),
+    ],
+)
+def test_filter_grid_refuses_what_it_cannot_show(size, options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        filters.filter_grid(conv_model(*size), "conv", **options)

@@ -1,4 +1,4 @@
-"""The loaders of real data: tiny on-disk fixtures, and offline errors that come fast."""
+"""The loaders of real data: tiny on-disk fixtures, and fast offline errors."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def no_proxy(monkeypatch):
 
 
 def trimap_pattern(stem):
-    """A known trimap (values 1..3): stripes, with a top band that identifies the stem."""
+    """A known trimap (values 1..3): stripes, and a top band identifying the stem."""
     rows, cols = np.mgrid[0:SIZE, 0:SIZE]
     trimap = 1 + (rows // 3 + cols // 5) % 3
     trimap[:4] = STEM_BAND[stem]
@@ -44,7 +44,7 @@ def write_jpeg(path, red, size=(30, 40)):
 
 
 def make_pets(directory):
-    """Three image + trimap pairs, an image without trimap, a trimap without image, junk."""
+    """Three image + trimap pairs, an image without trimap, a lone trimap, junk."""
     images, trimaps = directory / "images", directory / "annotations" / "trimaps"
     trimaps.mkdir(parents=True)
     for stem in ("c_3", "a_1", "b_2"):  # written out of order
@@ -358,7 +358,7 @@ def test_check_online_probes_the_https_proxy(monkeypatch, network_attempts):
 
 
 def test_check_online_gives_up_after_the_timeout(monkeypatch):
-    """A name lookup that never answers (create_connection's timeout does not cover it)."""
+    """A name lookup that never answers (create_connection's timeout misses it)."""
     release = threading.Event()
 
     def never_answers(*args, **kwargs):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from convviz_ref import data, models, segmentation
+from convviz_ref import data, models, pretrained, segmentation
 
 
 @pytest.fixture(scope="module")
@@ -10,7 +10,14 @@ def test_images():
     return data.load_shapes("test", n=120)
 
 
-@pytest.mark.parametrize("name", sorted(models.BUILDERS))
+def test_every_shipped_model_has_a_builder_and_classifiers_a_last_conv_layer():
+    # The shipped files can be retrained (convviz-train), and explained by Grad-CAM.
+    assert set(models.BUILDERS) == set(pretrained.MODEL_NAMES)
+    assert set(models.LAST_CONV_LAYERS) == set(pretrained.MODEL_NAMES) - {"segmenter"}
+    assert set(pretrained.CLASSIFIERS) <= set(models.LAST_CONV_LAYERS)
+
+
+@pytest.mark.parametrize("name", pretrained.MODEL_NAMES)
 def test_every_shipped_model_loads_with_its_class_names(name):
     model, class_names = models.load_pretrained(name)
     assert model.name == name
@@ -22,7 +29,7 @@ def test_every_shipped_model_loads_with_its_class_names(name):
 def test_shipped_files_fit_the_size_budget():
     total = sum(path.stat().st_size for path in models.PRETRAINED_DIR.glob("*.keras"))
     assert {path.stem for path in models.PRETRAINED_DIR.glob("*.keras")} == set(
-        models.BUILDERS
+        pretrained.MODEL_NAMES
     )
     assert total <= 10 * 1024 * 1024
 
@@ -32,7 +39,8 @@ def test_classifiers_are_trained_not_random(name, test_images):
     # A guard against shipping an untrained file; the real figures come from
     # `convviz evaluate` on the whole test split.
     model, _ = models.load_pretrained(name)
-    # The shortcut model is judged on the data it was trained for: markers as in training.
+    # The shortcut model is judged on the data it was trained for: markers as in
+    # training.
     images = (
         test_images
         if name != "shortcut"

@@ -62,3 +62,31 @@ def test_predict_masks_wants_a_batch_axis():
         match=r"expected images of shape \(batch, height, width, 3\), got \(4, 4, 3\)",
     ):
         segmentation.predict_masks(None, np.zeros((4, 4, 3)))
+
+
+def pixel_classifier(num_classes):
+    inputs = keras.Input(shape=(4, 4, 3))
+    outputs = keras.layers.Conv2D(num_classes, 1, activation="softmax")(inputs)
+    return keras.Model(inputs, outputs, name="pixels")
+
+
+def test_segment_image_gives_the_class_shares_and_the_ious_against_a_true_mask():
+    model = pixel_classifier(3)
+    image = np.random.default_rng(0).uniform(0, 255, (1, 4, 4, 3)).astype(np.float32)
+    predicted = segmentation.predict_masks(model, image)
+    alone = segmentation.segment_image(model, image)
+    np.testing.assert_array_equal(alone.predicted, predicted)
+    expected = np.bincount(predicted.ravel(), minlength=3) / 16
+    np.testing.assert_allclose(alone.fractions, expected)
+    assert alone.ious is None and alone.mean_iou is None
+    truth = np.zeros((4, 4), np.int32)
+    scored = segmentation.segment_image(model, image, truth)
+    np.testing.assert_allclose(
+        scored.ious, segmentation.per_class_iou(truth[None], predicted)
+    )
+    assert scored.mean_iou == segmentation.mean_iou(truth[None], predicted)
+
+
+def test_segment_image_wants_a_trimap_model():
+    with pytest.raises(ValueError, match="model 'pixels' predicts 2 classes per pixel"):
+        segmentation.segment_image(pixel_classifier(2), np.zeros((1, 4, 4, 3)))

@@ -13,16 +13,17 @@ from convviz_ref import data, train
 
 
 def retrain_in_fresh_processes(runs):
-    """What a user runs: ``python -m convviz_ref.train`` once per run, each in its own process.
+    """What a user runs: ``python -m convviz_ref.train``, each run in its own process.
 
     ``runs`` is a list of ``(model name, num_train, folder, extra environment)``; every
     run trains one epoch with seed 3, with no ``TF_CPP_MIN_LOG_LEVEL`` and TensorFlow's
-    default threads unless the extra environment sets them (a user who has chosen none). The processes run side by side
-    (op determinism makes the result independent of how they share the cores); returns
-    the weights each wrote and what each printed (stdout and stderr together).
+    default threads unless the extra environment sets them (a user who has chosen none).
+    The processes run side by side (op determinism makes the result independent of how
+    they share the cores); returns the weights each wrote and what each printed (stdout
+    and stderr together).
     """
-    # A user's environment: no log level, and TensorFlow's own thread pools (tests/conftest.py
-    # gives the test workers fewer threads).
+    # A user's environment: no log level, and TensorFlow's own thread pools
+    # (tests/conftest.py gives the test workers fewer threads).
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -76,16 +77,17 @@ def retrain_in_fresh_processes(runs):
 @pytest.mark.slow
 def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
     # Bit for bit. A prefix of the training split proves what the full split would: the
-    # seeds, the shuffling, the initialization and the ops are the same code whatever the
-    # number of images, and 200 images at batch 32 make 7 steps, a partial batch
+    # seeds, the shuffling, the initialization and the ops are the same code whatever
+    # the number of images, and 200 images at batch 32 make 7 steps, a partial batch
     # included, so the shuffle order and every optimizer step take part.
     # - small_convnet with TensorFlow's default threads, as a user trains it;
     # - xception_like with one intra-op thread: with two, its short trials differ by
     #   about 1e-4 between runs (a CPU kernel that reduces in thread order), and
     #   TF_NUM_INTRAOP_THREADS=1 is the documented way to make it bit for bit. On the
-    #   AVX-512 kind one thread was not enough: about half the runs differed by up to 6e-5
-    #   in the first conv's kernel until oneDNN's custom ops were off too (TensorFlow's own
-    #   notice: they change the order of floating-point sums); with both, 4 runs of 4 agreed.
+    #   AVX-512 kind one thread was not enough: about half the runs differed by up to
+    #   6e-5 in the first conv's kernel until oneDNN's custom ops were off too
+    #   (TensorFlow's own notice: they change the order of floating-point sums); with
+    #   both, 4 runs of 4 agreed.
     # Of each pair, the first run starts TensorFlow quietly (no log level chosen: no C++
     # start-up lines, op determinism enabled before the device exists) and the second
     # as a user who chose TF_CPP_MIN_LOG_LEVEL=0 (every line, no quiet start): the quiet
@@ -117,21 +119,24 @@ def test_same_seed_gives_the_same_weights_in_a_fresh_process(tmp_path):
         assert "I0000" in chosen, chosen  # the control: the lines are there to hide
 
 
-# The in-process runs below train small_convnet: train_model seeds, fits and saves every classifier with
-# the same code (only the segmenter differs), and small_convnet takes a third of xception_like's time.
-# xception_like itself is retrained above, in fresh processes.
+# The in-process runs below train small_convnet: train_model seeds, fits and saves every
+# classifier with the same code (only the segmenter differs), and small_convnet takes a
+# third of xception_like's time. xception_like itself is retrained above, in fresh
+# processes.
+QUICK_TRIAL = {"num_train": 64, "num_val": 32, "progress": False}
+
+
+def train_small_convnet(folder, seed):
+    """One quiet epoch of small_convnet on 64 images (32 validate), into ``folder``."""
+    return train.train_model(
+        "small_convnet", epochs=1, seed=seed, output_dir=folder, **QUICK_TRIAL
+    )
+
+
 @pytest.fixture(scope="module")
 def one_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
-    model, history = train.train_model(
-        "small_convnet",
-        epochs=1,
-        seed=3,
-        output_dir=folder,
-        num_train=64,
-        num_val=32,
-        progress=False,
-    )
+    model, history = train_small_convnet(folder, seed=3)
     return folder, model, history
 
 
@@ -153,15 +158,7 @@ def test_training_writes_a_loadable_model_and_its_manifest(one_run):
 
 @pytest.mark.slow
 def test_another_seed_gives_other_weights(tmp_path, one_run):
-    other, _ = train.train_model(
-        "small_convnet",
-        epochs=1,
-        seed=4,
-        output_dir=tmp_path,
-        num_train=64,
-        num_val=32,
-        progress=False,
-    )
+    other, _ = train_small_convnet(tmp_path, seed=4)
     assert not np.array_equal(other.get_weights()[0], one_run[1].get_weights()[0])
 
 

@@ -1,4 +1,4 @@
-"""tests/conftest.py: each pytest-xdist worker's TensorFlow gets the workers' share of the cores."""
+"""tests/conftest.py: each xdist worker's TensorFlow gets its share of the cores."""
 
 import os
 

@@ -470,7 +470,7 @@ def _pooled(pool, task, *args):
 def _grade_class(
     assignment, course, found, options, pool, jobs, scheduler, source, progress, stream
 ):
-    from tqdm.auto import tqdm
+    from convviz_ref.progress import progress as progress_bar
 
     try:
         _pooled(pool, self_check, assignment, options)
@@ -479,7 +479,7 @@ def _grade_class(
         return 2
     assignment_name = assignment.name
     results, failures = [], []
-    bar = tqdm(
+    bar = progress_bar(
         total=len(found),
         desc=f"grading {assignment_name}",
         unit="student",

@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from convviz_ref.arguments import positive_int as _positive_int
+
 
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -133,18 +135,6 @@ def build_parser():
     benchmark.add_argument("--assignment", default="gradcam")
     benchmark.add_argument("--students", type=_positive_int, default=40, metavar="N")
     return parser
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def _versions():
