@@ -1,10 +1,11 @@
 """Attribution methods: every explanation of the course behind one call.
 
 An attribution method answers "which parts of this image made the model
-score class ``c``?". The course compares nine of them, in three families:
+score class ``c``?". The course's methods come in three families:
 
 * **CAM methods** weigh the channels ``A_k`` of a convolutional layer and
-  give a map at that layer's grid: Grad-CAM, Grad-CAM++, Score-CAM, Layer-CAM;
+  give a map at that layer's grid: Grad-CAM (:func:`convviz_ref.gradcam.gradcam`),
+  Grad-CAM++, Score-CAM, Layer-CAM;
 * **pixel methods** differentiate the score with respect to the input
   pixels and give a map at the image's size: gradient saliency, SmoothGrad,
   Integrated Gradients, Guided Backpropagation;
@@ -12,14 +13,14 @@ score class ``c``?". The course compares nine of them, in three families:
 
 Each method is a public function that returns its raw attributions
 (signed, where the method has a sign). :func:`explain` calls any of them by
-name and turns the result into a map in [0, 1]; :data:`METHODS` is the one
-place where the methods are listed, so the CLI, the evaluation and the
-benchmark pick up a new method from one entry there.
+name and turns the result into a map in [0, 1]. The registry
+:data:`convviz_ref.methods.METHODS` is the one list of the methods: the
+CLI, the leaderboard, the shortcut check and the benchmark read it.
 
 Every method explains the ``score`` of class ``c``: ``"logit"`` (the
 pre-softmax score, as in the Grad-CAM paper; the default here) or
 ``"output"`` (the softmax output, as in the book). Neither changes the
-caller's model (see :func:`convviz_ref.gradcam.score_model`).
+caller's model (see :func:`convviz_ref.scoring.score_model`).
 
 Example:
 
@@ -36,8 +37,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+import inspect
 from typing import NamedTuple
 
 import keras
@@ -45,127 +45,27 @@ import numpy as np
 import tensorflow as tf
 
 from convviz_ref import filters
-from convviz_ref.gradcam import (
+from convviz_ref import maps as map_utilities
+from convviz_ref.methods import METHODS, get_method, method_function
+from convviz_ref.scoring import (
     BATCH_SIZE,
-    TRACE_FROM,
-    batch_signature,
+    all_class_scores,
     cached_score_model,
     check_images,
+    check_spatial_layer,
     class_indices,
+    class_scores,
+    compiled,
     derived,
     feature_maps_and_gradients,
     find_last_conv_layer,
+    input_gradients,
+    spatial_layers,
+    top_classes,
 )
 
-# ----------------------------------------------------------------------------------------------
-# Shared steps
-
-
-def top_classes(model, images, class_index=None, *, batch_size=BATCH_SIZE):
-    """The class each image is explained for: int32 ``(batch,)``.
-
-    ``class_index`` None takes each image's top class (one forward pass); an
-    int or ``batch`` ints are checked against the number of classes.
-    """
-    images = check_images(images)
-    if class_index is not None:
-        num_classes = model.outputs[0].shape[-1]
-        return class_indices(
-            np.zeros((len(images), num_classes), np.float32), class_index
-        )
-    forward = compiled(model, len(images))
-    predictions = np.concatenate(
-        [
-            np.asarray(forward(tf.constant(images[start : start + batch_size])))
-            for start in range(0, len(images), batch_size)
-        ]
-    )
-    return class_indices(predictions, None)
-
-
-def compiled(scorer, num_images=None):
-    """``scorer`` on a batch (``training=False``), traced as a ``tf.function`` for large workloads.
-
-    It is traced when ``num_images`` (the number of images the caller will
-    pass through it) is None or at least :data:`TRACE_FROM`, once per
-    ``scorer`` whatever the batch sizes (see :func:`~convviz_ref.gradcam.derived`);
-    smaller workloads run eagerly.
-    """
-    if num_images is not None and num_images < TRACE_FROM:
-        return lambda batch: scorer(batch, training=False)
-    return derived(
-        scorer,
-        ("compiled",),
-        lambda: tf.function(
-            lambda batch: scorer(batch, training=False),
-            input_signature=[batch_signature(scorer)],
-        ),
-    )
-
-
-def all_class_scores(forward, images, *, batch_size=BATCH_SIZE):
-    """Every class's score for each image: float32 ``(batch, classes)``, in batches, no gradient.
-
-    ``forward`` maps a batch of images to ``(batch, classes)`` scores: a
-    :func:`~convviz_ref.gradcam.score_model`, or :func:`compiled` of one.
-    """
-    images = np.asarray(images, dtype=np.float32)
-    return np.concatenate(
-        [
-            np.asarray(forward(tf.constant(images[start : start + batch_size])))
-            for start in range(0, len(images), batch_size)
-        ]
-    ).astype(np.float32)
-
-
-def class_scores(forward, images, classes, *, batch_size=BATCH_SIZE):
-    """Score of class ``classes[n]`` for image ``n``: float32 ``(batch,)``, in batches, no gradient."""
-    scores = all_class_scores(forward, images, batch_size=batch_size)
-    return scores[np.arange(len(scores)), np.asarray(classes, np.int64)]
-
-
-def input_gradients(scorer, images, classes, *, batch_size=BATCH_SIZE):
-    """``d y_c / d x`` for each image ``x`` and its class ``c``: float32 ``(batch, height, width, channels)``.
-
-    ``scorer`` is a :func:`~convviz_ref.gradcam.score_model` without a layer;
-    one forward and one backward pass per image, ``batch_size`` images at a
-    time (from :data:`TRACE_FROM` images, by one ``tf.function`` traced once per ``scorer``).
-    """
-
-    def step(inputs, labels):
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(inputs)
-            scores = tf.gather(
-                scorer(inputs, training=False), labels, axis=1, batch_dims=1
-            )
-        return tape.gradient(scores, inputs)
-
-    if (
-        len(images) >= TRACE_FROM
-    ):  # see compiled(): tracing pays only for large workloads
-        step = derived(
-            scorer,
-            ("input_gradients",),
-            lambda: tf.function(
-                step,
-                input_signature=[
-                    batch_signature(scorer),
-                    tf.TensorSpec((None,), tf.int32),
-                ],
-            ),
-        )
-    classes = np.asarray(classes, np.int32)
-    return np.concatenate(
-        [
-            np.asarray(
-                step(
-                    tf.constant(images[start : start + batch_size]),
-                    tf.constant(classes[start : start + batch_size]),
-                )
-            )
-            for start in range(0, len(images), batch_size)
-        ]
-    )
+# ----------------------------------------------------------------------------------
+# Shared steps of the perturbation methods
 
 
 def first_occurrences(images):
@@ -187,69 +87,14 @@ def layer_channels(model, layer_name):
     return int(model.get_layer(layer_name).output.shape[-1])
 
 
-def normalize_maps(maps):
-    """Each map divided by its own maximum: float32, values in [0, 1] for maps ``>= 0``.
-
-    A map with no positive value stays all zeros (never NaN).
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    peaks = (
-        maps.reshape(len(maps), -1).max(axis=1).reshape((-1,) + (1,) * (maps.ndim - 1))
-    )
-    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(
-        np.float32
-    )
-
-
-def upsample_maps(maps, size):
-    """Maps ``(n, h, w)`` resized to ``size = (height, width)`` (bicubic), for comparison with pixels.
-
-    Maps already at ``size`` are returned unchanged; otherwise they are
-    :func:`convviz_ref.faithfulness.upsample_heatmaps` (what every measure
-    compares with the masks), with the bicubic overshoot clipped back to [0, 1].
-    """
-    from convviz_ref.faithfulness import (
-        upsample_heatmaps,
-    )  # faithfulness imports this module
-
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.shape[1:] == tuple(size):
-        return maps
-    return np.clip(upsample_heatmaps(maps, tuple(size)), 0, 1)
-
-
-# ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------
 # The CAM family: channel weights for the feature maps A of one layer
 
 
-def gradcam(model, images, class_index=None, *, layer_name, score="logit"):
-    """Grad-CAM (Selvaraju et al., ICCV 2017), raw: the signed weighted channel mean.
-
-    Formula: ``alpha_k = mean_ij(d y_c / d A_kij)``; ``L = mean_k(alpha_k A_k)``.
-    :func:`explain` keeps the positive part and divides by the maximum, which
-    gives exactly :func:`convviz_ref.gradcam.gradcam_heatmaps`.
-
-    Cost: one forward and one backward pass per image.
-
-    Args:
-        model: a Functional classifier (see :func:`convviz_ref.gradcam.score_model`).
-        images: float32 ``(batch, height, width, channels)`` in the model's input range.
-        class_index: int, ``batch`` ints, or None (each image's top class).
-        layer_name: str, a layer with a spatial output.
-        score: ``"logit"`` or ``"output"``.
-
-    Returns:
-        float32 ``(batch, h, w)``, the layer's grid.
-    """
-    feature_maps, gradients, _ = feature_maps_and_gradients(
-        model, images, layer_name, class_index, score=score
-    )
-    weights = gradients.mean(axis=(1, 2), keepdims=True)  # (batch, 1, 1, k)
-    return (feature_maps * weights).mean(axis=-1)
-
-
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="logit"):
-    """Grad-CAM++ (Chattopadhyay et al., WACV 2018), raw: pixel-weighted positive gradients.
+    """Grad-CAM++ (Chattopadhyay et al., WACV 2018), raw.
+
+    Positive gradients, each weighted by its own position's coefficient.
 
     With the exponential score ``S = exp(y_c)``, every higher derivative is a
     power of the first one, ``g = d y_c / d A``, which gives the closed form:
@@ -279,7 +124,9 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="log
 
 
 def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
-    """Layer-CAM (Jiang et al., IEEE TIP 2021), raw: each position weighted by its own positive gradient.
+    """Layer-CAM (Jiang et al., IEEE TIP 2021), raw.
+
+    Each position weighted by its own positive gradient.
 
     Formula: ``L = sum_k(relu(d y_c / d A_k) * A_k)``, element-wise, so the
     weights vary over the grid instead of one weight per channel.
@@ -296,7 +143,9 @@ def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
 def score_cam(
     model, images, class_index=None, *, layer_name, score="logit", batch_size=BATCH_SIZE
 ):
-    """Score-CAM (Wang et al., CVPR Workshops 2020), raw: channels weighted by what they let through.
+    """Score-CAM (Wang et al., CVPR Workshops 2020), raw.
+
+    Channels weighted by the score of what they let through.
 
     Formula: each channel ``A_k``, upsampled to the image (bilinear) and
     min-max normalized to [0, 1], masks the input: ``x_k = x * M_k``;
@@ -328,26 +177,22 @@ def score_cam(
             for start in range(0, len(images), batch_size)
         ]
     )  # (batch, h, w, k)
-    cams, scored = (
-        [],
-        {},
-    )  # first occurrence of an image -> which channels vary, every class's masked scores
+    # The first occurrence of an image -> which channels vary, and every class's
+    # masked scores.
+    cams, scored = [], {}
     for image, label, feature_maps, key in zip(images, classes, all_maps, first_of):
-        if (
-            key not in scored
-        ):  # an image asked again for another class is not masked again
+        # An image asked again for another class is not masked again.
+        if key not in scored:
             masks = np.asarray(
                 keras.ops.image.resize(
                     feature_maps, image.shape[:2], interpolation="bilinear"
                 )
             )
             low, high = masks.min(axis=(0, 1)), masks.max(axis=(0, 1))
-            varies = (
-                high > low
-            )  # a constant channel masks everything: the black image, scored once below
-            masks = (masks[..., varies] - low[varies]) / (high - low)[
-                varies
-            ]  # (H, W, k'), each in [0, 1]
+            # A constant channel masks everything: the black image, scored once below.
+            varies = high > low
+            # (H, W, k'), each in [0, 1]
+            masks = (masks[..., varies] - low[varies]) / (high - low)[varies]
             masked = np.concatenate(
                 [
                     image[None] * np.moveaxis(masks, -1, 0)[..., None],
@@ -366,12 +211,12 @@ def score_cam(
     return np.stack(cams).astype(np.float32)
 
 
-# ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------
 # The pixel family: gradients with respect to the input image
 
 
 def saliency(model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE):
-    """Gradient saliency (Simonyan et al., ICLR Workshops 2014), raw: the input gradient.
+    """Gradient saliency (Simonyan et al., ICLR Workshops 2014), raw: input gradients.
 
     Formula: ``d y_c / d x``, signed. :func:`explain` takes
     ``max over channels of |d y_c / d x|``, the paper's map.
@@ -399,7 +244,7 @@ def smoothgrad(
     seed=0,
     batch_size=BATCH_SIZE,
 ):
-    """SmoothGrad (Smilkov et al., 2017), raw: the input gradient averaged over noisy copies.
+    """SmoothGrad (Smilkov et al., 2017), raw: input gradients of noisy copies, mean.
 
     Formula: ``mean over n = 1..samples of d y_c / d x (x + e_n)``, with
     ``e_n ~ Normal(0, sigma^2)`` per pixel and ``sigma = noise * (high - low)``,
@@ -450,14 +295,16 @@ def _baseline_like(images, baseline):
 
 
 PATH_IMAGES = 1024
-"""At most this many points of Integrated Gradients' paths are held in memory at once (110 MB at 96x96x3)."""
+"""At most this many points of Integrated Gradients' paths are held in memory at
+once (110 MB at 96x96x3)."""
 
 
 def path_gradients(
     scorer, baseline, difference, classes, times, *, batch_size=BATCH_SIZE
 ):
-    """``d y_c / d x`` at the points ``x' + t (x - x')`` of each image's path: float32 ``(batch, len(times), ...)``.
+    """``d y_c / d x`` at the points ``x' + t (x - x')`` of each image's path.
 
+    Returns float32 ``(batch, len(times), height, width, channels)``:
     ``len(times)`` forward and backward passes per image, a few images'
     paths at a time (at most :data:`PATH_IMAGES` points in memory).
     """
@@ -495,7 +342,7 @@ def integrated_gradients(
     max_steps=256,
     batch_size=BATCH_SIZE,
 ):
-    """Integrated Gradients (Sundararajan et al., ICML 2017), raw: per pixel and channel, signed.
+    """Integrated Gradients (Sundararajan et al., ICML 2017), raw: per pixel, signed.
 
     Formula: ``IG(x) = (x - x') * integral_0^1 d y_c / d x (x' + t (x - x')) dt``,
     the integral by the trapezoid rule over ``steps`` intervals:
@@ -520,11 +367,14 @@ def integrated_gradients(
         image_batch: float32 ``(batch, height, width, channels)``.
         class_index: int, ``batch`` ints, or None (each image's top class).
         baseline: the reference image ``x'``, broadcast to the images; None is black.
-        steps: int, the number of intervals of the trapezoid rule (the first, with ``tolerance``).
+        steps: int, the number of intervals of the trapezoid rule (the first,
+            with ``tolerance``).
         score, batch_size: as in :func:`saliency`.
-        tolerance: float or None, the largest completeness gap to accept; None keeps ``steps``.
+        tolerance: float or None, the largest completeness gap to accept;
+            None keeps ``steps``.
         max_steps: int, the most intervals an image gets with ``tolerance``
-            (an image still above it at ``max_steps`` keeps its gap, which :func:`completeness_gap` shows).
+            (an image still above it at ``max_steps`` keeps its gap, which
+            :func:`completeness_gap` shows).
 
     Returns:
         float32 ``(batch, height, width, channels)``.
@@ -596,7 +446,10 @@ def completeness_gap(
 
 
 def score_change(model, images, baseline, classes, *, score="logit"):
-    """``y_c(x) - y_c(x')`` for each image and its class: what Integrated Gradients must add up to, ``(batch,)``."""
+    """``y_c(x) - y_c(x')`` for each image and its class: float ``(batch,)``.
+
+    What Integrated Gradients' attributions must add up to.
+    """
     scorer = cached_score_model(model, score=score)
     return class_scores(scorer, images, classes) - class_scores(
         scorer, baseline, classes
@@ -604,7 +457,10 @@ def score_change(model, images, baseline, classes, *, score="logit"):
 
 
 def relative_gap(total, change):
-    """``|total - change| / |change|`` per image (the absolute gap where ``change`` is 0): float ``(batch,)``."""
+    """``|total - change| / |change|`` per image: float ``(batch,)``.
+
+    The absolute gap ``|total - change|`` where ``change`` is 0.
+    """
     gap = np.abs(np.asarray(total, dtype=np.float64) - change)
     return np.where(
         np.abs(change) > 0, gap / np.where(np.abs(change) > 0, np.abs(change), 1), gap
@@ -612,14 +468,19 @@ def relative_gap(total, change):
 
 
 def nested_steps(steps):
-    """Numbers of steps that one path can serve, ascending; a one-line ValueError unless each divides the largest."""
+    """Numbers of steps that one path can serve, ascending.
+
+    Raises:
+        ValueError: unless each number is at least 1 and divides the largest.
+    """
     steps = sorted({int(m) for m in steps})
     if not steps or steps[0] < 1:
         raise ValueError(f"steps must be numbers of at least 1, got {steps}")
     uneven = [m for m in steps if steps[-1] % m]
     if uneven:
         raise ValueError(
-            f"every number of steps must divide the largest, {steps[-1]}; {uneven} do not"
+            f"every number of steps must divide the largest, {steps[-1]}; "
+            f"{uneven} do not"
         )
     return steps
 
@@ -634,7 +495,7 @@ def completeness_by_steps(
     score="logit",
     batch_size=BATCH_SIZE,
 ):
-    """Integrated Gradients' completeness gap at several numbers of steps, from one path per image.
+    """Integrated Gradients' completeness gap at several numbers of steps, one path.
 
     For each ``m`` in ``steps``, what :func:`completeness_gap` reports for
     :func:`integrated_gradients` with ``steps=m``. Every ``m`` must divide the
@@ -649,7 +510,8 @@ def completeness_by_steps(
     steps double), not to its square as for a smooth integrand.
 
     Returns:
-        dict, each ``m`` (ascending) to float ``(batch,)``, the gaps of :func:`completeness_gap`.
+        dict, each ``m`` (ascending) to float ``(batch,)``, the gaps of
+        :func:`completeness_gap`.
     """
     images = check_images(images)
     steps = nested_steps(steps)
@@ -685,7 +547,7 @@ def completeness_by_steps(
 
 @tf.custom_gradient
 def guided_relu(x):
-    """ReLU whose gradient passes only where the input and the incoming gradient are both positive."""
+    """ReLU whose gradient passes only where its input and the gradient are positive."""
 
     def gradient(upstream):
         return (
@@ -698,9 +560,13 @@ def guided_relu(x):
 
 
 def guided_model(model):
-    """A copy of ``model`` (same weights) whose ReLUs backpropagate as :func:`guided_relu`.
+    """A copy of ``model`` (same weights) whose ReLUs backpropagate as guided ReLUs.
 
-    ``model`` itself is left unchanged. Raises ValueError if it has no ReLU.
+    Each ReLU of the copy is :func:`guided_relu`; ``model`` itself is left
+    unchanged.
+
+    Raises:
+        ValueError: if the model has no ReLU.
     """
     replaced = []
 
@@ -718,14 +584,15 @@ def guided_model(model):
     clone = keras.models.clone_model(model, clone_function=clone_layer)
     if not replaced:
         raise ValueError(
-            f"Guided Backpropagation needs ReLU activations; model {model.name!r} has none"
+            "Guided Backpropagation needs ReLU activations; "
+            f"model {model.name!r} has none"
         )
     clone.set_weights(model.get_weights())
     return clone
 
 
 def cached_guided_model(model):
-    """:func:`guided_model`, cloned once per model (see :func:`~convviz_ref.gradcam.derived`).
+    """:func:`guided_model`, cloned once per model (see :func:`derived`).
 
     The copy's weights are copied again from ``model`` on every call, so a
     model whose weights changed is explained with its new weights.
@@ -739,7 +606,9 @@ def cached_guided_model(model):
 def guided_backprop(
     model, images, class_index=None, *, score="logit", batch_size=BATCH_SIZE
 ):
-    """Guided Backpropagation (Springenberg et al., ICLR Workshops 2015), raw: a gated input gradient.
+    """Guided Backpropagation (Springenberg et al., ICLR Workshops 2015), raw.
+
+    A gated input gradient.
 
     Formula: ``d y_c / d x`` computed with every ReLU's backward pass
     replaced by ``g_in = g_out * [x > 0] * [g_out > 0]``: the forward sign,
@@ -752,7 +621,8 @@ def guided_backprop(
     model's weights are re-initialized, because the backward gating mostly
     reconstructs the image's edges whatever the weights are.
 
-    Cost: one forward and one backward pass per image (and cloning the model, once per model).
+    Cost: one forward and one backward pass per image (and cloning the model,
+    once per model).
 
     Returns:
         float32 ``(batch, height, width, channels)``.
@@ -763,12 +633,15 @@ def guided_backprop(
     return input_gradients(scorer, images, classes, batch_size=batch_size)
 
 
-# ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------
 # Perturbation
 
 
 def occlusion_positions(size, patch, stride):
-    """Start positions of a patch slid along ``size`` pixels: every ``stride``, the last flush with the edge."""
+    """Start positions of a patch slid along ``size`` pixels.
+
+    Every ``stride`` pixels, and the last flush with the edge.
+    """
     positions = list(range(0, size - patch + 1, stride))
     if positions[-1] != size - patch:
         positions.append(size - patch)
@@ -785,7 +658,9 @@ def occlusion(
     stride=None,
     batch_size=BATCH_SIZE,
 ):
-    """Occlusion (Zeiler & Fergus, ECCV 2014), raw: how much a grey patch over each pixel lowers the score.
+    """Occlusion (Zeiler & Fergus, ECCV 2014), raw: the score a grey patch removes.
+
+    How much a grey patch over each pixel lowers the score.
 
     Formula: for patch positions ``p``, ``d_p = y_c(x) - y_c(x with a grey
     patch at p)``; each pixel gets the mean ``d_p`` over the patches that
@@ -833,11 +708,11 @@ def occlusion(
     )
     full = class_scores(forward, images, classes, batch_size=batch_size)
     maps = np.zeros((len(images), height, width), np.float32)
-    occluded_scores = {}  # first occurrence of an image -> every class's score of its occluded copies
+    # The first occurrence of an image -> every class's score of its occluded copies.
+    occluded_scores = {}
     for n, image in enumerate(images):
-        if (
-            first_of[n] not in occluded_scores
-        ):  # an image asked again for another class is not occluded again
+        # An image asked again for another class is not occluded again.
+        if first_of[n] not in occluded_scores:
             occluded = np.repeat(image[None], len(windows), axis=0)
             for copy, (row, col) in zip(occluded, windows):
                 copy[row : row + patch, col : col + patch] = grey
@@ -850,151 +725,8 @@ def occlusion(
     return maps / covered
 
 
-# ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------
 # The registry and the one call
-
-
-def positive_part(raw):
-    """CAM methods and occlusion: ``relu(raw)``, evidence *for* the class only."""
-    return np.maximum(raw, 0)
-
-
-def max_abs_over_channels(raw):
-    """Gradient maps: ``max over channels of |raw|`` (Simonyan et al.'s saliency map)."""
-    return np.abs(raw).max(axis=-1)
-
-
-def abs_sum_over_channels(raw):
-    """Integrated Gradients: ``|sum over channels of raw|``, a pixel's total contribution, either sign."""
-    return np.abs(raw.sum(axis=-1))
-
-
-COMPLETENESS_TOLERANCE = 0.01
-"""The completeness gap :func:`explain` accepts from Integrated Gradients (1 %).
-
-Each image's steps double until its gap is within it (see :func:`integrated_gradients`).
-"""
-
-
-class Method(NamedTuple):
-    """One entry of :data:`METHODS`.
-
-    Attributes:
-        function: the method's public function, which returns raw attributions.
-        to_map: how :func:`explain` turns them into a map ``>= 0`` before normalizing.
-        family: ``"cam"``, ``"pixel"`` or ``"perturbation"``.
-        resolution: ``"layer"`` (the layer's grid) or ``"image"`` (the image's pixels).
-        needs_layer: whether the method takes ``layer_name``.
-        passes: the method's cost per image, in forward / backward passes.
-        title: the name to print.
-        options: keyword arguments :func:`explain` gives the function unless the caller gives them.
-    """
-
-    function: Callable
-    to_map: Callable
-    family: str
-    resolution: str
-    needs_layer: bool
-    passes: str
-    title: str
-    options: Mapping = MappingProxyType({})
-
-
-METHODS = {
-    "gradcam": Method(
-        gradcam,
-        positive_part,
-        "cam",
-        "layer",
-        True,
-        "1 forward + 1 backward",
-        "Grad-CAM",
-    ),
-    "gradcam_plus_plus": Method(
-        gradcam_plus_plus,
-        positive_part,
-        "cam",
-        "layer",
-        True,
-        "1 forward + 1 backward",
-        "Grad-CAM++",
-    ),
-    "score_cam": Method(
-        score_cam,
-        positive_part,
-        "cam",
-        "layer",
-        True,
-        "1 + channels forward",
-        "Score-CAM",
-    ),
-    "layer_cam": Method(
-        layer_cam,
-        positive_part,
-        "cam",
-        "layer",
-        True,
-        "1 forward + 1 backward",
-        "Layer-CAM",
-    ),
-    "saliency": Method(
-        saliency,
-        max_abs_over_channels,
-        "pixel",
-        "image",
-        False,
-        "1 forward + 1 backward",
-        "Gradient saliency",
-    ),
-    "smoothgrad": Method(
-        smoothgrad,
-        max_abs_over_channels,
-        "pixel",
-        "image",
-        False,
-        "samples forward + backward",
-        "SmoothGrad",
-    ),
-    "integrated_gradients": Method(
-        integrated_gradients,
-        abs_sum_over_channels,
-        "pixel",
-        "image",
-        False,
-        "steps + 1 forward + backward (32 steps, doubled until within 1 %)",
-        "Integrated Gradients",
-        MappingProxyType({"tolerance": COMPLETENESS_TOLERANCE}),
-    ),
-    "guided_backprop": Method(
-        guided_backprop,
-        max_abs_over_channels,
-        "pixel",
-        "image",
-        False,
-        "1 forward + 1 backward",
-        "Guided Backprop",
-    ),
-    "occlusion": Method(
-        occlusion,
-        positive_part,
-        "perturbation",
-        "image",
-        False,
-        "1 + patches forward",
-        "Occlusion",
-    ),
-}
-"""Every attribution method of the course, by name: the only list of them."""
-
-
-def get_method(method):
-    """The :class:`Method` called ``method``, or a one-line ValueError listing the valid names."""
-    try:
-        return METHODS[method]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown method {method!r}; choose one of: {', '.join(METHODS)}"
-        ) from None
 
 
 def explain(
@@ -1010,70 +742,156 @@ def explain(
     """Explain each image's class with one attribution method: maps in [0, 1].
 
     Args:
-        model: a Functional classifier with one input and a ``(batch, classes)`` output.
-        images: float32 ``(batch, height, width, channels)`` in the model's input range.
-        method: str, a key of :data:`METHODS`.
+        model: a Functional classifier with one input and a ``(batch, classes)``
+            output.
+        images: float32 ``(batch, height, width, channels)`` in the model's
+            input range.
+        method: str, a key of :data:`~convviz_ref.methods.METHODS`.
         class_index: int, ``batch`` ints, or None (each image's top class).
         layer_name: str, the layer of a CAM method; None takes the last
-            layer with a spatial output (:func:`~convviz_ref.gradcam.find_last_conv_layer`).
-            Pixel and perturbation methods refuse it.
+            layer with a spatial output
+            (:func:`~convviz_ref.scoring.find_last_conv_layer`). Pixel and
+            perturbation methods refuse it.
         score: ``"logit"`` or ``"output"``.
-        **options: the method's own keyword arguments (``samples``, ``steps``,
-            ``patch``, ``stride``, ``batch_size`` ...), over the registry's
-            :attr:`Method.options` (Integrated Gradients: ``tolerance`` of
-            :data:`COMPLETENESS_TOLERANCE`; ``tolerance=None`` keeps ``steps``).
+        **options: the method's own keyword arguments (``samples``,
+            ``steps``, ``patch``, ``stride``, ``batch_size`` ...), over the
+            registry's ``options`` (Integrated Gradients: ``tolerance`` of
+            :data:`~convviz_ref.methods.COMPLETENESS_TOLERANCE`;
+            ``tolerance=None`` keeps ``steps``).
 
     Returns:
         ``(maps, classes)``: float32 ``(batch, h, w)`` in [0, 1] (the layer's
         grid for CAM methods, the image's size otherwise; see
-        :func:`upsample_maps`), each map divided by its own maximum after
-        the method's ``to_map`` (a map with nothing positive stays zero), and
-        the explained classes, int32 ``(batch,)``.
+        :func:`~convviz_ref.maps.upsample_maps`), each map divided by its own
+        maximum after the method's ``to_map`` (a map with nothing positive
+        stays zero), and the explained classes, int32 ``(batch,)``.
 
     Raises:
         ValueError: for an unknown method, a layer given to a pixel method, a
-            CAM method on a model with no spatial layer, and every error of
-            the method itself (one line each).
+            layer with no spatial output, a CAM method on a model with no
+            spatial layer, an option the method does not take, a class out of
+            range, and every error of the method itself (one line each).
     """
     entry = get_method(method)
-    if entry.needs_layer and layer_name is None:
-        layer_name = find_last_conv_layer(model)
-    if not entry.needs_layer and layer_name is not None:
-        raise ValueError(
-            f"method {method!r} works on the input pixels and takes no layer_name "
-            f"(got {layer_name!r})"
+    if layer_name is not None:
+        if not entry.needs_layer:
+            raise ValueError(
+                f"method {method!r} works on the input pixels and takes no "
+                f"layer_name (got {layer_name!r})"
+            )
+        check_spatial_layer(
+            model, layer_name, spatial_layers(model), "layers with a spatial output"
         )
+    elif entry.needs_layer:
+        layer_name = find_last_conv_layer(model)
     images = check_images(images)
     classes = top_classes(model, images, class_index)
-    return to_maps(
-        method,
-        attribute(
-            model,
-            images,
-            method,
-            classes,
-            layer_name=layer_name,
-            score=score,
-            **options,
-        ),
-    ), classes
+    raw = attribute(
+        model, images, method, classes, layer_name=layer_name, score=score, **options
+    )
+    return to_maps(method, raw), classes
 
 
 def attribute(
     model, images, method, classes, *, layer_name=None, score="logit", **options
 ):
-    """The raw attributions of ``method`` for ``classes``, with the registry's options unless ``options`` give them.
+    """The raw attributions of ``method`` for ``classes``.
 
-    What :func:`explain` computes before :func:`to_maps`; ``layer_name`` only for CAM methods.
+    What :func:`explain` computes before :func:`to_maps`: the method's
+    function with the registry's ``options`` unless ``options`` give them;
+    ``layer_name`` only for CAM methods.
+
+    Raises:
+        ValueError: for an unknown method or an option its function does not
+            take.
     """
     entry = get_method(method)
+    function = method_function(method)
+    parameters = inspect.signature(function).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        for name in options:
+            if name not in parameters:
+                raise ValueError(f"{name} does not apply to method {method!r}")
     if entry.needs_layer:
         options["layer_name"] = layer_name
-    return entry.function(
-        model, images, classes, score=score, **{**entry.options, **options}
-    )
+    return function(model, images, classes, score=score, **{**entry.options, **options})
 
 
 def to_maps(method, raw):
-    """A method's raw attributions as :func:`explain` returns them: ``to_map``, then each map over its maximum."""
-    return normalize_maps(get_method(method).to_map(np.asarray(raw, dtype=np.float32)))
+    """A method's raw attributions as :func:`explain` returns them.
+
+    The registry's ``to_map``, then each map over its maximum
+    (:func:`~convviz_ref.maps.normalize_maps`).
+    """
+    to_map = get_method(method).to_map
+    if isinstance(to_map, str):
+        to_map = getattr(map_utilities, to_map)
+    return map_utilities.normalize_maps(to_map(np.asarray(raw, dtype=np.float32)))
+
+
+class ImageExplanation(NamedTuple):
+    """What :func:`explain_image` returns.
+
+    Attributes:
+        maps: dict, method name to its map of the image, float32 ``(1, h, w)``
+            in [0, 1].
+        class_index: int, the explained class.
+        probability: float, the model's output for that class.
+    """
+
+    maps: dict
+    class_index: int
+    probability: float
+
+
+def explain_image(
+    model,
+    image_batch,
+    method,
+    class_index=None,
+    *,
+    layer_name=None,
+    score="logit",
+    **options,
+):
+    """One image explained for one class by one method, or by every method.
+
+    What ``convviz explain`` shows. ``method`` is a key of
+    :data:`~convviz_ref.methods.METHODS`, or ``"all"``: every method, each
+    with its own defaults (``options`` are for one method), ``layer_name``
+    going to the CAM methods only. The other arguments are those of
+    :func:`explain`; ``image_batch`` is one image ``(1, height, width,
+    channels)``.
+
+    Returns:
+        An :class:`ImageExplanation`.
+
+    Raises:
+        ValueError: as :func:`explain`, before any method runs for an unknown
+            method, a layer with no spatial output or a class out of range.
+    """
+    if method == "all":
+        names = list(METHODS)
+    else:
+        get_method(method)  # an unknown name: a ValueError listing the valid ones
+        names = [method]
+    if layer_name is not None:
+        check_spatial_layer(
+            model, layer_name, spatial_layers(model), "layers with a spatial output"
+        )
+    images = check_images(image_batch)
+    probabilities = np.asarray(model(images, training=False))
+    explained = int(class_indices(probabilities, class_index)[0])
+    found = {}
+    for name in names:
+        one = method != "all"
+        found[name] = explain(
+            model,
+            images,
+            name,
+            explained,
+            layer_name=layer_name if one or get_method(name).needs_layer else None,
+            score=score,
+            **(options if one else {}),
+        )[0]
+    return ImageExplanation(found, explained, float(probabilities[0, explained]))

@@ -1,37 +1,28 @@
-"""Speed of the visualizations, measured side by side in one run.
-
-Usage::
-
-    python -m convviz_ref.benchmark            # or: convviz benchmark
+"""Speed of the visualizations, measured side by side in one run: ``convviz benchmark``.
 
 1. The 64-filter grid of a middle layer: the book's loop (one filter at a
-   time, one traced step at a time) against :func:`~convviz_ref.filters.
-   generate_filter_patterns` (all filters in one tensor, all steps in one
-   traced function), same model, same number of steps; and the batched
-   version with its batch in one group, to show what the independent groups
-   add.
-   The grid's speed-up is bounded by what batching itself saves: the grid
-   also times one traced ascent step per image at batch 1 and at the batch
-   size. Where a step costs as much per image in a batch as alone (the
-   step is compute-bound, as measured on an AVX2-only CPU), batching gains only
-   by running its independent groups on several cores at once, so on 2
-   cores the speed-up stays near 2x.
+   time, one traced step at a time) against
+   :func:`~convviz_ref.filters.generate_filter_patterns` (all filters in one
+   tensor, all steps in one traced function), same model, same number of
+   steps; and the batched version with its batch in one group, to show what
+   the independent groups add. One traced ascent step per image, at batch 1
+   and at the batch size, shows what batching itself saves
+   (:func:`benchmark_step`).
 2. Grad-CAM of one image against one forward and backward pass of the same
    model (the least any gradient-based explanation can cost).
-3. The attribution methods that make many passes per image (Score-CAM,
-   occlusion, SmoothGrad, Integrated Gradients) against one batched pass
-   over as many images (:func:`benchmark_attribution`).
+3. The attribution methods the registry marks ``many_passes`` (see
+   :func:`many_pass_methods`) against one batched pass over as many images
+   as each passes through the model (:func:`benchmark_attribution`).
 
 Each timing is the median of several repeats after a warm-up run (which
 pays for tracing). The functions compared are called in turn, repeat after
 repeat, so a change in the machine's load hits all of them; each speed-up is
-the median of the per-repeat ratios. The machine is noisy: compare the
-ratios, not the absolute seconds.
+the median of the per-repeat ratios. Compare the ratios, not the absolute
+seconds.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -40,15 +31,18 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from convviz_ref import attribution, data, filters, gradcam
+from convviz_ref import data, filters, gradcam, scoring
+from convviz_ref.methods import METHODS, method_function
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 BATCH_SIZE, GROUP_SIZE = 16, 4
-"""The batched grid's filters per traced call and images per independent group (the defaults)."""
+"""The batched grid's filters per traced call and images per independent group."""
 
 
 def interleaved_times(functions, repeats):
-    """Wall times of each function, called in turn ``repeats`` times after one warm-up call each.
+    """Wall times of each function, called in turn ``repeats`` times after a warm-up.
+
+    Each function is called once before the timed calls.
 
     Args:
         functions: dict of name -> function of no arguments.
@@ -74,7 +68,7 @@ def median_ratio(numerators, denominators):
 
 
 def benchmark_filters(model, layer_name, *, num_filters=64, iterations=30, repeats=3):
-    """Seconds for the grid: the book's loop, batched, and batched with each call in one group.
+    """Seconds for the grid: the book's loop, batched, and batched in one group a call.
 
     Returns:
         dict with the median seconds ``loop``, ``batched`` and ``one_group``,
@@ -183,81 +177,62 @@ def benchmark_gradcam(model, layer_name, image, *, repeats=20):
     return result
 
 
-def benchmark_attribution(model, layer_name, image, *, repeats=3):
-    """The many-pass attribution methods against the batched passes they are made of, on one image.
+def many_pass_methods():
+    """The methods :func:`benchmark_attribution` times: those marked ``many_passes``."""
+    return [name for name, entry in METHODS.items() if entry.many_passes]
 
-    Score-CAM against one batched forward pass over as many images as it
-    masks (a channel each, plus the black image), occlusion against one over
-    its occluded copies, SmoothGrad (25 samples) and Integrated Gradients (32
-    steps) against one batched forward and backward pass over 25 and 33
-    images. Each method's time includes building its score model and tracing.
+
+def benchmark_attribution(model, layer_name, image, *, repeats=3):
+    """The many-pass methods against the batched passes they are made of, on one image.
+
+    Each method of :func:`many_pass_methods`, with its function's defaults
+    and class 0, is run once while :func:`~convviz_ref.scoring.counting_passes`
+    counts the images it passes through the model (Score-CAM: a masked image
+    per channel that varies, plus the black image; occlusion: the image and
+    its occluded copies; SmoothGrad: its samples; Integrated Gradients: the
+    points of its path), then timed against one batched pass over as many
+    random images: forward and backward if the method took gradients,
+    forward only otherwise. Each method's time includes building its score
+    model and tracing.
 
     Returns:
-        dict, method name to ``{"method": s, "passes": s, "ratio": x, "images": n}``.
+        dict, method name to ``{"method": s, "passes": s, "ratio": x,
+        "images": n, "backward": bool}``.
     """
     image = np.asarray(image, dtype=np.float32)
-    scorer = gradcam.score_model(model, score="logit")
-    forward = attribution.compiled(
-        scorer, 1
-    )  # as the methods do for one image: not traced
-    feature_maps = np.asarray(
-        gradcam.score_model(model, layer_name, score="logit")(image)[0]
-    )[0]
-    num_masks = (
-        int((feature_maps.max(axis=(0, 1)) > feature_maps.min(axis=(0, 1))).sum()) + 1
-    )
-    positions = len(
-        attribution.occlusion_positions(
-            image.shape[1],
-            max(1, round(image.shape[1] / 6)),
-            max(1, round(image.shape[1] / 6) // 2),
-        )
-    )
+    scorer = scoring.score_model(model, score="logit")
+    forward = scoring.compiled(scorer, 1)  # as the methods do for one image
     rng = np.random.default_rng(0)
-
-    def batch_of(n):
-        return rng.uniform(0, 255, (n,) + image.shape[1:]).astype(np.float32)
-
-    cases = {
-        "score_cam": (
-            lambda: attribution.score_cam(model, image, 0, layer_name=layer_name),
-            num_masks,
-            False,
-        ),
-        "occlusion": (
-            lambda: attribution.occlusion(model, image, 0),
-            positions**2 + 1,
-            False,
-        ),
-        "smoothgrad": (
-            lambda: attribution.smoothgrad(model, image, 0, samples=25),
-            25,
-            True,
-        ),
-        "integrated_gradients": (
-            lambda: attribution.integrated_gradients(model, image, 0, steps=32),
-            33,
-            True,
-        ),
-    }
     results = {}
-    for name, (method, count, backward) in cases.items():
-        inputs, labels = batch_of(count), np.zeros(count, np.int32)
-        if backward:
+    for name in many_pass_methods():
+        layer = {"layer_name": layer_name} if METHODS[name].needs_layer else {}
 
-            def passes():
-                return attribution.input_gradients(scorer, inputs, labels)
+        function = method_function(name)
+
+        def method(function=function, layer=layer):
+            return function(model, image, 0, **layer)
+
+        with scoring.counting_passes() as count:
+            method()
+        inputs = rng.uniform(0, 255, (count.images,) + image.shape[1:])
+        inputs = inputs.astype(np.float32)
+        labels = np.zeros(count.images, np.int32)
+        if count.backward:
+
+            def passes(inputs=inputs, labels=labels):
+                return scoring.input_gradients(scorer, inputs, labels)
         else:
 
-            def passes():
-                return attribution.class_scores(forward, inputs, labels)
+            def passes(inputs=inputs, labels=labels):
+                return scoring.class_scores(forward, inputs, labels)
 
         times = interleaved_times({"method": method, "passes": passes}, repeats)
         results[name] = {
             "method": statistics.median(times["method"]),
             "passes": statistics.median(times["passes"]),
             "ratio": median_ratio(times["method"], times["passes"]),
-            "images": count,
+            "images": count.images,
+            "backward": count.backward,
         }
     return results
 
@@ -284,7 +259,8 @@ def run_benchmarks(
         repeats=repeats,
     )
     print(
-        f"Filter grid, {num_filters} filters x {iterations} steps at {name}/{layer_name} (median of {repeats}):",
+        f"Filter grid, {num_filters} filters x {iterations} steps at "
+        f"{name}/{layer_name} (median of {repeats}):",
         file=stream,
     )
     rows = [
@@ -308,8 +284,10 @@ def run_benchmarks(
     grid["step_per_image"] = per_image
     alone, batched = per_image[1], per_image[BATCH_SIZE]
     print(
-        f"  one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of "
-        f"{BATCH_SIZE} ({alone / batched:.2f}x from batching itself; the rest of the speed-up is the groups "
+        f"  one traced step, per image: {1000 * alone:.2f} ms alone, "
+        f"{1000 * batched:.2f} ms in a batch of {BATCH_SIZE} "
+        f"({alone / batched:.2f}x from batching itself; "
+        "the rest of the speed-up is the groups "
         f"running side by side on {os.cpu_count()} cores)",
         file=stream,
     )
@@ -317,11 +295,13 @@ def run_benchmarks(
         model, LAST_CONV_LAYERS[name], image, repeats=max(5, 5 * repeats)
     )
     print(
-        f"Grad-CAM of one image at {name}/{LAST_CONV_LAYERS[name]} (median of {max(5, 5 * repeats)}):",
+        f"Grad-CAM of one image at {name}/{LAST_CONV_LAYERS[name]} "
+        f"(median of {max(5, 5 * repeats)}):",
         file=stream,
     )
     print(
-        f"  one forward + backward pass             {1000 * cam['forward_backward']:7.1f} ms",
+        f"  one forward + backward pass             "
+        f"{1000 * cam['forward_backward']:7.1f} ms",
         file=stream,
     )
     print(
@@ -333,36 +313,16 @@ def run_benchmarks(
     )
     costs = benchmark_attribution(model, LAST_CONV_LAYERS[name], image, repeats=repeats)
     print(
-        f"Attribution methods of one image against the batched passes they are made of (median of {repeats}):",
+        "Attribution methods of one image against the batched passes "
+        f"they are made of (median of {repeats}):",
         file=stream,
     )
     for method, cost in costs.items():
-        kind = (
-            "forward + backward"
-            if method in ("smoothgrad", "integrated_gradients")
-            else "forward"
-        )
+        kind = "forward + backward" if cost["backward"] else "forward"
         print(
-            f"  {method:<21} {cost['method']:6.2f} s against one batched {kind} pass over {cost['images']:3d} "
+            f"  {method:<21} {cost['method']:6.2f} s against one batched {kind} "
+            f"pass over {cost['images']:3d} "
             f"images {cost['passes']:6.2f} s: {cost['ratio']:4.2f}x",
             file=stream,
         )
     return {"filters": grid, "gradcam": cam, "attribution": costs}
-
-
-def main(argv=None):
-    """Command line: ``python -m convviz_ref.benchmark [--repeats N]``."""
-    parser = argparse.ArgumentParser(
-        prog="convviz benchmark", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="timed repeats per measurement (median)"
-    )
-    args = parser.parse_args(argv)
-    np.random.seed(0)
-    run_benchmarks(repeats=args.repeats)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -31,18 +31,6 @@ DEFAULT_CLASSIFIER = "xception_like"
 DEFAULT_SEGMENTER = "segmenter"
 DEFAULT_PHOTO = "chelsea"
 DEFAULT_SHAPES_IMAGE = "shapes:test:0"
-# convviz_ref.attribution.METHODS, spelled out for --help without TensorFlow; a test checks they agree.
-ATTRIBUTION_METHODS = (
-    "gradcam",
-    "gradcam_plus_plus",
-    "score_cam",
-    "layer_cam",
-    "saliency",
-    "smoothgrad",
-    "integrated_gradients",
-    "guided_backprop",
-    "occlusion",
-)
 
 
 def _version():
@@ -236,14 +224,16 @@ def _benchmark_arguments(parser):
         type=_positive_int,
         default=3,
         metavar="N",
-        help="timed repeats per measurement, the median is printed (default: %(default)s)",
+        help="timed repeats per measurement, the median is printed "
+        "(default: %(default)s)",
     )
 
 
 @subcommand(
     "benchmark",
     _benchmark_arguments,
-    help="speed: batched vs one-at-a-time filter ascent, Grad-CAM vs a forward+backward pass",
+    help="speed: batched vs one-at-a-time filter ascent, "
+    "Grad-CAM vs a forward+backward pass",
 )
 def run_benchmark(args):
     from convviz_ref.benchmark import run_benchmarks
@@ -478,23 +468,20 @@ def run_segment(args):
     return 0
 
 
-def _method_options(function, args):
-    """The ``--patch`` / ``--stride`` / ``--samples`` / ``--steps`` the user gave, checked against ``function``."""
-    import inspect
+def _method_options(args):
+    """The methods' options (``--patch``, ``--steps`` ...) the user gave, by name."""
+    from convviz_ref import methods
 
-    given = {
+    return {
         name: getattr(args, name)
-        for name in ("patch", "stride", "samples", "steps")
+        for name in methods.cli_options()
         if getattr(args, name) is not None
     }
-    accepted = inspect.signature(function).parameters
-    for name in given:
-        if name not in accepted:
-            raise ValueError(f"--{name} does not apply to method {function.__name__!r}")
-    return given
 
 
 def _explain_arguments(parser):
+    from convviz_ref import methods
+
     _add_model_image_out(
         parser,
         model=DEFAULT_CLASSIFIER,
@@ -505,12 +492,13 @@ def _explain_arguments(parser):
         "--method",
         required=True,
         metavar="METHOD",
-        help=f"one of: {', '.join(ATTRIBUTION_METHODS)}; or all",
+        help=f"one of: {', '.join(methods.METHODS)}; or all",
     )
     parser.add_argument(
         "--layer",
         metavar="LAYER",
-        help="the layer of a CAM method (default: the last layer with a spatial output)",
+        help="the layer of a CAM method "
+        "(default: the last layer with a spatial output)",
     )
     parser.add_argument(
         "--class-index",
@@ -523,22 +511,15 @@ def _explain_arguments(parser):
         "--score",
         choices=("output", "logit"),
         default="logit",
-        help="explain the pre-softmax logit or the softmax output (default: %(default)s)",
+        help="explain the pre-softmax logit or the softmax output "
+        "(default: %(default)s)",
     )
-    for option, name, what in (
-        ("--patch", "patch", "occlusion's patch side in pixels"),
-        ("--stride", "stride", "occlusion's step in pixels"),
-        ("--samples", "samples", "SmoothGrad's noisy copies"),
-        (
-            "--steps",
-            "steps",
-            "Integrated Gradients' first intervals, doubled per image until within 1 %%",
-        ),
-    ):
+    for name, (helps, type_) in methods.cli_options().items():
+        what = "; ".join(helps).replace("%", "%%")
         parser.add_argument(
-            option,
+            f"--{name}",
             dest=name,
-            type=int,
+            type=type_,
             default=None,
             metavar="N",
             help=f"{what} (default: the method's own)",
@@ -548,96 +529,57 @@ def _explain_arguments(parser):
 @subcommand(
     "explain",
     _explain_arguments,
-    help="one attribution method (or all of them) on one image: which pixels made the class",
-    description="Explain the model's class for one image with an attribution method and write the "
-    "image, the map and their overlay to DIR/explain_METHOD_CLASS.png; with --method "
-    "all, every method side by side in DIR/explain_all_CLASS.png.",
+    help="one attribution method (or all of them) on one image: "
+    "which pixels made the class",
+    description="Explain the model's class for one image with an attribution "
+    "method and write the image, the map and their overlay to "
+    "DIR/explain_METHOD_CLASS.png; with --method all, every method side by side "
+    "in DIR/explain_all_CLASS.png.",
 )
 def run_explain(args):
-    import numpy as np
-
-    from convviz_ref import attribution, gradcam, inputs, plotting
+    from convviz_ref import attribution, gradcam, inputs, methods, plotting
 
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, "explain")
-    if args.method != "all":
-        attribution.get_method(
-            args.method
-        )  # an unknown name: one line listing the valid ones
-    methods = list(attribution.METHODS) if args.method == "all" else [args.method]
-    if args.layer is not None:
-        gradcam.check_spatial_layer(
-            model,
-            args.layer,
-            gradcam.spatial_layers(model),
-            "layers with a spatial output",
-        )
-        if args.method != "all" and not attribution.get_method(args.method).needs_layer:
-            raise ValueError(
-                f"method {args.method!r} works on the input pixels and takes no --layer"
-            )
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    probabilities = np.asarray(model(picture.batch, training=False))[0]
-    explained = (
-        int(np.argmax(probabilities)) if args.class_index is None else args.class_index
+    result = attribution.explain_image(
+        model,
+        picture.batch,
+        args.method,
+        args.class_index,
+        layer_name=args.layer,
+        score=args.score,
+        **_method_options(args),
     )
-    if not 0 <= explained < len(probabilities):
-        raise ValueError(
-            f"--class-index {explained} is out of range: the model has {len(probabilities)} "
-            f"classes (0..{len(probabilities) - 1})"
-        )
+    name = class_names[result.class_index]
     print(
-        f"explained: {class_names[explained]} (class {explained}), probability {probabilities[explained]:.3f}"
+        f"explained: {name} (class {result.class_index}), "
+        f"probability {result.probability:.3f}"
     )
-    maps = {}
-    for method in methods:
-        entry = attribution.get_method(method)
-        options = _method_options(entry.function, args) if args.method != "all" else {}
-        layer = (
-            (args.layer or gradcam.find_last_conv_layer(model))
-            if entry.needs_layer
-            else None
-        )
-        maps[method] = attribution.explain(
-            model,
-            picture.batch,
-            method,
-            explained,
-            layer_name=layer,
-            score=args.score,
-            **options,
-        )[0]
-    image = picture.batch[0]
     _make_out(args.out)
     if args.method == "all":
-        titles = {method: attribution.get_method(method).title for method in methods}
-        figure = plotting.plot_method_maps(picture.batch, maps, titles)
-        figure.suptitle(
-            f"{model.name}: {class_names[explained]}, {args.score}", fontsize=9
-        )
-        _save_figure(
-            figure, args.out / _filename("explain", "all", class_names[explained])
-        )
+        titles = {method: methods.METHODS[method].title for method in result.maps}
+        figure = plotting.plot_method_maps(picture.batch, result.maps, titles)
+        figure.suptitle(f"{model.name}: {name}, {args.score}", fontsize=9)
+        _save_figure(figure, args.out / _filename("explain", "all", name))
         return 0
-    heatmap = maps[args.method][0]
+    image, heatmap = picture.batch[0], result.maps[args.method][0]
     figure = plotting.plot_gradcam(
         image,
         heatmap,
         gradcam.overlay(image, heatmap),
-        title=f"{attribution.get_method(args.method).title}, {model.name}: "
-        f"{class_names[explained]} ({probabilities[explained]:.1%}), {args.score}",
+        title=f"{methods.METHODS[args.method].title}, {model.name}: "
+        f"{name} ({result.probability:.1%}), {args.score}",
     )
-    _save_figure(
-        figure, args.out / _filename("explain", args.method, class_names[explained])
-    )
+    _save_figure(figure, args.out / _filename("explain", args.method, name))
     return 0
 
 
 def _faithfulness_arguments(parser):
+    from convviz_ref import pretrained
+
     parser.add_argument(
-        "--model",
-        default=DEFAULT_CLASSIFIER,
-        choices=("small_convnet", "xception_like"),
+        "--model", default=DEFAULT_CLASSIFIER, choices=pretrained.CLASSIFIERS
     )
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
     parser.add_argument(
@@ -661,7 +603,8 @@ def _faithfulness_arguments(parser):
         type=_positive_int,
         default=12,
         metavar="N",
-        help="images for the cascading randomization (with --methods; default: %(default)s)",
+        help="images for the cascading randomization "
+        "(with --methods; default: %(default)s)",
     )
     parser.add_argument(
         "--out",
@@ -675,8 +618,8 @@ def _faithfulness_arguments(parser):
 @subcommand(
     "faithfulness",
     _faithfulness_arguments,
-    help="pointing game, sanity check and filter-ascent check on held-out images; with --methods, "
-    "the leaderboard of attribution methods",
+    help="pointing game, sanity check and filter-ascent check on held-out images; "
+    "with --methods, the leaderboard of attribution methods",
 )
 def run_faithfulness(args):
     if args.methods is None:
@@ -689,7 +632,8 @@ def run_faithfulness(args):
     methods = compare.parse_methods(args.methods)
     _make_out(args.out)  # before the minutes of computing, not after
     print(
-        f"Attribution methods on {args.model}, {args.num_images} held-out test images, logit score:"
+        f"Attribution methods on {args.model}, {args.num_images} held-out test "
+        "images, logit score:"
     )
     board = compare.compare_methods(
         args.model,
@@ -698,45 +642,36 @@ def run_faithfulness(args):
         num_pairs=args.num_pairs,
         num_sanity=args.num_sanity,
     )
-    print()
-    print(compare.format_table(board.rows))
-    print()
-    print(
-        f"Cascading randomization on {args.num_sanity} images: Spearman correlation with the trained "
-        "maps as the blocks are re-initialized, from the output down"
-    )
-    print(compare.format_sanity(board.blocks, board.correlations))
+    print(compare.format_report(board))
     for path in compare.write_results(board, args.out):
         _report(path)
     return 0
 
 
 def _completeness_arguments(parser):
+    from convviz_ref import pretrained
+
     parser.add_argument(
-        "--model",
-        default=DEFAULT_CLASSIFIER,
-        choices=("small_convnet", "xception_like"),
+        "--model", default=DEFAULT_CLASSIFIER, choices=pretrained.CLASSIFIERS
     )
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
     parser.add_argument(
         "--steps",
         default="32,64,128,256",
         metavar="LIST",
-        help="numbers of trapezoid intervals, separated by commas, each dividing the largest "
-        "(default: %(default)s)",
+        help="numbers of trapezoid intervals, separated by commas, each dividing "
+        "the largest (default: %(default)s)",
     )
 
 
 @subcommand(
     "completeness",
     _completeness_arguments,
-    help="Integrated Gradients' completeness gap on held-out images at several numbers of steps",
+    help="Integrated Gradients' completeness gap on held-out images "
+    "at several numbers of steps",
 )
 def run_completeness(args):
-    import time
-
-    from convviz_ref import attribution, compare, data
-    from convviz_ref.models import load_pretrained
+    from convviz_ref import attribution, compare
 
     try:
         steps = attribution.nested_steps(
@@ -748,18 +683,7 @@ def run_completeness(args):
         raise ValueError(
             f"--steps takes whole numbers separated by commas, got {args.steps!r}"
         ) from None
-    model, _ = load_pretrained(
-        args.model
-    )  # after the checks, before the minutes of computing
-    images = data.load_shapes("test", n=args.num_images).images
-    start = time.perf_counter()
-    gaps = attribution.completeness_by_steps(model, images, steps=steps)
-    print(
-        f"Integrated Gradients on {args.model}, {args.num_images} held-out test images, logit score, black "
-        "baseline: completeness gap |sum(IG) - (y(x) - y(black))| / |y(x) - y(black)| by number of steps "
-        f"(one path of {max(gaps)} steps per image, {time.perf_counter() - start:.0f} s)"
-    )
-    print(compare.format_completeness(gaps))
+    print(compare.completeness_report(args.model, steps, num_images=args.num_images))
     return 0
 
 
@@ -788,8 +712,9 @@ def _shortcut_arguments(parser):
 @subcommand(
     "shortcut",
     _shortcut_arguments,
-    help="the planted shortcut: the shortcut model's accuracy with markers as in training, none "
-    "and swapped, and how often each method's map points at the marker",
+    help="the planted shortcut: the shortcut model's accuracy with markers as in "
+    "training, none and swapped, and how often each method's map points at the "
+    "marker",
 )
 def run_shortcut(args):
     from convviz_ref import compare, shortcut

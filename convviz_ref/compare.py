@@ -1,22 +1,25 @@
-"""Explanations on trial: every attribution method measured against the pixel ground truth.
+"""Explanations on trial: every attribution method against the pixel ground truth.
 
-Usage::
+What ``convviz faithfulness --methods`` runs, for example::
 
-    convviz compare-methods                      # every method, 200 test images
-    convviz compare-methods --methods gradcam,occlusion --num-images 50
+    convviz faithfulness --methods all                 # every method, 200 images
+    convviz faithfulness --methods gradcam,occlusion --num-images 50
 
-For each method of :data:`convviz_ref.attribution.METHODS`, on the same
+For each method of :data:`convviz_ref.methods.METHODS`, on the same
 held-out test images of the shapes dataset, and for two model-free
 baselines (a map of random noise, and a bump at the image centre), one row
 of a leaderboard:
 
-* **pointing**: the map's maximum is on the object (:func:`~convviz_ref.faithfulness.pointing_game`);
+* **pointing**: the map's maximum is on the object
+  (:func:`~convviz_ref.faithfulness.pointing_game`);
 * **energy**: the share of the positive map on the object
   (:func:`~convviz_ref.faithfulness.energy_pointing_game`);
 * **deletion** / **insertion**: areas under the probability curves as pixels
   are removed / put back in the map's order
-  (:func:`~convviz_ref.faithfulness.deletion_insertion`; lower / higher is better);
-* **own object**: on two-object images, each class's map peaks on that class's object;
+  (:func:`~convviz_ref.faithfulness.deletion_insertion`; lower / higher is
+  better);
+* **own object**: on two-object images, each class's map peaks on that
+  class's object;
 * **seconds / image**: the method's time, measured in the same run.
 
 Then the cascading randomization sanity check
@@ -35,7 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convviz_ref import attribution, data, faithfulness, plotting
+from convviz_ref import attribution, data, faithfulness, plotting, scoring
+from convviz_ref.methods import METHODS, get_method
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 BASELINES = ("random", "centre")
@@ -61,10 +65,12 @@ class Leaderboard(NamedTuple):
     Attributes:
         rows: list of dicts with the keys of :data:`COLUMNS`, methods then baselines.
         blocks: the blocks re-initialized at each step of the sanity check.
-        correlations: method name to its rank correlation with the trained maps, one per step.
+        correlations: method name to its rank correlation with the trained
+            maps, one per step.
         examples: method name to its maps of the first six images (for the figure).
         completeness: Integrated Gradients' completeness gaps (``median``,
             ``p90``, ``max`` over the images), or None without that method.
+        sanity_images: int, the images of the sanity check asked for.
     """
 
     rows: list
@@ -72,10 +78,13 @@ class Leaderboard(NamedTuple):
     correlations: dict
     examples: dict
     completeness: dict | None
+    sanity_images: int
 
 
 def baseline_maps(kind, num_images, image_size, seed=0):
-    """Maps that look at no model: ``"random"`` (uniform noise) or ``"centre"`` (a Gaussian bump).
+    """Maps that look at no model.
+
+    ``kind`` is ``"random"`` (uniform noise) or ``"centre"`` (a Gaussian bump).
 
     Returns:
         float32 ``(num_images, image_size, image_size)`` in [0, 1].
@@ -98,19 +107,26 @@ def baseline_maps(kind, num_images, image_size, seed=0):
 
 
 def parse_methods(text):
-    """``"all"`` or comma-separated names of :data:`~convviz_ref.attribution.METHODS`: a list of names."""
+    """The methods named by ``text``: ``"all"`` or names separated by commas.
+
+    Returns:
+        list of names of :data:`~convviz_ref.methods.METHODS`.
+
+    Raises:
+        ValueError: for an unknown name or no name at all.
+    """
     if text in (None, "all"):
-        return list(attribution.METHODS)
+        return list(METHODS)
     names = [name.strip() for name in text.split(",") if name.strip()]
     for name in names:
-        attribution.get_method(name)  # a one-line error listing the valid names
+        get_method(name)  # a one-line error listing the valid names
     if not names:
         raise ValueError("no method given; use 'all' or names separated by commas")
     return names
 
 
 def score_maps(model, images, masks, classes, maps, *, deletion_steps):
-    """The ground-truth measures of one set of maps: pointing, energy, deletion and insertion."""
+    """The ground-truth measures of some maps: pointing, energy, deletion, insertion."""
     deletion, insertion = faithfulness.deletion_insertion(
         model, images, maps, classes, steps=deletion_steps
     )
@@ -163,40 +179,60 @@ def compare_methods(
 
     Args:
         name: ``"xception_like"`` or ``"small_convnet"``.
-        methods: names of :data:`~convviz_ref.attribution.METHODS`; None for all.
+        methods: names of :data:`~convviz_ref.methods.METHODS`; None for all.
         num_images: int, one-object test images for the four measures.
         num_pairs: int, two-object test images for the own-object pointing.
         num_sanity: int, test images for the cascading randomization (it
-            explains them once per block, so it costs several leaderboards' worth per image).
+            explains them once per block, so it costs several leaderboards'
+            worth per image).
         sanity_methods: the methods of the sanity check; None for ``methods``.
         score: ``"logit"`` or ``"output"``, for every method.
-        deletion_steps: int, the number of intervals of the deletion and insertion curves.
+        deletion_steps: int, the number of intervals of the deletion and
+            insertion curves.
         stream: where progress lines go (default ``sys.stdout``).
 
     Returns:
         A :class:`Leaderboard`.
     """
     stream = stream or sys.stdout
-    methods = list(attribution.METHODS) if methods is None else list(methods)
+    methods = list(METHODS) if methods is None else list(methods)
     model, _ = load_pretrained(name)
     layer_name = LAST_CONV_LAYERS[name]
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_pairs, num_objects=2)
     image_size = singles.images.shape[1]
-    classes = attribution.top_classes(
+    classes = scoring.top_classes(
         model, singles.images
     )  # every method explains the model's top class
     rows, examples, completeness = [], {}, None
+
+    def row(method, family, resolution, maps, own_object, seconds):
+        measures = score_maps(
+            model,
+            singles.images,
+            singles.masks,
+            classes,
+            maps,
+            deletion_steps=deletion_steps,
+        )
+        return {
+            "method": method,
+            "family": family,
+            "resolution": resolution,
+            **measures,
+            "own_object": own_object,
+            "seconds_per_image": seconds,
+        }
+
     for method in methods:
-        entry = attribution.get_method(method)
+        entry = get_method(method)
         layer = layer_name if entry.needs_layer else None
         start = time.perf_counter()
         raw = attribution.attribute(
             model, singles.images, method, classes, layer_name=layer, score=score
         )
-        maps = attribution.to_maps(
-            method, raw
-        )  # what attribution.explain returns, with the raw values kept
+        # What attribution.explain returns, with the raw values kept.
+        maps = attribution.to_maps(method, raw)
         seconds = (time.perf_counter() - start) / num_images
         if method == "integrated_gradients":
             gaps = attribution.completeness_gap(
@@ -208,37 +244,23 @@ def compare_methods(
                 "max": float(gaps.max()),
             }
             print(
-                f"  Integrated Gradients' completeness gap |sum - (y(x) - y(black))| / |y(x) - y(black)|: "
-                f"median {completeness['median']:.2%}, 90th percentile {completeness['p90']:.2%}, "
+                "  Integrated Gradients' completeness gap "
+                "|sum - (y(x) - y(black))| / |y(x) - y(black)|: "
+                f"median {completeness['median']:.2%}, "
+                f"90th percentile {completeness['p90']:.2%}, "
                 f"max {completeness['max']:.2%}",
                 file=stream,
             )
-        row = {
-            "method": method,
-            "family": entry.family,
-            "resolution": entry.resolution,
-            **score_maps(
-                model,
-                singles.images,
-                singles.masks,
-                classes,
-                maps,
-                deletion_steps=deletion_steps,
-            ),
-            "own_object": own_object_pointing(
-                model, pairs, method, layer_name=layer, score=score
-            ),
-            "seconds_per_image": seconds,
-        }
-        rows.append(row)
+        own = own_object_pointing(model, pairs, method, layer_name=layer, score=score)
+        rows.append(row(method, entry.family, entry.resolution, maps, own, seconds))
         examples[method] = maps[:6]
         print(
-            f"  {entry.title:<22} pointing {row['pointing']:.1%}, {seconds * 1000:.0f} ms per image",
+            f"  {entry.title:<22} pointing {rows[-1]['pointing']:.1%}, "
+            f"{seconds * 1000:.0f} ms per image",
             file=stream,
             flush=True,
         )
     for kind in BASELINES:
-        maps = baseline_maps(kind, num_images, image_size)
         pair_maps = baseline_maps(kind, num_pairs, image_size, seed=1)
         own = np.mean(
             [
@@ -246,22 +268,9 @@ def compare_methods(
                 for which in (0, 1)
             ]
         )
+        maps = baseline_maps(kind, num_images, image_size)
         rows.append(
-            {
-                "method": f"baseline: {kind}",
-                "family": "baseline",
-                "resolution": "image",
-                **score_maps(
-                    model,
-                    singles.images,
-                    singles.masks,
-                    classes,
-                    maps,
-                    deletion_steps=deletion_steps,
-                ),
-                "own_object": float(own),
-                "seconds_per_image": 0.0,
-            }
+            row(f"baseline: {kind}", "baseline", "image", maps, float(own), 0.0)
         )
 
     fresh = faithfulness.randomized_model(name)
@@ -274,27 +283,34 @@ def compare_methods(
         layer_name=layer_name,
         score=score,
     )
-    return Leaderboard(rows, blocks, correlations, examples, completeness)
+    return Leaderboard(rows, blocks, correlations, examples, completeness, num_sanity)
 
 
 def format_table(rows):
-    """The leaderboard as a Markdown table (percentages, AUCs to three decimals, milliseconds)."""
+    """The leaderboard as a Markdown table.
+
+    Percentages, the areas under the curves to three decimals, milliseconds.
+    """
     header = (
-        "| method | family | resolution | pointing | energy | deletion (lower is better) | "
-        "insertion | own object | ms / image |"
+        "| method | family | resolution | pointing | energy | "
+        "deletion (lower is better) | insertion | own object | ms / image |"
     )
     lines = [header, "|" + " --- |" * 9]
     for row in rows:
         lines.append(
-            f"| {row['method']} | {row['family']} | {row['resolution']} | {row['pointing']:.1%} | "
-            f"{row['energy']:.1%} | {row['deletion']:.3f} | {row['insertion']:.3f} | "
+            f"| {row['method']} | {row['family']} | {row['resolution']} | "
+            f"{row['pointing']:.1%} | {row['energy']:.1%} | "
+            f"{row['deletion']:.3f} | {row['insertion']:.3f} | "
             f"{row['own_object']:.1%} | {row['seconds_per_image'] * 1000:.0f} |"
         )
     return "\n".join(lines)
 
 
 def format_sanity(blocks, correlations):
-    """The sanity check as a Markdown table: one row per method, one column per randomization step."""
+    """The sanity check as a Markdown table.
+
+    One row per method, one column per step of the randomization.
+    """
     lines = [
         "| method | " + " | ".join(f"+{block}" for block in blocks) + " |",
         "|" + " --- |" * (len(blocks) + 1),
@@ -307,7 +323,10 @@ def format_sanity(blocks, correlations):
 
 
 def format_completeness(gaps_by_steps, threshold=0.01):
-    """:func:`~convviz_ref.attribution.completeness_by_steps`'s gaps as a Markdown table, a row per number of steps.
+    """Completeness gaps as a Markdown table, a row per number of steps.
+
+    ``gaps_by_steps`` is what
+    :func:`~convviz_ref.attribution.completeness_by_steps` returns.
 
     Columns: the median, 90th percentile and maximum gap over the images, and
     how many images are over ``threshold`` (1 % by default, Sundararajan et al.
@@ -319,14 +338,56 @@ def format_completeness(gaps_by_steps, threshold=0.01):
     ]
     for steps, gaps in gaps_by_steps.items():
         lines.append(
-            f"| {steps} | {np.median(gaps):.2%} | {np.percentile(gaps, 90):.2%} | {np.max(gaps):.2%} | "
-            f"{int((gaps > threshold).sum())} of {len(gaps)} |"
+            f"| {steps} | {np.median(gaps):.2%} | {np.percentile(gaps, 90):.2%} | "
+            f"{np.max(gaps):.2%} | {int((gaps > threshold).sum())} of {len(gaps)} |"
         )
     return "\n".join(lines)
 
 
+def format_report(board):
+    """What ``convviz faithfulness --methods`` prints after the progress lines.
+
+    A blank line, the leaderboard (:func:`format_table`), and the cascading
+    randomization (:func:`format_sanity`) under its heading.
+    """
+    return (
+        f"\n{format_table(board.rows)}\n\n"
+        f"Cascading randomization on {board.sanity_images} images: Spearman "
+        "correlation with the trained maps as the blocks are re-initialized, "
+        f"from the output down\n{format_sanity(board.blocks, board.correlations)}"
+    )
+
+
+def completeness_report(name, steps, *, num_images=200):
+    """Integrated Gradients' completeness gaps, as ``convviz completeness`` prints them.
+
+    Explains the first ``num_images`` test images of the shapes dataset with
+    shipped classifier ``name`` (logit score, black baseline) at each number
+    of ``steps`` (:func:`~convviz_ref.attribution.completeness_by_steps`).
+
+    Returns:
+        str: a heading line (with the seconds taken) and the table of
+        :func:`format_completeness`.
+    """
+    model, _ = load_pretrained(name)
+    images = data.load_shapes("test", n=num_images).images
+    start = time.perf_counter()
+    gaps = attribution.completeness_by_steps(model, images, steps=steps)
+    seconds = time.perf_counter() - start
+    return (
+        f"Integrated Gradients on {name}, {num_images} held-out test images, logit "
+        "score, black baseline: completeness gap |sum(IG) - (y(x) - y(black))| / "
+        f"|y(x) - y(black)| by number of steps (one path of {max(gaps)} steps per "
+        f"image, {seconds:.0f} s)\n{format_completeness(gaps)}"
+    )
+
+
 def write_results(board, out):
-    """Write ``leaderboard.csv``, ``leaderboard.md`` and the two figures to ``out``; returns the paths."""
+    """Write ``leaderboard.csv``, ``leaderboard.md`` and the two figures to ``out``.
+
+    Returns:
+        list of the four paths written.
+    """
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [
@@ -349,7 +410,7 @@ def write_results(board, out):
     images = data.load_shapes(
         "test", n=len(next(iter(board.examples.values())))
     ).images  # six, or fewer
-    titles = {method: attribution.get_method(method).title for method in board.examples}
+    titles = {method: get_method(method).title for method in board.examples}
     plotting.plot_method_maps(images, board.examples, titles).savefig(paths[2], dpi=100)
     plotting.plot_randomization(board.blocks, board.correlations, titles).savefig(
         paths[3], dpi=100

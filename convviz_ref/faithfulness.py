@@ -1,39 +1,40 @@
-"""Do the pictures tell the truth? Grad-CAM and filter ascent, measured against ground truth.
+"""Do the pictures tell the truth? Attribution maps measured against ground truth.
 
-Usage::
-
-    python -m convviz_ref.faithfulness          # or: convviz faithfulness
-
-prints, on held-out test images of the shapes dataset:
+The measures compare maps with the trimaps of the shapes dataset (maps are
+upsampled to the image, bicubic, by :func:`convviz_ref.maps.upsample_maps`):
 
 * the **pointing game** (Zhang et al., "Top-down Neural Attention by
-  Excitation Backprop", ECCV 2016): how often the heatmap's maximum,
-  upsampled to the image (bicubic, as in the overlay), falls on the object (object or contour pixels of
-  its trimap), with the book's ``score="output"`` and the paper's
-  ``score="logit"``, beside two baselines that look at no model: a random
-  pixel (hits with probability the object's area fraction) and the image
-  centre;
-* on two-object images, how often each class's heatmap peaks on that
-  class's own object;
-* a **sanity check** in the spirit of Adebayo et al. ("Sanity Checks for
-  Saliency Maps", NeurIPS 2018): the same architecture with re-initialized
-  weights should point much worse, and its heatmaps should not rank pixels
-  like the trained model's (Spearman rank correlation);
-* whether **filter ascent** works: the 30-step pattern of each of the first
-  64 filters of a middle layer excites its filter more than the most
-  exciting of 200 test images.
+  Excitation Backprop", ECCV 2016): how often a map's maximum falls on the
+  object (object or contour pixels of its trimap), beside two baselines that
+  look at no model: a random pixel and the image centre
+  (:func:`pointing_game`, :func:`baselines`); on two-object images, how
+  often each class's map peaks on that class's own object
+  (:func:`two_object_pointing`);
+* the **energy pointing game** and the **deletion / insertion** curves
+  (:func:`energy_pointing_game`, :func:`deletion_insertion`);
+* **sanity checks** in the spirit of Adebayo et al. ("Sanity Checks for
+  Saliency Maps", NeurIPS 2018): a model with re-initialized weights should
+  point much worse, and its maps should not rank pixels like the trained
+  model's (:func:`randomized_model`, :func:`rank_correlation`,
+  :func:`cascading_randomization`);
+* whether **filter ascent** works: the pattern of each of the first filters
+  of a middle layer excites its filter more than the most exciting test
+  image (:func:`filter_ascent_check`).
+
+:func:`evaluate_faithfulness` prints Grad-CAM's figures for a shipped
+classifier: what ``convviz faithfulness`` runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import keras
 import numpy as np
 from scipy import ndimage, stats
 
-from convviz_ref import attribution, data, filters, gradcam
+from convviz_ref import attribution, data, filters, gradcam, scoring
+from convviz_ref.maps import upsample_maps
 from convviz_ref.models import (
     BUILDERS,
     LAST_CONV_LAYERS,
@@ -42,24 +43,8 @@ from convviz_ref.models import (
 )
 
 
-def upsample_heatmaps(heatmaps, size):
-    """Bicubic upsampling of heatmaps ``(n, h, w)`` to ``(n, size[0], size[1])``.
-
-    Bicubic, like the overlay the reader sees (:func:`convviz_ref.gradcam.overlay`):
-    between cell centres the peak can move towards the hotter neighbours,
-    where bilinear upsampling keeps it at a cell centre (or on a flat
-    plateau that runs to the border, for a cell on the edge).
-    """
-    heatmaps = np.asarray(heatmaps, dtype=np.float32)[..., None]
-    if heatmaps.shape[1:3] == tuple(size):
-        return heatmaps[..., 0]
-    return np.asarray(keras.ops.image.resize(heatmaps, size, interpolation="bicubic"))[
-        ..., 0
-    ]
-
-
 def peak_locations(heatmaps, image_size):
-    """Row and column of each upsampled heatmap's maximum: int arrays ``(n,)`` and ``(n,)``.
+    """Row and column of each upsampled heatmap's maximum: two int arrays ``(n,)``.
 
     ``image_size`` is an int (a square image) or ``(height, width)``.
     """
@@ -68,7 +53,7 @@ def peak_locations(heatmaps, image_size):
         if np.ndim(image_size) == 0
         else tuple(int(side) for side in image_size)
     )
-    upsampled = upsample_heatmaps(heatmaps, size)
+    upsampled = upsample_maps(heatmaps, size)
     flat = upsampled.reshape(len(upsampled), -1).argmax(axis=1)
     return np.unravel_index(flat, size)
 
@@ -80,7 +65,8 @@ def pointing_game(heatmaps, masks):
 
     Args:
         heatmaps: float array ``(n, h, w)``.
-        masks: int trimaps ``(n, height, width)``; object and contour pixels count as hits.
+        masks: int trimaps ``(n, height, width)``; object and contour pixels
+            count as hits.
 
     Returns:
         float in [0, 1].
@@ -91,7 +77,12 @@ def pointing_game(heatmaps, masks):
 
 
 def baselines(masks):
-    """What a model-free guess scores: ``{"random pixel": ..., "image centre": ...}``."""
+    """What a model-free guess scores.
+
+    Returns:
+        ``{"random pixel": ..., "image centre": ...}``: the fraction of
+        object pixels, and how often the image centre is on the object.
+    """
     masks = np.asarray(masks)
     on_object = masks != data.BACKGROUND
     center = masks.shape[1] // 2
@@ -120,9 +111,7 @@ def energy_pointing_game(maps, masks):
         float in [0, 1].
     """
     masks = np.asarray(masks)
-    upsampled = np.maximum(upsample_heatmaps(maps, masks.shape[1:]), 0).astype(
-        np.float64
-    )
+    upsampled = np.maximum(upsample_maps(maps, masks.shape[1:]), 0).astype(np.float64)
     total = upsampled.sum(axis=(1, 2))
     on_object = (upsampled * (masks != data.BACKGROUND)).sum(axis=(1, 2))
     return float(
@@ -131,7 +120,9 @@ def energy_pointing_game(maps, masks):
 
 
 def blurred_images(images, sigma=None):
-    """Each image blurred by a Gaussian (per channel): what deletion puts in, what insertion starts from.
+    """Each image blurred by a Gaussian, per channel.
+
+    What deletion puts in, and what insertion starts from.
 
     ``sigma`` None is a tenth of the image's side (about 10 pixels at 96).
     """
@@ -150,7 +141,7 @@ def deletion_insertion(
     *,
     steps=10,
     sigma=None,
-    batch_size=attribution.BATCH_SIZE,
+    batch_size=scoring.BATCH_SIZE,
 ):
     """Deletion and insertion curves (Petsiuk et al., "RISE", BMVC 2018), batched.
 
@@ -177,13 +168,13 @@ def deletion_insertion(
     images = np.asarray(images, dtype=np.float32)
     height, width = images.shape[1:3]
     order = np.argsort(
-        -upsample_heatmaps(maps, (height, width)).reshape(len(images), -1),
+        -upsample_maps(maps, (height, width)).reshape(len(images), -1),
         axis=1,
         kind="stable",
     )
     counts = np.round(np.linspace(0, height * width, steps + 1)).astype(int)
     blurred = blurred_images(images, sigma)
-    forward = attribution.compiled(model, 2 * (steps + 1) * len(images))
+    forward = scoring.compiled(model, 2 * (steps + 1) * len(images))
     ranks = np.empty_like(order)
     np.put_along_axis(
         ranks, order, np.arange(height * width)[None], axis=1
@@ -203,7 +194,7 @@ def deletion_insertion(
         variants = variants.reshape(
             (-1,) + images.shape[1:]
         )  # (group * 2 (steps + 1), h, w, channels)
-        probabilities = attribution.all_class_scores(
+        probabilities = scoring.all_class_scores(
             forward, variants, batch_size=batch_size
         )
         labels = np.repeat(np.asarray(classes)[group], 2 * (steps + 1))
@@ -215,13 +206,17 @@ def deletion_insertion(
 
 
 def area_under_curve(curves):
-    """Area under curves sampled at evenly spaced points of [0, 1] (trapezoid rule): ``(n,)``."""
+    """Area under curves sampled evenly over [0, 1], trapezoid rule: float ``(n,)``."""
     curves = np.asarray(curves, dtype=np.float64)
     return (curves[:, 1:] + curves[:, :-1]).sum(axis=1) / (2 * (curves.shape[1] - 1))
 
 
 def rank_correlation(heatmaps_a, heatmaps_b):
-    """Mean Spearman rank correlation between paired heatmaps ``(n, h, w)`` (NaN pairs skipped)."""
+    """Mean Spearman rank correlation of paired heatmaps ``(n, h, w)``.
+
+    Pairs with a constant heatmap (no correlation defined) are skipped; NaN
+    when none is left.
+    """
     values = []
     for a, b in zip(heatmaps_a, heatmaps_b):
         if np.ptp(a) > 0 and np.ptp(b) > 0:
@@ -229,34 +224,15 @@ def rank_correlation(heatmaps_a, heatmaps_b):
     return float(np.mean(values)) if values else float("nan")
 
 
-def batched_heatmaps(
-    model, images, layer_name, class_index=None, *, score, batch_size=1024
-):
-    """:func:`convviz_ref.gradcam.gradcam_heatmaps` over calls of ``batch_size``; returns ``(heatmaps, classes)``.
-
-    A call of :data:`~convviz_ref.gradcam.TRACE_FROM` images or more runs the
-    traced step (traced once per model), so the calls are large.
-    """
-    results = [
-        gradcam.gradcam_heatmaps(
-            model,
-            images[start : start + batch_size],
-            layer_name,
-            None if class_index is None else class_index[start : start + batch_size],
-            score=score,
-        )
-        for start in range(0, len(images), batch_size)
-    ]
-    return np.concatenate([r[0] for r in results]), np.concatenate(
-        [r[1] for r in results]
-    )
-
-
 def two_object_pointing(model, pairs, layer_name, *, score):
-    """Fraction of (image, class) pairs where that class's heatmap peaks on its own object."""
+    """Fraction of (image, class) pairs whose class heatmap peaks on its own object.
+
+    Grad-CAM (:func:`convviz_ref.gradcam.gradcam_heatmaps`) at ``layer_name``
+    with ``score``, for each of the two classes of each image of ``pairs``.
+    """
     hits = []
     for which in (0, 1):
-        heatmaps, _ = batched_heatmaps(
+        heatmaps, _ = gradcam.gradcam_heatmaps(
             model, pairs.images, layer_name, pairs.labels[:, which], score=score
         )
         hits.append(pointing_game(heatmaps, pairs.masks[:, which]))
@@ -269,11 +245,9 @@ def randomized_model(name, seed=None):
     Args:
         name: a shipped classifier.
         seed: int, the seed of the new weights; None takes the training's
-            seed plus one. The training's own seed would rebuild the very
-            weights training started from, and a layer that moved little in
-            training stays close to them: the Xception-like model's classifier
-            head correlates 0.91 with its initial weights, so "re-initializing"
-            it with the training seed changed almost nothing.
+            seed plus one (the training's own seed would rebuild the very
+            weights training started from, which a layer that moved little in
+            training is still close to).
     """
     entry = load_manifest()[name]
     keras.utils.set_random_seed(entry["seed"] + 1 if seed is None else seed)
@@ -281,7 +255,9 @@ def randomized_model(name, seed=None):
 
 
 def randomization_blocks(model):
-    """The layers with weights, grouped by block (their name up to the first ``_``), output first.
+    """The layers with weights, grouped by block, from the output down.
+
+    A block is the name up to the first ``_``.
 
     Returns:
         list of ``(block, layer_names)``, in the order the cascading
@@ -301,7 +277,7 @@ def randomization_blocks(model):
 
 
 def paired_rank_correlation(maps_a, maps_b):
-    """Mean Spearman rank correlation of paired maps ``(n, h, w)``; a constant map counts as 0.
+    """Mean Spearman rank correlation of paired maps ``(n, h, w)``; constant: 0.
 
     A map that became constant keeps none of the trained map's ranking, so
     it counts as no correlation (:func:`rank_correlation` skips such pairs instead).
@@ -326,7 +302,7 @@ def cascading_randomization(
     score="logit",
     options=None,
 ):
-    """Adebayo et al.'s cascading randomization: do the maps change as the weights are destroyed?
+    """Adebayo et al.'s cascading randomization: do maps change with the weights?
 
     Re-initializes the blocks of :func:`randomization_blocks` one at a
     time, from the output down (their weights taken from ``fresh_model``, the
@@ -439,13 +415,14 @@ def evaluate_faithfulness(
     pairs = data.load_shapes("test", n=num_images, num_objects=2)
     results = {"baselines": baselines(singles.masks)}
     print(
-        f"Faithfulness of {name} (Grad-CAM at {layer_name!r}) on {num_images} held-out test images",
+        f"Faithfulness of {name} (Grad-CAM at {layer_name!r}) "
+        f"on {num_images} held-out test images",
         file=stream,
     )
     print("  pointing game, one object per image:", file=stream)
     trained = {}
-    for score in gradcam.SCORES:
-        heatmaps, classes = batched_heatmaps(
+    for score in scoring.SCORES:
+        heatmaps, classes = gradcam.gradcam_heatmaps(
             model, singles.images, layer_name, score=score
         )
         trained[score] = heatmaps, classes
@@ -460,7 +437,7 @@ def evaluate_faithfulness(
     print(
         "  two objects per image, each class's heatmap on its own object:", file=stream
     )
-    for score in gradcam.SCORES:
+    for score in scoring.SCORES:
         results[f"pairs_{score}"] = two_object_pointing(
             model, pairs, layer_name, score=score
         )
@@ -471,10 +448,10 @@ def evaluate_faithfulness(
 
     print("  sanity check, same architecture with re-initialized weights:", file=stream)
     random_model = randomized_model(name)
-    for score in gradcam.SCORES:
+    for score in scoring.SCORES:
         # Explain the class the trained model chose, so that only the weights differ.
         trained_maps, classes = trained[score]
-        random_maps, _ = batched_heatmaps(
+        random_maps, _ = gradcam.gradcam_heatmaps(
             random_model, singles.images, layer_name, classes, score=score
         )
         results[f"random_pointing_{score}"] = pointing_game(random_maps, singles.masks)
@@ -482,8 +459,9 @@ def evaluate_faithfulness(
             trained_maps, random_maps
         )
         print(
-            f"    score={score!r:<9} pointing game {results[f'random_pointing_{score}']:.1%}, rank "
-            f"correlation with the trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
+            f"    score={score!r:<9} pointing game "
+            f"{results[f'random_pointing_{score}']:.1%}, rank correlation with the "
+            f"trained heatmaps {results[f'random_rank_correlation_{score}']:+.2f}",
             file=stream,
         )
 
@@ -493,28 +471,11 @@ def evaluate_faithfulness(
     )
     results["filter_ascent"] = check
     print(
-        f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most exciting of "
-        f"{num_images} test images for {check['fraction']:.1%} of the first {check['num_filters']} "
-        f"filters (median loss: pattern {check['median_pattern_loss']:.3f}, best image "
+        f"  filter ascent at {middle_layer!r}: the 30-step pattern beats the most "
+        f"exciting of {num_images} test images for {check['fraction']:.1%} of the "
+        f"first {check['num_filters']} filters (median loss: pattern "
+        f"{check['median_pattern_loss']:.3f}, best image "
         f"{check['median_best_image_loss']:.3f})",
         file=stream,
     )
     return results
-
-
-def main(argv=None):
-    """Command line: ``python -m convviz_ref.faithfulness [--model NAME] [--num-images N]``."""
-    parser = argparse.ArgumentParser(
-        prog="convviz faithfulness", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--model", default="xception_like", choices=sorted(LAST_CONV_LAYERS)
-    )
-    parser.add_argument("--num-images", type=int, default=200)
-    args = parser.parse_args(argv)
-    evaluate_faithfulness(args.model, num_images=args.num_images)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,19 +27,26 @@ import sys
 
 import numpy as np
 
-from convviz_ref import attribution, data, faithfulness
+from convviz_ref import attribution, data, faithfulness, scoring
+from convviz_ref.maps import upsample_maps
+from convviz_ref.methods import METHODS, get_method
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
 
-def accuracy(model, images, labels, *, batch_size=attribution.BATCH_SIZE):
+def accuracy(model, images, labels, *, batch_size=scoring.BATCH_SIZE):
     """Fraction of images whose top class is the label."""
     return float(
-        (attribution.top_classes(model, images, batch_size=batch_size) == labels).mean()
+        (scoring.top_classes(model, images, batch_size=batch_size) == labels).mean()
     )
 
 
 def accuracy_by_version(model, num_images=1000):
-    """The model's accuracy on each version of the marked test split: ``{version: accuracy}``."""
+    """The model's accuracy on each version of the marked test split.
+
+    Returns:
+        dict, ``{version: accuracy}`` for each of
+        :data:`convviz_ref.data.MARKER_VERSIONS`.
+    """
     return {
         version: accuracy(
             model, *data.load_shapes("test", n=num_images, markers=version)[:2]
@@ -49,8 +56,9 @@ def accuracy_by_version(model, num_images=1000):
 
 
 def marker_pointing(maps, marker_masks, masks):
-    """Where the maps of images with a marker point: ``{"marker": ..., "object": ..., "marker_energy": ...}``.
+    """Where the maps of images with a marker point.
 
+    Returns ``{"marker": ..., "object": ..., "marker_energy": ...}``:
     ``marker`` and ``object`` are the fractions of maps whose peak
     (upsampled, as in :func:`~convviz_ref.faithfulness.pointing_game`) falls
     on the marker and on the object (trimap object or contour);
@@ -66,9 +74,7 @@ def marker_pointing(maps, marker_masks, masks):
     )
     rows, cols = faithfulness.peak_locations(maps, masks.shape[1:])
     index = np.arange(len(masks))
-    upsampled = np.maximum(
-        faithfulness.upsample_heatmaps(maps, masks.shape[1:]), 0
-    ).astype(np.float64)
+    upsampled = np.maximum(upsample_maps(maps, masks.shape[1:]), 0).astype(np.float64)
     total = upsampled.sum(axis=(1, 2))
     on_marker = (upsampled * marker_masks).sum(axis=(1, 2))
     return {
@@ -83,10 +89,10 @@ def marker_pointing(maps, marker_masks, masks):
 
 
 def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=None):
-    """Print and return the shortcut model's accuracies and where each method's maps point.
+    """Print and return the shortcut model's accuracies and where the maps point.
 
     Args:
-        methods: names of :data:`~convviz_ref.attribution.METHODS`; None for all.
+        methods: names of :data:`~convviz_ref.methods.METHODS`; None for all.
         num_images: int, marked test images the methods explain (the
             accuracies use the whole test split).
         score: ``"logit"`` or ``"output"``.
@@ -97,12 +103,13 @@ def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=Non
         ``pointing`` (method name to :func:`marker_pointing`'s dict).
     """
     stream = stream or sys.stdout
-    methods = list(attribution.METHODS) if methods is None else list(methods)
+    methods = list(METHODS) if methods is None else list(methods)
     shortcut, _ = load_pretrained("shortcut")
     clean, _ = load_pretrained("xception_like")
     results = {"accuracy": {}, "pointing": {}}
     print(
-        f"Accuracy on the {data.SPLIT_SIZES['test']} test images, by version of the markers:",
+        f"Accuracy on the {data.SPLIT_SIZES['test']} test images, "
+        "by version of the markers:",
         file=stream,
     )
     print(
@@ -123,20 +130,18 @@ def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=Non
     marked = data.load_shapes("test", n=num_images, markers="marked")
     carrying = int(marked.marker_masks.reshape(num_images, -1).any(axis=1).sum())
     print(
-        f"Where the shortcut model's maps point, on the {carrying} of {num_images} marked test images "
+        f"Where the shortcut model's maps point, on the {carrying} of {num_images} "
+        "marked test images "
         f"that carry a marker ({score} score):",
         file=stream,
     )
     print(
-        f"  {'method':<22}{'peak on marker':>16}{'peak on object':>16}{'mass on marker':>16}",
+        f"  {'method':<22}{'peak on marker':>16}{'peak on object':>16}"
+        f"{'mass on marker':>16}",
         file=stream,
     )
     for method in methods:
-        layer = (
-            LAST_CONV_LAYERS["shortcut"]
-            if attribution.get_method(method).needs_layer
-            else None
-        )
+        layer = LAST_CONV_LAYERS["shortcut"] if get_method(method).needs_layer else None
         maps, _ = attribution.explain(
             shortcut, marked.images, method, layer_name=layer, score=score
         )
@@ -144,13 +149,15 @@ def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=Non
             maps, marked.marker_masks, marked.masks
         )
         print(
-            f"  {method:<22}{where['marker']:>16.1%}{where['object']:>16.1%}{where['marker_energy']:>16.1%}",
+            f"  {method:<22}{where['marker']:>16.1%}{where['object']:>16.1%}"
+            f"{where['marker_energy']:>16.1%}",
             file=stream,
             flush=True,
         )
     marker_area = float(marked.marker_masks.mean() * num_images / max(carrying, 1))
     print(
-        f"  (the marker covers {marker_area:.1%} of an image that carries it: a map that ignores it puts about "
+        f"  (the marker covers {marker_area:.1%} of an image that carries it: "
+        "a map that ignores it puts about "
         "that much mass there by chance)",
         file=stream,
     )

@@ -1,4 +1,4 @@
-"""convviz_ref.attribution: every method against a closed form, a naive loop, or another method.
+"""convviz_ref.attribution: every method against a closed form, a loop, or another.
 
 Pixel methods are checked on a linear classifier, whose input gradient is
 the same at every input (``W[:, c] / 255``), so saliency, SmoothGrad,
@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import tiny_models as tm
 
-from convviz_ref import attribution, gradcam
+from convviz_ref import attribution, gradcam, methods, scoring
+from convviz_ref.maps import normalize_maps, upsample_maps
 
 
 def images_for(model, n=3, seed=0):
@@ -28,7 +29,10 @@ def images_for(model, n=3, seed=0):
 
 
 def linear_parts(model):
-    """``(W, b)`` of tm.linear_classifier in float64, W reshaped to ``(h, w, channels, classes)``."""
+    """``(W, b)`` of tm.linear_classifier in float64.
+
+    W reshaped to ``(h, w, channels, classes)``.
+    """
     kernel, bias = (
         w.astype(np.float64) for w in model.get_layer("predictions").get_weights()
     )
@@ -42,7 +46,7 @@ def linear_logits(model, images):
     )
 
 
-# ---------------------------------------------------------------- the registry and explain
+# ------------------------------------------------------------ the registry and explain
 
 
 def test_every_method_returns_maps_in_unit_range_at_its_resolution():
@@ -72,7 +76,8 @@ def test_every_method_returns_maps_in_unit_range_at_its_resolution():
             "perturbation",
         ) and entry.resolution in ("layer", "image")
         assert (
-            entry.needs_layer == (entry.family == "cam") and entry.function.__doc__
+            entry.needs_layer == (entry.family == "cam")
+            and methods.method_function(name).__doc__
         ), name
 
 
@@ -88,8 +93,8 @@ def test_cam_methods_are_at_the_layer_grid_and_pixel_methods_at_the_image():
         3,
     )  # the last spatial layer
     assert attribution.explain(model, images, "saliency")[0].shape == (2, 12, 12)
-    upsampled = attribution.upsample_maps(
-        attribution.explain(model, images, "gradcam")[0], (12, 12)
+    upsampled = upsample_maps(
+        attribution.explain(model, images, "gradcam")[0], (12, 12), clip=True
     )
     assert (
         upsampled.shape == (2, 12, 12) and upsampled.min() >= 0 and upsampled.max() <= 1
@@ -233,14 +238,14 @@ def test_logit_score_is_the_pre_softmax_score():
     model = tm.linear_classifier(seed=6)
     images = images_for(model, n=4)
     classes = np.array([0, 1, 2, 0], np.int32)
-    scores = attribution.class_scores(
-        gradcam.score_model(model, score="logit"), images, classes
+    scores = scoring.class_scores(
+        scoring.score_model(model, score="logit"), images, classes
     )
     np.testing.assert_allclose(
         scores, linear_logits(model, images)[np.arange(4), classes], rtol=1e-5
     )
-    outputs = attribution.class_scores(
-        gradcam.score_model(model, score="output"), images, classes
+    outputs = scoring.class_scores(
+        scoring.score_model(model, score="output"), images, classes
     )
     np.testing.assert_allclose(
         outputs, np.asarray(model(images))[np.arange(4), classes], rtol=1e-6
@@ -254,7 +259,7 @@ def test_two_threads_with_different_scores_get_the_serial_answers():
     def raw_maps(
         score,
     ):  # before normalizing: a switched score would show even as a change of scale
-        return attribution.gradcam(model, images, layer_name="conv", score=score)
+        return gradcam.gradcam(model, images, layer_name="conv", score=score)
 
     serial = {score: raw_maps(score) for score in gradcam.SCORES}
     assert not np.allclose(serial["logit"], serial["output"], rtol=0.1)
@@ -279,11 +284,14 @@ def test_two_threads_with_different_scores_get_the_serial_answers():
             np.testing.assert_allclose(maps, serial[score], rtol=1e-5, atol=1e-8)
 
 
-# ---------------------------------------------------------------- the CAM family, in closed form
+# ------------------------------------------------------ the CAM family, in closed form
 
 
 def gap_parts(model, images):
-    """Feature maps A (n, h, w, k) and the logit's gradient g_k = W[k, c] / (h w) of tm.gap_dense_model."""
+    """Feature maps A (n, h, w, k) of tm.gap_dense_model, and the logit's gradient.
+
+    The gradient is g_k = W[k, c] / (h w) everywhere.
+    """
     kernel, bias = model.get_layer("conv").get_weights()
     weights = model.get_layer("predictions").get_weights()[0].astype(np.float64)
     maps = np.stack(
@@ -318,7 +326,7 @@ def test_gradcam_plus_plus_and_layer_cam_in_closed_form():
 
 
 def naive_score_cam(model, image, class_index, layer_name):
-    """One masked forward pass per channel, in a Python loop: the paper's algorithm, no batching."""
+    """One masked forward pass per channel, in a loop: the paper's algorithm."""
     feature_model = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
     head = model.layers[-1]
     logit_model = keras.Model(model.inputs[0], head.input)
@@ -351,7 +359,7 @@ def test_score_cam_equals_a_loop_of_one_pass_per_channel():
 
 @pytest.mark.parametrize("method", ["score_cam", "occlusion"])
 def test_an_image_asked_for_two_classes_is_perturbed_once_and_explained_for_each(
-    method, monkeypatch
+    method,
 ):
     model = tm.functional_convnet(seed=9, image_size=16)
     images = images_for(model, n=2)
@@ -361,47 +369,42 @@ def test_an_image_asked_for_two_classes_is_perturbed_once_and_explained_for_each
     function = getattr(attribution, method)
     rows = [(0, 0), (1, 1), (0, 1), (0, 2)]  # (image, class): image 0 for three classes
     alone = [function(model, images[[image]], [c], **options)[0] for image, c in rows]
-    passes = []
-    real = attribution.all_class_scores
-    monkeypatch.setattr(
-        attribution,
-        "all_class_scores",
-        lambda forward, batch, **kw: (
-            passes.append(len(batch)) or real(forward, batch, **kw)
-        ),
-    )
-    raw = function(
-        model, images[[image for image, _ in rows]], [c for _, c in rows], **options
-    )
+    with scoring.counting_passes() as shared:
+        raw = function(
+            model, images[[image for image, _ in rows]], [c for _, c in rows], **options
+        )
     for n, expected in enumerate(alone):
         np.testing.assert_allclose(
             raw[n], expected, rtol=1e-4, atol=1e-6, err_msg=f"row {n}"
         )
-    shared = sum(passes)
-    passes.clear()
-    function(model, images, [0, 1], **options)  # each image once
-    # Image 0 is perturbed once, not three times: the two extra rows add only their own plain
-    # forward pass (occlusion scores the unoccluded image; Score-CAM takes no such pass here).
-    assert shared - sum(passes) == (2 if method == "occlusion" else 0), (
-        shared,
-        sum(passes),
+    with scoring.counting_passes() as once:
+        function(model, images, [0, 1], **options)  # each image once
+    # Image 0 is perturbed once, not three times: the two extra rows add only their
+    # own plain forward pass (occlusion scores the unoccluded image; Score-CAM takes
+    # no such pass here).
+    assert shared.images - once.images == (2 if method == "occlusion" else 0), (
+        shared.images,
+        once.images,
     )
 
 
 def test_with_one_channel_every_cam_method_is_the_feature_map():
-    """One channel with a positive weight: every CAM method must give relu(A) / max, like Grad-CAM."""
+    """One channel with a positive weight: every CAM method gives relu(A) / max.
+
+    Like Grad-CAM.
+    """
     model = tm.gap_dense_model(seed=10, image_size=8, channels=1, num_classes=2)
     kernel, bias = model.get_layer("predictions").get_weights()
     model.get_layer("predictions").set_weights([np.abs(kernel), bias])
     images = images_for(model, n=2)
     feature_maps, _ = gap_parts(model, images)
-    expected = attribution.normalize_maps(feature_maps[..., 0])
+    expected = normalize_maps(feature_maps[..., 0])
     for name in ("gradcam", "gradcam_plus_plus", "score_cam", "layer_cam"):
         maps, _ = attribution.explain(model, images, name, 0, layer_name="conv")
         np.testing.assert_allclose(maps, expected, atol=1e-5, err_msg=name)
 
 
-# ---------------------------------------------------------------- the pixel family, in closed form
+# ---------------------------------------------------- the pixel family, in closed form
 
 
 def test_saliency_and_smoothgrad_of_a_linear_model_are_its_weights():
@@ -421,7 +424,7 @@ def test_saliency_and_smoothgrad_of_a_linear_model_are_its_weights():
     )
     maps, _ = attribution.explain(model, images, "saliency", classes)
     np.testing.assert_allclose(
-        maps, attribution.normalize_maps(np.abs(expected).max(axis=-1)), atol=1e-5
+        maps, normalize_maps(np.abs(expected).max(axis=-1)), atol=1e-5
     )
 
 
@@ -448,10 +451,13 @@ def test_integrated_gradients_of_a_linear_model_in_closed_form():
 
 
 def test_integrated_gradients_is_the_trapezoid_rule():
-    """One interval: (x - x') times the mean of the gradients at both ends (a left sum would use one)."""
+    """One interval: (x - x') times the mean of the gradients at both ends.
+
+    (A left sum would use one of them.)
+    """
     model = tm.functional_convnet(seed=13)
     images = images_for(model, n=2)
-    scorer = gradcam.score_model(model, score="logit")
+    scorer = scoring.score_model(model, score="logit")
     classes = np.array([0, 2], np.int32)
     at_image = attribution.input_gradients(scorer, images, classes)
     at_black = attribution.input_gradients(scorer, np.zeros_like(images), classes)
@@ -475,9 +481,11 @@ def test_integrated_gradients_completeness_on_a_curved_model():
     assert attribution.completeness_gap(model, images, coarse, 0).mean() > gaps.mean()
 
 
-def test_integrated_gradients_to_a_tolerance_doubles_the_steps_of_each_image_that_needs_it():
-    # A ReLU convnet: the gap falls as the steps double. Each image ends at the fewest intervals of
-    # 2, 4, 8, ... whose gap is within the tolerance, and its attributions are the fixed rule's there.
+def test_integrated_gradients_to_a_tolerance_doubles_each_image_s_steps_as_needed():
+    # A ReLU convnet: the gap falls as the steps double. Each image ends at the fewest
+    # intervals of
+    # 2, 4, 8, ... whose gap is within the tolerance, and its attributions are the fixed
+    # rule's there.
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=6)
     fixed = {
@@ -526,7 +534,7 @@ def test_explain_adds_integrated_gradients_steps_until_within_one_percent():
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=4)
     assert attribution.METHODS["integrated_gradients"].options == {
-        "tolerance": attribution.COMPLETENESS_TOLERANCE
+        "tolerance": methods.COMPLETENESS_TOLERANCE
     }
     maps, classes = attribution.explain(model, images, "integrated_gradients", steps=2)
     within = attribution.integrated_gradients(
@@ -669,56 +677,20 @@ def test_normalize_maps_never_divides_by_zero():
     maps = np.stack(
         [np.zeros((3, 3)), np.full((3, 3), 2.0), np.arange(9.0).reshape(3, 3)]
     )
-    normalized = attribution.normalize_maps(maps)
+    normalized = normalize_maps(maps)
     np.testing.assert_array_equal(normalized[0], 0)
     np.testing.assert_array_equal(normalized[1], 1)
     np.testing.assert_allclose(normalized[2], np.arange(9.0).reshape(3, 3) / 8)
 
 
-def test_a_new_method_is_one_function_and_one_registry_entry(monkeypatch):
-    """Registered once in METHODS, a method is found by explain, the leaderboard and the CLI's checks."""
-    from convviz_ref import cli, compare
-
-    def brightness(model, images, class_index=None, *, score="logit"):
-        """A toy method: each pixel's brightness (it looks at no model)."""
-        return np.asarray(images, np.float32).mean(axis=-1)
-
-    entry = attribution.Method(
-        brightness,
-        attribution.positive_part,
-        "pixel",
-        "image",
-        False,
-        "none",
-        "Brightness",
-    )
-    monkeypatch.setitem(attribution.METHODS, "brightness", entry)
-    model = tm.linear_classifier(seed=0)
-    images = images_for(model, n=2)
-    maps, _ = attribution.explain(model, images, "brightness")
-    np.testing.assert_allclose(
-        maps, attribution.normalize_maps(images.mean(axis=-1)), atol=1e-6
-    )
-    assert "brightness" in compare.parse_methods("all")
-    assert compare.parse_methods("brightness") == ["brightness"]
-
-    class Args:
-        patch = stride = samples = steps = None
-
-    assert cli._method_options(brightness, Args()) == {}
-    Args.steps = 4
-    with pytest.raises(
-        ValueError, match="--steps does not apply to method 'brightness'"
-    ):
-        cli._method_options(brightness, Args())
-
-
 def test_many_passes_run_traced_and_keep_the_closed_forms():
-    # From TRACE_FROM passes on, the forward and the gradient steps are traced once and run
-    # BATCH_SIZE images at a time, the last batch smaller: the closed forms must still hold.
+    # From TRACE_FROM passes on, the forward and the gradient steps are traced once and
+    # run
+    # BATCH_SIZE images at a time, the last batch smaller: the closed forms must still
+    # hold.
     model = tm.linear_classifier(seed=21)
-    n = attribution.TRACE_FROM + 3
-    assert n % attribution.BATCH_SIZE, "a partial last batch takes part"
+    n = scoring.TRACE_FROM + 3
+    assert n % scoring.BATCH_SIZE, "a partial last batch takes part"
     images = images_for(model, n=n)
     kernel, _ = linear_parts(model)
     classes = np.arange(n) % 3
@@ -728,23 +700,23 @@ def test_many_passes_run_traced_and_keep_the_closed_forms():
         rtol=1e-4,
         atol=1e-9,
     )
-    forward = attribution.compiled(gradcam.score_model(model, score="logit"), n)
+    forward = scoring.compiled(scoring.score_model(model, score="logit"), n)
     assert hasattr(forward, "get_concrete_function"), "a tf.function at this size"
     np.testing.assert_allclose(
-        attribution.class_scores(forward, images, classes),
+        scoring.class_scores(forward, images, classes),
         linear_logits(model, images)[np.arange(n), classes],
         rtol=1e-4,
         atol=1e-5,
     )
     attributions = attribution.integrated_gradients(
-        model, images[:2], 1, steps=2 * attribution.TRACE_FROM
+        model, images[:2], 1, steps=2 * scoring.TRACE_FROM
     )
     np.testing.assert_allclose(
         attributions, images[:2] * kernel[..., 1] / 255, rtol=1e-4, atol=1e-7
     )
 
 
-# ---------------------------------------------------------------- what is derived once per model
+# ------------------------------------------------------ what is derived once per model
 
 
 def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
@@ -753,7 +725,7 @@ def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
     # so after the model's weights change (as in the cascading randomization) every
     # method must answer what it answers for a new model with those weights.
     model = tm.functional_convnet(seed=30)
-    images = images_for(model, n=attribution.TRACE_FROM)  # traced steps take part too
+    images = images_for(model, n=scoring.TRACE_FROM)  # traced steps take part too
     options = {"smoothgrad": {"samples": 2}, "integrated_gradients": {"steps": 2}}
     for name in attribution.METHODS:
         attribution.explain(model, images, name, score="logit", **options.get(name, {}))
@@ -763,7 +735,7 @@ def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
     fresh = tm.set_random_weights(tm.functional_convnet(seed=0), seed=31)
     np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(fresh(images)))
     for name in attribution.METHODS:
-        classes = attribution.top_classes(fresh, images)
+        classes = scoring.top_classes(fresh, images)
         again, _ = attribution.explain(
             model, images, name, classes, score="logit", **options.get(name, {})
         )
@@ -778,24 +750,24 @@ def test_what_is_derived_from_a_model_is_built_once_and_only_for_that_model():
         tm.functional_convnet(seed=32),
         tm.functional_convnet(seed=33),
     )  # same names, other weights
-    assert gradcam.cached_score_model(
+    assert scoring.cached_score_model(
         model, score="logit"
-    ) is gradcam.cached_score_model(model, score="logit")
-    assert gradcam.cached_score_model(
+    ) is scoring.cached_score_model(model, score="logit")
+    assert scoring.cached_score_model(
         model, score="logit"
-    ) is not gradcam.cached_score_model(model, score="output")
-    assert gradcam.cached_score_model(
+    ) is not scoring.cached_score_model(model, score="output")
+    assert scoring.cached_score_model(
         twin, score="logit"
-    ) is not gradcam.cached_score_model(model, score="logit")
+    ) is not scoring.cached_score_model(model, score="logit")
     assert attribution.cached_guided_model(model) is attribution.cached_guided_model(
         model
     )
-    scorer = gradcam.cached_score_model(model, score="logit")
-    forward = attribution.compiled(scorer, attribution.TRACE_FROM)
-    assert forward is attribution.compiled(scorer, attribution.TRACE_FROM)
-    images = images_for(model, n=attribution.TRACE_FROM + 1)
+    scorer = scoring.cached_score_model(model, score="logit")
+    forward = scoring.compiled(scorer, scoring.TRACE_FROM)
+    assert forward is scoring.compiled(scorer, scoring.TRACE_FROM)
+    images = images_for(model, n=scoring.TRACE_FROM + 1)
     for _ in range(2):
-        attribution.class_scores(forward, images, np.zeros(len(images), np.int32))
+        scoring.class_scores(forward, images, np.zeros(len(images), np.int32))
     assert forward.experimental_get_tracing_count() == 1, (
         "one trace serves every batch and every call"
     )
@@ -810,6 +782,6 @@ def test_what_is_derived_from_a_model_is_built_once_and_only_for_that_model():
 
 
 def test_the_kept_models_are_bounded():
-    for seed in range(gradcam.DERIVED_CACHE_SIZE + 3):
-        gradcam.cached_score_model(tm.linear_classifier(seed=seed), score="logit")
-    assert len(gradcam._derived) <= gradcam.DERIVED_CACHE_SIZE
+    for seed in range(scoring.DERIVED_CACHE_SIZE + 3):
+        scoring.cached_score_model(tm.linear_classifier(seed=seed), score="logit")
+    assert len(scoring._derived) <= scoring.DERIVED_CACHE_SIZE

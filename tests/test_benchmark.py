@@ -1,4 +1,7 @@
-"""The benchmark command measures what it says (tiny settings; the figures come from the command)."""
+"""The benchmark command measures what it says.
+
+Tiny settings here; the figures come from the command.
+"""
 
 import re
 
@@ -18,7 +21,8 @@ def test_interleaved_times_warm_up_each_function_then_alternate():
 
 
 def test_median_ratio_pairs_the_repeats():
-    # Ratios 2, 3 and 10 (median 3), not median(numerators) / median(denominators) = 4 / 1.
+    # Ratios 2, 3 and 10 (median 3), not median(numerators) / median(denominators) = 4 /
+    # 1.
     assert benchmark.median_ratio([2.0, 6.0, 4.0], [1.0, 2.0, 0.4]) == 3.0
 
 
@@ -85,7 +89,8 @@ def test_run_benchmarks_prints_the_figures_it_returns():
     alone, batched = grid["step_per_image"][1], grid["step_per_image"][16]
     assert min(alone, batched) > 0
     assert (
-        f"one traced step, per image: {1000 * alone:.2f} ms alone, {1000 * batched:.2f} ms in a batch of 16 "
+        f"one traced step, per image: {1000 * alone:.2f} ms alone, "
+        f"{1000 * batched:.2f} ms in a batch of 16 "
         f"({alone / batched:.2f}x from batching itself"
     ) in text
     assert printed("gradcam_heatmap", f"{1000 * cam['gradcam']:.1f} ms")

@@ -1,4 +1,4 @@
-"""Faithfulness measures: pointing game, baselines, rank correlation, filter-ascent check."""
+"""Faithfulness: pointing game, baselines, rank correlation, filter-ascent check."""
 
 import io
 
@@ -48,7 +48,8 @@ def test_rank_correlation_of_identical_and_reversed_heatmaps():
 
 @pytest.mark.slow
 def test_evaluate_faithfulness_end_to_end_on_the_small_convnet(capsys):
-    # Every section runs; the ascent check on 8 filters (the command checks 64) takes a second, not ten.
+    # Every section runs; the ascent check on 8 filters (the command checks 64) takes a
+    # second, not ten.
     results = faithfulness.evaluate_faithfulness(
         "small_convnet", num_images=24, num_ascent_filters=8
     )
@@ -246,7 +247,10 @@ def test_baseline_maps_look_at_no_model():
 
 
 def test_the_randomized_model_is_not_the_training_s_initialization():
-    """Re-initialized with the training's seed, the head would come back as it started: r = 0.91 to its trained weights."""
+    """Re-initialized with the training's seed, the head would come back as it started.
+
+    r = 0.91 to its trained weights.
+    """
     from convviz_ref import models
 
     trained = (

@@ -1,4 +1,7 @@
-"""The measures of the leaderboard on hand-made maps and masks: energy pointing, deletion / insertion, randomization."""
+"""The leaderboard's measures on hand-made maps and masks.
+
+Energy pointing, deletion / insertion, randomization.
+"""
 
 import keras
 import numpy as np
@@ -9,7 +12,10 @@ from convviz_ref import data, faithfulness
 
 
 def quadrant_masks():
-    """Two 8x8 trimaps: object in the top-left quadrant, contour along its edge; background elsewhere."""
+    """Two 8x8 trimaps: object in the top-left quadrant, contour along its edge.
+
+    Background elsewhere.
+    """
     masks = np.full((2, 8, 8), data.BACKGROUND)
     masks[:, :4, :4] = data.OBJECT_INSIDE
     masks[:, 4, :4] = data.CONTOUR
@@ -58,7 +64,10 @@ def test_area_under_curve_by_the_trapezoid_rule():
 
 
 def test_deletion_and_insertion_follow_the_map_order():
-    """A model that scores the mean brightness of the left half: a map on the left deletes fastest."""
+    """A model that scores the mean brightness of the left half.
+
+    A map on the left deletes fastest.
+    """
     inputs = keras.Input(shape=(8, 8, 3))
     left = keras.layers.Cropping2D(((0, 0), (0, 4)))(inputs)
     x = keras.layers.GlobalAveragePooling2D()(left)
@@ -162,8 +171,11 @@ def test_cascading_randomization_destroys_gradients_but_not_the_model():
     )  # "re-initialized" with its own weights: nothing changes
 
 
-def test_deletion_and_insertion_of_many_images_equal_one_image_and_one_fraction_at_a_time():
-    """The variants of several images share batches: each curve must still be its own image's, for its class."""
+def test_deletion_and_insertion_of_many_images_equal_one_image_and_fraction_at_a_time():
+    """The variants of several images share batches.
+
+    Each curve must still be its own image's, for its class.
+    """
     model = tm.functional_convnet(seed=3)
     rng = np.random.default_rng(4)
     images = rng.uniform(0, 255, (5, 12, 12, 3)).astype(np.float32)

@@ -1,5 +1,6 @@
-"""convviz_ref.gradcam: the Grad-CAM formula, its edge cases, overlays; and output shapes of all three techniques.
+"""convviz_ref.gradcam: the Grad-CAM formula, its edge cases, overlays.
 
+And the output shapes of all three techniques.
 The channel weights are checked in closed form on models whose last conv
 layer feeds GlobalAveragePooling + Dense (``d z_c / d A[i, j, k] = W[k, c] /
 (h w)``, then the softmax or sigmoid Jacobian), and by central finite
@@ -16,7 +17,7 @@ import tiny_models as tm
 from keras import layers
 from PIL import Image
 
-from convviz_ref import activations, filters, gradcam
+from convviz_ref import activations, filters, gradcam, scoring
 from convviz_ref.models import build_small_convnet, build_xception_like
 
 # ---------------------------------------------------------------- references
@@ -30,7 +31,8 @@ def normalized(cam):
 def analytic_gap_gradcam(model, images, class_index, score):
     """Grad-CAM of tm.gap_dense_model in closed form, float64.
 
-    Returns (heatmap of image 0 with weights averaged over the batch, per-image heatmaps, class indices).
+    Returns (heatmap of image 0 with weights averaged over the batch, per-image
+    heatmaps, class indices).
     """
     kernel, bias = model.get_layer("conv").get_weights()
     weights, dense_bias = (
@@ -69,10 +71,14 @@ def analytic_gap_gradcam(model, images, class_index, score):
 
 
 def reference_overlay(image, heatmap, alpha=0.4, cmap="jet"):
-    """The documented overlay, in float64 (PIL's bicubic resize, as Keras' image utilities use)."""
+    """The documented overlay, in float64.
+
+    PIL's bicubic resize, as Keras' image utilities use.
+    """
     colors = matplotlib.colormaps[cmap](np.arange(256))[:, :3]
     indices = (255 * np.clip(np.asarray(heatmap, np.float64), 0, 1)).astype(np.uint8)
-    # Keras' array_to_img goes through float32 before uint8: 147.99999999 (gray's 148 / 255 * 255) is 148.
+    # Keras' array_to_img goes through float32 before uint8: 147.99999999 (gray's 148 /
+    # 255 * 255) is 148.
     colored = (colors[indices] * 255.0).astype(np.float32).astype(np.uint8)
     colored = Image.fromarray(colored, "RGB").resize(
         (image.shape[1], image.shape[0]), Image.Resampling.BICUBIC
@@ -85,7 +91,10 @@ def reference_overlay(image, heatmap, alpha=0.4, cmap="jet"):
 
 
 def hand_model():
-    """2x2x1 input; conv "conv" (1x1, no bias) gives A0 = x, A1 = -x; GAP; Dense W = [[2, 0], [1, 1]], softmax."""
+    """2x2x1 input; conv "conv" (1x1, no bias) gives A0 = x, A1 = -x; GAP.
+
+    Then Dense W = [[2, 0], [1, 1]], softmax.
+    """
     inputs = keras.Input(shape=(2, 2, 1), name="image")
     x = layers.Conv2D(2, 1, use_bias=False, name="conv")(inputs)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
@@ -105,13 +114,17 @@ def hand_model():
 
 @pytest.mark.parametrize("score", ["output", "logit"])
 def test_gradcam_worked_example(score):
-    # x = [[1, 2], [3, -4]]: A0 = x, A1 = -x; GAP = [0.5, -0.5]; logits z = [0.5, -0.5] (top class 0).
+    # x = [[1, 2], [3, -4]]: A0 = x, A1 = -x; GAP = [0.5, -0.5]; logits z = [0.5, -0.5]
+    # (top class 0).
     # Class 0, logit: alpha = W[:, 0] / 4 = [0.5, 0.25];
-    #   mean_k(alpha_k A_k) = (0.5 x - 0.25 x) / 2 = x / 8 = [[0.125, 0.25], [0.375, -0.5]]
+    #   mean_k(alpha_k A_k) = (0.5 x - 0.25 x) / 2 = x / 8 = [[0.125, 0.25], [0.375,
+    # -0.5]]
     #   -> relu -> [[0.125, 0.25], [0.375, 0]] -> / 0.375 -> [[1/3, 2/3], [1, 0]].
-    # Class 0, softmax output p = sigmoid(1): alpha = p (1 - p) / 4 * (W[:, 0] - W[:, 1]) = p (1 - p) [1/2, 0]:
+    # Class 0, softmax output p = sigmoid(1): alpha = p (1 - p) / 4 * (W[:, 0] - W[:,
+    # 1]) = p (1 - p) [1/2, 0]:
     #   a positive multiple of x / 2, the same heatmap.
-    # Class 1 (either score): alpha proportional to [-2, 0] or [0, 1]: a positive multiple of -x
+    # Class 1 (either score): alpha proportional to [-2, 0] or [0, 1]: a positive
+    # multiple of -x
     #   -> relu keeps only the -4 -> [[0, 0], [0, 1]].
     model = hand_model()
     x = np.array([[1, 2], [3, -4]], np.float32).reshape(1, 2, 2, 1)
@@ -131,7 +144,8 @@ def test_gradcam_worked_example(score):
 
 @pytest.mark.parametrize("score", ["output", "logit"])
 def test_heatmap_with_no_positive_value_stays_all_zero(score):
-    # x > 0 everywhere: class 1's map is a positive multiple of -x < 0, all removed by the ReLU.
+    # x > 0 everywhere: class 1's map is a positive multiple of -x < 0, all removed by
+    # the ReLU.
     model = hand_model()
     heatmap = gradcam.gradcam_heatmap(
         model,
@@ -155,7 +169,7 @@ def test_heatmap_of_an_all_zero_feature_map_is_all_zero():
     np.testing.assert_array_equal(heatmap, np.zeros((8, 8)))
 
 
-# ---------------------------------------------------------------- closed form on random models
+# -------------------------------------------------------- closed form on random models
 
 
 @pytest.mark.parametrize("score", ["output", "logit"])
@@ -173,7 +187,8 @@ def test_softmax_gap_model_matches_the_closed_form(class_index, score):
 
 
 def test_output_and_logit_scores_really_differ():
-    # With four classes, d softmax_c / d A mixes every column of W; the logit's gradient is W[:, c] alone.
+    # With four classes, d softmax_c / d A mixes every column of W; the logit's gradient
+    # is W[:, c] alone.
     model = tm.gap_dense_model(seed=2, channels=5, num_classes=4)
     image = np.random.default_rng(3).normal(size=(1, 8, 8, 3)).astype(np.float32)
     output = gradcam.gradcam_heatmap(model, image, "conv", 2, score="output")
@@ -297,7 +312,7 @@ def test_top_classes_are_each_images_own():
     )  # the images do not all agree, so per-image top classes were used
 
 
-# ---------------------------------------------------------------- score="logit" leaves the model as it was
+# -------------------------------------------- score="logit" leaves the model as it was
 
 
 def test_logit_score_leaves_the_model_unchanged():
@@ -380,7 +395,8 @@ def test_class_index_out_of_range(class_index):
     with pytest.raises(
         ValueError,
         match=re.escape(
-            f"class_index {class_index} is out of range: the model has 4 output(s) (0..3)"
+            f"class_index {class_index} is out of range: "
+            "the model has 4 output(s) (0..3)"
         ),
     ):
         gradcam.gradcam_heatmap(
@@ -394,7 +410,8 @@ def test_unknown_layer_lists_the_layers_with_a_spatial_output():
         gradcam.gradcam_heatmap(model, np.zeros((1, 12, 12, 3), np.float32), "conv9")
     message = str(error.value)
     assert message.startswith(
-        "no layer named 'conv9' in model 'tiny_functional'; layers with a spatial output:"
+        "no layer named 'conv9' in model 'tiny_functional'; "
+        "layers with a spatial output:"
     )
     for name in ("conv1", "pool1", "conv2"):
         assert name in message
@@ -462,7 +479,8 @@ def test_find_last_conv_layer_without_a_spatial_layer():
 
 
 def test_overlay_worked_example():
-    # jet(0) = (0, 0, 0.5) and jet(255) = (0.5, 0, 0): colored = (0, 0, 127) and (127, 0, 0) (uint8 of 127.5);
+    # jet(0) = (0, 0, 0.5) and jet(255) = (0.5, 0, 0): colored = (0, 0, 127) and (127,
+    # 0, 0) (uint8 of 127.5);
     # x = 0.4 * colored + 0 = 50.8 at most, rescaled by min 0 and max 50.8 to 255.
     image = np.zeros((1, 2, 3), np.float32)
     np.testing.assert_array_equal(
@@ -501,7 +519,8 @@ def test_overlay_matches_a_reference(image_shape, heatmap_shape, alpha, cmap):
 
 
 def test_overlay_is_rescaled_to_exactly_0_255():
-    # "the result is rescaled to 0..255 by its minimum and maximum (what keras.utils.array_to_img does)":
+    # "the result is rescaled to 0..255 by its minimum and maximum (what
+    # keras.utils.array_to_img does)":
     # the darkest value becomes 0 and the brightest 255.
     rng = np.random.default_rng(18)
     brightest = []
@@ -528,7 +547,7 @@ def test_overlay_argument_errors():
         gradcam.overlay(np.zeros((8, 8)), np.zeros((2, 2)))
 
 
-# ---------------------------------------------------------------- documented output shapes, every technique
+# ------------------------------------------- documented output shapes, every technique
 
 
 def _grid(shape, per_row):
@@ -673,12 +692,13 @@ def test_documented_output_shape_and_dtype(case):
 
 @pytest.mark.parametrize("class_index", [None, 2])
 def test_many_images_take_the_traced_step_and_get_what_few_images_get(class_index):
-    # From TRACE_FROM images on, the shared step is traced and run in batches: each image
+    # From TRACE_FROM images on, the shared step is traced and run in batches: each
+    # image
     # must still get its own feature maps, gradient and (top or asked) class.
     model = tm.functional_convnet(seed=0)
     rng = np.random.default_rng(0)
     shape = (
-        gradcam.TRACE_FROM + 5,
+        scoring.TRACE_FROM + 5,
         12,
         12,
         3,

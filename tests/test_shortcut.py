@@ -1,4 +1,7 @@
-"""The shortcut ("Clever Hans") data: the same scenes with a marker, its masks, and where maps point."""
+"""The shortcut ("Clever Hans") data and where the maps point.
+
+The same scenes with a marker, and its masks.
+"""
 
 import numpy as np
 import pytest
@@ -74,7 +77,8 @@ def test_the_marked_data_is_deterministic_and_the_cache_changes_nothing(monkeypa
 def test_bad_marker_arguments_are_one_line_errors():
     with pytest.raises(
         ValueError,
-        match=r"markers must be None or one of \('marked', 'none', 'swapped'\), got 'tag'",
+        match=r"markers must be None or one of "
+        r"\('marked', 'none', 'swapped'\), got 'tag'",
     ):
         data.load_shapes("test", n=2, markers="tag")
     with pytest.raises(ValueError, match="markers are drawn on one-object images only"):
