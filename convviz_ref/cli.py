@@ -2,7 +2,7 @@
 
 Each subcommand parses its arguments, calls one library function and saves
 or prints what it returns (:mod:`convviz_ref.activations`,
-:mod:`convviz_ref.filters`, :mod:`convviz_ref.prediction`,
+:mod:`convviz_ref.filters`, :mod:`convviz_ref.gradcam`,
 :mod:`convviz_ref.segmentation`, drawn by :mod:`convviz_ref.plotting`).
 
 A mistake the user can make (a wrong layer name, an index out of range, a
@@ -388,12 +388,12 @@ def _gradcam_arguments(parser):
     "the Grad-CAM heatmap and their overlay to DIR/gradcam_CLASS.png.",
 )
 def run_gradcam(args):
-    from convviz_ref import data, gradcam, inputs, plotting, prediction
+    from convviz_ref import data, gradcam, inputs, plotting
 
     model, class_names = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, "gradcam")
     picture = inputs.load_image(args.image, inputs.input_size(model))
-    result = prediction.gradcam_prediction(
+    result = gradcam.gradcam_prediction(
         model, picture.batch, args.layer, args.class_index, score=args.score
     )
     top, explained, probabilities = result.top, result.explained, result.probabilities

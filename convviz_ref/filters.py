@@ -34,8 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from convviz_ref.gradcam import derived
 from convviz_ref.progress import progress as progress_bar
+from convviz_ref.scoring import derived
 
 BOOK_LEARNING_RATE = 10.0
 """The book's step size, for inputs in [-1, 1] (a range of width 2)."""
@@ -380,7 +380,7 @@ def _traced(steps, feature_extractor):
     one Python function: from the fifth in a row it prints a warning about
     excessive retracing (the book's filter chapter visits several layers).
     Bound with :func:`functools.partial`, each extractor has its own function,
-    kept by :func:`convviz_ref.gradcam.derived`.
+    kept by :func:`convviz_ref.scoring.derived`.
     """
     return derived(
         feature_extractor,

@@ -14,16 +14,13 @@ The book's functions are :func:`gradcam_heatmap` (one image) and
 own, and :func:`gradcam` is the same map, raw, as the registry's attribution
 method (:mod:`convviz_ref.methods`). The steps every attribution method
 shares (the score model, the feature maps and their gradients, which layer to
-look at) live in :mod:`convviz_ref.scoring`; the names this module takes from
-it stay importable from here.
+look at) live in :mod:`convviz_ref.scoring`.
 
 Example:
 
 >>> from convviz_ref.models import build_xception_like
 >>> import numpy as np
 >>> model = build_xception_like(image_size=64)
->>> find_last_conv_layer(model)
-'last_conv_act'
 >>> image_batch = np.zeros((1, 64, 64, 3), "float32")
 >>> heatmap = gradcam_heatmap(model, image_batch, "last_conv_act")
 >>> heatmap.shape, heatmap.dtype  # the layer's 4x4 grid
@@ -32,36 +29,19 @@ Example:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import matplotlib
 import numpy as np
 
 from convviz_ref.maps import normalize_maps
 from convviz_ref.scoring import (
-    SCORES,
     check_spatial_layer,
-    derived,
     feature_maps_and_gradients,
     find_last_conv_layer,
-    score_model,
     spatial_layers,
 )
-
-__all__ = [
-    "gradcam",
-    "gradcam_heatmap",
-    "gradcam_heatmaps",
-    "overlay",
-    # Shared with the other attribution methods, from convviz_ref.scoring; kept
-    # here for the callers that import them from this module.
-    "SCORES",
-    "check_spatial_layer",
-    "derived",
-    "feature_maps_and_gradients",
-    "find_last_conv_layer",
-    "score_model",
-    "spatial_layers",
-]
 
 
 def gradcam_heatmap(
@@ -210,3 +190,58 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
         superimposed /= peak  # dividing first keeps the maximum at exactly 255
         superimposed *= 255.0
     return superimposed.astype(np.uint8)
+
+
+class GradcamPrediction(NamedTuple):
+    """What :func:`gradcam_prediction` returns.
+
+    Attributes:
+        heatmap: float32 array ``(h, w)`` in [0, 1], the Grad-CAM map.
+        layer_name: str, the layer whose feature maps were weighed.
+        probabilities: float32 array ``(num_classes,)``, the model's output.
+        top: int, the predicted class (the largest probability).
+        explained: int, the class the heatmap explains.
+    """
+
+    heatmap: np.ndarray
+    layer_name: str
+    probabilities: np.ndarray
+    top: int
+    explained: int
+
+
+def gradcam_prediction(
+    model, image_batch, layer_name=None, class_index=None, *, score="output"
+):
+    """Classify one image and explain one class with Grad-CAM.
+
+    Args:
+        model: a classifier, output ``(batch, num_classes)``.
+        image_batch: float32 array ``(1, height, width, 3)`` in the model's
+            input range.
+        layer_name: str; None for the last layer with a spatial output
+            (:func:`convviz_ref.find_last_conv_layer`).
+        class_index: int, the class to explain; None for the predicted one.
+        score: ``"output"`` or ``"logit"``, as in
+            :func:`gradcam_heatmap`.
+
+    Returns:
+        :class:`GradcamPrediction`.
+
+    Raises:
+        ValueError: for an unknown layer or one without a spatial output, a
+            model with no conv layer, or ``class_index`` out of range.
+    """
+    if layer_name is None:
+        layer_name = find_last_conv_layer(model)
+    check_spatial_layer(
+        model,
+        layer_name,
+        spatial_layers(model),
+        "layers with a spatial output",
+    )
+    heatmap = gradcam_heatmap(model, image_batch, layer_name, class_index, score=score)
+    probabilities = np.asarray(model(image_batch, training=False))[0]
+    top = int(np.argmax(probabilities))
+    explained = top if class_index is None else class_index
+    return GradcamPrediction(heatmap, layer_name, probabilities, top, explained)

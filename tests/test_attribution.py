@@ -104,7 +104,7 @@ def test_cam_methods_are_at_the_layer_grid_and_pixel_methods_at_the_image():
 def test_explain_gradcam_is_the_books_gradcam_heatmaps():
     model = tm.functional_convnet(seed=2)
     images = images_for(model, n=4)
-    for score in gradcam.SCORES:
+    for score in scoring.SCORES:
         for class_index in (None, 1, np.array([0, 2, 1, 0])):
             maps, classes = attribution.explain(
                 model, images, "gradcam", class_index, layer_name="conv2", score=score
@@ -261,9 +261,9 @@ def test_two_threads_with_different_scores_get_the_serial_answers():
     ):  # before normalizing: a switched score would show even as a change of scale
         return gradcam.gradcam(model, images, layer_name="conv", score=score)
 
-    serial = {score: raw_maps(score) for score in gradcam.SCORES}
+    serial = {score: raw_maps(score) for score in scoring.SCORES}
     assert not np.allclose(serial["logit"], serial["output"], rtol=0.1)
-    results, errors = {score: [] for score in gradcam.SCORES}, []
+    results, errors = {score: [] for score in scoring.SCORES}, []
 
     def work(score):
         try:
@@ -272,13 +272,13 @@ def test_two_threads_with_different_scores_get_the_serial_answers():
         except Exception as error:  # noqa: BLE001 - reported below, with the thread's score
             errors.append((score, error))
 
-    threads = [threading.Thread(target=work, args=(score,)) for score in gradcam.SCORES]
+    threads = [threading.Thread(target=work, args=(score,)) for score in scoring.SCORES]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors
-    for score in gradcam.SCORES:
+    for score in scoring.SCORES:
         assert len(results[score]) == 8
         for maps in results[score]:
             np.testing.assert_allclose(maps, serial[score], rtol=1e-5, atol=1e-8)
@@ -721,7 +721,7 @@ def test_many_passes_run_traced_and_keep_the_closed_forms():
 
 def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
     # The score models, the guided copy and the traced steps are kept per model
-    # (gradcam.derived); the logit head and the guided copy hold weights of their own,
+    # (scoring.derived); the logit head and the guided copy hold weights of their own,
     # so after the model's weights change (as in the cascading randomization) every
     # method must answer what it answers for a new model with those weights.
     model = tm.functional_convnet(seed=30)

@@ -360,7 +360,7 @@ def test_logit_score_of_a_separate_softmax_layer_is_its_input():
     )
     fused.get_layer("fused").set_weights(model.get_layer("dense").get_weights())
     image = np.random.default_rng(0).uniform(0, 255, (1, 8, 8, 3)).astype(np.float32)
-    for score in gradcam.SCORES:
+    for score in scoring.SCORES:
         np.testing.assert_allclose(
             gradcam.gradcam_heatmap(model, image, "conv", 1, score=score),
             gradcam.gradcam_heatmap(fused, image, "conv", 1, score=score),
@@ -450,20 +450,20 @@ def test_unknown_score_is_an_error(score):
 
 
 def test_find_last_conv_layer():
-    assert gradcam.find_last_conv_layer(tm.functional_convnet()) == "conv2"
-    assert gradcam.find_last_conv_layer(tm.gap_dense_model()) == "conv"
+    assert scoring.find_last_conv_layer(tm.functional_convnet()) == "conv2"
+    assert scoring.find_last_conv_layer(tm.gap_dense_model()) == "conv"
     assert (
-        gradcam.find_last_conv_layer(tm.nonlinear_head_model()) == "head_conv"
+        scoring.find_last_conv_layer(tm.nonlinear_head_model()) == "head_conv"
     )  # before the Flatten
-    assert gradcam.find_last_conv_layer(tm.sequential_convnet("input")) == "conv2"
+    assert scoring.find_last_conv_layer(tm.sequential_convnet("input")) == "conv2"
     assert (
-        gradcam.find_last_conv_layer(
+        scoring.find_last_conv_layer(
             build_xception_like(image_size=32, widths=(16, 32), entry_filters=16)
         )
         == "last_conv_act"
     )
     assert (
-        gradcam.find_last_conv_layer(build_small_convnet(image_size=32, widths=(4, 8)))
+        scoring.find_last_conv_layer(build_small_convnet(image_size=32, widths=(4, 8)))
         == "last_conv"
     )
 
@@ -472,7 +472,7 @@ def test_find_last_conv_layer_without_a_spatial_layer():
     inputs = keras.Input(shape=(8, 8, 3))
     model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(inputs)), name="mlp")
     with pytest.raises(ValueError, match="model 'mlp' has no conv layer"):
-        gradcam.find_last_conv_layer(model)
+        scoring.find_last_conv_layer(model)
 
 
 # ---------------------------------------------------------------- overlay
@@ -706,12 +706,12 @@ def test_many_images_take_the_traced_step_and_get_what_few_images_get(class_inde
     images = (
         rng.uniform(0, 1, (shape[0], 1, 1, 3)) * rng.uniform(0, 255, shape)
     ).astype(np.float32)
-    layer = gradcam.find_last_conv_layer(model)
-    many = gradcam.feature_maps_and_gradients(
+    layer = scoring.find_last_conv_layer(model)
+    many = scoring.feature_maps_and_gradients(
         model, images, layer, class_index, batch_size=16
     )
     few = [
-        gradcam.feature_maps_and_gradients(
+        scoring.feature_maps_and_gradients(
             model, images[start : start + 10], layer, class_index
         )
         for start in range(0, len(images), 10)
@@ -729,3 +729,26 @@ def test_many_images_take_the_traced_step_and_get_what_few_images_get(class_inde
         assert len(set(many[2].tolist())) > 1, (
             "top classes vary, so each image's own is checked"
         )
+
+
+@pytest.mark.parametrize("class_index", [None, 1])
+def test_gradcam_prediction_is_the_heatmap_and_the_model_s_probabilities(class_index):
+    model = tm.functional_convnet(seed=2)
+    image = np.random.default_rng(0).uniform(0, 255, (1, 12, 12, 3)).astype("float32")
+    result = gradcam.gradcam_prediction(model, image, class_index=class_index)
+    probabilities = np.asarray(model(image))[0]
+    assert result.layer_name == "conv2"  # the last layer with a spatial output
+    np.testing.assert_allclose(result.probabilities, probabilities, rtol=1e-6)
+    assert result.top == int(np.argmax(probabilities))
+    assert result.explained == (result.top if class_index is None else class_index)
+    np.testing.assert_array_equal(
+        result.heatmap, gradcam.gradcam_heatmap(model, image, "conv2", class_index)
+    )
+
+
+def test_gradcam_prediction_refuses_a_layer_without_a_spatial_output():
+    model = tm.functional_convnet()
+    with pytest.raises(
+        ValueError, match="layer 'gap' of model 'tiny_functional' has no"
+    ):
+        gradcam.gradcam_prediction(model, np.zeros((1, 12, 12, 3)), "gap")
