@@ -671,18 +671,9 @@ def _completeness_arguments(parser):
     "at several numbers of steps",
 )
 def run_completeness(args):
-    from convviz_ref import attribution, compare
+    from convviz_ref import compare
 
-    try:
-        steps = attribution.nested_steps(
-            int(part) for part in args.steps.split(",") if part.strip()
-        )
-    except ValueError as error:
-        if "steps" in str(error):
-            raise ValueError(f"--steps {args.steps}: {error}") from None
-        raise ValueError(
-            f"--steps takes whole numbers separated by commas, got {args.steps!r}"
-        ) from None
+    steps = compare.parse_steps(args.steps)
     print(compare.completeness_report(args.model, steps, num_images=args.num_images))
     return 0
 

@@ -125,6 +125,29 @@ def parse_methods(text):
     return names
 
 
+def parse_steps(text):
+    """The numbers of steps named by ``text``, numbers separated by commas.
+
+    Returns:
+        list of int, ascending (see :func:`~convviz_ref.attribution.nested_steps`).
+
+    Raises:
+        ValueError: for anything but whole numbers, a number below 1, or a
+            number that does not divide the largest; the message quotes
+            ``--steps``, the option that takes the list.
+    """
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--steps takes whole numbers separated by commas, got {text!r}"
+        ) from None
+    try:
+        return attribution.nested_steps(numbers)
+    except ValueError as error:
+        raise ValueError(f"--steps {text}: {error}") from None
+
+
 def score_maps(model, images, masks, classes, maps, *, deletion_steps):
     """The ground-truth measures of some maps: pointing, energy, deletion, insertion."""
     deletion, insertion = faithfulness.deletion_insertion(
