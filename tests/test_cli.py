@@ -220,7 +220,8 @@ def test_completeness_prints_a_row_per_number_of_steps(capsys):
     [
         (
             "32,48",
-            "--steps 32,48: every number of steps must divide the largest, 48; [32] do not",
+            "--steps 32,48: every number of steps must divide the largest, 48; "
+            "[32] do not",
         ),
         ("4,x", "--steps takes whole numbers separated by commas, got '4,x'"),
         ("0", "--steps 0: steps must be numbers of at least 1"),

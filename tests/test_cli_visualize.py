@@ -752,7 +752,8 @@ ERRORS = {
     ),
     "explain, unknown method": (
         ["explain", "--method", "gradcamm"],
-        "unknown method 'gradcamm'; choose one of: gradcam, gradcam_plus_plus, score_cam, ",
+        "unknown method 'gradcamm'; choose one of: gradcam, gradcam_plus_plus, "
+        "score_cam, ",
     ),
     "explain, pixel method with a layer": (
         ["explain", "--method", "saliency", "--layer", "last_conv_act"],
