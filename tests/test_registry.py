@@ -26,13 +26,13 @@ def brightness(model, images, class_index=None, *, score="logit"):
 def registered(monkeypatch):
     """``brightness`` in the registry for one test: its entry and nothing else."""
     entry = methods.Method(
-        brightness,
-        "positive_part",
-        "pixel",
-        "image",
-        False,
-        "none",
-        "Brightness",
+        function=brightness,
+        to_map="positive_part",
+        family="pixel",
+        resolution="image",
+        needs_layer=False,
+        passes="none",
+        title="Brightness",
         many_passes=True,
     )
     monkeypatch.setitem(methods.METHODS, "brightness", entry)
