@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import attribution as reference
 from convviz_ref import faithfulness as reference_faithfulness
 
@@ -67,58 +68,31 @@ def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SI
     Rescaling(1/255), Conv2D(6, 3) + ReLU (``conv1``, 10x10), MaxPooling (5x5),
     Conv2D(8, 3, same) then a separate ReLU named ``last_conv_act``, Flatten
     (so the gradient differs from cell to cell), then a Dense head of
-    ``num_classes`` units: linear (``head="linear"``, the logits) or softmax.
+    ``num_classes`` units: linear (``head="linear"``, the logits) or softmax;
+    see :func:`random_inputs.tiny_classifier`.
 
     Returns:
         An uncompiled Functional ``keras.Model``.
     """
     if head not in ("linear", "softmax"):
         raise ValueError(f"head must be 'linear' or 'softmax', got {head!r}")
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(6, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(8, 3, padding="same", name="last_conv")(x)
-    x = layers.Activation("relu", name=LAST_CONV)(x)
-    x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(
-        num_classes,
-        activation=None if head == "linear" else "softmax",
-        name="predictions",
-    )(x)
-    model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
-    rng = np.random.default_rng([seed, 17])
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            kernel, bias = weights
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            scale = (3.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights(
-                [
-                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
-                ]
-            )
-    return model
+    return random_inputs.tiny_classifier(
+        seed,
+        head=head,
+        num_classes=num_classes,
+        image_size=image_size,
+        filters=(6, 8),
+        stream=17,
+        head_scale=3.0,
+        last_conv=LAST_CONV,
+    )
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
     """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a smooth blob plus noise."""
-    rng = np.random.default_rng([seed, 19])
-    grid = np.linspace(-1, 1, image_size)
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    images = np.empty((n, image_size, image_size, 3), np.float32)
-    for index in range(n):
-        centre = rng.uniform(-0.6, 0.6, size=2)
-        blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.2)
-        images[index] = np.clip(
-            blob[..., None] * rng.uniform(0, 255, 3)
-            + rng.uniform(0, 80, images.shape[1:]),
-            0,
-            255,
-        )
-    return images
+    return random_inputs.blob_images(
+        seed, n, image_size, stream=19, width=0.2, noise=80
+    )
 
 
 def random_trimaps(rng, n, size=MASK_SIZE):

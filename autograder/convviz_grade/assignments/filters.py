@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import filters as reference
 
 IMAGE_SIZE = 16
@@ -67,10 +68,7 @@ def random_feature_extractor(seed, layer_name="conv2", **kwargs):
 
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
     """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(
-        np.float32
-    )
+    return random_inputs.uniform_images(seed, num_images, image_size)
 
 
 def random_pattern(seed, size=96):

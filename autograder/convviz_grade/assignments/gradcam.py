@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import gradcam as reference
 
 LAST_CONV = "last_conv_act"
@@ -46,54 +47,30 @@ def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_S
     ReLU named ``last_conv_act``, Flatten (so the gradient differs from
     pixel to pixel, unlike after global average pooling), then a Dense head:
     softmax over ``num_classes`` classes, or one sigmoid unit
-    (``head="sigmoid"``).
+    (``head="sigmoid"``); see :func:`random_inputs.tiny_classifier`.
 
     Returns:
         An uncompiled Functional ``keras.Model``.
     """
     if head not in ("softmax", "sigmoid"):
         raise ValueError(f"head must be 'softmax' or 'sigmoid', got {head!r}")
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="last_conv")(x)
-    x = layers.Activation("relu", name=LAST_CONV)(x)
-    x = layers.Flatten(name="flatten")(x)
-    units, activation = (
-        (num_classes, "softmax") if head == "softmax" else (1, "sigmoid")
+    return random_inputs.tiny_classifier(
+        seed,
+        head=head,
+        num_classes=num_classes,
+        image_size=image_size,
+        filters=(8, 16),
+        stream=7,
+        head_scale=10.0,
+        last_conv=LAST_CONV,
     )
-    outputs = layers.Dense(units, activation=activation, name="predictions")(x)
-    model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
-    rng = np.random.default_rng([seed, 7])
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            kernel, bias = weights
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            scale = (10.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights(
-                [
-                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
-                ]
-            )
-    return model
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
     """Seeded float32 images ``(n, size, size, 3)`` in 0..255: smooth blobs plus noise."""
-    rng = np.random.default_rng([seed, 11])
-    grid = np.linspace(-1, 1, image_size)
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    images = np.empty((n, image_size, image_size, 3), np.float32)
-    for index in range(n):
-        centre = rng.uniform(-0.6, 0.6, size=2)
-        blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.15)
-        colour = rng.uniform(0, 255, size=3)
-        noise = rng.uniform(0, 60, size=(image_size, image_size, 3))
-        images[index] = np.clip(blob[..., None] * colour + noise, 0, 255)
-    return images
+    return random_inputs.blob_images(
+        seed, n, image_size, stream=11, width=0.15, noise=60
+    )
 
 
 def _maps_and_gradient(model, image_batch, layer_name, class_index):
