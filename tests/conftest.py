@@ -162,3 +162,49 @@ def network_attempts(monkeypatch, request):
     yield attempts
     if attempts and request.node.get_closest_marker("tries_network") is None:
         pytest.fail(f"test tried to reach the network: {attempts}")
+
+
+# The grader's tests of one assignment (tests/autograder/test_secure_grading_*.py and
+# test_exercise_*.py) name it in a module-level ASSIGNMENT; these fixtures read it. Their
+# helpers live in tests/autograder/exercise_tools.py, importable once such a module is.
+
+
+@pytest.fixture(scope="module")
+def graded_assignment(request):
+    """The module's ``ASSIGNMENT``, a :class:`convviz_grade.grading.Assignment` of its solution."""
+    from convviz_grade import grading
+    from exercise_tools import solution_notebook
+
+    name = request.module.ASSIGNMENT
+    return grading.Assignment(name, solution_notebook(name))
+
+
+@pytest.fixture(scope="module")
+def server(graded_assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions (exercise_tools.grading_server)."""
+    from convviz_grade import sandbox
+    from exercise_tools import grading_server
+
+    assert sandbox.bwrap_available(), (
+        "these tests grade in bubblewrap, as convviz-grade does"
+    )
+    slot = tmp_path_factory.mktemp("slot") / "slot"
+    with grading_server(graded_assignment, slot) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def notebook_runs(request, tmp_path_factory):
+    """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with ``MISTAKEN``.
+
+    Both sets of answers (dicts, grade_id to source) run in one kernel; the
+    fixture is ``[(results, other_errors)] * 2`` (exercise_tools.run_answer_sets).
+    """
+    from exercise_tools import run_answer_sets
+
+    module = request.module
+    return run_answer_sets(
+        module.ASSIGNMENT,
+        [module.CORRECT, module.MISTAKEN],
+        tmp_path_factory.mktemp("runs"),
+    )

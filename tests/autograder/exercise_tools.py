@@ -17,7 +17,7 @@ import nbformat
 from convviz_grade import notebook_cells, sandbox
 from convviz_grade.validate import collect_results, execute
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def solution_notebook(assignment):
@@ -161,16 +161,142 @@ def models_as_the_worker_loads_them(assignment):
     return by_case
 
 
-def grade_with(server, assignment, path):
-    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``."""
+def submission(folder, assignment, answers, *, name=None):
+    """A copy of ``assignment``'s solution notebook with some solution cells replaced.
+
+    Args:
+        folder: where to write it, as ``{name}.ipynb`` (``name`` defaults to
+            the assignment's).
+        answers: dict, each solution cell's grade_id to the source that
+            replaces it (the whole cell, ``def`` line included).
+
+    Returns:
+        Path of the notebook.
+    """
+    notebook = notebook_cells.replace_answers(
+        nbformat.read(solution_notebook(assignment), as_version=4), answers
+    )
+    path = Path(folder) / f"{name or assignment}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def released_notebook(assignment):
+    """The student copy of ``assignment`` that ``convviz-grade release`` wrote."""
+    return REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
+
+
+def grade_with(server, assignment, path, *, timeout=None):
+    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``.
+
+    Prints the score, seconds and worker runs of ``path``. ``timeout`` (seconds)
+    replaces convviz-grade's time limit of a worker run when given.
+
+    Returns:
+        ``(graded, functions)``: the :class:`convviz_grade.grading.GradedSubmission`
+        and ``{function name: its grade}``, in the assignment's order.
+    """
     from convviz_grade import grading
 
     assert sandbox.bwrap_available(), (
         "these tests grade inside bubblewrap, as convviz-grade does"
     )
+    limit = {} if timeout is None else {"timeout": timeout}
     try:
-        return grading.grade_submission(
-            assignment, path, hide=[REPOSITORY], server=server
+        graded = grading.grade_submission(
+            assignment, path, hide=[REPOSITORY], server=server, **limit
         )
     finally:
         server.clear_slot()
+    print(
+        f"{path.name}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s,"
+        f" {graded.runs} worker run(s)"
+    )
+    return graded, {function.function: function for function in graded.functions}
+
+
+HINT = "hint: your answer is what you get if you {}"
+"""How a failed test names a usual mistake (the notebooks' and the grader's)."""
+
+
+def assert_full_marks(run, functions):
+    """The notebook run of correct answers passed everything.
+
+    Args:
+        run: ``(results, other_errors)``, one item of :func:`run_answer_sets`.
+        functions: the graded functions, in the notebook's order.
+
+    No cell other than a test failed, and each function passed its visible and
+    its hidden tests, for 3 points.
+    """
+    results, other_errors = run
+    assert other_errors == []
+    assert list(results) == list(functions)
+    for name, result in results.items():
+        assert result.passed, (name, result.failures)
+        assert result.kinds == ["visible", "hidden"], name
+        assert result.points == 3, name
+
+
+def assert_mistakes_named(run, hints, *, named_by="first"):
+    """The notebook run of mistaken answers failed each function, naming its mistake.
+
+    Args:
+        run: ``(results, other_errors)``, one item of :func:`run_answer_sets`.
+        hints: dict, each function to what its mistake did (see :data:`HINT`).
+        named_by: which failures must name the hint: ``"first"``, the first
+            failure, a visible test's; ``"each"``, each failure, a visible then a
+            hidden test's; ``"any"``, at least one failure.
+
+    No cell other than a test failed, and each function of ``hints`` scored 0.
+    """
+    results, other_errors = run
+    assert other_errors == []
+    for name, hint in hints.items():
+        result = results[name]
+        assert not result.passed and result.points == 0, name
+        failures = result.failures
+        messages = [message for _, message in failures]
+        if named_by == "first":
+            assert failures[0][0] == "visible", failures
+            messages = messages[:1]
+        elif named_by == "each":
+            assert [kind for kind, _ in failures] == ["visible", "hidden"], failures
+        else:
+            messages = ["\n".join(messages)]
+        for message in messages:
+            assert HINT.format(hint) in message, (name, message)
+
+
+def assert_full_points(functions, names=None):
+    """Each function of a graded submission passed for 3 of 3 points.
+
+    Args:
+        functions: ``{name: grade}``, the second item of :func:`grade_with`.
+        names: the graded functions in order, when the test checks them too.
+    """
+    if names is not None:
+        assert list(functions) == list(names)
+    for function in functions.values():
+        assert (function.status, function.score, function.max_score) == (
+            "passed",
+            3.0,
+            3.0,
+        ), function.message
+
+
+def assert_zero_with_hints(functions, hints, *, where="visible"):
+    """Each function of ``hints`` failed for 0 points, the first failed case a
+    ``where`` ("visible" or "hidden") test whose message names the hint."""
+    for name, hint in hints.items():
+        function = functions[name]
+        assert (function.status, function.score) == ("failed", 0.0), function
+        assert function.message.startswith(f"({where} test)"), function.message
+        assert HINT.format(hint) in function.message, function.message
+
+
+def assert_not_written_yet(functions):
+    """Each function failed for 0 points with the release's NotImplementedError."""
+    for function in functions.values():
+        assert (function.status, function.score) == ("failed", 0.0), function
+        assert "NotImplementedError" in function.message, function.message

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import activations as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import assert_full_marks, assert_mistakes_named
 
 from convviz_ref import activations as reference
 
@@ -77,7 +77,7 @@ def test_grid_mistakes_leave_the_input_as_it_was():
 
 # ---------------------------------------------------------- notebook runs
 
-CORRECT = """
+CORRECT_GRID = """
 def channel_grid(activation, images_per_row=16):
     maps = np.array(activation, dtype=np.float64)  # float64, and a copy of the input
     maps = maps.reshape(maps.shape[-3:])  # (1, h, w, c) or (h, w, c) -> (h, w, c)
@@ -101,7 +101,7 @@ def channel_grid(activation, images_per_row=16):
     return np.vstack(lines[:-1]).astype(np.uint8)
 """
 
-MISTAKEN = """
+GRID_BY_MAXIMUM = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
@@ -121,35 +121,17 @@ def channel_grid(activation, images_per_row=16):
 """
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "activations",
-        [{"channel_grid": CORRECT}, {"channel_grid": MISTAKEN}],
-        tmp_path_factory.mktemp("runs"),
-    )
+ASSIGNMENT = "activations"
+CORRECT = {"channel_grid": CORRECT_GRID}
+MISTAKEN = {"channel_grid": GRID_BY_MAXIMUM}
 
 
 @pytest.mark.slow
 def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert other_errors == []
-    result = results["channel_grid"]
-    assert result.passed, result.failures
-    assert result.kinds == ["visible", "hidden"]
-    assert result.points == 3
+    assert_full_marks(notebook_runs[0], CORRECT)
 
 
 @pytest.mark.slow
 def test_a_usual_mistake_fails_and_is_named(notebook_runs):
-    results, other_errors = notebook_runs[1]
-    assert other_errors == []
-    result = results["channel_grid"]
-    assert not result.passed
-    assert result.points == 0
-    messages = "\n".join(message for _, message in result.failures)
-    assert (
-        "hint: your answer is what you get if you divided by the maximum instead of the standard deviation"
-        in (messages)
-    ), messages
+    hint = "divided by the maximum instead of the standard deviation"
+    assert_mistakes_named(notebook_runs[1], {"channel_grid": hint}, named_by="any")

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import assert_full_marks, assert_mistakes_named
 from keras import layers
 
 from convviz_ref import models as reference
@@ -56,6 +56,19 @@ COUNT_SEPARABLE_AS_REGULAR = """
 def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
     return kernel_size * kernel_size * in_channels * out_channels + (out_channels if use_bias else 0)
 """
+
+ASSIGNMENT = "architecture"
+CORRECT = {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT}
+MISTAKEN = {
+    "residual_block": BLOCK_RELU_AFTER_ADD,
+    "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
+}
+HINTS = {
+    "residual_block": "applied the second ReLU after the addition",
+    "count_conv_params": (
+        "counted k * k * in_channels * out_channels for the separable convolution too"
+    ),
+}
 
 HIDDEN_TRIALS = [
     ((8, 8, 16), 16, False),
@@ -178,48 +191,12 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "architecture",
-        [
-            {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT},
-            {
-                "residual_block": BLOCK_RELU_AFTER_ADD,
-                "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
-            },
-        ],
-        tmp_path_factory.mktemp("runs"),
-    )
-
-
 @pytest.mark.slow
 def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert set(results) == {"residual_block", "count_conv_params"}
-    for result in results.values():
-        assert result.passed, result.failures
-        assert result.kinds == ["visible", "hidden"] and result.points == 3
+    assert_full_marks(notebook_runs[0], CORRECT)
 
 
 @pytest.mark.slow
 def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    expected_hints = {
-        "residual_block": "applied the second ReLU after the addition",
-        "count_conv_params": "counted k * k * in_channels * out_channels for the separable convolution too",
-    }
-    for function, hint in expected_hints.items():
-        result = results[function]
-        assert not result.passed and result.points == 0
-        for (
-            kind,
-            message,
-        ) in result.failures:  # the visible and the hidden tests both name it
-            assert f"hint: your answer is what you get if you {hint}" in message, (
-                kind,
-                message,
-            )
-        assert [kind for kind, _ in result.failures] == ["visible", "hidden"]
+    # The visible and the hidden tests both name it.
+    assert_mistakes_named(notebook_runs[1], HINTS, named_by="each")

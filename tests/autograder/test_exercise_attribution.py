@@ -9,13 +9,14 @@ import pytest
 import tensorflow as tf
 from convviz_grade.assignments import attribution as assignment
 from convviz_grade.cases import run_hidden_cases
-from exercise_tools import run_answer_sets
+from exercise_tools import assert_full_marks, assert_mistakes_named
 
 from convviz_ref import attribution as reference
 
 # Independently written correct answers: every path point in one batch and the
 # weights spelled out (IG), float64 and a loop over the images (Grad-CAM++),
 # tf.image.resize instead of keras.ops (the pointing games).
+ASSIGNMENT = "attribution"
 CORRECT = {
     "integrated_gradients": """
 def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
@@ -387,30 +388,11 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
         run_hidden_cases("attribution", "pointing_game", in_place)
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "attribution", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs")
-    )
-
-
 @pytest.mark.slow
 def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert list(results) == assignment.FUNCTIONS
-    for result in results.values():
-        assert result.passed, result.failures
-        assert result.kinds == ["visible", "hidden"] and result.points == 3
+    assert_full_marks(notebook_runs[0], assignment.FUNCTIONS)
 
 
 @pytest.mark.slow
 def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    for function, hint in HINTS.items():
-        result = results[function]
-        assert not result.passed and result.points == 0
-        kind, message = result.failures[0]
-        assert kind == "visible"
-        assert f"hint: your answer is what you get if you {hint}" in message, message
+    assert_mistakes_named(notebook_runs[1], HINTS)

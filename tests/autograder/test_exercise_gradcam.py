@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import assert_full_marks, assert_mistakes_named
 
 from convviz_ref import gradcam as reference
 
@@ -76,6 +76,14 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
         x = x / x.max() * 255.0
     return x.astype("uint8")
 """
+
+ASSIGNMENT = "gradcam"
+CORRECT = {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY}
+MISTAKEN = {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1}
+HINTS = {
+    "gradcam_heatmap": "left out the ReLU",
+    "overlay": "kept the colormap's colours in 0..1",
+}
 
 
 def _define(*sources):
@@ -180,39 +188,11 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
     )
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "gradcam",
-        [
-            {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY},
-            {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1},
-        ],
-        tmp_path_factory.mktemp("runs"),
-    )
-
-
 @pytest.mark.slow
 def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert set(results) == {"gradcam_heatmap", "overlay"}
-    for result in results.values():
-        assert result.passed, result.failures
-        assert result.kinds == ["visible", "hidden"] and result.points == 3
+    assert_full_marks(notebook_runs[0], CORRECT)
 
 
 @pytest.mark.slow
 def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    expected_hints = {
-        "gradcam_heatmap": "left out the ReLU",
-        "overlay": "kept the colormap's colours in 0..1",
-    }
-    for function, hint in expected_hints.items():
-        result = results[function]
-        assert not result.passed and result.points == 0
-        kind, message = result.failures[0]
-        assert kind == "visible"
-        assert f"hint: your answer is what you get if you {hint}" in message, message
+    assert_mistakes_named(notebook_runs[1], HINTS)

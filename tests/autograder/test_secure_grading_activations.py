@@ -14,14 +14,12 @@ from __future__ import annotations
 import nbformat
 import numpy as np
 import pytest
-from convviz_grade import grading, notebook_cells, sandbox
+from convviz_grade import notebook_cells
 from convviz_grade.assignments import activations as assignment_module
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
-from test_exercise_activations import CORRECT, MISTAKEN
+from exercise_tools import grade_with, released_notebook, solution_notebook, submission
+from test_exercise_activations import ASSIGNMENT, CORRECT_GRID, GRID_BY_MAXIMUM
 
 from convviz_ref import activations as reference
-
-ASSIGNMENT = "activations"
 
 # A constant channel whose float32 std is a round-off (channel 3 of random_activation) gets a tile:
 # only the hidden cases have such a channel.
@@ -63,46 +61,27 @@ def channel_grid(activation, images_per_row=16):
 """
 
 
-def make_submission(folder, source):
-    """A copy of the solution notebook whose ``channel_grid`` cell holds ``source``."""
-    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
-    assert notebook_cells.answer_cell_ids(notebook) == ["channel_grid"]
-    notebook_cells.replace_answers(notebook, {"channel_grid": source})
-    path = folder / f"{ASSIGNMENT}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def assignment():
-    return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
-
-
-@pytest.fixture(scope="module")
-def server(assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
-        yield server
-
-
-def grade(assignment, server, path):
-    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
-    graded = grade_with(server, assignment, path)
-    print(
-        f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)"
-    )
-    [function] = graded.functions
+def grade(graded_assignment, server, path):
+    """The grade of ``channel_grid``, the one function, out of 3 points."""
+    [function] = grade_with(server, graded_assignment, path)[0].functions
     assert function.function == "channel_grid" and function.max_score == 3.0
     return function
 
 
-def test_every_case_passes_on_the_reference(assignment):
+def make_submission(folder, source):
+    """A copy of the solution notebook whose ``channel_grid`` cell holds ``source``."""
+    notebook = nbformat.read(solution_notebook(ASSIGNMENT), as_version=4)
+    assert notebook_cells.answer_cell_ids(notebook) == ["channel_grid"]
+    return submission(folder, ASSIGNMENT, {"channel_grid": source})
+
+
+def test_every_case_passes_on_the_reference(graded_assignment):
     """The checks accept convviz_ref's own grids; visible cases first; arrays only, no models."""
-    assert assignment.functions == ["channel_grid"]
-    visible = [case.visible for case in assignment.cases]
+    assert graded_assignment.functions == ["channel_grid"]
+    visible = [case.visible for case in graded_assignment.cases]
     assert visible == sorted(visible, reverse=True)
     assert visible.count(True) == 7 and visible.count(False) >= 10
-    for case in assignment.cases:
+    for case in graded_assignment.cases:
         assert all(isinstance(value, np.ndarray) for value in case.args)
         case.check(
             {"value": reference.channel_grid(*case.args, **case.kwargs), "params": None}
@@ -117,23 +96,23 @@ def test_the_prelude_imports_keras_only_when_used():
     assert "convviz" not in assignment_module.PRELUDE
 
 
-def test_the_solution_earns_full_points(assignment, server):
-    function = grade(assignment, server, solution_notebook(ASSIGNMENT))
+def test_the_solution_earns_full_points(graded_assignment, server):
+    function = grade(graded_assignment, server, solution_notebook(ASSIGNMENT))
     assert (function.status, function.score, function.message) == ("passed", 3.0, "")
 
 
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param(CORRECT, id="independent"),
+        pytest.param(CORRECT_GRID, id="independent"),
         pytest.param(WITH_KERAS, id="with-keras", marks=pytest.mark.slow),
     ],  # the worker imports Keras: ~6 s
 )
 @pytest.mark.slow
 def test_independent_correct_answers_earn_full_points(
-    assignment, server, tmp_path, source
+    graded_assignment, server, tmp_path, source
 ):
-    function = grade(assignment, server, make_submission(tmp_path, source))
+    function = grade(graded_assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("passed", 3.0), function
 
 
@@ -141,7 +120,7 @@ def test_independent_correct_answers_earn_full_points(
     "source, hint, where",
     [
         (
-            MISTAKEN,
+            GRID_BY_MAXIMUM,
             "divided by the maximum instead of the standard deviation",
             "visible",
         ),
@@ -154,9 +133,9 @@ def test_independent_correct_answers_earn_full_points(
     ids=["by-max", "std-test"],
 )
 def test_usual_mistakes_score_zero_and_are_named(
-    assignment, server, tmp_path, source, hint, where
+    graded_assignment, server, tmp_path, source, hint, where
 ):
-    function = grade(assignment, server, make_submission(tmp_path, source))
+    function = grade(graded_assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith(f"({where} test)"), function.message
     assert f"hint: your answer is what you get if you {hint}" in function.message, (
@@ -165,27 +144,27 @@ def test_usual_mistakes_score_zero_and_are_named(
 
 
 def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(
-    assignment, server, tmp_path
+    graded_assignment, server, tmp_path
 ):
     # The notebook's tests check that the activation is left as it was; so does the grader, which
     # compares the array the worker sends back with its own copy (student code cannot fake that).
-    assert "    return np.vstack(" in CORRECT
-    source = CORRECT.replace(
+    assert "    return np.vstack(" in CORRECT_GRID
+    source = CORRECT_GRID.replace(
         "    return np.vstack(",
         "    activation[...] = 0  # the caller's array\n    return np.vstack(",
     )
-    function = grade(assignment, server, make_submission(tmp_path, source))
+    function = grade(graded_assignment, server, make_submission(tmp_path, source))
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith(
         "(visible test) channel_grid: the input array was modified in place"
     ), function.message
 
 
-def test_the_released_copy_scores_zero(assignment, server):
+def test_the_released_copy_scores_zero(graded_assignment, server):
     function = grade(
-        assignment,
+        graded_assignment,
         server,
-        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+        released_notebook(ASSIGNMENT),
     )
     assert (function.status, function.score) == ("failed", 0.0), function
     assert "NotImplementedError" in function.message, function.message

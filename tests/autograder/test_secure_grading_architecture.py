@@ -8,71 +8,37 @@ bubblewrap with the repository hidden; the verdicts are decided here, with
 
 from __future__ import annotations
 
-import nbformat
 import numpy as np
 import pytest
-from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import architecture as assignment
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
+from exercise_tools import (
+    assert_full_points,
+    assert_not_written_yet,
+    assert_zero_with_hints,
+    grade_with,
+    released_notebook,
+    solution_notebook,
+    submission,
+)
 from test_exercise_architecture import (
-    BLOCK_RELU_AFTER_ADD,
-    CORRECT_BLOCK,
+    ASSIGNMENT,
+    CORRECT,
     CORRECT_COUNT,
-    COUNT_SEPARABLE_AS_REGULAR,
+    HIDDEN_TRIALS,
+    HINTS,
+    MISTAKEN,
 )
 
 from convviz_ref import models as reference
 
-NAME = "architecture"
-RELEASED = REPOSITORY / "exercises" / NAME / f"{NAME}.ipynb"
 FUNCTIONS = ["residual_block", "count_conv_params"]
 
 pytestmark = pytest.mark.slow  # each test builds Keras models, most run the worker
 
 
-@pytest.fixture(scope="module")
-def graded_assignment():
-    assert sandbox.bwrap_available(), (
-        "these tests grade in bubblewrap, as convviz-grade does"
-    )
-    return grading.Assignment(NAME, solution_notebook(NAME))
-
-
-@pytest.fixture(scope="module")
-def server(graded_assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(
-        graded_assignment, tmp_path_factory.mktemp("slot") / "slot"
-    ) as server:
-        yield server
-
-
-def submission(tmp_path, answers, *, name="submission"):
-    """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
-    notebook = notebook_cells.replace_answers(
-        nbformat.read(solution_notebook(NAME), as_version=4), answers
-    )
-    path = tmp_path / f"{name}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-def grade(graded_assignment, server, path):
-    result = grade_with(server, graded_assignment, path)
-    print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
-    return {function.function: function for function in result.functions}
-
-
 # The trials the notebook's hidden cells ran before they ran the grader's cases: still among them
 # (input shape, filters, pooling; the input and the weights seeded with the trial's number).
-FORMER_NOTEBOOK_BLOCKS = [
-    ((8, 8, 16), 16, False),
-    ((8, 8, 16), 32, False),
-    ((8, 8, 32), 32, True),
-    ((9, 9, 16), 32, True),
-    ((6, 10, 32), 16, True),
-    ((5, 7, 32), 16, False),
-]
+FORMER_NOTEBOOK_BLOCKS = HIDDEN_TRIALS
 FORMER_NOTEBOOK_COUNTS = [
     (1, 16, 32),
     (3, 3, 32),
@@ -166,54 +132,27 @@ def test_the_reference_blocks_pass_their_own_checks_and_the_mistakes_fail(
 
 
 def test_the_solution_earns_full_points(graded_assignment, server):
-    grades = grade(graded_assignment, server, solution_notebook(NAME))
-    assert list(grades) == FUNCTIONS
-    for function in grades.values():
-        assert (function.status, function.score, function.max_score) == (
-            "passed",
-            3.0,
-            3.0,
-        ), function.message
+    path = solution_notebook(ASSIGNMENT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
 
 
 def test_the_independent_correct_answers_earn_full_points(
     graded_assignment, server, tmp_path
 ):
-    path = submission(
-        tmp_path, {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT}
-    )
-    for function in grade(graded_assignment, server, path).values():
-        assert (function.status, function.score) == ("passed", 3.0), function.message
+    path = submission(tmp_path, ASSIGNMENT, CORRECT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1])
 
 
 def test_the_usual_mistakes_score_zero_with_their_hint(
     graded_assignment, server, tmp_path
 ):
-    path = submission(
-        tmp_path,
-        {
-            "residual_block": BLOCK_RELU_AFTER_ADD,
-            "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
-        },
-    )
-    grades = grade(graded_assignment, server, path)
-    hints = {
-        "residual_block": "applied the second ReLU after the addition",
-        "count_conv_params": "counted k * k * in_channels * out_channels for the separable convolution too",
-    }
-    for function, hint in hints.items():
-        result = grades[function]
-        assert (result.status, result.score) == ("failed", 0.0)
-        assert result.message.startswith("(visible test)"), result.message
-        assert f"hint: your answer is what you get if you {hint}" in result.message, (
-            result.message
-        )
+    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
+    assert_zero_with_hints(grade_with(server, graded_assignment, path)[1], HINTS)
 
 
 def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
-    for function in grade(graded_assignment, server, RELEASED).values():
-        assert (function.status, function.score) == ("failed", 0.0)
-        assert "NotImplementedError" in function.message, function.message
+    path = released_notebook(ASSIGNMENT)
+    assert_not_written_yet(grade_with(server, graded_assignment, path)[1])
 
 
 def test_a_float_count_and_the_library_block_score_zero(
@@ -222,6 +161,7 @@ def test_a_float_count_and_the_library_block_score_zero(
     """A count that is not an integer fails as in the notebook; the reference block is out of reach."""
     path = submission(
         tmp_path,
+        ASSIGNMENT,
         {
             "residual_block": (
                 "def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9,"
@@ -233,7 +173,7 @@ def test_a_float_count_and_the_library_block_score_zero(
             ),
         },
     )
-    grades = grade(graded_assignment, server, path)
+    _, grades = grade_with(server, graded_assignment, path)
     assert (grades["residual_block"].status, grades["residual_block"].score) == (
         "failed",
         0.0,

@@ -11,18 +11,21 @@ functions, must each score what the blank release scores.
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import attribution as assignment
 from exercise_tools import (
     REPOSITORY,
+    assert_full_points,
+    assert_not_written_yet,
+    assert_zero_with_hints,
     grade_with,
-    grading_server,
     models_as_the_worker_loads_them,
+    released_notebook,
     solution_notebook,
+    submission,
 )
 from test_exercise_attribution import (
+    ASSIGNMENT,
     CORRECT,
     HIDDEN_HINTS,
     HIDDEN_MISTAKEN,
@@ -30,8 +33,6 @@ from test_exercise_attribution import (
     MISTAKEN,
 )
 
-NAME = "attribution"
-RELEASED = REPOSITORY / "exercises" / NAME / f"{NAME}.ipynb"
 FUNCTIONS = assignment.FUNCTIONS
 HEADERS = {
     "integrated_gradients": "def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):\n",
@@ -107,33 +108,6 @@ CHEATS_AND_FAULTS = {
 pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
 
 
-@pytest.fixture(scope="module")
-def graded_assignment():
-    assert sandbox.bwrap_available(), (
-        "these tests grade in bubblewrap, as convviz-grade does"
-    )
-    return grading.Assignment(NAME, solution_notebook(NAME))
-
-
-@pytest.fixture(scope="module")
-def server(graded_assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(
-        graded_assignment, tmp_path_factory.mktemp("slot") / "slot"
-    ) as server:
-        yield server
-
-
-def submission(tmp_path, answers, *, name="submission"):
-    """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
-    notebook = notebook_cells.replace_answers(
-        nbformat.read(solution_notebook(NAME), as_version=4), answers
-    )
-    path = tmp_path / f"{name}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
 FAULT_TIMEOUT = 15.0
 """Seconds a worker run may take in the tests of faults, two of which hang until it (one busy, one asleep).
 
@@ -143,28 +117,10 @@ submissions fails whatever the limit, which only decides when a hang is cut.
 """
 
 
-def grade(graded_assignment, server, path, *, timeout=None):
-    if timeout is None:
-        result = grade_with(server, graded_assignment, path)
-    else:  # grade_with, with a shorter time limit than convviz-grade's 60 s
-        try:
-            result = grading.grade_submission(
-                graded_assignment,
-                path,
-                hide=[REPOSITORY],
-                server=server,
-                timeout=timeout,
-            )
-        finally:
-            server.clear_slot()
-    print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
-    return {function.function: function for function in result.functions}
-
-
 @pytest.fixture(scope="module")
 def blank(graded_assignment, server):
     """What the released copy, unanswered, scores: every function failed, 0 points."""
-    return grade(graded_assignment, server, RELEASED)
+    return grade_with(server, graded_assignment, released_notebook(ASSIGNMENT))[1]
 
 
 def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment):
@@ -206,23 +162,15 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
 
 
 def test_the_solution_earns_full_points(graded_assignment, server):
-    grades = grade(graded_assignment, server, solution_notebook(NAME))
-    assert list(grades) == FUNCTIONS
-    for function in grades.values():
-        assert (function.status, function.score, function.max_score) == (
-            "passed",
-            3.0,
-            3.0,
-        ), function.message
+    path = solution_notebook(ASSIGNMENT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
 
 
 def test_the_independent_correct_answers_earn_full_points(
     graded_assignment, server, tmp_path
 ):
-    for function in grade(
-        graded_assignment, server, submission(tmp_path, CORRECT)
-    ).values():
-        assert (function.status, function.score) == ("passed", 3.0), function.message
+    path = submission(tmp_path, ASSIGNMENT, CORRECT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1])
 
 
 @pytest.mark.parametrize(
@@ -233,33 +181,22 @@ def test_the_independent_correct_answers_earn_full_points(
 def test_the_usual_mistakes_score_zero_with_their_hint(
     graded_assignment, server, tmp_path, answers, hints, where
 ):
-    grades = grade(graded_assignment, server, submission(tmp_path, answers))
-    for function, hint in hints.items():
-        result = grades[function]
-        assert (result.status, result.score) == ("failed", 0.0), function
-        assert result.message.startswith(f"({where} test)"), result.message
-        assert f"hint: your answer is what you get if you {hint}" in result.message, (
-            result.message
-        )
+    path = submission(tmp_path, ASSIGNMENT, answers)
+    _, grades = grade_with(server, graded_assignment, path)
+    assert_zero_with_hints(grades, hints, where=where)
 
 
 def test_the_released_copy_scores_zero_as_not_written_yet(blank):
     assert list(blank) == FUNCTIONS
-    for function in blank.values():
-        assert (function.status, function.score) == ("failed", 0.0)
-        assert "NotImplementedError" in function.message, function.message
+    assert_not_written_yet(blank)
 
 
 @pytest.mark.parametrize("kind", list(CHEATS_AND_FAULTS))
 def test_cheats_and_faults_score_what_blank_scores(
     graded_assignment, server, tmp_path, blank, kind
 ):
-    grades = grade(
-        graded_assignment,
-        server,
-        submission(tmp_path, CHEATS_AND_FAULTS[kind], name=kind),
-        timeout=FAULT_TIMEOUT,
-    )
+    path = submission(tmp_path, ASSIGNMENT, CHEATS_AND_FAULTS[kind], name=kind)
+    _, grades = grade_with(server, graded_assignment, path, timeout=FAULT_TIMEOUT)
     assert {f: (g.status, g.score) for f, g in grades.items()} == {
         f: (g.status, g.score) for f, g in blank.items()
     }, {f: g.message for f, g in grades.items()}

@@ -12,17 +12,23 @@ independent correct answers of ``test_exercise_filters``, usual mistakes
 from __future__ import annotations
 
 import keras
-import nbformat
 import numpy as np
 import pytest
-from convviz_grade import cases, grading, notebook_cells, sandbox
+from convviz_grade import cases, grading
 from convviz_grade.assignments import filters as assignment_module
-from exercise_tools import REPOSITORY, grade_with, grading_server, solution_notebook
-from test_exercise_filters import CORRECT, HINTS, MISTAKEN
+from exercise_tools import (
+    assert_full_points,
+    assert_not_written_yet,
+    assert_zero_with_hints,
+    grade_with,
+    released_notebook,
+    solution_notebook,
+    submission,
+)
+from test_exercise_filters import ASSIGNMENT, CORRECT, HINTS, MISTAKEN
 
 from convviz_ref import filters as reference
 
-ASSIGNMENT = "filters"
 FUNCTIONS = ["compute_loss", "gradient_ascent_step", "deprocess_image"]
 
 # Mistakes that the notebook's visible tests do not catch: only hidden cases can.
@@ -50,37 +56,6 @@ HIDDEN_HINTS = {
 }
 
 
-def make_submission(folder, answers):
-    """A copy of the solution notebook whose solution cells in ``answers`` are replaced."""
-    notebook = notebook_cells.replace_answers(
-        nbformat.read(solution_notebook(ASSIGNMENT), as_version=4), answers
-    )
-    path = folder / f"{ASSIGNMENT}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def assignment():
-    return grading.Assignment(ASSIGNMENT, solution_notebook(ASSIGNMENT))
-
-
-@pytest.fixture(scope="module")
-def server(assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(assignment, tmp_path_factory.mktemp("slot") / "slot") as server:
-        yield server
-
-
-def grade(assignment, server, path):
-    assert sandbox.bwrap_available(), "these tests grade inside bubblewrap"
-    graded = grade_with(server, assignment, path)
-    print(
-        f"{path}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s, {graded.runs} run(s)"
-    )
-    return graded, {function.function: function for function in graded.functions}
-
-
 def test_prelude_and_functions():
     assert (
         assignment_module.PRELUDE
@@ -91,26 +66,30 @@ def test_prelude_and_functions():
 
 @pytest.mark.slow
 def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
-    assignment, tmp_path
+    graded_assignment, tmp_path
 ):
     """The checks accept convviz_ref's own answers, and every model argument loads back the same."""
     counts = {}
-    for case in assignment.cases:
+    for case in graded_assignment.cases:
         counts.setdefault(case.function, {True: 0, False: 0})[case.visible] += 1
         # As the notebook's hidden cells and the worker call it (three steps in a row for a repeat case).
         grading.check_outputs(
             case, cases.outputs_of(case, getattr(reference, case.function))
         )
-    assert sorted(counts) == sorted(FUNCTIONS) == sorted(assignment.functions)
+    assert sorted(counts) == sorted(FUNCTIONS) == sorted(graded_assignment.functions)
     for function, count in counts.items():
         assert count[True] >= 2 and count[False] >= 5, (function, count)
     # Visible cases come first, as the notebook's visible tests do.
     for function in FUNCTIONS:
-        flags = [case.visible for case in assignment.cases if case.function == function]
+        flags = [
+            case.visible
+            for case in graded_assignment.cases
+            if case.function == function
+        ]
         assert flags == sorted(flags, reverse=True), function
-    assignment.write_inputs(tmp_path)
+    graded_assignment.write_inputs(tmp_path)
     models = {}
-    for case in assignment.cases:
+    for case in graded_assignment.cases:
         for value in case.args:
             if hasattr(value, "layers"):
                 models[id(value)] = value
@@ -134,57 +113,43 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
 
 
 @pytest.mark.slow
-def test_the_solution_earns_full_points(assignment, server):
-    graded, functions = grade(assignment, server, solution_notebook(ASSIGNMENT))
-    assert list(functions) == FUNCTIONS
-    for name, function in functions.items():
-        assert (function.status, function.score, function.max_score) == (
-            "passed",
-            3.0,
-            3.0,
-        ), function
+def test_the_solution_earns_full_points(graded_assignment, server):
+    path = solution_notebook(ASSIGNMENT)
+    graded, functions = grade_with(server, graded_assignment, path)
+    assert_full_points(functions, FUNCTIONS)
     assert graded.score == graded.max_score == 9.0
     assert graded.notes == []
 
 
 @pytest.mark.slow
-def test_independent_correct_answers_earn_full_points(assignment, server, tmp_path):
-    graded, functions = grade(assignment, server, make_submission(tmp_path, CORRECT))
-    for name, function in functions.items():
-        assert (function.status, function.score) == ("passed", 3.0), function
+def test_independent_correct_answers_earn_full_points(
+    graded_assignment, server, tmp_path
+):
+    path = submission(tmp_path, ASSIGNMENT, CORRECT)
+    graded, functions = grade_with(server, graded_assignment, path)
+    assert_full_points(functions)
     assert graded.score == 9.0
 
 
 @pytest.mark.slow
-def test_usual_mistakes_score_zero_and_are_named(assignment, server, tmp_path):
-    graded, functions = grade(assignment, server, make_submission(tmp_path, MISTAKEN))
+def test_usual_mistakes_score_zero_and_are_named(graded_assignment, server, tmp_path):
+    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
+    graded, functions = grade_with(server, graded_assignment, path)
     assert graded.score == 0.0
-    for name, hint in HINTS.items():
-        function = functions[name]
-        assert (function.status, function.score, function.max_score) == (
-            "failed",
-            0.0,
-            3.0,
-        ), function
-        if name == "deprocess_image":  # the first visible case crops 1 pixel
-            hint = "forgot the 1-pixel crop"
-        assert f"hint: your answer is what you get if you {hint}" in function.message, (
-            function.message
-        )
+    # The first visible case crops 1 pixel.
+    hints = {**HINTS, "deprocess_image": "forgot the 1-pixel crop"}
+    assert_zero_with_hints(functions, hints)
+    for function in functions.values():
+        assert function.max_score == 3.0, function
 
 
 @pytest.mark.slow
-def test_mistakes_only_hidden_cases_catch_score_zero(assignment, server, tmp_path):
-    graded, functions = grade(
-        assignment, server, make_submission(tmp_path, HIDDEN_MISTAKES)
-    )
-    for name, hint in HIDDEN_HINTS.items():
-        function = functions[name]
-        assert (function.status, function.score) == ("failed", 0.0), function
-        assert function.message.startswith("(hidden test)"), function.message
-        assert f"hint: your answer is what you get if you {hint}" in function.message, (
-            function.message
-        )
+def test_mistakes_only_hidden_cases_catch_score_zero(
+    graded_assignment, server, tmp_path
+):
+    path = submission(tmp_path, ASSIGNMENT, HIDDEN_MISTAKES)
+    graded, functions = grade_with(server, graded_assignment, path)
+    assert_zero_with_hints(functions, HIDDEN_HINTS, where="hidden")
     # The step works on one image, where the first image is the batch: no harm done, as in the notebook.
     assert functions["gradient_ascent_step"].status == "passed"
     assert graded.score == 3.0
@@ -192,7 +157,7 @@ def test_mistakes_only_hidden_cases_catch_score_zero(assignment, server, tmp_pat
 
 @pytest.mark.slow
 def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
-    assignment, server, tmp_path
+    graded_assignment, server, tmp_path
 ):
     # The notebook's tests check that deprocess_image leaves its input as it was; so does the grader.
     source = CORRECT["deprocess_image"]
@@ -201,9 +166,8 @@ def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
         "    return picture[",
         "    image[...] = 0  # the caller's array\n    return picture[",
     )
-    graded, functions = grade(
-        assignment, server, make_submission(tmp_path, {"deprocess_image": source})
-    )
+    path = submission(tmp_path, ASSIGNMENT, {"deprocess_image": source})
+    graded, functions = grade_with(server, graded_assignment, path)
     function = functions["deprocess_image"]
     assert (function.status, function.score) == ("failed", 0.0), function
     assert function.message.startswith(
@@ -213,13 +177,8 @@ def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
 
 
 @pytest.mark.slow
-def test_the_released_copy_scores_zero(assignment, server):
-    graded, functions = grade(
-        assignment,
-        server,
-        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-    )
+def test_the_released_copy_scores_zero(graded_assignment, server):
+    path = released_notebook(ASSIGNMENT)
+    graded, functions = grade_with(server, graded_assignment, path)
     assert graded.score == 0.0
-    for name, function in functions.items():
-        assert (function.status, function.score) == ("failed", 0.0), function
-        assert "NotImplementedError" in function.message, function.message
+    assert_not_written_yet(functions)

@@ -8,77 +8,30 @@ bubblewrap with the repository hidden; the verdicts are decided here, with
 
 from __future__ import annotations
 
-import nbformat
 import numpy as np
 import pytest
-from convviz_grade import grading, notebook_cells, sandbox
 from convviz_grade.assignments import gradcam as assignment
 from exercise_tools import (
     REPOSITORY,
+    assert_full_points,
+    assert_not_written_yet,
+    assert_zero_with_hints,
     grade_with,
-    grading_server,
     models_as_the_worker_loads_them,
+    released_notebook,
     solution_notebook,
+    submission,
 )
-from test_exercise_gradcam import (
-    CORRECT_HEATMAP,
-    CORRECT_OVERLAY,
-    HEATMAP_WITHOUT_RELU,
-    OVERLAY_COLOURS_0_1,
-)
+from test_exercise_gradcam import ASSIGNMENT, CORRECT, HIDDEN_TRIALS, HINTS, MISTAKEN
 
-NAME = "gradcam"
-RELEASED = REPOSITORY / "exercises" / NAME / f"{NAME}.ipynb"
 FUNCTIONS = ["gradcam_heatmap", "overlay"]
 
 pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
 
 
-@pytest.fixture(scope="module")
-def graded_assignment():
-    assert sandbox.bwrap_available(), (
-        "these tests grade in bubblewrap, as convviz-grade does"
-    )
-    return grading.Assignment(NAME, solution_notebook(NAME))
-
-
-@pytest.fixture(scope="module")
-def server(graded_assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (see exercise_tools.grading_server)."""
-    with grading_server(
-        graded_assignment, tmp_path_factory.mktemp("slot") / "slot"
-    ) as server:
-        yield server
-
-
-def submission(tmp_path, answers, *, name="submission"):
-    """A copy of the solution notebook with some solution cells replaced: {grade_id: source}."""
-    notebook = notebook_cells.replace_answers(
-        nbformat.read(solution_notebook(NAME), as_version=4), answers
-    )
-    path = tmp_path / f"{name}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-def grade(graded_assignment, server, path):
-    result = grade_with(server, graded_assignment, path)
-    print(f"{path.name}: {result.seconds:.1f} s, {result.runs} worker run(s)")
-    return {function.function: function for function in result.functions}
-
-
 # The (seed, head, class_index) trials the notebook's hidden cell ran before it ran the grader's
 # cases (each on random_images(seed)): still among them.
-FORMER_NOTEBOOK_HEATMAPS = [
-    (2, "softmax", None),
-    (1, "softmax", None),
-    (3, "softmax", 1),
-    (4, "softmax", 1),
-    (1, "softmax", 2),
-    (2, "sigmoid", None),
-    (3, "sigmoid", None),
-    (7, "sigmoid", None),
-]
+FORMER_NOTEBOOK_HEATMAPS = HIDDEN_TRIALS
 
 
 def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
@@ -164,69 +117,47 @@ def test_every_model_survives_save_and_load(graded_assignment):
     )
 
 
-def test_the_solution_earns_full_points(graded_assignment, server, tmp_path):
-    grades = grade(graded_assignment, server, solution_notebook(NAME))
-    assert list(grades) == FUNCTIONS
-    for function in grades.values():
-        assert (function.status, function.score, function.max_score) == (
-            "passed",
-            3.0,
-            3.0,
-        ), function.message
+def test_the_solution_earns_full_points(graded_assignment, server):
+    path = solution_notebook(ASSIGNMENT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
 
 
 def test_the_independent_correct_answers_earn_full_points(
     graded_assignment, server, tmp_path
 ):
-    path = submission(
-        tmp_path, {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY}
-    )
-    for function in grade(graded_assignment, server, path).values():
-        assert (function.status, function.score) == ("passed", 3.0), function.message
+    path = submission(tmp_path, ASSIGNMENT, CORRECT)
+    assert_full_points(grade_with(server, graded_assignment, path)[1])
 
 
 def test_the_usual_mistakes_score_zero_with_their_hint(
     graded_assignment, server, tmp_path
 ):
-    path = submission(
-        tmp_path,
-        {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1},
-    )
-    grades = grade(graded_assignment, server, path)
-    hints = {
-        "gradcam_heatmap": "left out the ReLU",
-        "overlay": "kept the colormap's colours in 0..1",
-    }
-    for function, hint in hints.items():
-        result = grades[function]
-        assert (result.status, result.score) == ("failed", 0.0)
-        assert result.message.startswith("(visible test)"), result.message
-        assert f"hint: your answer is what you get if you {hint}" in result.message, (
-            result.message
-        )
+    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
+    assert_zero_with_hints(grade_with(server, graded_assignment, path)[1], HINTS)
 
 
 def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
-    for function in grade(graded_assignment, server, RELEASED).values():
-        assert (function.status, function.score) == ("failed", 0.0)
-        assert "NotImplementedError" in function.message, function.message
+    path = released_notebook(ASSIGNMENT)
+    assert_not_written_yet(grade_with(server, graded_assignment, path)[1])
 
 
 def test_calling_the_reference_library_scores_zero(graded_assignment, server, tmp_path):
     """The repository is hidden from the worker: the course's library cannot be imported or read."""
+    library = REPOSITORY / "convviz_ref" / "gradcam.py"
     path = submission(
         tmp_path,
+        ASSIGNMENT,
         {
             "gradcam_heatmap": "from convviz_ref.gradcam import gradcam_heatmap\n",
             "overlay": (
                 "def overlay(image, heatmap, alpha=0.4, cmap='jet'):\n"
                 "    namespace = {}\n"
-                f"    exec(open({str(REPOSITORY / 'convviz_ref' / 'gradcam.py')!r}).read(), namespace)\n"
+                f"    exec(open({str(library)!r}).read(), namespace)\n"
                 "    return namespace['overlay'](image, heatmap, alpha, cmap)\n"
             ),
         },
     )
-    grades = grade(graded_assignment, server, path)
+    _, grades = grade_with(server, graded_assignment, path)
     assert [(g.status, g.score) for g in grades.values()] == [("failed", 0.0)] * 2, (
         grades
     )
