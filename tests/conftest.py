@@ -8,6 +8,7 @@ import os
 import socket
 from pathlib import Path
 
+import browser_pages
 import pytest
 from book_build import build_script
 
@@ -208,3 +209,14 @@ def notebook_runs(request, tmp_path_factory):
         [module.CORRECT, module.MISTAKEN],
         tmp_path_factory.mktemp("runs"),
     )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless (browser_pages.launch), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = browser_pages.launch(playwright)
+        yield browser
+        browser.close()

@@ -35,11 +35,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
+import browser_pages
 import nbformat
 import pytest
-from test_book_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPOSITORY
+from browser_pages import ARTIFACTS, REPOSITORY
 
 pytestmark = (
     pytest.mark.slow
@@ -49,7 +49,6 @@ LAB_CONFIG = REPOSITORY / "jupyter"
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "segmentation"
 NOTEBOOK = f"exercises/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 PIXEL_ACCURACY = """def mean_iou(masks_true, masks_pred, num_classes=3):
     # The share of pixels predicted right: pixel accuracy, the usual mistake.
@@ -282,58 +281,10 @@ def cell_index(notebook, grade_id):
     raise KeyError(grade_id)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
-    )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-def _is_local(url):
-    return urlparse(url).hostname in LOCAL_HOSTS
-
-
 @contextlib.contextmanager
 def recorded_page(browser, name):
     """A page whose console errors, failed and off-machine requests go into ``problems``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    problems = []
-    page.on(
-        "console",
-        lambda m: m.type == "error" and problems.append(f"console error: {m.text}"),
-    )
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on(
-        "requestfailed",
-        lambda r: problems.append(f"failed request: {r.url} ({r.failure})"),
-    )
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
-    )
-    page.on(
-        "websocket",
-        lambda w: (
-            _is_local(w.url) or problems.append(f"websocket off this machine: {w.url}")
-        ),
-    )
-
-    def only_local(route):
-        if _is_local(route.request.url):
-            route.continue_()
-        else:
-            problems.append(f"request off this machine: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", only_local)
+    page, problems = browser_pages.recorded_page(browser)
     try:
         yield page, problems
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from convviz_grade import cli, sandbox
-from course import Course
+from course import Course, autograde_arguments, segmentation_course
 from fabricated_class import EXPECTED, REPOSITORY, SOURCE, write_class
 
 
@@ -25,32 +25,15 @@ def graded(tmp_path_factory):
         "bubblewrap must work here: `apt-get install bubblewrap` (make test does it)"
     )
     root = tmp_path_factory.mktemp("course")
-    course = Course(root, gradebook=False)  # convviz-grade autograde creates it
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation"
-    )
+    # convviz-grade autograde creates the gradebook
+    course = segmentation_course(root, gradebook=False)
     submissions = write_class(tmp_path_factory.mktemp("submissions"))
     assert cli.main(["release", "segmentation", "--course-dir", str(root)]) == 0
     assert (root / "exercises" / "segmentation" / "segmentation.ipynb").is_file()
     output = io.StringIO()
-    exit_code = cli.main(
-        [
-            "autograde",
-            "segmentation",
-            "--submissions",
-            str(submissions),
-            "--course-dir",
-            str(root),
-            "--timeout",
-            "8",
-            "--memory",
-            "2048",
-            "--jobs",
-            "2",
-            "--no-progress",
-        ],
-        stream=output,
-    )
+    options = ["--timeout", "8", "--memory", "2048", "--jobs", "2"]
+    arguments = autograde_arguments(root, submissions, *options)
+    exit_code = cli.main(arguments, stream=output)
     return course, exit_code, output.getvalue()
 
 

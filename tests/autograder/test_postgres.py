@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 from convviz_grade import cli
-from course import Course
+from course import (
+    assert_solution_and_blank_scores,
+    autograde_arguments,
+    segmentation_course,
+    submit_solution_and_blank,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -86,42 +91,12 @@ def postgres():
 
 @pytest.mark.slow
 def test_autograde_and_export_with_a_postgresql_gradebook(postgres, tmp_path):
-    course = Course(
-        tmp_path / "course", db_url=postgres, gradebook=False
-    )  # convviz-grade creates it
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        course.root / "solutions" / "segmentation",
-    )
-    submissions = tmp_path / "submissions"
-    for student, source in [("ann", "solutions"), ("ben", "exercises")]:
-        folder = submissions / student / "segmentation"
-        folder.mkdir(parents=True)
-        shutil.copy(REPOSITORY / source / "segmentation" / "segmentation.ipynb", folder)
-    assert (
-        cli.main(
-            [
-                "autograde",
-                "segmentation",
-                "--submissions",
-                str(submissions),
-                "--course-dir",
-                str(course.root),
-                "--jobs",
-                "2",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    assert course.scores("segmentation", "ann") == {
-        "test_mean_iou": (1.0, 1.0),
-        "hidden_mean_iou": (2.0, 2.0),
-    }
-    assert course.scores("segmentation", "ben") == {
-        "test_mean_iou": (0.0, 1.0),
-        "hidden_mean_iou": (0.0, 2.0),
-    }
+    # convviz-grade creates the gradebook
+    course = segmentation_course(tmp_path / "course", postgres, gradebook=False)
+    submissions = submit_solution_and_blank(tmp_path / "submissions")
+    arguments = autograde_arguments(course.root, submissions, "--jobs", "2")
+    assert cli.main(arguments) == 0
+    assert_solution_and_blank_scores(course)
     out = tmp_path / "grades.csv"
     assert (
         cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0

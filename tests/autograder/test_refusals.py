@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import sys
 
 import nbformat
 import pytest
 from convviz_grade import cli, locations, sandbox, worker
-from course import Course
+from course import autograde_arguments, segmentation_course
 from fabricated_class import (
     CLASS,
     PIXEL_ACCURACY,
@@ -30,11 +29,7 @@ CHEATS = [
 
 
 def make_course(tmp_path, source_notebook=None):
-    course = Course(tmp_path / "course")
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        course.root / "solutions" / "segmentation",
-    )
+    course = segmentation_course(tmp_path / "course")
     if source_notebook is not None:
         nbformat.write(
             source_notebook,
@@ -51,23 +46,9 @@ def put(submissions, student, notebook):
 
 def autograde(course, submissions, *options):
     output = io.StringIO()
-    code = cli.main(
-        [
-            "autograde",
-            "segmentation",
-            "--submissions",
-            str(submissions),
-            "--course-dir",
-            str(course.root),
-            "--timeout",
-            "8",
-            "--memory",
-            "2048",
-            "--no-progress",
-            *options,
-        ],
-        stream=output,
-    )
+    limits = ["--timeout", "8", "--memory", "2048"]
+    arguments = autograde_arguments(course.root, submissions, *limits, *options)
+    code = cli.main(arguments, stream=output)
     return code, output.getvalue()
 
 
