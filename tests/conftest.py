@@ -195,6 +195,15 @@ def server(graded_assignment, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def blank(graded_assignment, server):
+    """``(graded, functions)`` of the module's released copy, unanswered (grade_with)."""
+    from exercise_tools import grade_with, released_notebook
+
+    path = released_notebook(graded_assignment.name)
+    return grade_with(server, graded_assignment, path)
+
+
+@pytest.fixture(scope="module")
 def notebook_runs(request, tmp_path_factory):
     """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with ``MISTAKEN``.
 

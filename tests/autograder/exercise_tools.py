@@ -9,11 +9,13 @@ share one sandboxed fork server per module (:func:`grading_server`), as
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 from pathlib import Path
 
 import nbformat
+import pytest
 from convviz_grade import notebook_cells, sandbox
 from convviz_grade.validate import collect_results, execute
 
@@ -215,6 +217,13 @@ def grade_with(server, assignment, path, *, timeout=None):
     return graded, {function.function: function for function in graded.functions}
 
 
+def case_counts(assignment):
+    """``{(function, visible): number of cases}`` of a :class:`grading.Assignment`."""
+    return collections.Counter(
+        (case.function, case.visible) for case in assignment.cases
+    )
+
+
 HINT = "hint: your answer is what you get if you {}"
 """How a failed test names a usual mistake (the notebooks' and the grader's)."""
 
@@ -290,7 +299,11 @@ def assert_zero_with_hints(functions, hints, *, where="visible"):
     ``where`` ("visible" or "hidden") test whose message names the hint."""
     for name, hint in hints.items():
         function = functions[name]
-        assert (function.status, function.score) == ("failed", 0.0), function
+        assert (function.status, function.score, function.max_score) == (
+            "failed",
+            0.0,
+            3.0,
+        ), function
         assert function.message.startswith(f"({where} test)"), function.message
         assert HINT.format(hint) in function.message, function.message
 
@@ -300,3 +313,76 @@ def assert_not_written_yet(functions):
     for function in functions.values():
         assert (function.status, function.score) == ("failed", 0.0), function
         assert "NotImplementedError" in function.message, function.message
+
+
+class AnswersInTheNotebook:
+    """The notebook's own tests on answers other than the solution's.
+
+    A test module of one exercise subclasses it as ``TestAnswersInTheNotebook``;
+    its ``notebook_runs`` fixture (tests/conftest.py) runs the notebook with the
+    module's CORRECT, then its MISTAKEN answers. The class attributes say what
+    to expect: ``functions``, the graded functions in the notebook's order;
+    ``hints``, each function to what its mistake did; ``named_by``, which
+    failures name it (see :func:`assert_mistakes_named`).
+    """
+
+    functions = hints = None
+    named_by = "first"
+
+    @pytest.mark.slow
+    def test_an_independent_correct_answer_earns_full_marks(self, notebook_runs):
+        assert_full_marks(notebook_runs[0], self.functions)
+
+    @pytest.mark.slow
+    def test_the_usual_mistakes_fail_with_their_hint(self, notebook_runs):
+        assert_mistakes_named(notebook_runs[1], self.hints, named_by=self.named_by)
+
+
+class GradedSubmissions:
+    """The secure grader's verdicts on an assignment's usual submissions.
+
+    Each submission is a copy of the solution notebook with other solution
+    cells; :func:`grade_with` runs them in the sandboxed worker (bubblewrap,
+    the repository hidden) on the cases of the assignment's
+    ``grading_cases()``, and the grader compares the outputs with
+    ``convviz_ref``'s.
+
+    A test module subclasses it as ``TestGradedSubmissions``; the fixtures
+    ``graded_assignment``, ``server`` and ``blank`` (tests/conftest.py) read the
+    module's ASSIGNMENT. The class attributes say what to expect:
+    ``functions``, the graded functions in order; ``correct`` and ``mistaken``,
+    each function to an independently written correct answer and to a usual
+    mistake that the visible tests catch; ``hints``, each function to what its
+    mistake did. Every function is worth 3 points.
+    """
+
+    functions = correct = mistaken = hints = None
+
+    def test_the_solution_earns_full_points(self, graded_assignment, server):
+        path = solution_notebook(graded_assignment.name)
+        graded, functions = grade_with(server, graded_assignment, path)
+        assert_full_points(functions, self.functions)
+        assert graded.score == graded.max_score == 3.0 * len(self.functions)
+        assert graded.notes == []
+
+    def test_the_independent_correct_answers_earn_full_points(
+        self, graded_assignment, server, tmp_path
+    ):
+        path = submission(tmp_path, graded_assignment.name, self.correct)
+        graded, functions = grade_with(server, graded_assignment, path)
+        assert_full_points(functions)
+        assert graded.score == graded.max_score
+
+    def test_the_usual_mistakes_score_zero_with_their_hint(
+        self, graded_assignment, server, tmp_path
+    ):
+        path = submission(tmp_path, graded_assignment.name, self.mistaken)
+        graded, functions = grade_with(server, graded_assignment, path)
+        assert_zero_with_hints(functions, self.hints)
+        assert graded.score == graded.max_score - 3.0 * len(self.hints)
+
+    def test_the_released_copy_scores_zero_as_not_written_yet(self, blank):
+        graded, functions = blank
+        assert list(functions) == self.functions
+        assert graded.score == 0.0
+        assert_not_written_yet(functions)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import activations as assignment
-from exercise_tools import assert_full_marks, assert_mistakes_named
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import activations as reference
 
@@ -126,12 +126,7 @@ CORRECT = {"channel_grid": CORRECT_GRID}
 MISTAKEN = {"channel_grid": GRID_BY_MAXIMUM}
 
 
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    assert_full_marks(notebook_runs[0], CORRECT)
-
-
-@pytest.mark.slow
-def test_a_usual_mistake_fails_and_is_named(notebook_runs):
-    hint = "divided by the maximum instead of the standard deviation"
-    assert_mistakes_named(notebook_runs[1], {"channel_grid": hint}, named_by="any")
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = {"channel_grid": "divided by the maximum instead of the standard deviation"}
+    named_by = "any"

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
-from exercise_tools import assert_full_marks, assert_mistakes_named
+from exercise_tools import AnswersInTheNotebook
 from keras import layers
 
 from convviz_ref import models as reference
@@ -191,12 +191,7 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
 
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    assert_full_marks(notebook_runs[0], CORRECT)
-
-
-@pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    # The visible and the hidden tests both name it.
-    assert_mistakes_named(notebook_runs[1], HINTS, named_by="each")
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS
+    named_by = "each"  # the visible and the hidden tests both name it

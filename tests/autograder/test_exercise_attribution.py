@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from convviz_grade.assignments import attribution as assignment
 from convviz_grade.cases import run_hidden_cases
-from exercise_tools import assert_full_marks, assert_mistakes_named
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import attribution as reference
 
@@ -388,11 +388,6 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
         run_hidden_cases("attribution", "pointing_game", in_place)
 
 
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    assert_full_marks(notebook_runs[0], assignment.FUNCTIONS)
-
-
-@pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    assert_mistakes_named(notebook_runs[1], HINTS)
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = assignment.FUNCTIONS
+    hints = HINTS

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from convviz_grade.assignments import filters as assignment
-from exercise_tools import assert_full_marks, assert_mistakes_named
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import filters as reference
 
@@ -205,11 +205,7 @@ HINTS = {
 }
 
 
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    assert_full_marks(notebook_runs[0], CORRECT)
-
-
-@pytest.mark.slow
-def test_usual_mistakes_fail_and_are_named(notebook_runs):
-    assert_mistakes_named(notebook_runs[1], HINTS, named_by="any")
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS
+    named_by = "any"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 import matplotlib
 import numpy as np
-import pytest
 import tensorflow as tf
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import assert_full_marks, assert_mistakes_named
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import gradcam as reference
 
@@ -188,11 +187,6 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
     )
 
 
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    assert_full_marks(notebook_runs[0], CORRECT)
-
-
-@pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    assert_mistakes_named(notebook_runs[1], HINTS)
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS

@@ -1,9 +1,7 @@
-"""Secure grading of the architecture assignment: the grader's cases, run in the sandboxed worker.
+"""The architecture assignment's grading cases, and its submissions graded in the sandbox.
 
-Each submission's solution cells run in :mod:`convviz_grade.worker` under
-bubblewrap with the repository hidden; the verdicts are decided here, with
-:mod:`convviz_ref`, by the cases of
-:func:`convviz_grade.assignments.architecture.grading_cases`.
+The sandboxed worker runs the solution cells; :class:`exercise_tools.GradedSubmissions`
+says how.
 """
 
 from __future__ import annotations
@@ -12,12 +10,9 @@ import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
 from exercise_tools import (
-    assert_full_points,
-    assert_not_written_yet,
-    assert_zero_with_hints,
+    GradedSubmissions,
+    case_counts,
     grade_with,
-    released_notebook,
-    solution_notebook,
     submission,
 )
 from test_exercise_architecture import (
@@ -38,26 +33,15 @@ pytestmark = pytest.mark.slow  # each test builds Keras models, most run the wor
 
 # The trials the notebook's hidden cells ran before they ran the grader's cases: still among them
 # (input shape, filters, pooling; the input and the weights seeded with the trial's number).
-FORMER_NOTEBOOK_BLOCKS = HIDDEN_TRIALS
-FORMER_NOTEBOOK_COUNTS = [
-    (1, 16, 32),
-    (3, 3, 32),
-    (3, 128, 64),
-    (5, 24, 48),
-    (7, 10, 6),
-]
+FORMER_BLOCKS = HIDDEN_TRIALS
+FORMER_COUNTS = [(1, 16, 32), (3, 3, 32), (3, 128, 64), (5, 24, 48), (7, 10, 6)]
 
 
 def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
     graded_assignment,
 ):
     cases = graded_assignment.cases
-    counts = {
-        (f, v): sum(c.function == f and c.visible == v for c in cases)
-        for f in FUNCTIONS
-        for v in (True, False)
-    }
-    assert counts == {
+    assert case_counts(graded_assignment) == {
         ("residual_block", True): 3,
         ("residual_block", False): 12,
         ("count_conv_params", True): 4,
@@ -70,7 +54,7 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
         for case in blocks
         if not case.visible
     ]
-    for seed, (shape, filters, pooling) in enumerate(FORMER_NOTEBOOK_BLOCKS):
+    for seed, (shape, filters, pooling) in enumerate(FORMER_BLOCKS):
         [case] = [
             case
             for case in blocks
@@ -94,7 +78,7 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
     }
     assert {
         (trial, separable, use_bias)
-        for trial in FORMER_NOTEBOOK_COUNTS
+        for trial in FORMER_COUNTS
         for separable in (False, True)
         for use_bias in (False, True)
     } <= counted
@@ -131,28 +115,9 @@ def test_the_reference_blocks_pass_their_own_checks_and_the_mistakes_fail(
                 case.check({"value": output, "params": np.array(params)})
 
 
-def test_the_solution_earns_full_points(graded_assignment, server):
-    path = solution_notebook(ASSIGNMENT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
-
-
-def test_the_independent_correct_answers_earn_full_points(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, CORRECT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1])
-
-
-def test_the_usual_mistakes_score_zero_with_their_hint(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
-    assert_zero_with_hints(grade_with(server, graded_assignment, path)[1], HINTS)
-
-
-def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
-    path = released_notebook(ASSIGNMENT)
-    assert_not_written_yet(grade_with(server, graded_assignment, path)[1])
+class TestGradedSubmissions(GradedSubmissions):
+    functions = FUNCTIONS
+    correct, mistaken, hints = CORRECT, MISTAKEN, HINTS
 
 
 def test_a_float_count_and_the_library_block_score_zero(

@@ -1,12 +1,7 @@
-"""Secure grading of the attribution assignment: the grader's cases, run in the sandboxed worker.
+"""Attribution in the secure grader: right and wrong answers, cheats and faults.
 
-Each submission's solution cells run in :mod:`convviz_grade.worker` under
-bubblewrap with the repository hidden; the verdicts are decided here, with
-:mod:`convviz_ref`, by the cases of
-:func:`convviz_grade.assignments.attribution.grading_cases`. Besides right and
-wrong answers, the cheats and faults of the fabricated class
-(``tests/autograder/fabricated_class.py``), written for this assignment's
-functions, must each score what the blank release scores.
+The cheats and faults of the fabricated class (``tests/autograder/fabricated_class.py``),
+written for this assignment's functions, must each score what the blank release scores.
 """
 
 from __future__ import annotations
@@ -15,13 +10,11 @@ import pytest
 from convviz_grade.assignments import attribution as assignment
 from exercise_tools import (
     REPOSITORY,
-    assert_full_points,
-    assert_not_written_yet,
+    GradedSubmissions,
     assert_zero_with_hints,
+    case_counts,
     grade_with,
     models_as_the_worker_loads_them,
-    released_notebook,
-    solution_notebook,
     submission,
 )
 from test_exercise_attribution import (
@@ -117,21 +110,10 @@ submissions fails whatever the limit, which only decides when a hang is cut.
 """
 
 
-@pytest.fixture(scope="module")
-def blank(graded_assignment, server):
-    """What the released copy, unanswered, scores: every function failed, 0 points."""
-    return grade_with(server, graded_assignment, released_notebook(ASSIGNMENT))[1]
-
-
 def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment):
     cases = graded_assignment.cases
     assert graded_assignment.functions == FUNCTIONS
-    counts = {
-        (f, v): sum(c.function == f and c.visible == v for c in cases)
-        for f in FUNCTIONS
-        for v in (True, False)
-    }
-    assert counts == {
+    assert case_counts(graded_assignment) == {
         ("integrated_gradients", True): 2,
         ("integrated_gradients", False): 6,
         ("gradcam_plus_plus", True): 2,
@@ -161,34 +143,17 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
     assert len({id(model) for model in models.values()}) == 2 + 6 + 6
 
 
-def test_the_solution_earns_full_points(graded_assignment, server):
-    path = solution_notebook(ASSIGNMENT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
+class TestGradedSubmissions(GradedSubmissions):
+    functions = FUNCTIONS
+    correct, mistaken, hints = CORRECT, MISTAKEN, HINTS
 
 
-def test_the_independent_correct_answers_earn_full_points(
+def test_mistakes_only_hidden_cases_catch_score_zero_with_their_hint(
     graded_assignment, server, tmp_path
 ):
-    path = submission(tmp_path, ASSIGNMENT, CORRECT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1])
-
-
-@pytest.mark.parametrize(
-    "answers, hints, where",
-    [(MISTAKEN, HINTS, "visible"), (HIDDEN_MISTAKEN, HIDDEN_HINTS, "hidden")],
-    ids=["caught-by-visible-tests", "caught-by-hidden-tests-only"],
-)
-def test_the_usual_mistakes_score_zero_with_their_hint(
-    graded_assignment, server, tmp_path, answers, hints, where
-):
-    path = submission(tmp_path, ASSIGNMENT, answers)
+    path = submission(tmp_path, ASSIGNMENT, HIDDEN_MISTAKEN)
     _, grades = grade_with(server, graded_assignment, path)
-    assert_zero_with_hints(grades, hints, where=where)
-
-
-def test_the_released_copy_scores_zero_as_not_written_yet(blank):
-    assert list(blank) == FUNCTIONS
-    assert_not_written_yet(blank)
+    assert_zero_with_hints(grades, HIDDEN_HINTS, where="hidden")
 
 
 @pytest.mark.parametrize("kind", list(CHEATS_AND_FAULTS))
@@ -198,5 +163,5 @@ def test_cheats_and_faults_score_what_blank_scores(
     path = submission(tmp_path, ASSIGNMENT, CHEATS_AND_FAULTS[kind], name=kind)
     _, grades = grade_with(server, graded_assignment, path, timeout=FAULT_TIMEOUT)
     assert {f: (g.status, g.score) for f, g in grades.items()} == {
-        f: (g.status, g.score) for f, g in blank.items()
+        f: (g.status, g.score) for f, g in blank[1].items()
     }, {f: g.message for f, g in grades.items()}

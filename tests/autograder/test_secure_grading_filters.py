@@ -17,12 +17,9 @@ import pytest
 from convviz_grade import cases, grading
 from convviz_grade.assignments import filters as assignment_module
 from exercise_tools import (
-    assert_full_points,
-    assert_not_written_yet,
+    GradedSubmissions,
     assert_zero_with_hints,
     grade_with,
-    released_notebook,
-    solution_notebook,
     submission,
 )
 from test_exercise_filters import ASSIGNMENT, CORRECT, HINTS, MISTAKEN
@@ -113,34 +110,11 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
 
 
 @pytest.mark.slow
-def test_the_solution_earns_full_points(graded_assignment, server):
-    path = solution_notebook(ASSIGNMENT)
-    graded, functions = grade_with(server, graded_assignment, path)
-    assert_full_points(functions, FUNCTIONS)
-    assert graded.score == graded.max_score == 9.0
-    assert graded.notes == []
-
-
-@pytest.mark.slow
-def test_independent_correct_answers_earn_full_points(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, CORRECT)
-    graded, functions = grade_with(server, graded_assignment, path)
-    assert_full_points(functions)
-    assert graded.score == 9.0
-
-
-@pytest.mark.slow
-def test_usual_mistakes_score_zero_and_are_named(graded_assignment, server, tmp_path):
-    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
-    graded, functions = grade_with(server, graded_assignment, path)
-    assert graded.score == 0.0
+class TestGradedSubmissions(GradedSubmissions):
+    functions = FUNCTIONS
+    correct, mistaken = CORRECT, MISTAKEN
     # The first visible case crops 1 pixel.
     hints = {**HINTS, "deprocess_image": "forgot the 1-pixel crop"}
-    assert_zero_with_hints(functions, hints)
-    for function in functions.values():
-        assert function.max_score == 3.0, function
 
 
 @pytest.mark.slow
@@ -174,11 +148,3 @@ def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
         "(visible test) deprocess_image: the input array was modified in place"
     ), function.message
     assert graded.score == 6.0  # the other two functions are the solution's
-
-
-@pytest.mark.slow
-def test_the_released_copy_scores_zero(graded_assignment, server):
-    path = released_notebook(ASSIGNMENT)
-    graded, functions = grade_with(server, graded_assignment, path)
-    assert graded.score == 0.0
-    assert_not_written_yet(functions)

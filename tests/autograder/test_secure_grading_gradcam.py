@@ -1,9 +1,6 @@
-"""Secure grading of the gradcam assignment: the grader's cases, run in the sandboxed worker.
+"""The gradcam assignment in the secure grader: its cases, and what submissions score.
 
-Each submission's solution cells run in :mod:`convviz_grade.worker` under
-bubblewrap with the repository hidden; the verdicts are decided here, with
-:mod:`convviz_ref`, by the cases of
-:func:`convviz_grade.assignments.gradcam.grading_cases`.
+See :class:`exercise_tools.GradedSubmissions` for how a submission is graded.
 """
 
 from __future__ import annotations
@@ -13,13 +10,10 @@ import pytest
 from convviz_grade.assignments import gradcam as assignment
 from exercise_tools import (
     REPOSITORY,
-    assert_full_points,
-    assert_not_written_yet,
-    assert_zero_with_hints,
+    GradedSubmissions,
+    case_counts,
     grade_with,
     models_as_the_worker_loads_them,
-    released_notebook,
-    solution_notebook,
     submission,
 )
 from test_exercise_gradcam import ASSIGNMENT, CORRECT, HIDDEN_TRIALS, HINTS, MISTAKEN
@@ -38,12 +32,7 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
     graded_assignment,
 ):
     cases = graded_assignment.cases
-    counts = {
-        (f, v): sum(c.function == f and c.visible == v for c in cases)
-        for f in FUNCTIONS
-        for v in (True, False)
-    }
-    assert counts == {
+    assert case_counts(graded_assignment) == {
         ("gradcam_heatmap", True): 4,
         ("gradcam_heatmap", False): 20,
         ("overlay", True): 2,
@@ -117,28 +106,9 @@ def test_every_model_survives_save_and_load(graded_assignment):
     )
 
 
-def test_the_solution_earns_full_points(graded_assignment, server):
-    path = solution_notebook(ASSIGNMENT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1], FUNCTIONS)
-
-
-def test_the_independent_correct_answers_earn_full_points(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, CORRECT)
-    assert_full_points(grade_with(server, graded_assignment, path)[1])
-
-
-def test_the_usual_mistakes_score_zero_with_their_hint(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, MISTAKEN)
-    assert_zero_with_hints(grade_with(server, graded_assignment, path)[1], HINTS)
-
-
-def test_the_released_copy_scores_zero_as_not_written_yet(graded_assignment, server):
-    path = released_notebook(ASSIGNMENT)
-    assert_not_written_yet(grade_with(server, graded_assignment, path)[1])
+class TestGradedSubmissions(GradedSubmissions):
+    functions = FUNCTIONS
+    correct, mistaken, hints = CORRECT, MISTAKEN, HINTS
 
 
 def test_calling_the_reference_library_scores_zero(graded_assignment, server, tmp_path):
