@@ -17,6 +17,7 @@ on the seeded activations made here. :func:`grid_mistakes` returns
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import keras
 import numpy as np
@@ -39,27 +40,10 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    x = keras.layers.Conv2D(
-        16,
-        3,
-        activation="relu",
-        name="conv1",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 1),
-        bias_initializer=keras.initializers.RandomUniform(
-            -0.3, 0.2, seed=seed * 10 + 2
-        ),
-    )(x)
+    conv = partial(random_inputs.seeded_conv, bias_range=(-0.3, 0.2))
+    x = conv(16, "conv1", kernel_seed=seed * 10 + 1, bias_seed=seed * 10 + 2)(x)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(
-        20,
-        3,
-        activation="relu",
-        name="conv2",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 3),
-        bias_initializer=keras.initializers.RandomUniform(
-            -0.3, 0.2, seed=seed * 10 + 4
-        ),
-    )(x)
+    x = conv(20, "conv2", kernel_seed=seed * 10 + 3, bias_seed=seed * 10 + 4)(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool_all")(x)
     outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
     model = keras.Model(inputs, outputs, name=f"random_convnet_{seed}")

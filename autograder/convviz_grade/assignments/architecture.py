@@ -121,14 +121,18 @@ def _projection(residual, filters, pooling, name):
     )(residual)
 
 
+def _conv(x, filters, name, activation="relu"):
+    """A 3x3 same-padded ``Conv2D`` named ``name``, applied to ``x``."""
+    conv = layers.Conv2D(filters, 3, activation=activation, padding="same", name=name)
+    return conv(x)
+
+
 def _relu_after_add(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
-    x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(x)
+    x = _conv(x, filters, f"{name}_conv1")
+    x = _conv(x, filters, f"{name}_conv2", activation=None)
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     if pooling or residual.shape[-1] != filters:
@@ -139,13 +143,9 @@ def _relu_after_add(
 def _residual_after_first_conv(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv1")
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv2")
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
         residual = _projection(residual, filters, pooling, name)
@@ -156,12 +156,8 @@ def _pool_2x2(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv1")
+    x = _conv(x, filters, f"{name}_conv2")
     if pooling:
         x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     if pooling or residual.shape[-1] != filters:

@@ -55,6 +55,10 @@ LAST_CONV = "last_conv_act"
 """Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
 
 IMAGE_SIZE = 12
+CLASSIFIER = dict(
+    heads=("linear", "softmax"), filters=(6, 8), stream=17, head_scale=3.0
+)
+"""The sizes and seed stream of :func:`random_classifier`'s models."""
 MASK_SIZE = 24
 BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_ref.data
 
@@ -63,28 +67,17 @@ BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_r
 
 
 def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SIZE):
-    """A tiny classifier with seeded weights.
+    """:func:`random_inputs.tiny_classifier` with 6 and 8 filters (``conv1`` 10x10).
 
-    Rescaling(1/255), Conv2D(6, 3) + ReLU (``conv1``, 10x10), MaxPooling (5x5),
-    Conv2D(8, 3, same) then a separate ReLU named ``last_conv_act``, Flatten
-    (so the gradient differs from cell to cell), then a Dense head of
-    ``num_classes`` units: linear (``head="linear"``, the logits) or softmax;
-    see :func:`random_inputs.tiny_classifier`.
-
-    Returns:
-        An uncompiled Functional ``keras.Model``.
+    ``head``: "linear" (the logits) or "softmax", over ``num_classes`` classes.
     """
-    if head not in ("linear", "softmax"):
-        raise ValueError(f"head must be 'linear' or 'softmax', got {head!r}")
     return random_inputs.tiny_classifier(
         seed,
         head=head,
         num_classes=num_classes,
         image_size=image_size,
-        filters=(6, 8),
-        stream=17,
-        head_scale=3.0,
         last_conv=LAST_CONV,
+        **CLASSIFIER,
     )
 
 
@@ -185,13 +178,23 @@ def _trapezoid(gradients):
     return np.einsum("s,ns...->n...", weights, gradients)
 
 
-def _class_mistakes(classes, with_classes):
-    """The mistakes of ``class_index=None``: one class for every image instead of each image's own.
+def _class_mistakes(classes, with_classes, model, images, class_index):
+    """The mistakes of the explained classes, ``{hint: wrong result}``.
 
     ``with_classes(classes)`` gives the method's result for those classes.
-    Where the first image's top class is 0 the two mistakes are one, named once.
+    With a ``class_index``: ignoring it (each image's top class instead), where
+    that differs. With ``class_index=None``: one class for every image instead
+    of each image's own; where the first image's top class is 0 the two
+    mistakes are one, named once.
     """
     mistakes = {}
+    if class_index is not None:
+        top = _classes(model, images, None)
+        if np.any(top != classes):
+            mistakes[
+                "ignored class_index (explained each image's top class instead)"
+            ] = with_classes(top)
+        return mistakes
     if np.any(classes != classes[0]):
         if classes[0] == 0:
             mistakes[
@@ -247,14 +250,7 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
             _path_gradients(model, images, baseline_array, wrong_classes, alphas)
         )
 
-    if class_index is None:
-        mistakes.update(_class_mistakes(classes, with_classes))
-    else:
-        top = _classes(model, images, None)
-        if np.any(top != classes):
-            mistakes[
-                "ignored class_index (explained each image's top class instead)"
-            ] = with_classes(top)
+    mistakes.update(_class_mistakes(classes, with_classes, model, images, class_index))
     if baseline is not None:
         black = np.zeros_like(images)
         mistakes["ignored the baseline (integrated from a black image)"] = (
@@ -336,14 +332,7 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
             *_maps_and_gradients(model, images, layer_name, wrong_classes)
         ).sum(axis=-1)
 
-    if class_index is None:
-        mistakes.update(_class_mistakes(classes, with_classes))
-    else:
-        top = _classes(model, images, None)
-        if np.any(top != classes):
-            mistakes[
-                "ignored class_index (explained each image's top class instead)"
-            ] = with_classes(top)
+    mistakes.update(_class_mistakes(classes, with_classes, model, images, class_index))
     return mistakes
 
 

@@ -46,17 +46,12 @@ def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for number in (1, 2):
-        x = keras.layers.Conv2D(
+        x = random_inputs.seeded_conv(
             channels,
-            3,
-            activation="relu",
-            name=f"conv{number}",
-            kernel_initializer=keras.initializers.GlorotUniform(
-                seed=seed * 10 + number
-            ),
-            bias_initializer=keras.initializers.RandomUniform(
-                0.0, 0.2, seed=seed * 10 + 5 + number
-            ),
+            f"conv{number}",
+            kernel_seed=seed * 10 + number,
+            bias_seed=seed * 10 + 5 + number,
+            bias_range=(0.0, 0.2),
         )(x)
     return keras.Model(inputs, x, name=f"random_convnet_{seed}")
 
@@ -381,6 +376,21 @@ def grading_cases():
 
     # ---------------------------------------------------- gradient_ascent_step
     step_tolerances = {"rtol": 1e-4, "atol": 1e-3}  # values up to ~1500 in float32
+
+    def step_case(label, extractor, image, index, rate):
+        """A hidden case of one step, checked against the reference's step."""
+        return Case(
+            "gradient_ascent_step",
+            (extractor, image, index, rate),
+            partial(
+                check,
+                f"gradient_ascent_step ({label})",
+                reference.gradient_ascent_step(extractor, image, index, rate),
+                step_mistakes(extractor, image, index, rate),
+                step_tolerances,
+            ),
+        )
+
     start = tf.constant(np.zeros((1, 6, 6, 2), dtype=np.float32))
     expected = np.zeros((1, 6, 6, 2), dtype=np.float32)
     expected[0, 2:4, 2:4, 1] = 5.0
@@ -421,21 +431,9 @@ def grading_cases():
         (63, 73, 15, 100.0),
         (64, 74, 9, 1.0),
     ):
-        extractor = random_extractors[seed]
         image = tf.constant(random_images(image_seed, num_images=1))
-        cases.append(
-            Case(
-                "gradient_ascent_step",
-                (extractor, image, index, rate),
-                partial(
-                    check,
-                    f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
-                    reference.gradient_ascent_step(extractor, image, index, rate),
-                    step_mistakes(extractor, image, index, rate),
-                    step_tolerances,
-                ),
-            )
-        )
+        label = f"random model, filter {index}, learning_rate {rate:g}"
+        cases.append(step_case(label, random_extractors[seed], image, index, rate))
     # Three steps in a row, each from the student's previous result, as the ascent loop does.
     extractor = random_extractors[5]
     start = tf.constant(random_images(5, num_images=1))
@@ -462,33 +460,9 @@ def grading_cases():
     image = tf.constant(random_images(75, num_images=1))
     for _ in range(2):
         image = reference.gradient_ascent_step(extractor, image, 2, 300.0)
-    cases.append(
-        Case(
-            "gradient_ascent_step",
-            (extractor, image, 2, 300.0),
-            partial(
-                check,
-                "gradient_ascent_step (the third step of an ascent)",
-                reference.gradient_ascent_step(extractor, image, 2, 300.0),
-                step_mistakes(extractor, image, 2, 300.0),
-                step_tolerances,
-            ),
-        )
-    )
+    cases.append(step_case("the third step of an ascent", extractor, image, 2, 300.0))
     image = tf.constant(random_images(76, num_images=1, image_size=96))
-    cases.append(
-        Case(
-            "gradient_ascent_step",
-            (conv2, image, 40, 1275.0),
-            partial(
-                check,
-                "gradient_ascent_step (small_convnet conv2, filter 40)",
-                reference.gradient_ascent_step(conv2, image, 40, 1275.0),
-                step_mistakes(conv2, image, 40, 1275.0),
-                step_tolerances,
-            ),
-        )
-    )
+    cases.append(step_case("small_convnet conv2, filter 40", conv2, image, 40, 1275.0))
 
     # --------------------------------------------------------- deprocess_image
     picture_tolerances = {"rtol": 0, "atol": 1, "check_dtype": "uint8"}

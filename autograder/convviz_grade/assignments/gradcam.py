@@ -38,38 +38,31 @@ LAST_CONV = "last_conv_act"
 """Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
 
 IMAGE_SIZE = 16
-
-
-def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_SIZE):
-    """A tiny classifier with seeded weights, for Grad-CAM tests.
-
-    Rescaling(1/255), Conv2D(8, 3) + ReLU, Conv2D(16, 3) then a separate
-    ReLU named ``last_conv_act``, Flatten (so the gradient differs from
-    pixel to pixel, unlike after global average pooling), then a Dense head:
-    softmax over ``num_classes`` classes, or one sigmoid unit
-    (``head="sigmoid"``); see :func:`random_inputs.tiny_classifier`.
-
-    Returns:
-        An uncompiled Functional ``keras.Model``.
-    """
-    if head not in ("softmax", "sigmoid"):
-        raise ValueError(f"head must be 'softmax' or 'sigmoid', got {head!r}")
-    return random_inputs.tiny_classifier(
-        seed,
-        head=head,
-        num_classes=num_classes,
-        image_size=image_size,
-        filters=(8, 16),
-        stream=7,
-        head_scale=10.0,
-        last_conv=LAST_CONV,
-    )
+CLASSIFIER = dict(
+    heads=("softmax", "sigmoid"), filters=(8, 16), stream=7, head_scale=10.0
+)
+"""The sizes and seed stream of :func:`random_classifier`'s models."""
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
     """Seeded float32 images ``(n, size, size, 3)`` in 0..255: smooth blobs plus noise."""
     return random_inputs.blob_images(
         seed, n, image_size, stream=11, width=0.15, noise=60
+    )
+
+
+def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_SIZE):
+    """:func:`random_inputs.tiny_classifier` with 8 and 16 filters, for Grad-CAM tests.
+
+    ``head``: "softmax" over ``num_classes`` classes, or "sigmoid", one unit.
+    """
+    return random_inputs.tiny_classifier(
+        seed,
+        head=head,
+        num_classes=num_classes,
+        image_size=image_size,
+        last_conv=LAST_CONV,
+        **CLASSIFIER,
     )
 
 

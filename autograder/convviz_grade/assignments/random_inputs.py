@@ -55,12 +55,29 @@ def blob_images(seed, num_images, image_size, *, stream, width, noise):
     return images
 
 
+def seeded_conv(filters, name, *, kernel_seed, bias_seed, bias_range):
+    """A 3x3 ReLU ``Conv2D`` without padding, its initial weights seeded.
+
+    The kernel is Glorot-uniform with ``kernel_seed``, the biases uniform in
+    ``bias_range`` (low, high) with ``bias_seed``.
+    """
+    return layers.Conv2D(
+        filters,
+        3,
+        activation="relu",
+        name=name,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=kernel_seed),
+        bias_initializer=keras.initializers.RandomUniform(*bias_range, seed=bias_seed),
+    )
+
+
 def tiny_classifier(
     seed,
     *,
     head,
     num_classes,
     image_size,
+    heads=CLASSIFIER_HEADS,
     filters,
     stream,
     head_scale,
@@ -82,10 +99,11 @@ def tiny_classifier(
         An uncompiled Functional ``keras.Model`` named ``tiny_{head}_{seed}``.
 
     Raises:
-        ValueError: for a head that is not one of :data:`CLASSIFIER_HEADS`.
+        ValueError: for a head that is not one of ``heads`` (the assignment's
+            choice among :data:`CLASSIFIER_HEADS`).
     """
-    if head not in CLASSIFIER_HEADS:
-        raise ValueError(f"head must be one of {CLASSIFIER_HEADS}, got {head!r}")
+    if head not in heads:
+        raise ValueError(f"head must be {' or '.join(map(repr, heads))}, got {head!r}")
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
     x = layers.Conv2D(filters[0], 3, activation="relu", name="conv1")(x)
