@@ -1,4 +1,5 @@
-"""Pages in Debian's headless Chromium that note what went wrong, and refuse the network.
+"""Pages in Debian's headless Chromium that note what went wrong, and refuse the
+network.
 
 tests/conftest.py's ``browser`` fixture launches the browser (one per test
 module); :func:`recorded_page` opens a page in it. The book's and JupyterLab's

@@ -16,16 +16,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-# TensorFlow sizes its thread pools to every core of the machine in each process. `make test`
-# runs more pytest-xdist workers than cores (see the Makefile), so each worker's TensorFlow, and
-# the kernels and commands it starts, get the workers' share of the cores instead: one thread on
-# the 2-core machines, unless TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS are set already.
-# Threads waiting for a core cost CPU without doing work. The arithmetic is book/build.py's
-# share_the_cores, which shares the cores among the book's kernels. Student code in the grader's
-# sandbox gets a clean environment of its own, and tests/test_train.py retrains with TensorFlow's
-# default threads, as a user does.
+# TensorFlow sizes its thread pools to every core of the machine in each process. `make
+# test` runs more pytest-xdist workers than cores (see the Makefile), so each worker's
+# TensorFlow, and the kernels and commands it starts, get the workers' share of the
+# cores instead: one thread on the 2-core machines, unless TF_NUM_INTRAOP_THREADS /
+# TF_NUM_INTEROP_THREADS are set already. Threads waiting for a core cost CPU without
+# doing work. The arithmetic is book/build.py's share_the_cores, which shares the cores
+# among the book's kernels. Student code in the grader's sandbox gets a clean
+# environment of its own, and tests/test_train.py retrains with TensorFlow's default
+# threads, as a user does.
 def share_the_cores(environment):
-    """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns them (None outside xdist)."""
+    """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns
+    them (None outside xdist).
+    """
     workers = environment.get("PYTEST_XDIST_WORKER_COUNT")
     return (
         None
@@ -35,19 +38,21 @@ def share_the_cores(environment):
 
 
 share_the_cores(os.environ)
-# The tests read the shapes dataset through the library's own disk cache (convviz_ref.cache), so a
-# session reuses the images the book and `make demo` drew instead of drawing all 9,000 again (about
-# 40 s on a slow machine). An entry's name holds a fingerprint of the generator's source and of
-# NumPy, SciPy and scikit-image, so images of an older generator are never read; an unreadable entry
-# is drawn again. tests/test_cache.py checks the cache itself in folders of its own. To draw
-# everything anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).
+# The tests read the shapes dataset through the library's own disk cache
+# (convviz_ref.cache), so a session reuses the images the book and `make demo` drew
+# instead of drawing all 9,000 again (about 40 s on a slow machine). An entry's name
+# holds a fingerprint of the generator's source and of NumPy, SciPy and scikit-image, so
+# images of an older generator are never read; an unreadable entry is drawn again.
+# tests/test_cache.py checks the cache itself in folders of its own. To draw everything
+# anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).
 
-# pytest-xdist (`make test`) hands each worker a whole test file at a time, in collection order.
-# A slow file that comes late keeps one worker busy after the others have run out of work, so
-# the files are collected slowest first, by the seconds each took in a whole run on the slow kind
-# of machine (2 cores, AVX2 only). Those figures only order the files: a file that is not listed
-# comes after the listed ones, in its usual place. Add `--store-file-durations` to a whole run
-# (`.venv/bin/python -m pytest -n 3 --dist loadfile --store-file-durations`) to measure them anew.
+# pytest-xdist (`make test`) hands each worker a whole test file at a time, in
+# collection order. A slow file that comes late keeps one worker busy after the others
+# have run out of work, so the files are collected slowest first, by the seconds each
+# took in a whole run on the slow kind of machine (2 cores, AVX2 only). Those figures
+# only order the files: a file that is not listed comes after the listed ones, in its
+# usual place. Add `--store-file-durations` to a whole run (`.venv/bin/python -m pytest
+# -n 3 --dist loadfile --store-file-durations`) to measure them anew.
 FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
 
 
@@ -166,13 +171,16 @@ def network_attempts(monkeypatch, request):
 
 
 # The grader's tests of one assignment (tests/autograder/test_secure_grading_*.py and
-# test_exercise_*.py) name it in a module-level ASSIGNMENT; these fixtures read it. Their
-# helpers live in tests/autograder/exercise_tools.py, importable once such a module is.
+# test_exercise_*.py) name it in a module-level ASSIGNMENT; these fixtures read it.
+# Their helpers live in tests/autograder/exercise_tools.py, importable once such a
+# module is.
 
 
 @pytest.fixture(scope="module")
 def graded_assignment(request):
-    """The module's ``ASSIGNMENT``, a :class:`convviz_grade.grading.Assignment` of its solution."""
+    """The module's ``ASSIGNMENT``, a :class:`convviz_grade.grading.Assignment` of its
+    solution.
+    """
     from convviz_grade import grading
     from exercise_tools import solution_notebook
 
@@ -182,7 +190,9 @@ def graded_assignment(request):
 
 @pytest.fixture(scope="module")
 def server(graded_assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions (exercise_tools.grading_server)."""
+    """One sandboxed fork server for the module's submissions
+    (exercise_tools.grading_server).
+    """
     from convviz_grade import sandbox
     from exercise_tools import grading_server
 
@@ -205,7 +215,8 @@ def blank(graded_assignment, server):
 
 @pytest.fixture(scope="module")
 def notebook_runs(request, tmp_path_factory):
-    """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with ``MISTAKEN``.
+    """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with
+    ``MISTAKEN``.
 
     Both sets of answers (dicts, grade_id to source) run in one kernel; the
     fixture is ``[(results, other_errors)] * 2`` (exercise_tools.run_answer_sets).

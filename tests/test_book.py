@@ -172,8 +172,9 @@ def test_book_build_fails_on_cell_errors_and_warnings(
 
 @pytest.mark.slow
 def test_kernels_stderr_goes_to_a_log_and_sphinx_s_warnings_to_the_terminal(tmp_path):
-    # The first cell writes to file descriptor 2 as TensorFlow's C++ start-up does; the second
-    # warns, which the build reports as a Sphinx warning and -W turns into a failure.
+    # The first cell writes to file descriptor 2 as TensorFlow's C++ start-up does; the
+    # second warns, which the build reports as a Sphinx warning and -W turns into a
+    # failure.
     line = "E0000 a line from the kernel's C++ code"
     book = _tiny_book(
         tmp_path,
@@ -297,7 +298,9 @@ def test_each_chapter_is_read_on_its_own_the_slowest_first():
 
 
 def test_a_book_older_than_a_source_is_stale(tmp_path, monkeypatch):
-    """``make test`` builds the book first exactly when ``book_build.is_stale()`` says so."""
+    """``make test`` builds the book first exactly when ``book_build.is_stale()`` says
+    so.
+    """
     import os
 
     import book_build

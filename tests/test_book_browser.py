@@ -39,13 +39,15 @@ def site():
 
 
 # The code blocks outside executed cells: what the book shows through literalinclude (an
-# executed cell's input and output sit in a .cell container). Each is [its first line, its
-# scroll width, its client width]; a block wider than the column scrolls horizontally.
+# executed cell's input and output sit in a .cell container). Each is [its first line,
+# its scroll width, its client width]; a block wider than the column scrolls
+# horizontally.
 CODE_BLOCKS = """() => Array.from(document.querySelectorAll('div.highlight pre'))
     .filter(pre => !pre.closest('.cell'))
     .map(pre => [pre.textContent.split('\\n')[0], pre.scrollWidth, pre.clientWidth])"""
-# The measurement itself: a copy of the page's first such block, holding one line of each
-# given length, measured as above and removed; {length: [scroll width, client width]}.
+# The measurement itself: a copy of the page's first such block, holding one line of
+# each given length, measured as above and removed; {length: [scroll width, client
+# width]}.
 PROBE = """(lengths) => {
     const block = Array.from(document.querySelectorAll('div.highlight pre'))
         .find(pre => !pre.closest('.cell'));
@@ -99,7 +101,8 @@ SCREENSHOTS = ("06_gradcam", "05_filters")
 
 @pytest.fixture(scope="module")
 def visited(browser, site):
-    """``visited(name)``: ``(problems, facts)`` of page ``name``, loaded once for every test that asks.
+    """``visited(name)``: ``(problems, facts)`` of page ``name``, loaded once for every
+    test that asks.
 
     The pages in :data:`SCREENSHOTS` leave a full-page screenshot in
     test-artifacts/ as well, taken before the page is closed.

@@ -1,4 +1,6 @@
-"""tools/count_processes.py: the Python processes a command starts, their TensorFlow imports, their CPU."""
+"""tools/count_processes.py: the Python processes a command starts, their TensorFlow
+imports, their CPU.
+"""
 
 import re
 import subprocess
@@ -9,7 +11,8 @@ TOOL = Path(__file__).resolve().parent.parent / "tools" / "count_processes.py"
 
 
 def test_counts_each_python_process_and_the_cpu_it_used():
-    # An outer `python -c` that starts an inner one, which spends some CPU; neither imports TensorFlow.
+    # An outer `python -c` that starts an inner one, which spends some CPU; neither
+    # imports TensorFlow.
     inner = "sum(i * i for i in range(3 * 10**6))"
     outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {inner!r}], check=True)"
     result = subprocess.run(
@@ -42,8 +45,8 @@ def test_passes_on_the_command_s_exit_code():
 
 
 def test_a_command_line_with_newlines_and_tabs_is_one_record():
-    # `python -c` with a program of several lines (the tests start many) once broke the log into
-    # lines the tool could not read, after the whole of `make test` had run.
+    # `python -c` with a program of several lines (the tests start many) once broke the
+    # log into lines the tool could not read, after the whole of `make test` had run.
     program = "import sys\nif True:\n\tsys.exit(0)"
     result = subprocess.run(
         [sys.executable, str(TOOL), sys.executable, "-c", program],

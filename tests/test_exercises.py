@@ -52,7 +52,8 @@ def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, 
 
 
 def test_the_repository_course_keeps_everything_grading_writes_under_grading():
-    # git ignores grading/; nbgrader's default gradebook would be gradebook.db at the root.
+    # git ignores grading/; nbgrader's default gradebook would be gradebook.db at the
+    # root.
     from convviz_grade.autograde import Course as RepositoryCourse
 
     course = RepositoryCourse(REPOSITORY)
@@ -77,7 +78,8 @@ def test_release_rejects_an_unknown_assignment(capsys):
 def test_an_assignment_that_fails_to_generate_is_named_with_nbgrader_s_error_and_the_others_are_released(
     tmp_path, capsys
 ):
-    # All assignments are generated in one nbgrader process: one broken notebook must not stop the rest.
+    # All assignments are generated in one nbgrader process: one broken notebook must
+    # not stop the rest.
     Course(tmp_path)
     for assignment in ("architecture", "segmentation"):
         shutil.copytree(
@@ -122,15 +124,17 @@ def test_students_copy_hides_solutions_and_hidden_tests():
         assert "raise NotImplementedError()" in text, assignment
 
 
-# The three assignments whose graded functions run TensorFlow are also graded by nbgrader's own
-# autograde: their kernels write TensorFlow's C++ start-up lines to stderr, which nbgrader would
-# score 0 without the course's configuration (see tests/autograder/test_stderr.py).
+# The three assignments whose graded functions run TensorFlow are also graded by
+# nbgrader's own autograde: their kernels write TensorFlow's C++ start-up lines to
+# stderr, which nbgrader would score 0 without the course's configuration (see
+# tests/autograder/test_stderr.py).
 NBGRADER_GRADED = ["attribution", "filters", "gradcam"]
 
 
 @pytest.fixture(scope="module")
 def autograded(tmp_path_factory):
-    """``autograded(assignment)``: the solution, submitted by alice and graded by nbgrader autograde.
+    """``autograded(assignment)``: the solution, submitted by alice and graded by
+    nbgrader autograde.
 
     Run once per assignment however many tests ask: they read its scores from
     the gradebook and its test cells' outputs from the autograded notebook.
@@ -160,7 +164,8 @@ def autograded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """``executed(folder, assignment)``: the notebook, executed by convviz-grade validate's executor.
+    """``executed(folder, assignment)``: the notebook, executed by convviz-grade
+    validate's executor.
 
     At first use, the students' copy of every assignment and the solutions that
     nbgrader does not grade here run one after the other in one kernel (each

@@ -1,22 +1,28 @@
-"""Students and an instructor in JupyterLab, in real headless Chromium (Debian's), offline.
+"""Students and an instructor in JupyterLab, in real headless Chromium (Debian's),
+offline.
 
-The server runs as `make lab` starts it (`jupyter lab` with the repository's jupyter/ folder on
-JUPYTER_CONFIG_PATH) in a course folder holding the course's nbgrader configuration; here that
-folder is a temporary copy, so nothing is written into the repository.
+The server runs as `make lab` starts it (`jupyter lab` with the repository's jupyter/
+folder on JUPYTER_CONFIG_PATH) in a course folder holding the course's nbgrader
+configuration; here that folder is a temporary copy, so nothing is written into the
+repository.
 
-A student opens exercises/segmentation/segmentation.ipynb from the file browser, runs every cell,
-presses nbgrader's Validate button and reads the verdict: the blank notebook fails; a usual mistake
-(pixel accuracy for the mean IoU) shows its hint under the test cell; a correct answer gets
-"Success!", although it writes NumPy's 0 / 0 warning to stderr inside a graded cell (see the
-course's autograder/nbgrader_config.py). An instructor opens formgrader from the Nbgrader menu on a class graded
-by `convviz-grade autograde` and finds every student's autograded submission with its score.
+A student opens exercises/segmentation/segmentation.ipynb from the file browser, runs
+every cell, presses nbgrader's Validate button and reads the verdict: the blank notebook
+fails; a usual mistake (pixel accuracy for the mean IoU) shows its hint under the test
+cell; a correct answer gets "Success!", although it writes NumPy's 0 / 0 warning to
+stderr inside a graded cell (see the course's autograder/nbgrader_config.py). An
+instructor opens formgrader from the Nbgrader menu on a class graded by `convviz-grade
+autograde` and finds every student's autograded submission with its score.
 
-Nothing leaves this machine: the browser's requests and websockets are recorded and any that is not
-local is refused, and the server and every kernel it starts run with a sitecustomize that records
-and refuses connections to non-local hosts. No console error appears.
+Nothing leaves this machine: the browser's requests and websockets are recorded and any
+    that is not
+local is refused, and the server and every kernel it starts run with a sitecustomize
+that records and refuses connections to non-local hosts. No console error appears.
 
-Why segmentation: its graded function is pure NumPy and its setup cell loads the smallest shipped
-model. The gradcam notebook takes the same path through Validate and costs about 6 s more per run.
+Why segmentation: its graded function is pure NumPy and its setup cell loads the
+    smallest shipped
+model. The gradcam notebook takes the same path through Validate and costs about 6 s
+more per run.
 """
 
 from __future__ import annotations
@@ -69,9 +75,10 @@ CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     return float(np.nanmean(intersection / union))
 """
 
-# Written into a folder put first on the server's PYTHONPATH, so that the server and every
-# kernel it starts load it: each process notes its id, and a connection to a host that is not
-# this machine is written down and refused, as tests/conftest.py does inside the test process.
+# Written into a folder put first on the server's PYTHONPATH, so that the server and
+# every kernel it starts load it: each process notes its id, and a connection to a host
+# that is not this machine is written down and refused, as tests/conftest.py does inside
+# the test process.
 NETWORK_GUARD = '''"""Written by tests/test_lab_browser.py: record and refuse connections off this machine."""
 import os
 import socket
@@ -123,9 +130,10 @@ socket.getaddrinfo = _checked_getaddrinfo
 def guarded_environment(home):
     """The environment of a server started as `make lab` does, with the network guard.
 
-    Jupyter's per-user folders go under ``home``, so the user's own ~/.jupyter is neither read
-    nor written. TF_CPP_MIN_LOG_LEVEL (which tests/conftest.py sets) is removed: a student's
-    shell does not set it, and TensorFlow's start-up lines are part of what Validate sees.
+    Jupyter's per-user folders go under ``home``, so the user's own ~/.jupyter is
+    neither read nor written. TF_CPP_MIN_LOG_LEVEL (which tests/conftest.py sets) is
+    removed: a student's shell does not set it, and TensorFlow's start-up lines are part
+    of what Validate sees.
     """
     guard = home / "guard"
     guard.mkdir(parents=True, exist_ok=True)
@@ -176,7 +184,9 @@ class LabServer:
         return json.loads(body) if body else None
 
     def network_attempts(self):
-        """Every connection off this machine that the server or a kernel tried (all refused)."""
+        """Every connection off this machine that the server or a kernel tried (all
+        refused).
+        """
         log = self.home / "network.log"
         return log.read_text().splitlines() if log.exists() else []
 
@@ -205,7 +215,9 @@ def _stop_guarded_processes(server):
 
 @contextlib.contextmanager
 def lab_server(course, home):
-    """`jupyter lab` in ``course`` on a free local port with a token; stopped whatever happens."""
+    """`jupyter lab` in ``course`` on a free local port with a token; stopped whatever
+    happens.
+    """
     home.mkdir(parents=True, exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
     command = [
@@ -283,7 +295,9 @@ def cell_index(notebook, grade_id):
 
 @contextlib.contextmanager
 def recorded_page(browser, name):
-    """A page whose console errors, failed and off-machine requests go into ``problems``."""
+    """A page whose console errors, failed and off-machine requests go into
+    ``problems``.
+    """
     page, problems = browser_pages.recorded_page(browser)
     try:
         yield page, problems

@@ -1,4 +1,5 @@
-"""tools/side_by_side.sh: ``make test`` of two commits timed one after the other, and their ratios.
+"""tools/side_by_side.sh: ``make test`` of two commits timed one after the other, and
+their ratios.
 
 Run here on a throwaway repository whose Makefile stands in for ours: its
 install target makes the venv marker, its test target checks what the tool

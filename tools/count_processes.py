@@ -1,17 +1,17 @@
-"""Count the Python processes a command starts, how many import TensorFlow, and the CPU they use.
+"""Count the Python processes a command starts, how many import TensorFlow, and the CPU
+they use.
 
 Usage::
 
     python tools/count_processes.py make test
 
-runs the command with a ``sitecustomize`` module on ``PYTHONPATH`` that
-records, in every Python process that starts under it, its start and
-whether it imports ``tensorflow`` (an audit hook on imports) and, at its
-exit, the CPU seconds it used (``os.times``; a process killed by a signal
-reports none); then prints the totals and the commonest kinds of process. Processes started with
-``python -I`` (the grader's sandboxed workers and fork servers) ignore
-``PYTHONPATH`` and are not counted; neither are children a fork server
-forks, which start no interpreter.
+runs the command with a ``sitecustomize`` module on ``PYTHONPATH`` that records, in
+every Python process that starts under it, its start and whether it imports
+``tensorflow`` (an audit hook on imports) and, at its exit, the CPU seconds it used
+(``os.times``; a process killed by a signal reports none); then prints the totals and
+the commonest kinds of process. Processes started with ``python -I`` (the grader's
+sandboxed workers and fork servers) ignore ``PYTHONPATH`` and are not counted; neither
+are children a fork server forks, which start no interpreter.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ if _log:
 
 
 def kind(argv):
-    """A short name for what a process was: ``python -m MODULE``, ``python -c`` or its script's name."""
+    """A short name for what a process was: ``python -m MODULE``, ``python -c`` or its
+    script's name.
+    """
     parts = [
         part for part in argv.split() if part not in ("-I", "-u", "-E", "-s", "-B")
     ]

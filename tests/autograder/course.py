@@ -43,7 +43,8 @@ class Course:
         for _attempt in (
             1,
             2,
-        ):  # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
+            # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
+        ):
             result = subprocess.run(
                 [sys.executable, "-m", "nbgrader", *args],
                 cwd=self.root,
@@ -118,7 +119,9 @@ def segmentation_course(root, db_url=None, *, gradebook=True):
 
 
 def autograde_arguments(course_dir, submissions, *options):
-    """``convviz-grade``'s arguments that grade segmentation: ``autograde segmentation ...``."""
+    """``convviz-grade``'s arguments that grade segmentation: ``autograde segmentation
+    ...``.
+    """
     return [
         "autograde",
         "segmentation",
@@ -132,7 +135,9 @@ def autograde_arguments(course_dir, submissions, *options):
 
 
 def submit_solution_and_blank(submissions):
-    """Student ann hands in the solution, ben the blank release; returns ``submissions``."""
+    """Student ann hands in the solution, ben the blank release; returns
+    ``submissions``.
+    """
     for student, source in [("ann", "solutions"), ("ben", "exercises")]:
         notebook = REPOSITORY / source / "segmentation" / "segmentation.ipynb"
         put_notebook(Path(submissions) / student, "segmentation", notebook)

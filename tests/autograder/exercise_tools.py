@@ -42,7 +42,8 @@ if "keras" in _sys.modules:
 
 
 def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
-    """Execute several notebooks one after the other in one kernel; return each executed copy.
+    """Execute several notebooks one after the other in one kernel; return each executed
+    copy.
 
     The kernel starts and imports its libraries (TensorFlow above all) once.
     Before each notebook after the first, a cell makes the kernel forget the
@@ -96,7 +97,8 @@ def execute_in_one_kernel(notebooks, tmp_path, *, timeout=300):
 
 
 def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
-    """Execute the solution notebook once per set of answers, all in one kernel (:func:`execute_in_one_kernel`).
+    """Execute the solution notebook once per set of answers, all in one kernel
+    (:func:`execute_in_one_kernel`).
 
     Args:
         assignment: str, e.g. ``"filters"``.
@@ -105,9 +107,9 @@ def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
         tmp_path: a folder for the notebook.
 
     Returns:
-        list of ``(results, other_errors)``, one per set: ``results`` maps each graded function
-        to its :class:`convviz_grade.validate.FunctionResult`, hidden tests included;
-        ``other_errors`` lists the errors of the cells that are not tests.
+        list of ``(results, other_errors)``, one per set: ``results`` maps each graded
+        function to its :class:`convviz_grade.validate.FunctionResult`, hidden tests
+        included; ``other_errors`` lists the errors of the cells that are not tests.
     """
     source = nbformat.read(solution_notebook(assignment), as_version=4)
     notebooks = [
@@ -123,7 +125,8 @@ def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
 
 @contextlib.contextmanager
 def grading_server(assignment, slot):
-    """A sandboxed fork server for ``assignment``, as ``convviz-grade autograde`` starts one per job.
+    """A sandboxed fork server for ``assignment``, as ``convviz-grade autograde`` starts
+    one per job.
 
     It imports the assignment's libraries once; each submission graded with
     it runs in a fresh child, and :func:`grade_with` empties the slot after
@@ -139,7 +142,8 @@ def grading_server(assignment, slot):
 
 
 def models_as_the_worker_loads_them(assignment):
-    """``{case index: model}`` for each case whose first argument is a model, loaded from the grader's files.
+    """``{case index: model}`` for each case whose first argument is a model, loaded
+    from the grader's files.
 
     The files are the ``.keras`` files that ``assignment.prepared_inputs()`` writes
     for the worker (once, for every submission), each loaded once however
@@ -189,7 +193,8 @@ def released_notebook(assignment):
 
 
 def grade_with(server, assignment, path, *, timeout=None):
-    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of ``server``.
+    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of
+    ``server``.
 
     Prints the score, seconds and worker runs of ``path``. ``timeout`` (seconds)
     replaces convviz-grade's time limit of a worker run when given.

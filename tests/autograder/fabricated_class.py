@@ -1,4 +1,5 @@
-"""A fabricated class for ``segmentation``: honest, cheating and faulty work, each with its expected score.
+"""A fabricated class for ``segmentation``: honest, cheating and faulty work, each with
+its expected score.
 
 ``segmentation`` has one graded function, ``mean_iou`` (3 points), whose
 student code needs only NumPy, so a whole class grades in seconds. The same
@@ -41,7 +42,8 @@ PIXEL_ACCURACY = (
     + "    return float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred)))\n"
 )
 
-# Each entry: student -> (source of the mean_iou solution cell, points expected, status expected).
+# Each entry: student -> (source of the mean_iou solution cell, points expected, status
+# expected).
 CLASS = {
     "alice_correct": (HEADER + CORRECT, 3.0, "passed"),
     "bob_independent": (INDEPENDENT, 3.0, "passed"),

@@ -75,7 +75,9 @@ def tiny_notebook(answer):
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
-    """A temporary course with the ``tiny`` assignment written and released; its module found by the grader."""
+    """A temporary course with the ``tiny`` assignment written and released; its module
+    found by the grader.
+    """
     assert sandbox.bwrap_available(), (
         "bubblewrap must work here, as for convviz-grade autograde"
     )
@@ -109,7 +111,8 @@ def test_a_new_assignment_is_released_validated_and_graded_from_one_source(
     assert "BEGIN HIDDEN TESTS" not in released.read_text()
     assert cases.drift("tiny", source, released) == []
 
-    # The notebook's hidden tests: the solution passes, a usual mistake is named, an input changed fails.
+    # The notebook's hidden tests: the solution passes, a usual mistake is named, an
+    # input changed fails.
     assert validate(source, timeout=120) == 0
     assert re.search(
         r"double\s+PASSED\s+\(visible \+ hidden tests\)", capsys.readouterr().out
@@ -183,7 +186,9 @@ def test_a_new_assignment_s_hidden_tests_name_the_mistake_under_nbgrader_autogra
 
 
 def test_in_the_kernel_each_case_gets_what_the_worker_sends_back(course, tmp_path):
-    """The notebook's path (cases.outputs_of) and the worker's give the same outputs for every case."""
+    """The notebook's path (cases.outputs_of) and the worker's give the same outputs for
+    every case.
+    """
     assignment = grading.Assignment(
         "tiny", course.root / "solutions" / "tiny" / "tiny.ipynb"
     )

@@ -1,4 +1,5 @@
-"""convviz-grade autograde end to end: a fabricated class of honest, cheating and faulty work.
+"""convviz-grade autograde end to end: a fabricated class of honest, cheating and faulty
+work.
 
 Every student's expected score is asserted exactly (the class and its
 expected scores: ``fabricated_class.py``).
@@ -68,7 +69,10 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
 @pytest.mark.slow
 def test_failures_are_explained(graded):
     course, _, _ = graded
-    message = lambda student: results_of(course, student)["functions"][0]["message"]  # noqa: E731
+
+    def message(student):
+        return results_of(course, student)["functions"][0]["message"]
+
     assert "pixel accuracy" in message("dave_wrong")
     assert "ModuleNotFoundError" in message(
         "erin_imports_reference"
@@ -214,8 +218,9 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
 def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(
     graded,
 ):
-    # What formgrader's pages show comes from nbgrader's own API: its "# Submissions" column reads
-    # the submitted folder, and a submission is autograded when its timestamps agree.
+    # What formgrader's pages show comes from nbgrader's own API: its "# Submissions"
+    # column reads the submitted folder, and a submission is autograded when its
+    # timestamps agree.
     from convviz_grade.autograde import Course as ConfiguredCourse
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
@@ -340,7 +345,8 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(
     assert (tables, version) == _schema(tmp_path / "nbgrader.db")
     assert len(tables) > 10 and version == [(nbgrader.api.get_alembic_version(),)]
 
-    # nbgrader uses it as its own, without stamping it again; a second call leaves it as it is.
+    # nbgrader uses it as its own, without stamping it again; a second call leaves it as
+    # it is.
     def no_alembic():
         raise AssertionError("nbgrader read the alembic head again")
 
@@ -353,7 +359,9 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(
 
 
 def _gradebook_rows(path):
-    """Every row of every table, nbgrader's random ids taken out (they differ between any two runs)."""
+    """Every row of every table, nbgrader's random ids taken out (they differ between
+    any two runs).
+    """
     with sqlite3.connect(path) as connection:
         names = [
             name

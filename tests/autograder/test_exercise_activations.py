@@ -1,4 +1,5 @@
-"""The ``activations`` exercise: its grading helpers, and its notebook run with other answers.
+"""The ``activations`` exercise: its grading helpers, and its notebook run with other
+answers.
 
 The fast tests check ``convviz_grade.assignments.activations`` in-process:
 the random models and activations are deterministic, and every usual mistake

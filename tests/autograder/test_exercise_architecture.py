@@ -1,4 +1,6 @@
-"""The architecture exercise: its helpers, and its notebook's grading of right and wrong answers."""
+"""The architecture exercise: its helpers, and its notebook's grading of right and wrong
+answers.
+"""
 
 from __future__ import annotations
 
@@ -106,8 +108,9 @@ def test_weights_by_shape_are_deterministic_and_name_blind():
 
 
 def test_the_graders_block_run_gives_what_predict_gives():
-    # Both graders run a block through worker.run_block: one eager call in inference mode,
-    # bit for bit what model.predict gives (which would trace a function for each block).
+    # Both graders run a block through worker.run_block: one eager call in inference
+    # mode, bit for bit what model.predict gives (which would trace a function for each
+    # block).
     from convviz_grade.worker import run_block, set_weights_by_shape
 
     array = assignment.block_input((9, 9, 16), 3)

@@ -1,4 +1,6 @@
-"""The attribution exercise: its cases and mistakes, and its notebook's grading of right and wrong answers."""
+"""The attribution exercise: its cases and mistakes, and its notebook's grading of right
+and wrong answers.
+"""
 
 from __future__ import annotations
 
@@ -213,7 +215,9 @@ def define(source):
 
 
 def first_failure(function, student_function, cases=None):
-    """(case, message) of the first case of ``function`` that ``student_function`` fails, or None."""
+    """(case, message) of the first case of ``function`` that ``student_function``
+    fails, or None.
+    """
     for case in cases if cases is not None else assignment.function_cases(function):
         args = [
             np.array(value) if isinstance(value, np.ndarray) else value
@@ -257,7 +261,9 @@ def test_inputs_are_deterministic_by_seed():
 
 
 def test_the_visible_examples_are_the_librarys_values(cases):
-    """The hand-computed expected values of the visible tests are what convviz_ref computes."""
+    """The hand-computed expected values of the visible tests are what convviz_ref
+    computes.
+    """
     from convviz_ref import faithfulness
 
     for function, function_cases in cases.items():
@@ -276,7 +282,9 @@ def test_the_visible_examples_are_the_librarys_values(cases):
 
 
 def test_a_linear_head_makes_output_and_logit_the_same():
-    """The student explains the model's output; on the linear-head models that is the library's default score."""
+    """The student explains the model's output; on the linear-head models that is the
+    library's default score.
+    """
     model = assignment.random_classifier(40)
     images = assignment.random_images(40, 2)
     np.testing.assert_allclose(
@@ -287,7 +295,9 @@ def test_a_linear_head_makes_output_and_logit_the_same():
 
 
 def test_the_references_are_complete_and_the_trials_vary(cases):
-    """IG's attributions add up to the score's rise; the hidden trials mix heads, classes and baselines."""
+    """IG's attributions add up to the score's rise; the hidden trials mix heads,
+    classes and baselines.
+    """
     for seed, head, n, class_index, _, _ in assignment.IG_TRIALS[:2]:
         model = assignment.random_classifier(seed, head=head)
         images = assignment.random_images(seed, n)
@@ -354,7 +364,9 @@ def test_correct_answers_pass_every_case_in_process(cases):
 
 @pytest.mark.parametrize("function", assignment.FUNCTIONS)
 def test_each_written_mistake_fails_with_its_hint(cases, function):
-    """The mistakes written out by hand are the ones the assignment module computes: same values, same hint."""
+    """The mistakes written out by hand are the ones the assignment module computes:
+    same values, same hint.
+    """
     case, message = first_failure(function, define(MISTAKEN[function]), cases[function])
     assert case.visible, message
     assert f"hint: your answer is what you get if you {HINTS[function]}" in message, (

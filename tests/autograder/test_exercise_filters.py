@@ -1,4 +1,5 @@
-"""The ``filters`` exercise: its grading helpers, and its notebook run with other answers.
+"""The ``filters`` exercise: its grading helpers, and its notebook run with other
+answers.
 
 The fast tests check ``convviz_grade.assignments.filters`` in-process: the
 random models are deterministic, and every usual mistake really gives
@@ -87,7 +88,9 @@ def test_every_step_mistake_differs_from_the_reference(
 
 
 def test_a_step_with_a_wrong_loss_is_named():
-    """A step taken with a no-border loss matches the hint that says to fix compute_loss first."""
+    """A step taken with a no-border loss matches the hint that says to fix compute_loss
+    first.
+    """
     extractor = assignment.random_feature_extractor(1)
     image = tf.constant(assignment.random_images(1))
     with tf.GradientTape() as tape:
@@ -127,7 +130,8 @@ def test_every_deprocess_mistake_differs_from_the_reference(image, crop, count):
 def test_deprocess_mistakes_name_the_constant_image_cases():
     exact = assignment.deprocess_mistakes(np.full((96, 96, 3), 128.0, np.float32))
     rounded = assignment.deprocess_mistakes(np.full((96, 96, 3), 0.3, np.float32))
-    # The constant-image hint comes first: it is the one named when several give the same picture.
+    # The constant-image hint comes first: it is the one named when several give the
+    # same picture.
     assert next(iter(exact)).startswith("divided by a standard deviation of 0")
     assert next(iter(rounded)).startswith("tested std > 0")
 
@@ -179,8 +183,8 @@ MISTAKEN = {
 def compute_loss(feature_extractor, image, filter_index):
     return tf.reduce_mean(feature_extractor(image)[:, :, :, filter_index])
 """,
-    # The gradient is not normalized (the loss is written out here, correctly, so that only the
-    # step itself is wrong).
+    # The gradient is not normalized (the loss is written out here, correctly, so that
+    # only the step itself is wrong).
     "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
     with tf.GradientTape() as tape:

@@ -1,4 +1,6 @@
-"""The gradcam exercise: its helpers, and its notebook's grading of right and wrong answers."""
+"""The gradcam exercise: its helpers, and its notebook's grading of right and wrong
+answers.
+"""
 
 from __future__ import annotations
 
@@ -171,7 +173,9 @@ def test_overlay_mistakes_differ_from_the_reference():
 
 
 def test_sum_instead_of_mean_is_indistinguishable_as_documented():
-    """Summing multiplies the map by a positive constant; the division by the maximum removes it."""
+    """Summing multiplies the map by a positive constant; the division by the maximum
+    removes it.
+    """
     model = assignment.random_classifier(2)
     images = assignment.random_images(2)
     summed = _define(

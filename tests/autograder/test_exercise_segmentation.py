@@ -1,4 +1,6 @@
-"""The segmentation exercise: its helpers, and its notebook's grading of right and wrong answers."""
+"""The segmentation exercise: its helpers, and its notebook's grading of right and wrong
+answers.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The fork server: one sandboxed Python per job, a fresh child per run, nothing carried from one to the next."""
+"""The fork server: one sandboxed Python per job, a fresh child per run, nothing carried
+from one to the next.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import numpy as np
 import pytest
 from convviz_grade import sandbox
 
-# Student A leaves everything it can behind: a patched NumPy, a file in its own folder, in the slot
-# and in $HOME, a module-level global, a big allocation, and a daemon that escaped its process group.
+# Student A leaves everything it can behind: a patched NumPy, a file in its own folder,
+# in the slot and in $HOME, a module-level global, a big allocation, and a daemon that
+# escaped its process group.
 STUDENT_A = """
 import os, subprocess, sys, time
 np.mean = lambda *args, **kwargs: 42.0
@@ -34,9 +37,9 @@ def report():
     return np.array([1.0])
 """
 
-# Student B reports what it finds, as numbers:
-# [np.mean patched, np has A's attribute, slot holds anything but B's own files, a process other than
-#  the server (PID 1) and B itself, B's memory limit as asked (MB), /tmp writable]
+# Student B reports what it finds, as numbers: [np.mean patched, np has A's attribute,
+# slot holds anything but B's own files, a process other than the server (PID 1) and B
+# itself, B's memory limit as asked (MB), /tmp writable]
 STUDENT_B = """
 import os, resource
 
@@ -165,7 +168,8 @@ def test_a_folder_outside_the_slot_is_refused(server, tmp_path):
 
 
 def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
-    # The prelude raises: the server never says it is ready; the grader then starts a process per run.
+    # The prelude raises: the server never says it is ready; the grader then starts a
+    # process per run.
     server = sandbox.ForkServer(
         tmp_path / "slot0", prelude="raise SystemExit(5)\n", isolation="bwrap"
     )
@@ -190,8 +194,9 @@ def report():
 
 @pytest.mark.slow
 def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
-    # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool exists
-    # yet (it checks that it is single-threaded), so each child starts TensorFlow's runtime itself.
+    # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool
+    # exists yet (it checks that it is single-threaded), so each child starts
+    # TensorFlow's runtime itself.
     server = sandbox.ForkServer(
         tmp_path / "slot0",
         prelude="import numpy as np\nimport keras\nimport tensorflow as tf\n",
@@ -239,9 +244,10 @@ def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
 def test_a_server_that_dies_before_reading_its_prelude_is_a_failed_start(
     tmp_path, monkeypatch
 ):
-    # The race CI met once: bwrap could not run Python and exited before the prelude was written.
-    # Here the server's Python is /bin/false and Popen returns only once it has exited, so writing
-    # the prelude meets a closed pipe every time: the start fails as a silent server's does.
+    # The race CI met once: bwrap could not run Python and exited before the prelude was
+    # written. Here the server's Python is /bin/false and Popen returns only once it has
+    # exited, so writing the prelude meets a closed pipe every time: the start fails as
+    # a silent server's does.
     import subprocess as real_subprocess
 
     class ExitedFirst(real_subprocess.Popen):

@@ -71,7 +71,9 @@ def wheel(tmp_path_factory):
 
 
 def throwaway_venv(location, wheel):
-    """A venv at ``location`` with the wheel installed and the test venv's dependencies reachable."""
+    """A venv at ``location`` with the wheel installed and the test venv's dependencies
+    reachable.
+    """
     run([sys.executable, "-m", "venv", "--without-pip", location])
     relative = Path(sysconfig.get_path("purelib")).relative_to(
         sysconfig.get_path("data")
@@ -134,7 +136,8 @@ def graded_by_wheels(wheel, tmp_path_factory):
                 tmp_path_factory.mktemp("submissions"),
                 installed_reference_file=own_site / "convviz_ref" / "segmentation.py",
             )
-            # A user's shell: the throwaway venv first, then the test venv (nbgrader's alembic lives there).
+            # A user's shell: the throwaway venv first, then the test venv (nbgrader's
+            # alembic lives there).
             environment = dict(
                 os.environ,
                 PATH=os.pathsep.join(

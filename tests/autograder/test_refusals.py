@@ -1,4 +1,6 @@
-"""What the grader refuses: the course's own packages, with or without a sandbox, and a class it cannot grade."""
+"""What the grader refuses: the course's own packages, with or without a sandbox, and a
+class it cannot grade.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ def autograde(course, submissions, *options):
 
 
 def test_the_worker_refuses_the_same_packages_the_sandbox_hides():
-    # worker.py is copied into the sandbox and imports nothing of ours: its list is its own.
+    # worker.py is copied into the sandbox and imports nothing of ours: its list is its
+    # own.
     assert worker.PROTECTED_PACKAGES == locations.PROTECTED_PACKAGES
 
 
@@ -77,7 +80,8 @@ def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_agai
     kinds = [
         (kind, path) for kind, path in operations if path.startswith(str(tmp_path))
     ]
-    # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package hidden again.
+    # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package
+    # hidden again.
     assert ("tmpfs", "/tmp") in operations
     assert kinds == [("ro-bind", str(venv)), ("tmpfs", str(package))]
     assert operations.index(("tmpfs", "/tmp")) < operations.index(

@@ -21,8 +21,8 @@ from test_exercise_activations import ASSIGNMENT, CORRECT_GRID, GRID_BY_MAXIMUM
 
 from convviz_ref import activations as reference
 
-# A constant channel whose float32 std is a round-off (channel 3 of random_activation) gets a tile:
-# only the hidden cases have such a channel.
+# A constant channel whose float32 std is a round-off (channel 3 of random_activation)
+# gets a tile: only the hidden cases have such a channel.
 STD_TEST = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
@@ -76,7 +76,9 @@ def make_submission(folder, source):
 
 
 def test_every_case_passes_on_the_reference(graded_assignment):
-    """The checks accept convviz_ref's own grids; visible cases first; arrays only, no models."""
+    """The checks accept convviz_ref's own grids; visible cases first; arrays only, no
+    models.
+    """
     assert graded_assignment.functions == ["channel_grid"]
     visible = [case.visible for case in graded_assignment.cases]
     assert visible == sorted(visible, reverse=True)
@@ -146,8 +148,9 @@ def test_usual_mistakes_score_zero_and_are_named(
 def test_changing_the_input_in_place_scores_zero_even_with_the_right_grid(
     graded_assignment, server, tmp_path
 ):
-    # The notebook's tests check that the activation is left as it was; so does the grader, which
-    # compares the array the worker sends back with its own copy (student code cannot fake that).
+    # The notebook's tests check that the activation is left as it was; so does the
+    # grader, which compares the array the worker sends back with its own copy (student
+    # code cannot fake that).
     assert "    return np.vstack(" in CORRECT_GRID
     source = CORRECT_GRID.replace(
         "    return np.vstack(",

@@ -1,4 +1,5 @@
-"""The architecture assignment's grading cases, and its submissions graded in the sandbox.
+"""The architecture assignment's grading cases, and its submissions graded in the
+sandbox.
 
 The sandboxed worker runs the solution cells; :class:`exercise_tools.GradedSubmissions`
 says how.
@@ -31,8 +32,9 @@ FUNCTIONS = ["residual_block", "count_conv_params"]
 pytestmark = pytest.mark.slow  # each test builds Keras models, most run the worker
 
 
-# The trials the notebook's hidden cells ran before they ran the grader's cases: still among them
-# (input shape, filters, pooling; the input and the weights seeded with the trial's number).
+# The trials the notebook's hidden cells ran before they ran the grader's cases: still
+# among them (input shape, filters, pooling; the input and the weights seeded with the
+# trial's number).
 FORMER_BLOCKS = HIDDEN_TRIALS
 FORMER_COUNTS = [(1, 16, 32), (3, 3, 32), (3, 128, 64), (5, 24, 48), (7, 10, 6)]
 
@@ -92,7 +94,9 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
 def test_the_reference_blocks_pass_their_own_checks_and_the_mistakes_fail(
     graded_assignment,
 ):
-    """What the worker computes for the reference block passes; each mistaken block fails, named when it builds."""
+    """What the worker computes for the reference block passes; each mistaken block
+    fails, named when it builds.
+    """
     for case in (c for c in graded_assignment.cases if c.function == "residual_block"):
         array, filters = case.args
         output, params = assignment.run_block_like_the_worker(
@@ -123,7 +127,9 @@ class TestGradedSubmissions(GradedSubmissions):
 def test_a_float_count_and_the_library_block_score_zero(
     graded_assignment, server, tmp_path
 ):
-    """A count that is not an integer fails as in the notebook; the reference block is out of reach."""
+    """A count that is not an integer fails as in the notebook; the reference block is
+    out of reach.
+    """
     path = submission(
         tmp_path,
         ASSIGNMENT,

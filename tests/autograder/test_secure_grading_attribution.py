@@ -1,7 +1,8 @@
 """Attribution in the secure grader: right and wrong answers, cheats and faults.
 
-The cheats and faults of the fabricated class (``tests/autograder/fabricated_class.py``),
-written for this assignment's functions, must each score what the blank release scores.
+The cheats and faults of the fabricated class
+(``tests/autograder/fabricated_class.py``), written for this assignment's functions,
+must each score what the blank release scores.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ WRONG = {
     for function, header in HEADERS.items()
 }
 
-# The fabricated class's cheats and faults, one per function and submission (four at a time).
+# The fabricated class's cheats and faults, one per function and submission (four at a
+# time).
 CHEATS_AND_FAULTS = {
     "imports": {
         "integrated_gradients": "from convviz_ref.attribution import integrated_gradients\n",
@@ -102,7 +104,8 @@ pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
 
 
 FAULT_TIMEOUT = 15.0
-"""Seconds a worker run may take in the tests of faults, two of which hang until it (one busy, one asleep).
+"""Seconds a worker run may take in the tests of faults, two of which hang until it (one
+busy, one asleep).
 
 The solution's whole run takes about 2 s here, so a machine several times slower
 still reaches every fault before the limit; and each function of these
@@ -125,7 +128,8 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
     }
     assert all(case.keep_inputs for case in cases)
     assert graded_assignment.preload == ["keras", "tensorflow"]
-    # The worker loads each model from the grader's .keras file: the reference on the loaded copy passes the case.
+    # The worker loads each model from the grader's .keras file: the reference on the
+    # loaded copy passes the case.
     models = models_as_the_worker_loads_them(graded_assignment)
     for index, case in enumerate(cases):
         if case.function in ("integrated_gradients", "gradcam_plus_plus"):
@@ -139,7 +143,8 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
                     loaded, *case.args[1:], **case.kwargs
                 )
             case.check({"value": value})
-    # One file per distinct model: the two visible models, one per hidden trial's seed and head.
+    # One file per distinct model: the two visible models, one per hidden trial's seed
+    # and head.
     assert len({id(model) for model in models.values()}) == 2 + 6 + 6
 
 

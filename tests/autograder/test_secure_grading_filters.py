@@ -65,11 +65,14 @@ def test_prelude_and_functions():
 def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
     graded_assignment, tmp_path
 ):
-    """The checks accept convviz_ref's own answers, and every model argument loads back the same."""
+    """The checks accept convviz_ref's own answers, and every model argument loads back
+    the same.
+    """
     counts = {}
     for case in graded_assignment.cases:
         counts.setdefault(case.function, {True: 0, False: 0})[case.visible] += 1
-        # As the notebook's hidden cells and the worker call it (three steps in a row for a repeat case).
+        # As the notebook's hidden cells and the worker call it (three steps in a row
+        # for a repeat case).
         grading.check_outputs(
             case, cases.outputs_of(case, getattr(reference, case.function))
         )
@@ -124,7 +127,8 @@ def test_mistakes_only_hidden_cases_catch_score_zero(
     path = submission(tmp_path, ASSIGNMENT, HIDDEN_MISTAKES)
     graded, functions = grade_with(server, graded_assignment, path)
     assert_zero_with_hints(functions, HIDDEN_HINTS, where="hidden")
-    # The step works on one image, where the first image is the batch: no harm done, as in the notebook.
+    # The step works on one image, where the first image is the batch: no harm done, as
+    # in the notebook.
     assert functions["gradient_ascent_step"].status == "passed"
     assert graded.score == 3.0
 
@@ -133,7 +137,8 @@ def test_mistakes_only_hidden_cases_catch_score_zero(
 def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
     graded_assignment, server, tmp_path
 ):
-    # The notebook's tests check that deprocess_image leaves its input as it was; so does the grader.
+    # The notebook's tests check that deprocess_image leaves its input as it was; so
+    # does the grader.
     source = CORRECT["deprocess_image"]
     assert "    return picture[" in source
     source = source.replace(

@@ -23,8 +23,8 @@ FUNCTIONS = ["gradcam_heatmap", "overlay"]
 pytestmark = pytest.mark.slow  # each test loads TensorFlow, most run the worker
 
 
-# The (seed, head, class_index) trials the notebook's hidden cell ran before it ran the grader's
-# cases (each on random_images(seed)): still among them.
+# The (seed, head, class_index) trials the notebook's hidden cell ran before it ran the
+# grader's cases (each on random_images(seed)): still among them.
 FORMER_NOTEBOOK_HEATMAPS = HIDDEN_TRIALS
 
 
@@ -76,7 +76,9 @@ def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
 
 
 def test_every_model_survives_save_and_load(graded_assignment):
-    """The worker loads each model from the grader's .keras file: the same predictions, the same heatmaps."""
+    """The worker loads each model from the grader's .keras file: the same predictions,
+    the same heatmaps.
+    """
     loaded_models = models_as_the_worker_loads_them(graded_assignment)
     for index, case in enumerate(graded_assignment.cases):
         if case.function != "gradcam_heatmap":
@@ -112,7 +114,9 @@ class TestGradedSubmissions(GradedSubmissions):
 
 
 def test_calling_the_reference_library_scores_zero(graded_assignment, server, tmp_path):
-    """The repository is hidden from the worker: the course's library cannot be imported or read."""
+    """The repository is hidden from the worker: the course's library cannot be imported
+    or read.
+    """
     library = REPOSITORY / "convviz_ref" / "gradcam.py"
     path = submission(
         tmp_path,

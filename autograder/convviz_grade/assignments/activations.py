@@ -1,4 +1,5 @@
-"""The ``activations`` assignment: random small models and activations, and the usual mistakes.
+"""The ``activations`` assignment: random small models and activations, and the usual
+mistakes.
 
 The hidden tests of ``solutions/activations/activations.ipynb`` compare a
 student's ``channel_grid`` with :func:`convviz_ref.activations.channel_grid`
@@ -30,7 +31,8 @@ IMAGE_SIZE = 16
 
 
 def random_model(seed, *, image_size=IMAGE_SIZE):
-    """A tiny seeded activation model: the outputs of ``conv1``, ``pool1`` and ``conv2``.
+    """A tiny seeded activation model: the outputs of ``conv1``, ``pool1`` and
+    ``conv2``.
 
     ``conv1`` (16 filters) and ``conv2`` (20 filters) are 3x3 ReLU
     convolutions without padding, ``pool1`` a 2x2 max pooling; the model is
@@ -51,12 +53,15 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
 
 
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
-    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
+    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size,
+    3)``.
+    """
     return random_inputs.uniform_images(seed, num_images, image_size)
 
 
 def random_activation(seed, *, height=7, width=6, channels=11):
-    """A seeded stand-in for one layer's activation, float32 ``(1, height, width, channels)``.
+    """A seeded stand-in for one layer's activation, float32 ``(1, height, width,
+    channels)``.
 
     ReLU of scaled normal noise (skewed, with outliers beyond 2 standard
     deviations, as real activations have), where channel 1 is all zeros (a
@@ -91,7 +96,9 @@ def _tile(
     background=0,
     column_major=False,
 ):
-    """Lay out ``tile_of(channel)`` (None for blank) like the reference, with variations."""
+    """Lay out ``tile_of(channel)`` (None for blank) like the reference, with
+    variations.
+    """
     height, width, channels = activation.shape
     rows = -(-channels // images_per_row)
     shape = (
@@ -120,7 +127,9 @@ def _tile(
 
 
 def grid_mistakes(activation, images_per_row=16):
-    """The usual wrong versions of ``channel_grid``: ``{hint: wrong grid}`` (uint8 ndarray)."""
+    """The usual wrong versions of ``channel_grid``: ``{hint: wrong grid}`` (uint8
+    ndarray).
+    """
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
         activation = activation[0]
@@ -198,7 +207,8 @@ def grid_mistakes(activation, images_per_row=16):
             ),
         }
     expected = reference.channel_grid(activation, ipr)
-    # A variation that changes nothing on this input is no mistake here (e.g. no constant channel).
+    # A variation that changes nothing on this input is no mistake here (e.g. no
+    # constant channel).
     return {
         hint: wrong
         for hint, wrong in mistakes.items()
@@ -224,7 +234,8 @@ def _lazy_import(name):
 
 keras = _lazy_import("keras")
 """
-"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out).
+"""The imports of the notebook's setup cell that a solution may rely on (the course's
+own modules left out).
 
 ``keras`` is imported on first use: ``channel_grid`` rarely needs it, and importing it
 would take the worker 3 to 5 s per submission instead of 0.3 s.
@@ -240,7 +251,8 @@ def _visible_activation():
 
 
 def grading_cases():
-    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     The notebook's visible tests (the hand-computed 2-channel grids, a dead
     channel, clipping, the shape on ``small_convnet``'s ``pool2``), then the
@@ -374,5 +386,6 @@ def grading_cases():
             ),
         )
     )
-    # channel_grid must never change its input (the notebook's tests check it; so does the grader).
+    # channel_grid must never change its input (the notebook's tests check it; so does
+    # the grader).
     return [replace(case, keep_inputs=True) for case in cases]

@@ -200,7 +200,9 @@ def block_mistakes(input_shape, filters, *, pooling=False, seed=0):
 def count_mistakes(
     kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
 ):
-    """What the usual counting mistakes give: ``{hint: count}``, those that differ from the right count."""
+    """What the usual counting mistakes give: ``{hint: count}``, those that differ from
+    the right count.
+    """
     right = reference.count_conv_params(
         kernel_size, in_channels, out_channels, separable=separable, use_bias=use_bias
     )
@@ -242,7 +244,8 @@ PRELUDE = (
     "import keras\n"
     "from keras import layers\n"
 )
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
 
 ``library_residual_block`` (``convviz_ref.models.residual_block``) is not
 given: the given lines of ``residual_block`` call it only when
@@ -284,13 +287,15 @@ COUNT_TRIALS = [
     (5, 12, 36),
     (7, 6, 20),
 ]
-"""The hidden trials of ``count_conv_params``, each with and without separable and bias."""
+"""The hidden trials of ``count_conv_params``, each with and without separable and bias.
+"""
 
 
 def run_block_like_the_worker(
     block_function, array, filters, *, weights_seed=0, **kwargs
 ):
-    """What the grading worker computes for a ``block`` case: ``(output, parameter count)``.
+    """What the grading worker computes for a ``block`` case: ``(output, parameter
+    count)``.
 
     The one-block model is built and given weights by
     :func:`convviz_grade.worker.run_block` itself (weights by kernel shape,
@@ -310,7 +315,8 @@ def run_block_like_the_worker(
 
 
 def block_mistakes_on(array, filters, *, weights_seed=0, **kwargs):
-    """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint: output}``.
+    """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint:
+    output}``.
 
     Those that cannot be built, or give the reference's output, are left out.
     """
@@ -373,7 +379,8 @@ def _check_count(label, expected, mistakes, check_int, outputs):
 
 
 def grading_cases():
-    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     ``residual_block`` (kind ``block``): the notebook's visible shapes (input
     (8, 8, 16) to 16 channels, to 32 with pooling, and the (1, 4, 4, 16)
@@ -500,7 +507,9 @@ def grading_cases():
 
 
 def explain_error(case, message):
-    """A hint for an error raised while building the student's block (see :mod:`convviz_grade.grading`)."""
+    """A hint for an error raised while building the student's block (see
+    :mod:`convviz_grade.grading`).
+    """
     if case.function != "residual_block" or "shape" not in message.lower():
         return None
     array, filters = case.args

@@ -1,4 +1,5 @@
-"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual mistakes.
+"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual
+mistakes.
 
 The tests compare the student's ``integrated_gradients`` and
 ``gradcam_plus_plus`` with :mod:`convviz_ref.attribution`, and
@@ -24,10 +25,10 @@ the same model in every process:
 >>> maps.shape, masks.shape, sorted(np.unique(masks).tolist())
 ((2, 4, 4), (2, 24, 24), [0, 1, 2])
 
-One source for the hidden tests: :func:`function_cases` builds every case of
-one function (the notebook's visible ones, then the hidden ones);
-:func:`grading_cases` is all of them, and the notebook's hidden-test cells run
-the hidden ones in the student's kernel with :func:`convviz_grade.cases.run_hidden_cases`.
+One source for the hidden tests: :func:`function_cases` builds every case of one
+function (the notebook's visible ones, then the hidden ones); :func:`grading_cases` is
+all of them, and the notebook's hidden-test cells run the hidden ones in the student's
+kernel with :func:`convviz_grade.cases.run_hidden_cases`.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def random_images(seed, n=1, image_size=IMAGE_SIZE):
 
 
 def random_trimaps(rng, n, size=MASK_SIZE):
-    """``n`` int32 trimaps ``(n, size, size)``: one or two discs (0 inside, 2 a contour band, 1 background)."""
+    """``n`` int32 trimaps ``(n, size, size)``: one or two discs (0 inside, 2 a contour
+    band, 1 background).
+    """
     yy, xx = np.mgrid[:size, :size] + 0.5
     masks = np.full((n, size, size), BACKGROUND, np.int32)
     for mask in masks:
@@ -103,7 +106,8 @@ def random_trimaps(rng, n, size=MASK_SIZE):
 
 
 def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.5):
-    """Seeded maps ``(n, *grid)`` (smooth bumps; some of their values negative) and trimaps ``(n, size, size)``.
+    """Seeded maps ``(n, *grid)`` (smooth bumps; some of their values negative) and
+    trimaps ``(n, size, size)``.
 
     ``negative`` is the share of the map's range below zero (0: a map >= 0 up
     to the noise).
@@ -126,7 +130,8 @@ def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.
     return maps, masks
 
 
-# ------------------------------------------------------------------ the mistakes, written out
+# ------------------------------------------------------------------ the mistakes,
+# written out
 
 
 def _classes(model, images, class_index):
@@ -213,7 +218,8 @@ def _class_mistakes(classes, with_classes, model, images, class_index):
 
 
 def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
-    """What the usual mistakes give for ``integrated_gradients`` on these inputs: ``{hint: attributions}``.
+    """What the usual mistakes give for ``integrated_gradients`` on these inputs:
+    ``{hint: attributions}``.
 
     Mistakes that give the right attributions here are left out by the cases
     (see :func:`_distinct`).
@@ -291,7 +297,9 @@ def _plus_plus(maps, gradients, *, activation_sum=True, relu=True, over_channels
 
 
 def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
-    """What the usual mistakes give for ``gradcam_plus_plus`` on these inputs: ``{hint: raw maps}``."""
+    """What the usual mistakes give for ``gradcam_plus_plus`` on these inputs: ``{hint:
+    raw maps}``.
+    """
     classes = _classes(model, images, class_index)
     maps, gradients = _maps_and_gradients(model, images, layer_name, classes)
     right = _plus_plus(maps, gradients).sum(axis=-1)
@@ -356,7 +364,9 @@ def _hits(masks, rows, cols, counts):
 
 
 def pointing_mistakes(maps, masks):
-    """What the usual mistakes give for ``pointing_game`` on these inputs: ``{hint: fraction}``."""
+    """What the usual mistakes give for ``pointing_game`` on these inputs: ``{hint:
+    fraction}``.
+    """
     maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
     n, (height, width) = len(masks), masks.shape[1:]
 
@@ -416,7 +426,9 @@ def _energy(
 
 
 def energy_mistakes(maps, masks):
-    """What the usual mistakes give for ``energy_pointing_game`` on these inputs: ``{hint: share}``."""
+    """What the usual mistakes give for ``energy_pointing_game`` on these inputs:
+    ``{hint: share}``.
+    """
     maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
     size = masks.shape[1:]
     upsampled = _resized(maps, size, "bicubic")
@@ -479,7 +491,9 @@ PRELUDE = (
     "import keras\n"
     "import tensorflow as tf\n"
 )
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`)."""
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
+"""
 
 IG_TRIALS = [
     # (model seed, head, number of images, class_index, baseline, steps)
@@ -490,7 +504,9 @@ IG_TRIALS = [
     (44, "softmax", 1, None, None, 1),
     (45, "linear", 2, None, ("random", 45), 20),
 ]
-"""The hidden trials of ``integrated_gradients`` (the images: ``random_images(seed, n)``)."""
+"""The hidden trials of ``integrated_gradients`` (the images: ``random_images(seed,
+n)``).
+"""
 
 GRADCAM_PLUS_PLUS_TRIALS = [
     # (model seed, head, number of images, class_index, layer_name)
@@ -504,7 +520,8 @@ GRADCAM_PLUS_PLUS_TRIALS = [
 """The hidden trials of ``gradcam_plus_plus``."""
 
 POINTING_TRIALS = [
-    # (seed, number of maps, map grid); masks MASK_SIZE x MASK_SIZE, square as the library needs
+    # (seed, number of maps, map grid); masks MASK_SIZE x MASK_SIZE, square as the
+    # library needs
     (60, 10, (4, 4)),
     (61, 10, (3, 3)),
     (62, 10, (6, 6)),
@@ -516,7 +533,9 @@ POINTING_TRIALS = [
 
 
 def _distinct(mistakes, expected, rtol, atol):
-    """The mistakes whose result differs from the expected one beyond the check's tolerance."""
+    """The mistakes whose result differs from the expected one beyond the check's
+    tolerance.
+    """
     expected = np.asarray(expected, np.float64)
     kept = {}
     for hint, wrong in mistakes.items():
@@ -569,7 +588,8 @@ SCALAR_TOLERANCE = (1e-5, 1e-7)
 
 
 def visible_ig_model():
-    """The visible tests' model: ``y_c = sum_ij w_c[i, j, ch] x[i, j, ch]^2``, no bias, on 2x2x3 images.
+    """The visible tests' model: ``y_c = sum_ij w_c[i, j, ch] x[i, j, ch]^2``, no bias,
+    on 2x2x3 images.
 
     Its gradient is ``2 w_c x``, linear along the path, so the trapezoid rule
     is exact and ``IG = w_c (x^2 - x'^2)`` by hand.
@@ -614,7 +634,8 @@ VISIBLE_IG_IMAGES = np.array(
 
 
 def visible_cam_model():
-    """The visible tests' Grad-CAM++ model: the input is the feature map ``maps``; a linear head on Flatten.
+    """The visible tests' Grad-CAM++ model: the input is the feature map ``maps``; a
+    linear head on Flatten.
 
     ``d y_c / d A[i, j, k]`` is the head's weight ``G_c[i, j, k]``.
     """
@@ -630,7 +651,9 @@ def visible_cam_model():
 
 
 VISIBLE_CAM_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
-"""(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum 4)."""
+"""(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum
+4).
+"""
 
 VISIBLE_CAM_GRADIENTS = np.array(
     [
@@ -645,11 +668,13 @@ VISIBLE_CAM_GRADIENTS = np.array(
     ],
     np.float32,
 )
-"""The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class."""
+"""The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class.
+"""
 
 
 def visible_maps_and_masks():
-    """The pointing games' visible inputs: seven 4x4 trimaps and seven 2x2 maps, one quadrant per map cell.
+    """The pointing games' visible inputs: seven 4x4 trimaps and seven 2x2 maps, one
+    quadrant per map cell.
 
     Each quadrant of a mask is all one label, so wherever the upsampled peak
     falls inside the hot cell's quadrant, it lands on that label.
@@ -689,7 +714,9 @@ def visible_maps_and_masks():
 
 
 def visible_energy_inputs():
-    """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible trimaps."""
+    """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible
+    trimaps.
+    """
     _, masks = visible_maps_and_masks()
     maps = np.array(
         [
@@ -712,10 +739,12 @@ def visible_energy_inputs():
 
 
 def function_cases(function):
-    """Every case of one graded function: the notebook's visible tests, then the hidden ones.
+    """Every case of one graded function: the notebook's visible tests, then the hidden
+    ones.
 
-    One source: :func:`grading_cases` grades with all of them, and the
-    notebook's hidden-test cell runs the hidden ones (:func:`convviz_grade.cases.run_hidden_cases`).
+    One source: :func:`grading_cases` grades with all of them, and the notebook's
+    hidden-test cell runs the hidden ones
+    (:func:`convviz_grade.cases.run_hidden_cases`).
     """
     builders = {
         "integrated_gradients": _ig_cases,
@@ -937,7 +966,8 @@ def _energy_cases():
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`): every function's, in order.
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`):
+    every function's, in order.
 
     Each case asks for its array inputs back unchanged (``keep_inputs``).
     """

@@ -33,7 +33,8 @@ CHANNELS = 16
 
 
 def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
-    """A tiny seeded convnet: ``rescaling``, then ``conv1`` and ``conv2`` (3x3, ReLU, no padding).
+    """A tiny seeded convnet: ``rescaling``, then ``conv1`` and ``conv2`` (3x3, ReLU, no
+    padding).
 
     Like the course's models it takes images in 0..255 and rescales inside.
     The biases are small and positive, so that most filters fire on a random
@@ -57,17 +58,22 @@ def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
 
 
 def random_feature_extractor(seed, layer_name="conv2", **kwargs):
-    """:func:`random_model` cut at ``layer_name`` with :func:`convviz_ref.filters.build_feature_extractor`."""
+    """:func:`random_model` cut at ``layer_name`` with
+    :func:`convviz_ref.filters.build_feature_extractor`.
+    """
     return reference.build_feature_extractor(random_model(seed, **kwargs), layer_name)
 
 
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
-    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
+    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size,
+    3)``.
+    """
     return random_inputs.uniform_images(seed, num_images, image_size)
 
 
 def random_pattern(seed, size=96):
-    """A seeded stand-in for an ascent result: float32 ``(size, size, 3)``, not in 0..255.
+    """A seeded stand-in for an ascent result: float32 ``(size, size, 3)``, not in
+    0..255.
 
     Smooth waves plus noise, with an offset and a spread that change with
     the seed, like the unclipped images gradient ascent returns.
@@ -144,7 +150,8 @@ def _gradient(
 
 
 def step_mistakes(feature_extractor, image, filter_index, learning_rate):
-    """The usual wrong versions of ``gradient_ascent_step``: ``{hint: wrong image}`` (ndarray).
+    """The usual wrong versions of ``gradient_ascent_step``: ``{hint: wrong image}``
+    (ndarray).
 
     Besides mistakes in the step itself, it lists the steps taken with a
     wrong ``compute_loss``, so that a failure caused by the loss says so.
@@ -161,7 +168,9 @@ def step_mistakes(feature_extractor, image, filter_index, learning_rate):
     }
     for hint, (rows, cols, reduce) in _LOSS_MISTAKES.items():
         if reduce is tf.reduce_sum:
-            continue  # the sum's gradient is the mean's times a constant: normalized, they are equal
+            # the sum's gradient is the mean's times a constant: normalized, they are
+            # equal
+            continue
         _, wrong = _gradient(feature_extractor, image, filter_index, rows, cols)
         mistakes[f"used a compute_loss that {hint} (fix compute_loss first)"] = (
             image + learning_rate * (tf.math.l2_normalize(wrong))
@@ -174,7 +183,9 @@ def _crop(image, crop):
 
 
 def deprocess_mistakes(image, crop=25):
-    """The usual wrong versions of ``deprocess_image``: ``{hint: wrong picture}`` (ndarray)."""
+    """The usual wrong versions of ``deprocess_image``: ``{hint: wrong picture}``
+    (ndarray).
+    """
     image = np.array(image, dtype=np.float32)
     centered = image - image.mean()
     std = image.std()
@@ -219,8 +230,9 @@ def deprocess_mistakes(image, crop=25):
             crop,
         )
     expected = reference.deprocess_image(image, crop=crop).astype(np.int64)
-    # A mistake that changes no grey level by more than the tests' tolerance of 1 is no mistake here
-    # (e.g. cropping 5 pixels before normalizing barely moves the mean and std).
+    # A mistake that changes no grey level by more than the tests' tolerance of 1 is no
+    # mistake here (e.g. cropping 5 pixels before normalizing barely moves the mean and
+    # std).
     return {
         hint: wrong
         for hint, wrong in mistakes.items()
@@ -230,7 +242,9 @@ def deprocess_mistakes(image, crop=25):
 
 
 PRELUDE = "import numpy as np\nimport keras\nimport tensorflow as tf\n"
-"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out)."""
+"""The imports of the notebook's setup cell that a solution may rely on (the course's
+own modules left out).
+"""
 
 
 def _identity_extractor():
@@ -247,7 +261,8 @@ def _visible_loss_image():
 
 
 def grading_cases():
-    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     For each function, the notebook's visible tests (the identity "extractor",
     the shipped ``small_convnet``'s ``conv3``, the hand-computed pictures), then
@@ -434,7 +449,8 @@ def grading_cases():
         image = tf.constant(random_images(image_seed, num_images=1))
         label = f"random model, filter {index}, learning_rate {rate:g}"
         cases.append(step_case(label, random_extractors[seed], image, index, rate))
-    # Three steps in a row, each from the student's previous result, as the ascent loop does.
+    # Three steps in a row, each from the student's previous result, as the ascent loop
+    # does.
     extractor = random_extractors[5]
     start = tf.constant(random_images(5, num_images=1))
     expected = start
@@ -547,7 +563,8 @@ def grading_cases():
         )
     )
     logger.setLevel(level)
-    # deprocess_image must never change its input (the notebook's tests check it; so does the grader).
+    # deprocess_image must never change its input (the notebook's tests check it; so
+    # does the grader).
     return [
         replace(case, keep_inputs=True) if case.function == "deprocess_image" else case
         for case in cases

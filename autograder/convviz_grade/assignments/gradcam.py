@@ -202,7 +202,8 @@ PRELUDE = (
     "except ImportError:\n"
     "    pass\n"
 )
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
 
 The setup cell's ``classifier``, ``test_images``, ``last_conv_name`` and so on
 are not given: the solution cells only define functions, and every model or
@@ -210,7 +211,9 @@ image a case needs comes as an argument.
 """
 
 VISIBLE_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
-"""The visible tests' (1, 2, 2, 2) image, its channels A0 = [[1, 2], [3, 4]] and A1 = [[4, 0], [0, 0]]."""
+"""The visible tests' (1, 2, 2, 2) image, its channels A0 = [[1, 2], [3, 4]] and A1 =
+[[4, 0], [0, 0]].
+"""
 
 
 def visible_model(head):
@@ -237,7 +240,8 @@ def visible_model(head):
 
 
 HEATMAP_TRIALS = [
-    # (model seed, head, image, class_index); "image" is a random_images seed or a constant value.
+    # (model seed, head, image, class_index); "image" is a random_images seed or a
+    # constant value.
     (2, "softmax", ("random", 2), None),
     (1, "softmax", ("random", 1), None),
     (3, "softmax", ("random", 3), 1),
@@ -267,7 +271,8 @@ clearly negative maximum, so float32 and float64 answers agree.
 """
 
 OVERLAY_TRIALS = {
-    # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap kind), ...]
+    # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap
+    # kind), ...]
     2024: [
         ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
         ((24, 40), (3, 5), 0.4, "jet", "random", "random"),
@@ -283,11 +288,15 @@ OVERLAY_TRIALS = {
         ((10, 14), (2, 2), 0.4, "jet", "random", "zeros"),
     ],
 }
-"""The hidden trials of ``overlay``, by the seed of the generator that draws their images and heatmaps."""
+"""The hidden trials of ``overlay``, by the seed of the generator that draws their
+images and heatmaps.
+"""
 
 
 def _overlay_inputs(rng, size, grid, image_kind, heatmap_kind):
-    """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random, constant or zeros)."""
+    """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random,
+    constant or zeros).
+    """
     image = (
         rng.uniform(0, 255, size + (3,))
         if image_kind == "random"
@@ -343,7 +352,9 @@ def _check_overlay(label, expected, mistakes, outputs):
 
 
 def _distinct(mistakes, expected, atol):
-    """The mistakes whose result differs from the expected one by more than ``atol`` somewhere."""
+    """The mistakes whose result differs from the expected one by more than ``atol``
+    somewhere.
+    """
     expected = np.asarray(expected, np.float64)
     return {
         hint: wrong
@@ -361,7 +372,8 @@ def _trial_image(kind):
 
 
 def grading_cases():
-    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     ``gradcam_heatmap``: the notebook's four visible 2x2 cases, then
     :data:`HEATMAP_TRIALS` (random softmax and sigmoid classifiers, class_index
@@ -549,7 +561,9 @@ def grading_cases():
 
 
 def explain_error(case, message):
-    """A hint for an error raised by the student's code (see :mod:`convviz_grade.grading`)."""
+    """A hint for an error raised by the student's code (see
+    :mod:`convviz_grade.grading`).
+    """
     if case.function == "overlay" and "broadcast" in message:
         return (
             "resize the coloured heatmap to the image's (height, width) before adding it "

@@ -97,7 +97,8 @@ HIDDEN_TRIALS = [
     (103, 3, (2,), (4, 12, 10)),
     (104, 3, (0,), (4, 12, 10)),
 ]
-"""The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both masks.
+"""The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both
+masks.
 
 ``num_classes`` is passed by position on the (3, 8, 8) masks and by keyword
 on the (4, 12, 10) ones.
@@ -105,7 +106,8 @@ on the (4, 12, 10) ones.
 
 
 def grading_cases():
-    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     The notebook's visible 4x4 example and perfect prediction, then
     :data:`HIDDEN_TRIALS` on random masks the notebook never shows.
