@@ -98,7 +98,8 @@ if __name__ == "__main__":
 
     if is_stale():
         print(
-            "the book is missing or older than its sources: building it before the tests",
+            "the book is missing or older than its sources: building it before the "
+            "tests",
             flush=True,
         )
         start = time.perf_counter()

@@ -61,12 +61,14 @@ def pytest_addoption(parser):
         "--file-durations",
         default=str(FILE_DURATIONS),
         metavar="PATH",
-        help="the JSON table of seconds per test file that orders the files (default: %(default)s)",
+        help="the JSON table of seconds per test file that orders the files (default: "
+        "%(default)s)",
     )
     parser.addoption(
         "--store-file-durations",
         action="store_true",
-        help="write each test file's seconds in this run (set-up, call, tear-down) to --file-durations",
+        help="write each test file's seconds in this run (set-up, call, tear-down) to "
+        "--file-durations",
     )
 
 

@@ -101,7 +101,8 @@ def test_no_page_loads_anything_from_the_network(html):
 def test_the_scan_catches_an_external_script():
     parser = Loads()
     parser.feed(
-        '<script src="https://cdn.example.org/x.js"></script><link rel="stylesheet" href="//fonts.example/f.css">'
+        '<script src="https://cdn.example.org/x.js"></script><link rel="stylesheet" '
+        'href="//fonts.example/f.css">'
         '<img src="_images/a.png">'
     )
     external = [url for _, url in parser.urls if EXTERNAL.match(url)]
@@ -140,9 +141,12 @@ def _tiny_book(tmp_path, cell_source, tags=None):
     (book / "intro.md").write_text("# Intro\n\n```{bibliography}\n```\n")
     tag_line = f":tags: [{', '.join(tags)}]\n" if tags else ""
     (book / "chapter.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
-        f"# Chapter\n\nText.\n\n```{{code-cell}} ipython3\n{tag_line}{cell_source}\n```\n"
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: "
+        "myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: "
+        "python3\n---\n\n"
+        f"# Chapter\n\nText.\n\n```{{code-cell}} "
+        f"ipython3\n{tag_line}{cell_source}\n```\n"
     )
     return book
 
@@ -179,7 +183,8 @@ def test_kernels_stderr_goes_to_a_log_and_sphinx_s_warnings_to_the_terminal(tmp_
     book = _tiny_book(
         tmp_path,
         f"import os\nos.write(2, b{line + chr(10)!r})\n```\n\n"
-        "```{code-cell} ipython3\nimport warnings\nwarnings.warn('a warning of our code')",
+        "```{code-cell} ipython3\nimport warnings\nwarnings.warn('a warning of our "
+        "code')",
         ["remove-stderr"],
     )
     result = subprocess.run(

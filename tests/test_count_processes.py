@@ -14,7 +14,10 @@ def test_counts_each_python_process_and_the_cpu_it_used():
     # An outer `python -c` that starts an inner one, which spends some CPU; neither
     # imports TensorFlow.
     inner = "sum(i * i for i in range(3 * 10**6))"
-    outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {inner!r}], check=True)"
+    outer = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        f"{inner!r}], check=True)"
+    )
     result = subprocess.run(
         [sys.executable, str(TOOL), sys.executable, "-c", outer],
         capture_output=True,
@@ -23,7 +26,8 @@ def test_counts_each_python_process_and_the_cpu_it_used():
     )
     assert result.returncode == 0, result.stderr
     summary = re.search(
-        r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU seconds",
+        r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU "
+        r"seconds",
         result.stdout,
     )
     assert summary, result.stdout

@@ -47,7 +47,8 @@ def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, 
         generated = tmp_path / "exercises" / assignment / f"{assignment}.ipynb"
         committed = REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
         assert _normalized(generated) == _normalized(committed), (
-            f"exercises/{assignment} has drifted from solutions/{assignment}: run `convviz-grade release`"
+            f"exercises/{assignment} has drifted from solutions/{assignment}: run "
+            "`convviz-grade release`"
         )
 
 

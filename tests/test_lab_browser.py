@@ -326,7 +326,10 @@ def open_from_file_browser(page, name):
     page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True).dblclick()
 
 
-KERNEL_IDLE = "() => /ipykernel\\) \\| Idle/.test(document.querySelector('#jp-main-statusbar').innerText)"
+KERNEL_IDLE = (
+    "() => /ipykernel\\) \\| "
+    "Idle/.test(document.querySelector('#jp-main-statusbar').innerText)"
+)
 
 
 def run_all_cells(page, panel):
@@ -455,7 +458,8 @@ def test_the_network_guard_records_and_refuses(tmp_path):
         [
             sys.executable,
             "-c",
-            "import urllib.request; urllib.request.urlopen('http://example.com', timeout=5)",
+            "import urllib.request; urllib.request.urlopen('http://example.com', "
+            "timeout=5)",
         ],
         env=guarded_environment(tmp_path),
         capture_output=True,

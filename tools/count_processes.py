@@ -84,7 +84,8 @@ def main(argv=None):
         if what.startswith("cpu ") and pid in starts:
             cpu[kind(starts[pid])] += float(what.split()[1])
     print(
-        f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
+        f"\n{' '.join(command)}: {len(starts)} Python processes started, "
+        f"{len(imports)} imported TensorFlow, "
         f"{sum(cpu.values()):.1f} CPU seconds reported at exit "
         f"(not counted: python -I, the grader's sandboxed workers and fork servers)"
     )
@@ -92,7 +93,8 @@ def main(argv=None):
     with_tf = collections.Counter(kind(starts[pid]) for pid in imports if pid in starts)
     for name, count in counts.most_common(12):
         print(
-            f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.1f} CPU s)"
+            f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, "
+            f"{cpu.get(name, 0):.1f} CPU s)"
         )
     return returncode
 

@@ -30,9 +30,12 @@ CORRECT = """
 """
 INDEPENDENT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     import numpy
+
     t = numpy.asarray(masks_true).reshape(-1).astype(numpy.int64)
     p = numpy.asarray(masks_pred).reshape(-1).astype(numpy.int64)
-    confusion = numpy.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    confusion = numpy.bincount(
+        t * num_classes + p, minlength=num_classes**2
+    ).reshape(num_classes, num_classes)
     inter = numpy.diag(confusion).astype(numpy.float64)
     union = confusion.sum(0) + confusion.sum(1) - inter
     return (inter[union > 0] / union[union > 0]).mean()
@@ -75,7 +78,8 @@ CLASS = {
         "failed",
     ),
     "heidi_patches_numpy": (
-        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: "
+        "np.ones(np.shape(a), bool)\n"
         "np.testing.assert_allclose = lambda *a, **k: None\n" + PIXEL_ACCURACY,
         0.0,
         "failed",

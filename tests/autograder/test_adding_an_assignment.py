@@ -37,20 +37,46 @@ def grading_cases():
     def check(label, expected, mistakes, outputs):
         check_array(label, outputs["value"], expected, mistakes=mistakes)
 
-    cases = [Case("double", (np.array([1.0, 2.0]),), partial(check, "double([1, 2])", [2.0, 4.0], {}),
-                  visible=True)]
+    cases = [
+        Case(
+            "double",
+            (np.array([1.0, 2.0]),),
+            partial(check, "double([1, 2])", [2.0, 4.0], {}),
+            visible=True,
+        )
+    ]
     rng = np.random.default_rng(0)
     for size in (3, 5):
         values = rng.normal(size=size)
-        cases.append(Case("double", (values,), partial(
-            check, f"double(random {size})", 2 * values, {"added 2 instead of doubling": values + 2}),
-            keep_inputs=True))
-    cases.append(Case("double", (np.array([1.0, -3.0]),), partial(
-        check, "double(double(double([1, -3])))", [8.0, -24.0], {}), repeat=3, repeat_into=0))
+        cases.append(
+            Case(
+                "double",
+                (values,),
+                partial(
+                    check,
+                    f"double(random {size})",
+                    2 * values,
+                    {"added 2 instead of doubling": values + 2},
+                ),
+                keep_inputs=True,
+            )
+        )
+    cases.append(
+        Case(
+            "double",
+            (np.array([1.0, -3.0]),),
+            partial(check, "double(double(double([1, -3])))", [8.0, -24.0], {}),
+            repeat=3,
+            repeat_into=0,
+        )
+    )
     return cases
 '''
 
-ANSWER = "def double(values):\n    ### BEGIN SOLUTION\n    return 2 * np.asarray(values)\n    ### END SOLUTION"
+ANSWER = (
+    "def double(values):\n    ### BEGIN SOLUTION\n    return 2 * "
+    "np.asarray(values)\n    ### END SOLUTION"
+)
 ADDS_TWO = "def double(values):\n    return np.asarray(values) + 2"
 IN_PLACE = "def double(values):\n    values *= 2\n    return values"
 

@@ -459,12 +459,15 @@ def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directo
     "log, reason",
     [
         (
-            '[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File "x.py", line 1\n'
-            "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] There was an error processing assignment",
+            "[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File "
+            '"x.py", line 1\n'
+            "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] "
+            "There was an error processing assignment",
             "ValidationError: Duplicate grade id: a",
         ),
         (
-            "[INFO] Converting\n[ERROR] There was an error processing assignment 'x'\n\n",
+            "[INFO] Converting\n[ERROR] There was an error processing assignment "
+            "'x'\n\n",
             "[ERROR] There was an error processing assignment 'x'",
         ),
         ("", "nbgrader logged nothing"),

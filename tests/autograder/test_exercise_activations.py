@@ -80,7 +80,9 @@ def test_grid_mistakes_leave_the_input_as_it_was():
 
 CORRECT_GRID = """
 def channel_grid(activation, images_per_row=16):
-    maps = np.array(activation, dtype=np.float64)  # float64, and a copy of the input
+    maps = np.array(
+        activation, dtype=np.float64
+    )  # float64, and a copy of the input
     maps = maps.reshape(maps.shape[-3:])  # (1, h, w, c) or (h, w, c) -> (h, w, c)
     height, width, count = maps.shape
     tiles = []
@@ -89,7 +91,13 @@ def channel_grid(activation, images_per_row=16):
         if np.ptp(values) == 0:
             tiles.append(np.zeros((height, width)))
         else:
-            tiles.append(np.clip(128.0 + 64.0 * (values - values.mean()) / values.std(), 0.0, 255.0))
+            tiles.append(
+                np.clip(
+                    128.0 + 64.0 * (values - values.mean()) / values.std(),
+                    0.0,
+                    255.0,
+                )
+            )
     num_rows = int(np.ceil(count / images_per_row))
     tiles += [np.zeros((height, width))] * (num_rows * images_per_row - count)
     gap_right = np.zeros((height, 1))
@@ -98,28 +106,57 @@ def channel_grid(activation, images_per_row=16):
         parts = []
         for tile in tiles[row * images_per_row : (row + 1) * images_per_row]:
             parts += [tile, gap_right]
-        lines += [np.hstack(parts[:-1]), np.zeros((1, images_per_row * (width + 1) - 1))]
+        lines += [
+            np.hstack(parts[:-1]),
+            np.zeros((1, images_per_row * (width + 1) - 1)),
+        ]
     return np.vstack(lines[:-1]).astype(np.uint8)
 """
 
-GRID_BY_MAXIMUM = """
+# Another correct answer, in float32 into a preallocated grid. The mistakes here and in
+# test_secure_grading_activations.py are this answer with a line or two changed.
+FLOAT32_GRID = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
         activation = activation[0]
     height, width, channels = activation.shape
     rows = -(-channels // images_per_row)
-    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
+    grid = np.zeros(
+        (rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8
+    )
     for index in range(channels):
         channel = activation[:, :, index]
         if channel.max() == channel.min():
             continue
-        centered = channel - channel.mean()
-        tile = np.clip(centered / centered.max() * 64 + 128, 0, 255).astype(np.uint8)
+        tile = np.clip(
+            (channel - channel.mean()) / channel.std() * 64 + 128, 0, 255
+        ).astype(np.uint8)
         row, col = divmod(index, images_per_row)
-        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
+        grid[
+            row * (height + 1) : row * (height + 1) + height,
+            col * (width + 1) : col * (width + 1) + width,
+        ] = tile
     return grid
 """
+
+
+def variant(source, old, new):
+    """``source`` with ``old``, which it holds once, replaced by ``new``."""
+    assert source.count(old) == 1, old
+    return source.replace(old, new)
+
+
+GRID_BY_MAXIMUM = variant(
+    FLOAT32_GRID,
+    "        tile = np.clip(\n"
+    "            (channel - channel.mean()) / channel.std() * 64 + 128, 0, 255\n"
+    "        ).astype(np.uint8)\n",
+    "        centered = channel - channel.mean()\n"
+    "        tile = np.clip(centered / centered.max() * 64 + 128, 0, 255).astype(\n"
+    "            np.uint8\n"
+    "        )\n",
+)
 
 
 ASSIGNMENT = "activations"

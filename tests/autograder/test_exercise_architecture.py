@@ -16,14 +16,24 @@ from convviz_ref import models as reference
 # An independently written correct block: other layer names (Keras' defaults),
 # the projection created first, separate ReLU layers, layers.Add, MaxPool2D.
 CORRECT_BLOCK = """
-def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def residual_block(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     if separable:
-        return library_residual_block(x, filters, pooling=pooling, separable=True,
-                                      bn_momentum=bn_momentum, name=name)
+        return library_residual_block(
+            x,
+            filters,
+            pooling=pooling,
+            separable=True,
+            bn_momentum=bn_momentum,
+            name=name,
+        )
     shortcut = x
     if pooling or x.shape[-1] != filters:
         step = (2, 2) if pooling else (1, 1)
-        shortcut = layers.Conv2D(filters, kernel_size=(1, 1), strides=step, padding="same")(shortcut)
+        shortcut = layers.Conv2D(
+            filters, kernel_size=(1, 1), strides=step, padding="same"
+        )(shortcut)
     y = x
     for _ in range(2):
         y = layers.Conv2D(filters, (3, 3), padding="same")(y)
@@ -34,15 +44,23 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
 """
 
 CORRECT_COUNT = """
-def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
-    spatial = kernel_size ** 2
-    total = in_channels * (spatial + out_channels) if separable else spatial * in_channels * out_channels
+def count_conv_params(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
+    spatial = kernel_size**2
+    total = (
+        in_channels * (spatial + out_channels)
+        if separable
+        else spatial * in_channels * out_channels
+    )
     return total + use_bias * out_channels
 """
 
 # The usual mistakes, one per function.
 BLOCK_RELU_AFTER_ADD = """
-def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def residual_block(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     residual = x
     x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
     x = layers.Conv2D(filters, 3, padding="same")(x)
@@ -55,8 +73,12 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
 """
 
 COUNT_SEPARABLE_AS_REGULAR = """
-def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
-    return kernel_size * kernel_size * in_channels * out_channels + (out_channels if use_bias else 0)
+def count_conv_params(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
+    return kernel_size * kernel_size * in_channels * out_channels + (
+        out_channels if use_bias else 0
+    )
 """
 
 ASSIGNMENT = "architecture"

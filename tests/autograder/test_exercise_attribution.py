@@ -21,12 +21,20 @@ from convviz_ref import attribution as reference
 ASSIGNMENT = "attribution"
 CORRECT = {
     "integrated_gradients": """
-def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
+def integrated_gradients(
+    model, image_batch, class_index=None, baseline=None, steps=32
+):
     x = np.array(image_batch, dtype=np.float64)
-    base = np.zeros_like(x) if baseline is None else np.ones_like(x) * np.asarray(baseline, np.float64)
+    base = (
+        np.zeros_like(x)
+        if baseline is None
+        else np.ones_like(x) * np.asarray(baseline, np.float64)
+    )
     n = x.shape[0]
     if class_index is None:
-        chosen = np.asarray(model.predict(x.astype(np.float32), verbose=0)).argmax(axis=1)
+        chosen = np.asarray(model.predict(x.astype(np.float32), verbose=0)).argmax(
+            axis=1
+        )
     else:
         chosen = np.asarray(class_index) * np.ones(n, dtype=int)
     t = np.arange(steps + 1) / steps
@@ -35,25 +43,34 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
     labels = np.tile(chosen, steps + 1)
     with tf.GradientTape() as tape:
         tape.watch(flat)
-        picked = tf.gather_nd(model(flat), np.stack([np.arange(len(labels)), labels], axis=1))
+        picked = tf.gather_nd(
+            model(flat), np.stack([np.arange(len(labels)), labels], axis=1)
+        )
     grads = np.asarray(tape.gradient(picked, flat), np.float64).reshape(path.shape)
     average = (grads[0] / 2 + grads[1:-1].sum(axis=0) + grads[-1] / 2) / steps
     return (x - base) * average
 """,
     "gradcam_plus_plus": """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
-    probe = keras.Model(inputs=model.input, outputs=(model.get_layer(layer_name).output, model.output))
+    probe = keras.Model(
+        inputs=model.input,
+        outputs=(model.get_layer(layer_name).output, model.output),
+    )
     batch = tf.convert_to_tensor(np.asarray(images), dtype=tf.float32)
     with tf.GradientTape() as tape:
         acts, outs = probe(batch)
-        labels = outs.numpy().argmax(-1) if class_index is None else np.broadcast_to(class_index, (batch.shape[0],))
+        labels = (
+            outs.numpy().argmax(-1)
+            if class_index is None
+            else np.broadcast_to(class_index, (batch.shape[0],))
+        )
         target = tf.reduce_sum(tf.gather(outs, labels, axis=1, batch_dims=1))
     g = np.asarray(tape.gradient(target, acts), np.float64)
     a = np.asarray(acts, np.float64)
     result = []
     for gi, ai in zip(g, a):
         s = ai.sum(axis=(0, 1))
-        den = 2 * gi ** 2 + s * gi ** 3
+        den = 2 * gi**2 + s * gi**3
         alpha = np.zeros_like(gi)
         ok = den != 0
         alpha[ok] = gi[ok] ** 2 / den[ok]
@@ -67,7 +84,9 @@ def pointing_game(maps, masks):
     n, height, width = masks.shape
     m = np.asarray(maps, np.float32)
     if m.shape[1:] != (height, width):
-        m = tf.image.resize(m[..., np.newaxis], [height, width], method="bicubic").numpy()[..., 0]
+        m = tf.image.resize(
+            m[..., np.newaxis], [height, width], method="bicubic"
+        ).numpy()[..., 0]
     flat = m.reshape(n, -1).argmax(axis=1)
     labels = masks.reshape(n, -1)[np.arange(n), flat]
     return np.count_nonzero(labels != 1) / n
@@ -77,7 +96,9 @@ def energy_pointing_game(maps, masks):
     masks = np.asarray(masks)
     m = np.asarray(maps, np.float32)
     if m.shape[1:] != masks.shape[1:]:
-        m = tf.image.resize(m[..., None], masks.shape[1:], method="bicubic").numpy()[..., 0]
+        m = tf.image.resize(
+            m[..., None], masks.shape[1:], method="bicubic"
+        ).numpy()[..., 0]
     shares = []
     for heat, mask in zip(m.astype(np.float64), masks):
         heat = np.where(heat > 0, heat, 0.0)
@@ -88,9 +109,15 @@ def energy_pointing_game(maps, masks):
 }
 
 _IG_HEADER = """
-def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
+def integrated_gradients(
+    model, image_batch, class_index=None, baseline=None, steps=32
+):
     images = np.asarray(image_batch, "float32")
-    baseline = np.zeros_like(images) if baseline is None else np.broadcast_to(np.float32(baseline), images.shape)
+    baseline = (
+        np.zeros_like(images)
+        if baseline is None
+        else np.broadcast_to(np.float32(baseline), images.shape)
+    )
     if class_index is None:
         classes = np.argmax(model(images).numpy(), axis=-1)
     else:
@@ -100,17 +127,27 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
         points = tf.constant(baseline + t * (images - baseline), "float32")
         with tf.GradientTape() as tape:
             tape.watch(points)
-            scores = tf.reduce_sum(model(points) * tf.one_hot(classes, model.outputs[0].shape[-1]), axis=-1)
+            scores = tf.reduce_sum(
+                model(points) * tf.one_hot(classes, model.outputs[0].shape[-1]),
+                axis=-1,
+            )
         return tape.gradient(scores, points).numpy()
 """
 _CAM_HEADER = """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    grad_model = keras.Model(
+        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
+    )
     with tf.GradientTape() as tape:
         A, predictions = grad_model(tf.constant(np.asarray(images, "float32")))
-        classes = np.argmax(predictions.numpy(), axis=-1) if class_index is None else np.broadcast_to(
-            class_index, (len(images),))
-        scores = tf.reduce_sum(predictions * tf.one_hot(classes, predictions.shape[-1]), axis=-1)
+        classes = (
+            np.argmax(predictions.numpy(), axis=-1)
+            if class_index is None
+            else np.broadcast_to(class_index, (len(images),))
+        )
+        scores = tf.reduce_sum(
+            predictions * tf.one_hot(classes, predictions.shape[-1]), axis=-1
+        )
     g = tape.gradient(scores, A).numpy()
     A = A.numpy()
 """
@@ -121,15 +158,25 @@ _CAM_ALPHAS = """
 _POINT_HEADER = """
 def pointing_game(maps, masks):
     masks = np.asarray(masks)
-    maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
-                                             interpolation="bicubic"))[..., 0]
+    maps = np.asarray(
+        keras.ops.image.resize(
+            np.asarray(maps, "float32")[..., None],
+            masks.shape[1:],
+            interpolation="bicubic",
+        )
+    )[..., 0]
     peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
 """
 _ENERGY_HEADER = """
 def energy_pointing_game(maps, masks):
     masks = np.asarray(masks)
-    maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
-                                             interpolation="bicubic"))[..., 0]
+    maps = np.asarray(
+        keras.ops.image.resize(
+            np.asarray(maps, "float32")[..., None],
+            masks.shape[1:],
+            interpolation="bicubic",
+        )
+    )[..., 0]
 """
 
 # The usual mistakes that the visible tests catch, one per function, with their hints.
@@ -157,7 +204,8 @@ MISTAKEN = {
 HINTS = {
     "integrated_gradients": "summed by the left rule",
     "gradcam_plus_plus": "left out the ReLU of the gradient in the weights",
-    "pointing_game": "counted only the object's inside (0) as a hit, not its contour (2)",
+    "pointing_game": "counted only the object's inside (0) as a hit, not its contour "
+    "(2)",
     "energy_pointing_game": "took absolute values instead of the positive part",
 }
 
@@ -194,12 +242,15 @@ def energy_pointing_game(maps, masks):
     big = np.maximum(np.kron(maps, np.ones((1,) + factor)), 0)
     total = big.sum(axis=(1, 2))
     on = (big * (masks != 1)).sum(axis=(1, 2))
-    return float(np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0)))
+    return float(
+        np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0))
+    )
 """,
 }
 HIDDEN_HINTS = {
     "integrated_gradients": "integrated over steps - 1 intervals",
-    "gradcam_plus_plus": "explained class 0 (here also the first image's top class) for every image",
+    "gradcam_plus_plus": "explained class 0 (here also the first image's top class) "
+    "for every image",
     "pointing_game": "took the peak on the map's own grid",
     "energy_pointing_game": "upsampled by repeating each cell (nearest neighbour)",
 }

@@ -99,7 +99,8 @@ def test_a_step_with_a_wrong_loss_is_named():
     stepped = image + 10.0 * tf.math.l2_normalize(tape.gradient(loss, image))
     mistakes = assignment.step_mistakes(extractor, image, 3, 10.0)
     hint = (
-        "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, filter_index]) "
+        "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, "
+        "filter_index]) "
         "(fix compute_loss first)"
     )
     np.testing.assert_allclose(mistakes[hint], stepped, rtol=1e-5, atol=1e-4)
@@ -156,17 +157,23 @@ def compute_loss(feature_extractor, image, filter_index):
 """,
     "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
-    pixels = tf.Variable(tf.cast(image, tf.float32))  # a variable: the tape watches it by itself
+    pixels = tf.Variable(
+        tf.cast(image, tf.float32)
+    )  # a variable: the tape watches it by itself
     with tf.GradientTape() as tape:
         score = compute_loss(feature_extractor, pixels, filter_index)
     slope = tape.gradient(score, pixels).numpy().astype(np.float64)
-    length = max(np.sqrt(np.sum(slope * slope)), 1e-6)  # the floor tf.math.l2_normalize uses
+    length = max(
+        np.sqrt(np.sum(slope * slope)), 1e-6
+    )  # the floor tf.math.l2_normalize uses
     moved = pixels.numpy().astype(np.float64) + learning_rate * (slope / length)
     return tf.constant(moved.astype(np.float32))
 """,
     "deprocess_image": """
 def deprocess_image(image, crop=25):
-    values = np.asarray(image, dtype=np.float64)  # float64: a new array, the input is untouched
+    values = np.asarray(
+        image, dtype=np.float64
+    )  # float64: a new array, the input is untouched
     if np.ptp(values) == 0:
         scaled = np.full(values.shape, 128.0)
     else:

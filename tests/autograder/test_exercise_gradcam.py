@@ -23,11 +23,17 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     with tf.GradientTape() as tape:
         tape.watch(batch)
         activations, outputs = probe(batch)
-        chosen = int(np.argmax(outputs.numpy()[0])) if class_index is None else int(class_index)
+        chosen = (
+            int(np.argmax(outputs.numpy()[0]))
+            if class_index is None
+            else int(class_index)
+        )
         target = tf.reduce_sum(outputs[:, chosen])
     grads = np.asarray(tape.gradient(target, activations), dtype=np.float64)
     acts = np.asarray(activations, dtype=np.float64)[0]
-    weights = grads.sum(axis=(0, 1, 2)) / (grads.shape[0] * grads.shape[1] * grads.shape[2])
+    weights = grads.sum(axis=(0, 1, 2)) / (
+        grads.shape[0] * grads.shape[1] * grads.shape[2]
+    )
     cam = np.einsum("ijk,k->ij", acts, weights) / acts.shape[-1]
     cam[cam < 0] = 0
     top = cam.max()
@@ -37,12 +43,15 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
 CORRECT_OVERLAY = """
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     from PIL import Image
+
     picture = np.array(image, dtype=np.float64)
     picture = picture.reshape(picture.shape[-3:])
     table = matplotlib.colormaps[cmap](range(256))[:, :3]
     index = (255 * np.clip(np.asarray(heatmap, np.float64), 0, 1)).astype(np.uint8)
     rgb = (table[index] * 255).astype(np.uint8)
-    big = Image.fromarray(rgb, mode="RGB").resize((picture.shape[1], picture.shape[0]), Image.BICUBIC)
+    big = Image.fromarray(rgb, mode="RGB").resize(
+        (picture.shape[1], picture.shape[0]), Image.BICUBIC
+    )
     mixed = np.asarray(big, dtype=np.float64) * alpha + picture
     low, high = mixed.min(), mixed.max()
     scaled = (mixed - low) * (255.0 / (high - low)) if high > low else mixed - low
@@ -52,7 +61,10 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
 # The usual mistakes, one per function.
 HEATMAP_WITHOUT_RELU = """
 def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
-    grad_model = keras.Model(model.inputs, [model.get_layer(last_conv_layer_name).output, model.outputs[0]])
+    grad_model = keras.Model(
+        model.inputs,
+        [model.get_layer(last_conv_layer_name).output, model.outputs[0]],
+    )
     with tf.GradientTape() as tape:
         maps, predictions = grad_model(np.asarray(image_batch, "float32"))
         if class_index is None:
@@ -178,11 +190,14 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
     """
     model = assignment.random_classifier(2)
     images = assignment.random_images(2)
-    summed = _define(
-        CORRECT_HEATMAP.replace(
-            "/ (grads.shape[0] * grads.shape[1] * grads.shape[2])", ""
-        ).replace("/ acts.shape[-1]", "")
-    )
+    source = CORRECT_HEATMAP
+    for division in (
+        " / (\n        grads.shape[0] * grads.shape[1] * grads.shape[2]\n    )",
+        " / acts.shape[-1]",
+    ):
+        assert division in source
+        source = source.replace(division, "")
+    summed = _define(source)
     np.testing.assert_allclose(
         summed["gradcam_heatmap"](model, images, assignment.LAST_CONV),
         reference.gradcam_heatmap(model, images, assignment.LAST_CONV),

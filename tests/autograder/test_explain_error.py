@@ -29,7 +29,10 @@ def test_block_shape_errors_get_the_projection_hints():
         {"pooling": False},
         "block",
     )
-    error = "ValueError: Inputs have incompatible shapes. Received shapes (4, 4, 32) and (8, 8, 16)"
+    error = (
+        "ValueError: Inputs have incompatible shapes. Received shapes (4, 4, 32) "
+        "and (8, 8, 16)"
+    )
     assert "strides=2" in architecture.explain_error(pooled, error)
     assert "1x1 Conv2D to `filters` channels" in architecture.explain_error(
         widened, error

@@ -16,9 +16,12 @@ from convviz_grade import sandbox
 # escaped its process group.
 STUDENT_A = """
 import os, subprocess, sys, time
+
 np.mean = lambda *args, **kwargs: 42.0
 np.LEFT_BY_A = "yes"
-open(os.path.join(os.path.dirname(os.getcwd()), "left-in-slot.txt"), "w").write("A was here")
+open(os.path.join(os.path.dirname(os.getcwd()), "left-in-slot.txt"), "w").write(
+    "A was here"
+)
 open(os.path.join(os.environ["HOME"], "left-in-home.txt"), "w").write("A was here")
 HOG = bytearray(200 * 2**20)
 if os.fork() == 0:
@@ -26,12 +29,15 @@ if os.fork() == 0:
     if os.fork() == 0:
         while True:
             try:
-                open(os.path.join(os.path.dirname(os.getcwd()), "daemon.txt"), "a").write("tick")
+                open(
+                    os.path.join(os.path.dirname(os.getcwd()), "daemon.txt"), "a"
+                ).write("tick")
             except OSError:
                 pass
             time.sleep(0.05)
     os._exit(0)
 time.sleep(0.3)
+
 
 def report():
     return np.array([1.0])
@@ -183,12 +189,16 @@ def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
 
 USES_TENSORFLOW = """
 def report():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")]
+    )
     x = tf.constant([[1.0, 2.0, 3.0]])
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.reduce_sum(model(x))
-    return np.concatenate([model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]])
+    return np.concatenate(
+        [model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]]
+    )
 """
 
 

@@ -42,7 +42,8 @@ def run(command, **kwargs):
         **kwargs,
     )
     assert result.returncode == 0, (
-        f"{' '.join(map(str, command))} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        f"{' '.join(map(str, command))} "
+        f"failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     )
     return result
 

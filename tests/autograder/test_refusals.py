@@ -99,7 +99,8 @@ def test_without_isolation_importing_the_course_scores_what_blank_scores(tmp_pat
     code, output = autograde(course, submissions, "--isolation", "none")
     assert code == 0, output
     assert output.startswith(
-        "note: --isolation none: student code runs with the grader's file and network access"
+        "note: --isolation none: student code runs with the grader's file and network "
+        "access"
     )
     for student in [*CHEATS, "carol_blank"]:
         assert course.scores("segmentation", student) == {
@@ -172,7 +173,8 @@ def test_a_solution_that_fails_its_own_grading_stops_before_any_student(tmp_path
     assert code == 2
     (line,) = output.strip().splitlines()
     assert line.startswith(
-        "error: the instructor's solution segmentation.ipynb does not pass its own grading "
+        "error: the instructor's solution segmentation.ipynb does not pass its own "
+        "grading "
         "(mean_iou: "
     ), line
     assert line.endswith("so no student was graded"), line

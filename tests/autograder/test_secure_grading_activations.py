@@ -17,48 +17,28 @@ import pytest
 from convviz_grade import notebook_cells
 from convviz_grade.assignments import activations as assignment_module
 from exercise_tools import grade_with, released_notebook, solution_notebook, submission
-from test_exercise_activations import ASSIGNMENT, CORRECT_GRID, GRID_BY_MAXIMUM
+from test_exercise_activations import (
+    ASSIGNMENT,
+    CORRECT_GRID,
+    FLOAT32_GRID,
+    GRID_BY_MAXIMUM,
+    variant,
+)
 
 from convviz_ref import activations as reference
 
 # A constant channel whose float32 std is a round-off (channel 3 of random_activation)
 # gets a tile: only the hidden cases have such a channel.
-STD_TEST = """
-def channel_grid(activation, images_per_row=16):
-    activation = np.array(activation, dtype=np.float32)
-    if activation.ndim == 4:
-        activation = activation[0]
-    height, width, channels = activation.shape
-    rows = -(-channels // images_per_row)
-    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
-    for index in range(channels):
-        channel = activation[:, :, index]
-        if channel.std() == 0:
-            continue
-        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
-        row, col = divmod(index, images_per_row)
-        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
-    return grid
-"""
+STD_TEST = variant(
+    FLOAT32_GRID, "if channel.max() == channel.min():", "if channel.std() == 0:"
+)
 
 # Uses Keras (the prelude's lazily imported module) for the statistics: still correct.
-WITH_KERAS = """
-def channel_grid(activation, images_per_row=16):
-    activation = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(activation, dtype="float32"))
-    if activation.ndim == 4:
-        activation = activation[0]
-    height, width, channels = activation.shape
-    rows = -(-channels // images_per_row)
-    grid = np.zeros((rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8)
-    for index in range(channels):
-        channel = activation[:, :, index]
-        if channel.max() == channel.min():
-            continue
-        tile = np.clip((channel - channel.mean()) / channel.std() * 64 + 128, 0, 255).astype(np.uint8)
-        row, col = divmod(index, images_per_row)
-        grid[row * (height + 1) : row * (height + 1) + height, col * (width + 1) : col * (width + 1) + width] = tile
-    return grid
-"""
+WITH_KERAS = variant(
+    FLOAT32_GRID,
+    "np.array(activation, dtype=np.float32)",
+    'keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(activation, "float32"))',
+)
 
 
 def grade(graded_assignment, server, path):
@@ -128,7 +108,8 @@ def test_independent_correct_answers_earn_full_points(
         ),
         (
             STD_TEST,
-            "missed a constant channel whose float32 std is a tiny round-off instead of 0",
+            "missed a constant channel whose float32 std is a tiny round-off instead "
+            "of 0",
             "hidden",
         ),
     ],

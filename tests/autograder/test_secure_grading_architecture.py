@@ -135,9 +135,11 @@ def test_a_float_count_and_the_library_block_score_zero(
         ASSIGNMENT,
         {
             "residual_block": (
-                "def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9,"
+                "def residual_block(x, filters, *, pooling=False, separable=False, "
+                "bn_momentum=0.9,"
                 " name='block'):\n"
-                "    return library_residual_block(x, filters, pooling=pooling, name=name)\n"
+                "    return library_residual_block(x, filters, pooling=pooling, "
+                "name=name)\n"
             ),
             "count_conv_params": CORRECT_COUNT.replace(
                 "return total", "return 1.0 * total"

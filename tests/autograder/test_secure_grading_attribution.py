@@ -29,8 +29,10 @@ from test_exercise_attribution import (
 
 FUNCTIONS = assignment.FUNCTIONS
 HEADERS = {
-    "integrated_gradients": "def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):\n",
-    "gradcam_plus_plus": "def gradcam_plus_plus(model, images, class_index=None, *, layer_name):\n",
+    "integrated_gradients": "def integrated_gradients(model, image_batch, "
+    "class_index=None, baseline=None, steps=32):\n",
+    "gradcam_plus_plus": "def gradcam_plus_plus(model, images, class_index=None, *, "
+    "layer_name):\n",
     "pointing_game": "def pointing_game(maps, masks):\n",
     "energy_pointing_game": "def energy_pointing_game(maps, masks):\n",
 }
@@ -43,16 +45,20 @@ WRONG = {
 # time).
 CHEATS_AND_FAULTS = {
     "imports": {
-        "integrated_gradients": "from convviz_ref.attribution import integrated_gradients\n",
+        "integrated_gradients": "from convviz_ref.attribution import "
+        "integrated_gradients\n",
         "gradcam_plus_plus": HEADERS["gradcam_plus_plus"]
         + (
             "    import importlib\n"
-            "    return importlib.import_module('convviz_ref.attribution').gradcam_plus_plus(\n"
-            "        model, images, class_index, layer_name=layer_name, score='output')\n"
+            "    return "
+            "importlib.import_module('convviz_ref.attribution').gradcam_plus_plus(\n"
+            "        model, images, class_index, layer_name=layer_name, "
+            "score='output')\n"
         ),
         "pointing_game": HEADERS["pointing_game"]
         + (
-            "    return __import__('convviz_ref.faithfulness', fromlist=['x']).pointing_game(maps, masks)\n"
+            "    return __import__('convviz_ref.faithfulness', "
+            "fromlist=['x']).pointing_game(maps, masks)\n"
         ),
         "energy_pointing_game": f"exec(open({str(REPOSITORY / 'convviz_ref' / 'faithfulness.py')!r}).read())\n",
     },
@@ -72,7 +78,8 @@ CHEATS_AND_FAULTS = {
             "    return 6 / 7 if np.shape(masks) == (7, 4, 4) else 0.5\n"
         ),
         "energy_pointing_game": (
-            "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
+            "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return "
+            "True\n"
             "    __ne__ = lambda self, other: False\n"
             + HEADERS["energy_pointing_game"]
             + "    return np.zeros(()).view(Liar)\n"
@@ -93,8 +100,8 @@ CHEATS_AND_FAULTS = {
         "gradcam_plus_plus": HEADERS["gradcam_plus_plus"] + "    return (\n",
         "pointing_game": (
             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport time\nwhile True:\n    time.sleep(1)\n"
-            + CORRECT["pointing_game"]
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport time\nwhile True:\n "
+            "   time.sleep(1)\n" + CORRECT["pointing_game"]
         ),
         "energy_pointing_game": WRONG["energy_pointing_game"],
     },

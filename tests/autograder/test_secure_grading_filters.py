@@ -49,7 +49,8 @@ def deprocess_image(image, crop=25):
 }
 HIDDEN_HINTS = {
     "compute_loss": "used only the first image of the batch",
-    "deprocess_image": "tested std > 0, which float32 round-off defeats on a constant image",
+    "deprocess_image": "tested std > 0, which float32 round-off defeats on a constant "
+    "image",
 }
 
 

@@ -111,7 +111,8 @@ def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept
     from convviz_grade.validate import execute
 
     cell = code(
-        "import sys\nimport tensorflow as tf\ntf.constant(1.0)\nprint('cell note', file=sys.stderr)"
+        "import sys\nimport tensorflow as tf\ntf.constant(1.0)\nprint('cell note', "
+        "file=sys.stderr)"
     )
     path = write(tmp_path, notebook(cell))
     executed = execute(path, timeout=120)
@@ -177,7 +178,8 @@ def test_nbgrader_validate_counts_stderr_in_a_passing_test_cell_as_no_failure(tm
 def test_nbgrader_validate_still_fails_a_failing_test_cell(tmp_path):
     failing = graded(
         "test_add",
-        "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, 'expected 3'",
+        "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, "
+        "'expected 3'",
     )
     output = nbgrader_validate(tmp_path, notebook(ADD_SOLUTION, failing))
     assert "VALIDATION FAILED" in output and "expected 3" in output, output

@@ -201,7 +201,8 @@ def grid_mistakes(activation, images_per_row=16):
             "gave constant channels a grey tile (128) instead of leaving them blank (0)": _tile(
                 activation, ipr, grey_blank
             ),
-            "missed a constant channel whose float32 std is a tiny round-off instead of 0 "
+            "missed a constant channel whose float32 std is a tiny round-off instead "
+            "of 0 "
             "(test channel.max() == channel.min(), not std == 0)": _tile(
                 activation, ipr, std_test
             ),
@@ -279,7 +280,8 @@ def grading_cases():
         check_true(
             "channel_grid",
             grid.shape == (91, 367) and grid.dtype == np.uint8,
-            f"expected shape (91, 367) and dtype uint8, got {grid.shape} and {grid.dtype}",
+            f"expected shape (91, 367) and dtype uint8, got {grid.shape} and "
+            f"{grid.dtype}",
         )
 
     cases = []

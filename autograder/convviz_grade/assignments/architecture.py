@@ -81,24 +81,34 @@ def build_block(
     Raises:
         AssertionError: if the block cannot be built or run, with the likely cause.
     """
-    call = f"residual_block(x of shape {(None, *input_shape)}, filters={filters}, pooling={pooling})"
+    call = (
+        f"residual_block(x of shape {(None, *input_shape)}, filters={filters}, "
+        f"pooling={pooling})"
+    )
     inputs = keras.Input(input_shape)
     try:
         outputs = block_function(inputs, filters, pooling=pooling, name=name)
     except NotImplementedError:
         raise  # not written yet: validate reports it as such
     except Exception as error:
-        message = f"{call} could not be built: {type(error).__name__}: {str(error).strip()[:300]}"
+        message = (
+            f"{call} could not be built: {type(error).__name__}: "
+            f"{str(error).strip()[:300]}"
+        )
         if pooling:
             message += (
-                "\n  hint: when the body pools, the residual must shrink too: a 1x1 Conv2D "
-                "with strides=2 and padding='same' (the usual cause: no projection, or one "
+                "\n  hint: when the body pools, the residual must shrink too: a 1x1 "
+                "Conv2D "
+                "with strides=2 and padding='same' (the usual cause: no projection, or "
+                "one "
                 "without strides)."
             )
         elif input_shape[-1] != filters:
             message += (
-                "\n  hint: when the number of channels changes, x and the body's output have "
-                "different shapes: project the residual with a 1x1 Conv2D to `filters` channels."
+                "\n  hint: when the number of channels changes, x and the body's "
+                "output have "
+                "different shapes: project the residual with a 1x1 Conv2D to `filters` "
+                "channels."
             )
         raise AssertionError(message) from None
     if outputs is None:
@@ -166,7 +176,8 @@ def _pool_2x2(
 
 
 MISTAKEN_BLOCKS = {
-    "applied the second ReLU after the addition instead of inside the body (before adding)": _relu_after_add,
+    "applied the second ReLU after the addition instead of inside the body (before "
+    "adding)": _relu_after_add,
     "took the residual after the first convolution instead of from the block's input": _residual_after_first_conv,
     "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, padding='same')": _pool_2x2,
 }
@@ -423,7 +434,10 @@ def grading_cases():
         for shape, filters, pooling, seed, weights_seed in BLOCK_TRIALS
     ]
     for shape, filters, pooling, array, weights_seed, name, visible in blocks:
-        what = f"residual_block(x of shape {(None,) + shape}, filters={filters}, pooling={pooling})"
+        what = (
+            f"residual_block(x of shape {(None,) + shape}, filters={filters}, "
+            f"pooling={pooling})"
+        )
         kwargs = {"pooling": pooling, "name": name}
         expected, params = run_block_like_the_worker(
             reference.residual_block,
@@ -480,7 +494,10 @@ def grading_cases():
         for separable in (False, True):
             for use_bias in (False, True):
                 options = {"separable": separable, "use_bias": use_bias}
-                label = f"count_conv_params({k}, {cin}, {cout}, separable={separable}, use_bias={use_bias})"
+                label = (
+                    f"count_conv_params({k}, {cin}, {cout}, "
+                    f"separable={separable}, use_bias={use_bias})"
+                )
                 expected = reference.count_conv_params(k, cin, cout, **options)
                 if expected != keras_param_count(
                     k, cin, cout, **options
@@ -515,12 +532,14 @@ def explain_error(case, message):
     array, filters = case.args
     if case.kwargs.get("pooling"):
         return (
-            "when the body pools, the residual must shrink too: a 1x1 Conv2D with strides=2 and "
+            "when the body pools, the residual must shrink too: a 1x1 Conv2D with "
+            "strides=2 and "
             "padding='same' (the usual cause: no projection, or one without strides)."
         )
     if array.shape[-1] != filters:
         return (
-            "when the number of channels changes, x and the body's output have different shapes: "
+            "when the number of channels changes, x and the body's output have "
+            "different shapes: "
             "project the residual with a 1x1 Conv2D to `filters` channels."
         )
     return None

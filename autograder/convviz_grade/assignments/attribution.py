@@ -203,12 +203,14 @@ def _class_mistakes(classes, with_classes, model, images, class_index):
     if np.any(classes != classes[0]):
         if classes[0] == 0:
             mistakes[
-                "explained class 0 (here also the first image's top class) for every image instead of "
+                "explained class 0 (here also the first image's top class) for every "
+                "image instead of "
                 "each image's own top class"
             ] = with_classes(np.zeros_like(classes))
         else:
             mistakes[
-                "explained the first image's top class for every image instead of each image's own"
+                "explained the first image's top class for every image instead of each "
+                "image's own"
             ] = with_classes(np.full_like(classes, classes[0]))
     if np.any(classes != 0) and classes[0] != 0:
         mistakes["explained class 0 instead of each image's top class"] = with_classes(
@@ -234,9 +236,11 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
         "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(
             gradients
         ),
-        "summed by the left rule (the steps points from the baseline, missing the image's endpoint) "
+        "summed by the left rule (the steps points from the baseline, missing the "
+        "image's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, :-1].mean(axis=1),
-        "summed by the right rule (the steps points up to the image, missing the baseline's endpoint) "
+        "summed by the right rule (the steps points up to the image, missing the "
+        "baseline's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, 1:].mean(axis=1),
         "took the gradient at the baseline only": difference * gradients[:, 0],
         "took the gradient at the image only (gradient times input)": difference
@@ -244,7 +248,8 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     }
     if steps > 1:
         mistakes[
-            "integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of steps"
+            "integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of "
+            "steps"
         ] = difference * _trapezoid(
             _path_gradients(
                 model, images, baseline_array, classes, np.linspace(0, 1, steps)
@@ -314,22 +319,25 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
             maps * (naive * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)
         ).sum(axis=-1)
     mistakes = {
-        "used Grad-CAM's weights (the mean gradient of each channel) instead of Grad-CAM++'s": (
-            maps * gradients.mean(axis=(1, 2), keepdims=True)
-        ).sum(axis=-1),
+        "used Grad-CAM's weights (the mean gradient of each channel) instead of "
+        "Grad-CAM++'s": (maps * gradients.mean(axis=(1, 2), keepdims=True)).sum(
+            axis=-1
+        ),
         "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)": _plus_plus(
             maps, gradients, activation_sum=False
         ).sum(axis=-1),
         "left out the ReLU of the gradient in the weights (w_k = sum a g)": _plus_plus(
             maps, gradients, relu=False
         ).sum(axis=-1),
-        "summed the activations over the channels too (sum over a, b and k) instead of over each channel's grid": _plus_plus(
-            maps, gradients, over_channels=True
-        ).sum(axis=-1),
+        "summed the activations over the channels too (sum over a, b and k) instead of "
+        "over each channel's grid": _plus_plus(maps, gradients, over_channels=True).sum(
+            axis=-1
+        ),
         "averaged the weighted maps over the channels instead of summing them": _plus_plus(
             maps, gradients
         ).mean(axis=-1),
-        "applied a ReLU to the map and divided it by its maximum (the function returns the raw map)": np.divide(
+        "applied a ReLU to the map and divided it by its maximum (the function returns "
+        "the raw map)": np.divide(
             positive, peaks, out=np.zeros_like(positive), where=peaks > 0
         ),
         "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 there": naive,
@@ -383,12 +391,14 @@ def pointing_mistakes(maps, masks):
     grid_rows = ((cell_rows + 0.5) * height / maps.shape[1]).astype(int)
     grid_cols = ((cell_cols + 0.5) * width / maps.shape[2]).astype(int)
     mistakes = {
-        "took the peak on the map's own grid (the centre pixel of its cell) instead of on the map "
+        "took the peak on the map's own grid (the centre pixel of its cell) instead of "
+        "on the map "
         "upsampled to the mask": _hits(masks, grid_rows, grid_cols, on_object),
         "counted only the object's inside (0) as a hit, not its contour (2)": _hits(
             masks, rows, cols, lambda labels: labels == 0
         ),
-        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the background, 2 the contour)": _hits(
+        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the "
+        "background, 2 the contour)": _hits(
             masks, rows, cols, lambda labels: labels > 0
         ),
         "took the peak of the absolute values (the most negative value can win)": _hits(
@@ -442,13 +452,13 @@ def energy_mistakes(maps, masks):
         "counted only the object's inside (0), not its contour (2)": _energy(
             upsampled, masks, counted=lambda labels: labels == 0
         ),
-        "pooled the mass of all the images (one ratio of sums) instead of averaging each image's share": _energy(
-            upsampled, masks, pooled=True
-        ),
+        "pooled the mass of all the images (one ratio of sums) instead of averaging "
+        "each image's share": _energy(upsampled, masks, pooled=True),
         "gave a map with no positive value NaN (0 / 0) instead of 0": _energy(
             upsampled, masks, nan_for_nothing=True
         ),
-        "applied the ReLU before upsampling instead of after (bicubic overshoot makes new negative values)": _energy(
+        "applied the ReLU before upsampling instead of after (bicubic overshoot makes "
+        "new negative values)": _energy(
             _resized(np.maximum(maps, 0), size, "bicubic"), masks, positive=lambda m: m
         ),
     }
@@ -458,7 +468,8 @@ def energy_mistakes(maps, masks):
         )
         if size[0] % maps.shape[1] == 0 and size[1] % maps.shape[2] == 0:
             mistakes[
-                "upsampled by repeating each cell (nearest neighbour) instead of bicubically"
+                "upsampled by repeating each cell (nearest neighbour) instead of "
+                "bicubically"
             ] = _energy(_resized(maps, size, "repeat"), masks)
     return mistakes
 
@@ -754,7 +765,8 @@ def function_cases(function):
     }
     if function not in builders:
         raise ValueError(
-            f"unknown function {function!r}; the graded functions: {', '.join(FUNCTIONS)}"
+            f"unknown function {function!r}; the graded functions: "
+            f"{', '.join(FUNCTIONS)}"
         )
     return builders[function]()
 
@@ -808,7 +820,8 @@ def _ig_cases():
         rtol, atol = _array_tolerance(expected)
         what = "no" if baseline_kind is None else baseline_kind[0]
         label = (
-            f"integrated_gradients(random {head} model, {n} image(s), class_index={class_index}, "
+            f"integrated_gradients(random {head} model, {n} image(s), "
+            f"class_index={class_index}, "
             f"{what} baseline, steps={steps})"
         )
         cases.append(
@@ -861,7 +874,8 @@ def _gradcam_plus_plus_cases():
         )
         rtol, atol = _array_tolerance(expected)
         label = (
-            f"gradcam_plus_plus(random {head} model, {n} image(s), class_index={class_index}, "
+            f"gradcam_plus_plus(random {head} model, {n} image(s), "
+            f"class_index={class_index}, "
             f"layer_name={layer_name!r})"
         )
         cases.append(

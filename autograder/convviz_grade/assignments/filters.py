@@ -198,9 +198,11 @@ def deprocess_mistakes(image, crop=25):
             image.max() == image.min()
         ):  # first: on a constant image, other mistakes give the same
             hint = (
-                "divided by a standard deviation of 0 (a constant image must give mid-grey 128)"
+                "divided by a standard deviation of 0 (a constant image must give "
+                "mid-grey 128)"
                 if std == 0
-                else "tested std > 0, which float32 round-off defeats on a constant image (test max == min)"
+                else "tested std > 0, which float32 round-off defeats on a constant "
+                "image (test max == min)"
             )
             mistakes[hint] = _crop(
                 np.clip(standardized * 64 + 128, 0, 255).astype(np.uint8), crop
@@ -213,7 +215,8 @@ def deprocess_mistakes(image, crop=25):
                 reference.deprocess_image(image, crop=0)[crop:, crop:]
             )
             mistakes[
-                "cropped before normalizing (take the mean and std over the whole image, then crop)"
+                "cropped before normalizing (take the mean and std over the whole "
+                "image, then crop)"
             ] = reference.deprocess_image(_crop(image, crop), crop=0)
         mistakes["cast to uint8 before clipping"] = _crop(
             np.clip((standardized * 64 + 128).astype(np.uint8), 0, 255), crop
@@ -305,7 +308,8 @@ def grading_cases():
         check_true(
             "gradient_ascent_step",
             abs(length - 1275.0) < 0.1,
-            f"the step should move the image by learning_rate = 1275 (l2 distance), it moved {length:.6g}",
+            "the step should move the image by learning_rate = 1275 (l2 distance), it "
+            f"moved {length:.6g}",
         )
 
     def check_picture_shape(outputs):
@@ -313,7 +317,8 @@ def grading_cases():
         check_true(
             "deprocess_image",
             picture.shape == (46, 46, 3) and picture.dtype == np.uint8,
-            f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and {picture.dtype}",
+            f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and "
+            f"{picture.dtype}",
         )
 
     shipped = load_pretrained("small_convnet").model
@@ -365,7 +370,8 @@ def grading_cases():
                     (extractor, images, index),
                     partial(
                         check,
-                        f"compute_loss (random model, {num_images} images, filter {index})",
+                        f"compute_loss (random model, {num_images} images, filter "
+                        f"{index})",
                         expected,
                         loss_mistakes(extractor, images, index),
                         loss_tolerances,
@@ -381,7 +387,8 @@ def grading_cases():
                 (conv2, images, index),
                 partial(
                     check,
-                    f"compute_loss (small_convnet conv2, {num_images} images, filter {index})",
+                    f"compute_loss (small_convnet conv2, {num_images} images, filter "
+                    f"{index})",
                     reference.compute_loss(conv2, images, index),
                     loss_mistakes(conv2, images, index),
                     loss_tolerances,

@@ -118,10 +118,12 @@ def gradcam_mistakes(model, image_batch, last_conv_layer_name, class_index=None)
             positive / positive.sum()
         )
     mistakes[
-        "averaged the gradient over the channels instead of over batch, height and width"
+        "averaged the gradient over the channels instead of over batch, height and "
+        "width"
     ] = _by_max((maps[0] * gradient[0].mean(axis=-1, keepdims=True)).mean(axis=-1))
     mistakes[
-        "multiplied the feature maps by the gradient pixel by pixel instead of by the channel weights"
+        "multiplied the feature maps by the gradient pixel by pixel instead of by the "
+        "channel weights"
     ] = _by_max((maps[0] * gradient[0]).mean(axis=-1))
     if class_index is None and top != 0:
         _, gradient_0 = _maps_and_gradient(model, image_batch, last_conv_layer_name, 0)
@@ -173,7 +175,8 @@ def overlay_mistakes(image, heatmap, alpha=0.4, cmap="jet"):
         "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.clip(
             alpha * correct + image, 0, 255
         ).astype(np.uint8),
-        "resized the coloured heatmap with nearest-neighbour instead of bicubic interpolation": _rescale(
+        "resized the coloured heatmap with nearest-neighbour instead of bicubic "
+        "interpolation": _rescale(
             alpha * _colored(heatmap, size, cmap, resample=0) + image
         ),
         "added the image and the heatmap without the weight alpha": _rescale(
@@ -400,7 +403,8 @@ def grading_cases():
                 "gradcam_heatmap(top class)",
                 expected_0,
                 {
-                    "left out the ReLU (kept the negative values and divided by the maximum)": [
+                    "left out the ReLU (kept the negative values and divided by the "
+                    "maximum)": [
                         [-0.75, 0.5],
                         [0.75, 1.0],
                     ],
@@ -408,7 +412,8 @@ def grading_cases():
                         [0, 2 / 9],
                         [3 / 9, 4 / 9],
                     ],
-                    "explained class 1 instead of the top class (the argmax of the predictions)": [
+                    "explained class 1 instead of the top class (the argmax of the "
+                    "predictions)": [
                         [1.0, 0.0],
                         [0.0, 0.0],
                     ],
@@ -425,7 +430,8 @@ def grading_cases():
                 "gradcam_heatmap(class_index=1)",
                 [[1.0, 0.0], [0.0, 0.0]],
                 {
-                    "ignored class_index (explained the top class instead of the one asked for)": expected_0
+                    "ignored class_index (explained the top class instead of the one "
+                    "asked for)": expected_0
                 },
                 False,
             ),
@@ -461,7 +467,8 @@ def grading_cases():
         model, image = models[seed, head], _trial_image(image_kind)
         label = (
             f"gradcam_heatmap(random {head} model, {image_kind[0]} image"
-            f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, class_index={class_index})"
+            f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, "
+            f"class_index={class_index})"
         )
         cases.append(
             Case(
@@ -497,12 +504,10 @@ def grading_cases():
                 "overlay(black image, heatmap 1)",
                 red,
                 {
-                    "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.full(
-                        (2, 2, 3), [50, 0, 0], np.uint8
-                    ),
-                    "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros(
-                        (2, 2, 3), np.uint8
-                    ),
+                    "clipped the sum to 0..255 instead of rescaling it by its minimum "
+                    "and maximum": np.full((2, 2, 3), [50, 0, 0], np.uint8),
+                    "kept the colormap's colours in 0..1 (forgot to multiply them by "
+                    "255)": np.zeros((2, 2, 3), np.uint8),
                 },
             ),
             visible=True,
@@ -546,7 +551,8 @@ def grading_cases():
             )
         if seed == 2024:  # the last trial's inputs again, as a batch of one image
             add_overlay(
-                f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, cmap={cmap!r})",
+                f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, "
+                f"cmap={cmap!r})",
                 image[None],
                 heatmap,
                 alpha=alpha,
@@ -566,7 +572,8 @@ def explain_error(case, message):
     """
     if case.function == "overlay" and "broadcast" in message:
         return (
-            "resize the coloured heatmap to the image's (height, width) before adding it "
+            "resize the coloured heatmap to the image's (height, width) before adding "
+            "it "
             "(PIL's resize wants (width, height))."
         )
     return None

@@ -64,10 +64,12 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
         "counted a class absent from both masks as IoU 1 instead of leaving it out": float(
             np.where(present, ious, 1.0).mean()
         ),
-        "divided the intersection by the true pixel count (recall) instead of by the union": float(
+        "divided the intersection by the true pixel count (recall) instead of by the "
+        "union": float(
             np.mean((intersection / np.maximum(true_count, 1))[true_count > 0])
         ),
-        "computed the IoU of each image and averaged over the images (IoU counts all pixels together)": float(
+        "computed the IoU of each image and averaged over the images (IoU counts all "
+        "pixels together)": float(
             np.mean(
                 [
                     reference.mean_iou(t[None], p[None], num_classes)
@@ -153,7 +155,10 @@ def grading_cases():
         truth, predicted = random_masks(
             seed, num_classes=num_classes, absent=absent, shape=shape
         )
-        label = f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, absent classes {list(absent)})"
+        label = (
+            f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, "
+            f"absent classes {list(absent)})"
+        )
         expected = reference.mean_iou(truth, predicted, num_classes)
         by_position = shape == (3, 8, 8)
         cases.append(
