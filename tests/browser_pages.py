@@ -32,7 +32,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 
 def launch(playwright):
-    """Debian's Chromium, headless, through ``playwright`` (a started sync_playwright)."""
+    """Debian's Chromium, headless, through ``playwright`` (a sync_playwright)."""
     assert CHROMIUM.exists(), (
         "Debian's chromium is not installed: `apt-get install chromium`"
         " (make test does it)"

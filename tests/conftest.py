@@ -208,7 +208,7 @@ def server(graded_assignment, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def blank(graded_assignment, server):
-    """``(graded, functions)`` of the module's released copy, unanswered (grade_with)."""
+    """``(graded, functions)`` of the module's unanswered release (grade_with)."""
     from exercise_tools import grade_with, released_notebook
 
     path = released_notebook(graded_assignment.name)

@@ -85,7 +85,8 @@ def visit(browser, url):
     page.wait_for_load_state("networkidle")
     facts = page.evaluate(
         """() => ({
-            images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
+            images: Array.from(document.images).map(
+                i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
             math: document.querySelectorAll('.math').length,
             typeset: document.querySelectorAll('mjx-container').length,
             title: document.title,

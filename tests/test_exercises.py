@@ -76,7 +76,7 @@ def test_release_rejects_an_unknown_assignment(capsys):
     assert "no assignment nope" in capsys.readouterr().out
 
 
-def test_an_assignment_that_fails_to_generate_is_named_with_nbgrader_s_error_and_the_others_are_released(
+def test_a_failing_assignment_is_named_with_nbgrader_s_error_the_others_released(
     tmp_path, capsys
 ):
     # All assignments are generated in one nbgrader process: one broken notebook must

@@ -79,7 +79,9 @@ CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
 # every kernel it starts load it: each process notes its id, and a connection to a host
 # that is not this machine is written down and refused, as tests/conftest.py does inside
 # the test process.
-NETWORK_GUARD = '''"""Written by tests/test_lab_browser.py: record and refuse connections off this machine."""
+NETWORK_GUARD = '''"""Written by tests/test_lab_browser.py: record and refuse
+connections off this machine.
+"""
 import os
 import socket
 
@@ -101,29 +103,26 @@ def _refuse(what):
     raise OSError(f"network access is blocked in this test: {what!r}")
 
 
-_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+def _checked(real, target):
+    """``real``, refusing a call whose ``target(*args)`` is a host off this machine."""
+
+    def checked(*args, **kwargs):
+        what, host = target(*args)
+        if host is not None and not _is_local_host(host):
+            _refuse(what)
+        return real(*args, **kwargs)
+
+    return checked
 
 
-def _checked_connect(sock, address):
-    if not isinstance(address, (str, bytes)) and not _is_local_host(address[0]):
-        _refuse(address)
-    return _connect(sock, address)
+def _address(sock, address, *rest):
+    """An address and its host (None for an AF_UNIX path)."""
+    return address, None if isinstance(address, (str, bytes)) else address[0]
 
 
-def _checked_connect_ex(sock, address):
-    if not isinstance(address, (str, bytes)) and not _is_local_host(address[0]):
-        _refuse(address)
-    return _connect_ex(sock, address)
-
-
-def _checked_getaddrinfo(host, *args, **kwargs):
-    if not _is_local_host(host):
-        _refuse(host)
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect, socket.socket.connect_ex = _checked_connect, _checked_connect_ex
-socket.getaddrinfo = _checked_getaddrinfo
+socket.socket.connect = _checked(socket.socket.connect, _address)
+socket.socket.connect_ex = _checked(socket.socket.connect_ex, _address)
+socket.getaddrinfo = _checked(socket.getaddrinfo, lambda host, *rest: (host, host))
 '''
 
 
@@ -204,7 +203,7 @@ class LabServer:
 
 
 def _stop_guarded_processes(server):
-    """Kill what the server left running (kernels run in sessions of their own), by pid."""
+    """Kill, by pid, what the server left running (kernels run in their own sessions)."""
     for pid, cmdline in server.guarded_processes():
         try:
             if Path(f"/proc/{pid}/cmdline").read_bytes() == cmdline:
@@ -308,7 +307,7 @@ def recorded_page(browser, name):
         page.close()
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The student
 
 
@@ -333,20 +332,24 @@ KERNEL_IDLE = (
 
 
 def run_all_cells(page, panel):
-    """Run > Run All Cells; wait until no cell is queued and the kernel is idle again."""
+    """Run > Run All Cells; wait until no cell is queued and the kernel is idle."""
     before = panel.locator(".jp-CodeCell .jp-InputArea-prompt").first.text_content()
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
     panel.page.wait_for_function(
         r"""([before]) => {
-            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                .map(prompt => prompt.textContent);
+            const panel = document.querySelector(
+                '.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const prompts = [
+                ...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')
+            ].map(prompt => prompt.textContent);
             const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-            return prompts.length > 0 && prompts[0] !== before && /\[\d+\]/.test(prompts[0])
+            const bar = document.querySelector('#jp-main-statusbar').innerText;
+            return prompts.length > 0 && prompts[0] !== before
+                && /\[\d+\]/.test(prompts[0])
                 && !prompts.some(prompt => prompt.includes('*'))
                 && status !== null && status.dataset.status === 'idle'
-                && /ipykernel\) \| Idle/.test(document.querySelector('#jp-main-statusbar').innerText);
+                && /ipykernel\) \| Idle/.test(bar);
         }""",
         arg=[before],
         timeout=180_000,
@@ -392,7 +395,8 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
         open_from_file_browser(page, ASSIGNMENT)
         open_from_file_browser(page, f"{ASSIGNMENT}.ipynb")
         panel = page.locator(".jp-NotebookPanel:visible")
-        # The notebook's indicator says idle before it has a kernel; the status bar names the kernel.
+        # The notebook's indicator says idle before it has a kernel; the status bar
+        # names the kernel.
         page.wait_for_function(KERNEL_IDLE, timeout=120_000)
 
         run_all_cells(page, panel)
@@ -422,8 +426,8 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
             student_lab.course / NOTEBOOK, as_version=4
         )  # Validate saves first
         assert saved.cells[answer].source.strip() == CORRECT.strip()
-        # JupyterLab's default asks every new user, in a toast that stays, whether to fetch news
-        # (answering Yes makes the server call pypi.org and the news feed).
+        # JupyterLab's default asks every new user, in a toast that stays, whether to
+        # fetch news (answering Yes makes the server call pypi.org and the news feed).
         toasts = page.locator(".Toastify__toast").all_inner_texts()
         assert not any("Jupyter news" in toast for toast in toasts), toasts
         assert not problems, "\n".join(problems)
@@ -453,7 +457,8 @@ def test_jupyterlab_asks_for_no_news_and_checks_for_no_update(student_lab):
 
 
 def test_the_network_guard_records_and_refuses(tmp_path):
-    # Guards the "no network attempt" assertions: the guard does record (and refuse) an attempt.
+    # Guards the "no network attempt" assertions: the guard does record (and refuse)
+    # an attempt.
     probe = subprocess.run(
         [
             sys.executable,
@@ -492,7 +497,7 @@ def test_make_lab_starts_jupyterlab_with_this_configuration():
     )  # Jupyter refuses root without it
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The instructor
 
 STUDENTS = {
@@ -504,10 +509,10 @@ STUDENTS = {
 
 @pytest.fixture(scope="module")
 def class_grading(tmp_path_factory):
-    """`convviz-grade autograde` of a class of three, started at once and run in the background.
+    """`convviz-grade autograde` of a class of three, started at once, in the background.
 
-    The student's test requests it first, so that the class is graded while the student works
-    (the machine has two cores; run one after the other the two paths take about a minute more).
+    The student's test requests it first, so that the class is graded while the student
+    works.
     """
     course = tmp_path_factory.mktemp("class_course")
     copy_course_config(course)
@@ -573,7 +578,8 @@ def test_instructor_sees_the_graded_class_in_formgrader(graded_class_lab, browse
         formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(
             timeout=60_000
         )  # Manage Assignments
-        # "# Submissions": the three notebooks convviz-grade graded, linked to the submissions page.
+        # "# Submissions": the three notebooks convviz-grade graded, linked to the
+        # submissions page.
         submissions = formgrader.locator("tr", has_text=ASSIGNMENT).locator(
             "td.num-submissions"
         )

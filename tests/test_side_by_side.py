@@ -22,7 +22,7 @@ MAKEFILE = """\
 
 test:
 \ttest ! -e book/_build  # the tool removed the built book
-\ttest -d "$$CONVVIZ_CACHE_DIR" && test -z "$$(ls -A "$$CONVVIZ_CACHE_DIR")"  # an empty cache of its own
+\ttest -d "$$CONVVIZ_CACHE_DIR" && test -z "$$(ls -A "$$CONVVIZ_CACHE_DIR")"
 \t{check}
 \tmkdir -p book/_build && touch "$$CONVVIZ_CACHE_DIR/drawn"
 \tpython3 -c "sum(i * i for i in range({loops}))"

@@ -30,7 +30,9 @@ if _log:
     def _write(kind):
         try:
             with open(_log, "a") as file:
-                command = " ".join(sys.orig_argv[1:]).translate({9: " ", 10: " ", 13: " "})  # one line each
+                # One line each: tabs and newlines become spaces.
+                command = " ".join(sys.orig_argv[1:])
+                command = command.translate({9: " ", 10: " ", 13: " "})
                 file.write(f"{kind}\\t{os.getpid()}\\t{command[:300]}\\n")
         except OSError:
             pass

@@ -30,9 +30,10 @@ class Course:
         self.db = self.root / "grading" / "gradebook.db"
         self.db_url = db_url or f"sqlite:///{self.db}"
         (self.root / "grading").mkdir(parents=True, exist_ok=True)
+        ours = REPOSITORY / "autograder" / "nbgrader_config.py"
         (self.root / "nbgrader_config.py").write_text(
             "c = get_config()\n"
-            f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
+            f"load_subconfig({str(ours)!r})\n"
             f"c.CourseDirectory.root = {str(self.root)!r}\n"
             f"c.CourseDirectory.db_url = {self.db_url!r}\n"
         )
@@ -40,11 +41,9 @@ class Course:
             create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
-        for _attempt in (
-            1,
-            2,
-            # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
-        ):
+        # A second attempt only for a kernel that lost the port race
+        # (validate.KERNEL_PORT_RACE).
+        for _attempt in (1, 2):
             result = subprocess.run(
                 [sys.executable, "-m", "nbgrader", *args],
                 cwd=self.root,

@@ -23,7 +23,10 @@ from notebooks import code, graded, notebook, solution
 
 pytestmark = pytest.mark.slow  # releases, runs kernels and grades in the sandbox
 
-MODULE = '''"""The ``tiny`` assignment: ``double(values)`` returns twice its array, which it leaves as it was."""
+MODULE = '''"""The ``tiny`` assignment: ``double(values)`` returns twice its array.
+
+The array is left as it was.
+"""
 
 import numpy as np
 

@@ -215,7 +215,7 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
 
 
 @pytest.mark.slow
-def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(
+def test_formgrader_counts_every_submission_autograded_none_for_manual_grading(
     graded,
 ):
     # What formgrader's pages show comes from nbgrader's own API: its "# Submissions"

@@ -183,7 +183,8 @@ def energy_pointing_game(maps, masks):
 MISTAKEN = {
     "integrated_gradients": _IG_HEADER
     + """
-    return (images - baseline) * np.mean([gradient(s / steps) for s in range(steps)], axis=0)
+    average = np.mean([gradient(s / steps) for s in range(steps)], axis=0)
+    return (images - baseline) * average
 """,
     "gradcam_plus_plus": _CAM_HEADER
     + _CAM_ALPHAS
@@ -215,7 +216,8 @@ HIDDEN_MISTAKEN = {
     + """
     t = np.linspace(0, 1, steps)
     g = np.stack([gradient(value) for value in t])
-    return (images - baseline) * ((g[0] + g[-1]) / 2 + g[1:-1].sum(axis=0)) / (steps - 1)
+    trapezoid = ((g[0] + g[-1]) / 2 + g[1:-1].sum(axis=0)) / (steps - 1)
+    return (images - baseline) * trapezoid
 """,
     "gradcam_plus_plus": _CAM_HEADER.replace(
         "np.argmax(predictions.numpy(), axis=-1)", "np.argmax(predictions.numpy()[0])"
@@ -384,7 +386,7 @@ def test_the_references_are_complete_and_the_trials_vary(cases):
     assert 0 < min(energies) and max(energies) < 1
 
 
-def test_every_mistake_differs_from_the_right_value_where_it_is_offered_and_each_is_offered(
+def test_every_mistake_differs_from_the_right_value_where_offered_and_is_offered(
     cases,
 ):
     expected_hints = {

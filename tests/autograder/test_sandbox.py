@@ -27,7 +27,8 @@ def spy(course, gradebook, neighbour, repository):
             return True
     return np.array([
         can(lambda: set(os.listdir(repository)) - {".venv"}),  # Python's own venv stays
-        can(lambda: open(os.path.join(repository, "solutions", "filters", "filters.ipynb")).read()),
+        can(lambda: open(os.path.join(repository, "solutions", "filters",
+                                      "filters.ipynb")).read()),
         can(lambda: len(os.listdir(course)) > 0),
         can(lambda: open(gradebook, "rb").read(1)),
         can(lambda: open(neighbour).read()),

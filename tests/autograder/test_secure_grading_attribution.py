@@ -41,6 +41,7 @@ WRONG = {
     for function, header in HEADERS.items()
 }
 
+FAITHFULNESS = REPOSITORY / "convviz_ref" / "faithfulness.py"
 # The fabricated class's cheats and faults, one per function and submission (four at a
 # time).
 CHEATS_AND_FAULTS = {
@@ -60,7 +61,7 @@ CHEATS_AND_FAULTS = {
             "    return __import__('convviz_ref.faithfulness', "
             "fromlist=['x']).pointing_game(maps, masks)\n"
         ),
-        "energy_pointing_game": f"exec(open({str(REPOSITORY / 'convviz_ref' / 'faithfulness.py')!r}).read())\n",
+        "energy_pointing_game": f"exec(open({str(FAITHFULNESS)!r}).read())\n",
     },
     "patches": {
         "integrated_gradients": (

@@ -183,9 +183,8 @@ def grid_mistakes(activation, images_per_row=16):
                 activation, ipr, by_max
             ),
             "cast to uint8 before clipping": _tile(activation, ipr, cast_first),
-            "standardized the whole layer at once instead of each channel on its own": _tile(
-                activation, ipr, whole_layer
-            ),
+            "standardized the whole layer at once instead of each channel on its "
+            "own": _tile(activation, ipr, whole_layer),
             "left out the 1-pixel separator between tiles": _tile(
                 activation, ipr, correct, gap=0
             ),
@@ -198,9 +197,8 @@ def grid_mistakes(activation, images_per_row=16):
             "placed the channels column by column instead of row by row": _tile(
                 activation, ipr, correct, column_major=True
             ),
-            "gave constant channels a grey tile (128) instead of leaving them blank (0)": _tile(
-                activation, ipr, grey_blank
-            ),
+            "gave constant channels a grey tile (128) instead of leaving them blank "
+            "(0)": _tile(activation, ipr, grey_blank),
             "missed a constant channel whose float32 std is a tiny round-off instead "
             "of 0 "
             "(test channel.max() == channel.min(), not std == 0)": _tile(

@@ -178,8 +178,10 @@ def _pool_2x2(
 MISTAKEN_BLOCKS = {
     "applied the second ReLU after the addition instead of inside the body (before "
     "adding)": _relu_after_add,
-    "took the residual after the first convolution instead of from the block's input": _residual_after_first_conv,
-    "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, padding='same')": _pool_2x2,
+    "took the residual after the first convolution instead of from the block's "
+    "input": _residual_after_first_conv,
+    "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, "
+    "padding='same')": _pool_2x2,
 }
 """Wrong blocks that build and run, each under the hint that names it."""
 
@@ -220,10 +222,8 @@ def count_mistakes(
     bias = out_channels if use_bias else 0
     k2 = kernel_size * kernel_size
     candidates = {
-        "counted k * k * in_channels * out_channels for the separable convolution too": k2
-        * in_channels
-        * out_channels
-        + bias,
+        "counted k * k * in_channels * out_channels for the separable convolution "
+        "too": k2 * in_channels * out_channels + bias,
         "forgot the out_channels biases when use_bias is true": right - bias,
         "counted the depthwise step with out_channels filters (k * k * out_channels)": (
             k2 * out_channels + in_channels * out_channels + bias
@@ -240,7 +240,7 @@ def count_mistakes(
 def keras_param_count(
     kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
 ):
-    """Keras' own count: ``count_params()`` of a built Conv2D or SeparableConv2D layer."""
+    """Keras' own count: ``count_params()`` of a built (Separable)Conv2D layer."""
     kind = layers.SeparableConv2D if separable else layers.Conv2D
     layer = kind(out_channels, kernel_size, use_bias=use_bias)
     layer.build((None, 8, 8, in_channels))
@@ -360,11 +360,14 @@ def _check_block(what, expected, expected_params, mistakes, outputs):
     )
     params = outputs.get("params")
     params = None if params is None else np.asarray(params)
+    if params is None:
+        got = "none"
+    else:
+        got = f"{int(params):,}" if params.shape == () else params.shape
     check_true(
         what,
         params is not None and params.shape == () and int(params) == expected_params,
-        f"expected {expected_params:,} parameters, got "
-        f"{'none' if params is None else (f'{int(params):,}' if params.shape == () else params.shape)}",
+        f"expected {expected_params:,} parameters, got {got}",
     )
     check_array(
         what,

@@ -83,7 +83,7 @@ def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SI
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
-    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a smooth blob plus noise."""
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a blob plus noise."""
     return random_inputs.blob_images(
         seed, n, image_size, stream=19, width=0.2, noise=80
     )
@@ -233,9 +233,8 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     alphas = np.linspace(0, 1, steps + 1)
     gradients = _path_gradients(model, images, baseline_array, classes, alphas)
     mistakes = {
-        "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(
-            gradients
-        ),
+        "left out the factor (x - baseline) (returned the averaged "
+        "gradients)": _trapezoid(gradients),
         "summed by the left rule (the steps points from the baseline, missing the "
         "image's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, :-1].mean(axis=1),
@@ -323,9 +322,8 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
         "Grad-CAM++'s": (maps * gradients.mean(axis=(1, 2), keepdims=True)).sum(
             axis=-1
         ),
-        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)": _plus_plus(
-            maps, gradients, activation_sum=False
-        ).sum(axis=-1),
+        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = "
+        "1/2)": _plus_plus(maps, gradients, activation_sum=False).sum(axis=-1),
         "left out the ReLU of the gradient in the weights (w_k = sum a g)": _plus_plus(
             maps, gradients, relu=False
         ).sum(axis=-1),
@@ -333,14 +331,14 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
         "over each channel's grid": _plus_plus(maps, gradients, over_channels=True).sum(
             axis=-1
         ),
-        "averaged the weighted maps over the channels instead of summing them": _plus_plus(
-            maps, gradients
-        ).mean(axis=-1),
+        "averaged the weighted maps over the channels instead of summing "
+        "them": _plus_plus(maps, gradients).mean(axis=-1),
         "applied a ReLU to the map and divided it by its maximum (the function returns "
         "the raw map)": np.divide(
             positive, peaks, out=np.zeros_like(positive), where=peaks > 0
         ),
-        "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 there": naive,
+        "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 "
+        "there": naive,
     }
 
     def with_classes(wrong_classes):
@@ -443,9 +441,8 @@ def energy_mistakes(maps, masks):
     size = masks.shape[1:]
     upsampled = _resized(maps, size, "bicubic")
     mistakes = {
-        "took absolute values instead of the positive part (only positive mass counts)": _energy(
-            upsampled, masks, positive=np.abs
-        ),
+        "took absolute values instead of the positive part (only positive mass "
+        "counts)": _energy(upsampled, masks, positive=np.abs),
         "kept the negative values (no ReLU)": _energy(
             upsampled, masks, positive=lambda m: m
         ),
@@ -591,7 +588,7 @@ def _case(
 
 
 def _array_tolerance(expected):
-    """float32 round-off of raw attributions: relative to the largest value of the case."""
+    """float32 round-off of raw attributions, relative to the case's largest value."""
     return 1e-4, 1e-5 * float(np.abs(expected).max()) + 1e-12
 
 

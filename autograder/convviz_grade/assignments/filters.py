@@ -163,8 +163,8 @@ def step_mistakes(feature_extractor, image, filter_index, learning_rate):
         + learning_rate * gradient,
         "stepped down the gradient (image - ...) instead of up": image
         - learning_rate * normalized,
-        "divided the gradient by its largest absolute value instead of its l2 norm": image
-        + learning_rate * gradient / tf.reduce_max(tf.abs(gradient)),
+        "divided the gradient by its largest absolute value instead of its l2 "
+        "norm": image + learning_rate * gradient / tf.reduce_max(tf.abs(gradient)),
     }
     for hint, (rows, cols, reduce) in _LOSS_MISTAKES.items():
         if reduce is tf.reduce_sum:

@@ -45,7 +45,7 @@ CLASSIFIER = dict(
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
-    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: smooth blobs plus noise."""
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: blobs plus noise."""
     return random_inputs.blob_images(
         seed, n, image_size, stream=11, width=0.15, noise=60
     )
@@ -169,12 +169,10 @@ def overlay_mistakes(image, heatmap, alpha=0.4, cmap="jet"):
     size = (image.shape[1], image.shape[0])
     correct = _colored(heatmap, size, cmap)
     return {
-        "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": _rescale(
-            alpha * _colored(heatmap, size, cmap, scale=1.0) + image
-        ),
-        "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.clip(
-            alpha * correct + image, 0, 255
-        ).astype(np.uint8),
+        "kept the colormap's colours in 0..1 (forgot to multiply them by "
+        "255)": _rescale(alpha * _colored(heatmap, size, cmap, scale=1.0) + image),
+        "clipped the sum to 0..255 instead of rescaling it by its minimum and "
+        "maximum": np.clip(alpha * correct + image, 0, 255).astype(np.uint8),
         "resized the coloured heatmap with nearest-neighbour instead of bicubic "
         "interpolation": _rescale(
             alpha * _colored(heatmap, size, cmap, resample=0) + image

@@ -55,15 +55,12 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
     present = union > 0
     ious = np.where(present, intersection / np.maximum(union, 1), 0.0)
     candidates = {
-        "computed pixel accuracy (the share of pixels predicted right) instead of IoU": float(
-            np.mean(np.asarray(masks_true) == np.asarray(masks_pred))
-        ),
-        "counted a class absent from both masks as IoU 0 instead of leaving it out": float(
-            ious.mean()
-        ),
-        "counted a class absent from both masks as IoU 1 instead of leaving it out": float(
-            np.where(present, ious, 1.0).mean()
-        ),
+        "computed pixel accuracy (the share of pixels predicted right) instead of "
+        "IoU": float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred))),
+        "counted a class absent from both masks as IoU 0 instead of leaving it "
+        "out": float(ious.mean()),
+        "counted a class absent from both masks as IoU 1 instead of leaving it "
+        "out": float(np.where(present, ious, 1.0).mean()),
         "divided the intersection by the true pixel count (recall) instead of by the "
         "union": float(
             np.mean((intersection / np.maximum(true_count, 1))[true_count > 0])
