@@ -203,7 +203,7 @@ class LabServer:
 
 
 def _stop_guarded_processes(server):
-    """Kill, by pid, what the server left running (kernels run in their own sessions)."""
+    """Kill, by pid, what the server left running (each kernel runs in its session)."""
     for pid, cmdline in server.guarded_processes():
         try:
             if Path(f"/proc/{pid}/cmdline").read_bytes() == cmdline:
@@ -509,7 +509,7 @@ STUDENTS = {
 
 @pytest.fixture(scope="module")
 def class_grading(tmp_path_factory):
-    """`convviz-grade autograde` of a class of three, started at once, in the background.
+    """`convviz-grade autograde` of a class of three, started at once in the background.
 
     The student's test requests it first, so that the class is graded while the student
     works.
