@@ -66,15 +66,10 @@ def repository(tmp_path):
     return repository
 
 
-def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
-    old = commit(repository, MAKEFILE.format(check="true", loops=4 * 10**6, passed=5))
-    new = commit(
-        repository,
-        MAKEFILE.format(
-            check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
-        ),
-    )
-    result = subprocess.run(
+def run_tool(repository, tmp_path, old, **environment):
+    """tools/side_by_side.sh against commit ``old``, in a bare environment plus
+    ``environment``; its work folder is tmp_path/work."""
+    return subprocess.run(
         ["bash", str(repository / "tools" / TOOL.name), old],
         capture_output=True,
         text=True,
@@ -83,9 +78,25 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
             "PATH": "/usr/bin:/bin",
             "HOME": str(tmp_path),
             "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-            "PREPARE_NEW": "touch prepared",
-            "MAKE_ARGS_NEW": "EXTRA=yes",
+            **environment,
         },
+    )
+
+
+def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
+    old = commit(repository, MAKEFILE.format(check="true", loops=4 * 10**6, passed=5))
+    new = commit(
+        repository,
+        MAKEFILE.format(
+            check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
+        ),
+    )
+    result = run_tool(
+        repository,
+        tmp_path,
+        old,
+        PREPARE_NEW="touch prepared",
+        MAKE_ARGS_NEW="EXTRA=yes",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {
@@ -113,26 +124,19 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
 def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="true", loops=10, passed=7))
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-        "SIDE_BY_SIDE_KEEP": "1",
-    }
-    tool = ["bash", str(repository / "tools" / TOOL.name), old]
-    first = subprocess.run(
-        tool,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**env, "PREPARE_NEW": 'echo "# changed" >> Makefile'},
+    first = run_tool(
+        repository,
+        tmp_path,
+        old,
+        SIDE_BY_SIDE_KEEP="1",
+        PREPARE_NEW='echo "# changed" >> Makefile',
     )
     assert first.returncode == 0, first.stdout + first.stderr
     assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), (
         "kept, venv and all"
     )
     newer = commit(repository, MAKEFILE.format(check="true", loops=10, passed=9))
-    second = subprocess.run(tool, capture_output=True, text=True, timeout=300, env=env)
+    second = run_tool(repository, tmp_path, old, SIDE_BY_SIDE_KEEP="1")
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), (
         second.stdout
@@ -145,17 +149,7 @@ def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path
 def test_a_failing_side_is_reported_not_hidden(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="exit 3", loops=10, passed=7))
-    result = subprocess.run(
-        ["bash", str(repository / "tools" / TOOL.name), old],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-        },
-    )
+    result = run_tool(repository, tmp_path, old)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^new\s+\w+\s+2\s+\?\s", result.stdout, re.M), (
         result.stdout

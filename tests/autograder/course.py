@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,11 @@ class Course:
             "--force",
             *options,
         )
+
+    def graded_results(self, assignment, student):
+        """The convviz_grade.json that convviz-grade wrote for the submission."""
+        folder = self.root / "grading" / "autograded" / student / assignment
+        return json.loads((folder / "convviz_grade.json").read_text())
 
     def scores(self, assignment, student):
         """{grade_id: (score, max_score)} of the student's graded cells."""

@@ -223,10 +223,14 @@ def grade_with(server, assignment, path, *, timeout=None):
 
 
 def case_counts(assignment):
-    """``{(function, visible): number of cases}`` of a :class:`grading.Assignment`."""
-    return collections.Counter(
+    """``{function: (visible cases, hidden cases)}`` of a grading.Assignment."""
+    counts = collections.Counter(
         (case.function, case.visible) for case in assignment.cases
     )
+    return {
+        function: (counts[function, True], counts[function, False])
+        for function in assignment.functions
+    }
 
 
 HINT = "hint: your answer is what you get if you {}"

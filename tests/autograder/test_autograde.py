@@ -38,18 +38,6 @@ def graded(tmp_path_factory):
     return course, exit_code, output.getvalue()
 
 
-def results_of(course, student):
-    path = (
-        course.root
-        / "grading"
-        / "autograded"
-        / student
-        / "segmentation"
-        / "convviz_grade.json"
-    )
-    return json.loads(path.read_text())
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_every_student_gets_exactly_the_expected_score(graded, student):
@@ -60,7 +48,7 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
         "test_mean_iou": (min(points, 1.0), 1.0),
         "hidden_mean_iou": (max(points - 1.0, 0.0), 2.0),
     }
-    (function,) = results_of(course, student)["functions"]
+    (function,) = course.graded_results("segmentation", student)["functions"]
     assert (function["score"], function["status"]) == (points, status), function[
         "message"
     ]
@@ -71,7 +59,7 @@ def test_failures_are_explained(graded):
     course, _, _ = graded
 
     def message(student):
-        return results_of(course, student)["functions"][0]["message"]
+        return course.graded_results("segmentation", student)["functions"][0]["message"]
 
     assert "pixel accuracy" in message("dave_wrong")
     assert "ModuleNotFoundError" in message(
@@ -112,15 +100,8 @@ def test_export_has_one_row_per_student_and_function_with_a_status(graded, tmp_p
 
     with open(out) as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == [
-        "student",
-        "assignment",
-        "notebook",
-        "function",
-        "score",
-        "max_score",
-        "status",
-    ]
+    header = "student,assignment,notebook,function,score,max_score,status"
+    assert ",".join(rows[0]) == header
     got = {row["student"]: (float(row["score"]), row["status"]) for row in rows}
     assert got == EXPECTED
     assert all(
@@ -193,7 +174,9 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
         "convviz-grade: mean_iou failed, 0 / 3 points\n"
     )
     assert text.rstrip("\n").endswith(
-        results_of(course, "dave_wrong")["functions"][0]["message"].rstrip("\n")
+        course.graded_results("segmentation", "dave_wrong")["functions"][0][
+            "message"
+        ].rstrip("\n")
     )
     assert "pixel accuracy" in text
     # The answer cells are the student's, untouched.

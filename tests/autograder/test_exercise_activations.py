@@ -129,14 +129,10 @@ def channel_grid(activation, images_per_row=16):
         channel = activation[:, :, index]
         if channel.max() == channel.min():
             continue
-        tile = np.clip(
-            (channel - channel.mean()) / channel.std() * 64 + 128, 0, 255
-        ).astype(np.uint8)
-        row, col = divmod(index, images_per_row)
-        grid[
-            row * (height + 1) : row * (height + 1) + height,
-            col * (width + 1) : col * (width + 1) + width,
-        ] = tile
+        scaled = (channel - channel.mean()) / channel.std() * 64 + 128
+        top, left = divmod(index, images_per_row)
+        top, left = top * (height + 1), left * (width + 1)
+        grid[top : top + height, left : left + width] = np.clip(scaled, 0, 255)
     return grid
 """
 
@@ -149,13 +145,9 @@ def variant(source, old, new):
 
 GRID_BY_MAXIMUM = variant(
     FLOAT32_GRID,
-    "        tile = np.clip(\n"
-    "            (channel - channel.mean()) / channel.std() * 64 + 128, 0, 255\n"
-    "        ).astype(np.uint8)\n",
+    "        scaled = (channel - channel.mean()) / channel.std() * 64 + 128\n",
     "        centered = channel - channel.mean()\n"
-    "        tile = np.clip(centered / centered.max() * 64 + 128, 0, 255).astype(\n"
-    "            np.uint8\n"
-    "        )\n",
+    "        scaled = centered / centered.max() * 64 + 128\n",
 )
 
 

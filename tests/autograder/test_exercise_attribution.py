@@ -155,20 +155,8 @@ _CAM_ALPHAS = """
     d = 2 * g ** 2 + A.sum(axis=(1, 2), keepdims=True) * g ** 3
     a = np.divide(g ** 2, d, out=np.zeros_like(g), where=d != 0)
 """
-_POINT_HEADER = """
-def pointing_game(maps, masks):
-    masks = np.asarray(masks)
-    maps = np.asarray(
-        keras.ops.image.resize(
-            np.asarray(maps, "float32")[..., None],
-            masks.shape[1:],
-            interpolation="bicubic",
-        )
-    )[..., 0]
-    peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
-"""
-_ENERGY_HEADER = """
-def energy_pointing_game(maps, masks):
+# Both games upsample the maps to the masks' size, bicubically.
+_UPSAMPLED = """
     masks = np.asarray(masks)
     maps = np.asarray(
         keras.ops.image.resize(
@@ -178,6 +166,18 @@ def energy_pointing_game(maps, masks):
         )
     )[..., 0]
 """
+_POINT_HEADER = (
+    """
+def pointing_game(maps, masks):"""
+    + _UPSAMPLED
+    + """    peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
+"""
+)
+_ENERGY_HEADER = (
+    """
+def energy_pointing_game(maps, masks):"""
+    + _UPSAMPLED
+)
 
 # The usual mistakes that the visible tests catch, one per function, with their hints.
 MISTAKEN = {

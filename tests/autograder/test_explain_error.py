@@ -8,27 +8,14 @@ from convviz_grade.assignments import architecture, gradcam
 
 
 def test_block_shape_errors_get_the_projection_hints():
-    pooled = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 32),
-        None,
-        {"pooling": True},
-        "block",
-    )
-    widened = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 32),
-        None,
-        {"pooling": False},
-        "block",
-    )
-    same = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 16),
-        None,
-        {"pooling": False},
-        "block",
-    )
+    def block(filters, pooling):
+        """A block case on a (1, 8, 8, 16) input."""
+        x = np.zeros((1, 8, 8, 16))
+        return grading.Case(
+            "residual_block", (x, filters), None, {"pooling": pooling}, "block"
+        )
+
+    pooled, widened, same = block(32, True), block(32, False), block(16, False)
     error = (
         "ValueError: Inputs have incompatible shapes. Received shapes (4, 4, 32) "
         "and (8, 8, 16)"

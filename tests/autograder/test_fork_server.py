@@ -77,9 +77,10 @@ def report():
 """
 
 
-def fill(folder, source):
+def fill(folder, source, prelude="import numpy as np\n"):
+    """A worker's slot: ``source`` defines ``report()``, the one case calls it."""
     (folder / "student.json").write_text(
-        json.dumps({"prelude": "import numpy as np\n", "cells": [source]})
+        json.dumps({"prelude": prelude, "cells": [source]})
     )
     (folder / "task.json").write_text(
         json.dumps(
@@ -217,25 +218,7 @@ def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
         for name in ("a", "b"):
             folder = server.slot / name
             folder.mkdir()
-            (folder / "student.json").write_text(
-                json.dumps({"prelude": server.prelude, "cells": [USES_TENSORFLOW]})
-            )
-            (folder / "task.json").write_text(
-                json.dumps(
-                    {
-                        "cases": [
-                            {
-                                "id": "c0",
-                                "function": "report",
-                                "kind": "call",
-                                "args": [],
-                                "kwargs": {},
-                            }
-                        ]
-                    }
-                )
-            )
-            np.savez(folder / "inputs.npz")
+            fill(folder, USES_TENSORFLOW, server.prelude)
             result = server.run(folder, timeout=120, memory_bytes=4 * 2**30)
             assert result is not None and result.returncode == 0, result and result.log
             assert np.load(folder / "outputs" / "c0.npy").tolist() == [

@@ -34,58 +34,23 @@ def postgres():
     folder = Path(tempfile.mkdtemp(prefix="convviz-postgres-"))
     shutil.chown(folder, "postgres")
     folder.chmod(0o755)
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        as_postgres
-        + [
-            str(pg_bin / "initdb"),
-            "-D",
-            str(folder / "data"),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        as_postgres
-        + [
-            str(pg_bin / "pg_ctl"),
-            "-D",
-            str(folder / "data"),
-            "-l",
-            str(folder / "log"),
-            "-o",
-            f"-k {folder} -p 54329 -h ''",
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
+
+    def as_postgres(tool, *args, check=True):
+        """Run PostgreSQL's ``tool`` as the postgres user."""
+        command = ["runuser", "-u", "postgres", "--", str(pg_bin / tool)]
+        return subprocess.run([*command, *args], check=check, capture_output=True)
+
+    data, port = str(folder / "data"), "54329"
+    as_postgres("initdb", "-D", data, "-A", "trust", "-U", "postgres")
+    server = f"-k {folder} -p {port} -h ''"
+    as_postgres(
+        "pg_ctl", "-D", data, "-l", str(folder / "log"), "-o", server, "-w", "start"
     )
     try:
-        subprocess.run(
-            as_postgres
-            + [str(pg_bin / "createdb"), "-h", str(folder), "-p", "54329", "gradebook"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port=54329"
+        as_postgres("createdb", "-h", str(folder), "-p", port, "gradebook")
+        yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port={port}"
     finally:
-        subprocess.run(
-            as_postgres
-            + [
-                str(pg_bin / "pg_ctl"),
-                "-D",
-                str(folder / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-        )
+        as_postgres("pg_ctl", "-D", data, "-m", "immediate", "stop", check=False)
         shutil.rmtree(folder, ignore_errors=True)
 
 

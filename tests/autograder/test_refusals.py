@@ -5,7 +5,6 @@ class it cannot grade.
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 import sys
 
@@ -115,15 +114,7 @@ def test_without_isolation_importing_the_course_scores_what_blank_scores(tmp_pat
         == 0
     )
     for student in CHEATS:
-        results = (
-            course.root
-            / "grading"
-            / "autograded"
-            / student
-            / "segmentation"
-            / "convviz_grade.json"
-        )
-        (function,) = json.loads(results.read_text())["functions"]
+        (function,) = course.graded_results("segmentation", student)["functions"]
         assert function["status"] == "failed"
         assert "cannot be imported while grading" in function["message"], function[
             "message"
