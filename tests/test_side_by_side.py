@@ -91,13 +91,8 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
             check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
         ),
     )
-    result = run_tool(
-        repository,
-        tmp_path,
-        old,
-        PREPARE_NEW="touch prepared",
-        MAKE_ARGS_NEW="EXTRA=yes",
-    )
+    prepare = {"PREPARE_NEW": "touch prepared", "MAKE_ARGS_NEW": "EXTRA=yes"}
+    result = run_tool(repository, tmp_path, old, **prepare)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {
         match[1]: match.groups()
@@ -124,19 +119,14 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
 def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="true", loops=10, passed=7))
-    first = run_tool(
-        repository,
-        tmp_path,
-        old,
-        SIDE_BY_SIDE_KEEP="1",
-        PREPARE_NEW='echo "# changed" >> Makefile',
-    )
+    keep, change = {"SIDE_BY_SIDE_KEEP": "1"}, 'echo "# changed" >> Makefile'
+    first = run_tool(repository, tmp_path, old, **keep, PREPARE_NEW=change)
     assert first.returncode == 0, first.stdout + first.stderr
     assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), (
         "kept, venv and all"
     )
     newer = commit(repository, MAKEFILE.format(check="true", loops=10, passed=9))
-    second = run_tool(repository, tmp_path, old, SIDE_BY_SIDE_KEEP="1")
+    second = run_tool(repository, tmp_path, old, **keep)
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), (
         second.stdout

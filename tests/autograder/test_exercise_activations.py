@@ -118,13 +118,11 @@ def channel_grid(activation, images_per_row=16):
 FLOAT32_GRID = """
 def channel_grid(activation, images_per_row=16):
     activation = np.array(activation, dtype=np.float32)
-    if activation.ndim == 4:
-        activation = activation[0]
-    height, width, channels = activation.shape
+    height, width, channels = activation.shape[-3:]  # with or without the batch axis
+    activation = activation.reshape(height, width, channels)
     rows = -(-channels // images_per_row)
-    grid = np.zeros(
-        (rows * (height + 1) - 1, images_per_row * (width + 1) - 1), np.uint8
-    )
+    size = (rows * (height + 1) - 1, images_per_row * (width + 1) - 1)
+    grid = np.zeros(size, np.uint8)
     for index in range(channels):
         channel = activation[:, :, index]
         if channel.max() == channel.min():

@@ -31,12 +31,12 @@ FORMER_NOTEBOOK_HEATMAPS = HIDDEN_TRIALS
 def test_cases_cover_the_former_hidden_tests_of_both_graders_and_every_mistake(
     graded_assignment,
 ):
-    cases = graded_assignment.cases
     # function: (visible cases, hidden cases)
     assert case_counts(graded_assignment) == {
         "gradcam_heatmap": (4, 20),
         "overlay": (2, 12),
     }
+    cases = graded_assignment.cases
     trials = {
         (seed, head, class_index)
         for seed, head, image, class_index in assignment.HEATMAP_TRIALS

@@ -56,10 +56,14 @@ LAST_CONV = "last_conv_act"
 """Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
 
 IMAGE_SIZE = 12
-CLASSIFIER = dict(
-    heads=("linear", "softmax"), filters=(6, 8), stream=17, head_scale=3.0
-)
-"""The sizes and seed stream of :func:`random_classifier`'s models."""
+CLASSIFIER = {
+    "heads": ("linear", "softmax"),
+    "filters": (6, 8),
+    "stream": 17,
+    "head_scale": 3.0,
+    "last_conv": LAST_CONV,
+}
+"""The heads, sizes and seed stream of :func:`random_classifier`'s models."""
 MASK_SIZE = 24
 BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_ref.data
 
@@ -73,12 +77,7 @@ def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SI
     ``head``: "linear" (the logits) or "softmax", over ``num_classes`` classes.
     """
     return random_inputs.tiny_classifier(
-        seed,
-        head=head,
-        num_classes=num_classes,
-        image_size=image_size,
-        last_conv=LAST_CONV,
-        **CLASSIFIER,
+        seed, head, num_classes, image_size, **CLASSIFIER
     )
 
 
@@ -492,13 +491,13 @@ def reference_gradcam_plus_plus(model, images, class_index=None, *, layer_name):
 
 # ------------------------------------------------------------------ cases
 
-PRELUDE = (
-    "import matplotlib\n"
-    "import matplotlib.pyplot as plt\n"
-    "import numpy as np\n"
-    "import keras\n"
-    "import tensorflow as tf\n"
-)
+PRELUDE = """\
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import keras
+import tensorflow as tf
+"""
 """The setup cell's imports, minus the course's modules (see
 :mod:`convviz_grade.grading`).
 """
@@ -892,18 +891,34 @@ def _gradcam_plus_plus_cases():
     return cases
 
 
+def _game_case(game, maps, masks, label, expected, *, visible=False):
+    """A case of ``game`` (one of the pointing games) on ``maps`` and ``masks``."""
+    mistakes, (rtol, atol) = {
+        "pointing_game": (pointing_mistakes, (1e-9, 1e-12)),
+        "energy_pointing_game": (energy_mistakes, SCALAR_TOLERANCE),
+    }[game]
+    return _case(
+        game,
+        (maps, masks),
+        {},
+        label,
+        expected,
+        mistakes(maps, masks),
+        rtol=rtol,
+        atol=atol,
+        visible=visible,
+    )
+
+
 def _pointing_cases():
     maps, masks = visible_maps_and_masks()
     cases = [
-        _case(
+        _game_case(
             "pointing_game",
-            (maps, masks),
-            {},
+            maps,
+            masks,
             "pointing_game(seven 2x2 maps, 4x4 masks)",
             6 / 7,
-            pointing_mistakes(maps, masks),
-            rtol=1e-9,
-            atol=1e-12,
             visible=True,
         )
     ]
@@ -911,15 +926,12 @@ def _pointing_cases():
         maps, masks = random_maps_and_masks(seed, n, grid)
         label = f"pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
         cases.append(
-            _case(
+            _game_case(
                 "pointing_game",
-                (maps, masks),
-                {},
+                maps,
+                masks,
                 label,
                 reference_faithfulness.pointing_game(maps, masks),
-                pointing_mistakes(maps, masks),
-                rtol=1e-9,
-                atol=1e-12,
             )
         )
     return cases
@@ -928,29 +940,23 @@ def _pointing_cases():
 def _energy_cases():
     maps, masks = visible_energy_inputs()
     cases = [
-        _case(
+        _game_case(
             "energy_pointing_game",
-            (maps, masks),
-            {},
+            maps,
+            masks,
             "energy_pointing_game(two 4x4 maps, 4x4 masks)",
             (8 / 11 + 0) / 2,
-            energy_mistakes(maps, masks),
-            rtol=SCALAR_TOLERANCE[0],
-            atol=SCALAR_TOLERANCE[1],
             visible=True,
         )
     ]
     constant = np.full((1, 2, 2), 0.7, np.float32)
     cases.append(
-        _case(
+        _game_case(
             "energy_pointing_game",
-            (constant, masks[1:2]),
-            {},
+            constant,
+            masks[1:2],
             "energy_pointing_game(a constant 2x2 map, 4x4 mask)",
             4 / 16,
-            energy_mistakes(constant, masks[1:2]),
-            rtol=SCALAR_TOLERANCE[0],
-            atol=SCALAR_TOLERANCE[1],
             visible=True,
         )
     )
@@ -962,15 +968,12 @@ def _energy_cases():
             maps[0] = 0.0
         label = f"energy_pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
         cases.append(
-            _case(
+            _game_case(
                 "energy_pointing_game",
-                (maps, masks),
-                {},
+                maps,
+                masks,
                 label,
                 reference_faithfulness.energy_pointing_game(maps, masks),
-                energy_mistakes(maps, masks),
-                rtol=SCALAR_TOLERANCE[0],
-                atol=SCALAR_TOLERANCE[1],
             )
         )
     return cases

@@ -496,6 +496,22 @@ def grading_cases():
     spike_expected = np.full((4, 4, 3), 111, dtype=np.uint8)
     spike_expected[0, 0, :] = 255
     constant = np.full((8, 8, 3), 7.0, np.float32)
+
+    def deprocess_case(label, image, crop, expected, visible):
+        return Case(
+            "deprocess_image",
+            (image,),
+            partial(
+                check,
+                label,
+                expected,
+                deprocess_mistakes(image, crop=crop),
+                picture_tolerances,
+            ),
+            kwargs={"crop": crop},
+            visible=visible,
+        )
+
     for image, crop, expected in (
         (
             board,
@@ -507,21 +523,7 @@ def grading_cases():
         (spike, 0, spike_expected),
         (constant, 0, np.full((8, 8, 3), 128, np.uint8)),
     ):
-        cases.append(
-            Case(
-                "deprocess_image",
-                (image,),
-                partial(
-                    check,
-                    "deprocess_image",
-                    expected,
-                    deprocess_mistakes(image, crop=crop),
-                    picture_tolerances,
-                ),
-                kwargs={"crop": crop},
-                visible=True,
-            )
-        )
+        cases.append(deprocess_case("deprocess_image", image, crop, expected, True))
     pattern = (
         np.random.default_rng(0)
         .normal(200.0, 500.0, size=(96, 96, 3))
@@ -541,20 +543,9 @@ def grading_cases():
         (np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)
     ]
     for image, crop in hidden:
-        cases.append(
-            Case(
-                "deprocess_image",
-                (image,),
-                partial(
-                    check,
-                    f"deprocess_image (crop={crop})",
-                    reference.deprocess_image(image, crop=crop),
-                    deprocess_mistakes(image, crop=crop),
-                    picture_tolerances,
-                ),
-                kwargs={"crop": crop},
-            )
-        )
+        expected = reference.deprocess_image(image, crop=crop)
+        label = f"deprocess_image (crop={crop})"
+        cases.append(deprocess_case(label, image, crop, expected, False))
     pattern = random_pattern(87)
     cases.append(
         Case(

@@ -39,9 +39,13 @@ LAST_CONV = "last_conv_act"
 
 IMAGE_SIZE = 16
 CLASSIFIER = dict(
-    heads=("softmax", "sigmoid"), filters=(8, 16), stream=7, head_scale=10.0
+    heads=("softmax", "sigmoid"),
+    filters=(8, 16),
+    stream=7,
+    head_scale=10.0,
+    last_conv=LAST_CONV,
 )
-"""The sizes and seed stream of :func:`random_classifier`'s models."""
+"""The heads, sizes and seed stream of :func:`random_classifier`'s models."""
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
@@ -57,27 +61,21 @@ def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_S
     ``head``: "softmax" over ``num_classes`` classes, or "sigmoid", one unit.
     """
     return random_inputs.tiny_classifier(
-        seed,
-        head=head,
-        num_classes=num_classes,
-        image_size=image_size,
-        last_conv=LAST_CONV,
-        **CLASSIFIER,
+        seed, head, num_classes, image_size, **CLASSIFIER
     )
 
 
 def _maps_and_gradient(model, image_batch, layer_name, class_index):
     """Feature maps of the layer and the gradient of output ``class_index``."""
-    grad_model = keras.Model(
-        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
-    )
-    inputs = tf.constant(np.asarray(image_batch, np.float32))
+    outputs = [model.get_layer(layer_name).output, model.outputs[0]]
+    probe = keras.Model(model.inputs, outputs)
     with tf.GradientTape() as tape:
-        maps, predictions = grad_model(inputs, training=False)
+        maps, predictions = probe(
+            tf.constant(np.asarray(image_batch, np.float32)), training=False
+        )
         score = predictions[:, class_index]
-    return maps.numpy().astype(np.float64), tape.gradient(score, maps).numpy().astype(
-        np.float64
-    )
+    gradient = tape.gradient(score, maps)
+    return maps.numpy().astype(np.float64), gradient.numpy().astype(np.float64)
 
 
 def _top_class(model, image_batch):

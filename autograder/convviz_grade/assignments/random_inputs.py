@@ -73,10 +73,10 @@ def seeded_conv(filters, name, *, kernel_seed, bias_seed, bias_range):
 
 def tiny_classifier(
     seed,
-    *,
     head,
     num_classes,
     image_size,
+    *,
     heads=CLASSIFIER_HEADS,
     filters,
     stream,
