@@ -1,7 +1,9 @@
 """Open the built book in real headless Chromium (Debian's), offline.
 
 Every page loads with no failed request, no request off this machine and no
-console error; every image has a non-zero natural width; the math is typeset.
+console error; every image has a non-zero natural width; the math is typeset;
+no code block outside the executed cells (the library code shown through
+literalinclude, and the text's own fences) scrolls sideways at the 1400x900 viewport.
 Each page is loaded once, and every test reads what that load found.
 Screenshots of two pages go to test-artifacts/.
 """
@@ -38,10 +40,10 @@ def site():
     server.shutdown()
 
 
-# The code blocks outside executed cells: what the book shows through literalinclude (an
-# executed cell's input and output sit in a .cell container). Each is [its first line,
-# its scroll width, its client width]; a block wider than the column scrolls
-# horizontally.
+# The code blocks outside executed cells: the library code the book shows through
+# literalinclude, and the text's own code fences (an executed cell's input and output
+# sit in a .cell container). Each is [its first line, its scroll width, its client
+# width]; a block wider than the column scrolls horizontally.
 CODE_BLOCKS = """() => Array.from(document.querySelectorAll('div.highlight pre'))
     .filter(pre => !pre.closest('.cell'))
     .map(pre => [pre.textContent.split('\\n')[0], pre.scrollWidth, pre.clientWidth])"""
@@ -155,7 +157,7 @@ def test_screenshot(visited, name):
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_code_blocks_fit_the_column(visited, name):
-    """No block the book shows through literalinclude scrolls horizontally."""
+    """No code block outside the executed cells scrolls horizontally."""
     _, facts = visited(name)
     blocks = facts["code_blocks"]
     assert blocks, f"{name} shows no code block outside its executed cells"
