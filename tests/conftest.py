@@ -1,4 +1,9 @@
-"""Shared test set-up: the network is cut, and the slowest test files start first."""
+"""Shared test set-up: the network is cut, and the slowest test files start first.
+
+Fixtures shared by several test files: Debian's Chromium (``browser``), and the
+grader tests' assignment, fork server, blank release and notebook runs, which
+read the test module's ``ASSIGNMENT``.
+"""
 
 from __future__ import annotations
 

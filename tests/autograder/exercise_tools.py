@@ -1,10 +1,13 @@
-"""Run an exercise notebook with other answers in its solution cells.
+"""What the tests of one assignment share: notebook runs, graded submissions, checks.
 
-The tests of the exercises use this to check that an independently written
-correct answer earns full marks, and that each usual mistake fails the
-function's tests with the hint that names it. The tests of the secure grader
-share one sandboxed fork server per module (:func:`grading_server`), as
-``convviz-grade autograde`` shares one per job.
+The exercise tests run the solution notebook with other answers in its
+solution cells (:func:`run_answer_sets`) and check that an independently
+written correct answer earns full marks and that each usual mistake fails with
+the hint that names it (:class:`AnswersInTheNotebook`). The secure-grading
+tests grade submissions in a sandboxed fork server shared by the module
+(:func:`grading_server`, as ``convviz-grade autograde`` shares one per job) and
+check the usual ones (:class:`GradedSubmissions`). The fixtures that read a
+module's ``ASSIGNMENT`` are in tests/conftest.py.
 """
 
 from __future__ import annotations
