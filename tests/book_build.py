@@ -31,7 +31,9 @@ def build_script():
 
 
 def jupyter_book_command(source, *extra):
-    """What ``make book`` runs: ``jupyter-book build`` through book/build.py (chapters side by side)."""
+    """What ``make book`` runs: ``jupyter-book build`` through book/build.py (chapters
+    side by side).
+    """
     return [
         sys.executable,
         str(BOOK / "build.py"),
@@ -52,7 +54,9 @@ def sources():
 
 
 def is_stale():
-    """True when a chapter's page is missing or older than the newest source of the book."""
+    """True when a chapter's page is missing or older than the newest source of the
+    book.
+    """
     pages = [
         HTML / f"{name}.html" for name in ["intro", *CHAPTERS]
     ]  # index.html is a redirect written once
@@ -69,7 +73,8 @@ def built_book():
     ``.ci/run`` builds the book with ``make book`` before the tests, so the
     tests reuse that build; on a fresh clone, ``make test`` builds it here.
     """
-    # Two test processes (pytest -n 2) may ask at once: the first builds, the other waits and reuses.
+    # Two test processes (pytest -n 2) may ask at once: the first builds, the other
+    # waits and reuses.
     (BOOK / "_build").mkdir(exist_ok=True)
     with open(BOOK / "_build" / ".tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -93,7 +98,8 @@ if __name__ == "__main__":
 
     if is_stale():
         print(
-            "the book is missing or older than its sources: building it before the tests",
+            "the book is missing or older than its sources: building it before the "
+            "tests",
             flush=True,
         )
         start = time.perf_counter()

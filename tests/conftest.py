@@ -1,4 +1,9 @@
-"""Shared test set-up: the network is cut, and the slowest test files start first."""
+"""Shared test set-up: the network is cut, and the slowest test files start first.
+
+Fixtures shared by several test files: Debian's Chromium (``browser``), and the
+grader tests' assignment, fork server, blank release and notebook runs, which
+read the test module's ``ASSIGNMENT``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 import socket
 from pathlib import Path
 
+import browser_pages
 import pytest
 from book_build import build_script
 
@@ -15,16 +21,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-# TensorFlow sizes its thread pools to every core of the machine in each process. `make test`
-# runs more pytest-xdist workers than cores (see the Makefile), so each worker's TensorFlow, and
-# the kernels and commands it starts, get the workers' share of the cores instead: one thread on
-# the 2-core machines, unless TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS are set already.
-# Threads waiting for a core cost CPU without doing work. The arithmetic is book/build.py's
-# share_the_cores, which shares the cores among the book's kernels. Student code in the grader's
-# sandbox gets a clean environment of its own, and tests/test_train.py retrains with TensorFlow's
-# default threads, as a user does.
+# TensorFlow sizes its thread pools to every core of the machine in each process. `make
+# test` runs more pytest-xdist workers than cores (see the Makefile), so each worker's
+# TensorFlow, and the kernels and commands it starts, get the workers' share of the
+# cores instead: one thread on the 2-core machines, unless TF_NUM_INTRAOP_THREADS /
+# TF_NUM_INTEROP_THREADS are set already. Threads waiting for a core cost CPU without
+# doing work. The arithmetic is book/build.py's share_the_cores, which shares the cores
+# among the book's kernels. Student code in the grader's sandbox gets a clean
+# environment of its own, and tests/test_train.py retrains with TensorFlow's default
+# threads, as a user does.
 def share_the_cores(environment):
-    """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns them (None outside xdist)."""
+    """Set the TensorFlow threads of a pytest-xdist worker in ``environment``; returns
+    them (None outside xdist).
+    """
     workers = environment.get("PYTEST_XDIST_WORKER_COUNT")
     return (
         None
@@ -34,19 +43,21 @@ def share_the_cores(environment):
 
 
 share_the_cores(os.environ)
-# The tests read the shapes dataset through the library's own disk cache (convviz_ref.cache), so a
-# session reuses the images the book and `make demo` drew instead of drawing all 9,000 again (about
-# 40 s on a slow machine). An entry's name holds a fingerprint of the generator's source and of
-# NumPy, SciPy and scikit-image, so images of an older generator are never read; an unreadable entry
-# is drawn again. tests/test_cache.py checks the cache itself in folders of its own. To draw
-# everything anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).
+# The tests read the shapes dataset through the library's own disk cache
+# (convviz_ref.cache), so a session reuses the images the book and `make demo` drew
+# instead of drawing all 9,000 again (about 40 s on a slow machine). An entry's name
+# holds a fingerprint of the generator's source and of NumPy, SciPy and scikit-image, so
+# images of an older generator are never read; an unreadable entry is drawn again.
+# tests/test_cache.py checks the cache itself in folders of its own. To draw everything
+# anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).
 
-# pytest-xdist (`make test`) hands each worker a whole test file at a time, in collection order.
-# A slow file that comes late keeps one worker busy after the others have run out of work, so
-# the files are collected slowest first, by the seconds each took in a whole run on the slow kind
-# of machine (2 cores, AVX2 only). Those figures only order the files: a file that is not listed
-# comes after the listed ones, in its usual place. Add `--store-file-durations` to a whole run
-# (`.venv/bin/python -m pytest -n 3 --dist loadfile --store-file-durations`) to measure them anew.
+# pytest-xdist (`make test`) hands each worker a whole test file at a time, in
+# collection order. A slow file that comes late keeps one worker busy after the others
+# have run out of work, so the files are collected slowest first, by the seconds each
+# took in a whole run on the slow kind of machine (2 cores, AVX2 only). Those figures
+# only order the files: a file that is not listed comes after the listed ones, in its
+# usual place. Add `--store-file-durations` to a whole run (`.venv/bin/python -m pytest
+# -n 3 --dist loadfile --store-file-durations`) to measure them anew.
 FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
 
 
@@ -55,12 +66,14 @@ def pytest_addoption(parser):
         "--file-durations",
         default=str(FILE_DURATIONS),
         metavar="PATH",
-        help="the JSON table of seconds per test file that orders the files (default: %(default)s)",
+        help="the JSON table of seconds per test file that orders the files (default: "
+        "%(default)s)",
     )
     parser.addoption(
         "--store-file-durations",
         action="store_true",
-        help="write each test file's seconds in this run (set-up, call, tear-down) to --file-durations",
+        help="write each test file's seconds in this run (set-up, call, tear-down) to "
+        "--file-durations",
     )
 
 
@@ -162,3 +175,75 @@ def network_attempts(monkeypatch, request):
     yield attempts
     if attempts and request.node.get_closest_marker("tries_network") is None:
         pytest.fail(f"test tried to reach the network: {attempts}")
+
+
+# The grader's tests of one assignment (tests/autograder/test_secure_grading_*.py and
+# test_exercise_*.py) name it in a module-level ASSIGNMENT; these fixtures read it.
+# Their helpers live in tests/autograder/exercise_tools.py, importable once such a
+# module is.
+
+
+@pytest.fixture(scope="module")
+def graded_assignment(request):
+    """The module's ``ASSIGNMENT``, a :class:`convviz_grade.grading.Assignment` of its
+    solution.
+    """
+    from convviz_grade import grading
+    from exercise_tools import solution_notebook
+
+    name = request.module.ASSIGNMENT
+    return grading.Assignment(name, solution_notebook(name))
+
+
+@pytest.fixture(scope="module")
+def server(graded_assignment, tmp_path_factory):
+    """One sandboxed fork server for the module's submissions
+    (exercise_tools.grading_server).
+    """
+    from convviz_grade import sandbox
+    from exercise_tools import grading_server
+
+    assert sandbox.bwrap_available(), (
+        "these tests grade in bubblewrap, as convviz-grade does"
+    )
+    slot = tmp_path_factory.mktemp("slot") / "slot"
+    with grading_server(graded_assignment, slot) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def blank(graded_assignment, server):
+    """``(graded, functions)`` of the module's unanswered release (grade_with)."""
+    from exercise_tools import grade_with, released_notebook
+
+    path = released_notebook(graded_assignment.name)
+    return grade_with(server, graded_assignment, path)
+
+
+@pytest.fixture(scope="module")
+def notebook_runs(request, tmp_path_factory):
+    """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with
+    ``MISTAKEN``.
+
+    Both sets of answers (dicts, grade_id to source) run in one kernel; the
+    fixture is ``[(results, other_errors)] * 2`` (exercise_tools.run_answer_sets).
+    """
+    from exercise_tools import run_answer_sets
+
+    module = request.module
+    return run_answer_sets(
+        module.ASSIGNMENT,
+        [module.CORRECT, module.MISTAKEN],
+        tmp_path_factory.mktemp("runs"),
+    )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless (browser_pages.launch), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = browser_pages.launch(playwright)
+        yield browser
+        browser.close()

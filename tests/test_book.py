@@ -101,7 +101,8 @@ def test_no_page_loads_anything_from_the_network(html):
 def test_the_scan_catches_an_external_script():
     parser = Loads()
     parser.feed(
-        '<script src="https://cdn.example.org/x.js"></script><link rel="stylesheet" href="//fonts.example/f.css">'
+        '<script src="https://cdn.example.org/x.js"></script><link rel="stylesheet" '
+        'href="//fonts.example/f.css">'
         '<img src="_images/a.png">'
     )
     external = [url for _, url in parser.urls if EXTERNAL.match(url)]
@@ -140,9 +141,12 @@ def _tiny_book(tmp_path, cell_source, tags=None):
     (book / "intro.md").write_text("# Intro\n\n```{bibliography}\n```\n")
     tag_line = f":tags: [{', '.join(tags)}]\n" if tags else ""
     (book / "chapter.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
-        f"# Chapter\n\nText.\n\n```{{code-cell}} ipython3\n{tag_line}{cell_source}\n```\n"
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: "
+        "myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: "
+        "python3\n---\n\n"
+        f"# Chapter\n\nText.\n\n```{{code-cell}} "
+        f"ipython3\n{tag_line}{cell_source}\n```\n"
     )
     return book
 
@@ -172,13 +176,15 @@ def test_book_build_fails_on_cell_errors_and_warnings(
 
 @pytest.mark.slow
 def test_kernels_stderr_goes_to_a_log_and_sphinx_s_warnings_to_the_terminal(tmp_path):
-    # The first cell writes to file descriptor 2 as TensorFlow's C++ start-up does; the second
-    # warns, which the build reports as a Sphinx warning and -W turns into a failure.
+    # The first cell writes to file descriptor 2 as TensorFlow's C++ start-up does; the
+    # second warns, which the build reports as a Sphinx warning and -W turns into a
+    # failure.
     line = "E0000 a line from the kernel's C++ code"
     book = _tiny_book(
         tmp_path,
         f"import os\nos.write(2, b{line + chr(10)!r})\n```\n\n"
-        "```{code-cell} ipython3\nimport warnings\nwarnings.warn('a warning of our code')",
+        "```{code-cell} ipython3\nimport warnings\nwarnings.warn('a warning of our "
+        "code')",
         ["remove-stderr"],
     )
     result = subprocess.run(
@@ -297,7 +303,9 @@ def test_each_chapter_is_read_on_its_own_the_slowest_first():
 
 
 def test_a_book_older_than_a_source_is_stale(tmp_path, monkeypatch):
-    """``make test`` builds the book first exactly when ``book_build.is_stale()`` says so."""
+    """``make test`` builds the book first exactly when ``book_build.is_stale()`` says
+    so.
+    """
     import os
 
     import book_build

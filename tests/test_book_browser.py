@@ -1,7 +1,9 @@
 """Open the built book in real headless Chromium (Debian's), offline.
 
 Every page loads with no failed request, no request off this machine and no
-console error; every image has a non-zero natural width; the math is typeset.
+console error; every image has a non-zero natural width; the math is typeset;
+no code block outside the executed cells (the library code shown through
+literalinclude, and the text's own fences) scrolls sideways at the 1400x900 viewport.
 Each page is loaded once, and every test reads what that load found.
 Screenshots of two pages go to test-artifacts/.
 """
@@ -11,29 +13,15 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-from pathlib import Path
-from urllib.parse import urlparse
+import tomllib
 
 import pytest
 from book_build import CHAPTERS, REPOSITORY, built_book
+from browser_pages import ARTIFACTS, recorded_page
 
 pytestmark = (
     pytest.mark.slow
 )  # drives Chromium over the built book (built first if missing)
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPOSITORY / "test-artifacts"
-# Chromium's own background traffic (updates, sync, field trials) would be
-# refused here; these flags keep it from trying.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -52,47 +40,41 @@ def site():
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
-    )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+# The code blocks outside executed cells: the library code the book shows through
+# literalinclude, and the text's own code fences (an executed cell's input and output
+# sit in a .cell container). Each is [its first line, its scroll width, its client
+# width]; a block wider than the column scrolls horizontally.
+CODE_BLOCKS = """() => Array.from(document.querySelectorAll('div.highlight pre'))
+    .filter(pre => !pre.closest('.cell'))
+    .map(pre => [pre.textContent.split('\\n')[0], pre.scrollWidth, pre.clientWidth])"""
+# The measurement itself: a copy of the page's first such block, holding one line of
+# each given length, measured as above and removed; {length: [scroll width, client
+# width]}.
+PROBE = """(lengths) => {
+    const block = Array.from(document.querySelectorAll('div.highlight pre'))
+        .find(pre => !pre.closest('.cell'));
+    if (!block) return null;
+    const widths = {};
+    for (const length of lengths) {
+        const copy = block.cloneNode(false);
+        copy.textContent = 'x'.repeat(length) + '\\n';
+        block.after(copy);
+        widths[length] = [copy.scrollWidth, copy.clientWidth];
+        copy.remove();
+    }
+    return widths;
+}"""
+FITTING_LINE = int(
+    tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["tool"]["ruff"][
+        "line-length"
+    ]
+)
+"""The longest line ruff lets through, which the book's code column shows whole."""
 
 
 def visit(browser, url):
     """Load a page; return what went wrong and what the page holds."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    problems = []
-    page.on(
-        "console",
-        lambda m: m.type == "error" and problems.append(f"console error: {m.text}"),
-    )
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on(
-        "requestfailed",
-        lambda r: problems.append(f"failed request: {r.url} ({r.failure})"),
-    )
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
-    )
-
-    def only_local(route):
-        if urlparse(route.request.url).hostname not in ("127.0.0.1", "localhost"):
-            problems.append(f"request off this machine: {route.request.url}")
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route("**/*", only_local)
+    page, problems = recorded_page(browser)
     page.goto(url, wait_until="networkidle")
     # MathJax typesets after load; wait for it where the page has math.
     page.wait_for_function(
@@ -105,12 +87,15 @@ def visit(browser, url):
     page.wait_for_load_state("networkidle")
     facts = page.evaluate(
         """() => ({
-            images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
+            images: Array.from(document.images).map(
+                i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
             math: document.querySelectorAll('.math').length,
             typeset: document.querySelectorAll('mjx-container').length,
             title: document.title,
         })"""
     )
+    facts["code_blocks"] = page.evaluate(CODE_BLOCKS)
+    facts["probe"] = page.evaluate(PROBE, [FITTING_LINE, 120])
     return page, problems, facts
 
 
@@ -119,7 +104,8 @@ SCREENSHOTS = ("06_gradcam", "05_filters")
 
 @pytest.fixture(scope="module")
 def visited(browser, site):
-    """``visited(name)``: ``(problems, facts)`` of page ``name``, loaded once for every test that asks.
+    """``visited(name)``: ``(problems, facts)`` of page ``name``, loaded once for every
+    test that asks.
 
     The pages in :data:`SCREENSHOTS` leave a full-page screenshot in
     test-artifacts/ as well, taken before the page is closed.
@@ -167,3 +153,26 @@ def test_screenshot(visited, name):
     problems, _ = visited(name)
     assert not problems
     assert (ARTIFACTS / f"book_{name}.png").stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_code_blocks_fit_the_column(visited, name):
+    """No code block outside the executed cells scrolls horizontally."""
+    _, facts = visited(name)
+    blocks = facts["code_blocks"]
+    assert blocks, f"{name} shows no code block outside its executed cells"
+    wide = [
+        f"{name}: {first_line!r}: scroll width {scroll} > client width {client}"
+        for first_line, scroll, client in blocks
+        if scroll > client
+    ]
+    assert not wide, "\n".join(wide)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_the_column_fits_the_longest_line_and_the_measure_sees_a_longer(visited, name):
+    probe = visited(name)[1]["probe"]
+    scroll, client = probe[str(FITTING_LINE)]
+    assert scroll <= client, (name, FITTING_LINE, probe)
+    scroll, client = probe["120"]
+    assert scroll > client, (name, probe)

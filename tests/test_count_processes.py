@@ -1,4 +1,6 @@
-"""tools/count_processes.py: the Python processes a command starts, their TensorFlow imports, their CPU."""
+"""tools/count_processes.py: the Python processes a command starts, their TensorFlow
+imports, their CPU.
+"""
 
 import re
 import subprocess
@@ -8,19 +10,29 @@ from pathlib import Path
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "count_processes.py"
 
 
-def test_counts_each_python_process_and_the_cpu_it_used():
-    # An outer `python -c` that starts an inner one, which spends some CPU; neither imports TensorFlow.
-    inner = "sum(i * i for i in range(3 * 10**6))"
-    outer = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {inner!r}], check=True)"
-    result = subprocess.run(
-        [sys.executable, str(TOOL), sys.executable, "-c", outer],
+def count_processes(*command):
+    """tools/count_processes.py running ``command``."""
+    return subprocess.run(
+        [sys.executable, str(TOOL), *command],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_counts_each_python_process_and_the_cpu_it_used():
+    # An outer `python -c` that starts an inner one, which spends some CPU; neither
+    # imports TensorFlow.
+    inner = "sum(i * i for i in range(3 * 10**6))"
+    outer = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        f"{inner!r}], check=True)"
+    )
+    result = count_processes(sys.executable, "-c", outer)
     assert result.returncode == 0, result.stderr
     summary = re.search(
-        r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU seconds",
+        r"(\d+) Python processes started, (\d+) imported TensorFlow, ([0-9.]+) CPU "
+        r"seconds",
         result.stdout,
     )
     assert summary, result.stdout
@@ -32,24 +44,14 @@ def test_counts_each_python_process_and_the_cpu_it_used():
 
 
 def test_passes_on_the_command_s_exit_code():
-    result = subprocess.run(
-        [sys.executable, str(TOOL), sys.executable, "-c", "raise SystemExit(3)"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = count_processes(sys.executable, "-c", "raise SystemExit(3)")
     assert result.returncode == 3
 
 
 def test_a_command_line_with_newlines_and_tabs_is_one_record():
-    # `python -c` with a program of several lines (the tests start many) once broke the log into
-    # lines the tool could not read, after the whole of `make test` had run.
+    # `python -c` with a program of several lines (the tests start many) once broke the
+    # log into lines the tool could not read, after the whole of `make test` had run.
     program = "import sys\nif True:\n\tsys.exit(0)"
-    result = subprocess.run(
-        [sys.executable, str(TOOL), sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = count_processes(sys.executable, "-c", program)
     assert result.returncode == 0, result.stderr
     assert "1 Python processes started" in result.stdout, result.stdout

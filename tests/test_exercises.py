@@ -40,19 +40,21 @@ def _normalized(path):
 
 @pytest.mark.slow
 def test_exercises_are_exactly_what_nbgrader_generates_from_solutions(tmp_path, capsys):
-    course = Course(tmp_path)
+    Course(tmp_path)  # its nbgrader_config.py, which release reads
     shutil.copytree(REPOSITORY / "solutions", tmp_path / "solutions")
     assert release(course_dir=tmp_path) == 0, capsys.readouterr().out
     for assignment in ASSIGNMENTS:
         generated = tmp_path / "exercises" / assignment / f"{assignment}.ipynb"
         committed = REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
         assert _normalized(generated) == _normalized(committed), (
-            f"exercises/{assignment} has drifted from solutions/{assignment}: run `convviz-grade release`"
+            f"exercises/{assignment} has drifted from solutions/{assignment}: run "
+            "`convviz-grade release`"
         )
 
 
 def test_the_repository_course_keeps_everything_grading_writes_under_grading():
-    # git ignores grading/; nbgrader's default gradebook would be gradebook.db at the root.
+    # git ignores grading/; nbgrader's default gradebook would be gradebook.db at the
+    # root.
     from convviz_grade.autograde import Course as RepositoryCourse
 
     course = RepositoryCourse(REPOSITORY)
@@ -74,10 +76,11 @@ def test_release_rejects_an_unknown_assignment(capsys):
     assert "no assignment nope" in capsys.readouterr().out
 
 
-def test_an_assignment_that_fails_to_generate_is_named_with_nbgrader_s_error_and_the_others_are_released(
+def test_a_failing_assignment_is_named_with_nbgrader_s_error_the_others_released(
     tmp_path, capsys
 ):
-    # All assignments are generated in one nbgrader process: one broken notebook must not stop the rest.
+    # All assignments are generated in one nbgrader process: one broken notebook must
+    # not stop the rest.
     Course(tmp_path)
     for assignment in ("architecture", "segmentation"):
         shutil.copytree(
@@ -122,15 +125,17 @@ def test_students_copy_hides_solutions_and_hidden_tests():
         assert "raise NotImplementedError()" in text, assignment
 
 
-# The three assignments whose graded functions run TensorFlow are also graded by nbgrader's own
-# autograde: their kernels write TensorFlow's C++ start-up lines to stderr, which nbgrader would
-# score 0 without the course's configuration (see tests/autograder/test_stderr.py).
+# The three assignments whose graded functions run TensorFlow are also graded by
+# nbgrader's own autograde: their kernels write TensorFlow's C++ start-up lines to
+# stderr, which nbgrader would score 0 without the course's configuration (see
+# tests/autograder/test_stderr.py).
 NBGRADER_GRADED = ["attribution", "filters", "gradcam"]
 
 
 @pytest.fixture(scope="module")
 def autograded(tmp_path_factory):
-    """``autograded(assignment)``: the solution, submitted by alice and graded by nbgrader autograde.
+    """``autograded(assignment)``: the solution, submitted by alice and graded by
+    nbgrader autograde.
 
     Run once per assignment however many tests ask: they read its scores from
     the gradebook and its test cells' outputs from the autograded notebook.
@@ -160,7 +165,8 @@ def autograded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """``executed(folder, assignment)``: the notebook, executed by convviz-grade validate's executor.
+    """``executed(folder, assignment)``: the notebook, executed by convviz-grade
+    validate's executor.
 
     At first use, the students' copy of every assignment and the solutions that
     nbgrader does not grade here run one after the other in one kernel (each

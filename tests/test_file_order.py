@@ -1,4 +1,6 @@
-"""tests/conftest.py: test files are collected slowest first, by a table of seconds per file."""
+"""tests/conftest.py: test files are collected slowest first, by a table of seconds per
+file.
+"""
 
 import json
 import subprocess
@@ -8,7 +10,8 @@ from pathlib import Path
 from conftest import FILE_DURATIONS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-# Three files that collect in about a second each (none imports TensorFlow): each test here starts pytest.
+# Three files that collect in about a second each (none imports TensorFlow): each test
+# here starts pytest.
 FILES = [
     "tests/test_data.py",
     "tests/test_count_processes.py",

@@ -1,22 +1,28 @@
-"""Students and an instructor in JupyterLab, in real headless Chromium (Debian's), offline.
+"""Students and an instructor in JupyterLab, in real headless Chromium (Debian's),
+offline.
 
-The server runs as `make lab` starts it (`jupyter lab` with the repository's jupyter/ folder on
-JUPYTER_CONFIG_PATH) in a course folder holding the course's nbgrader configuration; here that
-folder is a temporary copy, so nothing is written into the repository.
+The server runs as `make lab` starts it (`jupyter lab` with the repository's jupyter/
+folder on JUPYTER_CONFIG_PATH) in a course folder holding the course's nbgrader
+configuration; here that folder is a temporary copy, so nothing is written into the
+repository.
 
-A student opens exercises/segmentation/segmentation.ipynb from the file browser, runs every cell,
-presses nbgrader's Validate button and reads the verdict: the blank notebook fails; a usual mistake
-(pixel accuracy for the mean IoU) shows its hint under the test cell; a correct answer gets
-"Success!", although it writes NumPy's 0 / 0 warning to stderr inside a graded cell (see the
-course's autograder/nbgrader_config.py). An instructor opens formgrader from the Nbgrader menu on a class graded
-by `convviz-grade autograde` and finds every student's autograded submission with its score.
+A student opens exercises/segmentation/segmentation.ipynb from the file browser, runs
+every cell, presses nbgrader's Validate button and reads the verdict: the blank notebook
+fails; a usual mistake (pixel accuracy for the mean IoU) shows its hint under the test
+cell; a correct answer gets "Success!", although it writes NumPy's 0 / 0 warning to
+stderr inside a graded cell (see the course's autograder/nbgrader_config.py). An
+instructor opens formgrader from the Nbgrader menu on a class graded by `convviz-grade
+autograde` and finds every student's autograded submission with its score.
 
-Nothing leaves this machine: the browser's requests and websockets are recorded and any that is not
-local is refused, and the server and every kernel it starts run with a sitecustomize that records
-and refuses connections to non-local hosts. No console error appears.
+Nothing leaves this machine: the browser's requests and websockets are recorded and any
+    that is not
+local is refused, and the server and every kernel it starts run with a sitecustomize
+that records and refuses connections to non-local hosts. No console error appears.
 
-Why segmentation: its graded function is pure NumPy and its setup cell loads the smallest shipped
-model. The gradcam notebook takes the same path through Validate and costs about 6 s more per run.
+Why segmentation: its graded function is pure NumPy and its setup cell loads the
+    smallest shipped
+model. The gradcam notebook takes the same path through Validate and costs about 6 s
+more per run.
 """
 
 from __future__ import annotations
@@ -35,11 +41,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
+import browser_pages
 import nbformat
 import pytest
-from test_book_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPOSITORY
+from browser_pages import ARTIFACTS, REPOSITORY
 
 pytestmark = (
     pytest.mark.slow
@@ -49,7 +55,6 @@ LAB_CONFIG = REPOSITORY / "jupyter"
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "segmentation"
 NOTEBOOK = f"exercises/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 PIXEL_ACCURACY = """def mean_iou(masks_true, masks_pred, num_classes=3):
     # The share of pixels predicted right: pixel accuracy, the usual mistake.
@@ -70,10 +75,13 @@ CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     return float(np.nanmean(intersection / union))
 """
 
-# Written into a folder put first on the server's PYTHONPATH, so that the server and every
-# kernel it starts load it: each process notes its id, and a connection to a host that is not
-# this machine is written down and refused, as tests/conftest.py does inside the test process.
-NETWORK_GUARD = '''"""Written by tests/test_lab_browser.py: record and refuse connections off this machine."""
+# Written into a folder put first on the server's PYTHONPATH, so that the server and
+# every kernel it starts load it: each process notes its id, and a connection to a host
+# that is not this machine is written down and refused, as tests/conftest.py does inside
+# the test process.
+NETWORK_GUARD = '''"""Written by tests/test_lab_browser.py: record and refuse
+connections off this machine.
+"""
 import os
 import socket
 
@@ -95,38 +103,36 @@ def _refuse(what):
     raise OSError(f"network access is blocked in this test: {what!r}")
 
 
-_connect, _connect_ex, _getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+def _checked(real, target):
+    """``real``, refusing a call whose ``target(*args)`` is a host off this machine."""
+
+    def checked(*args, **kwargs):
+        what, host = target(*args)
+        if host is not None and not _is_local_host(host):
+            _refuse(what)
+        return real(*args, **kwargs)
+
+    return checked
 
 
-def _checked_connect(sock, address):
-    if not isinstance(address, (str, bytes)) and not _is_local_host(address[0]):
-        _refuse(address)
-    return _connect(sock, address)
+def _address(sock, address, *rest):
+    """An address and its host (None for an AF_UNIX path)."""
+    return address, None if isinstance(address, (str, bytes)) else address[0]
 
 
-def _checked_connect_ex(sock, address):
-    if not isinstance(address, (str, bytes)) and not _is_local_host(address[0]):
-        _refuse(address)
-    return _connect_ex(sock, address)
-
-
-def _checked_getaddrinfo(host, *args, **kwargs):
-    if not _is_local_host(host):
-        _refuse(host)
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect, socket.socket.connect_ex = _checked_connect, _checked_connect_ex
-socket.getaddrinfo = _checked_getaddrinfo
+socket.socket.connect = _checked(socket.socket.connect, _address)
+socket.socket.connect_ex = _checked(socket.socket.connect_ex, _address)
+socket.getaddrinfo = _checked(socket.getaddrinfo, lambda host, *rest: (host, host))
 '''
 
 
 def guarded_environment(home):
     """The environment of a server started as `make lab` does, with the network guard.
 
-    Jupyter's per-user folders go under ``home``, so the user's own ~/.jupyter is neither read
-    nor written. TF_CPP_MIN_LOG_LEVEL (which tests/conftest.py sets) is removed: a student's
-    shell does not set it, and TensorFlow's start-up lines are part of what Validate sees.
+    Jupyter's per-user folders go under ``home``, so the user's own ~/.jupyter is
+    neither read nor written. TF_CPP_MIN_LOG_LEVEL (which tests/conftest.py sets) is
+    removed: a student's shell does not set it, and TensorFlow's start-up lines are part
+    of what Validate sees.
     """
     guard = home / "guard"
     guard.mkdir(parents=True, exist_ok=True)
@@ -177,7 +183,9 @@ class LabServer:
         return json.loads(body) if body else None
 
     def network_attempts(self):
-        """Every connection off this machine that the server or a kernel tried (all refused)."""
+        """Every connection off this machine that the server or a kernel tried (all
+        refused).
+        """
         log = self.home / "network.log"
         return log.read_text().splitlines() if log.exists() else []
 
@@ -195,7 +203,7 @@ class LabServer:
 
 
 def _stop_guarded_processes(server):
-    """Kill what the server left running (kernels run in sessions of their own), by pid."""
+    """Kill, by pid, what the server left running (each kernel runs in its session)."""
     for pid, cmdline in server.guarded_processes():
         try:
             if Path(f"/proc/{pid}/cmdline").read_bytes() == cmdline:
@@ -206,7 +214,9 @@ def _stop_guarded_processes(server):
 
 @contextlib.contextmanager
 def lab_server(course, home):
-    """`jupyter lab` in ``course`` on a free local port with a token; stopped whatever happens."""
+    """`jupyter lab` in ``course`` on a free local port with a token; stopped whatever
+    happens.
+    """
     home.mkdir(parents=True, exist_ok=True)
     token, port = secrets.token_hex(16), free_port()
     command = [
@@ -282,58 +292,12 @@ def cell_index(notebook, grade_id):
     raise KeyError(grade_id)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists(), (
-        "Debian's chromium is not installed: `apt-get install chromium` (make test does it)"
-    )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-def _is_local(url):
-    return urlparse(url).hostname in LOCAL_HOSTS
-
-
 @contextlib.contextmanager
 def recorded_page(browser, name):
-    """A page whose console errors, failed and off-machine requests go into ``problems``."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    problems = []
-    page.on(
-        "console",
-        lambda m: m.type == "error" and problems.append(f"console error: {m.text}"),
-    )
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on(
-        "requestfailed",
-        lambda r: problems.append(f"failed request: {r.url} ({r.failure})"),
-    )
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
-    )
-    page.on(
-        "websocket",
-        lambda w: (
-            _is_local(w.url) or problems.append(f"websocket off this machine: {w.url}")
-        ),
-    )
-
-    def only_local(route):
-        if _is_local(route.request.url):
-            route.continue_()
-        else:
-            problems.append(f"request off this machine: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", only_local)
+    """A page whose console errors, failed and off-machine requests go into
+    ``problems``.
+    """
+    page, problems = browser_pages.recorded_page(browser)
     try:
         yield page, problems
     finally:
@@ -343,7 +307,7 @@ def recorded_page(browser, name):
         page.close()
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The student
 
 
@@ -361,24 +325,31 @@ def open_from_file_browser(page, name):
     page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True).dblclick()
 
 
-KERNEL_IDLE = "() => /ipykernel\\) \\| Idle/.test(document.querySelector('#jp-main-statusbar').innerText)"
+KERNEL_IDLE = (
+    "() => /ipykernel\\) \\| "
+    "Idle/.test(document.querySelector('#jp-main-statusbar').innerText)"
+)
 
 
 def run_all_cells(page, panel):
-    """Run > Run All Cells; wait until no cell is queued and the kernel is idle again."""
+    """Run > Run All Cells; wait until no cell is queued and the kernel is idle."""
     before = panel.locator(".jp-CodeCell .jp-InputArea-prompt").first.text_content()
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
     panel.page.wait_for_function(
         r"""([before]) => {
-            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-                .map(prompt => prompt.textContent);
+            const panel = document.querySelector(
+                '.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const prompts = [
+                ...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')
+            ].map(prompt => prompt.textContent);
             const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-            return prompts.length > 0 && prompts[0] !== before && /\[\d+\]/.test(prompts[0])
+            const bar = document.querySelector('#jp-main-statusbar').innerText;
+            return prompts.length > 0 && prompts[0] !== before
+                && /\[\d+\]/.test(prompts[0])
                 && !prompts.some(prompt => prompt.includes('*'))
                 && status !== null && status.dataset.status === 'idle'
-                && /ipykernel\) \| Idle/.test(document.querySelector('#jp-main-statusbar').innerText);
+                && /ipykernel\) \| Idle/.test(bar);
         }""",
         arg=[before],
         timeout=180_000,
@@ -424,7 +395,8 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
         open_from_file_browser(page, ASSIGNMENT)
         open_from_file_browser(page, f"{ASSIGNMENT}.ipynb")
         panel = page.locator(".jp-NotebookPanel:visible")
-        # The notebook's indicator says idle before it has a kernel; the status bar names the kernel.
+        # The notebook's indicator says idle before it has a kernel; the status bar
+        # names the kernel.
         page.wait_for_function(KERNEL_IDLE, timeout=120_000)
 
         run_all_cells(page, panel)
@@ -454,8 +426,8 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
             student_lab.course / NOTEBOOK, as_version=4
         )  # Validate saves first
         assert saved.cells[answer].source.strip() == CORRECT.strip()
-        # JupyterLab's default asks every new user, in a toast that stays, whether to fetch news
-        # (answering Yes makes the server call pypi.org and the news feed).
+        # JupyterLab's default asks every new user, in a toast that stays, whether to
+        # fetch news (answering Yes makes the server call pypi.org and the news feed).
         toasts = page.locator(".Toastify__toast").all_inner_texts()
         assert not any("Jupyter news" in toast for toast in toasts), toasts
         assert not problems, "\n".join(problems)
@@ -485,12 +457,14 @@ def test_jupyterlab_asks_for_no_news_and_checks_for_no_update(student_lab):
 
 
 def test_the_network_guard_records_and_refuses(tmp_path):
-    # Guards the "no network attempt" assertions: the guard does record (and refuse) an attempt.
+    # Guards the "no network attempt" assertions: the guard does record (and refuse)
+    # an attempt.
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import urllib.request; urllib.request.urlopen('http://example.com', timeout=5)",
+            "import urllib.request; urllib.request.urlopen('http://example.com', "
+            "timeout=5)",
         ],
         env=guarded_environment(tmp_path),
         capture_output=True,
@@ -523,7 +497,7 @@ def test_make_lab_starts_jupyterlab_with_this_configuration():
     )  # Jupyter refuses root without it
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The instructor
 
 STUDENTS = {
@@ -535,10 +509,10 @@ STUDENTS = {
 
 @pytest.fixture(scope="module")
 def class_grading(tmp_path_factory):
-    """`convviz-grade autograde` of a class of three, started at once and run in the background.
+    """`convviz-grade autograde` of a class of three, started at once in the background.
 
-    The student's test requests it first, so that the class is graded while the student works
-    (the machine has two cores; run one after the other the two paths take about a minute more).
+    The student's test requests it first, so that the class is graded while the student
+    works.
     """
     course = tmp_path_factory.mktemp("class_course")
     copy_course_config(course)
@@ -604,7 +578,8 @@ def test_instructor_sees_the_graded_class_in_formgrader(graded_class_lab, browse
         formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(
             timeout=60_000
         )  # Manage Assignments
-        # "# Submissions": the three notebooks convviz-grade graded, linked to the submissions page.
+        # "# Submissions": the three notebooks convviz-grade graded, linked to the
+        # submissions page.
         submissions = formgrader.locator("tr", has_text=ASSIGNMENT).locator(
             "td.num-submissions"
         )

@@ -1,4 +1,5 @@
-"""tools/side_by_side.sh: ``make test`` of two commits timed one after the other, and their ratios.
+"""tools/side_by_side.sh: ``make test`` of two commits timed one after the other, and
+their ratios.
 
 Run here on a throwaway repository whose Makefile stands in for ours: its
 install target makes the venv marker, its test target checks what the tool
@@ -21,7 +22,7 @@ MAKEFILE = """\
 
 test:
 \ttest ! -e book/_build  # the tool removed the built book
-\ttest -d "$$CONVVIZ_CACHE_DIR" && test -z "$$(ls -A "$$CONVVIZ_CACHE_DIR")"  # an empty cache of its own
+\ttest -d "$$CONVVIZ_CACHE_DIR" && test -z "$$(ls -A "$$CONVVIZ_CACHE_DIR")"
 \t{check}
 \tmkdir -p book/_build && touch "$$CONVVIZ_CACHE_DIR/drawn"
 \tpython3 -c "sum(i * i for i in range({loops}))"
@@ -65,15 +66,10 @@ def repository(tmp_path):
     return repository
 
 
-def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
-    old = commit(repository, MAKEFILE.format(check="true", loops=4 * 10**6, passed=5))
-    new = commit(
-        repository,
-        MAKEFILE.format(
-            check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
-        ),
-    )
-    result = subprocess.run(
+def run_tool(repository, tmp_path, old, **environment):
+    """tools/side_by_side.sh against commit ``old``, in a bare environment plus
+    ``environment``; its work folder is tmp_path/work."""
+    return subprocess.run(
         ["bash", str(repository / "tools" / TOOL.name), old],
         capture_output=True,
         text=True,
@@ -82,10 +78,21 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
             "PATH": "/usr/bin:/bin",
             "HOME": str(tmp_path),
             "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-            "PREPARE_NEW": "touch prepared",
-            "MAKE_ARGS_NEW": "EXTRA=yes",
+            **environment,
         },
     )
+
+
+def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
+    old = commit(repository, MAKEFILE.format(check="true", loops=4 * 10**6, passed=5))
+    new = commit(
+        repository,
+        MAKEFILE.format(
+            check='test -f prepared && test "$(EXTRA)" = yes', loops=10**6, passed=7
+        ),
+    )
+    prepare = {"PREPARE_NEW": "touch prepared", "MAKE_ARGS_NEW": "EXTRA=yes"}
+    result = run_tool(repository, tmp_path, old, **prepare)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {
         match[1]: match.groups()
@@ -112,26 +119,14 @@ def test_times_both_commits_and_prints_the_ratios(repository, tmp_path):
 def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="true", loops=10, passed=7))
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-        "SIDE_BY_SIDE_KEEP": "1",
-    }
-    tool = ["bash", str(repository / "tools" / TOOL.name), old]
-    first = subprocess.run(
-        tool,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**env, "PREPARE_NEW": 'echo "# changed" >> Makefile'},
-    )
+    keep, change = {"SIDE_BY_SIDE_KEEP": "1"}, 'echo "# changed" >> Makefile'
+    first = run_tool(repository, tmp_path, old, **keep, PREPARE_NEW=change)
     assert first.returncode == 0, first.stdout + first.stderr
     assert (tmp_path / "work" / "new" / ".venv" / "bin" / ".installed").exists(), (
         "kept, venv and all"
     )
     newer = commit(repository, MAKEFILE.format(check="true", loops=10, passed=9))
-    second = subprocess.run(tool, capture_output=True, text=True, timeout=300, env=env)
+    second = run_tool(repository, tmp_path, old, **keep)
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(rf"^new\s+{newer}\s+0\s+9 passed\s", second.stdout, re.M), (
         second.stdout
@@ -144,17 +139,7 @@ def test_kept_worktrees_are_reused_at_the_commits_asked_for(repository, tmp_path
 def test_a_failing_side_is_reported_not_hidden(repository, tmp_path):
     old = commit(repository, MAKEFILE.format(check="true", loops=10, passed=5))
     commit(repository, MAKEFILE.format(check="exit 3", loops=10, passed=7))
-    result = subprocess.run(
-        ["bash", str(repository / "tools" / TOOL.name), old],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "SIDE_BY_SIDE_DIR": str(tmp_path / "work"),
-        },
-    )
+    result = run_tool(repository, tmp_path, old)
     assert result.returncode == 0, result.stderr
     assert re.search(r"^new\s+\w+\s+2\s+\?\s", result.stdout, re.M), (
         result.stdout

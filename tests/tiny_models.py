@@ -35,7 +35,8 @@ def set_random_weights(model, seed, scale=0.5):
 
 
 def functional_convnet(seed=0, image_size=12, rescale=True):
-    """Input -> [Rescaling(1/255)] -> conv1 (4, relu) -> pool1 -> conv2 (3, relu) -> GAP -> softmax(3).
+    """Input -> [Rescaling(1/255)] -> conv1 (4, relu) -> pool1 -> conv2 (3, relu) -> GAP
+    -> softmax(3).
 
     12x12 input: conv1 10x10x4, pool1 5x5x4, conv2 3x3x3.
     """
@@ -52,7 +53,9 @@ def functional_convnet(seed=0, image_size=12, rescale=True):
 
 
 def sequential_layers():
-    """Fresh layers for a Sequential model: conv1 (4) -> pool1 -> conv2 (3) -> flatten -> dense."""
+    """Fresh layers for a Sequential model: conv1 (4) -> pool1 -> conv2 (3) -> flatten
+    -> dense.
+    """
     return [
         layers.Conv2D(4, 3, activation="relu", name="conv1"),
         layers.MaxPooling2D(2, name="pool1"),
@@ -63,7 +66,8 @@ def sequential_layers():
 
 
 def sequential_convnet(how, seed=0, image_size=12):
-    """The same Sequential model made three ways: ``"input"``, ``"build"`` or ``"unbuilt"``.
+    """The same Sequential model made three ways: ``"input"``, ``"build"`` or
+    ``"unbuilt"``.
 
     ``"unbuilt"`` has no weights yet (they appear once it is called on an input).
     """
@@ -90,7 +94,8 @@ def gap_dense_model(
     activation="softmax",
     conv_activation="relu",
 ):
-    """Input -> conv (3x3, same padding, named "conv") -> GAP -> Dense(num_classes, activation).
+    """Input -> conv (3x3, same padding, named "conv") -> GAP -> Dense(num_classes,
+    activation).
 
     The class score's gradient with respect to the conv output is known in
     closed form: with ``p = mean_ij A`` and ``z = p W + b``,
@@ -108,7 +113,8 @@ def gap_dense_model(
 
 
 def nonlinear_head_model(seed=0, image_size=10, dtype="float32"):
-    """Input -> conv (4, tanh) -> head_conv (3, tanh) -> flatten -> softmax(3): a curved head for finite differences.
+    """Input -> conv (4, tanh) -> head_conv (3, tanh) -> flatten -> softmax(3): a curved
+    head for finite differences.
 
     10x10 input: conv 8x8x4, head_conv 6x6x3. ``dtype="float64"`` gives the
     same weights in float64, for accurate finite differences.
@@ -124,7 +130,9 @@ def nonlinear_head_model(seed=0, image_size=10, dtype="float32"):
 
 
 def linear_extractor(seed=0, image_size=9, in_channels=2, filters=3):
-    """A feature extractor that is one linear conv ("lin", 3x3, valid, with bias): gradients in closed form."""
+    """A feature extractor that is one linear conv ("lin", 3x3, valid, with bias):
+    gradients in closed form.
+    """
     inputs = keras.Input(shape=(image_size, image_size, in_channels), name="image")
     outputs = layers.Conv2D(filters, 3, activation=None, name="lin")(inputs)
     return set_random_weights(
@@ -133,7 +141,8 @@ def linear_extractor(seed=0, image_size=9, in_channels=2, filters=3):
 
 
 def tanh_extractor(seed=0, image_size=10, rescale=False, dtype="float32"):
-    """Input -> [Rescaling(1/255)] -> conv1 (3, tanh) -> conv2 (4, tanh): 6x6x4, smooth for finite differences.
+    """Input -> [Rescaling(1/255)] -> conv1 (3, tanh) -> conv2 (4, tanh): 6x6x4, smooth
+    for finite differences.
 
     ``dtype="float64"`` gives the same weights in float64.
     """
@@ -154,7 +163,9 @@ def tanh_extractor(seed=0, image_size=10, rescale=False, dtype="float32"):
 
 
 def np_conv2d(x, kernel, bias=None, padding="valid"):
-    """Cross-correlation of one image ``(h, w, cin)`` with ``kernel (kh, kw, cin, cout)``, float64, by loops."""
+    """Cross-correlation of one image ``(h, w, cin)`` with ``kernel (kh, kw, cin,
+    cout)``, float64, by loops.
+    """
     x = np.asarray(x, np.float64)
     kernel = np.asarray(kernel, np.float64)
     kh, kw, _, cout = kernel.shape
@@ -195,7 +206,8 @@ def sigmoid(z):
 
 
 def linear_classifier(seed=0, image_size=6, channels=3, num_classes=3):
-    """Input -> Rescaling(1/255) -> flatten -> softmax(num_classes): every attribution in closed form.
+    """Input -> Rescaling(1/255) -> flatten -> softmax(num_classes): every attribution
+    in closed form.
 
     The logit is ``z = flatten(x / 255) W + b``, so ``d z_c / d x = W[:, c] / 255``
     (reshaped to the image) at every input.
@@ -210,7 +222,8 @@ def linear_classifier(seed=0, image_size=6, channels=3, num_classes=3):
 
 
 def relu_mlp(seed=0, image_size=4, hidden=6, num_classes=3):
-    """Input -> flatten -> hidden (relu) -> softmax(num_classes): guided gradients in closed form.
+    """Input -> flatten -> hidden (relu) -> softmax(num_classes): guided gradients in
+    closed form.
 
     With ``u = flatten(x) W1 + b1``: ``d z_c / d x = W1 ([u > 0] * W2[:, c])``;
     Guided Backpropagation also zeroes the entries where ``W2[:, c] < 0``.

@@ -1,17 +1,17 @@
-"""Count the Python processes a command starts, how many import TensorFlow, and the CPU they use.
+"""Count the Python processes a command starts, how many import TensorFlow, and the CPU
+they use.
 
 Usage::
 
     python tools/count_processes.py make test
 
-runs the command with a ``sitecustomize`` module on ``PYTHONPATH`` that
-records, in every Python process that starts under it, its start and
-whether it imports ``tensorflow`` (an audit hook on imports) and, at its
-exit, the CPU seconds it used (``os.times``; a process killed by a signal
-reports none); then prints the totals and the commonest kinds of process. Processes started with
-``python -I`` (the grader's sandboxed workers and fork servers) ignore
-``PYTHONPATH`` and are not counted; neither are children a fork server
-forks, which start no interpreter.
+runs the command with a ``sitecustomize`` module on ``PYTHONPATH`` that records, in
+every Python process that starts under it, its start and whether it imports
+``tensorflow`` (an audit hook on imports) and, at its exit, the CPU seconds it used
+(``os.times``; a process killed by a signal reports none); then prints the totals and
+the commonest kinds of process. Processes started with ``python -I`` (the grader's
+sandboxed workers and fork servers) ignore ``PYTHONPATH`` and are not counted; neither
+are children a fork server forks, which start no interpreter.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ if _log:
     def _write(kind):
         try:
             with open(_log, "a") as file:
-                command = " ".join(sys.orig_argv[1:]).translate({9: " ", 10: " ", 13: " "})  # one line each
+                # One line each: tabs and newlines become spaces.
+                command = " ".join(sys.orig_argv[1:])
+                command = command.translate({9: " ", 10: " ", 13: " "})
                 file.write(f"{kind}\\t{os.getpid()}\\t{command[:300]}\\n")
         except OSError:
             pass
@@ -49,7 +51,9 @@ if _log:
 
 
 def kind(argv):
-    """A short name for what a process was: ``python -m MODULE``, ``python -c`` or its script's name."""
+    """A short name for what a process was: ``python -m MODULE``, ``python -c`` or its
+    script's name.
+    """
     parts = [
         part for part in argv.split() if part not in ("-I", "-u", "-E", "-s", "-B")
     ]
@@ -82,7 +86,8 @@ def main(argv=None):
         if what.startswith("cpu ") and pid in starts:
             cpu[kind(starts[pid])] += float(what.split()[1])
     print(
-        f"\n{' '.join(command)}: {len(starts)} Python processes started, {len(imports)} imported TensorFlow, "
+        f"\n{' '.join(command)}: {len(starts)} Python processes started, "
+        f"{len(imports)} imported TensorFlow, "
         f"{sum(cpu.values()):.1f} CPU seconds reported at exit "
         f"(not counted: python -I, the grader's sandboxed workers and fork servers)"
     )
@@ -90,7 +95,8 @@ def main(argv=None):
     with_tf = collections.Counter(kind(starts[pid]) for pid in imports if pid in starts)
     for name, count in counts.most_common(12):
         print(
-            f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, {cpu.get(name, 0):.1f} CPU s)"
+            f"  {count:5d}  {name}  ({with_tf.get(name, 0)} with TensorFlow, "
+            f"{cpu.get(name, 0):.1f} CPU s)"
         )
     return returncode
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,10 @@ class Course:
         self.db = self.root / "grading" / "gradebook.db"
         self.db_url = db_url or f"sqlite:///{self.db}"
         (self.root / "grading").mkdir(parents=True, exist_ok=True)
+        ours = REPOSITORY / "autograder" / "nbgrader_config.py"
         (self.root / "nbgrader_config.py").write_text(
             "c = get_config()\n"
-            f"load_subconfig({str(REPOSITORY / 'autograder' / 'nbgrader_config.py')!r})\n"
+            f"load_subconfig({str(ours)!r})\n"
             f"c.CourseDirectory.root = {str(self.root)!r}\n"
             f"c.CourseDirectory.db_url = {self.db_url!r}\n"
         )
@@ -40,10 +42,9 @@ class Course:
             create_gradebook(self.db_url)
 
     def nbgrader(self, *args):
-        for _attempt in (
-            1,
-            2,
-        ):  # a second only for a kernel that lost the port race (validate.KERNEL_PORT_RACE)
+        # A second attempt only for a kernel that lost the port race
+        # (validate.KERNEL_PORT_RACE).
+        for _attempt in (1, 2):
             result = subprocess.run(
                 [sys.executable, "-m", "nbgrader", *args],
                 cwd=self.root,
@@ -61,23 +62,12 @@ class Course:
 
     def add_source(self, assignment, notebook):
         """Put a source notebook (an nbformat node or a path to copy) in solutions/."""
-        folder = self.root / "solutions" / assignment
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{assignment}.ipynb"
-        if isinstance(notebook, (str, Path)):
-            shutil.copy(notebook, target)
-        else:
-            nbformat.write(notebook, target)
+        put_notebook(self.root / "solutions", assignment, notebook)
         self.nbgrader("generate_assignment", assignment, "--force")
 
     def submit(self, assignment, student, notebook):
-        folder = self.root / "grading" / "submitted" / student / assignment
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{assignment}.ipynb"
-        if isinstance(notebook, (str, Path)):
-            shutil.copy(notebook, target)
-        else:
-            nbformat.write(notebook, target)
+        folder = self.root / "grading" / "submitted" / student
+        put_notebook(folder, assignment, notebook)
 
     def autograde(self, assignment, student, *options):
         return self.nbgrader(
@@ -90,6 +80,11 @@ class Course:
             *options,
         )
 
+    def graded_results(self, assignment, student):
+        """The convviz_grade.json that convviz-grade wrote for the submission."""
+        folder = self.root / "grading" / "autograded" / student / assignment
+        return json.loads((folder / "convviz_grade.json").read_text())
+
     def scores(self, assignment, student):
         """{grade_id: (score, max_score)} of the student's graded cells."""
         from nbgrader.api import Gradebook
@@ -101,3 +96,66 @@ class Course:
                 for notebook in submission.notebooks
                 for grade in notebook.grades
             }
+
+
+def put_notebook(folder, assignment, notebook):
+    """Write ``notebook`` (an nbformat node or a path to copy) to folder/A/A.ipynb."""
+    target = Path(folder) / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, (str, Path)):
+        shutil.copy(notebook, target)
+    else:
+        nbformat.write(notebook, target)
+    return target
+
+
+# Most grader tests grade a class of the segmentation assignment: its graded function is
+# pure NumPy, and its source notebook is the smallest.
+
+
+def segmentation_course(root, db_url=None, *, gradebook=True):
+    """A :class:`Course` under ``root`` holding the segmentation source notebook."""
+    course = Course(root, db_url, gradebook=gradebook)
+    shutil.copytree(
+        REPOSITORY / "solutions" / "segmentation",
+        course.root / "solutions" / "segmentation",
+    )
+    return course
+
+
+def autograde_arguments(course_dir, submissions, *options):
+    """``convviz-grade``'s arguments that grade segmentation: ``autograde segmentation
+    ...``.
+    """
+    return [
+        "autograde",
+        "segmentation",
+        "--submissions",
+        str(submissions),
+        "--course-dir",
+        str(course_dir),
+        *map(str, options),
+        "--no-progress",
+    ]
+
+
+def submit_solution_and_blank(submissions):
+    """Student ann hands in the solution, ben the blank release; returns
+    ``submissions``.
+    """
+    for student, source in [("ann", "solutions"), ("ben", "exercises")]:
+        notebook = REPOSITORY / source / "segmentation" / "segmentation.ipynb"
+        put_notebook(Path(submissions) / student, "segmentation", notebook)
+    return submissions
+
+
+def assert_solution_and_blank_scores(course):
+    """The gradebook holds ann's full marks and ben's zero, cell by cell."""
+    assert course.scores("segmentation", "ann") == {
+        "test_mean_iou": (1.0, 1.0),
+        "hidden_mean_iou": (2.0, 2.0),
+    }
+    assert course.scores("segmentation", "ben") == {
+        "test_mean_iou": (0.0, 1.0),
+        "hidden_mean_iou": (0.0, 2.0),
+    }

@@ -1,4 +1,5 @@
-"""A fabricated class for ``segmentation``: honest, cheating and faulty work, each with its expected score.
+"""A fabricated class for ``segmentation``: honest, cheating and faulty work, each with
+its expected score.
 
 ``segmentation`` has one graded function, ``mean_iou`` (3 points), whose
 student code needs only NumPy, so a whole class grades in seconds. The same
@@ -29,9 +30,12 @@ CORRECT = """
 """
 INDEPENDENT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     import numpy
+
     t = numpy.asarray(masks_true).reshape(-1).astype(numpy.int64)
     p = numpy.asarray(masks_pred).reshape(-1).astype(numpy.int64)
-    confusion = numpy.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    confusion = numpy.bincount(
+        t * num_classes + p, minlength=num_classes**2
+    ).reshape(num_classes, num_classes)
     inter = numpy.diag(confusion).astype(numpy.float64)
     union = confusion.sum(0) + confusion.sum(1) - inter
     return (inter[union > 0] / union[union > 0]).mean()
@@ -41,7 +45,8 @@ PIXEL_ACCURACY = (
     + "    return float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred)))\n"
 )
 
-# Each entry: student -> (source of the mean_iou solution cell, points expected, status expected).
+# Each entry: student -> (source of the mean_iou solution cell, points expected, status
+# expected).
 CLASS = {
     "alice_correct": (HEADER + CORRECT, 3.0, "passed"),
     "bob_independent": (INDEPENDENT, 3.0, "passed"),
@@ -73,7 +78,8 @@ CLASS = {
         "failed",
     ),
     "heidi_patches_numpy": (
-        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+        "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: "
+        "np.ones(np.shape(a), bool)\n"
         "np.testing.assert_allclose = lambda *a, **k: None\n" + PIXEL_ACCURACY,
         0.0,
         "failed",

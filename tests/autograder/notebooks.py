@@ -54,6 +54,7 @@ ADD_VISIBLE = graded(
 )
 ADD_HIDDEN = graded(
     "hidden_add",
-    "# Hidden tests run at grading.\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0\n### END HIDDEN TESTS",
+    "# Hidden tests run at grading.\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == "
+    "0\n### END HIDDEN TESTS",
     points=2,
 )

@@ -23,7 +23,10 @@ from notebooks import code, graded, notebook, solution
 
 pytestmark = pytest.mark.slow  # releases, runs kernels and grades in the sandbox
 
-MODULE = '''"""The ``tiny`` assignment: ``double(values)`` returns twice its array, which it leaves as it was."""
+MODULE = '''"""The ``tiny`` assignment: ``double(values)`` returns twice its array.
+
+The array is left as it was.
+"""
 
 import numpy as np
 
@@ -37,20 +40,46 @@ def grading_cases():
     def check(label, expected, mistakes, outputs):
         check_array(label, outputs["value"], expected, mistakes=mistakes)
 
-    cases = [Case("double", (np.array([1.0, 2.0]),), partial(check, "double([1, 2])", [2.0, 4.0], {}),
-                  visible=True)]
+    cases = [
+        Case(
+            "double",
+            (np.array([1.0, 2.0]),),
+            partial(check, "double([1, 2])", [2.0, 4.0], {}),
+            visible=True,
+        )
+    ]
     rng = np.random.default_rng(0)
     for size in (3, 5):
         values = rng.normal(size=size)
-        cases.append(Case("double", (values,), partial(
-            check, f"double(random {size})", 2 * values, {"added 2 instead of doubling": values + 2}),
-            keep_inputs=True))
-    cases.append(Case("double", (np.array([1.0, -3.0]),), partial(
-        check, "double(double(double([1, -3])))", [8.0, -24.0], {}), repeat=3, repeat_into=0))
+        cases.append(
+            Case(
+                "double",
+                (values,),
+                partial(
+                    check,
+                    f"double(random {size})",
+                    2 * values,
+                    {"added 2 instead of doubling": values + 2},
+                ),
+                keep_inputs=True,
+            )
+        )
+    cases.append(
+        Case(
+            "double",
+            (np.array([1.0, -3.0]),),
+            partial(check, "double(double(double([1, -3])))", [8.0, -24.0], {}),
+            repeat=3,
+            repeat_into=0,
+        )
+    )
     return cases
 '''
 
-ANSWER = "def double(values):\n    ### BEGIN SOLUTION\n    return 2 * np.asarray(values)\n    ### END SOLUTION"
+ANSWER = (
+    "def double(values):\n    ### BEGIN SOLUTION\n    return 2 * "
+    "np.asarray(values)\n    ### END SOLUTION"
+)
 ADDS_TWO = "def double(values):\n    return np.asarray(values) + 2"
 IN_PLACE = "def double(values):\n    values *= 2\n    return values"
 
@@ -75,7 +104,9 @@ def tiny_notebook(answer):
 
 @pytest.fixture
 def course(tmp_path, monkeypatch):
-    """A temporary course with the ``tiny`` assignment written and released; its module found by the grader."""
+    """A temporary course with the ``tiny`` assignment written and released; its module
+    found by the grader.
+    """
     assert sandbox.bwrap_available(), (
         "bubblewrap must work here, as for convviz-grade autograde"
     )
@@ -109,7 +140,8 @@ def test_a_new_assignment_is_released_validated_and_graded_from_one_source(
     assert "BEGIN HIDDEN TESTS" not in released.read_text()
     assert cases.drift("tiny", source, released) == []
 
-    # The notebook's hidden tests: the solution passes, a usual mistake is named, an input changed fails.
+    # The notebook's hidden tests: the solution passes, a usual mistake is named, an
+    # input changed fails.
     assert validate(source, timeout=120) == 0
     assert re.search(
         r"double\s+PASSED\s+\(visible \+ hidden tests\)", capsys.readouterr().out
@@ -183,7 +215,9 @@ def test_a_new_assignment_s_hidden_tests_name_the_mistake_under_nbgrader_autogra
 
 
 def test_in_the_kernel_each_case_gets_what_the_worker_sends_back(course, tmp_path):
-    """The notebook's path (cases.outputs_of) and the worker's give the same outputs for every case."""
+    """The notebook's path (cases.outputs_of) and the worker's give the same outputs for
+    every case.
+    """
     assignment = grading.Assignment(
         "tiny", course.root / "solutions" / "tiny" / "tiny.ipynb"
     )

@@ -1,4 +1,5 @@
-"""convviz-grade autograde end to end: a fabricated class of honest, cheating and faulty work.
+"""convviz-grade autograde end to end: a fabricated class of honest, cheating and faulty
+work.
 
 Every student's expected score is asserted exactly (the class and its
 expected scores: ``fabricated_class.py``).
@@ -15,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from convviz_grade import cli, sandbox
-from course import Course
+from course import Course, autograde_arguments, segmentation_course
 from fabricated_class import EXPECTED, REPOSITORY, SOURCE, write_class
 
 
@@ -25,45 +26,16 @@ def graded(tmp_path_factory):
         "bubblewrap must work here: `apt-get install bubblewrap` (make test does it)"
     )
     root = tmp_path_factory.mktemp("course")
-    course = Course(root, gradebook=False)  # convviz-grade autograde creates it
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation", root / "solutions" / "segmentation"
-    )
+    # convviz-grade autograde creates the gradebook
+    course = segmentation_course(root, gradebook=False)
     submissions = write_class(tmp_path_factory.mktemp("submissions"))
     assert cli.main(["release", "segmentation", "--course-dir", str(root)]) == 0
     assert (root / "exercises" / "segmentation" / "segmentation.ipynb").is_file()
     output = io.StringIO()
-    exit_code = cli.main(
-        [
-            "autograde",
-            "segmentation",
-            "--submissions",
-            str(submissions),
-            "--course-dir",
-            str(root),
-            "--timeout",
-            "8",
-            "--memory",
-            "2048",
-            "--jobs",
-            "2",
-            "--no-progress",
-        ],
-        stream=output,
-    )
+    options = ["--timeout", "8", "--memory", "2048", "--jobs", "2"]
+    arguments = autograde_arguments(root, submissions, *options)
+    exit_code = cli.main(arguments, stream=output)
     return course, exit_code, output.getvalue()
-
-
-def results_of(course, student):
-    path = (
-        course.root
-        / "grading"
-        / "autograded"
-        / student
-        / "segmentation"
-        / "convviz_grade.json"
-    )
-    return json.loads(path.read_text())
 
 
 @pytest.mark.slow
@@ -76,7 +48,7 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
         "test_mean_iou": (min(points, 1.0), 1.0),
         "hidden_mean_iou": (max(points - 1.0, 0.0), 2.0),
     }
-    (function,) = results_of(course, student)["functions"]
+    (function,) = course.graded_results("segmentation", student)["functions"]
     assert (function["score"], function["status"]) == (points, status), function[
         "message"
     ]
@@ -85,7 +57,10 @@ def test_every_student_gets_exactly_the_expected_score(graded, student):
 @pytest.mark.slow
 def test_failures_are_explained(graded):
     course, _, _ = graded
-    message = lambda student: results_of(course, student)["functions"][0]["message"]  # noqa: E731
+
+    def message(student):
+        return course.graded_results("segmentation", student)["functions"][0]["message"]
+
     assert "pixel accuracy" in message("dave_wrong")
     assert "ModuleNotFoundError" in message(
         "erin_imports_reference"
@@ -125,15 +100,8 @@ def test_export_has_one_row_per_student_and_function_with_a_status(graded, tmp_p
 
     with open(out) as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == [
-        "student",
-        "assignment",
-        "notebook",
-        "function",
-        "score",
-        "max_score",
-        "status",
-    ]
+    header = "student,assignment,notebook,function,score,max_score,status"
+    assert ",".join(rows[0]) == header
     got = {row["student"]: (float(row["score"]), row["status"]) for row in rows}
     assert got == EXPECTED
     assert all(
@@ -206,7 +174,9 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
         "convviz-grade: mean_iou failed, 0 / 3 points\n"
     )
     assert text.rstrip("\n").endswith(
-        results_of(course, "dave_wrong")["functions"][0]["message"].rstrip("\n")
+        course.graded_results("segmentation", "dave_wrong")["functions"][0][
+            "message"
+        ].rstrip("\n")
     )
     assert "pixel accuracy" in text
     # The answer cells are the student's, untouched.
@@ -228,11 +198,12 @@ def test_formgrader_finds_the_submitted_notebook_with_the_verdict_in_its_test_ce
 
 
 @pytest.mark.slow
-def test_formgrader_counts_every_submission_as_autograded_and_none_as_needing_manual_grading(
+def test_formgrader_counts_every_submission_autograded_none_for_manual_grading(
     graded,
 ):
-    # What formgrader's pages show comes from nbgrader's own API: its "# Submissions" column reads
-    # the submitted folder, and a submission is autograded when its timestamps agree.
+    # What formgrader's pages show comes from nbgrader's own API: its "# Submissions"
+    # column reads the submitted folder, and a submission is autograded when its
+    # timestamps agree.
     from convviz_grade.autograde import Course as ConfiguredCourse
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
@@ -357,7 +328,8 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(
     assert (tables, version) == _schema(tmp_path / "nbgrader.db")
     assert len(tables) > 10 and version == [(nbgrader.api.get_alembic_version(),)]
 
-    # nbgrader uses it as its own, without stamping it again; a second call leaves it as it is.
+    # nbgrader uses it as its own, without stamping it again; a second call leaves it as
+    # it is.
     def no_alembic():
         raise AssertionError("nbgrader read the alembic head again")
 
@@ -370,7 +342,9 @@ def test_the_gradebook_convviz_creates_is_the_one_nbgrader_creates(
 
 
 def _gradebook_rows(path):
-    """Every row of every table, nbgrader's random ids taken out (they differ between any two runs)."""
+    """Every row of every table, nbgrader's random ids taken out (they differ between
+    any two runs).
+    """
     with sqlite3.connect(path) as connection:
         names = [
             name
@@ -468,12 +442,15 @@ def test_register_fails_with_nbgrader_s_own_error_and_leaves_the_working_directo
     "log, reason",
     [
         (
-            '[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File "x.py", line 1\n'
-            "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] There was an error processing assignment",
+            "[INFO] Converting\n[ERROR] Traceback (most recent call last):\n  File "
+            '"x.py", line 1\n'
+            "jsonschema.exceptions.ValidationError: Duplicate grade id: a\n[ERROR] "
+            "There was an error processing assignment",
             "ValidationError: Duplicate grade id: a",
         ),
         (
-            "[INFO] Converting\n[ERROR] There was an error processing assignment 'x'\n\n",
+            "[INFO] Converting\n[ERROR] There was an error processing assignment "
+            "'x'\n\n",
             "[ERROR] There was an error processing assignment 'x'",
         ),
         ("", "nbgrader logged nothing"),

@@ -29,7 +29,8 @@ def test_generated_class_has_every_kind(tmp_path):
 def test_benchmark_prints_four_throughputs_and_the_startup_split():
     out = io.StringIO()
     # One student (a correct one) shows every line, each grader's start-up included;
-    # test_generated_class_has_every_kind checks the four kinds of a class, the class tests their grading.
+    # test_generated_class_has_every_kind checks the four kinds of a class, the class
+    # tests their grading.
     timings = benchmark.run("segmentation", 1, stream=out)
     assert set(timings) == {
         "nbgrader autograde",

@@ -30,9 +30,11 @@ def assignment():
 @pytest.mark.parametrize(
     "fault",
     [
-        "def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):\n"
+        "def gradient_ascent_step(feature_extractor, image, filter_index, "
+        "learning_rate):\n"
         "    while True:\n        pass\n",
-        "import os\ndef gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):\n"
+        "import os\ndef gradient_ascent_step(feature_extractor, image, filter_index, "
+        "learning_rate):\n"
         "    os._exit(3)\n",
         "while True:\n    pass\n",
     ],

@@ -8,28 +8,18 @@ from convviz_grade.assignments import architecture, gradcam
 
 
 def test_block_shape_errors_get_the_projection_hints():
-    pooled = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 32),
-        None,
-        {"pooling": True},
-        "block",
+    def block(filters, pooling):
+        """A block case on a (1, 8, 8, 16) input."""
+        x = np.zeros((1, 8, 8, 16))
+        return grading.Case(
+            "residual_block", (x, filters), None, {"pooling": pooling}, "block"
+        )
+
+    pooled, widened, same = block(32, True), block(32, False), block(16, False)
+    error = (
+        "ValueError: Inputs have incompatible shapes. Received shapes (4, 4, 32) "
+        "and (8, 8, 16)"
     )
-    widened = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 32),
-        None,
-        {"pooling": False},
-        "block",
-    )
-    same = grading.Case(
-        "residual_block",
-        (np.zeros((1, 8, 8, 16)), 16),
-        None,
-        {"pooling": False},
-        "block",
-    )
-    error = "ValueError: Inputs have incompatible shapes. Received shapes (4, 4, 32) and (8, 8, 16)"
     assert "strides=2" in architecture.explain_error(pooled, error)
     assert "1x1 Conv2D to `filters` channels" in architecture.explain_error(
         widened, error

@@ -1,4 +1,6 @@
-"""The fork server: one sandboxed Python per job, a fresh child per run, nothing carried from one to the next."""
+"""The fork server: one sandboxed Python per job, a fresh child per run, nothing carried
+from one to the next.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +11,17 @@ import numpy as np
 import pytest
 from convviz_grade import sandbox
 
-# Student A leaves everything it can behind: a patched NumPy, a file in its own folder, in the slot
-# and in $HOME, a module-level global, a big allocation, and a daemon that escaped its process group.
+# Student A leaves everything it can behind: a patched NumPy, a file in its own folder,
+# in the slot and in $HOME, a module-level global, a big allocation, and a daemon that
+# escaped its process group.
 STUDENT_A = """
 import os, subprocess, sys, time
+
 np.mean = lambda *args, **kwargs: 42.0
 np.LEFT_BY_A = "yes"
-open(os.path.join(os.path.dirname(os.getcwd()), "left-in-slot.txt"), "w").write("A was here")
+open(os.path.join(os.path.dirname(os.getcwd()), "left-in-slot.txt"), "w").write(
+    "A was here"
+)
 open(os.path.join(os.environ["HOME"], "left-in-home.txt"), "w").write("A was here")
 HOG = bytearray(200 * 2**20)
 if os.fork() == 0:
@@ -23,20 +29,23 @@ if os.fork() == 0:
     if os.fork() == 0:
         while True:
             try:
-                open(os.path.join(os.path.dirname(os.getcwd()), "daemon.txt"), "a").write("tick")
+                open(
+                    os.path.join(os.path.dirname(os.getcwd()), "daemon.txt"), "a"
+                ).write("tick")
             except OSError:
                 pass
             time.sleep(0.05)
     os._exit(0)
 time.sleep(0.3)
 
+
 def report():
     return np.array([1.0])
 """
 
-# Student B reports what it finds, as numbers:
-# [np.mean patched, np has A's attribute, slot holds anything but B's own files, a process other than
-#  the server (PID 1) and B itself, B's memory limit as asked (MB), /tmp writable]
+# Student B reports what it finds, as numbers: [np.mean patched, np has A's attribute,
+# slot holds anything but B's own files, a process other than the server (PID 1) and B
+# itself, B's memory limit as asked (MB), /tmp writable]
 STUDENT_B = """
 import os, resource
 
@@ -68,9 +77,10 @@ def report():
 """
 
 
-def fill(folder, source):
+def fill(folder, source, prelude="import numpy as np\n"):
+    """A worker's slot: ``source`` defines ``report()``, the one case calls it."""
     (folder / "student.json").write_text(
-        json.dumps({"prelude": "import numpy as np\n", "cells": [source]})
+        json.dumps({"prelude": prelude, "cells": [source]})
     )
     (folder / "task.json").write_text(
         json.dumps(
@@ -165,7 +175,8 @@ def test_a_folder_outside_the_slot_is_refused(server, tmp_path):
 
 
 def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
-    # The prelude raises: the server never says it is ready; the grader then starts a process per run.
+    # The prelude raises: the server never says it is ready; the grader then starts a
+    # process per run.
     server = sandbox.ForkServer(
         tmp_path / "slot0", prelude="raise SystemExit(5)\n", isolation="bwrap"
     )
@@ -179,19 +190,24 @@ def test_a_server_that_cannot_start_is_marked_unusable(tmp_path):
 
 USES_TENSORFLOW = """
 def report():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, kernel_initializer="ones")]
+    )
     x = tf.constant([[1.0, 2.0, 3.0]])
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.reduce_sum(model(x))
-    return np.concatenate([model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]])
+    return np.concatenate(
+        [model.predict(x.numpy(), verbose=0)[0], tape.gradient(y, x).numpy()[0]]
+    )
 """
 
 
 @pytest.mark.slow
 def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
-    # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool exists
-    # yet (it checks that it is single-threaded), so each child starts TensorFlow's runtime itself.
+    # The server imports Keras and TensorFlow before forking; no TensorFlow thread pool
+    # exists yet (it checks that it is single-threaded), so each child starts
+    # TensorFlow's runtime itself.
     server = sandbox.ForkServer(
         tmp_path / "slot0",
         prelude="import numpy as np\nimport keras\nimport tensorflow as tf\n",
@@ -202,25 +218,7 @@ def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
         for name in ("a", "b"):
             folder = server.slot / name
             folder.mkdir()
-            (folder / "student.json").write_text(
-                json.dumps({"prelude": server.prelude, "cells": [USES_TENSORFLOW]})
-            )
-            (folder / "task.json").write_text(
-                json.dumps(
-                    {
-                        "cases": [
-                            {
-                                "id": "c0",
-                                "function": "report",
-                                "kind": "call",
-                                "args": [],
-                                "kwargs": {},
-                            }
-                        ]
-                    }
-                )
-            )
-            np.savez(folder / "inputs.npz")
+            fill(folder, USES_TENSORFLOW, server.prelude)
             result = server.run(folder, timeout=120, memory_bytes=4 * 2**30)
             assert result is not None and result.returncode == 0, result and result.log
             assert np.load(folder / "outputs" / "c0.npy").tolist() == [
@@ -239,9 +237,10 @@ def test_children_of_a_server_that_imported_tensorflow_run_keras(tmp_path):
 def test_a_server_that_dies_before_reading_its_prelude_is_a_failed_start(
     tmp_path, monkeypatch
 ):
-    # The race CI met once: bwrap could not run Python and exited before the prelude was written.
-    # Here the server's Python is /bin/false and Popen returns only once it has exited, so writing
-    # the prelude meets a closed pipe every time: the start fails as a silent server's does.
+    # The race CI met once: bwrap could not run Python and exited before the prelude was
+    # written. Here the server's Python is /bin/false and Popen returns only once it has
+    # exited, so writing the prelude meets a closed pipe every time: the start fails as
+    # a silent server's does.
     import subprocess as real_subprocess
 
     class ExitedFirst(real_subprocess.Popen):

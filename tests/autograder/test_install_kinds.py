@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from convviz_grade import sandbox
-from course import Course
+from course import autograde_arguments, segmentation_course
 from fabricated_class import EXPECTED, REPOSITORY, write_class
 
 TEST_VENV_BIN = Path(sys.executable).parent
@@ -42,7 +42,8 @@ def run(command, **kwargs):
         **kwargs,
     )
     assert result.returncode == 0, (
-        f"{' '.join(map(str, command))} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+        f"{' '.join(map(str, command))} "
+        f"failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     )
     return result
 
@@ -71,7 +72,9 @@ def wheel(tmp_path_factory):
 
 
 def throwaway_venv(location, wheel):
-    """A venv at ``location`` with the wheel installed and the test venv's dependencies reachable."""
+    """A venv at ``location`` with the wheel installed and the test venv's dependencies
+    reachable.
+    """
     run([sys.executable, "-m", "venv", "--without-pip", location])
     relative = Path(sysconfig.get_path("purelib")).relative_to(
         sysconfig.get_path("data")
@@ -128,18 +131,14 @@ def graded_by_wheels(wheel, tmp_path_factory):
                 ]
             ).stdout.split()
             root = tmp_path_factory.mktemp("course")
-            course = Course(
-                root, gradebook=False
-            )  # the installed convviz-grade creates it
-            shutil.copytree(
-                REPOSITORY / "solutions" / "segmentation",
-                root / "solutions" / "segmentation",
-            )
+            # the installed convviz-grade creates the gradebook
+            course = segmentation_course(root, gradebook=False)
             submissions = write_class(
                 tmp_path_factory.mktemp("submissions"),
                 installed_reference_file=own_site / "convviz_ref" / "segmentation.py",
             )
-            # A user's shell: the throwaway venv first, then the test venv (nbgrader's alembic lives there).
+            # A user's shell: the throwaway venv first, then the test venv (nbgrader's
+            # alembic lives there).
             environment = dict(
                 os.environ,
                 PATH=os.pathsep.join(
@@ -152,25 +151,13 @@ def graded_by_wheels(wheel, tmp_path_factory):
             )
             grading = subprocess.Popen(
                 [
-                    str(part)
-                    for part in (
-                        location / "bin" / "convviz-grade",
-                        "autograde",
-                        "segmentation",
-                        "--submissions",
-                        submissions,
-                        "--course-dir",
+                    str(location / "bin" / "convviz-grade"),
+                    *autograde_arguments(
                         root,
-                        "--hide",
-                        REPOSITORY,
-                        "--timeout",
-                        "8",
-                        "--memory",
-                        "2048",
-                        "--jobs",
-                        "2",
-                        "--no-progress",
-                    )
+                        submissions,
+                        *("--hide", REPOSITORY, "--timeout", "8", "--memory", "2048"),
+                        *("--jobs", "2"),
+                    ),
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -184,7 +171,7 @@ def graded_by_wheels(wheel, tmp_path_factory):
                 environment=environment,
                 process=grading,
             )
-        for kind, entry in kinds.items():
+        for entry in kinds.values():
             stdout, stderr = entry["process"].communicate(timeout=1800)
             entry["grading"] = subprocess.CompletedProcess(
                 entry["process"].args, entry["process"].returncode, stdout, stderr

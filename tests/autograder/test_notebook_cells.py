@@ -1,4 +1,6 @@
-"""The notebook rules, and one source for every assignment's hidden tests (the drift test)."""
+"""The notebook rules, and one source for every assignment's hidden tests (the drift
+test).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from convviz_grade.release import list_assignments
 from course import REPOSITORY
 from notebooks import ADD_HIDDEN, ADD_SOLUTION, ADD_VISIBLE, code, notebook
 
-# Assignments whose hidden cells do not yet run their grading cases; each fails the drift test
-# until it is converted (see the README's "Adding an assignment"). None left.
+# Assignments whose hidden cells do not yet run their grading cases; each fails the
+# drift test until it is converted (see the README's "Adding an assignment"). None left.
 NOT_YET_ONE_SOURCE = set()
 
 

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 from convviz_grade import cli
-from course import Course
+from course import (
+    assert_solution_and_blank_scores,
+    autograde_arguments,
+    segmentation_course,
+    submit_solution_and_blank,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -29,99 +34,34 @@ def postgres():
     folder = Path(tempfile.mkdtemp(prefix="convviz-postgres-"))
     shutil.chown(folder, "postgres")
     folder.chmod(0o755)
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        as_postgres
-        + [
-            str(pg_bin / "initdb"),
-            "-D",
-            str(folder / "data"),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        as_postgres
-        + [
-            str(pg_bin / "pg_ctl"),
-            "-D",
-            str(folder / "data"),
-            "-l",
-            str(folder / "log"),
-            "-o",
-            f"-k {folder} -p 54329 -h ''",
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
+
+    def as_postgres(tool, *args, check=True):
+        """Run PostgreSQL's ``tool`` as the postgres user."""
+        command = ["runuser", "-u", "postgres", "--", str(pg_bin / tool)]
+        return subprocess.run([*command, *args], check=check, capture_output=True)
+
+    data, port = str(folder / "data"), "54329"
+    as_postgres("initdb", "-D", data, "-A", "trust", "-U", "postgres")
+    server = f"-k {folder} -p {port} -h ''"
+    as_postgres(
+        "pg_ctl", "-D", data, "-l", str(folder / "log"), "-o", server, "-w", "start"
     )
     try:
-        subprocess.run(
-            as_postgres
-            + [str(pg_bin / "createdb"), "-h", str(folder), "-p", "54329", "gradebook"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port=54329"
+        as_postgres("createdb", "-h", str(folder), "-p", port, "gradebook")
+        yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port={port}"
     finally:
-        subprocess.run(
-            as_postgres
-            + [
-                str(pg_bin / "pg_ctl"),
-                "-D",
-                str(folder / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-        )
+        as_postgres("pg_ctl", "-D", data, "-m", "immediate", "stop", check=False)
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
 def test_autograde_and_export_with_a_postgresql_gradebook(postgres, tmp_path):
-    course = Course(
-        tmp_path / "course", db_url=postgres, gradebook=False
-    )  # convviz-grade creates it
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        course.root / "solutions" / "segmentation",
-    )
-    submissions = tmp_path / "submissions"
-    for student, source in [("ann", "solutions"), ("ben", "exercises")]:
-        folder = submissions / student / "segmentation"
-        folder.mkdir(parents=True)
-        shutil.copy(REPOSITORY / source / "segmentation" / "segmentation.ipynb", folder)
-    assert (
-        cli.main(
-            [
-                "autograde",
-                "segmentation",
-                "--submissions",
-                str(submissions),
-                "--course-dir",
-                str(course.root),
-                "--jobs",
-                "2",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    assert course.scores("segmentation", "ann") == {
-        "test_mean_iou": (1.0, 1.0),
-        "hidden_mean_iou": (2.0, 2.0),
-    }
-    assert course.scores("segmentation", "ben") == {
-        "test_mean_iou": (0.0, 1.0),
-        "hidden_mean_iou": (0.0, 2.0),
-    }
+    # convviz-grade creates the gradebook
+    course = segmentation_course(tmp_path / "course", postgres, gradebook=False)
+    submissions = submit_solution_and_blank(tmp_path / "submissions")
+    arguments = autograde_arguments(course.root, submissions, "--jobs", "2")
+    assert cli.main(arguments) == 0
+    assert_solution_and_blank_scores(course)
     out = tmp_path / "grades.csv"
     assert (
         cli.main(["export", "--out", str(out), "--course-dir", str(course.root)]) == 0

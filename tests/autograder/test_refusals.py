@@ -1,17 +1,17 @@
-"""What the grader refuses: the course's own packages, with or without a sandbox, and a class it cannot grade."""
+"""What the grader refuses: the course's own packages, with or without a sandbox, and a
+class it cannot grade.
+"""
 
 from __future__ import annotations
 
 import io
-import json
-import shutil
 import sqlite3
 import sys
 
 import nbformat
 import pytest
 from convviz_grade import cli, locations, sandbox, worker
-from course import Course
+from course import autograde_arguments, segmentation_course
 from fabricated_class import (
     CLASS,
     PIXEL_ACCURACY,
@@ -30,11 +30,7 @@ CHEATS = [
 
 
 def make_course(tmp_path, source_notebook=None):
-    course = Course(tmp_path / "course")
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        course.root / "solutions" / "segmentation",
-    )
+    course = segmentation_course(tmp_path / "course")
     if source_notebook is not None:
         nbformat.write(
             source_notebook,
@@ -51,28 +47,15 @@ def put(submissions, student, notebook):
 
 def autograde(course, submissions, *options):
     output = io.StringIO()
-    code = cli.main(
-        [
-            "autograde",
-            "segmentation",
-            "--submissions",
-            str(submissions),
-            "--course-dir",
-            str(course.root),
-            "--timeout",
-            "8",
-            "--memory",
-            "2048",
-            "--no-progress",
-            *options,
-        ],
-        stream=output,
-    )
+    limits = ["--timeout", "8", "--memory", "2048"]
+    arguments = autograde_arguments(course.root, submissions, *limits, *options)
+    code = cli.main(arguments, stream=output)
     return code, output.getvalue()
 
 
 def test_the_worker_refuses_the_same_packages_the_sandbox_hides():
-    # worker.py is copied into the sandbox and imports nothing of ours: its list is its own.
+    # worker.py is copied into the sandbox and imports nothing of ours: its list is its
+    # own.
     assert worker.PROTECTED_PACKAGES == locations.PROTECTED_PACKAGES
 
 
@@ -96,7 +79,8 @@ def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_agai
     kinds = [
         (kind, path) for kind, path in operations if path.startswith(str(tmp_path))
     ]
-    # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package hidden again.
+    # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package
+    # hidden again.
     assert ("tmpfs", "/tmp") in operations
     assert kinds == [("ro-bind", str(venv)), ("tmpfs", str(package))]
     assert operations.index(("tmpfs", "/tmp")) < operations.index(
@@ -114,7 +98,8 @@ def test_without_isolation_importing_the_course_scores_what_blank_scores(tmp_pat
     code, output = autograde(course, submissions, "--isolation", "none")
     assert code == 0, output
     assert output.startswith(
-        "note: --isolation none: student code runs with the grader's file and network access"
+        "note: --isolation none: student code runs with the grader's file and network "
+        "access"
     )
     for student in [*CHEATS, "carol_blank"]:
         assert course.scores("segmentation", student) == {
@@ -129,15 +114,7 @@ def test_without_isolation_importing_the_course_scores_what_blank_scores(tmp_pat
         == 0
     )
     for student in CHEATS:
-        results = (
-            course.root
-            / "grading"
-            / "autograded"
-            / student
-            / "segmentation"
-            / "convviz_grade.json"
-        )
-        (function,) = json.loads(results.read_text())["functions"]
+        (function,) = course.graded_results("segmentation", student)["functions"]
         assert function["status"] == "failed"
         assert "cannot be imported while grading" in function["message"], function[
             "message"
@@ -187,7 +164,8 @@ def test_a_solution_that_fails_its_own_grading_stops_before_any_student(tmp_path
     assert code == 2
     (line,) = output.strip().splitlines()
     assert line.startswith(
-        "error: the instructor's solution segmentation.ipynb does not pass its own grading "
+        "error: the instructor's solution segmentation.ipynb does not pass its own "
+        "grading "
         "(mean_iou: "
     ), line
     assert line.endswith("so no student was graded"), line

@@ -1,4 +1,6 @@
-"""What student code can see and do inside the sandbox: nothing of the course, no network."""
+"""What student code can see and do inside the sandbox: nothing of the course, no
+network.
+"""
 
 import json
 from pathlib import Path
@@ -8,9 +10,10 @@ from convviz_grade import sandbox
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
-# A "student" function that reports what it can reach, as numbers:
-# [repository visible (beyond the virtualenv Python runs from), solutions readable, course visible, gradebook readable,
-#  other student's notebook readable, network connection made, convviz_ref importable]
+# A "student" function that reports what it can reach, as numbers: [repository visible
+# (beyond the virtualenv Python runs from), solutions readable, course visible,
+# gradebook readable, other student's notebook readable, network connection made,
+# convviz_ref importable]
 SPY = """
 def spy(course, gradebook, neighbour, repository):
     import importlib, os, socket
@@ -24,7 +27,8 @@ def spy(course, gradebook, neighbour, repository):
             return True
     return np.array([
         can(lambda: set(os.listdir(repository)) - {".venv"}),  # Python's own venv stays
-        can(lambda: open(os.path.join(repository, "solutions", "filters", "filters.ipynb")).read()),
+        can(lambda: open(os.path.join(repository, "solutions", "filters",
+                                      "filters.ipynb")).read()),
         can(lambda: len(os.listdir(course)) > 0),
         can(lambda: open(gradebook, "rb").read(1)),
         can(lambda: open(neighbour).read()),
@@ -89,7 +93,8 @@ def test_under_bubblewrap_student_code_reaches_nothing(tmp_path):
 
 
 def test_without_isolation_the_same_code_reaches_everything_but_the_import(tmp_path):
-    # The control, and what the README says remains without bubblewrap (no network here anyway):
-    # every file is readable, but the worker still refuses to import convviz_ref.
+    # The control, and what the README says remains without bubblewrap (no network here
+    # anyway): every file is readable, but the worker still refuses to import
+    # convviz_ref.
     seen = run_spy(tmp_path, "none", lambda course, root: [])
     assert seen[:5] == [1.0] * 5 and seen[6] == 0.0

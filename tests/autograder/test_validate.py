@@ -105,12 +105,14 @@ def test_corrupt_notebook_is_reported_not_raised(tmp_path, capsys):
 def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept(
     tmp_path, capfd
 ):
-    # The kernel imports TensorFlow (start-up lines on its stderr) and a cell writes to sys.stderr:
-    # the terminal shows neither, and the cell's text is in the executed notebook, where it belongs.
+    # The kernel imports TensorFlow (start-up lines on its stderr) and a cell writes to
+    # sys.stderr: the terminal shows neither, and the cell's text is in the executed
+    # notebook, where it belongs.
     from convviz_grade.validate import execute
 
     cell = code(
-        "import sys\nimport tensorflow as tf\ntf.constant(1.0)\nprint('cell note', file=sys.stderr)"
+        "import sys\nimport tensorflow as tf\ntf.constant(1.0)\nprint('cell note', "
+        "file=sys.stderr)"
     )
     path = write(tmp_path, notebook(cell))
     executed = execute(path, timeout=120)
@@ -124,8 +126,9 @@ def test_the_kernel_s_own_stderr_stays_off_the_terminal_but_cells_stderr_is_kept
     ]
 
 
-# nbgrader's own validator, as JupyterLab's Validate button and `nbgrader validate` run it in a course
-# folder: the course's configuration makes stderr in a passing test cell no failure.
+# nbgrader's own validator, as JupyterLab's Validate button and `nbgrader validate` run
+# it in a course folder: the course's configuration makes stderr in a passing test cell
+# no failure.
 WARNS_AND_PASSES = graded(
     "test_add",
     "import sys, warnings\nwarnings.warn('a harmless warning')\n"
@@ -161,7 +164,8 @@ def test_nbgrader_validate_counts_stderr_in_a_passing_test_cell_as_no_failure(tm
         tmp_path / "course", notebook(ADD_SOLUTION, WARNS_AND_PASSES)
     )
     assert "Success! Your notebook passes all the tests." in output, output
-    # The control: without the course's setting, nbgrader's own rule fails the same cell.
+    # The control: without the course's setting, nbgrader's own rule fails the same
+    # cell.
     control = nbgrader_validate(
         tmp_path / "control",
         notebook(ADD_SOLUTION, WARNS_AND_PASSES),
@@ -174,7 +178,8 @@ def test_nbgrader_validate_counts_stderr_in_a_passing_test_cell_as_no_failure(tm
 def test_nbgrader_validate_still_fails_a_failing_test_cell(tmp_path):
     failing = graded(
         "test_add",
-        "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, 'expected 3'",
+        "import sys\nprint('about to fail', file=sys.stderr)\nassert add(1, 1) == 3, "
+        "'expected 3'",
     )
     output = nbgrader_validate(tmp_path, notebook(ADD_SOLUTION, failing))
     assert "VALIDATION FAILED" in output and "expected 3" in output, output

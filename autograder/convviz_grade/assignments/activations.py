@@ -1,4 +1,5 @@
-"""The ``activations`` assignment: random small models and activations, and the usual mistakes.
+"""The ``activations`` assignment: random small models and activations, and the usual
+mistakes.
 
 The hidden tests of ``solutions/activations/activations.ipynb`` compare a
 student's ``channel_grid`` with :func:`convviz_ref.activations.channel_grid`
@@ -17,10 +18,12 @@ on the seeded activations made here. :func:`grid_mistakes` returns
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import keras
 import numpy as np
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import activations as reference
 
 IMAGE_SIZE = 16
@@ -28,7 +31,8 @@ IMAGE_SIZE = 16
 
 
 def random_model(seed, *, image_size=IMAGE_SIZE):
-    """A tiny seeded activation model: the outputs of ``conv1``, ``pool1`` and ``conv2``.
+    """A tiny seeded activation model: the outputs of ``conv1``, ``pool1`` and
+    ``conv2``.
 
     ``conv1`` (16 filters) and ``conv2`` (20 filters) are 3x3 ReLU
     convolutions without padding, ``pool1`` a 2x2 max pooling; the model is
@@ -38,27 +42,10 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
     """
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    x = keras.layers.Conv2D(
-        16,
-        3,
-        activation="relu",
-        name="conv1",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 1),
-        bias_initializer=keras.initializers.RandomUniform(
-            -0.3, 0.2, seed=seed * 10 + 2
-        ),
-    )(x)
+    conv = partial(random_inputs.seeded_conv, bias_range=(-0.3, 0.2))
+    x = conv(16, "conv1", kernel_seed=seed * 10 + 1, bias_seed=seed * 10 + 2)(x)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = keras.layers.Conv2D(
-        20,
-        3,
-        activation="relu",
-        name="conv2",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 3),
-        bias_initializer=keras.initializers.RandomUniform(
-            -0.3, 0.2, seed=seed * 10 + 4
-        ),
-    )(x)
+    x = conv(20, "conv2", kernel_seed=seed * 10 + 3, bias_seed=seed * 10 + 4)(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool_all")(x)
     outputs = keras.layers.Dense(3, activation="softmax", name="predictions")(x)
     model = keras.Model(inputs, outputs, name=f"random_convnet_{seed}")
@@ -66,15 +53,15 @@ def random_model(seed, *, image_size=IMAGE_SIZE):
 
 
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
-    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(
-        np.float32
-    )
+    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size,
+    3)``.
+    """
+    return random_inputs.uniform_images(seed, num_images, image_size)
 
 
 def random_activation(seed, *, height=7, width=6, channels=11):
-    """A seeded stand-in for one layer's activation, float32 ``(1, height, width, channels)``.
+    """A seeded stand-in for one layer's activation, float32 ``(1, height, width,
+    channels)``.
 
     ReLU of scaled normal noise (skewed, with outliers beyond 2 standard
     deviations, as real activations have), where channel 1 is all zeros (a
@@ -109,7 +96,9 @@ def _tile(
     background=0,
     column_major=False,
 ):
-    """Lay out ``tile_of(channel)`` (None for blank) like the reference, with variations."""
+    """Lay out ``tile_of(channel)`` (None for blank) like the reference, with
+    variations.
+    """
     height, width, channels = activation.shape
     rows = -(-channels // images_per_row)
     shape = (
@@ -138,7 +127,9 @@ def _tile(
 
 
 def grid_mistakes(activation, images_per_row=16):
-    """The usual wrong versions of ``channel_grid``: ``{hint: wrong grid}`` (uint8 ndarray)."""
+    """The usual wrong versions of ``channel_grid``: ``{hint: wrong grid}`` (uint8
+    ndarray).
+    """
     activation = np.array(activation, dtype=np.float32)
     if activation.ndim == 4:
         activation = activation[0]
@@ -192,9 +183,8 @@ def grid_mistakes(activation, images_per_row=16):
                 activation, ipr, by_max
             ),
             "cast to uint8 before clipping": _tile(activation, ipr, cast_first),
-            "standardized the whole layer at once instead of each channel on its own": _tile(
-                activation, ipr, whole_layer
-            ),
+            "standardized the whole layer at once instead of each channel on its "
+            "own": _tile(activation, ipr, whole_layer),
             "left out the 1-pixel separator between tiles": _tile(
                 activation, ipr, correct, gap=0
             ),
@@ -207,16 +197,17 @@ def grid_mistakes(activation, images_per_row=16):
             "placed the channels column by column instead of row by row": _tile(
                 activation, ipr, correct, column_major=True
             ),
-            "gave constant channels a grey tile (128) instead of leaving them blank (0)": _tile(
-                activation, ipr, grey_blank
-            ),
-            "missed a constant channel whose float32 std is a tiny round-off instead of 0 "
+            "gave constant channels a grey tile (128) instead of leaving them blank "
+            "(0)": _tile(activation, ipr, grey_blank),
+            "missed a constant channel whose float32 std is a tiny round-off instead "
+            "of 0 "
             "(test channel.max() == channel.min(), not std == 0)": _tile(
                 activation, ipr, std_test
             ),
         }
     expected = reference.channel_grid(activation, ipr)
-    # A variation that changes nothing on this input is no mistake here (e.g. no constant channel).
+    # A variation that changes nothing on this input is no mistake here (e.g. no
+    # constant channel).
     return {
         hint: wrong
         for hint, wrong in mistakes.items()
@@ -242,7 +233,8 @@ def _lazy_import(name):
 
 keras = _lazy_import("keras")
 """
-"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out).
+"""The imports of the notebook's setup cell that a solution may rely on (the course's
+own modules left out).
 
 ``keras`` is imported on first use: ``channel_grid`` rarely needs it, and importing it
 would take the worker 3 to 5 s per submission instead of 0.3 s.
@@ -258,7 +250,8 @@ def _visible_activation():
 
 
 def grading_cases():
-    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     The notebook's visible tests (the hand-computed 2-channel grids, a dead
     channel, clipping, the shape on ``small_convnet``'s ``pool2``), then the
@@ -285,7 +278,8 @@ def grading_cases():
         check_true(
             "channel_grid",
             grid.shape == (91, 367) and grid.dtype == np.uint8,
-            f"expected shape (91, 367) and dtype uint8, got {grid.shape} and {grid.dtype}",
+            f"expected shape (91, 367) and dtype uint8, got {grid.shape} and "
+            f"{grid.dtype}",
         )
 
     cases = []
@@ -392,5 +386,6 @@ def grading_cases():
             ),
         )
     )
-    # channel_grid must never change its input (the notebook's tests check it; so does the grader).
+    # channel_grid must never change its input (the notebook's tests check it; so does
+    # the grader).
     return [replace(case, keep_inputs=True) for case in cases]

@@ -81,24 +81,34 @@ def build_block(
     Raises:
         AssertionError: if the block cannot be built or run, with the likely cause.
     """
-    call = f"residual_block(x of shape {(None, *input_shape)}, filters={filters}, pooling={pooling})"
+    call = (
+        f"residual_block(x of shape {(None, *input_shape)}, filters={filters}, "
+        f"pooling={pooling})"
+    )
     inputs = keras.Input(input_shape)
     try:
         outputs = block_function(inputs, filters, pooling=pooling, name=name)
     except NotImplementedError:
         raise  # not written yet: validate reports it as such
     except Exception as error:
-        message = f"{call} could not be built: {type(error).__name__}: {str(error).strip()[:300]}"
+        message = (
+            f"{call} could not be built: {type(error).__name__}: "
+            f"{str(error).strip()[:300]}"
+        )
         if pooling:
             message += (
-                "\n  hint: when the body pools, the residual must shrink too: a 1x1 Conv2D "
-                "with strides=2 and padding='same' (the usual cause: no projection, or one "
+                "\n  hint: when the body pools, the residual must shrink too: a 1x1 "
+                "Conv2D "
+                "with strides=2 and padding='same' (the usual cause: no projection, or "
+                "one "
                 "without strides)."
             )
         elif input_shape[-1] != filters:
             message += (
-                "\n  hint: when the number of channels changes, x and the body's output have "
-                "different shapes: project the residual with a 1x1 Conv2D to `filters` channels."
+                "\n  hint: when the number of channels changes, x and the body's "
+                "output have "
+                "different shapes: project the residual with a 1x1 Conv2D to `filters` "
+                "channels."
             )
         raise AssertionError(message) from None
     if outputs is None:
@@ -121,14 +131,18 @@ def _projection(residual, filters, pooling, name):
     )(residual)
 
 
+def _conv(x, filters, name, activation="relu"):
+    """A 3x3 same-padded ``Conv2D`` named ``name``, applied to ``x``."""
+    conv = layers.Conv2D(filters, 3, activation=activation, padding="same", name=name)
+    return conv(x)
+
+
 def _relu_after_add(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
-    x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv2")(x)
+    x = _conv(x, filters, f"{name}_conv1")
+    x = _conv(x, filters, f"{name}_conv2", activation=None)
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     if pooling or residual.shape[-1] != filters:
@@ -139,13 +153,9 @@ def _relu_after_add(
 def _residual_after_first_conv(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv1")
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv2")
     if pooling:
         x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
         residual = _projection(residual, filters, pooling, name)
@@ -156,12 +166,8 @@ def _pool_2x2(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
     residual = x
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv1"
-    )(x)
-    x = layers.Conv2D(
-        filters, 3, activation="relu", padding="same", name=f"{name}_conv2"
-    )(x)
+    x = _conv(x, filters, f"{name}_conv1")
+    x = _conv(x, filters, f"{name}_conv2")
     if pooling:
         x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     if pooling or residual.shape[-1] != filters:
@@ -170,9 +176,12 @@ def _pool_2x2(
 
 
 MISTAKEN_BLOCKS = {
-    "applied the second ReLU after the addition instead of inside the body (before adding)": _relu_after_add,
-    "took the residual after the first convolution instead of from the block's input": _residual_after_first_conv,
-    "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, padding='same')": _pool_2x2,
+    "applied the second ReLU after the addition instead of inside the body (before "
+    "adding)": _relu_after_add,
+    "took the residual after the first convolution instead of from the block's "
+    "input": _residual_after_first_conv,
+    "pooled with MaxPooling2D(2) instead of MaxPooling2D(3, strides=2, "
+    "padding='same')": _pool_2x2,
 }
 """Wrong blocks that build and run, each under the hint that names it."""
 
@@ -183,16 +192,28 @@ def block_mistakes(input_shape, filters, *, pooling=False, seed=0):
     Mistakes that give exactly the reference's output here (a 2x2 pooling
     on a trial without pooling, say) are left out.
     """
-    expected = build_block(
-        reference.residual_block, input_shape, filters, pooling=pooling, seed=seed
-    ).output
+
+    def run(function):
+        return build_block(
+            function, input_shape, filters, pooling=pooling, seed=seed
+        ).output
+
+    return _differing_outputs(run, AssertionError)
+
+
+def _differing_outputs(run, errors):
+    """``{hint: run(block)}`` of the mistaken blocks whose output differs from the
+    reference's.
+
+    ``run(block_function)`` gives a block's output; a block whose run raises
+    ``errors`` is left out.
+    """
+    expected = run(reference.residual_block)
     mistakes = {}
     for hint, function in MISTAKEN_BLOCKS.items():
         try:
-            output = build_block(
-                function, input_shape, filters, pooling=pooling, seed=seed
-            ).output
-        except AssertionError:
+            output = run(function)
+        except errors:
             continue
         if output.shape != expected.shape or not np.allclose(
             output, expected, rtol=1e-4, atol=1e-5
@@ -204,17 +225,17 @@ def block_mistakes(input_shape, filters, *, pooling=False, seed=0):
 def count_mistakes(
     kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
 ):
-    """What the usual counting mistakes give: ``{hint: count}``, those that differ from the right count."""
+    """What the usual counting mistakes give: ``{hint: count}``, those that differ from
+    the right count.
+    """
     right = reference.count_conv_params(
         kernel_size, in_channels, out_channels, separable=separable, use_bias=use_bias
     )
     bias = out_channels if use_bias else 0
     k2 = kernel_size * kernel_size
     candidates = {
-        "counted k * k * in_channels * out_channels for the separable convolution too": k2
-        * in_channels
-        * out_channels
-        + bias,
+        "counted k * k * in_channels * out_channels for the separable convolution "
+        "too": k2 * in_channels * out_channels + bias,
         "forgot the out_channels biases when use_bias is true": right - bias,
         "counted the depthwise step with out_channels filters (k * k * out_channels)": (
             k2 * out_channels + in_channels * out_channels + bias
@@ -231,7 +252,7 @@ def count_mistakes(
 def keras_param_count(
     kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
 ):
-    """Keras' own count: ``count_params()`` of a built Conv2D or SeparableConv2D layer."""
+    """Keras' own count: ``count_params()`` of a built (Separable)Conv2D layer."""
     kind = layers.SeparableConv2D if separable else layers.Conv2D
     layer = kind(out_channels, kernel_size, use_bias=use_bias)
     layer.build((None, 8, 8, in_channels))
@@ -246,7 +267,8 @@ PRELUDE = (
     "import keras\n"
     "from keras import layers\n"
 )
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
 
 ``library_residual_block`` (``convviz_ref.models.residual_block``) is not
 given: the given lines of ``residual_block`` call it only when
@@ -288,13 +310,15 @@ COUNT_TRIALS = [
     (5, 12, 36),
     (7, 6, 20),
 ]
-"""The hidden trials of ``count_conv_params``, each with and without separable and bias."""
+"""The hidden trials of ``count_conv_params``, each with and without separable and bias.
+"""
 
 
 def run_block_like_the_worker(
     block_function, array, filters, *, weights_seed=0, **kwargs
 ):
-    """What the grading worker computes for a ``block`` case: ``(output, parameter count)``.
+    """What the grading worker computes for a ``block`` case: ``(output, parameter
+    count)``.
 
     The one-block model is built and given weights by
     :func:`convviz_grade.worker.run_block` itself (weights by kernel shape,
@@ -314,26 +338,18 @@ def run_block_like_the_worker(
 
 
 def block_mistakes_on(array, filters, *, weights_seed=0, **kwargs):
-    """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint: output}``.
+    """What the mistaken blocks output on ``array`` as the worker runs them: ``{hint:
+    output}``.
 
     Those that cannot be built, or give the reference's output, are left out.
     """
-    expected, _ = run_block_like_the_worker(
-        reference.residual_block, array, filters, weights_seed=weights_seed, **kwargs
-    )
-    mistakes = {}
-    for hint, function in MISTAKEN_BLOCKS.items():
-        try:
-            output, _ = run_block_like_the_worker(
-                function, array, filters, weights_seed=weights_seed, **kwargs
-            )
-        except Exception:
-            continue
-        if output.shape != expected.shape or not np.allclose(
-            output, expected, rtol=1e-4, atol=1e-5
-        ):
-            mistakes[hint] = output
-    return mistakes
+
+    def run(function):
+        return run_block_like_the_worker(
+            function, array, filters, weights_seed=weights_seed, **kwargs
+        )[0]
+
+    return _differing_outputs(run, Exception)
 
 
 def _check_block(what, expected, expected_params, mistakes, outputs):
@@ -347,11 +363,14 @@ def _check_block(what, expected, expected_params, mistakes, outputs):
     )
     params = outputs.get("params")
     params = None if params is None else np.asarray(params)
+    if params is None:
+        got = "none"
+    else:
+        got = f"{int(params):,}" if params.shape == () else params.shape
     check_true(
         what,
         params is not None and params.shape == () and int(params) == expected_params,
-        f"expected {expected_params:,} parameters, got "
-        f"{'none' if params is None else (f'{int(params):,}' if params.shape == () else params.shape)}",
+        f"expected {expected_params:,} parameters, got {got}",
     )
     check_array(
         what,
@@ -367,17 +386,15 @@ def _check_count(label, expected, mistakes, check_int, outputs):
     from convviz_grade.checks import check_array, check_true
 
     check_array(label, outputs["value"], expected, rtol=0, atol=0, mistakes=mistakes)
-    if check_int:
-        dtype = np.asarray(outputs["value"]).dtype
-        check_true(
-            "count_conv_params",
-            np.issubdtype(dtype, np.integer),
-            f"expected an int (a number of weights), got a value of dtype {dtype}",
-        )
+    dtype = np.asarray(outputs["value"]).dtype
+    if check_int and not np.issubdtype(dtype, np.integer):
+        message = f"expected an int (a number of weights), got a value of dtype {dtype}"
+        check_true("count_conv_params", False, message)
 
 
 def grading_cases():
-    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     ``residual_block`` (kind ``block``): the notebook's visible shapes (input
     (8, 8, 16) to 16 channels, to 32 with pooling, and the (1, 4, 4, 16)
@@ -420,7 +437,10 @@ def grading_cases():
         for shape, filters, pooling, seed, weights_seed in BLOCK_TRIALS
     ]
     for shape, filters, pooling, array, weights_seed, name, visible in blocks:
-        what = f"residual_block(x of shape {(None,) + shape}, filters={filters}, pooling={pooling})"
+        what = (
+            f"residual_block(x of shape {(None,) + shape}, filters={filters}, "
+            f"pooling={pooling})"
+        )
         kwargs = {"pooling": pooling, "name": name}
         expected, params = run_block_like_the_worker(
             reference.residual_block,
@@ -477,7 +497,10 @@ def grading_cases():
         for separable in (False, True):
             for use_bias in (False, True):
                 options = {"separable": separable, "use_bias": use_bias}
-                label = f"count_conv_params({k}, {cin}, {cout}, separable={separable}, use_bias={use_bias})"
+                label = (
+                    f"count_conv_params({k}, {cin}, {cout}, "
+                    f"separable={separable}, use_bias={use_bias})"
+                )
                 expected = reference.count_conv_params(k, cin, cout, **options)
                 if expected != keras_param_count(
                     k, cin, cout, **options
@@ -504,18 +527,22 @@ def grading_cases():
 
 
 def explain_error(case, message):
-    """A hint for an error raised while building the student's block (see :mod:`convviz_grade.grading`)."""
+    """A hint for an error raised while building the student's block (see
+    :mod:`convviz_grade.grading`).
+    """
     if case.function != "residual_block" or "shape" not in message.lower():
         return None
     array, filters = case.args
     if case.kwargs.get("pooling"):
         return (
-            "when the body pools, the residual must shrink too: a 1x1 Conv2D with strides=2 and "
+            "when the body pools, the residual must shrink too: a 1x1 Conv2D with "
+            "strides=2 and "
             "padding='same' (the usual cause: no projection, or one without strides)."
         )
     if array.shape[-1] != filters:
         return (
-            "when the number of channels changes, x and the body's output have different shapes: "
+            "when the number of channels changes, x and the body's output have "
+            "different shapes: "
             "project the residual with a 1x1 Conv2D to `filters` channels."
         )
     return None

@@ -1,4 +1,5 @@
-"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual mistakes.
+"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual
+mistakes.
 
 The tests compare the student's ``integrated_gradients`` and
 ``gradcam_plus_plus`` with :mod:`convviz_ref.attribution`, and
@@ -24,10 +25,10 @@ the same model in every process:
 >>> maps.shape, masks.shape, sorted(np.unique(masks).tolist())
 ((2, 4, 4), (2, 24, 24), [0, 1, 2])
 
-One source for the hidden tests: :func:`function_cases` builds every case of
-one function (the notebook's visible ones, then the hidden ones);
-:func:`grading_cases` is all of them, and the notebook's hidden-test cells run
-the hidden ones in the student's kernel with :func:`convviz_grade.cases.run_hidden_cases`.
+One source for the hidden tests: :func:`function_cases` builds every case of one
+function (the notebook's visible ones, then the hidden ones); :func:`grading_cases` is
+all of them, and the notebook's hidden-test cells run the hidden ones in the student's
+kernel with :func:`convviz_grade.cases.run_hidden_cases`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import attribution as reference
 from convviz_ref import faithfulness as reference_faithfulness
 
@@ -54,6 +56,14 @@ LAST_CONV = "last_conv_act"
 """Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
 
 IMAGE_SIZE = 12
+CLASSIFIER = {
+    "heads": ("linear", "softmax"),
+    "filters": (6, 8),
+    "stream": 17,
+    "head_scale": 3.0,
+    "last_conv": LAST_CONV,
+}
+"""The heads, sizes and seed stream of :func:`random_classifier`'s models."""
 MASK_SIZE = 24
 BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_ref.data
 
@@ -62,67 +72,26 @@ BACKGROUND = 1  # the trimaps' background (0 object, 2 contour), as in convviz_r
 
 
 def random_classifier(seed, *, head="linear", num_classes=3, image_size=IMAGE_SIZE):
-    """A tiny classifier with seeded weights.
+    """:func:`random_inputs.tiny_classifier` with 6 and 8 filters (``conv1`` 10x10).
 
-    Rescaling(1/255), Conv2D(6, 3) + ReLU (``conv1``, 10x10), MaxPooling (5x5),
-    Conv2D(8, 3, same) then a separate ReLU named ``last_conv_act``, Flatten
-    (so the gradient differs from cell to cell), then a Dense head of
-    ``num_classes`` units: linear (``head="linear"``, the logits) or softmax.
-
-    Returns:
-        An uncompiled Functional ``keras.Model``.
+    ``head``: "linear" (the logits) or "softmax", over ``num_classes`` classes.
     """
-    if head not in ("linear", "softmax"):
-        raise ValueError(f"head must be 'linear' or 'softmax', got {head!r}")
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(6, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(8, 3, padding="same", name="last_conv")(x)
-    x = layers.Activation("relu", name=LAST_CONV)(x)
-    x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(
-        num_classes,
-        activation=None if head == "linear" else "softmax",
-        name="predictions",
-    )(x)
-    model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
-    rng = np.random.default_rng([seed, 17])
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            kernel, bias = weights
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            scale = (3.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights(
-                [
-                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
-                ]
-            )
-    return model
+    return random_inputs.tiny_classifier(
+        seed, head, num_classes, image_size, **CLASSIFIER
+    )
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
-    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a smooth blob plus noise."""
-    rng = np.random.default_rng([seed, 19])
-    grid = np.linspace(-1, 1, image_size)
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    images = np.empty((n, image_size, image_size, 3), np.float32)
-    for index in range(n):
-        centre = rng.uniform(-0.6, 0.6, size=2)
-        blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.2)
-        images[index] = np.clip(
-            blob[..., None] * rng.uniform(0, 255, 3)
-            + rng.uniform(0, 80, images.shape[1:]),
-            0,
-            255,
-        )
-    return images
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: a blob plus noise."""
+    return random_inputs.blob_images(
+        seed, n, image_size, stream=19, width=0.2, noise=80
+    )
 
 
 def random_trimaps(rng, n, size=MASK_SIZE):
-    """``n`` int32 trimaps ``(n, size, size)``: one or two discs (0 inside, 2 a contour band, 1 background)."""
+    """``n`` int32 trimaps ``(n, size, size)``: one or two discs (0 inside, 2 a contour
+    band, 1 background).
+    """
     yy, xx = np.mgrid[:size, :size] + 0.5
     masks = np.full((n, size, size), BACKGROUND, np.int32)
     for mask in masks:
@@ -136,7 +105,8 @@ def random_trimaps(rng, n, size=MASK_SIZE):
 
 
 def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.5):
-    """Seeded maps ``(n, *grid)`` (smooth bumps; some of their values negative) and trimaps ``(n, size, size)``.
+    """Seeded maps ``(n, *grid)`` (smooth bumps; some of their values negative) and
+    trimaps ``(n, size, size)``.
 
     ``negative`` is the share of the map's range below zero (0: a map >= 0 up
     to the noise).
@@ -159,7 +129,8 @@ def random_maps_and_masks(seed, n=8, grid=(4, 4), size=MASK_SIZE, *, negative=0.
     return maps, masks
 
 
-# ------------------------------------------------------------------ the mistakes, written out
+# ------------------------------------------------------------------ the mistakes,
+# written out
 
 
 def _classes(model, images, class_index):
@@ -211,22 +182,34 @@ def _trapezoid(gradients):
     return np.einsum("s,ns...->n...", weights, gradients)
 
 
-def _class_mistakes(classes, with_classes):
-    """The mistakes of ``class_index=None``: one class for every image instead of each image's own.
+def _class_mistakes(classes, with_classes, model, images, class_index):
+    """The mistakes of the explained classes, ``{hint: wrong result}``.
 
     ``with_classes(classes)`` gives the method's result for those classes.
-    Where the first image's top class is 0 the two mistakes are one, named once.
+    With a ``class_index``: ignoring it (each image's top class instead), where
+    that differs. With ``class_index=None``: one class for every image instead
+    of each image's own; where the first image's top class is 0 the two
+    mistakes are one, named once.
     """
     mistakes = {}
+    if class_index is not None:
+        top = _classes(model, images, None)
+        if np.any(top != classes):
+            mistakes[
+                "ignored class_index (explained each image's top class instead)"
+            ] = with_classes(top)
+        return mistakes
     if np.any(classes != classes[0]):
         if classes[0] == 0:
             mistakes[
-                "explained class 0 (here also the first image's top class) for every image instead of "
+                "explained class 0 (here also the first image's top class) for every "
+                "image instead of "
                 "each image's own top class"
             ] = with_classes(np.zeros_like(classes))
         else:
             mistakes[
-                "explained the first image's top class for every image instead of each image's own"
+                "explained the first image's top class for every image instead of each "
+                "image's own"
             ] = with_classes(np.full_like(classes, classes[0]))
     if np.any(classes != 0) and classes[0] != 0:
         mistakes["explained class 0 instead of each image's top class"] = with_classes(
@@ -236,7 +219,8 @@ def _class_mistakes(classes, with_classes):
 
 
 def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
-    """What the usual mistakes give for ``integrated_gradients`` on these inputs: ``{hint: attributions}``.
+    """What the usual mistakes give for ``integrated_gradients`` on these inputs:
+    ``{hint: attributions}``.
 
     Mistakes that give the right attributions here are left out by the cases
     (see :func:`_distinct`).
@@ -248,12 +232,13 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     alphas = np.linspace(0, 1, steps + 1)
     gradients = _path_gradients(model, images, baseline_array, classes, alphas)
     mistakes = {
-        "left out the factor (x - baseline) (returned the averaged gradients)": _trapezoid(
-            gradients
-        ),
-        "summed by the left rule (the steps points from the baseline, missing the image's endpoint) "
+        "left out the factor (x - baseline) (returned the averaged "
+        "gradients)": _trapezoid(gradients),
+        "summed by the left rule (the steps points from the baseline, missing the "
+        "image's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, :-1].mean(axis=1),
-        "summed by the right rule (the steps points up to the image, missing the baseline's endpoint) "
+        "summed by the right rule (the steps points up to the image, missing the "
+        "baseline's endpoint) "
         "instead of the trapezoid rule": difference * gradients[:, 1:].mean(axis=1),
         "took the gradient at the baseline only": difference * gradients[:, 0],
         "took the gradient at the image only (gradient times input)": difference
@@ -261,7 +246,8 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
     }
     if steps > 1:
         mistakes[
-            "integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of steps"
+            "integrated over steps - 1 intervals (np.linspace(0, 1, steps)) instead of "
+            "steps"
         ] = difference * _trapezoid(
             _path_gradients(
                 model, images, baseline_array, classes, np.linspace(0, 1, steps)
@@ -273,14 +259,7 @@ def ig_mistakes(model, images, class_index=None, baseline=None, steps=32):
             _path_gradients(model, images, baseline_array, wrong_classes, alphas)
         )
 
-    if class_index is None:
-        mistakes.update(_class_mistakes(classes, with_classes))
-    else:
-        top = _classes(model, images, None)
-        if np.any(top != classes):
-            mistakes[
-                "ignored class_index (explained each image's top class instead)"
-            ] = with_classes(top)
+    mistakes.update(_class_mistakes(classes, with_classes, model, images, class_index))
     if baseline is not None:
         black = np.zeros_like(images)
         mistakes["ignored the baseline (integrated from a black image)"] = (
@@ -321,7 +300,9 @@ def _plus_plus(maps, gradients, *, activation_sum=True, relu=True, over_channels
 
 
 def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
-    """What the usual mistakes give for ``gradcam_plus_plus`` on these inputs: ``{hint: raw maps}``."""
+    """What the usual mistakes give for ``gradcam_plus_plus`` on these inputs: ``{hint:
+    raw maps}``.
+    """
     classes = _classes(model, images, class_index)
     maps, gradients = _maps_and_gradients(model, images, layer_name, classes)
     right = _plus_plus(maps, gradients).sum(axis=-1)
@@ -336,25 +317,27 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
             maps * (naive * np.maximum(gradients, 0)).sum(axis=(1, 2), keepdims=True)
         ).sum(axis=-1)
     mistakes = {
-        "used Grad-CAM's weights (the mean gradient of each channel) instead of Grad-CAM++'s": (
-            maps * gradients.mean(axis=(1, 2), keepdims=True)
-        ).sum(axis=-1),
-        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = 1/2)": _plus_plus(
-            maps, gradients, activation_sum=False
-        ).sum(axis=-1),
+        "used Grad-CAM's weights (the mean gradient of each channel) instead of "
+        "Grad-CAM++'s": (maps * gradients.mean(axis=(1, 2), keepdims=True)).sum(
+            axis=-1
+        ),
+        "left the sum of the activations out of the alphas (a = g^2 / (2 g^2) = "
+        "1/2)": _plus_plus(maps, gradients, activation_sum=False).sum(axis=-1),
         "left out the ReLU of the gradient in the weights (w_k = sum a g)": _plus_plus(
             maps, gradients, relu=False
         ).sum(axis=-1),
-        "summed the activations over the channels too (sum over a, b and k) instead of over each channel's grid": _plus_plus(
-            maps, gradients, over_channels=True
-        ).sum(axis=-1),
-        "averaged the weighted maps over the channels instead of summing them": _plus_plus(
-            maps, gradients
-        ).mean(axis=-1),
-        "applied a ReLU to the map and divided it by its maximum (the function returns the raw map)": np.divide(
+        "summed the activations over the channels too (sum over a, b and k) instead of "
+        "over each channel's grid": _plus_plus(maps, gradients, over_channels=True).sum(
+            axis=-1
+        ),
+        "averaged the weighted maps over the channels instead of summing "
+        "them": _plus_plus(maps, gradients).mean(axis=-1),
+        "applied a ReLU to the map and divided it by its maximum (the function returns "
+        "the raw map)": np.divide(
             positive, peaks, out=np.zeros_like(positive), where=peaks > 0
         ),
-        "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 there": naive,
+        "divided 0 by 0 where the denominator is 0 (NaN); the alphas are 0 "
+        "there": naive,
     }
 
     def with_classes(wrong_classes):
@@ -362,14 +345,7 @@ def gradcam_plus_plus_mistakes(model, images, class_index=None, *, layer_name):
             *_maps_and_gradients(model, images, layer_name, wrong_classes)
         ).sum(axis=-1)
 
-    if class_index is None:
-        mistakes.update(_class_mistakes(classes, with_classes))
-    else:
-        top = _classes(model, images, None)
-        if np.any(top != classes):
-            mistakes[
-                "ignored class_index (explained each image's top class instead)"
-            ] = with_classes(top)
+    mistakes.update(_class_mistakes(classes, with_classes, model, images, class_index))
     return mistakes
 
 
@@ -393,7 +369,9 @@ def _hits(masks, rows, cols, counts):
 
 
 def pointing_mistakes(maps, masks):
-    """What the usual mistakes give for ``pointing_game`` on these inputs: ``{hint: fraction}``."""
+    """What the usual mistakes give for ``pointing_game`` on these inputs: ``{hint:
+    fraction}``.
+    """
     maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
     n, (height, width) = len(masks), masks.shape[1:]
 
@@ -410,12 +388,14 @@ def pointing_mistakes(maps, masks):
     grid_rows = ((cell_rows + 0.5) * height / maps.shape[1]).astype(int)
     grid_cols = ((cell_cols + 0.5) * width / maps.shape[2]).astype(int)
     mistakes = {
-        "took the peak on the map's own grid (the centre pixel of its cell) instead of on the map "
+        "took the peak on the map's own grid (the centre pixel of its cell) instead of "
+        "on the map "
         "upsampled to the mask": _hits(masks, grid_rows, grid_cols, on_object),
         "counted only the object's inside (0) as a hit, not its contour (2)": _hits(
             masks, rows, cols, lambda labels: labels == 0
         ),
-        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the background, 2 the contour)": _hits(
+        "counted mask > 0 as the object (in the trimap 0 is the object, 1 the "
+        "background, 2 the contour)": _hits(
             masks, rows, cols, lambda labels: labels > 0
         ),
         "took the peak of the absolute values (the most negative value can win)": _hits(
@@ -453,27 +433,28 @@ def _energy(
 
 
 def energy_mistakes(maps, masks):
-    """What the usual mistakes give for ``energy_pointing_game`` on these inputs: ``{hint: share}``."""
+    """What the usual mistakes give for ``energy_pointing_game`` on these inputs:
+    ``{hint: share}``.
+    """
     maps, masks = np.asarray(maps, np.float32), np.asarray(masks)
     size = masks.shape[1:]
     upsampled = _resized(maps, size, "bicubic")
     mistakes = {
-        "took absolute values instead of the positive part (only positive mass counts)": _energy(
-            upsampled, masks, positive=np.abs
-        ),
+        "took absolute values instead of the positive part (only positive mass "
+        "counts)": _energy(upsampled, masks, positive=np.abs),
         "kept the negative values (no ReLU)": _energy(
             upsampled, masks, positive=lambda m: m
         ),
         "counted only the object's inside (0), not its contour (2)": _energy(
             upsampled, masks, counted=lambda labels: labels == 0
         ),
-        "pooled the mass of all the images (one ratio of sums) instead of averaging each image's share": _energy(
-            upsampled, masks, pooled=True
-        ),
+        "pooled the mass of all the images (one ratio of sums) instead of averaging "
+        "each image's share": _energy(upsampled, masks, pooled=True),
         "gave a map with no positive value NaN (0 / 0) instead of 0": _energy(
             upsampled, masks, nan_for_nothing=True
         ),
-        "applied the ReLU before upsampling instead of after (bicubic overshoot makes new negative values)": _energy(
+        "applied the ReLU before upsampling instead of after (bicubic overshoot makes "
+        "new negative values)": _energy(
             _resized(np.maximum(maps, 0), size, "bicubic"), masks, positive=lambda m: m
         ),
     }
@@ -483,7 +464,8 @@ def energy_mistakes(maps, masks):
         )
         if size[0] % maps.shape[1] == 0 and size[1] % maps.shape[2] == 0:
             mistakes[
-                "upsampled by repeating each cell (nearest neighbour) instead of bicubically"
+                "upsampled by repeating each cell (nearest neighbour) instead of "
+                "bicubically"
             ] = _energy(_resized(maps, size, "repeat"), masks)
     return mistakes
 
@@ -509,14 +491,16 @@ def reference_gradcam_plus_plus(model, images, class_index=None, *, layer_name):
 
 # ------------------------------------------------------------------ cases
 
-PRELUDE = (
-    "import matplotlib\n"
-    "import matplotlib.pyplot as plt\n"
-    "import numpy as np\n"
-    "import keras\n"
-    "import tensorflow as tf\n"
-)
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`)."""
+PRELUDE = """\
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import keras
+import tensorflow as tf
+"""
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
+"""
 
 IG_TRIALS = [
     # (model seed, head, number of images, class_index, baseline, steps)
@@ -527,7 +511,9 @@ IG_TRIALS = [
     (44, "softmax", 1, None, None, 1),
     (45, "linear", 2, None, ("random", 45), 20),
 ]
-"""The hidden trials of ``integrated_gradients`` (the images: ``random_images(seed, n)``)."""
+"""The hidden trials of ``integrated_gradients`` (the images: ``random_images(seed,
+n)``).
+"""
 
 GRADCAM_PLUS_PLUS_TRIALS = [
     # (model seed, head, number of images, class_index, layer_name)
@@ -541,7 +527,8 @@ GRADCAM_PLUS_PLUS_TRIALS = [
 """The hidden trials of ``gradcam_plus_plus``."""
 
 POINTING_TRIALS = [
-    # (seed, number of maps, map grid); masks MASK_SIZE x MASK_SIZE, square as the library needs
+    # (seed, number of maps, map grid); masks MASK_SIZE x MASK_SIZE, square as the
+    # library needs
     (60, 10, (4, 4)),
     (61, 10, (3, 3)),
     (62, 10, (6, 6)),
@@ -553,7 +540,9 @@ POINTING_TRIALS = [
 
 
 def _distinct(mistakes, expected, rtol, atol):
-    """The mistakes whose result differs from the expected one beyond the check's tolerance."""
+    """The mistakes whose result differs from the expected one beyond the check's
+    tolerance.
+    """
     expected = np.asarray(expected, np.float64)
     kept = {}
     for hint, wrong in mistakes.items():
@@ -598,7 +587,7 @@ def _case(
 
 
 def _array_tolerance(expected):
-    """float32 round-off of raw attributions: relative to the largest value of the case."""
+    """float32 round-off of raw attributions, relative to the case's largest value."""
     return 1e-4, 1e-5 * float(np.abs(expected).max()) + 1e-12
 
 
@@ -606,7 +595,8 @@ SCALAR_TOLERANCE = (1e-5, 1e-7)
 
 
 def visible_ig_model():
-    """The visible tests' model: ``y_c = sum_ij w_c[i, j, ch] x[i, j, ch]^2``, no bias, on 2x2x3 images.
+    """The visible tests' model: ``y_c = sum_ij w_c[i, j, ch] x[i, j, ch]^2``, no bias,
+    on 2x2x3 images.
 
     Its gradient is ``2 w_c x``, linear along the path, so the trapezoid rule
     is exact and ``IG = w_c (x^2 - x'^2)`` by hand.
@@ -651,7 +641,8 @@ VISIBLE_IG_IMAGES = np.array(
 
 
 def visible_cam_model():
-    """The visible tests' Grad-CAM++ model: the input is the feature map ``maps``; a linear head on Flatten.
+    """The visible tests' Grad-CAM++ model: the input is the feature map ``maps``; a
+    linear head on Flatten.
 
     ``d y_c / d A[i, j, k]`` is the head's weight ``G_c[i, j, k]``.
     """
@@ -667,7 +658,9 @@ def visible_cam_model():
 
 
 VISIBLE_CAM_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
-"""(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum 4)."""
+"""(1, 2, 2, 2): channels A0 = [[1, 2], [3, 4]] (sum 10) and A1 = [[4, 0], [0, 0]] (sum
+4).
+"""
 
 VISIBLE_CAM_GRADIENTS = np.array(
     [
@@ -682,11 +675,13 @@ VISIBLE_CAM_GRADIENTS = np.array(
     ],
     np.float32,
 )
-"""The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class."""
+"""The head's weights, shape (2 classes, 2, 2, 2 channels): the gradients of each class.
+"""
 
 
 def visible_maps_and_masks():
-    """The pointing games' visible inputs: seven 4x4 trimaps and seven 2x2 maps, one quadrant per map cell.
+    """The pointing games' visible inputs: seven 4x4 trimaps and seven 2x2 maps, one
+    quadrant per map cell.
 
     Each quadrant of a mask is all one label, so wherever the upsampled peak
     falls inside the hot cell's quadrant, it lands on that label.
@@ -726,7 +721,9 @@ def visible_maps_and_masks():
 
 
 def visible_energy_inputs():
-    """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible trimaps."""
+    """Two 4x4 maps at the masks' own size (no upsampling), and the first two visible
+    trimaps.
+    """
     _, masks = visible_maps_and_masks()
     maps = np.array(
         [
@@ -749,10 +746,12 @@ def visible_energy_inputs():
 
 
 def function_cases(function):
-    """Every case of one graded function: the notebook's visible tests, then the hidden ones.
+    """Every case of one graded function: the notebook's visible tests, then the hidden
+    ones.
 
-    One source: :func:`grading_cases` grades with all of them, and the
-    notebook's hidden-test cell runs the hidden ones (:func:`convviz_grade.cases.run_hidden_cases`).
+    One source: :func:`grading_cases` grades with all of them, and the notebook's
+    hidden-test cell runs the hidden ones
+    (:func:`convviz_grade.cases.run_hidden_cases`).
     """
     builders = {
         "integrated_gradients": _ig_cases,
@@ -762,7 +761,8 @@ def function_cases(function):
     }
     if function not in builders:
         raise ValueError(
-            f"unknown function {function!r}; the graded functions: {', '.join(FUNCTIONS)}"
+            f"unknown function {function!r}; the graded functions: "
+            f"{', '.join(FUNCTIONS)}"
         )
     return builders[function]()
 
@@ -816,7 +816,8 @@ def _ig_cases():
         rtol, atol = _array_tolerance(expected)
         what = "no" if baseline_kind is None else baseline_kind[0]
         label = (
-            f"integrated_gradients(random {head} model, {n} image(s), class_index={class_index}, "
+            f"integrated_gradients(random {head} model, {n} image(s), "
+            f"class_index={class_index}, "
             f"{what} baseline, steps={steps})"
         )
         cases.append(
@@ -869,7 +870,8 @@ def _gradcam_plus_plus_cases():
         )
         rtol, atol = _array_tolerance(expected)
         label = (
-            f"gradcam_plus_plus(random {head} model, {n} image(s), class_index={class_index}, "
+            f"gradcam_plus_plus(random {head} model, {n} image(s), "
+            f"class_index={class_index}, "
             f"layer_name={layer_name!r})"
         )
         cases.append(
@@ -889,18 +891,34 @@ def _gradcam_plus_plus_cases():
     return cases
 
 
+def _game_case(game, maps, masks, label, expected, *, visible=False):
+    """A case of ``game`` (one of the pointing games) on ``maps`` and ``masks``."""
+    mistakes, (rtol, atol) = {
+        "pointing_game": (pointing_mistakes, (1e-9, 1e-12)),
+        "energy_pointing_game": (energy_mistakes, SCALAR_TOLERANCE),
+    }[game]
+    return _case(
+        game,
+        (maps, masks),
+        {},
+        label,
+        expected,
+        mistakes(maps, masks),
+        rtol=rtol,
+        atol=atol,
+        visible=visible,
+    )
+
+
 def _pointing_cases():
     maps, masks = visible_maps_and_masks()
     cases = [
-        _case(
+        _game_case(
             "pointing_game",
-            (maps, masks),
-            {},
+            maps,
+            masks,
             "pointing_game(seven 2x2 maps, 4x4 masks)",
             6 / 7,
-            pointing_mistakes(maps, masks),
-            rtol=1e-9,
-            atol=1e-12,
             visible=True,
         )
     ]
@@ -908,15 +926,12 @@ def _pointing_cases():
         maps, masks = random_maps_and_masks(seed, n, grid)
         label = f"pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
         cases.append(
-            _case(
+            _game_case(
                 "pointing_game",
-                (maps, masks),
-                {},
+                maps,
+                masks,
                 label,
                 reference_faithfulness.pointing_game(maps, masks),
-                pointing_mistakes(maps, masks),
-                rtol=1e-9,
-                atol=1e-12,
             )
         )
     return cases
@@ -925,29 +940,23 @@ def _pointing_cases():
 def _energy_cases():
     maps, masks = visible_energy_inputs()
     cases = [
-        _case(
+        _game_case(
             "energy_pointing_game",
-            (maps, masks),
-            {},
+            maps,
+            masks,
             "energy_pointing_game(two 4x4 maps, 4x4 masks)",
             (8 / 11 + 0) / 2,
-            energy_mistakes(maps, masks),
-            rtol=SCALAR_TOLERANCE[0],
-            atol=SCALAR_TOLERANCE[1],
             visible=True,
         )
     ]
     constant = np.full((1, 2, 2), 0.7, np.float32)
     cases.append(
-        _case(
+        _game_case(
             "energy_pointing_game",
-            (constant, masks[1:2]),
-            {},
+            constant,
+            masks[1:2],
             "energy_pointing_game(a constant 2x2 map, 4x4 mask)",
             4 / 16,
-            energy_mistakes(constant, masks[1:2]),
-            rtol=SCALAR_TOLERANCE[0],
-            atol=SCALAR_TOLERANCE[1],
             visible=True,
         )
     )
@@ -959,22 +968,20 @@ def _energy_cases():
             maps[0] = 0.0
         label = f"energy_pointing_game(random maps {maps.shape}, trimaps {masks.shape})"
         cases.append(
-            _case(
+            _game_case(
                 "energy_pointing_game",
-                (maps, masks),
-                {},
+                maps,
+                masks,
                 label,
                 reference_faithfulness.energy_pointing_game(maps, masks),
-                energy_mistakes(maps, masks),
-                rtol=SCALAR_TOLERANCE[0],
-                atol=SCALAR_TOLERANCE[1],
             )
         )
     return cases
 
 
 def grading_cases():
-    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`): every function's, in order.
+    """The cases ``convviz-grade autograde`` runs (see :mod:`convviz_grade.grading`):
+    every function's, in order.
 
     Each case asks for its array inputs back unchanged (``keep_inputs``).
     """

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import filters as reference
 
 IMAGE_SIZE = 16
@@ -32,7 +33,8 @@ CHANNELS = 16
 
 
 def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
-    """A tiny seeded convnet: ``rescaling``, then ``conv1`` and ``conv2`` (3x3, ReLU, no padding).
+    """A tiny seeded convnet: ``rescaling``, then ``conv1`` and ``conv2`` (3x3, ReLU, no
+    padding).
 
     Like the course's models it takes images in 0..255 and rescales inside.
     The biases are small and positive, so that most filters fire on a random
@@ -45,36 +47,33 @@ def random_model(seed, *, image_size=IMAGE_SIZE, channels=CHANNELS):
     inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     for number in (1, 2):
-        x = keras.layers.Conv2D(
+        x = random_inputs.seeded_conv(
             channels,
-            3,
-            activation="relu",
-            name=f"conv{number}",
-            kernel_initializer=keras.initializers.GlorotUniform(
-                seed=seed * 10 + number
-            ),
-            bias_initializer=keras.initializers.RandomUniform(
-                0.0, 0.2, seed=seed * 10 + 5 + number
-            ),
+            f"conv{number}",
+            kernel_seed=seed * 10 + number,
+            bias_seed=seed * 10 + 5 + number,
+            bias_range=(0.0, 0.2),
         )(x)
     return keras.Model(inputs, x, name=f"random_convnet_{seed}")
 
 
 def random_feature_extractor(seed, layer_name="conv2", **kwargs):
-    """:func:`random_model` cut at ``layer_name`` with :func:`convviz_ref.filters.build_feature_extractor`."""
+    """:func:`random_model` cut at ``layer_name`` with
+    :func:`convviz_ref.filters.build_feature_extractor`.
+    """
     return reference.build_feature_extractor(random_model(seed, **kwargs), layer_name)
 
 
 def random_images(seed, num_images=1, image_size=IMAGE_SIZE):
-    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size, 3)``."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 255.0, size=(num_images, image_size, image_size, 3)).astype(
-        np.float32
-    )
+    """Seeded uniform noise in 0..255, float32 ``(num_images, image_size, image_size,
+    3)``.
+    """
+    return random_inputs.uniform_images(seed, num_images, image_size)
 
 
 def random_pattern(seed, size=96):
-    """A seeded stand-in for an ascent result: float32 ``(size, size, 3)``, not in 0..255.
+    """A seeded stand-in for an ascent result: float32 ``(size, size, 3)``, not in
+    0..255.
 
     Smooth waves plus noise, with an offset and a spread that change with
     the seed, like the unclipped images gradient ascent returns.
@@ -151,7 +150,8 @@ def _gradient(
 
 
 def step_mistakes(feature_extractor, image, filter_index, learning_rate):
-    """The usual wrong versions of ``gradient_ascent_step``: ``{hint: wrong image}`` (ndarray).
+    """The usual wrong versions of ``gradient_ascent_step``: ``{hint: wrong image}``
+    (ndarray).
 
     Besides mistakes in the step itself, it lists the steps taken with a
     wrong ``compute_loss``, so that a failure caused by the loss says so.
@@ -163,12 +163,14 @@ def step_mistakes(feature_extractor, image, filter_index, learning_rate):
         + learning_rate * gradient,
         "stepped down the gradient (image - ...) instead of up": image
         - learning_rate * normalized,
-        "divided the gradient by its largest absolute value instead of its l2 norm": image
-        + learning_rate * gradient / tf.reduce_max(tf.abs(gradient)),
+        "divided the gradient by its largest absolute value instead of its l2 "
+        "norm": image + learning_rate * gradient / tf.reduce_max(tf.abs(gradient)),
     }
     for hint, (rows, cols, reduce) in _LOSS_MISTAKES.items():
         if reduce is tf.reduce_sum:
-            continue  # the sum's gradient is the mean's times a constant: normalized, they are equal
+            # the sum's gradient is the mean's times a constant: normalized, they are
+            # equal
+            continue
         _, wrong = _gradient(feature_extractor, image, filter_index, rows, cols)
         mistakes[f"used a compute_loss that {hint} (fix compute_loss first)"] = (
             image + learning_rate * (tf.math.l2_normalize(wrong))
@@ -181,7 +183,9 @@ def _crop(image, crop):
 
 
 def deprocess_mistakes(image, crop=25):
-    """The usual wrong versions of ``deprocess_image``: ``{hint: wrong picture}`` (ndarray)."""
+    """The usual wrong versions of ``deprocess_image``: ``{hint: wrong picture}``
+    (ndarray).
+    """
     image = np.array(image, dtype=np.float32)
     centered = image - image.mean()
     std = image.std()
@@ -194,9 +198,11 @@ def deprocess_mistakes(image, crop=25):
             image.max() == image.min()
         ):  # first: on a constant image, other mistakes give the same
             hint = (
-                "divided by a standard deviation of 0 (a constant image must give mid-grey 128)"
+                "divided by a standard deviation of 0 (a constant image must give "
+                "mid-grey 128)"
                 if std == 0
-                else "tested std > 0, which float32 round-off defeats on a constant image (test max == min)"
+                else "tested std > 0, which float32 round-off defeats on a constant "
+                "image (test max == min)"
             )
             mistakes[hint] = _crop(
                 np.clip(standardized * 64 + 128, 0, 255).astype(np.uint8), crop
@@ -209,7 +215,8 @@ def deprocess_mistakes(image, crop=25):
                 reference.deprocess_image(image, crop=0)[crop:, crop:]
             )
             mistakes[
-                "cropped before normalizing (take the mean and std over the whole image, then crop)"
+                "cropped before normalizing (take the mean and std over the whole "
+                "image, then crop)"
             ] = reference.deprocess_image(_crop(image, crop), crop=0)
         mistakes["cast to uint8 before clipping"] = _crop(
             np.clip((standardized * 64 + 128).astype(np.uint8), 0, 255), crop
@@ -226,8 +233,9 @@ def deprocess_mistakes(image, crop=25):
             crop,
         )
     expected = reference.deprocess_image(image, crop=crop).astype(np.int64)
-    # A mistake that changes no grey level by more than the tests' tolerance of 1 is no mistake here
-    # (e.g. cropping 5 pixels before normalizing barely moves the mean and std).
+    # A mistake that changes no grey level by more than the tests' tolerance of 1 is no
+    # mistake here (e.g. cropping 5 pixels before normalizing barely moves the mean and
+    # std).
     return {
         hint: wrong
         for hint, wrong in mistakes.items()
@@ -237,7 +245,9 @@ def deprocess_mistakes(image, crop=25):
 
 
 PRELUDE = "import numpy as np\nimport keras\nimport tensorflow as tf\n"
-"""The imports of the notebook's setup cell that a solution may rely on (the course's own modules left out)."""
+"""The imports of the notebook's setup cell that a solution may rely on (the course's
+own modules left out).
+"""
 
 
 def _identity_extractor():
@@ -254,7 +264,8 @@ def _visible_loss_image():
 
 
 def grading_cases():
-    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     For each function, the notebook's visible tests (the identity "extractor",
     the shipped ``small_convnet``'s ``conv3``, the hand-computed pictures), then
@@ -297,7 +308,8 @@ def grading_cases():
         check_true(
             "gradient_ascent_step",
             abs(length - 1275.0) < 0.1,
-            f"the step should move the image by learning_rate = 1275 (l2 distance), it moved {length:.6g}",
+            "the step should move the image by learning_rate = 1275 (l2 distance), it "
+            f"moved {length:.6g}",
         )
 
     def check_picture_shape(outputs):
@@ -305,7 +317,8 @@ def grading_cases():
         check_true(
             "deprocess_image",
             picture.shape == (46, 46, 3) and picture.dtype == np.uint8,
-            f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and {picture.dtype}",
+            f"expected shape (46, 46, 3) and dtype uint8, got {picture.shape} and "
+            f"{picture.dtype}",
         )
 
     shipped = load_pretrained("small_convnet").model
@@ -357,7 +370,8 @@ def grading_cases():
                     (extractor, images, index),
                     partial(
                         check,
-                        f"compute_loss (random model, {num_images} images, filter {index})",
+                        f"compute_loss (random model, {num_images} images, filter "
+                        f"{index})",
                         expected,
                         loss_mistakes(extractor, images, index),
                         loss_tolerances,
@@ -373,7 +387,8 @@ def grading_cases():
                 (conv2, images, index),
                 partial(
                     check,
-                    f"compute_loss (small_convnet conv2, {num_images} images, filter {index})",
+                    f"compute_loss (small_convnet conv2, {num_images} images, filter "
+                    f"{index})",
                     reference.compute_loss(conv2, images, index),
                     loss_mistakes(conv2, images, index),
                     loss_tolerances,
@@ -383,6 +398,21 @@ def grading_cases():
 
     # ---------------------------------------------------- gradient_ascent_step
     step_tolerances = {"rtol": 1e-4, "atol": 1e-3}  # values up to ~1500 in float32
+
+    def step_case(label, extractor, image, index, rate):
+        """A hidden case of one step, checked against the reference's step."""
+        return Case(
+            "gradient_ascent_step",
+            (extractor, image, index, rate),
+            partial(
+                check,
+                f"gradient_ascent_step ({label})",
+                reference.gradient_ascent_step(extractor, image, index, rate),
+                step_mistakes(extractor, image, index, rate),
+                step_tolerances,
+            ),
+        )
+
     start = tf.constant(np.zeros((1, 6, 6, 2), dtype=np.float32))
     expected = np.zeros((1, 6, 6, 2), dtype=np.float32)
     expected[0, 2:4, 2:4, 1] = 5.0
@@ -423,22 +453,11 @@ def grading_cases():
         (63, 73, 15, 100.0),
         (64, 74, 9, 1.0),
     ):
-        extractor = random_extractors[seed]
         image = tf.constant(random_images(image_seed, num_images=1))
-        cases.append(
-            Case(
-                "gradient_ascent_step",
-                (extractor, image, index, rate),
-                partial(
-                    check,
-                    f"gradient_ascent_step (random model, filter {index}, learning_rate {rate:g})",
-                    reference.gradient_ascent_step(extractor, image, index, rate),
-                    step_mistakes(extractor, image, index, rate),
-                    step_tolerances,
-                ),
-            )
-        )
-    # Three steps in a row, each from the student's previous result, as the ascent loop does.
+        label = f"random model, filter {index}, learning_rate {rate:g}"
+        cases.append(step_case(label, random_extractors[seed], image, index, rate))
+    # Three steps in a row, each from the student's previous result, as the ascent loop
+    # does.
     extractor = random_extractors[5]
     start = tf.constant(random_images(5, num_images=1))
     expected = start
@@ -464,33 +483,9 @@ def grading_cases():
     image = tf.constant(random_images(75, num_images=1))
     for _ in range(2):
         image = reference.gradient_ascent_step(extractor, image, 2, 300.0)
-    cases.append(
-        Case(
-            "gradient_ascent_step",
-            (extractor, image, 2, 300.0),
-            partial(
-                check,
-                "gradient_ascent_step (the third step of an ascent)",
-                reference.gradient_ascent_step(extractor, image, 2, 300.0),
-                step_mistakes(extractor, image, 2, 300.0),
-                step_tolerances,
-            ),
-        )
-    )
+    cases.append(step_case("the third step of an ascent", extractor, image, 2, 300.0))
     image = tf.constant(random_images(76, num_images=1, image_size=96))
-    cases.append(
-        Case(
-            "gradient_ascent_step",
-            (conv2, image, 40, 1275.0),
-            partial(
-                check,
-                "gradient_ascent_step (small_convnet conv2, filter 40)",
-                reference.gradient_ascent_step(conv2, image, 40, 1275.0),
-                step_mistakes(conv2, image, 40, 1275.0),
-                step_tolerances,
-            ),
-        )
-    )
+    cases.append(step_case("small_convnet conv2, filter 40", conv2, image, 40, 1275.0))
 
     # --------------------------------------------------------- deprocess_image
     picture_tolerances = {"rtol": 0, "atol": 1, "check_dtype": "uint8"}
@@ -501,6 +496,22 @@ def grading_cases():
     spike_expected = np.full((4, 4, 3), 111, dtype=np.uint8)
     spike_expected[0, 0, :] = 255
     constant = np.full((8, 8, 3), 7.0, np.float32)
+
+    def deprocess_case(label, image, crop, expected, visible):
+        return Case(
+            "deprocess_image",
+            (image,),
+            partial(
+                check,
+                label,
+                expected,
+                deprocess_mistakes(image, crop=crop),
+                picture_tolerances,
+            ),
+            kwargs={"crop": crop},
+            visible=visible,
+        )
+
     for image, crop, expected in (
         (
             board,
@@ -512,21 +523,7 @@ def grading_cases():
         (spike, 0, spike_expected),
         (constant, 0, np.full((8, 8, 3), 128, np.uint8)),
     ):
-        cases.append(
-            Case(
-                "deprocess_image",
-                (image,),
-                partial(
-                    check,
-                    "deprocess_image",
-                    expected,
-                    deprocess_mistakes(image, crop=crop),
-                    picture_tolerances,
-                ),
-                kwargs={"crop": crop},
-                visible=True,
-            )
-        )
+        cases.append(deprocess_case("deprocess_image", image, crop, expected, True))
     pattern = (
         np.random.default_rng(0)
         .normal(200.0, 500.0, size=(96, 96, 3))
@@ -546,20 +543,9 @@ def grading_cases():
         (np.full((96, 96, 3), value, np.float32), 25) for value in (128.0, 0.3, -41.7)
     ]
     for image, crop in hidden:
-        cases.append(
-            Case(
-                "deprocess_image",
-                (image,),
-                partial(
-                    check,
-                    f"deprocess_image (crop={crop})",
-                    reference.deprocess_image(image, crop=crop),
-                    deprocess_mistakes(image, crop=crop),
-                    picture_tolerances,
-                ),
-                kwargs={"crop": crop},
-            )
-        )
+        expected = reference.deprocess_image(image, crop=crop)
+        label = f"deprocess_image (crop={crop})"
+        cases.append(deprocess_case(label, image, crop, expected, False))
     pattern = random_pattern(87)
     cases.append(
         Case(
@@ -575,7 +561,8 @@ def grading_cases():
         )
     )
     logger.setLevel(level)
-    # deprocess_image must never change its input (the notebook's tests check it; so does the grader).
+    # deprocess_image must never change its input (the notebook's tests check it; so
+    # does the grader).
     return [
         replace(case, keep_inputs=True) if case.function == "deprocess_image" else case
         for case in cases

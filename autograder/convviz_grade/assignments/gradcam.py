@@ -31,83 +31,51 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from convviz_grade.assignments import random_inputs
 from convviz_ref import gradcam as reference
 
 LAST_CONV = "last_conv_act"
 """Name of the last conv layer (its ReLU) in :func:`random_classifier`."""
 
 IMAGE_SIZE = 16
-
-
-def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_SIZE):
-    """A tiny classifier with seeded weights, for Grad-CAM tests.
-
-    Rescaling(1/255), Conv2D(8, 3) + ReLU, Conv2D(16, 3) then a separate
-    ReLU named ``last_conv_act``, Flatten (so the gradient differs from
-    pixel to pixel, unlike after global average pooling), then a Dense head:
-    softmax over ``num_classes`` classes, or one sigmoid unit
-    (``head="sigmoid"``).
-
-    Returns:
-        An uncompiled Functional ``keras.Model``.
-    """
-    if head not in ("softmax", "sigmoid"):
-        raise ValueError(f"head must be 'softmax' or 'sigmoid', got {head!r}")
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Rescaling(1 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(8, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="last_conv")(x)
-    x = layers.Activation("relu", name=LAST_CONV)(x)
-    x = layers.Flatten(name="flatten")(x)
-    units, activation = (
-        (num_classes, "softmax") if head == "softmax" else (1, "sigmoid")
-    )
-    outputs = layers.Dense(units, activation=activation, name="predictions")(x)
-    model = keras.Model(inputs, outputs, name=f"tiny_{head}_{seed}")
-    rng = np.random.default_rng([seed, 7])
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if weights:
-            kernel, bias = weights
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            scale = (10.0 if layer.name == "predictions" else 1.5) / np.sqrt(fan_in)
-            layer.set_weights(
-                [
-                    rng.normal(0.0, scale, size=kernel.shape).astype(np.float32),
-                    rng.normal(0.0, 0.1, size=bias.shape).astype(np.float32),
-                ]
-            )
-    return model
+CLASSIFIER = dict(
+    heads=("softmax", "sigmoid"),
+    filters=(8, 16),
+    stream=7,
+    head_scale=10.0,
+    last_conv=LAST_CONV,
+)
+"""The heads, sizes and seed stream of :func:`random_classifier`'s models."""
 
 
 def random_images(seed, n=1, image_size=IMAGE_SIZE):
-    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: smooth blobs plus noise."""
-    rng = np.random.default_rng([seed, 11])
-    grid = np.linspace(-1, 1, image_size)
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    images = np.empty((n, image_size, image_size, 3), np.float32)
-    for index in range(n):
-        centre = rng.uniform(-0.6, 0.6, size=2)
-        blob = np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / 0.15)
-        colour = rng.uniform(0, 255, size=3)
-        noise = rng.uniform(0, 60, size=(image_size, image_size, 3))
-        images[index] = np.clip(blob[..., None] * colour + noise, 0, 255)
-    return images
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255: blobs plus noise."""
+    return random_inputs.blob_images(
+        seed, n, image_size, stream=11, width=0.15, noise=60
+    )
+
+
+def random_classifier(seed, *, head="softmax", num_classes=3, image_size=IMAGE_SIZE):
+    """:func:`random_inputs.tiny_classifier` with 8 and 16 filters, for Grad-CAM tests.
+
+    ``head``: "softmax" over ``num_classes`` classes, or "sigmoid", one unit.
+    """
+    return random_inputs.tiny_classifier(
+        seed, head, num_classes, image_size, **CLASSIFIER
+    )
 
 
 def _maps_and_gradient(model, image_batch, layer_name, class_index):
     """Feature maps of the layer and the gradient of output ``class_index``."""
-    grad_model = keras.Model(
-        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
-    )
-    inputs = tf.constant(np.asarray(image_batch, np.float32))
+    outputs = [model.get_layer(layer_name).output, model.outputs[0]]
+    probe = keras.Model(model.inputs, outputs)
     with tf.GradientTape() as tape:
-        maps, predictions = grad_model(inputs, training=False)
+        maps, predictions = probe(
+            tf.constant(np.asarray(image_batch, np.float32)), training=False
+        )
         score = predictions[:, class_index]
-    return maps.numpy().astype(np.float64), tape.gradient(score, maps).numpy().astype(
-        np.float64
-    )
+    gradient = tape.gradient(score, maps)
+    return maps.numpy().astype(np.float64), gradient.numpy().astype(np.float64)
 
 
 def _top_class(model, image_batch):
@@ -148,10 +116,12 @@ def gradcam_mistakes(model, image_batch, last_conv_layer_name, class_index=None)
             positive / positive.sum()
         )
     mistakes[
-        "averaged the gradient over the channels instead of over batch, height and width"
+        "averaged the gradient over the channels instead of over batch, height and "
+        "width"
     ] = _by_max((maps[0] * gradient[0].mean(axis=-1, keepdims=True)).mean(axis=-1))
     mistakes[
-        "multiplied the feature maps by the gradient pixel by pixel instead of by the channel weights"
+        "multiplied the feature maps by the gradient pixel by pixel instead of by the "
+        "channel weights"
     ] = _by_max((maps[0] * gradient[0]).mean(axis=-1))
     if class_index is None and top != 0:
         _, gradient_0 = _maps_and_gradient(model, image_batch, last_conv_layer_name, 0)
@@ -197,13 +167,12 @@ def overlay_mistakes(image, heatmap, alpha=0.4, cmap="jet"):
     size = (image.shape[1], image.shape[0])
     correct = _colored(heatmap, size, cmap)
     return {
-        "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": _rescale(
-            alpha * _colored(heatmap, size, cmap, scale=1.0) + image
-        ),
-        "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.clip(
-            alpha * correct + image, 0, 255
-        ).astype(np.uint8),
-        "resized the coloured heatmap with nearest-neighbour instead of bicubic interpolation": _rescale(
+        "kept the colormap's colours in 0..1 (forgot to multiply them by "
+        "255)": _rescale(alpha * _colored(heatmap, size, cmap, scale=1.0) + image),
+        "clipped the sum to 0..255 instead of rescaling it by its minimum and "
+        "maximum": np.clip(alpha * correct + image, 0, 255).astype(np.uint8),
+        "resized the coloured heatmap with nearest-neighbour instead of bicubic "
+        "interpolation": _rescale(
             alpha * _colored(heatmap, size, cmap, resample=0) + image
         ),
         "added the image and the heatmap without the weight alpha": _rescale(
@@ -232,7 +201,8 @@ PRELUDE = (
     "except ImportError:\n"
     "    pass\n"
 )
-"""The setup cell's imports, minus the course's modules (see :mod:`convviz_grade.grading`).
+"""The setup cell's imports, minus the course's modules (see
+:mod:`convviz_grade.grading`).
 
 The setup cell's ``classifier``, ``test_images``, ``last_conv_name`` and so on
 are not given: the solution cells only define functions, and every model or
@@ -240,7 +210,9 @@ image a case needs comes as an argument.
 """
 
 VISIBLE_IMAGE = np.array([[[[1, 4], [2, 0]], [[3, 0], [4, 0]]]], "float32")
-"""The visible tests' (1, 2, 2, 2) image, its channels A0 = [[1, 2], [3, 4]] and A1 = [[4, 0], [0, 0]]."""
+"""The visible tests' (1, 2, 2, 2) image, its channels A0 = [[1, 2], [3, 4]] and A1 =
+[[4, 0], [0, 0]].
+"""
 
 
 def visible_model(head):
@@ -267,7 +239,8 @@ def visible_model(head):
 
 
 HEATMAP_TRIALS = [
-    # (model seed, head, image, class_index); "image" is a random_images seed or a constant value.
+    # (model seed, head, image, class_index); "image" is a random_images seed or a
+    # constant value.
     (2, "softmax", ("random", 2), None),
     (1, "softmax", ("random", 1), None),
     (3, "softmax", ("random", 3), 1),
@@ -297,7 +270,8 @@ clearly negative maximum, so float32 and float64 answers agree.
 """
 
 OVERLAY_TRIALS = {
-    # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap kind), ...]
+    # generator seed: [(image size, heatmap grid, alpha, cmap, image kind, heatmap
+    # kind), ...]
     2024: [
         ((32, 32), (4, 4), 0.4, "jet", "random", "random"),
         ((24, 40), (3, 5), 0.4, "jet", "random", "random"),
@@ -313,11 +287,15 @@ OVERLAY_TRIALS = {
         ((10, 14), (2, 2), 0.4, "jet", "random", "zeros"),
     ],
 }
-"""The hidden trials of ``overlay``, by the seed of the generator that draws their images and heatmaps."""
+"""The hidden trials of ``overlay``, by the seed of the generator that draws their
+images and heatmaps.
+"""
 
 
 def _overlay_inputs(rng, size, grid, image_kind, heatmap_kind):
-    """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random, constant or zeros)."""
+    """A float32 image ``size + (3,)`` and heatmap ``grid`` drawn from ``rng`` (random,
+    constant or zeros).
+    """
     image = (
         rng.uniform(0, 255, size + (3,))
         if image_kind == "random"
@@ -373,7 +351,9 @@ def _check_overlay(label, expected, mistakes, outputs):
 
 
 def _distinct(mistakes, expected, atol):
-    """The mistakes whose result differs from the expected one by more than ``atol`` somewhere."""
+    """The mistakes whose result differs from the expected one by more than ``atol``
+    somewhere.
+    """
     expected = np.asarray(expected, np.float64)
     return {
         hint: wrong
@@ -391,7 +371,8 @@ def _trial_image(kind):
 
 
 def grading_cases():
-    """The cases of both functions: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     ``gradcam_heatmap``: the notebook's four visible 2x2 cases, then
     :data:`HEATMAP_TRIALS` (random softmax and sigmoid classifiers, class_index
@@ -418,7 +399,8 @@ def grading_cases():
                 "gradcam_heatmap(top class)",
                 expected_0,
                 {
-                    "left out the ReLU (kept the negative values and divided by the maximum)": [
+                    "left out the ReLU (kept the negative values and divided by the "
+                    "maximum)": [
                         [-0.75, 0.5],
                         [0.75, 1.0],
                     ],
@@ -426,7 +408,8 @@ def grading_cases():
                         [0, 2 / 9],
                         [3 / 9, 4 / 9],
                     ],
-                    "explained class 1 instead of the top class (the argmax of the predictions)": [
+                    "explained class 1 instead of the top class (the argmax of the "
+                    "predictions)": [
                         [1.0, 0.0],
                         [0.0, 0.0],
                     ],
@@ -443,7 +426,8 @@ def grading_cases():
                 "gradcam_heatmap(class_index=1)",
                 [[1.0, 0.0], [0.0, 0.0]],
                 {
-                    "ignored class_index (explained the top class instead of the one asked for)": expected_0
+                    "ignored class_index (explained the top class instead of the one "
+                    "asked for)": expected_0
                 },
                 False,
             ),
@@ -479,7 +463,8 @@ def grading_cases():
         model, image = models[seed, head], _trial_image(image_kind)
         label = (
             f"gradcam_heatmap(random {head} model, {image_kind[0]} image"
-            f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, class_index={class_index})"
+            f"{f' {image_kind[1]:g}' if image_kind[0] == 'constant' else ''}, "
+            f"class_index={class_index})"
         )
         cases.append(
             Case(
@@ -515,12 +500,10 @@ def grading_cases():
                 "overlay(black image, heatmap 1)",
                 red,
                 {
-                    "clipped the sum to 0..255 instead of rescaling it by its minimum and maximum": np.full(
-                        (2, 2, 3), [50, 0, 0], np.uint8
-                    ),
-                    "kept the colormap's colours in 0..1 (forgot to multiply them by 255)": np.zeros(
-                        (2, 2, 3), np.uint8
-                    ),
+                    "clipped the sum to 0..255 instead of rescaling it by its minimum "
+                    "and maximum": np.full((2, 2, 3), [50, 0, 0], np.uint8),
+                    "kept the colormap's colours in 0..1 (forgot to multiply them by "
+                    "255)": np.zeros((2, 2, 3), np.uint8),
                 },
             ),
             visible=True,
@@ -564,7 +547,8 @@ def grading_cases():
             )
         if seed == 2024:  # the last trial's inputs again, as a batch of one image
             add_overlay(
-                f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, cmap={cmap!r})",
+                f"overlay(a batch of one image {size}, heatmap {grid}, alpha={alpha}, "
+                f"cmap={cmap!r})",
                 image[None],
                 heatmap,
                 alpha=alpha,
@@ -579,10 +563,13 @@ def grading_cases():
 
 
 def explain_error(case, message):
-    """A hint for an error raised by the student's code (see :mod:`convviz_grade.grading`)."""
+    """A hint for an error raised by the student's code (see
+    :mod:`convviz_grade.grading`).
+    """
     if case.function == "overlay" and "broadcast" in message:
         return (
-            "resize the coloured heatmap to the image's (height, width) before adding it "
+            "resize the coloured heatmap to the image's (height, width) before adding "
+            "it "
             "(PIL's resize wants (width, height))."
         )
     return None

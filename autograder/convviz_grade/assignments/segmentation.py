@@ -55,19 +55,18 @@ def iou_mistakes(masks_true, masks_pred, num_classes=3):
     present = union > 0
     ious = np.where(present, intersection / np.maximum(union, 1), 0.0)
     candidates = {
-        "computed pixel accuracy (the share of pixels predicted right) instead of IoU": float(
-            np.mean(np.asarray(masks_true) == np.asarray(masks_pred))
-        ),
-        "counted a class absent from both masks as IoU 0 instead of leaving it out": float(
-            ious.mean()
-        ),
-        "counted a class absent from both masks as IoU 1 instead of leaving it out": float(
-            np.where(present, ious, 1.0).mean()
-        ),
-        "divided the intersection by the true pixel count (recall) instead of by the union": float(
+        "computed pixel accuracy (the share of pixels predicted right) instead of "
+        "IoU": float(np.mean(np.asarray(masks_true) == np.asarray(masks_pred))),
+        "counted a class absent from both masks as IoU 0 instead of leaving it "
+        "out": float(ious.mean()),
+        "counted a class absent from both masks as IoU 1 instead of leaving it "
+        "out": float(np.where(present, ious, 1.0).mean()),
+        "divided the intersection by the true pixel count (recall) instead of by the "
+        "union": float(
             np.mean((intersection / np.maximum(true_count, 1))[true_count > 0])
         ),
-        "computed the IoU of each image and averaged over the images (IoU counts all pixels together)": float(
+        "computed the IoU of each image and averaged over the images (IoU counts all "
+        "pixels together)": float(
             np.mean(
                 [
                     reference.mean_iou(t[None], p[None], num_classes)
@@ -97,7 +96,8 @@ HIDDEN_TRIALS = [
     (103, 3, (2,), (4, 12, 10)),
     (104, 3, (0,), (4, 12, 10)),
 ]
-"""The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both masks.
+"""The hidden trials of ``mean_iou``: 2 and 3 classes, some classes absent from both
+masks.
 
 ``num_classes`` is passed by position on the (3, 8, 8) masks and by keyword
 on the (4, 12, 10) ones.
@@ -105,7 +105,8 @@ on the (4, 12, 10) ones.
 
 
 def grading_cases():
-    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade autograde``'s.
+    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade
+    autograde``'s.
 
     The notebook's visible 4x4 example and perfect prediction, then
     :data:`HIDDEN_TRIALS` on random masks the notebook never shows.
@@ -151,7 +152,10 @@ def grading_cases():
         truth, predicted = random_masks(
             seed, num_classes=num_classes, absent=absent, shape=shape
         )
-        label = f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, absent classes {list(absent)})"
+        label = (
+            f"mean_iou(random masks {truth.shape}, num_classes={num_classes}, "
+            f"absent classes {list(absent)})"
+        )
         expected = reference.mean_iou(truth, predicted, num_classes)
         by_position = shape == (3, 8, 8)
         cases.append(

@@ -1,4 +1,5 @@
-"""The ``filters`` exercise: its grading helpers, and its notebook run with other answers.
+"""The ``filters`` exercise: its grading helpers, and its notebook run with other
+answers.
 
 The fast tests check ``convviz_grade.assignments.filters`` in-process: the
 random models are deterministic, and every usual mistake really gives
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from convviz_grade.assignments import filters as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import filters as reference
 
@@ -87,7 +88,9 @@ def test_every_step_mistake_differs_from_the_reference(
 
 
 def test_a_step_with_a_wrong_loss_is_named():
-    """A step taken with a no-border loss matches the hint that says to fix compute_loss first."""
+    """A step taken with a no-border loss matches the hint that says to fix compute_loss
+    first.
+    """
     extractor = assignment.random_feature_extractor(1)
     image = tf.constant(assignment.random_images(1))
     with tf.GradientTape() as tape:
@@ -96,7 +99,8 @@ def test_a_step_with_a_wrong_loss_is_named():
     stepped = image + 10.0 * tf.math.l2_normalize(tape.gradient(loss, image))
     mistakes = assignment.step_mistakes(extractor, image, 3, 10.0)
     hint = (
-        "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, filter_index]) "
+        "used a compute_loss that left out no border (use activation[:, 2:-2, 2:-2, "
+        "filter_index]) "
         "(fix compute_loss first)"
     )
     np.testing.assert_allclose(mistakes[hint], stepped, rtol=1e-5, atol=1e-4)
@@ -127,7 +131,8 @@ def test_every_deprocess_mistake_differs_from_the_reference(image, crop, count):
 def test_deprocess_mistakes_name_the_constant_image_cases():
     exact = assignment.deprocess_mistakes(np.full((96, 96, 3), 128.0, np.float32))
     rounded = assignment.deprocess_mistakes(np.full((96, 96, 3), 0.3, np.float32))
-    # The constant-image hint comes first: it is the one named when several give the same picture.
+    # The constant-image hint comes first: it is the one named when several give the
+    # same picture.
     assert next(iter(exact)).startswith("divided by a standard deviation of 0")
     assert next(iter(rounded)).startswith("tested std > 0")
 
@@ -141,6 +146,7 @@ def test_deprocess_mistakes_leave_the_input_as_it_was():
 
 # ---------------------------------------------------------- notebook runs
 
+ASSIGNMENT = "filters"
 CORRECT = {
     "compute_loss": """
 def compute_loss(feature_extractor, image, filter_index):
@@ -151,17 +157,23 @@ def compute_loss(feature_extractor, image, filter_index):
 """,
     "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
-    pixels = tf.Variable(tf.cast(image, tf.float32))  # a variable: the tape watches it by itself
+    pixels = tf.Variable(
+        tf.cast(image, tf.float32)
+    )  # a variable: the tape watches it by itself
     with tf.GradientTape() as tape:
         score = compute_loss(feature_extractor, pixels, filter_index)
     slope = tape.gradient(score, pixels).numpy().astype(np.float64)
-    length = max(np.sqrt(np.sum(slope * slope)), 1e-6)  # the floor tf.math.l2_normalize uses
+    length = max(
+        np.sqrt(np.sum(slope * slope)), 1e-6
+    )  # the floor tf.math.l2_normalize uses
     moved = pixels.numpy().astype(np.float64) + learning_rate * (slope / length)
     return tf.constant(moved.astype(np.float32))
 """,
     "deprocess_image": """
 def deprocess_image(image, crop=25):
-    values = np.asarray(image, dtype=np.float64)  # float64: a new array, the input is untouched
+    values = np.asarray(
+        image, dtype=np.float64
+    )  # float64: a new array, the input is untouched
     if np.ptp(values) == 0:
         scaled = np.full(values.shape, 128.0)
     else:
@@ -178,8 +190,8 @@ MISTAKEN = {
 def compute_loss(feature_extractor, image, filter_index):
     return tf.reduce_mean(feature_extractor(image)[:, :, :, filter_index])
 """,
-    # The gradient is not normalized (the loss is written out here, correctly, so that only the
-    # step itself is wrong).
+    # The gradient is not normalized (the loss is written out here, correctly, so that
+    # only the step itself is wrong).
     "gradient_ascent_step": """
 def gradient_ascent_step(feature_extractor, image, filter_index, learning_rate):
     with tf.GradientTape() as tape:
@@ -204,35 +216,7 @@ HINTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "filters", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs")
-    )
-
-
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert other_errors == []
-    assert sorted(results) == sorted(CORRECT)
-    for name, result in results.items():
-        assert result.passed, (name, result.failures)
-        assert result.kinds == ["visible", "hidden"], name
-        assert result.points == 3, name
-
-
-@pytest.mark.slow
-def test_usual_mistakes_fail_and_are_named(notebook_runs):
-    results, other_errors = notebook_runs[1]
-    assert other_errors == []
-    for name, hint in HINTS.items():
-        result = results[name]
-        assert not result.passed, name
-        assert result.points == 0, name
-        messages = "\n".join(message for _, message in result.failures)
-        assert f"hint: your answer is what you get if you {hint}" in messages, (
-            name,
-            messages,
-        )
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS
+    named_by = "any"

@@ -1,4 +1,6 @@
-"""The attribution exercise: its cases and mistakes, and its notebook's grading of right and wrong answers."""
+"""The attribution exercise: its cases and mistakes, and its notebook's grading of right
+and wrong answers.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +11,30 @@ import pytest
 import tensorflow as tf
 from convviz_grade.assignments import attribution as assignment
 from convviz_grade.cases import run_hidden_cases
-from exercise_tools import run_answer_sets
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import attribution as reference
 
 # Independently written correct answers: every path point in one batch and the
 # weights spelled out (IG), float64 and a loop over the images (Grad-CAM++),
 # tf.image.resize instead of keras.ops (the pointing games).
+ASSIGNMENT = "attribution"
 CORRECT = {
     "integrated_gradients": """
-def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
+def integrated_gradients(
+    model, image_batch, class_index=None, baseline=None, steps=32
+):
     x = np.array(image_batch, dtype=np.float64)
-    base = np.zeros_like(x) if baseline is None else np.ones_like(x) * np.asarray(baseline, np.float64)
+    base = (
+        np.zeros_like(x)
+        if baseline is None
+        else np.ones_like(x) * np.asarray(baseline, np.float64)
+    )
     n = x.shape[0]
     if class_index is None:
-        chosen = np.asarray(model.predict(x.astype(np.float32), verbose=0)).argmax(axis=1)
+        chosen = np.asarray(model.predict(x.astype(np.float32), verbose=0)).argmax(
+            axis=1
+        )
     else:
         chosen = np.asarray(class_index) * np.ones(n, dtype=int)
     t = np.arange(steps + 1) / steps
@@ -32,25 +43,34 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
     labels = np.tile(chosen, steps + 1)
     with tf.GradientTape() as tape:
         tape.watch(flat)
-        picked = tf.gather_nd(model(flat), np.stack([np.arange(len(labels)), labels], axis=1))
+        picked = tf.gather_nd(
+            model(flat), np.stack([np.arange(len(labels)), labels], axis=1)
+        )
     grads = np.asarray(tape.gradient(picked, flat), np.float64).reshape(path.shape)
     average = (grads[0] / 2 + grads[1:-1].sum(axis=0) + grads[-1] / 2) / steps
     return (x - base) * average
 """,
     "gradcam_plus_plus": """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
-    probe = keras.Model(inputs=model.input, outputs=(model.get_layer(layer_name).output, model.output))
+    probe = keras.Model(
+        inputs=model.input,
+        outputs=(model.get_layer(layer_name).output, model.output),
+    )
     batch = tf.convert_to_tensor(np.asarray(images), dtype=tf.float32)
     with tf.GradientTape() as tape:
         acts, outs = probe(batch)
-        labels = outs.numpy().argmax(-1) if class_index is None else np.broadcast_to(class_index, (batch.shape[0],))
+        labels = (
+            outs.numpy().argmax(-1)
+            if class_index is None
+            else np.broadcast_to(class_index, (batch.shape[0],))
+        )
         target = tf.reduce_sum(tf.gather(outs, labels, axis=1, batch_dims=1))
     g = np.asarray(tape.gradient(target, acts), np.float64)
     a = np.asarray(acts, np.float64)
     result = []
     for gi, ai in zip(g, a):
         s = ai.sum(axis=(0, 1))
-        den = 2 * gi ** 2 + s * gi ** 3
+        den = 2 * gi**2 + s * gi**3
         alpha = np.zeros_like(gi)
         ok = den != 0
         alpha[ok] = gi[ok] ** 2 / den[ok]
@@ -64,7 +84,9 @@ def pointing_game(maps, masks):
     n, height, width = masks.shape
     m = np.asarray(maps, np.float32)
     if m.shape[1:] != (height, width):
-        m = tf.image.resize(m[..., np.newaxis], [height, width], method="bicubic").numpy()[..., 0]
+        m = tf.image.resize(
+            m[..., np.newaxis], [height, width], method="bicubic"
+        ).numpy()[..., 0]
     flat = m.reshape(n, -1).argmax(axis=1)
     labels = masks.reshape(n, -1)[np.arange(n), flat]
     return np.count_nonzero(labels != 1) / n
@@ -74,7 +96,9 @@ def energy_pointing_game(maps, masks):
     masks = np.asarray(masks)
     m = np.asarray(maps, np.float32)
     if m.shape[1:] != masks.shape[1:]:
-        m = tf.image.resize(m[..., None], masks.shape[1:], method="bicubic").numpy()[..., 0]
+        m = tf.image.resize(
+            m[..., None], masks.shape[1:], method="bicubic"
+        ).numpy()[..., 0]
     shares = []
     for heat, mask in zip(m.astype(np.float64), masks):
         heat = np.where(heat > 0, heat, 0.0)
@@ -85,9 +109,15 @@ def energy_pointing_game(maps, masks):
 }
 
 _IG_HEADER = """
-def integrated_gradients(model, image_batch, class_index=None, baseline=None, steps=32):
+def integrated_gradients(
+    model, image_batch, class_index=None, baseline=None, steps=32
+):
     images = np.asarray(image_batch, "float32")
-    baseline = np.zeros_like(images) if baseline is None else np.broadcast_to(np.float32(baseline), images.shape)
+    baseline = (
+        np.zeros_like(images)
+        if baseline is None
+        else np.broadcast_to(np.float32(baseline), images.shape)
+    )
     if class_index is None:
         classes = np.argmax(model(images).numpy(), axis=-1)
     else:
@@ -97,17 +127,27 @@ def integrated_gradients(model, image_batch, class_index=None, baseline=None, st
         points = tf.constant(baseline + t * (images - baseline), "float32")
         with tf.GradientTape() as tape:
             tape.watch(points)
-            scores = tf.reduce_sum(model(points) * tf.one_hot(classes, model.outputs[0].shape[-1]), axis=-1)
+            scores = tf.reduce_sum(
+                model(points) * tf.one_hot(classes, model.outputs[0].shape[-1]),
+                axis=-1,
+            )
         return tape.gradient(scores, points).numpy()
 """
 _CAM_HEADER = """
 def gradcam_plus_plus(model, images, class_index=None, *, layer_name):
-    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.outputs[0]])
+    grad_model = keras.Model(
+        model.inputs, [model.get_layer(layer_name).output, model.outputs[0]]
+    )
     with tf.GradientTape() as tape:
         A, predictions = grad_model(tf.constant(np.asarray(images, "float32")))
-        classes = np.argmax(predictions.numpy(), axis=-1) if class_index is None else np.broadcast_to(
-            class_index, (len(images),))
-        scores = tf.reduce_sum(predictions * tf.one_hot(classes, predictions.shape[-1]), axis=-1)
+        classes = (
+            np.argmax(predictions.numpy(), axis=-1)
+            if class_index is None
+            else np.broadcast_to(class_index, (len(images),))
+        )
+        scores = tf.reduce_sum(
+            predictions * tf.one_hot(classes, predictions.shape[-1]), axis=-1
+        )
     g = tape.gradient(scores, A).numpy()
     A = A.numpy()
 """
@@ -115,25 +155,36 @@ _CAM_ALPHAS = """
     d = 2 * g ** 2 + A.sum(axis=(1, 2), keepdims=True) * g ** 3
     a = np.divide(g ** 2, d, out=np.zeros_like(g), where=d != 0)
 """
-_POINT_HEADER = """
-def pointing_game(maps, masks):
+# Both games upsample the maps to the masks' size, bicubically.
+_UPSAMPLED = """
     masks = np.asarray(masks)
-    maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
-                                             interpolation="bicubic"))[..., 0]
-    peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
+    maps = np.asarray(
+        keras.ops.image.resize(
+            np.asarray(maps, "float32")[..., None],
+            masks.shape[1:],
+            interpolation="bicubic",
+        )
+    )[..., 0]
 """
-_ENERGY_HEADER = """
-def energy_pointing_game(maps, masks):
-    masks = np.asarray(masks)
-    maps = np.asarray(keras.ops.image.resize(np.asarray(maps, "float32")[..., None], masks.shape[1:],
-                                             interpolation="bicubic"))[..., 0]
+_POINT_HEADER = (
+    """
+def pointing_game(maps, masks):"""
+    + _UPSAMPLED
+    + """    peaks = [np.unravel_index(np.argmax(m), m.shape) for m in maps]
 """
+)
+_ENERGY_HEADER = (
+    """
+def energy_pointing_game(maps, masks):"""
+    + _UPSAMPLED
+)
 
 # The usual mistakes that the visible tests catch, one per function, with their hints.
 MISTAKEN = {
     "integrated_gradients": _IG_HEADER
     + """
-    return (images - baseline) * np.mean([gradient(s / steps) for s in range(steps)], axis=0)
+    average = np.mean([gradient(s / steps) for s in range(steps)], axis=0)
+    return (images - baseline) * average
 """,
     "gradcam_plus_plus": _CAM_HEADER
     + _CAM_ALPHAS
@@ -154,7 +205,8 @@ MISTAKEN = {
 HINTS = {
     "integrated_gradients": "summed by the left rule",
     "gradcam_plus_plus": "left out the ReLU of the gradient in the weights",
-    "pointing_game": "counted only the object's inside (0) as a hit, not its contour (2)",
+    "pointing_game": "counted only the object's inside (0) as a hit, not its contour "
+    "(2)",
     "energy_pointing_game": "took absolute values instead of the positive part",
 }
 
@@ -164,7 +216,8 @@ HIDDEN_MISTAKEN = {
     + """
     t = np.linspace(0, 1, steps)
     g = np.stack([gradient(value) for value in t])
-    return (images - baseline) * ((g[0] + g[-1]) / 2 + g[1:-1].sum(axis=0)) / (steps - 1)
+    trapezoid = ((g[0] + g[-1]) / 2 + g[1:-1].sum(axis=0)) / (steps - 1)
+    return (images - baseline) * trapezoid
 """,
     "gradcam_plus_plus": _CAM_HEADER.replace(
         "np.argmax(predictions.numpy(), axis=-1)", "np.argmax(predictions.numpy()[0])"
@@ -191,12 +244,15 @@ def energy_pointing_game(maps, masks):
     big = np.maximum(np.kron(maps, np.ones((1,) + factor)), 0)
     total = big.sum(axis=(1, 2))
     on = (big * (masks != 1)).sum(axis=(1, 2))
-    return float(np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0)))
+    return float(
+        np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0))
+    )
 """,
 }
 HIDDEN_HINTS = {
     "integrated_gradients": "integrated over steps - 1 intervals",
-    "gradcam_plus_plus": "explained class 0 (here also the first image's top class) for every image",
+    "gradcam_plus_plus": "explained class 0 (here also the first image's top class) "
+    "for every image",
     "pointing_game": "took the peak on the map's own grid",
     "energy_pointing_game": "upsampled by repeating each cell (nearest neighbour)",
 }
@@ -212,7 +268,9 @@ def define(source):
 
 
 def first_failure(function, student_function, cases=None):
-    """(case, message) of the first case of ``function`` that ``student_function`` fails, or None."""
+    """(case, message) of the first case of ``function`` that ``student_function``
+    fails, or None.
+    """
     for case in cases if cases is not None else assignment.function_cases(function):
         args = [
             np.array(value) if isinstance(value, np.ndarray) else value
@@ -256,7 +314,9 @@ def test_inputs_are_deterministic_by_seed():
 
 
 def test_the_visible_examples_are_the_librarys_values(cases):
-    """The hand-computed expected values of the visible tests are what convviz_ref computes."""
+    """The hand-computed expected values of the visible tests are what convviz_ref
+    computes.
+    """
     from convviz_ref import faithfulness
 
     for function, function_cases in cases.items():
@@ -275,7 +335,9 @@ def test_the_visible_examples_are_the_librarys_values(cases):
 
 
 def test_a_linear_head_makes_output_and_logit_the_same():
-    """The student explains the model's output; on the linear-head models that is the library's default score."""
+    """The student explains the model's output; on the linear-head models that is the
+    library's default score.
+    """
     model = assignment.random_classifier(40)
     images = assignment.random_images(40, 2)
     np.testing.assert_allclose(
@@ -286,7 +348,9 @@ def test_a_linear_head_makes_output_and_logit_the_same():
 
 
 def test_the_references_are_complete_and_the_trials_vary(cases):
-    """IG's attributions add up to the score's rise; the hidden trials mix heads, classes and baselines."""
+    """IG's attributions add up to the score's rise; the hidden trials mix heads,
+    classes and baselines.
+    """
     for seed, head, n, class_index, _, _ in assignment.IG_TRIALS[:2]:
         model = assignment.random_classifier(seed, head=head)
         images = assignment.random_images(seed, n)
@@ -322,7 +386,7 @@ def test_the_references_are_complete_and_the_trials_vary(cases):
     assert 0 < min(energies) and max(energies) < 1
 
 
-def test_every_mistake_differs_from_the_right_value_where_it_is_offered_and_each_is_offered(
+def test_every_mistake_differs_from_the_right_value_where_offered_and_is_offered(
     cases,
 ):
     expected_hints = {
@@ -353,7 +417,9 @@ def test_correct_answers_pass_every_case_in_process(cases):
 
 @pytest.mark.parametrize("function", assignment.FUNCTIONS)
 def test_each_written_mistake_fails_with_its_hint(cases, function):
-    """The mistakes written out by hand are the ones the assignment module computes: same values, same hint."""
+    """The mistakes written out by hand are the ones the assignment module computes:
+    same values, same hint.
+    """
     case, message = first_failure(function, define(MISTAKEN[function]), cases[function])
     assert case.visible, message
     assert f"hint: your answer is what you get if you {HINTS[function]}" in message, (
@@ -387,30 +453,6 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
         run_hidden_cases("attribution", "pointing_game", in_place)
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "attribution", [CORRECT, MISTAKEN], tmp_path_factory.mktemp("runs")
-    )
-
-
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert list(results) == assignment.FUNCTIONS
-    for result in results.values():
-        assert result.passed, result.failures
-        assert result.kinds == ["visible", "hidden"] and result.points == 3
-
-
-@pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    for function, hint in HINTS.items():
-        result = results[function]
-        assert not result.passed and result.points == 0
-        kind, message = result.failures[0]
-        assert kind == "visible"
-        assert f"hint: your answer is what you get if you {hint}" in message, message
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = assignment.FUNCTIONS
+    hints = HINTS

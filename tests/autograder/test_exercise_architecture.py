@@ -1,4 +1,6 @@
-"""The architecture exercise: its helpers, and its notebook's grading of right and wrong answers."""
+"""The architecture exercise: its helpers, and its notebook's grading of right and wrong
+answers.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import AnswersInTheNotebook
 from keras import layers
 
 from convviz_ref import models as reference
@@ -14,14 +16,24 @@ from convviz_ref import models as reference
 # An independently written correct block: other layer names (Keras' defaults),
 # the projection created first, separate ReLU layers, layers.Add, MaxPool2D.
 CORRECT_BLOCK = """
-def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def residual_block(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     if separable:
-        return library_residual_block(x, filters, pooling=pooling, separable=True,
-                                      bn_momentum=bn_momentum, name=name)
+        return library_residual_block(
+            x,
+            filters,
+            pooling=pooling,
+            separable=True,
+            bn_momentum=bn_momentum,
+            name=name,
+        )
     shortcut = x
     if pooling or x.shape[-1] != filters:
         step = (2, 2) if pooling else (1, 1)
-        shortcut = layers.Conv2D(filters, kernel_size=(1, 1), strides=step, padding="same")(shortcut)
+        shortcut = layers.Conv2D(
+            filters, kernel_size=(1, 1), strides=step, padding="same"
+        )(shortcut)
     y = x
     for _ in range(2):
         y = layers.Conv2D(filters, (3, 3), padding="same")(y)
@@ -32,15 +44,23 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
 """
 
 CORRECT_COUNT = """
-def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
-    spatial = kernel_size ** 2
-    total = in_channels * (spatial + out_channels) if separable else spatial * in_channels * out_channels
+def count_conv_params(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
+    spatial = kernel_size**2
+    total = (
+        in_channels * (spatial + out_channels)
+        if separable
+        else spatial * in_channels * out_channels
+    )
     return total + use_bias * out_channels
 """
 
 # The usual mistakes, one per function.
 BLOCK_RELU_AFTER_ADD = """
-def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"):
+def residual_block(
+    x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
+):
     residual = x
     x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
     x = layers.Conv2D(filters, 3, padding="same")(x)
@@ -53,9 +73,26 @@ def residual_block(x, filters, *, pooling=False, separable=False, bn_momentum=0.
 """
 
 COUNT_SEPARABLE_AS_REGULAR = """
-def count_conv_params(kernel_size, in_channels, out_channels, *, separable=False, use_bias=False):
-    return kernel_size * kernel_size * in_channels * out_channels + (out_channels if use_bias else 0)
+def count_conv_params(
+    kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
+):
+    return kernel_size * kernel_size * in_channels * out_channels + (
+        out_channels if use_bias else 0
+    )
 """
+
+ASSIGNMENT = "architecture"
+CORRECT = {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT}
+MISTAKEN = {
+    "residual_block": BLOCK_RELU_AFTER_ADD,
+    "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
+}
+HINTS = {
+    "residual_block": "applied the second ReLU after the addition",
+    "count_conv_params": (
+        "counted k * k * in_channels * out_channels for the separable convolution too"
+    ),
+}
 
 HIDDEN_TRIALS = [
     ((8, 8, 16), 16, False),
@@ -93,8 +130,9 @@ def test_weights_by_shape_are_deterministic_and_name_blind():
 
 
 def test_the_graders_block_run_gives_what_predict_gives():
-    # Both graders run a block through worker.run_block: one eager call in inference mode,
-    # bit for bit what model.predict gives (which would trace a function for each block).
+    # Both graders run a block through worker.run_block: one eager call in inference
+    # mode, bit for bit what model.predict gives (which would trace a function for each
+    # block).
     from convviz_grade.worker import run_block, set_weights_by_shape
 
     array = assignment.block_input((9, 9, 16), 3)
@@ -178,48 +216,7 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "architecture",
-        [
-            {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT},
-            {
-                "residual_block": BLOCK_RELU_AFTER_ADD,
-                "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
-            },
-        ],
-        tmp_path_factory.mktemp("runs"),
-    )
-
-
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert set(results) == {"residual_block", "count_conv_params"}
-    for result in results.values():
-        assert result.passed, result.failures
-        assert result.kinds == ["visible", "hidden"] and result.points == 3
-
-
-@pytest.mark.slow
-def test_the_usual_mistakes_fail_with_their_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    expected_hints = {
-        "residual_block": "applied the second ReLU after the addition",
-        "count_conv_params": "counted k * k * in_channels * out_channels for the separable convolution too",
-    }
-    for function, hint in expected_hints.items():
-        result = results[function]
-        assert not result.passed and result.points == 0
-        for (
-            kind,
-            message,
-        ) in result.failures:  # the visible and the hidden tests both name it
-            assert f"hint: your answer is what you get if you {hint}" in message, (
-                kind,
-                message,
-            )
-        assert [kind for kind, _ in result.failures] == ["visible", "hidden"]
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS
+    named_by = "each"  # the visible and the hidden tests both name it

@@ -1,11 +1,13 @@
-"""The segmentation exercise: its helpers, and its notebook's grading of right and wrong answers."""
+"""The segmentation exercise: its helpers, and its notebook's grading of right and wrong
+answers.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from convviz_grade.assignments import segmentation as assignment
-from exercise_tools import run_answer_sets
+from exercise_tools import AnswersInTheNotebook
 
 from convviz_ref import segmentation as reference
 
@@ -32,6 +34,11 @@ def mean_iou(masks_true, masks_pred, num_classes=3):
         scores.append(inter / union if union else 0.0)
     return float(np.mean(scores))
 """
+
+ASSIGNMENT = "segmentation"
+CORRECT = {"mean_iou": CORRECT_MEAN_IOU}
+MISTAKEN = {"mean_iou": ABSENT_AS_ZERO}
+HINTS = {"mean_iou": "counted a class absent from both masks as IoU 0"}
 
 HIDDEN_TRIALS = [
     (0, 3, ()),
@@ -88,34 +95,7 @@ def test_the_correct_answer_matches_the_reference_in_process():
         )
 
 
-@pytest.fixture(scope="module")
-def notebook_runs(tmp_path_factory):
-    """The notebook run with the correct answers, then with the usual mistakes (one kernel for both)."""
-    return run_answer_sets(
-        "segmentation",
-        [{"mean_iou": CORRECT_MEAN_IOU}, {"mean_iou": ABSENT_AS_ZERO}],
-        tmp_path_factory.mktemp("runs"),
-    )
-
-
-@pytest.mark.slow
-def test_an_independent_correct_answer_earns_full_marks(notebook_runs):
-    results, other_errors = notebook_runs[0]
-    assert not other_errors
-    assert set(results) == {"mean_iou"}
-    assert results["mean_iou"].passed, results["mean_iou"].failures
-    assert (
-        results["mean_iou"].kinds == ["visible", "hidden"]
-        and results["mean_iou"].points == 3
-    )
-
-
-@pytest.mark.slow
-def test_the_usual_mistake_fails_with_its_hint(notebook_runs):
-    results, _ = notebook_runs[1]
-    result = results["mean_iou"]
-    assert not result.passed and result.points == 0
-    hint = "hint: your answer is what you get if you counted a class absent from both masks as IoU 0"
-    for kind, message in result.failures:
-        assert hint in message, (kind, message)
-    assert [kind for kind, _ in result.failures] == ["visible", "hidden"]
+class TestAnswersInTheNotebook(AnswersInTheNotebook):
+    functions = list(CORRECT)
+    hints = HINTS
+    named_by = "each"  # the visible and the hidden tests both name it
