@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import convviz_ref
 from convviz_ref.arguments import positive_int as _positive_int
+from convviz_ref.methods import SCORES
 from convviz_ref.pretrained import MODEL_NAMES
 from convviz_ref.progress import progress, write
 from convviz_ref.quiet_start import start_tensorflow_quietly
@@ -74,6 +75,32 @@ def _add_model_image_out(parser, *, model, image, image_reason):
             help=f"{_IMAGE_HELP}, {image_reason})",
         )
     _add_out(parser)
+
+
+def _add_classifier_image_out(parser):
+    """The options of a command that explains a classifier's class for an image."""
+    _add_model_image_out(
+        parser,
+        model=DEFAULT_CLASSIFIER,
+        image=DEFAULT_SHAPES_IMAGE,
+        image_reason="a disc like those the shipped classifiers were trained on",
+    )
+
+
+def _add_class_and_score(parser, score, score_help):
+    """``--class-index`` and ``--score`` (``score`` is its default)."""
+    parser.add_argument(
+        "--class-index",
+        type=int,
+        metavar="I",
+        help="the class to explain (default: the predicted class)",
+    )
+    parser.add_argument(
+        "--score",
+        choices=SCORES,
+        default=score,
+        help=f"{score_help} (default: %(default)s)",
+    )
 
 
 class Subcommand(NamedTuple):
@@ -141,6 +168,21 @@ def _make_out(folder):
         raise ValueError(
             f"cannot create the folder {folder}: {error.strerror or error}"
         ) from None
+
+
+def _model_and_image(args, *, output_rank=None):
+    """``--model`` and ``--image`` loaded: ``(model, class names, picture)``.
+
+    The image is resized to the model's input; ``output_rank`` (2 for a
+    classifier, 4 for a segmenter), if given, is checked first.
+    """
+    from convviz_ref import inputs
+
+    model, class_names = inputs.load_model(args.model)
+    if output_rank is not None:
+        inputs.require_output_rank(model, output_rank, args.command)
+    picture = inputs.load_image(args.image, inputs.input_size(model))
+    return model, class_names, picture
 
 
 def _save_figure(figure, path):
@@ -267,10 +309,9 @@ def _activations_arguments(parser):
     "every channel of the layer's output side by side: DIR/activations_LAYER.png.",
 )
 def run_activations(args):
-    from convviz_ref import activations, inputs, plotting
+    from convviz_ref import activations, plotting
 
-    model, _ = inputs.load_model(args.model)
-    picture = inputs.load_image(args.image, inputs.input_size(model))
+    model, _, picture = _model_and_image(args)
     grids = activations.layer_grids(model, picture.batch, args.layer)
     _make_out(args.out)
     bar = progress(grids.items(), desc="layers", unit="layer", disable=len(grids) < 2)
@@ -353,30 +394,18 @@ def run_filters(args):
 
 
 def _gradcam_arguments(parser):
-    _add_model_image_out(
-        parser,
-        model=DEFAULT_CLASSIFIER,
-        image=DEFAULT_SHAPES_IMAGE,
-        image_reason="a disc like those the shipped classifiers were trained on",
-    )
+    _add_classifier_image_out(parser)
     parser.add_argument(
         "--layer",
         metavar="LAYER",
         help="the layer whose feature maps are weighed (default: the last layer with a "
         "spatial output, last_conv_act for xception_like)",
     )
-    parser.add_argument(
-        "--class-index",
-        type=int,
-        metavar="I",
-        help="the class to explain (default: the predicted class)",
-    )
-    parser.add_argument(
-        "--score",
-        choices=("output", "logit"),
-        default="output",
-        help="differentiate the softmax output, as in the book, or the pre-softmax "
-        "logit, as in the Grad-CAM paper (default: %(default)s)",
+    _add_class_and_score(
+        parser,
+        "output",
+        "differentiate the softmax output, as in the book, or the pre-softmax "
+        "logit, as in the Grad-CAM paper",
     )
 
 
@@ -388,11 +417,9 @@ def _gradcam_arguments(parser):
     "the Grad-CAM heatmap and their overlay to DIR/gradcam_CLASS.png.",
 )
 def run_gradcam(args):
-    from convviz_ref import data, gradcam, inputs, plotting
+    from convviz_ref import data, gradcam, plotting
 
-    model, class_names = inputs.load_model(args.model)
-    inputs.require_output_rank(model, 2, "gradcam")
-    picture = inputs.load_image(args.image, inputs.input_size(model))
+    model, class_names, picture = _model_and_image(args, output_rank=2)
     result = gradcam.gradcam_prediction(
         model, picture.batch, args.layer, args.class_index, score=args.score
     )
@@ -440,11 +467,9 @@ def _segment_arguments(parser):
     "trimap, and print the intersection over union.",
 )
 def run_segment(args):
-    from convviz_ref import inputs, plotting, segmentation
+    from convviz_ref import plotting, segmentation
 
-    model, class_names = inputs.load_model(args.model)
-    inputs.require_output_rank(model, 4, "segment")
-    picture = inputs.load_image(args.image, inputs.input_size(model))
+    model, class_names, picture = _model_and_image(args, output_rank=4)
     result = segmentation.segment_image(model, picture.batch, picture.mask)
     shares = zip(class_names, result.fractions)
     print(
@@ -482,12 +507,7 @@ def _method_options(args):
 def _explain_arguments(parser):
     from convviz_ref import methods
 
-    _add_model_image_out(
-        parser,
-        model=DEFAULT_CLASSIFIER,
-        image=DEFAULT_SHAPES_IMAGE,
-        image_reason="a disc like those the shipped classifiers were trained on",
-    )
+    _add_classifier_image_out(parser)
     parser.add_argument(
         "--method",
         required=True,
@@ -500,19 +520,8 @@ def _explain_arguments(parser):
         help="the layer of a CAM method "
         "(default: the last layer with a spatial output)",
     )
-    parser.add_argument(
-        "--class-index",
-        type=int,
-        default=None,
-        metavar="I",
-        help="the class to explain (default: the predicted class)",
-    )
-    parser.add_argument(
-        "--score",
-        choices=("output", "logit"),
-        default="logit",
-        help="explain the pre-softmax logit or the softmax output "
-        "(default: %(default)s)",
+    _add_class_and_score(
+        parser, "logit", "explain the pre-softmax logit or the softmax output"
     )
     for name, (helps, type_) in methods.cli_options().items():
         what = "; ".join(helps).replace("%", "%%")
@@ -537,11 +546,9 @@ def _explain_arguments(parser):
     "in DIR/explain_all_CLASS.png.",
 )
 def run_explain(args):
-    from convviz_ref import attribution, gradcam, inputs, methods, plotting
+    from convviz_ref import attribution, gradcam, methods, plotting
 
-    model, class_names = inputs.load_model(args.model)
-    inputs.require_output_rank(model, 2, "explain")
-    picture = inputs.load_image(args.image, inputs.input_size(model))
+    model, class_names, picture = _model_and_image(args, output_rank=2)
     result = attribution.explain_image(
         model,
         picture.batch,
@@ -575,13 +582,18 @@ def run_explain(args):
     return 0
 
 
-def _faithfulness_arguments(parser):
+def _add_classifier_and_images(parser):
+    """``--model``, one of the classifiers the course measures, and ``--num-images``."""
     from convviz_ref import pretrained
 
     parser.add_argument(
         "--model", default=DEFAULT_CLASSIFIER, choices=pretrained.CLASSIFIERS
     )
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
+
+
+def _faithfulness_arguments(parser):
+    _add_classifier_and_images(parser)
     parser.add_argument(
         "--methods",
         default=None,
@@ -649,12 +661,7 @@ def run_faithfulness(args):
 
 
 def _completeness_arguments(parser):
-    from convviz_ref import pretrained
-
-    parser.add_argument(
-        "--model", default=DEFAULT_CLASSIFIER, choices=pretrained.CLASSIFIERS
-    )
-    parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
+    _add_classifier_and_images(parser)
     parser.add_argument(
         "--steps",
         default="32,64,128,256",
@@ -694,7 +701,7 @@ def _shortcut_arguments(parser):
     )
     parser.add_argument(
         "--score",
-        choices=("output", "logit"),
+        choices=SCORES,
         default="logit",
         help="the score every method explains (default: %(default)s)",
     )

@@ -22,6 +22,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
+SCORES = ("output", "logit")
+"""The scores a method can explain: the model's output, or the last layer's logit."""
+
 FAMILIES = ("cam", "pixel", "perturbation")
 """CAM methods weigh a layer's channels; pixel methods differentiate the score
 with respect to the pixels; perturbation changes the image and watches the score."""
@@ -50,10 +53,9 @@ class Method(NamedTuple):
         to_map: the name of the function of :mod:`convviz_ref.maps` that
             turns the raw attributions into a map ``>= 0`` before
             normalizing.
-        family: one of :data:`FAMILIES`.
-        resolution: ``"layer"`` (the layer's grid) or ``"image"`` (the
-            image's pixels).
-        needs_layer: whether the method takes ``layer_name``.
+        family: one of :data:`FAMILIES`; a CAM method takes ``layer_name``
+            and gives maps at the layer's grid (:attr:`needs_layer`,
+            :attr:`resolution`).
         passes: the method's cost per image, in forward / backward passes.
         title: the name to print.
         options: keyword arguments :func:`~convviz_ref.attribution.explain`
@@ -66,13 +68,21 @@ class Method(NamedTuple):
     function: str | Callable
     to_map: str
     family: str
-    resolution: str
-    needs_layer: bool
     passes: str
     title: str
     options: Mapping = MappingProxyType({})
     cli_options: tuple = ()
     many_passes: bool = False
+
+    @property
+    def needs_layer(self):
+        """Whether the method takes ``layer_name``: a CAM method does."""
+        return self.family == "cam"
+
+    @property
+    def resolution(self):
+        """``"layer"`` (the layer's grid, a CAM method) or ``"image"`` (pixels)."""
+        return "layer" if self.needs_layer else "image"
 
 
 COMPLETENESS_TOLERANCE = 0.01
@@ -86,8 +96,6 @@ METHODS = {
         function="convviz_ref.gradcam:gradcam",
         to_map="positive_part",
         family="cam",
-        resolution="layer",
-        needs_layer=True,
         passes="1 forward + 1 backward",
         title="Grad-CAM",
     ),
@@ -95,8 +103,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:gradcam_plus_plus",
         to_map="positive_part",
         family="cam",
-        resolution="layer",
-        needs_layer=True,
         passes="1 forward + 1 backward",
         title="Grad-CAM++",
     ),
@@ -104,8 +110,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:score_cam",
         to_map="positive_part",
         family="cam",
-        resolution="layer",
-        needs_layer=True,
         passes="1 + channels forward",
         title="Score-CAM",
         many_passes=True,
@@ -114,8 +118,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:layer_cam",
         to_map="positive_part",
         family="cam",
-        resolution="layer",
-        needs_layer=True,
         passes="1 forward + 1 backward",
         title="Layer-CAM",
     ),
@@ -123,8 +125,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:saliency",
         to_map="max_abs_over_channels",
         family="pixel",
-        resolution="image",
-        needs_layer=False,
         passes="1 forward + 1 backward",
         title="Gradient saliency",
     ),
@@ -132,8 +132,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:smoothgrad",
         to_map="max_abs_over_channels",
         family="pixel",
-        resolution="image",
-        needs_layer=False,
         passes="samples forward + backward",
         title="SmoothGrad",
         cli_options=(Option("samples", "SmoothGrad's noisy copies"),),
@@ -143,8 +141,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:integrated_gradients",
         to_map="abs_sum_over_channels",
         family="pixel",
-        resolution="image",
-        needs_layer=False,
         passes="steps + 1 forward + backward (32 steps, doubled until within 1 %)",
         title="Integrated Gradients",
         options=MappingProxyType({"tolerance": COMPLETENESS_TOLERANCE}),
@@ -161,8 +157,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:guided_backprop",
         to_map="max_abs_over_channels",
         family="pixel",
-        resolution="image",
-        needs_layer=False,
         passes="1 forward + 1 backward",
         title="Guided Backprop",
     ),
@@ -170,8 +164,6 @@ METHODS = {
         function=f"{_ATTRIBUTION}:occlusion",
         to_map="positive_part",
         family="perturbation",
-        resolution="image",
-        needs_layer=False,
         passes="1 + patches forward",
         title="Occlusion",
         cli_options=(

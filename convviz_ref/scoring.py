@@ -30,8 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-SCORES = ("output", "logit")
-"""The scores a method can explain: the model's output, or the last layer's logit."""
+from convviz_ref.methods import SCORES
 
 BATCH_SIZE = 16
 """Images per pass when a call explains many images (or a method needs many passes)."""

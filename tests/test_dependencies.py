@@ -4,6 +4,13 @@ import subprocess
 import sys
 
 
+def python_prints(code):
+    """What ``python -c code`` prints, in a fresh process (which must succeed)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_importing_nbformat_compiles_no_grammar():
     # Every nbgrader and convviz-grade command, JupyterLab and the book build import
     # nbformat, which imports jsonschema. From 4.24 jsonschema imports rfc3987-syntax,
@@ -15,10 +22,8 @@ def test_importing_nbformat_compiles_no_grammar():
         "print(sorted(name for name in ('rfc3987_syntax', 'lark')"
         " if name in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]", "imported with nbformat: " + result.stdout
+    printed = python_prints(code)
+    assert printed.strip() == "[]", "imported with nbformat: " + printed
 
 
 def test_tensorflow_runs_on_the_pinned_ml_dtypes():
@@ -34,11 +39,9 @@ def test_tensorflow_runs_on_the_pinned_ml_dtypes():
         "tf.bfloat16.as_numpy_dtype is ml_dtypes.bfloat16, "
         "(x * 2).numpy().astype(np.float32).tolist())"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    version, same_type, doubled = result.stdout.split(maxsplit=2)
+    printed = python_prints(code)
+    version, same_type, doubled = printed.split(maxsplit=2)
     assert tuple(int(part) for part in version.split(".")[:2]) < (0, 7), (
         f"ml_dtypes {version} is installed"
     )
-    assert same_type == "True" and doubled.strip() == "[3.0, 4.5]", result.stdout
+    assert same_type == "True" and doubled.strip() == "[3.0, 4.5]", printed

@@ -25,12 +25,9 @@ def brightness(model, images, class_index=None, *, score="logit"):
 @pytest.fixture
 def registered(monkeypatch):
     """``brightness`` in the registry for one test: its entry and nothing else."""
-    entry = methods.Method(
+    entry = methods.METHODS["saliency"]._replace(  # a pixel method, like saliency
         function=brightness,
         to_map="positive_part",
-        family="pixel",
-        resolution="image",
-        needs_layer=False,
         passes="none",
         title="Brightness",
         many_passes=True,
