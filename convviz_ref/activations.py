@@ -21,6 +21,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from convviz_ref.scoring import check_spatial_layer
+
 CONV_TYPES = (
     keras.layers.Conv2D,
     keras.layers.SeparableConv2D,
@@ -50,17 +52,13 @@ def conv_and_pool_names(model):
 def check_spatial_layers(model, layer_names):
     """Raise a ValueError for a named layer whose output is not ``(batch, h, w, c)``.
 
-    The message lists the conv and pooling layers. An unknown name is left
+    The message lists the conv and pooling layers
+    (:func:`convviz_ref.scoring.check_spatial_layer`). An unknown name is left
     to :func:`build_activation_model`, whose message lists them too.
     """
-    layers = {layer.name: layer for layer in model.layers}
+    candidates = conv_and_pool_names(model)
     for name in layer_names:
-        if name in layers and len(layers[name].output.shape) != 4:
-            raise ValueError(
-                f"layer {name!r} of model {model.name!r} has no spatial output "
-                f"(shape {tuple(layers[name].output.shape)}); conv and pooling "
-                f"layers: {', '.join(conv_and_pool_names(model))}"
-            )
+        check_spatial_layer(model, name, candidates, "conv and pooling layers")
 
 
 def _symbolic_graph(model, input_shape=None):

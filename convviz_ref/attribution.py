@@ -105,7 +105,7 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="log
     the map, and :func:`explain` divides by the maximum anyway.
 
     Cost: one forward and one backward pass per image. Arguments and shapes
-    as in :func:`gradcam`.
+    as in :func:`convviz_ref.gradcam.gradcam`.
     """
     feature_maps, gradients, _ = feature_maps_and_gradients(
         model, images, layer_name, class_index, score=score
@@ -132,7 +132,7 @@ def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
     weights vary over the grid instead of one weight per channel.
 
     Cost: one forward and one backward pass per image. Arguments and shapes
-    as in :func:`gradcam`.
+    as in :func:`convviz_ref.gradcam.gradcam`.
     """
     feature_maps, gradients, _ = feature_maps_and_gradients(
         model, images, layer_name, class_index, score=score
@@ -159,7 +159,7 @@ def score_cam(
     the same black image, which is scored once. The masked inputs do not
     depend on the class, so an image given more than once (to explain
     several of its classes) is masked and scored once, for every class.
-    Arguments and shapes as in :func:`gradcam`.
+    Arguments and shapes as in :func:`convviz_ref.gradcam.gradcam`.
     """
     images = check_images(images)
     classes = top_classes(model, images, class_index)

@@ -22,9 +22,10 @@ import sys
 from typing import NamedTuple
 
 import convviz_ref
+from convviz_ref import methods
 from convviz_ref.arguments import positive_int as _positive_int
 from convviz_ref.methods import SCORES
-from convviz_ref.pretrained import MODEL_NAMES
+from convviz_ref.pretrained import CLASSIFIERS, MODEL_NAMES
 from convviz_ref.progress import progress, write
 from convviz_ref.quiet_start import start_tensorflow_quietly
 
@@ -495,8 +496,6 @@ def run_segment(args):
 
 def _method_options(args):
     """The methods' options (``--patch``, ``--steps`` ...) the user gave, by name."""
-    from convviz_ref import methods
-
     return {
         name: getattr(args, name)
         for name in methods.cli_options()
@@ -505,8 +504,6 @@ def _method_options(args):
 
 
 def _explain_arguments(parser):
-    from convviz_ref import methods
-
     _add_classifier_image_out(parser)
     parser.add_argument(
         "--method",
@@ -546,7 +543,7 @@ def _explain_arguments(parser):
     "in DIR/explain_all_CLASS.png.",
 )
 def run_explain(args):
-    from convviz_ref import attribution, gradcam, methods, plotting
+    from convviz_ref import attribution, gradcam, plotting
 
     model, class_names, picture = _model_and_image(args, output_rank=2)
     result = attribution.explain_image(
@@ -584,11 +581,7 @@ def run_explain(args):
 
 def _add_classifier_and_images(parser):
     """``--model``, one of the classifiers the course measures, and ``--num-images``."""
-    from convviz_ref import pretrained
-
-    parser.add_argument(
-        "--model", default=DEFAULT_CLASSIFIER, choices=pretrained.CLASSIFIERS
-    )
+    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, choices=CLASSIFIERS)
     parser.add_argument("--num-images", type=_positive_int, default=200, metavar="N")
 
 
@@ -641,7 +634,7 @@ def run_faithfulness(args):
         return 0
     from convviz_ref import compare
 
-    methods = compare.parse_methods(args.methods)
+    names = compare.parse_methods(args.methods)
     _make_out(args.out)  # before the minutes of computing, not after
     print(
         f"Attribution methods on {args.model}, {args.num_images} held-out test "
@@ -649,7 +642,7 @@ def run_faithfulness(args):
     )
     board = compare.compare_methods(
         args.model,
-        methods,
+        names,
         num_images=args.num_images,
         num_pairs=args.num_pairs,
         num_sanity=args.num_sanity,

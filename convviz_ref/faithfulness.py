@@ -35,6 +35,7 @@ from scipy import ndimage, stats
 
 from convviz_ref import attribution, data, filters, gradcam, scoring
 from convviz_ref.maps import upsample_maps
+from convviz_ref.methods import get_method
 from convviz_ref.models import (
     BUILDERS,
     LAST_CONV_LAYERS,
@@ -317,7 +318,7 @@ def cascading_randomization(
         fresh_model: the same architecture with untrained weights.
         images: float32 ``(n, height, width, channels)``.
         classes: int ``(n,)``, the classes to explain.
-        methods: names of :data:`convviz_ref.attribution.METHODS`.
+        methods: names of :data:`convviz_ref.methods.METHODS`.
         layer_name: the layer of the CAM methods.
         options: dict, method name to its keyword arguments.
 
@@ -329,7 +330,7 @@ def cascading_randomization(
     options = options or {}
 
     def maps_of(current, method):
-        layer = layer_name if attribution.get_method(method).needs_layer else None
+        layer = layer_name if get_method(method).needs_layer else None
         return attribution.explain(
             current,
             images,

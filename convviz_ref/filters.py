@@ -34,6 +34,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from convviz_ref.activations import (
+    CONV_TYPES,
+    build_activation_model,
+    check_spatial_layers,
+    conv_and_pool_layers,
+)
+from convviz_ref.inputs import DEFAULT_IMAGE_SIZE, input_size
 from convviz_ref.progress import progress as progress_bar
 from convviz_ref.scoring import derived
 
@@ -47,8 +54,6 @@ def build_feature_extractor(model, layer_name):
     Raises:
         ValueError: if there is no such layer (the message lists the conv layers).
     """
-    from convviz_ref.activations import build_activation_model
-
     return build_activation_model(model, [layer_name])
 
 
@@ -68,8 +73,6 @@ def middle_layer(model):
     Raises:
         ValueError: if the model has no conv layer.
     """
-    from convviz_ref.activations import CONV_TYPES, conv_and_pool_layers
-
     convs = [
         layer for layer in conv_and_pool_layers(model) if isinstance(layer, CONV_TYPES)
     ]
@@ -597,9 +600,6 @@ def filter_grid(
             ``filter_index`` both given, a filter index or count out of
             range, or a feature map too small for the loss.
     """
-    from convviz_ref.activations import check_spatial_layers
-    from convviz_ref.inputs import DEFAULT_IMAGE_SIZE, input_size
-
     if filters is not None and filter_index is not None:
         raise ValueError("give filters or filter_index, not both")
     layer_name = middle_layer(model) if layer_name is None else layer_name

@@ -220,7 +220,7 @@ def gradcam_prediction(
         image_batch: float32 array ``(1, height, width, 3)`` in the model's
             input range.
         layer_name: str; None for the last layer with a spatial output
-            (:func:`convviz_ref.find_last_conv_layer`).
+            (:func:`convviz_ref.scoring.find_last_conv_layer`).
         class_index: int, the class to explain; None for the predicted one.
         score: ``"output"`` or ``"logit"``, as in
             :func:`gradcam_heatmap`.

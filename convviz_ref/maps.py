@@ -29,22 +29,22 @@ def normalize_maps(maps):
     )
 
 
-def upsample_maps(maps, size, *, clip=False):
+def upsample_maps(maps, size):
     """Maps ``(n, h, w)`` resized to ``(n, size[0], size[1])``, bicubic.
 
     Bicubic, like the overlay the reader sees (:func:`convviz_ref.gradcam.overlay`):
     between cell centres the peak can move towards the hotter neighbours,
     where bilinear upsampling keeps it at a cell centre (or on a flat
     plateau that runs to the border, for a cell on the edge). Maps already
-    at ``size`` are returned unchanged. ``clip=True`` clips the bicubic
-    overshoot back to [0, 1], for maps in [0, 1].
+    at ``size`` are returned unchanged; elsewhere bicubic overshoots the
+    range of the values it interpolates a little.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.shape[1:3] == tuple(size):
         return maps
     resized = keras.ops.image.resize(maps[..., None], size, interpolation="bicubic")
     resized = np.asarray(resized)[..., 0]
-    return np.clip(resized, 0, 1) if clip else resized
+    return resized
 
 
 def positive_part(raw):

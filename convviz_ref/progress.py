@@ -12,11 +12,10 @@ from __future__ import annotations
 import io
 import sys
 
-import tqdm as _tqdm
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 
-class _FinalLine(_tqdm.tqdm):
+class _FinalLine(tqdm):
     """A tqdm bar that draws into nothing and prints its last state once, on close."""
 
     def __init__(self, *args, file=None, **kwargs):

@@ -21,6 +21,7 @@ import time
 # NumPy and SciPy only: Keras is imported where it is used, after main() has
 # started TensorFlow without its start-up lines.
 from convviz_ref import data
+from convviz_ref.progress import progress
 
 RECIPES = {
     "segmenter": {
@@ -64,8 +65,6 @@ def make_callbacks(epochs, description):
     one line at the end anywhere else.
     """
     import keras
-
-    from convviz_ref.progress import progress
 
     class EpochProgress(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

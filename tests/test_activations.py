@@ -380,3 +380,17 @@ def test_transposed_convolutions_of_the_segmenter_are_visualized():
         "up1_conv2",
         "mask",
     ]
+
+
+def test_layer_grids_gives_each_layer_s_channel_grid_and_refuses_a_flat_layer():
+    model = tm.functional_convnet(seed=1)
+    image = np.random.default_rng(0).uniform(0, 255, (1, 12, 12, 3)).astype("float32")
+    grids = activations.layer_grids(model, image, ["conv1", "conv2"])
+    assert list(grids) == ["conv1", "conv2"]
+    outputs = activations.compute_activations(
+        activations.build_activation_model(model, ["conv1", "conv2"]), image
+    )
+    for name, grid in grids.items():
+        np.testing.assert_array_equal(grid, activations.channel_grid(outputs[name]))
+    with pytest.raises(ValueError, match="layer 'gap' of model .* no spatial output"):
+        activations.layer_grids(model, image, ["gap"])

@@ -52,7 +52,7 @@ def linear_logits(model, images):
 def test_every_method_returns_maps_in_unit_range_at_its_resolution():
     model = tm.gap_dense_model(seed=3, image_size=8, channels=5)
     images = images_for(model, n=2)
-    for name, entry in attribution.METHODS.items():
+    for name, entry in methods.METHODS.items():
         options = {"patch": 4, "stride": 2} if name == "occlusion" else {}
         if name == "smoothgrad":
             options = {"samples": 4}
@@ -93,8 +93,8 @@ def test_cam_methods_are_at_the_layer_grid_and_pixel_methods_at_the_image():
         3,
     )  # the last spatial layer
     assert attribution.explain(model, images, "saliency")[0].shape == (2, 12, 12)
-    upsampled = upsample_maps(
-        attribution.explain(model, images, "gradcam")[0], (12, 12), clip=True
+    upsampled = np.clip(
+        upsample_maps(attribution.explain(model, images, "gradcam")[0], (12, 12)), 0, 1
     )
     assert (
         upsampled.shape == (2, 12, 12) and upsampled.min() >= 0 and upsampled.max() <= 1
@@ -210,7 +210,7 @@ def test_score_choice_never_changes_the_model():
     images = images_for(model, n=3)
     before = np.asarray(model(images))
     weights = [w.copy() for w in model.get_weights()]
-    for name in attribution.METHODS:
+    for name in methods.METHODS:
         options = (
             {"samples": 2}
             if name == "smoothgrad"
@@ -533,7 +533,7 @@ def test_integrated_gradients_stops_doubling_at_max_steps():
 def test_explain_adds_integrated_gradients_steps_until_within_one_percent():
     model = tm.functional_convnet(seed=16)
     images = images_for(model, n=4)
-    assert attribution.METHODS["integrated_gradients"].options == {
+    assert methods.METHODS["integrated_gradients"].options == {
         "tolerance": methods.COMPLETENESS_TOLERANCE
     }
     maps, classes = attribution.explain(model, images, "integrated_gradients", steps=2)
@@ -727,14 +727,14 @@ def test_a_model_whose_weights_change_is_explained_with_its_new_weights():
     model = tm.functional_convnet(seed=30)
     images = images_for(model, n=scoring.TRACE_FROM)  # traced steps take part too
     options = {"smoothgrad": {"samples": 2}, "integrated_gradients": {"steps": 2}}
-    for name in attribution.METHODS:
+    for name in methods.METHODS:
         attribution.explain(model, images, name, score="logit", **options.get(name, {}))
     tm.set_random_weights(
         model, seed=31
     )  # every layer, the last one (the logit head's source) included
     fresh = tm.set_random_weights(tm.functional_convnet(seed=0), seed=31)
     np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(fresh(images)))
-    for name in attribution.METHODS:
+    for name in methods.METHODS:
         classes = scoring.top_classes(fresh, images)
         again, _ = attribution.explain(
             model, images, name, classes, score="logit", **options.get(name, {})
@@ -785,3 +785,20 @@ def test_the_kept_models_are_bounded():
     for seed in range(scoring.DERIVED_CACHE_SIZE + 3):
         scoring.cached_score_model(tm.linear_classifier(seed=seed), score="logit")
     assert len(scoring._derived) <= scoring.DERIVED_CACHE_SIZE
+
+
+def test_explain_image_gives_one_method_s_map_or_every_method_s():
+    model = tm.functional_convnet(seed=3)
+    image = np.random.default_rng(1).uniform(0, 255, (1, 12, 12, 3)).astype("float32")
+    probabilities = np.asarray(model(image))[0]
+    one = attribution.explain_image(model, image, "saliency", 2)
+    assert list(one.maps) == ["saliency"] and one.class_index == 2
+    assert one.probability == pytest.approx(float(probabilities[2]), rel=1e-6)
+    np.testing.assert_allclose(
+        one.maps["saliency"], attribution.explain(model, image, "saliency", 2)[0]
+    )
+    every = attribution.explain_image(model, image, "all")
+    assert list(every.maps) == list(methods.METHODS)
+    assert every.class_index == int(np.argmax(probabilities))
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        attribution.explain_image(model, image, "nope")

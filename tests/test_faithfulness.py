@@ -184,12 +184,12 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
 def test_own_object_pointing_explains_both_classes_in_one_call_as_two_calls_would(
     method,
 ):
-    from convviz_ref import attribution, compare, models
+    from convviz_ref import attribution, compare, methods, models
 
     model, _ = models.load_pretrained("xception_like")
     layer = (
         models.LAST_CONV_LAYERS["xception_like"]
-        if attribution.get_method(method).needs_layer
+        if methods.get_method(method).needs_layer
         else None
     )
     pairs = data.load_shapes("test", n=4, num_objects=2)
@@ -217,9 +217,9 @@ def test_pointing_game_on_masks_that_are_not_square():
 
 
 def test_parse_methods_takes_all_or_a_list():
-    from convviz_ref import attribution, compare
+    from convviz_ref import compare, methods
 
-    assert compare.parse_methods("all") == list(attribution.METHODS)
+    assert compare.parse_methods("all") == list(methods.METHODS)
     assert compare.parse_methods("occlusion, gradcam") == ["occlusion", "gradcam"]
     with pytest.raises(
         ValueError, match="unknown method 'grad'; choose one of: gradcam, "
@@ -275,3 +275,13 @@ def test_the_randomized_model_is_not_the_training_s_initialization():
     assert (
         np.corrcoef(trained, again)[0, 1] > 0.8
     )  # the training's seed: what the default avoids
+
+
+def test_parse_steps_reads_a_list_and_names_the_option_in_its_errors():
+    from convviz_ref import compare
+
+    assert compare.parse_steps("64, 32,128") == [32, 64, 128]
+    with pytest.raises(ValueError, match="--steps takes whole numbers"):
+        compare.parse_steps("8,x")
+    with pytest.raises(ValueError, match="--steps 24,32: every number of steps"):
+        compare.parse_steps("24,32")

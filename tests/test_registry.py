@@ -110,3 +110,10 @@ def test_the_help_of_convviz_and_explain_imports_no_tensorflow():
     )
     assert result.returncode == 0, result.stderr
     assert "--samples N" in result.stdout and "--patch N" in result.stdout
+
+
+def test_every_entry_is_of_a_known_family_and_its_function_exists():
+    for name, entry in methods.METHODS.items():
+        assert entry.family in methods.FAMILIES, name
+        assert callable(methods.method_function(name)), name
+        assert entry.resolution == ("layer" if entry.family == "cam" else "image")

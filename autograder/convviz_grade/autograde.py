@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from convviz_grade import cluster, grading, notebook_cells, release, sandbox
+from convviz_ref.progress import progress as progress_bar
 
 RESULTS_FILE = "convviz_grade.json"
 
@@ -470,8 +471,6 @@ def _pooled(pool, task, *args):
 def _grade_class(
     assignment, course, found, options, pool, jobs, scheduler, source, progress, stream
 ):
-    from convviz_ref.progress import progress as progress_bar
-
     try:
         _pooled(pool, self_check, assignment, options)
     except SelfCheckFailed as error:

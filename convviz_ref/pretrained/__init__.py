@@ -12,8 +12,15 @@ DIRECTORY = pathlib.Path(__file__).parent
 
 
 def load_manifest():
-    """``{name: how it was trained}`` for every shipped model (``manifest.json``)."""
-    return json.loads((DIRECTORY / "manifest.json").read_text())
+    """``{name: how it was trained}`` for every shipped model (``manifest.json``).
+
+    An installation without the file (a source tree whose models were not
+    trained yet) ships no model: ``{}``.
+    """
+    path = DIRECTORY / "manifest.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
 
 
 MODEL_NAMES = tuple(sorted(load_manifest()))

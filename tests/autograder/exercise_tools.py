@@ -203,7 +203,7 @@ def grade_with(server, assignment, path, *, timeout=None):
     replaces convviz-grade's time limit of a worker run when given.
 
     Returns:
-        ``(graded, functions)``: the :class:`convviz_grade.grading.GradedSubmission`
+        ``(graded, functions)``: the :class:`convviz_grade.grading.SubmissionGrade`
         and ``{function name: its grade}``, in the assignment's order.
     """
     from convviz_grade import grading

@@ -236,8 +236,8 @@ keras = _lazy_import("keras")
 """The imports of the notebook's setup cell that a solution may rely on (the course's
 own modules left out).
 
-``keras`` is imported on first use: ``channel_grid`` rarely needs it, and importing it
-would take the worker 3 to 5 s per submission instead of 0.3 s.
+``keras`` is imported on first use: ``channel_grid`` rarely needs it, and the worker
+would otherwise import it for every submission (see the README's measurements).
 """
 
 

@@ -1,8 +1,9 @@
 """Seeded random images and tiny classifiers for the assignments' grading cases.
 
-Every draw comes from a NumPy generator seeded by the arguments (never from
-Keras' or NumPy's global seed), so the same arguments give the same arrays and
-weights in the grader, in the tests and in a notebook's hidden cells. Each
+Every draw is seeded by the arguments: images come from a NumPy generator,
+weights from Keras initializers given a seed (never from Keras' or NumPy's
+global seed), so the same arguments give the same arrays and weights in the
+grader, in the tests and in a notebook's hidden cells. Each
 assignment module keeps its own ``random_images`` / ``random_classifier`` with
 its own sizes and seeds, and calls these.
 
