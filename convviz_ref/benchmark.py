@@ -39,20 +39,23 @@ BATCH_SIZE, GROUP_SIZE = 16, 4
 """The batched grid's filters per traced call and images per independent group."""
 
 
-def interleaved_times(functions, repeats):
+def interleaved_times(functions, repeats, *, warmed=()):
     """Wall times of each function, called in turn ``repeats`` times after a warm-up.
 
-    Each function is called once before the timed calls.
+    Each function is called once before the timed calls, unless the caller
+    has already called it (its name is in ``warmed``).
 
     Args:
         functions: dict of name -> function of no arguments.
         repeats: int, timed calls of each function.
+        warmed: names of the functions already called once.
 
     Returns:
         dict of name -> list of ``repeats`` seconds, in call order.
     """
-    for function in functions.values():
-        function()
+    for name, function in functions.items():
+        if name not in warmed:
+            function()
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
@@ -190,10 +193,9 @@ def benchmark_attribution(model, layer_name, image, *, repeats=3):
     counts the images it passes through the model (Score-CAM: a masked image
     per channel that varies, plus the black image; occlusion: the image and
     its occluded copies; SmoothGrad: its samples; Integrated Gradients: the
-    points of its path), then timed against one batched pass over as many
-    random images: forward and backward if the method took gradients,
-    forward only otherwise. Each method's time includes building its score
-    model and tracing.
+    points of its path); that run is also its warm-up. Then it is timed
+    against one batched pass over as many random images: forward and
+    backward if the method took gradients, forward only otherwise.
 
     Returns:
         dict, method name to ``{"method": s, "passes": s, "ratio": x,
@@ -226,7 +228,9 @@ def benchmark_attribution(model, layer_name, image, *, repeats=3):
             def passes(inputs=inputs, labels=labels):
                 return scoring.class_scores(forward, inputs, labels)
 
-        times = interleaved_times({"method": method, "passes": passes}, repeats)
+        # The counting run above was the method's warm-up.
+        functions = {"method": method, "passes": passes}
+        times = interleaved_times(functions, repeats, warmed=("method",))
         results[name] = {
             "method": statistics.median(times["method"]),
             "passes": statistics.median(times["passes"]),
