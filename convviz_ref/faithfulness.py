@@ -19,7 +19,8 @@ upsampled to the image, bicubic, by :func:`convviz_ref.maps.upsample_maps`):
   :func:`cascading_randomization`);
 * whether **filter ascent** works: the pattern of each of the first filters
   of a middle layer excites its filter more than the most exciting test
-  image (:func:`filter_ascent_check`).
+  image (:func:`filter_ascent_check`), and the same comparison held to the
+  pixel range real images live in (:func:`filter_ascent_losses`).
 
 :func:`evaluate_faithfulness` prints Grad-CAM's figures for a shipped
 classifier: what ``convviz faithfulness`` runs.
@@ -28,6 +29,7 @@ classifier: what ``convviz faithfulness`` runs.
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -393,6 +395,87 @@ def filter_ascent_check(
         "median_best_image_loss": float(np.median(best_image_loss)),
         "num_filters": int(num_filters),
     }
+
+
+class FilterAscentLosses(NamedTuple):
+    """What :func:`filter_ascent_losses` returns; each loss array is ``(num_filters,)``.
+
+    Attributes:
+        unbounded: float32, the loss of the plain ascent's pattern (no limit
+            on the pixel values).
+        clipped: float32, the loss of the projected ascent's pattern (the
+            same steps, clipped to the model's input range after each).
+        best_image: float32, the largest loss over the real images.
+        unbounded_range: ``(min, max)`` of the plain patterns' pixel values.
+        input_range: ``(low, high)``, the model's input range.
+    """
+
+    unbounded: np.ndarray
+    clipped: np.ndarray
+    best_image: np.ndarray
+    unbounded_range: tuple
+    input_range: tuple
+
+
+def filter_ascent_losses(
+    model, layer_name, images, *, num_filters=64, iterations=30, seed=0
+):
+    """Each filter's loss at its ascent patterns, unbounded and clipped, and at images.
+
+    A fair form of :func:`filter_ascent_check`. The plain ascent
+    (:func:`convviz_ref.filters.generate_filter_patterns`) is not held to
+    the pixel range, and the loss grows without limit as its pattern's
+    contrast grows, so "beats every real image" says little. The clipped
+    ascent (:func:`convviz_ref.filters.generate_clipped_patterns`) takes
+    the same steps from the same start inside the input range, where the
+    real images live too.
+
+    Formula: ``loss_k(x) = mean(A[2:-2, 2:-2, k])``
+    (:func:`convviz_ref.filters.compute_loss`); ``best_image[k] =
+    max_n loss_k(images[n])``.
+
+    Args:
+        model: a classifier; ``layer_name`` one of its conv layers.
+        images: float32 ``(n, size, size, 3)`` in the model's input range;
+            the patterns have their size.
+        num_filters: int, the first filters of the layer to check.
+        iterations: int, ascent steps for both patterns.
+        seed: int, the starting noise of both ascents.
+
+    Returns:
+        :class:`FilterAscentLosses`.
+    """
+    extractor = filters.build_feature_extractor(model, layer_name)
+    num_filters = min(num_filters, extractor.output_shape[-1])
+    indices = np.arange(num_filters)
+    options = dict(
+        iterations=iterations,
+        image_size=images.shape[1],
+        seed=seed,
+        progress=False,
+    )
+    unbounded = filters.generate_filter_patterns(extractor, indices, **options)
+    clipped = filters.generate_clipped_patterns(extractor, indices, **options)
+
+    def losses(patterns):  # pattern k's loss for filter k
+        activations = np.asarray(extractor(patterns))[:, 2:-2, 2:-2, :]
+        return activations[indices, :, :, indices].mean(axis=(1, 2))
+
+    best_image = np.concatenate(
+        [
+            np.asarray(extractor(images[start : start + 50]))[
+                :, 2:-2, 2:-2, :num_filters
+            ].mean(axis=(1, 2))
+            for start in range(0, len(images), 50)
+        ]
+    ).max(axis=0)
+    return FilterAscentLosses(
+        unbounded=losses(unbounded).astype(np.float32),
+        clipped=losses(clipped).astype(np.float32),
+        best_image=best_image.astype(np.float32),
+        unbounded_range=(float(unbounded.min()), float(unbounded.max())),
+        input_range=tuple(float(v) for v in filters.input_range(extractor)),
+    )
 
 
 def evaluate_faithfulness(

@@ -285,3 +285,33 @@ def test_parse_steps_reads_a_list_and_names_the_option_in_its_errors():
         compare.parse_steps("8,x")
     with pytest.raises(ValueError, match="--steps 24,32: every number of steps"):
         compare.parse_steps("24,32")
+
+
+def test_filter_ascent_losses_are_each_pattern_s_loss_and_the_best_image_s():
+    import keras
+
+    from convviz_ref import filters
+    from convviz_ref.models import build_small_convnet
+
+    keras.utils.set_random_seed(0)
+    model = build_small_convnet(image_size=32, widths=(4, 4))
+    images = np.random.default_rng(0).uniform(0, 255, (6, 32, 32, 3))
+    images = images.astype("float32")
+    result = faithfulness.filter_ascent_losses(
+        model, "conv1", images, num_filters=3, iterations=4
+    )
+    extractor = filters.build_feature_extractor(model, "conv1")
+    options = dict(iterations=4, image_size=32, seed=0, progress=False)
+    unbounded = filters.generate_filter_patterns(extractor, np.arange(3), **options)
+    clipped = filters.generate_clipped_patterns(extractor, np.arange(3), **options)
+
+    def loss(image, k):
+        return float(filters.compute_loss(extractor, image[None], k))
+
+    for k in range(3):
+        assert result.unbounded[k] == pytest.approx(loss(unbounded[k], k), rel=1e-5)
+        assert result.clipped[k] == pytest.approx(loss(clipped[k], k), rel=1e-5)
+        best = max(loss(image, k) for image in images)
+        assert result.best_image[k] == pytest.approx(best, rel=1e-5)
+    assert result.unbounded_range == (float(unbounded.min()), float(unbounded.max()))
+    assert result.input_range == (0.0, 255.0)
