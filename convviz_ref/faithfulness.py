@@ -408,6 +408,8 @@ class FilterAscentLosses(NamedTuple):
         best_image: float32, the largest loss over the real images.
         unbounded_range: ``(min, max)`` of the plain patterns' pixel values.
         input_range: ``(low, high)``, the model's input range.
+        unbounded_patterns, clipped_patterns: float32
+            ``(num_filters, size, size, 3)``, the patterns themselves.
     """
 
     unbounded: np.ndarray
@@ -415,6 +417,8 @@ class FilterAscentLosses(NamedTuple):
     best_image: np.ndarray
     unbounded_range: tuple
     input_range: tuple
+    unbounded_patterns: np.ndarray
+    clipped_patterns: np.ndarray
 
 
 def filter_ascent_losses(
@@ -475,6 +479,8 @@ def filter_ascent_losses(
         best_image=best_image.astype(np.float32),
         unbounded_range=(float(unbounded.min()), float(unbounded.max())),
         input_range=tuple(float(v) for v in filters.input_range(extractor)),
+        unbounded_patterns=unbounded,
+        clipped_patterns=clipped,
     )
 
 

@@ -315,3 +315,5 @@ def test_filter_ascent_losses_are_each_pattern_s_loss_and_the_best_image_s():
         assert result.best_image[k] == pytest.approx(best, rel=1e-5)
     assert result.unbounded_range == (float(unbounded.min()), float(unbounded.max()))
     assert result.input_range == (0.0, 255.0)
+    np.testing.assert_array_equal(result.unbounded_patterns, unbounded)
+    np.testing.assert_array_equal(result.clipped_patterns, clipped)
