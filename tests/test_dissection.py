@@ -176,11 +176,20 @@ def test_iou_and_null_match_a_plain_loop():
                 assert got == pytest.approx(inter / union, rel=1e-6)
 
 
-def test_a_tiny_chunk_gives_the_same_result(probe, planted_activations, monkeypatch):
+@pytest.mark.parametrize("quantile", [dissection.QUANTILE, 0.01])
+def test_a_tiny_chunk_gives_the_same_result(
+    probe, planted_activations, monkeypatch, quantile
+):
+    # One image is 1024 pixels: more than the 820 each unit keeps at 0.5 %, fewer
+    # than the 1639 it keeps at 1 %.
     _, masks = probe
-    whole = dissection.dissect(planted_activations, masks, num_permutations=5)
+    whole = dissection.dissect(
+        planted_activations, masks, quantile=quantile, num_permutations=5
+    )
     monkeypatch.setattr(dissection, "CHUNK_BYTES", 1)  # one image at a time
-    chunked = dissection.dissect(planted_activations, masks, num_permutations=5)
+    chunked = dissection.dissect(
+        planted_activations, masks, quantile=quantile, num_permutations=5
+    )
     np.testing.assert_array_equal(whole.thresholds, chunked.thresholds)
     np.testing.assert_array_equal(whole.iou, chunked.iou)
     np.testing.assert_array_equal(whole.null_iou, chunked.null_iou)
