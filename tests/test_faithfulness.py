@@ -178,6 +178,23 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     ]
     assert list(board.correlations) == ["saliency"]
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
+    # The rows are the means of the per-image measures kept beside them.
+    for row in board.rows:
+        for measure, values in board.per_image[row["method"]].items():
+            assert len(values) == (2 if measure == "own_object" else 3)
+            assert row[measure] == pytest.approx(values.mean())
+    assert board.sanity_per_image["saliency"].shape == (7, 2)
+    table = compare.format_intervals(board).splitlines()
+    assert table[0] == "| method | pointing | energy | own_object |"
+    assert [line.split(" | ")[0] for line in table[2:]] == [
+        "| gradcam",
+        "| saliency",
+        "| baseline: random",
+        "| baseline: centre",
+    ]
+    np.testing.assert_allclose(
+        board.sanity_per_image["saliency"].mean(axis=1), board.correlations["saliency"]
+    )
 
 
 @pytest.mark.parametrize("method", ["gradcam", "score_cam", "occlusion"])
@@ -285,3 +302,15 @@ def test_parse_steps_reads_a_list_and_names_the_option_in_its_errors():
         compare.parse_steps("8,x")
     with pytest.raises(ValueError, match="--steps 24,32: every number of steps"):
         compare.parse_steps("24,32")
+
+
+def test_measure_interval_is_wilson_for_hits_and_the_bootstrap_for_means():
+    from convviz_ref import compare, stats
+
+    hits = np.array([1.0, 1.0, 0.0, 1.0])
+    assert compare.measure_interval(hits, "pointing") == stats.proportion_interval(3, 4)
+    assert compare.measure_interval(hits, "own_object") == stats.proportion_interval(
+        3, 4
+    )
+    shares = np.array([0.2, 0.4, 0.5, 0.9])
+    assert compare.measure_interval(shares, "energy") == stats.mean_interval(shares)
