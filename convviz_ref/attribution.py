@@ -102,8 +102,7 @@ def gradcam_plus_plus(model, images, class_index=None, *, layer_name, score="log
     denominator is 0); ``w_k = sum_ij(a_kij relu(g_kij))``;
     ``L = sum_k(w_k A_k)``. The factor ``exp(y_c)`` of ``dS / dA`` is the
     same for every channel of an image, so it is left out: it only rescales
-    the map, and :func:`explain` divides by the maximum anyway. The paper's
-    final ReLU on ``L`` is :func:`explain`'s ``positive_part``.
+    the map, and :func:`explain` divides by the maximum anyway.
 
     Cost: one forward and one backward pass per image. Arguments and shapes
     as in :func:`convviz_ref.gradcam.gradcam`.
