@@ -246,6 +246,7 @@ def compare_methods(
     score="logit",
     deletion_steps=10,
     stream=None,
+    model=None,
 ):
     """Compute the leaderboard and the sanity check for one shipped classifier.
 
@@ -262,13 +263,16 @@ def compare_methods(
         deletion_steps: int, the number of intervals of the deletion and
             insertion curves.
         stream: where progress lines go (default ``sys.stdout``).
+        model: the shipped classifier ``name``, already loaded (its traced
+            steps are reused); None loads it.
 
     Returns:
         A :class:`Leaderboard`.
     """
     stream = stream or sys.stdout
     methods = list(METHODS) if methods is None else list(methods)
-    model, _ = load_pretrained(name)
+    if model is None:
+        model, _ = load_pretrained(name)
     layer_name = LAST_CONV_LAYERS[name]
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_pairs, num_objects=2)

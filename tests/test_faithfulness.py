@@ -314,3 +314,23 @@ def test_measure_interval_is_wilson_for_hits_and_the_bootstrap_for_means():
     )
     shares = np.array([0.2, 0.4, 0.5, 0.9])
     assert compare.measure_interval(shares, "energy") == stats.mean_interval(shares)
+
+
+def test_compare_methods_explains_the_model_it_is_given():
+    from convviz_ref import attribution, compare
+
+    fresh = faithfulness.randomized_model("xception_like")  # not the shipped weights
+    board = compare.compare_methods(
+        "xception_like",
+        ["gradcam"],
+        num_images=2,
+        num_pairs=1,
+        num_sanity=2,
+        stream=io.StringIO(),
+        model=fresh,
+    )
+    images = data.load_shapes("test", n=2).images
+    np.testing.assert_array_equal(
+        board.examples["gradcam"],
+        attribution.explain(fresh, images, "gradcam", layer_name="last_conv_act")[0],
+    )
