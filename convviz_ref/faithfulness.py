@@ -279,19 +279,30 @@ def randomization_blocks(model):
     return blocks
 
 
+def paired_rank_correlations(maps_a, maps_b):
+    """Spearman rank correlation of each pair of maps ``(n, h, w)``: float ``(n,)``.
+
+    A map that became constant keeps none of the trained map's ranking, so
+    it counts as no correlation, 0 (:func:`rank_correlation` skips such pairs
+    instead).
+    """
+    return np.array(
+        [
+            stats.spearmanr(a.ravel(), b.ravel()).statistic
+            if np.ptp(a) > 0 and np.ptp(b) > 0
+            else 0.0
+            for a, b in zip(maps_a, maps_b)
+        ],
+        dtype=np.float64,
+    )
+
+
 def paired_rank_correlation(maps_a, maps_b):
     """Mean Spearman rank correlation of paired maps ``(n, h, w)``; constant: 0.
 
-    A map that became constant keeps none of the trained map's ranking, so
-    it counts as no correlation (:func:`rank_correlation` skips such pairs instead).
+    The mean of :func:`paired_rank_correlations`.
     """
-    values = [
-        stats.spearmanr(a.ravel(), b.ravel()).statistic
-        if np.ptp(a) > 0 and np.ptp(b) > 0
-        else 0.0
-        for a, b in zip(maps_a, maps_b)
-    ]
-    return float(np.mean(values))
+    return float(np.mean(paired_rank_correlations(maps_a, maps_b)))
 
 
 def cascading_randomization(
@@ -304,6 +315,7 @@ def cascading_randomization(
     layer_name,
     score="logit",
     options=None,
+    per_image=False,
 ):
     """Adebayo et al.'s cascading randomization: do maps change with the weights?
 
@@ -323,6 +335,9 @@ def cascading_randomization(
         methods: names of :data:`convviz_ref.methods.METHODS`.
         layer_name: the layer of the CAM methods.
         options: dict, method name to its keyword arguments.
+        per_image: bool, whether each step's correlation is kept per image
+            (an array ``(n,)``, :func:`paired_rank_correlations`) instead of
+            its mean.
 
     Returns:
         ``(blocks, correlations)``: the block names re-initialized at each
@@ -343,6 +358,7 @@ def cascading_randomization(
             **options.get(method, {}),
         )[0]
 
+    compare = paired_rank_correlations if per_image else paired_rank_correlation
     trained = {method: maps_of(model, method) for method in methods}
     work = keras.models.clone_model(model)
     work.set_weights(model.get_weights())
@@ -352,9 +368,7 @@ def cascading_randomization(
             work.get_layer(name).set_weights(fresh_model.get_layer(name).get_weights())
         blocks.append(block)
         for method in methods:
-            correlations[method].append(
-                paired_rank_correlation(trained[method], maps_of(work, method))
-            )
+            correlations[method].append(compare(trained[method], maps_of(work, method)))
     return blocks, correlations
 
 

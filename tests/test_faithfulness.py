@@ -178,6 +178,23 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     ]
     assert list(board.correlations) == ["saliency"]
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
+    # The rows are the means of the per-image measures kept beside them.
+    for row in board.rows:
+        for measure, values in board.per_image[row["method"]].items():
+            assert len(values) == (2 if measure == "own_object" else 3)
+            assert row[measure] == pytest.approx(values.mean())
+    assert board.sanity_per_image["saliency"].shape == (7, 2)
+    table = compare.format_intervals(board).splitlines()
+    assert table[0] == "| method | pointing | energy | own_object |"
+    assert [line.split(" | ")[0] for line in table[2:]] == [
+        "| gradcam",
+        "| saliency",
+        "| baseline: random",
+        "| baseline: centre",
+    ]
+    np.testing.assert_allclose(
+        board.sanity_per_image["saliency"].mean(axis=1), board.correlations["saliency"]
+    )
 
 
 @pytest.mark.parametrize("method", ["gradcam", "score_cam", "occlusion"])
@@ -317,3 +334,35 @@ def test_filter_ascent_losses_are_each_pattern_s_loss_and_the_best_image_s():
     assert result.input_range == (0.0, 255.0)
     np.testing.assert_array_equal(result.unbounded_patterns, unbounded)
     np.testing.assert_array_equal(result.clipped_patterns, clipped)
+
+
+def test_measure_interval_is_wilson_for_hits_and_the_bootstrap_for_means():
+    from convviz_ref import compare, stats
+
+    hits = np.array([1.0, 1.0, 0.0, 1.0])
+    assert compare.measure_interval(hits, "pointing") == stats.proportion_interval(3, 4)
+    assert compare.measure_interval(hits, "own_object") == stats.proportion_interval(
+        3, 4
+    )
+    shares = np.array([0.2, 0.4, 0.5, 0.9])
+    assert compare.measure_interval(shares, "energy") == stats.mean_interval(shares)
+
+
+def test_compare_methods_explains_the_model_it_is_given():
+    from convviz_ref import attribution, compare
+
+    fresh = faithfulness.randomized_model("xception_like")  # not the shipped weights
+    board = compare.compare_methods(
+        "xception_like",
+        ["gradcam"],
+        num_images=2,
+        num_pairs=1,
+        num_sanity=2,
+        stream=io.StringIO(),
+        model=fresh,
+    )
+    images = data.load_shapes("test", n=2).images
+    np.testing.assert_array_equal(
+        board.examples["gradcam"],
+        attribution.explain(fresh, images, "gradcam", layer_name="last_conv_act")[0],
+    )
