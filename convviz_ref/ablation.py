@@ -48,6 +48,7 @@ def build_stack(
     width=16,
     blocks=(1, 3, 3),
     augment=False,
+    kernel_initializer="glorot_uniform",
     seed=0,
 ):
     """A deep stack of 3x3 convolutions, with or without shortcuts and normalization.
@@ -57,12 +58,14 @@ def build_stack(
     many blocks, then ``GlobalAveragePooling2D`` and a softmax ``Dense``.
     Every convolution has ``width`` filters and ``padding="same"``, so no
     block changes its input's shape and no shortcut needs a projection. A
-    block is two units, each ``Conv2D`` -> [``BatchNormalization``] -> ReLU;
-    with ``residual`` the block returns ``x + body(x)``, else ``body(x)``.
+    block is the original ResNet's (He et al. 2016, section 3.2, figure 2):
+    ``body = Conv2D -> [BatchNormalization] -> ReLU -> Conv2D ->
+    [BatchNormalization]``, and the block returns ``relu(x + body(x))`` with
+    ``residual``, else ``relu(body(x))``.
     The convolutions have a bias only without batch normalization (which
     would cancel it).
 
-    Formula: block(x) = body(x) + x (residual) or body(x) (plain).
+    Formula: block(x) = relu(body(x) + x) (residual) or relu(body(x)) (plain).
 
     Args:
         residual: bool, add each block's input to its output.
@@ -77,6 +80,9 @@ def build_stack(
             augmentation (section 9.3.5): ``RandomFlip("horizontal")``,
             ``RandomRotation(0.1)``, ``RandomZoom(0.2)``, active in training
             only.
+        kernel_initializer: str or ``keras.initializers.Initializer``, of
+            every convolution (Keras' default, ``"glorot_uniform"``;
+            ``"he_normal"`` is scaled for ReLUs).
         seed: int, seeds the augmentation's random layers.
 
     Returns:
@@ -100,28 +106,38 @@ def build_stack(
         x = layers.RandomRotation(0.1, seed=seed + 1, name="random_rotation")(x)
         x = layers.RandomZoom(0.2, seed=seed + 2, name="random_zoom")(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
-    x = _unit(x, width, batch_norm, "entry")
+    unit = {"width": width, "batch_norm": batch_norm, "initializer": kernel_initializer}
+    x = _unit(x, name="entry", **unit)
     for stage, num_blocks in enumerate(blocks, start=1):
         x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
         for block in range(1, num_blocks + 1):
             name = f"stage{stage}_block{block}"
-            body = _unit(x, width, batch_norm, f"{name}_conv1")
-            body = _unit(body, width, batch_norm, f"{name}_conv2")
-            x = layers.add([x, body], name=f"{name}_add") if residual else body
+            body = _unit(x, name=f"{name}_conv1", **unit)
+            body = _unit(body, name=f"{name}_conv2", relu=False, **unit)
+            if residual:
+                body = layers.add([x, body], name=f"{name}_add")
+            x = layers.Activation("relu", name=f"{name}_relu")(body)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     kind = ("residual" if residual else "plain") + ("_bn" if batch_norm else "")
     return keras.Model(inputs, outputs, name=kind)
 
 
-def _unit(x, width, batch_norm, name):
-    """``Conv2D`` -> [``BatchNormalization``] -> ReLU; the conv is named ``name``."""
+def _unit(x, *, width, batch_norm, initializer, name, relu=True):
+    """``Conv2D`` -> [``BatchNormalization``] [-> ReLU]; the conv is named ``name``."""
     conv_name = name if name.endswith(tuple("0123456789")) else f"{name}_conv"
     x = layers.Conv2D(
-        width, 3, padding="same", use_bias=not batch_norm, name=conv_name
+        width,
+        3,
+        padding="same",
+        use_bias=not batch_norm,
+        kernel_initializer=initializer,
+        name=conv_name,
     )(x)
     if batch_norm:
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{conv_name}_bn")(x)
+    if not relu:
+        return x
     return layers.Activation("relu", name=f"{conv_name}_relu")(x)
 
 
@@ -234,6 +250,7 @@ def train_variant(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=False,  # XLA's compilation costs more than it saves in short runs
     )
     probe_images = train.images[:probe_size]
     probe_labels = train.labels[:probe_size]

@@ -133,3 +133,12 @@ def test_train_variant_records_history_and_norms_and_repeats_by_seed(tiny_data):
     assert not np.allclose(first.gradient_norms[0], first.gradient_norms[-1])
     np.testing.assert_allclose(first.history["loss"], again.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(first.gradient_norms, again.gradient_norms, rtol=1e-4)
+
+
+def test_the_initializer_reaches_every_convolution():
+    keras.utils.set_random_seed(0)
+    model = ablation.build_stack(
+        residual=False, batch_norm=False, kernel_initializer="zeros", **TINY
+    )
+    for name in ablation.conv_layer_names(model):
+        assert not model.get_layer(name).kernel.numpy().any()
