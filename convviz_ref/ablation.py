@@ -204,7 +204,7 @@ def train_variant(
     *,
     residual,
     batch_norm,
-    epochs=6,
+    epochs=5,
     batch_size=50,
     learning_rate=2e-3,
     probe_size=64,
