@@ -129,7 +129,12 @@ def layer_cam(model, images, class_index=None, *, layer_name, score="logit"):
     Each position weighted by its own positive gradient.
 
     Formula: ``L = sum_k(relu(d y_c / d A_k) * A_k)``, element-wise, so the
-    weights vary over the grid instead of one weight per channel.
+    weights vary over the grid instead of one weight per channel (Jiang et
+    al., section III). The paper's point is to use shallower layers too, and
+    to fuse their maps (scaled by ``tanh``); here it runs on one layer, the
+    layer given. Behind ``GlobalAveragePooling2D`` and ``Dense`` the gradient
+    is the same at every cell, ``w_kc / (h w)``, so there it is CAM with the
+    channels of negative weight dropped.
 
     Cost: one forward and one backward pass per image. Arguments and shapes
     as in :func:`convviz_ref.gradcam.gradcam`.
@@ -150,8 +155,10 @@ def score_cam(
     Formula: each channel ``A_k``, upsampled to the image (bilinear) and
     min-max normalized to [0, 1], masks the input: ``x_k = x * M_k``;
     ``w = softmax_k(y_c(x_k))``; ``L = sum_k(w_k A_k)``. No gradient at all.
-    (The paper subtracts the baseline's score from each ``y_c(x_k)``, which
-    a softmax over the channels does not see.)
+    As in the paper's Algorithm 1, with the logit score; the paper subtracts
+    the baseline's score from each ``y_c(x_k)``, which a softmax over the
+    channels does not see, and its final ReLU is :func:`explain`'s
+    ``positive_part``.
 
     Cost: one forward pass per image, then one per channel of the layer
     (all of an image's masked inputs in passes of ``batch_size``), except
@@ -250,6 +257,8 @@ def smoothgrad(
     ``e_n ~ Normal(0, sigma^2)`` per pixel and ``sigma = noise * (high - low)``,
     ``(low, high)`` the model's input range (:func:`convviz_ref.filters.input_range`);
     the paper found 10-20 % best. :func:`explain` maps it as :func:`saliency`.
+    The paper's maps improve little beyond ``n = 50`` samples; the default
+    here is 25, half the cost.
 
     Cost: ``samples`` forward and backward passes per image, batched.
 
@@ -352,11 +361,19 @@ def integrated_gradients(
     error, which :func:`completeness_gap` reports. :func:`explain` takes the
     absolute value of the sum over channels.
 
+    The paper (section 5, equation 3) sums the gradients at the right ends
+    ``s / m``, ``s = 1..m``, of the intervals. The trapezoid rule costs one
+    more pass (the gradient at the baseline) and is exact for a gradient that
+    changes linearly along the path, where the right sum is off by half the
+    change of ``g`` over one interval.
+
     With ``tolerance``, each image whose completeness gap is above it gets
-    twice the intervals (the rule over ``2m`` intervals is half the rule over
-    ``m`` plus the mean gradient at the ``m`` midpoints), again and again up to
-    ``max_steps``: Sundararajan et al.'s advice to add steps until the
-    attributions add up. :func:`explain` does this with a tolerance of 1 %.
+    twice the intervals, again and again up to ``max_steps``: Sundararajan et
+    al.'s advice (section 5) to add steps until the attributions add up.
+    Step doubling: ``T_2m = (T_m + M_m) / 2``, where ``T_m`` is the trapezoid
+    rule's mean gradient over ``m`` intervals and ``M_m`` the mean gradient at
+    their ``m`` midpoints, so no gradient is computed twice. :func:`explain`
+    does this with a tolerance of 1 %.
 
     Cost: ``steps + 1`` forward and backward passes per image, batched; with
     ``tolerance``, ``m + 1`` for an image that ends at ``m`` intervals, plus 2
@@ -493,6 +510,7 @@ def completeness_by_steps(
     baseline=None,
     *,
     score="logit",
+    rule="trapezoid",
     batch_size=BATCH_SIZE,
 ):
     """Integrated Gradients' completeness gap at several numbers of steps, one path.
@@ -509,11 +527,18 @@ def completeness_by_steps(
     path, so the gap shrinks in proportion to the step (it halves when the
     steps double), not to its square as for a smooth integrand.
 
+    ``rule="right"`` reads the same path with Sundararajan et al.'s own rule
+    (ICML 2017, section 5, equation 3), the right Riemann sum
+    ``sum_{s=1..m} g(s / m) / m``, instead of the trapezoid rule of
+    :func:`integrated_gradients`.
+
     Returns:
         dict, each ``m`` (ascending) to float ``(batch,)``, the gaps of
         :func:`completeness_gap`.
     """
     images = check_images(images)
+    if rule not in ("trapezoid", "right"):
+        raise ValueError(f"rule must be 'trapezoid' or 'right', got {rule!r}")
     steps = nested_steps(steps)
     finest = steps[-1]
     baseline = _baseline_like(images, baseline)
@@ -538,9 +563,10 @@ def completeness_by_steps(
         )  # g(t_s)
         for m in steps:
             nodes = along[:: finest // m]
-            totals[m][n] = (nodes[1:] + nodes[:-1]).sum() / (
-                2 * m
-            )  # the trapezoid rule over m intervals
+            if rule == "trapezoid":  # the mean of both ends of each interval
+                totals[m][n] = (nodes[1:] + nodes[:-1]).sum() / (2 * m)
+            else:  # the right end of each interval
+                totals[m][n] = nodes[1:].sum() / m
     change = score_change(model, images, baseline, classes, score=score)
     return {m: relative_gap(totals[m], change) for m in steps}
 
@@ -666,7 +692,10 @@ def occlusion(
     patch at p)``; each pixel gets the mean ``d_p`` over the patches that
     cover it. Grey is the middle of the model's input range. Signed: a
     negative value means hiding the pixel raised the score. :func:`explain`
-    keeps the positive part.
+    keeps the positive part. Zeiler & Fergus (section 4.2, Figure 7) draw the
+    class probability itself at each patch position, a map of positions;
+    spreading the drop over the pixels each patch covers gives a map at the
+    image's size, comparable with the other methods.
 
     Cost: one forward pass per patch position (``ceil((size - patch) /
     stride + 1)`` per side), all of an image's occluded copies in passes of

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from convviz_ref import attribution, data, faithfulness, plotting, scoring
+from convviz_ref import attribution, data, faithfulness, plotting, scoring, stats
 from convviz_ref.methods import METHODS, get_method
 from convviz_ref.models import LAST_CONV_LAYERS, load_pretrained
 
@@ -71,6 +71,12 @@ class Leaderboard(NamedTuple):
         completeness: Integrated Gradients' completeness gaps (``median``,
             ``p90``, ``max`` over the images), or None without that method.
         sanity_images: int, the images of the sanity check asked for.
+        per_image: each row's method name to its measures per image
+            (:func:`image_measures`, plus ``own_object``: one hit or miss per
+            two-object image and class), from which a row's means come; the
+            sample an interval or a paired test needs.
+        sanity_per_image: method name to its sanity-check correlations per
+            image, float ``(steps, images)``.
     """
 
     rows: list
@@ -79,6 +85,8 @@ class Leaderboard(NamedTuple):
     examples: dict
     completeness: dict | None
     sanity_images: int
+    per_image: dict | None = None
+    sanity_per_image: dict | None = None
 
 
 def baseline_maps(kind, num_images, image_size, seed=0):
@@ -148,26 +156,65 @@ def parse_steps(text):
         raise ValueError(f"--steps {text}: {error}") from None
 
 
-def score_maps(model, images, masks, classes, maps, *, deletion_steps):
-    """The ground-truth measures of some maps: pointing, energy, deletion, insertion."""
+def image_measures(model, images, masks, classes, maps, *, deletion_steps):
+    """The ground-truth measures of some maps, per image.
+
+    Returns:
+        dict of float ``(n,)`` arrays: ``pointing`` (1 for a hit, 0 for a
+        miss), ``energy``, ``deletion`` and ``insertion`` (the areas under
+        the curves), each image's value of the measure :func:`score_maps`
+        averages.
+    """
     deletion, insertion = faithfulness.deletion_insertion(
         model, images, maps, classes, steps=deletion_steps
     )
+    one = [slice(n, n + 1) for n in range(len(maps))]
     return {
-        "pointing": faithfulness.pointing_game(maps, masks),
-        "energy": faithfulness.energy_pointing_game(maps, masks),
-        "deletion": float(faithfulness.area_under_curve(deletion).mean()),
-        "insertion": float(faithfulness.area_under_curve(insertion).mean()),
+        "pointing": np.array(
+            [faithfulness.pointing_game(maps[n], masks[n]) for n in one]
+        ),
+        "energy": np.array(
+            [faithfulness.energy_pointing_game(maps[n], masks[n]) for n in one]
+        ),
+        "deletion": faithfulness.area_under_curve(deletion),
+        "insertion": faithfulness.area_under_curve(insertion),
     }
 
 
-def own_object_pointing(model, pairs, method, *, layer_name, score):
-    """Two-object images: how often each class's map peaks on that class's own object.
+def score_maps(model, images, masks, classes, maps, *, deletion_steps):
+    """The ground-truth measures of some maps: pointing, energy, deletion, insertion.
 
-    One call explains every image for both of its classes, so the
-    perturbation methods mask each image once for the two.
+    The means over the images of :func:`image_measures`.
+    """
+    measures = image_measures(
+        model, images, masks, classes, maps, deletion_steps=deletion_steps
+    )
+    return {name: float(values.mean()) for name, values in measures.items()}
+
+
+def own_object_hits(maps, pairs):
+    """Whether each class's map peaks on that class's own object: float ``(2n,)``.
+
+    ``maps`` holds the ``n`` two-object images of ``pairs`` explained for their
+    first class, then for their second; 1 for a hit, 0 for a miss.
     """
     count = len(pairs.images)
+    masks = np.concatenate([pairs.masks[:, 0], pairs.masks[:, 1]])
+    return np.array(
+        [
+            faithfulness.pointing_game(maps[n : n + 1], masks[n : n + 1])
+            for n in range(2 * count)
+        ]
+    )
+
+
+def own_object_maps(model, pairs, method, *, layer_name, score):
+    """Two-object images explained for each of their classes: ``(2n, h, w)``.
+
+    One call explains every image for both of its classes (the first class of
+    every image, then the second), so the perturbation methods mask each image
+    once for the two.
+    """
     maps, _ = attribution.explain(
         model,
         np.concatenate([pairs.images, pairs.images]),
@@ -176,14 +223,16 @@ def own_object_pointing(model, pairs, method, *, layer_name, score):
         layer_name=layer_name,
         score=score,
     )
-    return float(
-        np.mean(
-            [
-                faithfulness.pointing_game(maps[:count], pairs.masks[:, 0]),
-                faithfulness.pointing_game(maps[count:], pairs.masks[:, 1]),
-            ]
-        )
-    )
+    return maps
+
+
+def own_object_pointing(model, pairs, method, *, layer_name, score):
+    """Two-object images: how often each class's map peaks on that class's own object.
+
+    The mean of :func:`own_object_hits` for :func:`own_object_maps`.
+    """
+    maps = own_object_maps(model, pairs, method, layer_name=layer_name, score=score)
+    return float(own_object_hits(maps, pairs).mean())
 
 
 def compare_methods(
@@ -197,6 +246,7 @@ def compare_methods(
     score="logit",
     deletion_steps=10,
     stream=None,
+    model=None,
 ):
     """Compute the leaderboard and the sanity check for one shipped classifier.
 
@@ -213,13 +263,16 @@ def compare_methods(
         deletion_steps: int, the number of intervals of the deletion and
             insertion curves.
         stream: where progress lines go (default ``sys.stdout``).
+        model: the shipped classifier ``name``, already loaded (its traced
+            steps are reused); None loads it.
 
     Returns:
         A :class:`Leaderboard`.
     """
     stream = stream or sys.stdout
     methods = list(METHODS) if methods is None else list(methods)
-    model, _ = load_pretrained(name)
+    if model is None:
+        model, _ = load_pretrained(name)
     layer_name = LAST_CONV_LAYERS[name]
     singles = data.load_shapes("test", n=num_images)
     pairs = data.load_shapes("test", n=num_pairs, num_objects=2)
@@ -227,10 +280,10 @@ def compare_methods(
     classes = scoring.top_classes(
         model, singles.images
     )  # every method explains the model's top class
-    rows, examples, completeness = [], {}, None
+    rows, examples, completeness, per_image = [], {}, None, {}
 
-    def row(method, family, resolution, maps, own_object, seconds):
-        measures = score_maps(
+    def row(method, family, resolution, maps, own_hits, seconds):
+        measures = image_measures(
             model,
             singles.images,
             singles.masks,
@@ -238,12 +291,13 @@ def compare_methods(
             maps,
             deletion_steps=deletion_steps,
         )
+        per_image[method] = {**measures, "own_object": own_hits}
         return {
             "method": method,
             "family": family,
             "resolution": resolution,
-            **measures,
-            "own_object": own_object,
+            **{name: float(values.mean()) for name, values in measures.items()},
+            "own_object": float(own_hits.mean()),
             "seconds_per_image": seconds,
         }
 
@@ -274,7 +328,10 @@ def compare_methods(
                 f"max {completeness['max']:.2%}",
                 file=stream,
             )
-        own = own_object_pointing(model, pairs, method, layer_name=layer, score=score)
+        own = own_object_hits(
+            own_object_maps(model, pairs, method, layer_name=layer, score=score),
+            pairs,
+        )
         rows.append(row(method, entry.family, entry.resolution, maps, own, seconds))
         examples[method] = maps[:6]
         print(
@@ -285,19 +342,12 @@ def compare_methods(
         )
     for kind in BASELINES:
         pair_maps = baseline_maps(kind, num_pairs, image_size, seed=1)
-        own = np.mean(
-            [
-                faithfulness.pointing_game(pair_maps, pairs.masks[:, which])
-                for which in (0, 1)
-            ]
-        )
+        own = own_object_hits(np.concatenate([pair_maps, pair_maps]), pairs)
         maps = baseline_maps(kind, num_images, image_size)
-        rows.append(
-            row(f"baseline: {kind}", "baseline", "image", maps, float(own), 0.0)
-        )
+        rows.append(row(f"baseline: {kind}", "baseline", "image", maps, own, 0.0))
 
     fresh = faithfulness.randomized_model(name)
-    blocks, correlations = faithfulness.cascading_randomization(
+    blocks, sanity_per_image = faithfulness.cascading_randomization(
         model,
         fresh,
         singles.images[:num_sanity],
@@ -305,8 +355,25 @@ def compare_methods(
         methods if sanity_methods is None else list(sanity_methods),
         layer_name=layer_name,
         score=score,
+        per_image=True,
     )
-    return Leaderboard(rows, blocks, correlations, examples, completeness, num_sanity)
+    sanity_per_image = {
+        method: np.array(steps) for method, steps in sanity_per_image.items()
+    }
+    correlations = {
+        method: [float(step.mean()) for step in steps]
+        for method, steps in sanity_per_image.items()
+    }
+    return Leaderboard(
+        rows,
+        blocks,
+        correlations,
+        examples,
+        completeness,
+        num_sanity,
+        per_image,
+        sanity_per_image,
+    )
 
 
 def format_table(rows):
@@ -326,6 +393,45 @@ def format_table(rows):
             f"{row['deletion']:.3f} | {row['insertion']:.3f} | "
             f"{row['own_object']:.1%} | {row['seconds_per_image'] * 1000:.0f} |"
         )
+    return "\n".join(lines)
+
+
+HIT_MEASURES = ("pointing", "own_object")
+"""The measures that are a hit or a miss per image (the others are a number)."""
+
+
+def measure_interval(values, measure):
+    """``(low, high)``: the 95 % interval of a leaderboard measure's mean.
+
+    The Wilson interval (:func:`~convviz_ref.stats.proportion_interval`) for
+    the hit rates of :data:`HIT_MEASURES`, the bootstrap interval of the mean
+    (:func:`~convviz_ref.stats.mean_interval`) for the others.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if measure in HIT_MEASURES:
+        return stats.proportion_interval(int(values.sum()), len(values))
+    return stats.mean_interval(values)
+
+
+def format_intervals(board, measures=("pointing", "energy", "own_object")):
+    """Some columns of the leaderboard as a Markdown table, each with its interval.
+
+    Each cell is the mean over the images and, in brackets, its 95 %
+    interval (:func:`measure_interval`), from :attr:`Leaderboard.per_image`.
+    """
+    lines = [
+        "| method | " + " | ".join(measures) + " |",
+        "|" + " --- |" * (len(measures) + 1),
+    ]
+    percent = {"pointing", "energy", "own_object"}
+    for method, values in board.per_image.items():
+        cells = []
+        for measure in measures:
+            low, high = measure_interval(values[measure], measure)
+            mean = float(np.mean(values[measure]))
+            spec = ".0%" if measure in percent else ".3f"
+            cells.append(f"{mean:{spec}} [{low:{spec}}, {high:{spec}}]")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -19,7 +19,8 @@ upsampled to the image, bicubic, by :func:`convviz_ref.maps.upsample_maps`):
   :func:`cascading_randomization`);
 * whether **filter ascent** works: the pattern of each of the first filters
   of a middle layer excites its filter more than the most exciting test
-  image (:func:`filter_ascent_check`).
+  image (:func:`filter_ascent_check`), and the same comparison held to the
+  pixel range real images live in (:func:`filter_ascent_losses`).
 
 :func:`evaluate_faithfulness` prints Grad-CAM's figures for a shipped
 classifier: what ``convviz faithfulness`` runs.
@@ -28,6 +29,7 @@ classifier: what ``convviz faithfulness`` runs.
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -277,19 +279,30 @@ def randomization_blocks(model):
     return blocks
 
 
+def paired_rank_correlations(maps_a, maps_b):
+    """Spearman rank correlation of each pair of maps ``(n, h, w)``: float ``(n,)``.
+
+    A map that became constant keeps none of the trained map's ranking, so
+    it counts as no correlation, 0 (:func:`rank_correlation` skips such pairs
+    instead).
+    """
+    return np.array(
+        [
+            stats.spearmanr(a.ravel(), b.ravel()).statistic
+            if np.ptp(a) > 0 and np.ptp(b) > 0
+            else 0.0
+            for a, b in zip(maps_a, maps_b)
+        ],
+        dtype=np.float64,
+    )
+
+
 def paired_rank_correlation(maps_a, maps_b):
     """Mean Spearman rank correlation of paired maps ``(n, h, w)``; constant: 0.
 
-    A map that became constant keeps none of the trained map's ranking, so
-    it counts as no correlation (:func:`rank_correlation` skips such pairs instead).
+    The mean of :func:`paired_rank_correlations`.
     """
-    values = [
-        stats.spearmanr(a.ravel(), b.ravel()).statistic
-        if np.ptp(a) > 0 and np.ptp(b) > 0
-        else 0.0
-        for a, b in zip(maps_a, maps_b)
-    ]
-    return float(np.mean(values))
+    return float(np.mean(paired_rank_correlations(maps_a, maps_b)))
 
 
 def cascading_randomization(
@@ -302,6 +315,7 @@ def cascading_randomization(
     layer_name,
     score="logit",
     options=None,
+    per_image=False,
 ):
     """Adebayo et al.'s cascading randomization: do maps change with the weights?
 
@@ -321,6 +335,9 @@ def cascading_randomization(
         methods: names of :data:`convviz_ref.methods.METHODS`.
         layer_name: the layer of the CAM methods.
         options: dict, method name to its keyword arguments.
+        per_image: bool, whether each step's correlation is kept per image
+            (an array ``(n,)``, :func:`paired_rank_correlations`) instead of
+            its mean.
 
     Returns:
         ``(blocks, correlations)``: the block names re-initialized at each
@@ -341,6 +358,7 @@ def cascading_randomization(
             **options.get(method, {}),
         )[0]
 
+    compare = paired_rank_correlations if per_image else paired_rank_correlation
     trained = {method: maps_of(model, method) for method in methods}
     work = keras.models.clone_model(model)
     work.set_weights(model.get_weights())
@@ -350,9 +368,7 @@ def cascading_randomization(
             work.get_layer(name).set_weights(fresh_model.get_layer(name).get_weights())
         blocks.append(block)
         for method in methods:
-            correlations[method].append(
-                paired_rank_correlation(trained[method], maps_of(work, method))
-            )
+            correlations[method].append(compare(trained[method], maps_of(work, method)))
     return blocks, correlations
 
 
@@ -393,6 +409,93 @@ def filter_ascent_check(
         "median_best_image_loss": float(np.median(best_image_loss)),
         "num_filters": int(num_filters),
     }
+
+
+class FilterAscentLosses(NamedTuple):
+    """What :func:`filter_ascent_losses` returns; each loss array is ``(num_filters,)``.
+
+    Attributes:
+        unbounded: float32, the loss of the plain ascent's pattern (no limit
+            on the pixel values).
+        clipped: float32, the loss of the projected ascent's pattern (the
+            same steps, clipped to the model's input range after each).
+        best_image: float32, the largest loss over the real images.
+        unbounded_range: ``(min, max)`` of the plain patterns' pixel values.
+        input_range: ``(low, high)``, the model's input range.
+        unbounded_patterns, clipped_patterns: float32
+            ``(num_filters, size, size, 3)``, the patterns themselves.
+    """
+
+    unbounded: np.ndarray
+    clipped: np.ndarray
+    best_image: np.ndarray
+    unbounded_range: tuple
+    input_range: tuple
+    unbounded_patterns: np.ndarray
+    clipped_patterns: np.ndarray
+
+
+def filter_ascent_losses(
+    model, layer_name, images, *, num_filters=64, iterations=30, seed=0
+):
+    """Each filter's loss at its ascent patterns, unbounded and clipped, and at images.
+
+    A fair form of :func:`filter_ascent_check`. The plain ascent
+    (:func:`convviz_ref.filters.generate_filter_patterns`) is not held to
+    the pixel range, and the loss grows without limit as its pattern's
+    contrast grows, so "beats every real image" says little. The clipped
+    ascent (:func:`convviz_ref.filters.generate_clipped_patterns`) takes
+    the same steps from the same start inside the input range, where the
+    real images live too.
+
+    Formula: ``loss_k(x) = mean(A[2:-2, 2:-2, k])``
+    (:func:`convviz_ref.filters.compute_loss`); ``best_image[k] =
+    max_n loss_k(images[n])``.
+
+    Args:
+        model: a classifier; ``layer_name`` one of its conv layers.
+        images: float32 ``(n, size, size, 3)`` in the model's input range;
+            the patterns have their size.
+        num_filters: int, the first filters of the layer to check.
+        iterations: int, ascent steps for both patterns.
+        seed: int, the starting noise of both ascents.
+
+    Returns:
+        :class:`FilterAscentLosses`.
+    """
+    extractor = filters.build_feature_extractor(model, layer_name)
+    num_filters = min(num_filters, extractor.output_shape[-1])
+    indices = np.arange(num_filters)
+    options = dict(
+        iterations=iterations,
+        image_size=images.shape[1],
+        seed=seed,
+        progress=False,
+    )
+    unbounded = filters.generate_filter_patterns(extractor, indices, **options)
+    clipped = filters.generate_clipped_patterns(extractor, indices, **options)
+
+    def losses(patterns):  # pattern k's loss for filter k
+        activations = np.asarray(extractor(patterns))[:, 2:-2, 2:-2, :]
+        return activations[indices, :, :, indices].mean(axis=(1, 2))
+
+    best_image = np.concatenate(
+        [
+            np.asarray(extractor(images[start : start + 50]))[
+                :, 2:-2, 2:-2, :num_filters
+            ].mean(axis=(1, 2))
+            for start in range(0, len(images), 50)
+        ]
+    ).max(axis=0)
+    return FilterAscentLosses(
+        unbounded=losses(unbounded).astype(np.float32),
+        clipped=losses(clipped).astype(np.float32),
+        best_image=best_image.astype(np.float32),
+        unbounded_range=(float(unbounded.min()), float(unbounded.max())),
+        input_range=tuple(float(v) for v in filters.input_range(extractor)),
+        unbounded_patterns=unbounded,
+        clipped_patterns=clipped,
+    )
 
 
 def evaluate_faithfulness(

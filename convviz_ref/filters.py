@@ -485,6 +485,46 @@ def generate_regularized_patterns(
     return np.concatenate(patterns)
 
 
+def generate_clipped_patterns(
+    feature_extractor,
+    filter_indices,
+    iterations=30,
+    learning_rate=None,
+    image_size=96,
+    seed=None,
+    *,
+    batch_size=16,
+    group_size=4,
+    progress=True,
+):
+    """Plain gradient ascent kept inside the model's input range (projected ascent).
+
+    The steps of :func:`generate_filter_patterns` from the same starting
+    image, each followed by clipping to :func:`input_range` (0..255 for our
+    models): ``x <- clip(x + lr * g / ||g||_2, low, high)``, ``g`` the
+    gradient of :func:`compute_loss`. No octaves and no jitter: it is
+    :func:`generate_regularized_patterns` with one octave at full resolution
+    and ``jitter=0``. The result is a valid image, so its loss can be compared
+    fairly with real images'.
+
+    Args and Returns: as in :func:`generate_filter_patterns`; the patterns
+    lie in the model's input range.
+    """
+    return generate_regularized_patterns(
+        feature_extractor,
+        filter_indices,
+        octaves=(image_size,),
+        iterations_per_octave=iterations,
+        learning_rate=learning_rate,
+        jitter=0,
+        image_size=image_size,
+        seed=seed,
+        batch_size=batch_size,
+        group_size=group_size,
+        progress=progress,
+    )
+
+
 def _regularized_octave(
     feature_extractor,
     images,

@@ -10,11 +10,13 @@ Formula, for feature maps ``A_k`` (channel ``k``) and class score ``y_c``:
 ``L = relu(mean_k(alpha_k * A_k[0]))``, ``heatmap = L / max(L)``.
 
 The book's functions are :func:`gradcam_heatmap` (one image) and
-:func:`overlay`; :func:`gradcam_heatmaps` explains many images, each on its
-own, and :func:`gradcam` is the same map, raw, as the registry's attribution
-method (:mod:`convviz_ref.methods`). The steps every attribution method
-shares (the score model, the feature maps and their gradients, which layer to
-look at) live in :mod:`convviz_ref.scoring`.
+:func:`overlay`; :func:`gradcam_heatmap_two_models` is the same map computed
+the way *Deep Learning with Python* writes it (two sub-models);
+:func:`gradcam_heatmaps` explains many images, each on its own, and
+:func:`gradcam` is the same map, raw, as the registry's attribution method
+(:mod:`convviz_ref.methods`). The steps every attribution method shares (the
+score model, the feature maps and their gradients, which layer to look at)
+live in :mod:`convviz_ref.scoring`.
 
 Example:
 
@@ -34,6 +36,7 @@ from typing import NamedTuple
 import keras
 import matplotlib
 import numpy as np
+import tensorflow as tf
 
 from convviz_ref.maps import normalize_maps
 from convviz_ref.scoring import (
@@ -80,6 +83,62 @@ def gradcam_heatmap(
     )
     channel_weights = gradients.mean(axis=(0, 1, 2))  # (channels,)
     cam = (feature_maps[0] * channel_weights).mean(axis=-1)  # (h, w)
+    return normalize_maps(cam[None])[0]
+
+
+def gradcam_heatmap_two_models(
+    model, image_batch, last_conv_layer_name, classifier_layer_names, class_index=None
+):
+    """Grad-CAM as *Deep Learning with Python* writes it: two sub-models.
+
+    The same map as :func:`gradcam_heatmap` with ``score="output"``, computed
+    the book's way: one model maps the image to the last conv layer's output
+    ``A``; a second model, built on a new ``keras.Input`` of ``A``'s shape,
+    applies ``classifier_layer_names`` in order (the layers are shared with
+    ``model``, not copied). ``A`` is an ordinary tensor, not a variable, so
+    the tape must be told to watch it (``tape.watch``) before the classifier
+    model runs on it.
+
+    Formula: as :func:`gradcam_heatmap`,
+    ``alpha_k = mean_{n,i,j}(d y_c / d A[n, i, j, k])``,
+    ``heatmap = relu(mean_k(alpha_k * A[0, :, :, k]))`` divided by its maximum.
+
+    Args:
+        model: a Functional ``keras.Model`` whose layers after
+            ``last_conv_layer_name`` form a chain (each takes the previous
+            one's output), as in Xception and the course's classifiers.
+        image_batch: float32 array ``(1, height, width, channels)``.
+        last_conv_layer_name: str, the layer whose output ``A`` is explained.
+        classifier_layer_names: sequence of str, the layers from ``A`` to
+            the output, in order (``["avg_pool", "dropout", "predictions"]``
+            for the course's ``xception_like``).
+        class_index: int, the class to explain; ``None`` for the top class.
+
+    Returns:
+        float32 array ``(h, w)``, the layer's grid, values in [0, 1].
+
+    Raises:
+        ValueError: for an unknown layer name (Keras' own message).
+    """
+    last_conv_layer = model.get_layer(last_conv_layer_name)
+    last_conv_layer_model = keras.Model(model.inputs[0], last_conv_layer.output)
+    classifier_input = keras.Input(shape=last_conv_layer.output.shape[1:])
+    x = classifier_input
+    for layer_name in classifier_layer_names:
+        x = model.get_layer(layer_name)(x)
+    classifier_model = keras.Model(classifier_input, x)
+
+    with tf.GradientTape() as tape:
+        last_conv_layer_output = last_conv_layer_model(image_batch)  # A: (1, h, w, k)
+        tape.watch(last_conv_layer_output)  # a tensor, not a variable: watch it
+        predictions = classifier_model(last_conv_layer_output)  # (1, classes)
+        if class_index is None:
+            class_index = int(tf.argmax(predictions[0]))
+        class_score = predictions[:, class_index]
+    gradients = tape.gradient(class_score, last_conv_layer_output)  # (1, h, w, k)
+
+    channel_weights = np.asarray(gradients).mean(axis=(0, 1, 2))  # (k,)
+    cam = (np.asarray(last_conv_layer_output)[0] * channel_weights).mean(axis=-1)
     return normalize_maps(cam[None])[0]
 
 

@@ -55,15 +55,15 @@ def accuracy_by_version(model, num_images=1000):
     }
 
 
-def marker_pointing(maps, marker_masks, masks):
-    """Where the maps of images with a marker point.
+def marker_hits(maps, marker_masks, masks):
+    """Where the map of each image with a marker points, per image.
 
-    Returns ``{"marker": ..., "object": ..., "marker_energy": ...}``:
-    ``marker`` and ``object`` are the fractions of maps whose peak
+    Returns ``{"marker": ..., "object": ..., "marker_energy": ...}``, float
+    arrays with one value per image that carries a marker (images without
+    one are left out): ``marker`` and ``object`` are 1 where the map's peak
     (upsampled, as in :func:`~convviz_ref.faithfulness.pointing_game`) falls
-    on the marker and on the object (trimap object or contour);
-    ``marker_energy`` is the mean share of positive map mass on the marker.
-    Images without a marker are left out.
+    on the marker, on the object (trimap object or contour), else 0;
+    ``marker_energy`` is the share of the map's positive mass on the marker.
     """
     marker_masks, masks = np.asarray(marker_masks), np.asarray(masks)
     carries = marker_masks.reshape(len(marker_masks), -1).any(axis=1)
@@ -78,14 +78,24 @@ def marker_pointing(maps, marker_masks, masks):
     total = upsampled.sum(axis=(1, 2))
     on_marker = (upsampled * marker_masks).sum(axis=(1, 2))
     return {
-        "marker": float((marker_masks[index, rows, cols] == 1).mean()),
-        "object": float((masks[index, rows, cols] != data.BACKGROUND).mean()),
-        "marker_energy": float(
-            np.mean(
-                np.divide(on_marker, total, out=np.zeros_like(total), where=total > 0)
-            )
+        "marker": (marker_masks[index, rows, cols] == 1).astype(np.float64),
+        "object": (masks[index, rows, cols] != data.BACKGROUND).astype(np.float64),
+        "marker_energy": np.divide(
+            on_marker, total, out=np.zeros_like(total), where=total > 0
         ),
     }
+
+
+def marker_pointing(maps, marker_masks, masks):
+    """Where the maps of images with a marker point.
+
+    Returns ``{"marker": ..., "object": ..., "marker_energy": ...}``, the
+    means over the images of :func:`marker_hits`: the fractions of maps whose
+    peak falls on the marker and on the object, and the mean share of
+    positive map mass on the marker. Images without a marker are left out.
+    """
+    hits = marker_hits(maps, marker_masks, masks)
+    return {name: float(np.mean(values)) for name, values in hits.items()}
 
 
 def evaluate_shortcut(methods=None, *, num_images=100, score="logit", stream=None):

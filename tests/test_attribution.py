@@ -602,6 +602,25 @@ def test_completeness_by_steps_of_a_linear_model_is_zero_at_any_steps():
         assert gaps.shape == (2,) and np.all(gaps < 1e-4), gaps
 
 
+def test_completeness_by_steps_reads_the_right_riemann_sum_from_the_same_path():
+    # y = relu(x1 + x2 - 5) from black to (4, 3.5): g(t) = 7.5 past the kink at
+    # t = 2 / 3, 0 before; y(x) - y(black) = 2.5. Right sum: sum_s g(s / m) / m.
+    inputs = keras.Input(shape=(1, 2, 1))
+    hidden = keras.layers.Dense(1, activation="relu", name="hidden")(
+        keras.layers.Flatten()(inputs)
+    )
+    kinked = keras.Model(inputs, keras.layers.Dense(1, name="predictions")(hidden))
+    kinked.get_layer("hidden").set_weights([np.ones((2, 1)), np.array([-5.0])])
+    kinked.get_layer("predictions").set_weights([np.ones((1, 1)), np.zeros(1)])
+    x = np.array([[[[4.0], [3.5]]]], np.float32)
+
+    for m, right in ((4, 2 * 7.5 / 4), (8, 3 * 7.5 / 8)):  # g on at s / m > 2 / 3
+        gaps = attribution.completeness_by_steps(kinked, x, 0, [m], rule="right")[m]
+        np.testing.assert_allclose(gaps, abs(right - 2.5) / 2.5, rtol=1e-5)
+    with pytest.raises(ValueError, match="rule must be 'trapezoid' or 'right'"):
+        attribution.completeness_by_steps(kinked, x, 0, [3], rule="left")
+
+
 @pytest.mark.parametrize(
     "steps, message",
     [

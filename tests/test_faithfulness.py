@@ -178,6 +178,23 @@ def test_compare_methods_can_check_fewer_methods_for_sanity_than_it_ranks():
     ]
     assert list(board.correlations) == ["saliency"]
     assert len(board.correlations["saliency"]) == len(board.blocks) == 7
+    # The rows are the means of the per-image measures kept beside them.
+    for row in board.rows:
+        for measure, values in board.per_image[row["method"]].items():
+            assert len(values) == (2 if measure == "own_object" else 3)
+            assert row[measure] == pytest.approx(values.mean())
+    assert board.sanity_per_image["saliency"].shape == (7, 2)
+    table = compare.format_intervals(board).splitlines()
+    assert table[0] == "| method | pointing | energy | own_object |"
+    assert [line.split(" | ")[0] for line in table[2:]] == [
+        "| gradcam",
+        "| saliency",
+        "| baseline: random",
+        "| baseline: centre",
+    ]
+    np.testing.assert_allclose(
+        board.sanity_per_image["saliency"].mean(axis=1), board.correlations["saliency"]
+    )
 
 
 @pytest.mark.parametrize("method", ["gradcam", "score_cam", "occlusion"])
@@ -285,3 +302,67 @@ def test_parse_steps_reads_a_list_and_names_the_option_in_its_errors():
         compare.parse_steps("8,x")
     with pytest.raises(ValueError, match="--steps 24,32: every number of steps"):
         compare.parse_steps("24,32")
+
+
+def test_filter_ascent_losses_are_each_pattern_s_loss_and_the_best_image_s():
+    import keras
+
+    from convviz_ref import filters
+    from convviz_ref.models import build_small_convnet
+
+    keras.utils.set_random_seed(0)
+    model = build_small_convnet(image_size=32, widths=(4, 4))
+    images = np.random.default_rng(0).uniform(0, 255, (6, 32, 32, 3))
+    images = images.astype("float32")
+    result = faithfulness.filter_ascent_losses(
+        model, "conv1", images, num_filters=3, iterations=4
+    )
+    extractor = filters.build_feature_extractor(model, "conv1")
+    options = dict(iterations=4, image_size=32, seed=0, progress=False)
+    unbounded = filters.generate_filter_patterns(extractor, np.arange(3), **options)
+    clipped = filters.generate_clipped_patterns(extractor, np.arange(3), **options)
+
+    def loss(image, k):
+        return float(filters.compute_loss(extractor, image[None], k))
+
+    for k in range(3):
+        assert result.unbounded[k] == pytest.approx(loss(unbounded[k], k), rel=1e-5)
+        assert result.clipped[k] == pytest.approx(loss(clipped[k], k), rel=1e-5)
+        best = max(loss(image, k) for image in images)
+        assert result.best_image[k] == pytest.approx(best, rel=1e-5)
+    assert result.unbounded_range == (float(unbounded.min()), float(unbounded.max()))
+    assert result.input_range == (0.0, 255.0)
+    np.testing.assert_array_equal(result.unbounded_patterns, unbounded)
+    np.testing.assert_array_equal(result.clipped_patterns, clipped)
+
+
+def test_measure_interval_is_wilson_for_hits_and_the_bootstrap_for_means():
+    from convviz_ref import compare, stats
+
+    hits = np.array([1.0, 1.0, 0.0, 1.0])
+    assert compare.measure_interval(hits, "pointing") == stats.proportion_interval(3, 4)
+    assert compare.measure_interval(hits, "own_object") == stats.proportion_interval(
+        3, 4
+    )
+    shares = np.array([0.2, 0.4, 0.5, 0.9])
+    assert compare.measure_interval(shares, "energy") == stats.mean_interval(shares)
+
+
+def test_compare_methods_explains_the_model_it_is_given():
+    from convviz_ref import attribution, compare
+
+    fresh = faithfulness.randomized_model("xception_like")  # not the shipped weights
+    board = compare.compare_methods(
+        "xception_like",
+        ["gradcam"],
+        num_images=2,
+        num_pairs=1,
+        num_sanity=2,
+        stream=io.StringIO(),
+        model=fresh,
+    )
+    images = data.load_shapes("test", n=2).images
+    np.testing.assert_array_equal(
+        board.examples["gradcam"],
+        attribution.explain(fresh, images, "gradcam", layer_name="last_conv_act")[0],
+    )

@@ -146,6 +146,29 @@ def test_paired_rank_correlation_counts_a_constant_map_as_zero():
     ) == pytest.approx(-0.5)
 
 
+def test_paired_rank_correlations_are_per_pair_and_average_to_the_mean():
+    maps = np.random.default_rng(1).random((2, 4, 4))
+    other = np.stack([-maps[0], np.zeros((4, 4))])
+    np.testing.assert_allclose(
+        faithfulness.paired_rank_correlations(maps, other), [-1.0, 0.0]
+    )
+
+
+def test_cascading_randomization_per_image_averages_to_its_means():
+    model = tm.functional_convnet(seed=3)
+    fresh = tm.functional_convnet(seed=99)
+    images = np.random.default_rng(2).uniform(0, 255, (3, 12, 12, 3)).astype(np.float32)
+    arguments = (model, fresh, images, [0, 1, 2], ["saliency"])
+    _, means = faithfulness.cascading_randomization(*arguments, layer_name="conv2")
+    _, each = faithfulness.cascading_randomization(
+        *arguments, layer_name="conv2", per_image=True
+    )
+    assert [step.shape for step in each["saliency"]] == [(3,)] * 3
+    np.testing.assert_allclose(
+        [step.mean() for step in each["saliency"]], means["saliency"]
+    )
+
+
 def test_cascading_randomization_destroys_gradients_but_not_the_model():
     model = tm.functional_convnet(seed=3)
     fresh = tm.functional_convnet(seed=99)

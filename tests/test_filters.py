@@ -745,3 +745,28 @@ def test_filter_grid_stitches_the_cropped_patterns_of_the_first_filters():
 def test_filter_grid_refuses_what_it_cannot_show(size, options, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         filters.filter_grid(conv_model(*size), "conv", **options)
+
+
+# ------------------------------------------------------ projected (clipped) ascent
+
+
+def test_clipped_patterns_are_plain_steps_clipped_to_the_input_range():
+    extractor = filters.build_feature_extractor(
+        build_small_convnet(image_size=32, widths=(4, 4)), "conv1"
+    )
+    indices = np.array([0, 3])
+    learning_rate = 20000.0  # about 360 per pixel: the clipping bites
+    got = filters.generate_clipped_patterns(
+        extractor, indices, iterations=2, learning_rate=learning_rate,
+        image_size=32, seed=1, progress=False,
+    )  # fmt: skip
+    images = filters.initial_image(32, num_images=2, seed=1)
+    for _ in range(2):  # the steps by hand: plain step, then clip to 0..255
+        for n, k in enumerate(indices):
+            stepped = filters.gradient_ascent_step(
+                extractor, images[n : n + 1], int(k), learning_rate
+            )
+            images[n] = np.clip(np.asarray(stepped)[0], 0.0, 255.0)
+    assert got.min() >= 0.0 and got.max() <= 255.0
+    assert (got == 0.0).any() or (got == 255.0).any(), "the clipping was exercised"
+    np.testing.assert_allclose(got, images, rtol=1e-4, atol=1e-2)

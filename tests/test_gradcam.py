@@ -752,3 +752,37 @@ def test_gradcam_prediction_refuses_a_layer_without_a_spatial_output():
         ValueError, match="layer 'gap' of model 'tiny_functional' has no"
     ):
         gradcam.gradcam_prediction(model, np.zeros((1, 12, 12, 3)), "gap")
+
+
+# ------------------------------------------------ the book's two-sub-model form
+
+
+@pytest.mark.parametrize("class_index", [None, 0, 3])
+@pytest.mark.parametrize(
+    "builder, size, layer_name, head",
+    [
+        (
+            build_xception_like,
+            64,
+            "last_conv_act",
+            ["avg_pool", "dropout", "predictions"],
+        ),
+        (build_small_convnet, 96, "last_conv", ["flatten", "dropout", "predictions"]),
+    ],
+)
+def test_two_sub_models_give_the_one_model_heatmap(
+    builder, size, layer_name, head, class_index
+):
+    keras.utils.set_random_seed(5)
+    model = builder(image_size=size)
+    images = np.random.default_rng(1).uniform(0, 255, (1, size, size, 3))
+    images = images.astype("float32")
+    expected = gradcam.gradcam_heatmap(
+        model, images, layer_name, class_index, score="output"
+    )
+    got = gradcam.gradcam_heatmap_two_models(
+        model, images, layer_name, head, class_index
+    )
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert np.ptp(expected) > 0  # a map with something to compare
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

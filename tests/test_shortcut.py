@@ -107,3 +107,20 @@ def test_marker_pointing_on_hand_made_maps():
         ]
         == 0.0
     )  # no NaN
+
+
+def test_marker_hits_are_per_image_and_average_to_marker_pointing():
+    masks = np.full((3, 8, 8), data.BACKGROUND)
+    masks[:, :4, :4] = data.OBJECT_INSIDE
+    marker_masks = np.zeros((3, 8, 8), int)
+    marker_masks[:2, 6:, 6:] = 1  # image 2 has no marker: left out
+    maps = np.zeros((3, 8, 8))
+    maps[0, 7, 7] = 1.0  # on the marker
+    maps[1, 1, 1] = 1.0  # on the object
+    hits = shortcut.marker_hits(maps, marker_masks, masks)
+    np.testing.assert_array_equal(hits["marker"], [1.0, 0.0])
+    np.testing.assert_array_equal(hits["object"], [0.0, 1.0])
+    assert hits["marker_energy"].shape == (2,)
+    assert shortcut.marker_pointing(maps, marker_masks, masks) == {
+        name: float(values.mean()) for name, values in hits.items()
+    }
