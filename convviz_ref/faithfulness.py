@@ -66,6 +66,11 @@ def pointing_game(heatmaps, masks):
 
     Formula: ``mean_n [mask_n(argmax upsample(heatmap_n)) != background]``.
 
+    A variant of Zhang et al.'s game: no tolerance of 15 pixels around the
+    object (the trimap's contour band, one pixel either side of the edge,
+    counts instead), and the share of hits over all maps, where they average
+    each category's accuracy over the categories.
+
     Args:
         heatmaps: float array ``(n, h, w)``.
         masks: int trimaps ``(n, height, width)``; object and contour pixels

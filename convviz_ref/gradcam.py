@@ -68,8 +68,10 @@ def gradcam_heatmap(
         class_index: int, the class to explain; ``None`` for the top class.
         score: ``"output"`` (the book: the model's output for the class,
             after softmax) or ``"logit"`` (the pre-activation score, as in
-            the Grad-CAM paper; saturated softmax outputs give tiny, noisy
-            gradients).
+            the Grad-CAM paper). The output's gradient shrinks with
+            ``p_c (1 - p_c)``; once ``p_c`` rounds to 1 in float32 it keeps
+            only ``-sum_{j != c} p_j d z_j / d A``, the evidence against the
+            other classes.
 
     Returns:
         float32 array ``(h, w)``, the layer's spatial size, values in [0, 1].
@@ -95,9 +97,11 @@ def gradcam_heatmap_two_models(
     the book's way: one model maps the image to the last conv layer's output
     ``A``; a second model, built on a new ``keras.Input`` of ``A``'s shape,
     applies ``classifier_layer_names`` in order (the layers are shared with
-    ``model``, not copied). ``A`` is an ordinary tensor, not a variable, so
-    the tape must be told to watch it (``tape.watch``) before the classifier
-    model runs on it.
+    ``model``, not copied). ``A`` is a tensor, not a variable; as the book
+    does, the tape is told to watch it (``tape.watch``) before the
+    classifier model runs on it. Computed inside the tape from the model's
+    weights, ``A`` would be recorded anyway; the watch matters for an ``A``
+    computed before the tape opens, whose gradient is otherwise ``None``.
 
     Formula: as :func:`gradcam_heatmap`,
     ``alpha_k = mean_{n,i,j}(d y_c / d A[n, i, j, k])``,

@@ -32,12 +32,13 @@ def normalize_maps(maps):
 def upsample_maps(maps, size):
     """Maps ``(n, h, w)`` resized to ``(n, size[0], size[1])``, bicubic.
 
-    Bicubic, like the overlay the reader sees (:func:`convviz_ref.gradcam.overlay`):
-    between cell centres the peak can move towards the hotter neighbours,
-    where bilinear upsampling keeps it at a cell centre (or on a flat
-    plateau that runs to the border, for a cell on the edge). Maps already
-    at ``size`` are returned unchanged; elsewhere bicubic overshoots the
-    range of the values it interpolates a little.
+    Bicubic, like the overlay the reader sees (:func:`convviz_ref.gradcam.overlay`,
+    which resizes with Pillow; here it is ``keras.ops.image.resize``): between
+    cell centres the peak can move towards the hotter neighbours, where
+    bilinear upsampling keeps it at a cell centre (or on a flat plateau that
+    runs to the border, for a cell on the edge). Maps already at ``size`` are
+    returned unchanged; elsewhere bicubic overshoots the range of the values
+    it interpolates a little.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.shape[1:3] == tuple(size):

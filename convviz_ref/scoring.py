@@ -467,9 +467,9 @@ def feature_maps_and_gradients(
     """A layer's feature maps and the class score's gradient: every CAM method's step.
 
     Formula: ``A = layer(x)``, ``y_c = score(x)[c]``, ``G = d y_c / d A``,
-    for each image and its own class ``c``, in one forward and one backward
-    pass over the batch (from :data:`TRACE_FROM` images: the same step,
-    traced, ``batch_size`` images at a time).
+    for each image and its own class ``c``: one forward and one backward
+    pass (from :data:`TRACE_FROM` images on, ``batch_size`` images at a
+    time).
 
     Args:
         model, layer_name, score: as in :func:`score_model`.
