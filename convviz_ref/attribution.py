@@ -163,9 +163,12 @@ def score_cam(
     Cost: one forward pass per image, then one per channel of the layer
     (all of an image's masked inputs in passes of ``batch_size``), except
     that channels constant over the image (dead after a ReLU) all mask to
-    the same black image, which is scored once. The masked inputs do not
-    depend on the class, so an image given more than once (to explain
-    several of its classes) is masked and scored once, for every class.
+    the same black image, which is scored once (the paper's min-max scaling
+    is undefined for them, and the authors' code skips them; a channel that
+    is 0 everywhere adds nothing to the map whatever its weight). The masked
+    inputs do not depend on the class, so an image given more than once (to
+    explain several of its classes) is masked and scored once, for every
+    class.
     Arguments and shapes as in :func:`convviz_ref.gradcam.gradcam`.
     """
     images = check_images(images)
@@ -524,8 +527,10 @@ def completeness_by_steps(
     ``sum_s w_s g(t_s)`` with ``g(t) = (x - x') . d y_c / d x (x' + t (x - x'))``.
 
     In a ReLU network ``g`` jumps wherever a unit switches on or off along the
-    path, so the gap shrinks in proportion to the step (it halves when the
-    steps double), not to its square as for a smooth integrand.
+    path. Each jump costs the rule up to half the jump times the step, so the
+    gap is of the order of the step, not of its square as for a smooth
+    integrand; where the jumps fall inside their intervals sets its size, so
+    it need not halve exactly when the steps double.
 
     ``rule="right"`` reads the same path with Sundararajan et al.'s own rule
     (ICML 2017, section 5, equation 3), the right Riemann sum

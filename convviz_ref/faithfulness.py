@@ -160,7 +160,10 @@ def deletion_insertion(
     ``steps + 1`` evenly spaced fractions 0..1 of the pixels. The curves are
     the model's output (probability) for the class: a faithful map makes the
     deletion curve fall fast (low area) and the insertion curve rise fast
-    (high area).
+    (high area). Petsiuk et al.'s reference code deletes to a constant (zero
+    of the ImageNet-normalized image, its mean colour) and changes 224 pixels
+    per step; a constant patch draws a new shape on our images, so deletion
+    here blurs, and the curves have ``steps + 1`` points.
 
     Args:
         model: a classifier; its output for ``classes`` is the curve.
