@@ -4,7 +4,7 @@ The measures compare maps with the trimaps of the shapes dataset (maps are
 upsampled to the image, bicubic, by :func:`convviz_ref.maps.upsample_maps`):
 
 * the **pointing game** (Zhang et al., "Top-down Neural Attention by
-  Excitation Backprop", ECCV 2016): how often a map's maximum falls on the
+  Excitation Backprop", IJCV 2018): how often a map's maximum falls on the
   object (object or contour pixels of its trimap), beside two baselines that
   look at no model: a random pixel and the image centre
   (:func:`pointing_game`, :func:`baselines`); on two-object images, how
