@@ -279,11 +279,6 @@ def generate_filter_patterns(
     :func:`generate_filter_pattern` gives for that filter from the same
     starting image. All the steps run in one traced TensorFlow function.
 
-    Inside a batch, the images climb in independent groups of
-    ``group_size``. No group waits for another, so TensorFlow runs their
-    operations side by side and keeps every core busy (``convviz benchmark``
-    measures the difference with one group).
-
     Args:
         feature_extractor: a model from images to a 4-D activation.
         filter_indices: sequence of int.
@@ -291,7 +286,9 @@ def generate_filter_patterns(
             :func:`generate_filter_pattern`.
         batch_size: int, filters per traced call (memory grows with it;
             each call is one step of the progress bar).
-        group_size: int, images per independent ascent inside a call.
+        group_size: int, images per independent ascent inside a call
+            (independent groups run side by side; ``convviz benchmark``
+            measures the difference with one group).
         progress: bool, show a progress bar over the batches.
 
     Returns:
