@@ -620,7 +620,8 @@ def filter_grid(
     :func:`generate_filter_patterns` (several), or with ``regularized``
     :func:`generate_regularized_patterns`, at the model's input size, then
     :func:`deprocess_image` with a crop of ``min(25, image_size * 25 // 96)``
-    (the book's 25 pixels of a 96-pixel pattern) and :func:`stitch`.
+    (the book's 25 pixels at our 96-pixel size, fewer for smaller patterns)
+    and :func:`stitch`.
 
     Args:
         model: a ``keras.Model`` whose input is square (or of free size: the
