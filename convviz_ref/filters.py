@@ -1,4 +1,4 @@
-"""Filter visualization by gradient ascent: the input each filter responds to most.
+"""Filter visualization by gradient ascent: inputs each filter responds to strongly.
 
 Start from a grey, slightly noisy image and climb the gradient of one
 filter's mean activation with respect to the image. The book's plain ascent
@@ -124,8 +124,15 @@ def compute_loss(feature_extractor, image, filter_index):
     """The mean activation of one filter, leaving out a 2-pixel border.
 
     Formula: ``loss = mean(A[:, 2:-2, 2:-2, filter_index])`` where
-    ``A = feature_extractor(image)``. The border is left out because the
-    padding there gives the filter edge effects to exploit.
+    ``A = feature_extractor(image)``. The 2-pixel border is left out as in
+    the book, against border artifacts: in a model whose convolutions pad
+    with zeros (``padding="same"``, as in xception_like), the windows of the
+    outer positions read the padding, and the ascent would exploit it. The
+    cut is a heuristic, not a bound: a position 2 pixels in can still see
+    the padding through earlier layers (the entry convolution's, for
+    ``block1_sepconv1``). In a model without padding (``padding="valid"``,
+    as in small_convnet) no window reads padding; the cut only leaves out
+    the outermost positions.
 
     Args:
         feature_extractor: a model from images to a 4-D activation.
@@ -194,10 +201,11 @@ def generate_filter_pattern(
     image_size=96,
     seed=None,
 ):
-    """The image that makes filter ``filter_index`` respond most: plain gradient ascent.
+    """An input that excites filter ``filter_index`` strongly: plain gradient ascent.
 
     Starts from :func:`initial_image` and applies :func:`gradient_ascent_step`
-    ``iterations`` times.
+    ``iterations`` times. The pixels are unbounded, so there is no maximum to
+    reach: the result is where this budget of steps gets to.
 
     Args:
         feature_extractor: a model from images to a 4-D activation
@@ -271,11 +279,6 @@ def generate_filter_patterns(
     :func:`generate_filter_pattern` gives for that filter from the same
     starting image. All the steps run in one traced TensorFlow function.
 
-    Inside a batch, the images climb in independent groups of
-    ``group_size``. No group waits for another, so TensorFlow runs their
-    operations side by side and keeps every core busy (``convviz benchmark``
-    measures the difference with one group).
-
     Args:
         feature_extractor: a model from images to a 4-D activation.
         filter_indices: sequence of int.
@@ -283,7 +286,9 @@ def generate_filter_patterns(
             :func:`generate_filter_pattern`.
         batch_size: int, filters per traced call (memory grows with it;
             each call is one step of the progress bar).
-        group_size: int, images per independent ascent inside a call.
+        group_size: int, images per independent ascent inside a call
+            (independent groups run side by side; ``convviz benchmark``
+            measures the difference with one group).
         progress: bool, show a progress bar over the batches.
 
     Returns:
@@ -615,7 +620,8 @@ def filter_grid(
     :func:`generate_filter_patterns` (several), or with ``regularized``
     :func:`generate_regularized_patterns`, at the model's input size, then
     :func:`deprocess_image` with a crop of ``min(25, image_size * 25 // 96)``
-    (the book's 25 pixels of a 96-pixel pattern) and :func:`stitch`.
+    (the book's 25 pixels at our 96-pixel size, fewer for smaller patterns)
+    and :func:`stitch`.
 
     Args:
         model: a ``keras.Model`` whose input is square (or of free size: the
