@@ -363,9 +363,9 @@ def _filters_arguments(parser):
 @subcommand(
     "filters",
     _filters_arguments,
-    help="the input patterns that filters of one layer respond to most",
-    description="Gradient ascent from a grey, noisy image to the pattern that makes "
-    "each filter respond most; writes DIR/filters_LAYER.png (the patterns, 8 to a "
+    help="input patterns that filters of one layer respond to strongly",
+    description="Gradient ascent from a grey, noisy image to a pattern that makes "
+    "each filter respond strongly; writes DIR/filters_LAYER.png (the patterns, 8 to a "
     "row) and DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
 )
 def run_filters(args):
