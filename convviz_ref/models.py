@@ -322,7 +322,7 @@ def load_pretrained(name):
             :data:`convviz_ref.pretrained.MODEL_NAMES`.
 
     Returns:
-        ``Pretrained(model, class_names)``: the compiled-free Keras model and
+        ``Pretrained(model, class_names)``: the Keras model, loaded uncompiled, and
         the names of its output classes (the trimap classes for the
         segmenter).
 
