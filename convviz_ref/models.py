@@ -140,7 +140,7 @@ def residual_block(
         x: a symbolic tensor of shape ``(batch, height, width, channels)``.
         filters: int, output channels.
         pooling: bool, halve height and width at the end of the block.
-        separable: bool, use the Xception-style body.
+        separable: bool, use the Xception-like body above.
         bn_momentum: float, momentum of the moving statistics of batch
             normalization. The moving averages remember about the last
             ``1 / (1 - momentum)`` steps: about 100 with Keras' default, 0.99,
