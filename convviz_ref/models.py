@@ -35,8 +35,7 @@ def build_segmentation_model(image_size=96, num_classes=3, widths=(32, 64)):
     width ``w`` adds a strided conv and a plain conv to the encoder, and a
     plain and a strided transposed conv to the decoder, so the output has the
     input's height and width. The book's three levels take 200x200 images
-    down to 25x25; two levels take our 96x96 images to a similar 24x24 (and
-    gave the better contours here).
+    down to 25x25; two levels take our 96x96 images to a similar 24x24.
 
     Args:
         image_size: int, input height and width; divisible by
@@ -131,18 +130,22 @@ def residual_block(
 
     * ``separable=False``: ``Conv2D``-ReLU twice (the book's first example);
     * ``separable=True``: BatchNormalization-ReLU-``SeparableConv2D`` twice,
-      as in Xception. The convolutions have no bias: the batch
-      normalization that follows recentres their output anyway.
+      the pre-activation order of *Deep Learning with Python*'s mini Xception
+      and of ResNet v2 (Keras's own Xception orders ReLU-``SeparableConv2D``-
+      BatchNormalization). The convolutions have no bias: the next batch
+      normalization on their path (after the pooling and the addition, if
+      any) removes a per-channel constant anyway.
 
     Args:
         x: a symbolic tensor of shape ``(batch, height, width, channels)``.
         filters: int, output channels.
         pooling: bool, halve height and width at the end of the block.
-        separable: bool, use the Xception-style body.
+        separable: bool, use the Xception-like body above.
         bn_momentum: float, momentum of the moving statistics of batch
-            normalization. Keras' default, 0.99, lags behind a model that is
-            learning fast, and validation accuracy then sits at chance for
-            the first epochs; 0.9 follows it.
+            normalization. The moving averages remember about the last
+            ``1 / (1 - momentum)`` steps: about 100 with Keras' default, 0.99,
+            too slow for weights that change fast in a short run; about 10
+            with 0.9.
         name: str, prefix of the block's layer names.
 
     Returns:
@@ -319,7 +322,7 @@ def load_pretrained(name):
             :data:`convviz_ref.pretrained.MODEL_NAMES`.
 
     Returns:
-        ``Pretrained(model, class_names)``: the compiled-free Keras model and
+        ``Pretrained(model, class_names)``: the Keras model, loaded uncompiled, and
         the names of its output classes (the trimap classes for the
         segmenter).
 
