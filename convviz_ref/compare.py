@@ -168,14 +168,9 @@ def image_measures(model, images, masks, classes, maps, *, deletion_steps):
     deletion, insertion = faithfulness.deletion_insertion(
         model, images, maps, classes, steps=deletion_steps
     )
-    one = [slice(n, n + 1) for n in range(len(maps))]
     return {
-        "pointing": np.array(
-            [faithfulness.pointing_game(maps[n], masks[n]) for n in one]
-        ),
-        "energy": np.array(
-            [faithfulness.energy_pointing_game(maps[n], masks[n]) for n in one]
-        ),
+        "pointing": faithfulness.pointing_hits(maps, masks),
+        "energy": faithfulness.energy_shares(maps, masks),
         "deletion": faithfulness.area_under_curve(deletion),
         "insertion": faithfulness.area_under_curve(insertion),
     }
@@ -198,14 +193,8 @@ def own_object_hits(maps, pairs):
     ``maps`` holds the ``n`` two-object images of ``pairs`` explained for their
     first class, then for their second; 1 for a hit, 0 for a miss.
     """
-    count = len(pairs.images)
     masks = np.concatenate([pairs.masks[:, 0], pairs.masks[:, 1]])
-    return np.array(
-        [
-            faithfulness.pointing_game(maps[n : n + 1], masks[n : n + 1])
-            for n in range(2 * count)
-        ]
-    )
+    return faithfulness.pointing_hits(maps, masks)
 
 
 def own_object_maps(model, pairs, method, *, layer_name, score):

@@ -79,9 +79,18 @@ def pointing_game(heatmaps, masks):
     Returns:
         float in [0, 1].
     """
+    return float(pointing_hits(heatmaps, masks).mean())
+
+
+def pointing_hits(heatmaps, masks):
+    """Each heatmap's pointing-game outcome: float ``(n,)``, 1 for a hit, 0 for a miss.
+
+    :func:`pointing_game` is their mean; same arguments.
+    """
     masks = np.asarray(masks)
     rows, cols = peak_locations(heatmaps, masks.shape[1:])
-    return float((masks[np.arange(len(masks)), rows, cols] != data.BACKGROUND).mean())
+    hits = masks[np.arange(len(masks)), rows, cols] != data.BACKGROUND
+    return hits.astype(np.float64)
 
 
 def baselines(masks):
@@ -118,13 +127,20 @@ def energy_pointing_game(maps, masks):
     Returns:
         float in [0, 1].
     """
+    return float(energy_shares(maps, masks).mean())
+
+
+def energy_shares(maps, masks):
+    """Each map's share of positive mass on the object: float ``(n,)`` in [0, 1].
+
+    :func:`energy_pointing_game` is their mean; same arguments. A map with no
+    positive mass scores 0.
+    """
     masks = np.asarray(masks)
     upsampled = np.maximum(upsample_maps(maps, masks.shape[1:]), 0).astype(np.float64)
     total = upsampled.sum(axis=(1, 2))
     on_object = (upsampled * (masks != data.BACKGROUND)).sum(axis=(1, 2))
-    return float(
-        np.mean(np.divide(on_object, total, out=np.zeros_like(total), where=total > 0))
-    )
+    return np.divide(on_object, total, out=np.zeros_like(total), where=total > 0)
 
 
 def blurred_images(images, sigma=None):

@@ -225,3 +225,21 @@ def test_deletion_and_insertion_of_many_images_equal_one_image_and_fraction_at_a
             assert insertion[n, s] == pytest.approx(
                 float(np.asarray(model(inserted))[0, classes[n]]), rel=1e-5
             )
+
+
+def test_per_image_outcomes_are_what_the_games_average():
+    rng = np.random.default_rng(0)
+    maps = rng.uniform(size=(5, 3, 3))
+    masks = np.full((5, 9, 9), data.BACKGROUND)
+    masks[:, :4, :4] = 1  # the object fills the top-left corner
+    hits = faithfulness.pointing_hits(maps, masks)
+    shares = faithfulness.energy_shares(maps, masks)
+    assert hits.shape == shares.shape == (5,)
+    assert set(np.unique(hits)) <= {0.0, 1.0}
+    for n in range(5):
+        one = slice(n, n + 1)
+        assert hits[n] == faithfulness.pointing_game(maps[one], masks[one])
+        assert shares[n] == pytest.approx(
+            faithfulness.energy_pointing_game(maps[one], masks[one])
+        )
+    assert faithfulness.pointing_game(maps, masks) == hits.mean()
