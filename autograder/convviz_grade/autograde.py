@@ -318,6 +318,8 @@ def self_check(assignment, options):
     broken bubblewrap), every student would come out "ungraded"; if the
     solution fails, every honest student would come out "failed". Either way
     nothing is graded: raise :class:`SelfCheckFailed` with one line that says why.
+    When it passes, its seconds per case become ``assignment.reference_seconds``,
+    the yardstick of the timed cases (:attr:`convviz_grade.grading.Case.time_limit`).
 
     Returns:
         float, the seconds the check took.
@@ -327,6 +329,7 @@ def self_check(assignment, options):
     )
     failed = [grade for grade in result.functions if grade.status != "passed"]
     if not failed:
+        assignment.reference_seconds = dict(result.case_seconds)
         return result.seconds
     outside = [note for note in result.notes if "outside student code" in note]
     if outside:

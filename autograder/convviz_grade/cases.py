@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 
 import numpy as np
 
@@ -74,7 +75,18 @@ def outputs_of(case, function):
     """
     args = [_argument(value) for value in case.args]
     kwargs = {key: _argument(value) for key, value in case.kwargs.items()}
-    value, params = worker.call_case(function, case.call_spec, args, kwargs)
+    probe_kwargs = {key: _argument(value) for key, value in case.probe_kwargs.items()}
+    start = time.perf_counter()
+    value, params = worker.call_case(
+        function, case.call_spec, args, kwargs, probe_kwargs
+    )
+    seconds = time.perf_counter() - start
+    probe = {}
+    if case.kind == "probe":
+        probe, problem = worker.probe_entries(value)
+        if problem:
+            raise AssertionError(f"{case.function} (hidden test): {problem}")
+        value = probe.pop("value")
     array, problem = worker.as_plain_array(value)
     if problem:
         raise AssertionError(f"{case.function} (hidden test): {problem}")
@@ -82,7 +94,11 @@ def outputs_of(case, function):
         "value": array,
         "params": None if params is None else np.array(params),
         "args_after": {},
+        "probe": probe,
+        "seconds": seconds,
     }
+    if case.time_limit and case.reference is not None:
+        outputs["reference_seconds"] = reference_seconds(case)
     if case.keep_inputs:
         for position, (original, passed) in enumerate(zip(case.args, args)):
             if grading.argument_kind(original) == "array":
@@ -91,6 +107,27 @@ def outputs_of(case, function):
                     np.zeros(0) if after is None else after
                 )
     return outputs
+
+
+_REFERENCE_SECONDS = {}  # id(case) -> seconds: the reference is timed once per kernel
+
+
+def reference_seconds(case):
+    """The seconds the case's reference function takes on the case, here and now.
+
+    The yardstick of a timed case in the student's kernel (in ``convviz-grade
+    autograde`` it is the self-check's time on the same case).
+    """
+    if id(case) not in _REFERENCE_SECONDS:
+        args = [_argument(value) for value in case.args]
+        kwargs = {key: _argument(value) for key, value in case.kwargs.items()}
+        probe_kwargs = {
+            key: _argument(value) for key, value in case.probe_kwargs.items()
+        }
+        start = time.perf_counter()
+        worker.call_case(case.reference, case.call_spec, args, kwargs, probe_kwargs)
+        _REFERENCE_SECONDS[id(case)] = time.perf_counter() - start
+    return _REFERENCE_SECONDS[id(case)]
 
 
 def run_hidden_cases(assignment, function_name, function):

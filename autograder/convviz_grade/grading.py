@@ -55,7 +55,7 @@ class Case:
         check: callable taking the outputs dict (``"value"``: the returned
             array; ``"params"``: the parameter count, for ``block`` cases)
             and raising ``AssertionError`` with an explanation on mismatch.
-        kind: ``"call"`` or ``"block"`` (see the worker).
+        kind: ``"call"``, ``"block"`` or ``"probe"`` (see the worker).
         seed: int, for a ``block`` case the seed of the weights by kernel
             shape (:func:`convviz_grade.worker.set_weights_by_shape`).
         repeat: int, how many times the function is called, each call after
@@ -69,6 +69,16 @@ class Case:
             as they were (the notebook's tests check it too): the worker
             sends them back after the call and the grader compares them
             with its own copies.
+        probe: str, for a ``probe`` case the grader's probe
+            ``"module:function"`` in ``convviz_grade/probes/``; the outputs
+            gain ``"probe"``, the probe's dict of arrays.
+        probe_kwargs: dict, the probe's own keyword arguments (same kinds as
+            ``args``): hidden data the student's function never receives.
+        time_limit: float, when positive the case fails if it takes more than
+            ``time_limit`` times what ``reference`` takes on the same case
+            on the same machine (outputs ``"seconds"`` and
+            ``"reference_seconds"``).
+        reference: the reference function, timed for ``time_limit``.
     """
 
     function: str
@@ -81,6 +91,10 @@ class Case:
     repeat_into: int = 0
     visible: bool = False
     keep_inputs: bool = False
+    probe: str = ""
+    probe_kwargs: dict = field(default_factory=dict)
+    time_limit: float = 0.0
+    reference: Callable | None = None
 
     @property
     def call_spec(self):
@@ -89,12 +103,15 @@ class Case:
         Returns:
             dict, the options of :func:`convviz_grade.worker.call_case`.
         """
-        return {
+        spec = {
             "kind": self.kind,
             "seed": self.seed,
             "repeat": self.repeat,
             "repeat_into": self.repeat_into,
         }
+        if self.kind == "probe":
+            spec["probe"] = self.probe
+        return spec
 
 
 def argument_kind(value):
@@ -154,6 +171,8 @@ class SubmissionGrade:
     startup_seconds: float = 0.0
     # From that first line to the worker's last: the cells and the cases.
     code_seconds: float = 0.0
+    # Each case's seconds in the worker, by case id ("c0", ...), of the cases that ran.
+    case_seconds: dict = field(default_factory=dict)
 
     @property
     def score(self):
@@ -189,6 +208,9 @@ class Assignment:
                 f"assignment {name}: no grading cases for {sorted(missing)}"
             )
         self._inputs_folder = None
+        # The reference solution's seconds per case id, from the self-check: what
+        # a timed case's limit is a multiple of (Case.time_limit).
+        self.reference_seconds = {}
 
     @property
     def functions(self):
@@ -207,8 +229,15 @@ class Assignment:
             return argument_kind(value) in ("tensor", "model")
 
         if any(
-            case.kind == "block"
-            or any(needs_keras(value) for value in [*case.args, *case.kwargs.values()])
+            case.kind in ("block", "probe")
+            or any(
+                needs_keras(value)
+                for value in [
+                    *case.args,
+                    *case.kwargs.values(),
+                    *case.probe_kwargs.values(),
+                ]
+            )
             for case in self.cases
         ):
             return ["keras", "tensorflow"]
@@ -248,6 +277,9 @@ class Assignment:
                     "args": [encode(value) for value in case.args],
                     "kwargs": {
                         key: encode(value) for key, value in case.kwargs.items()
+                    },
+                    "probe_kwargs": {
+                        key: encode(value) for key, value in case.probe_kwargs.items()
                     },
                 }
             )
@@ -396,6 +428,11 @@ def run_submission(
                     }
                     skip["cases"].append(case_id)
         # Results of the earlier run are kept; the next run starts where it stopped.
+    started = {
+        line["id"]: line["time"]
+        for line in read_results(folder)
+        if line["status"] == "started" and "time" in line
+    }
     outputs = {}
     for case_id, verdict in verdicts.items():
         if verdict["status"] == "ok":
@@ -415,10 +452,18 @@ def run_submission(
                     )
                     for path in (folder / "outputs").glob(f"{case_id}.arg*.npy")
                 }
+                probe = {
+                    path.name.split(".probe.")[1][: -len(".npy")]: np.load(
+                        path, allow_pickle=False
+                    )
+                    for path in (folder / "outputs").glob(f"{case_id}.probe.*.npy")
+                }
                 outputs[case_id] = {
                     "value": value,
                     "params": params,
                     "args_after": args_after,
+                    "probe": probe,
+                    "seconds": verdict["time"] - started.get(case_id, verdict["time"]),
                 }
             except (OSError, ValueError) as error:
                 verdicts[case_id] = {
@@ -459,12 +504,37 @@ def check_outputs(case, outputs):
     """Raise AssertionError, with the explanation, unless ``outputs`` pass the checks.
 
     ``outputs``: ``{"value": array, "params": array or None, "args_after":
-    {position: array}}``, what the worker sent back (or what
+    {position: array}, "probe": {name: array}, "seconds": float,
+    "reference_seconds": float (timed cases)}``, what the worker sent back (or what
     :func:`convviz_grade.cases.outputs_of` gives in the student's kernel).
     """
     if case.keep_inputs:
         check_inputs_kept(case, outputs["args_after"])
+    check_time(case, outputs)
     case.check(outputs)
+
+
+TIME_SLACK = 2.0  # seconds added to a time limit: start-up noise on a short case
+
+
+def check_time(case, outputs):
+    """Raise AssertionError if a timed case took longer than its limit.
+
+    The limit is ``case.time_limit`` times ``outputs["reference_seconds"]``
+    (the reference's time on the same case and machine) plus
+    :data:`TIME_SLACK`; a case without a limit, or without the reference's
+    time, is not judged on time.
+    """
+    reference = outputs.get("reference_seconds")
+    if not case.time_limit or reference is None or "seconds" not in outputs:
+        return
+    limit = case.time_limit * reference + TIME_SLACK
+    if outputs["seconds"] > limit:
+        raise AssertionError(
+            f"{case.function}: took {outputs['seconds']:.1f} s, more than "
+            f"{case.time_limit:g} x the reference's {reference:.1f} s "
+            f"(+{TIME_SLACK:g} s) on the same case"
+        )
 
 
 def score_functions(assignment, verdicts, outputs, notes):
@@ -514,8 +584,13 @@ def score_functions(assignment, verdicts, outputs, notes):
                 if hint:
                     message += f"\n  hint: {hint}"
                 break
+            output = outputs[case_id]
+            if case_id in assignment.reference_seconds:
+                output = dict(
+                    output, reference_seconds=assignment.reference_seconds[case_id]
+                )
             try:
-                check_outputs(case, outputs[case_id])
+                check_outputs(case, output)
             except AssertionError as error:
                 message = f"({label}) {error}"
                 break
@@ -589,6 +664,7 @@ def grade_submission(
         notes,
         timing["startup"],
         timing["code"],
+        {case_id: output["seconds"] for case_id, output in outputs.items()},
     )
 
 

@@ -32,6 +32,21 @@ from pathlib import Path
 from convviz_grade import locations
 
 WORKER = Path(__file__).with_name("worker.py")
+# The grader's probes (worker.load_probe), copied beside the worker.
+PROBES = Path(__file__).with_name("probes")
+
+
+def copy_worker(folder):
+    """Copy ``worker.py`` and the ``probes/`` folder into ``folder``."""
+    shutil.copy(WORKER, folder / "worker.py")
+    shutil.copytree(
+        PROBES,
+        folder / PROBES.name,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+
+
 LOG_BYTES = 4000  # of the worker's output kept for the report
 FILE_LIMIT = 256 * 2**20  # no file the worker writes may exceed this
 
@@ -164,7 +179,7 @@ def run_worker(
     import time
 
     folder = Path(folder)
-    shutil.copy(WORKER, folder / "worker.py")
+    copy_worker(folder)
     command = [sys.executable, "-I", str(folder / "worker.py"), str(folder)]
     if isolation == "bwrap":
         command = bwrap_arguments(folder, [*always_hidden(), *hide]) + command
@@ -235,7 +250,7 @@ class ForkServer:
         # Read-only to the sandbox: outside the slot.
         code = self.slot.parent / f"{self.slot.name}-server"
         code.mkdir(exist_ok=True)
-        shutil.copy(WORKER, code / "worker.py")
+        copy_worker(code)
         command = [
             sys.executable,
             "-I",

@@ -39,10 +39,19 @@ Case kinds:
   only on each layer's kernel shape and the case's ``seed``
   (:func:`set_weights_by_shape`, the grader gives the reference block the
   same), and the outputs on the array are returned, with the parameter count
-  as ``<id>.params``.
+  as ``<id>.params``;
+* ``probe``: the grader's probe ``"module:function"`` (a file of the
+  ``probes/`` folder beside this one, loaded before any student code runs)
+  is called as ``probe(function, args, kwargs, **probe_kwargs)``: it builds,
+  trains or runs what the student's function makes and returns a dict of
+  arrays, ``"value"`` among them; ``<id>.npy`` holds ``"value"`` and
+  ``<id>.probe.<name>.npy`` each other entry. A probe measures; the grader
+  judges, outside this process. A case's ``probe_kwargs`` are encoded like
+  its ``kwargs``.
 """
 
 import importlib.abc
+import importlib.util
 import json
 import os
 import sys
@@ -136,7 +145,34 @@ def run_block(function, array, filters, kwargs, seed=0):
     return output, model.count_params()
 
 
-def call_case(function, case, args, kwargs):
+# The grader's probes: the folder beside this file (the grader copies it there).
+PROBES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probes")
+
+
+def load_probe(name):
+    """The probe ``"module:function"``, from ``probes/module.py`` beside this file.
+
+    Loaded from the file, not imported: in the sandbox ``convviz_grade`` is
+    unimportable, and in the student's kernel the same file is read.
+
+    Raises:
+        ValueError: ``name`` is not ``module:function`` of a probe file.
+    """
+    module_name, _, function_name = name.partition(":")
+    if not module_name.isidentifier() or not function_name.isidentifier():
+        raise ValueError(f"a probe is named 'module:function', not {name!r}")
+    path = os.path.join(PROBES_DIR, f"{module_name}.py")
+    key = f"_convviz_probe_{module_name}_{abs(hash(path))}"
+    module = sys.modules.get(key)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[key] = module
+    return getattr(module, function_name)
+
+
+def call_case(function, case, args, kwargs, probe_kwargs=None, probes=None):
     """Call a graded function as a case asks.
 
     ``case``: the case's ``kind`` and options, as in ``task.json`` (``seed``
@@ -145,12 +181,16 @@ def call_case(function, case, args, kwargs):
     result, converted to the argument's type, in place of argument
     ``repeat_into``, as an ascent loop does). This worker and the notebook's
     hidden tests (:mod:`convviz_grade.cases`) both call student code through
-    this function, so both graders call it the same way.
+    this function, so both graders call it the same way. ``probes``: the
+    probe functions loaded beforehand, by name (else :func:`load_probe`).
 
     Returns:
         tuple ``(result, parameter count)``; the count is None except for a
-        ``block`` case.
+        ``block`` case; a ``probe`` case's result is the probe's dict.
     """
+    if case["kind"] == "probe":
+        probe = (probes or {}).get(case["probe"]) or load_probe(case["probe"])
+        return probe(function, list(args), dict(kwargs), **(probe_kwargs or {})), None
     if case["kind"] == "block":
         return run_block(function, args[0], args[1], kwargs, seed=case.get("seed", 0))
     value = function(*args, **kwargs)
@@ -256,6 +296,43 @@ def as_plain_array(value):
     return array, None
 
 
+def probe_entries(result):
+    """A probe's dict as plain arrays, ``"value"`` among them, or a reason why not.
+
+    Returns:
+        tuple ``(dict of ndarray, None)`` or ``(None, reason)``.
+    """
+    if not isinstance(result, dict) or "value" not in result:
+        return None, "the probe returned no dict with a 'value' entry"
+    entries = {}
+    for name, entry in result.items():
+        if not str(name).isidentifier():
+            return None, f"probe entry {name!r} is not a plain name"
+        array, problem = as_plain_array(entry)
+        if problem:
+            return None, f"probe entry {name!r}: {problem}"
+        entries[str(name)] = array
+    return entries, None
+
+
+def save_probe_entries(result, folder, case_id):
+    """Save a probe's entries other than ``"value"``; return its ``"value"``.
+
+    Raises:
+        ValueError: the probe's result is not a dict of arrays.
+    """
+    import numpy as np
+
+    entries, problem = probe_entries(result)
+    if problem:
+        raise ValueError(problem)
+    for name, array in entries.items():
+        if name != "value":
+            path = os.path.join(folder, "outputs", f"{case_id}.probe.{name}.npy")
+            np.save(path, array, allow_pickle=False)
+    return entries["value"]
+
+
 def main(folder):
     import numpy as np
 
@@ -283,6 +360,12 @@ def main(folder):
         results.write(json.dumps(line) + "\n")
         results.flush()
 
+    # The grader's probes, before any student code can touch their files.
+    probes = {
+        case["probe"]: load_probe(case["probe"])
+        for case in cases
+        if case["kind"] == "probe"
+    }
     refuse_course_modules()
     namespace, problems = load_student_code(
         student["prelude"], student["cells"], record, skip["cells"]
@@ -304,7 +387,15 @@ def main(folder):
                 key: argument(spec, inputs, folder)
                 for key, spec in case["kwargs"].items()
             }
-            value, params = call_case(function, case, args, kwargs)
+            probe_kwargs = {
+                key: argument(spec, inputs, folder)
+                for key, spec in case.get("probe_kwargs", {}).items()
+            }
+            value, params = call_case(
+                function, case, args, kwargs, probe_kwargs, probes
+            )
+            if case["kind"] == "probe":
+                value = save_probe_entries(value, folder, case["id"])
             if params is not None:
                 np.save(
                     os.path.join(folder, "outputs", f"{case['id']}.params.npy"),
