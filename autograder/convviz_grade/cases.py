@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 
 import numpy as np
@@ -28,6 +29,23 @@ import numpy as np
 from convviz_grade import grading, notebook_cells, worker
 
 _LOADED = {}  # assignment -> (module, cases): grading_cases() runs once per kernel
+
+TRAINING_LOG = "CONVVIZ_GRADE_TRAINING_LOG"
+"""Environment variable: a file to which each probe's training seconds are appended.
+
+``convviz-grade benchmark`` sets it for ``nbgrader autograde``, whose kernels
+run the hidden cases here, so that the student's training time (and the
+reference's, timed for a time limit) can be reported apart from grading.
+"""
+
+
+def log_training(whose, outputs):
+    """Append ``"<whose> <seconds>"`` to the :data:`TRAINING_LOG` file, if set."""
+    path = os.environ.get(TRAINING_LOG)
+    seconds = grading.training_seconds([outputs])
+    if path and seconds:
+        with open(path, "a") as log:
+            log.write(f"{whose} {seconds:.6f}\n")
 
 
 def assignment_cases(assignment):
@@ -87,6 +105,7 @@ def outputs_of(case, function):
         if problem:
             raise AssertionError(f"{case.function} (hidden test): {problem}")
         value = probe.pop("value")
+        log_training("student", {"probe": probe})
     array, problem = worker.as_plain_array(value)
     if problem:
         raise AssertionError(f"{case.function} (hidden test): {problem}")
@@ -125,8 +144,12 @@ def reference_seconds(case):
             key: _argument(value) for key, value in case.probe_kwargs.items()
         }
         start = time.perf_counter()
-        worker.call_case(case.reference, case.call_spec, args, kwargs, probe_kwargs)
+        value, _ = worker.call_case(
+            case.reference, case.call_spec, args, kwargs, probe_kwargs
+        )
         _REFERENCE_SECONDS[id(case)] = time.perf_counter() - start
+        if case.kind == "probe":
+            log_training("reference", {"probe": worker.probe_entries(value)[0] or {}})
     return _REFERENCE_SECONDS[id(case)]
 
 

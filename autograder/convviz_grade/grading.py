@@ -173,6 +173,8 @@ class SubmissionGrade:
     code_seconds: float = 0.0
     # Each case's seconds in the worker, by case id ("c0", ...), of the cases that ran.
     case_seconds: dict = field(default_factory=dict)
+    # Seconds the probes spent training the student's models (their "train_seconds").
+    train_seconds: float = 0.0
 
     @property
     def score(self):
@@ -665,6 +667,25 @@ def grade_submission(
         timing["startup"],
         timing["code"],
         {case_id: output["seconds"] for case_id, output in outputs.items()},
+        training_seconds(outputs.values()),
+    )
+
+
+TRAIN_SECONDS = "train_seconds"
+"""The probe entry that says how long the probe trained the student's model."""
+
+
+def training_seconds(outputs):
+    """The seconds the probes of ``outputs`` spent training, summed.
+
+    Args:
+        outputs: iterable of a case's outputs dicts (with ``"probe"``).
+    """
+    return float(
+        sum(
+            float(np.sum(output.get("probe", {}).get(TRAIN_SECONDS, 0.0)))
+            for output in outputs
+        )
     )
 
 
