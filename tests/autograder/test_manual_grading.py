@@ -57,6 +57,7 @@ Rubric: 2 points for naming class imbalance as the reason, 1 for choosing IoU.""
 INSERTED_ID = "written_iou_or_accuracy"
 
 ANN_WRITES = "IoU: pixel accuracy rewards predicting the background everywhere."
+ANN_MATH = r"$\mathrm{IoU} = |A \cap B| \,/\, |A \cup B|$"  # typeset by formgrader
 BEN_WRITES = "Accuracy, because it is easier to explain to people."
 CAL_LATER_WRITES = "IoU, since the classes are imbalanced."
 COMMENT = "Right choice; say *why* the background dominates (its share of pixels)."
@@ -193,7 +194,10 @@ def course(tmp_path_factory):
     submissions = tmp_path_factory.mktemp("submissions")
     ann = notebook_cells.replace_answers(release(), solutions)
     hand_in(
-        submissions, "ann", set_written_answer(ann, grade_id, ANN_WRITES), STAMPS["ann"]
+        submissions,
+        "ann",
+        set_written_answer(ann, grade_id, f"{ANN_WRITES}\n\n{ANN_MATH}"),
+        STAMPS["ann"],
     )
     ben = set_written_answer(release(), grade_id, BEN_WRITES)
     hand_in(submissions, "ben", ben, STAMPS["ben"])
@@ -239,41 +243,48 @@ def grade_in_formgrader(server, browser, student, grade_id, points, comment):
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
         page.locator(".lm-Menu:visible").get_by_text("Formgrader", exact=True).click()
         formgrader = page.frame_locator("iframe").first
-        # Manage Assignments, then formgrader's manual grading: the Gradebook.
+        # Manage Assignments, then Manual Grading: the assignment, its notebook.
         formgrader.locator("td", has_text=ASSIGNMENT).first.wait_for(timeout=60_000)
-        formgrader.get_by_role("link", name="Gradebook", exact=True).click()
-        formgrader.get_by_role("link", name=ASSIGNMENT, exact=True).click()
-        formgrader.get_by_role("link", name=ASSIGNMENT, exact=True).click()
-        rows = formgrader.locator("#main-table tbody tr")
+        formgrader.get_by_role("link", name="Manual Grading", exact=True).click()
+        for page_of in (ASSIGNMENT, f"{ASSIGNMENT}/{ASSIGNMENT}"):  # each waits
+            formgrader.locator(f"#main-table a[href$='/gradebook/{page_of}']").click()
+        rows = formgrader.locator("#main-table tr")
         rows.nth(2).wait_for(timeout=60_000)
-        needs = {}
-        for index in range(rows.count()):
-            row = rows.nth(index)
-            row.locator(".glyphicon-eye-open").click()  # show the student's name
-            name = row.locator("a.name-shown").inner_text().strip()
-            needs[name] = row.locator("td.needs-manual-grade .glyphicon").count() > 0
+        formgrader.get_by_role("button", name="Show All Names").click()
+        needs = {
+            rows.nth(index).locator("a.name-shown").inner_text().strip(): (
+                rows.nth(index).locator("td.needs-manual-grade .glyphicon").count() > 0
+            )
+            for index in range(rows.count())
+        }
         assert needs == {"ann": True, "ben": True, "cal": False}, needs
         rows.filter(has_text=student).locator("a.name-shown").click()
         cell = formgrader.locator(f"#{grade_id}").locator(
             "xpath=ancestor::div[contains(@class, 'nbgrader_cell')]"
         )
         cell.wait_for(timeout=60_000)
+        # The answer's formula, typeset by MathJax 3 from the lab server itself;
+        # formgrader then focuses its first input (convviz_grade.lab_formgrader).
+        cell.locator("mjx-container").first.wait_for(timeout=60_000)
+        frame = next(f for f in page.frames if "/formgrader/submissions/" in f.url)
+        frame.wait_for_function("() => window.MathJax && MathJax.loaded === true")
         shown = {
-            "page": formgrader.locator("#notebook").inner_text(),
+            "page": formgrader.locator("body").inner_text(),
             "answer": cell.inner_text(),
         }
-        score = formgrader.locator(f"input.score#{grade_id}")
-        score.fill(f"{points:g}")
-        score.press("Tab")
-        with page.expect_response(
-            lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT"
-        ) as saved:
-            text = formgrader.locator(f"textarea#{grade_id}-comment")
-            text.fill(comment)
-            text.press("Escape")  # formgrader's key to leave an input and save it
-        assert saved.value.ok
-        score_saved = formgrader.locator(f"input.score#{grade_id}")
-        assert score_saved.input_value() == f"{points:g}"
+        # Each input is saved when it loses focus; Tab moves to the next one.
+        for field, value, api in [
+            (f"input.score#{grade_id}", f"{points:g}", "grade"),
+            (f"textarea#{grade_id}-comment", comment, "comment"),
+        ]:
+            with page.expect_response(
+                lambda r, api=api: (
+                    f"/formgrader/api/{api}/" in r.url and r.request.method == "PUT"
+                )
+            ) as saved:
+                formgrader.locator(field).fill(value)
+                formgrader.locator(field).press("Tab")
+            assert saved.value.ok, (api, saved.value.status)
         assert not problems, "\n".join(problems)
     return shown
 
