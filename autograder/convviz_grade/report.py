@@ -198,7 +198,7 @@ def export(course_dir, out, *, stream=None):
         writer.writerow(COLUMNS)
         writer.writerows(rows)  # a score of None (pending) is an empty field
     pending = sum(row[-1] == "pending" for row in rows)
-    note = f" ({pending} written answers still to grade by hand)" if pending else ""
+    note = f" ({pending} still to grade by hand)" if pending else ""
     print(f"{len(rows)} rows -> {out}{note}", file=stream)
     return 0
 

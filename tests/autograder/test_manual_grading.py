@@ -40,7 +40,7 @@ from browser_pages import REPOSITORY
 from convviz_grade import cli, notebook_cells, sandbox
 from test_lab_browser import copy_course_config, lab_server, recorded_page
 
-pytestmark = pytest.mark.slow  # grades a class twice, starts JupyterLab
+# The tests marked slow grade a class twice and start JupyterLab.
 
 ASSIGNMENT = "segmentation"  # the cheapest to grade: its functions are NumPy
 SOURCE = REPOSITORY / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -139,7 +139,13 @@ def autograde(course, submissions):
 
 
 def written_grade(course, student, grade_id):
-    """``(grade, comment)`` of a student's written answer, as plain values."""
+    """A student's written answer as the gradebook has it, in plain values.
+
+    Returns:
+        ``(grade, comment, others)``: the answer's scores, its comments, and
+        ``{grade_id: needs_manual_grade}`` of the grades that are no written
+        answer's (the test cells').
+    """
     from convviz_grade.autograde import Course
     from nbgrader.api import Gradebook
 
@@ -148,7 +154,11 @@ def written_grade(course, student, grade_id):
         grades = {g.name: g for nb in submission.notebooks for g in nb.grades}
         comments = {c.name: c for nb in submission.notebooks for c in nb.comments}
         grade, comment = grades.pop(grade_id), comments[grade_id]
-        others = {name: g.needs_manual_grade for name, g in grades.items()}
+        others = {
+            name: g.needs_manual_grade
+            for name, g in grades.items()
+            if not name.startswith("written_")
+        }
         return (
             {
                 "auto_score": grade.auto_score,
@@ -162,9 +172,11 @@ def written_grade(course, student, grade_id):
 
 
 def export(course, tmp_path):
+    """``(rows, what the command printed)`` of ``convviz-grade export``."""
     out = tmp_path / "grades.csv"
     output = io.StringIO()
-    assert cli.main(["export", "--out", str(out), "--course-dir", str(course)]) == 0
+    arguments = ["export", "--out", str(out), "--course-dir", str(course)]
+    assert cli.main(arguments, stream=output) == 0
     with open(out) as file:
         rows = list(csv.DictReader(file))
     return rows, output.getvalue()
@@ -202,7 +214,7 @@ def course(tmp_path_factory):
     ben = set_written_answer(release(), grade_id, BEN_WRITES)
     hand_in(submissions, "ben", ben, STAMPS["ben"])
     hand_in(submissions, "cal", release(), STAMPS["cal"])
-    summary = autograde(course, submissions)
+    autograde(course, submissions)
     return {
         "root": course,
         "submissions": submissions,
@@ -210,10 +222,10 @@ def course(tmp_path_factory):
         "points": points,
         "functions": list(notebook_cells.points(source)),
         "release": release,
-        "summary": summary,
     }
 
 
+@pytest.mark.slow
 def test_the_written_answer_waits_for_the_instructor_the_tests_do_not(course):
     root, grade_id, points = course["root"], course["grade_id"], course["points"]
     for student in ("ann", "ben"):
@@ -302,6 +314,7 @@ def hand_graded(course, browser, tmp_path_factory):
     return {"given": given, "shown": shown, "network_attempts": attempts}
 
 
+@pytest.mark.slow
 def test_the_instructor_grades_the_written_answer_in_formgrader(course, hand_graded):
     assert not hand_graded["network_attempts"], hand_graded["network_attempts"]
     shown = hand_graded["shown"]
@@ -321,10 +334,12 @@ def rows_of(rows, student):
     return {row["function"]: row for row in rows if row["student"] == student}
 
 
+@pytest.mark.slow
 def test_export_has_the_written_points_and_marks_the_pending_one(
     course, hand_graded, tmp_path
 ):
-    rows, _ = export(course["root"], tmp_path)
+    rows, printed = export(course["root"], tmp_path)
+    assert "(1 still to grade by hand)" in printed, printed
     grade_id, given = course["grade_id"], hand_graded["given"]
     points = course["points"]
     ann, ben, cal = (rows_of(rows, s) for s in ("ann", "ben", "cal"))
@@ -340,6 +355,7 @@ def test_export_has_the_written_points_and_marks_the_pending_one(
     assert total == functions + given
 
 
+@pytest.mark.slow
 def test_feedback_shows_the_written_points_and_the_comment(course, hand_graded):
     root, grade_id = course["root"], course["grade_id"]
     given, points = hand_graded["given"], course["points"]
@@ -355,6 +371,7 @@ def test_feedback_shows_the_written_points_and_the_comment(course, hand_graded):
     assert f"worth {points:g} points are still to be graded" in waiting
 
 
+@pytest.mark.slow
 def test_nbgraders_own_feedback_shows_them_too(course, hand_graded):
     import subprocess
     import sys
@@ -382,10 +399,12 @@ def test_nbgraders_own_feedback_shows_them_too(course, hand_graded):
     assert result.returncode == 0, result.stderr[-3000:]
     page = root / "grading" / "feedback" / "ann" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     text = page.read_text()
-    assert f"Score: {given:.1f} / {course['points']:.1f}" in text
+    # nbgrader's template rounds to 2 decimals and prints Python's float.
+    assert f"Score: {round(given, 2)} / {round(course['points'], 2)}" in text
     assert "Right choice; say" in text and ANN_WRITES in text
 
 
+@pytest.mark.slow
 def test_a_rerun_keeps_the_hand_grades_and_flags_a_new_submission(
     course, hand_graded, tmp_path
 ):
@@ -412,3 +431,43 @@ def test_a_rerun_keeps_the_hand_grades_and_flags_a_new_submission(
     assert rows_of(rows, "ann")[grade_id]["status"] == "graded"
     assert rows_of(rows, "cal")[grade_id]["status"] == "pending"
     assert rows_of(rows, "cal")[grade_id]["score"] == "1.0"
+
+
+def test_formgraders_page_loads_mathjax_from_the_lab_server():
+    """What convviz_grade.lab_formgrader does to formgrader's exporter, no lab."""
+    import logging
+
+    from convviz_grade import lab_formgrader
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("$x$")])
+    resources = {
+        "base_url": "",
+        "submission_id": "s",
+        "notebook_id": "n",
+        "assignment_id": "a",
+        "index": 0,
+        "total": 1,
+        "student": "ann",
+        "last_name": None,
+        "first_name": None,
+        "notebook_path": "n.ipynb",
+    }
+    # As formgrader builds it (FormgradeExtension.build_extra_config).
+    formgrade = HTMLExporter(
+        template_name="formgrade", extra_template_basedirs=[handlers.template_path]
+    )
+    before, _ = formgrade.from_notebook_node(notebook, resources=dict(resources))
+    assert "cdnjs.cloudflare.com" in before  # what the extension is for
+    log = logging.getLogger("test")
+    assert lab_formgrader.add_templates({"nbgrader_exporter": formgrade}, log)
+    page, _ = formgrade.from_notebook_node(notebook, resources=dict(resources))
+    assert "/convviz-mathjax/tex-chtml.js" in page and "cdnjs" not in page
+    assert (lab_formgrader.mathjax_folder() / "tex-chtml.js").is_file()
+    # A page that names its MathJax (nbconvert's own) keeps nbconvert's macro.
+    lab = HTMLExporter(template_name="lab")
+    lab.template_paths = [str(lab_formgrader.TEMPLATES), *lab.template_paths]
+    page, _ = lab.from_notebook_node(notebook)
+    assert lab.mathjax_url in page and "convviz-mathjax" not in page
+    assert not lab_formgrader.add_templates({}, log)  # no formgrader: said, not fatal
