@@ -193,6 +193,8 @@ def read_written_answers(assignment, notebook):
     """
     import nbformat
 
+    if not assignment.written:  # nothing to read
+        return {}
     if notebook is None or not Path(notebook).is_file():
         return dict.fromkeys(assignment.written)
     try:
@@ -277,7 +279,9 @@ def write_gradebook(course, assignment, result, timestamp=None, written=None):
             for notebook in submission.notebooks:
                 unanswered = {
                     cell.name: _unanswered(written, cell)
-                    for cell in notebook.notebook.source_cells
+                    for cell in (
+                        notebook.notebook.source_cells if assignment.written else ()
+                    )
                     if cell.name in assignment.written
                 }
                 for grade in notebook.grades:
