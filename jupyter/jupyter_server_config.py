@@ -17,6 +17,10 @@ JupyterLab reaches out to the internet in three places; all three are off:
   ``checkForUpdates: false`` in the same settings file);
 * the extension manager's search of PyPI (``extension_manager``): the
   read-only manager lists what is installed and installs nothing.
+
+nbgrader's formgrader would load MathJax from cdnjs.cloudflare.com on each
+submission it shows: the extension convviz_grade.lab_formgrader serves it from
+this machine instead.
 """
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
@@ -26,3 +30,4 @@ c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
 # Open on the students' notebooks: exercises/<assignment>/<assignment>.ipynb.
 c.LabApp.default_url = "/lab/tree/exercises"
+c.ServerApp.jpserver_extensions.update({"convviz_grade.lab_formgrader": True})

@@ -10,7 +10,8 @@ The steps, in order:
    (:mod:`convviz_grade.cluster`); each task only returns data;
 4. in this one process, as results arrive: keep a copy of each submission in the
    course's submitted folder (where formgrader counts it), write the student's
-   scores to the gradebook in one transaction (all of a student's scores or none),
+   scores to the gradebook in one transaction (all of a student's scores or none;
+   a written answer is left there for the instructor to grade in formgrader),
    and the per-function explanations to
    ``<autograded>/<student>/<assignment>/convviz_grade.json`` (what ``export`` and
    ``feedback`` read);
@@ -182,13 +183,51 @@ def record_submission(course, assignment_name, student, notebook):
     return timestamp
 
 
-def write_gradebook(course, assignment, result, timestamp=None):
+def read_written_answers(assignment, notebook):
+    """The student's answers to the assignment's written questions.
+
+    Returns:
+        dict ``{grade_id: text, or None when the notebook has no such cell}``
+        (every answer None when nothing was handed in), or None when the
+        notebook could not be read: the instructor has to look at it.
+    """
+    import nbformat
+
+    if not assignment.written:  # nothing to read
+        return {}
+    if notebook is None or not Path(notebook).is_file():
+        return dict.fromkeys(assignment.written)
+    try:
+        submitted = nbformat.read(notebook, as_version=4)
+    except Exception:  # not JSON, not a notebook: graded "ungraded" elsewhere
+        return None
+    return {
+        grade_id: notebook_cells.written_answer(submitted, grade_id)
+        for grade_id in assignment.written
+    }
+
+
+NO_RESPONSE = "No response."  # nbgrader's automatic comment on an unanswered cell
+
+
+def write_gradebook(course, assignment, result, timestamp=None, written=None):
     """Write one student's scores in one transaction: all of them, or none.
 
-    Every score is an automatic one, so no grade is left "needing manual
-    grading" unless an instructor has given it a manual score. ``timestamp``
-    (from :func:`record_submission`) is the submission's time, as nbgrader's
-    autograde records it.
+    The test cells get their automatic scores, as nbgrader's ``SaveAutoGrades``
+    gives them, and need no manual grading. A written answer
+    (``assignment.written``) gets nbgrader's treatment of a manually graded
+    cell: no automatic score, so it is left "needing manual grading" for
+    formgrader; one left as released (or empty, or deleted) is scored 0 at
+    once with the comment "No response.", as nbgrader does. ``written`` is
+    :func:`read_written_answers`'s answer (None: the notebook could not be
+    read, so every written answer waits for the instructor).
+
+    An instructor's manual score and comment are never touched. On a new
+    submission (``timestamp``, from :func:`record_submission`, differs from the
+    one graded before) a cell with a manual score is flagged for review again,
+    as nbgrader does; grading the same submission again leaves the flag as the
+    instructor left it, so a re-run does not send the hand-graded answers back
+    to the queue.
     """
     from nbgrader.api import (
         Comment,
@@ -234,18 +273,43 @@ def write_gradebook(course, assignment, result, timestamp=None):
                         for cell in notebook.solution_cells:
                             session.add(Comment(cell_id=cell.id, notebook=submitted))
                     session.flush()
+            resubmitted = submission.timestamp != timestamp
             if timestamp is not None:
                 submission.timestamp = timestamp
             for notebook in submission.notebooks:
+                unanswered = {
+                    cell.name: _unanswered(written, cell)
+                    for cell in (
+                        notebook.notebook.source_cells if assignment.written else ()
+                    )
+                    if cell.name in assignment.written
+                }
                 for grade in notebook.grades:
-                    grade.auto_score = scores.get(grade.name, 0.0)
-                    grade.needs_manual_grade = (
-                        grade.manual_score is not None
-                    )  # as nbgrader's SaveAutoGrades
+                    if grade.name in unanswered:
+                        grade.auto_score = 0.0 if unanswered[grade.name] else None
+                    else:
+                        grade.auto_score = scores.get(grade.name, 0.0)
+                    if grade.manual_score is None:
+                        grade.needs_manual_grade = grade.auto_score is None
+                    elif resubmitted:
+                        grade.needs_manual_grade = True
+                for comment in notebook.comments:
+                    if comment.name in unanswered:
+                        comment.auto_comment = (
+                            NO_RESPONSE if unanswered[comment.name] else None
+                        )
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def _unanswered(written, source_cell):
+    """True when the student left the written answer as released, empty or deleted."""
+    if written is None:  # the notebook could not be read
+        return False
+    text = (written.get(source_cell.name) or "").strip()
+    return not text or text == (source_cell.source or "").strip()
 
 
 def write_results(course, result):
@@ -489,13 +553,15 @@ def _grade_class(
     )
 
     def finish(result):
+        notebook = found.get(result.student)
         try:
             timestamp = record_submission(
-                course, assignment_name, result.student, found.get(result.student)
+                course, assignment_name, result.student, notebook
             )
-            write_gradebook(course, assignment, result, timestamp)
+            written = read_written_answers(assignment, notebook)
+            write_gradebook(course, assignment, result, timestamp, written)
             write_results(course, result)
-            copy_for_formgrader(course, result, found.get(result.student))
+            copy_for_formgrader(course, result, notebook)
         except Exception as error:  # the gradebook refused: report, go on
             failures.append(
                 f"{result.student}: could not be recorded: "

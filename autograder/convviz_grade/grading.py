@@ -196,6 +196,7 @@ class Assignment:
         notebook = nbformat.read(self.source_notebook, as_version=4)
         self.solution_ids = notebook_cells.answer_cell_ids(notebook)
         self.points = notebook_cells.points(notebook)
+        self.written = notebook_cells.written_points(notebook)  # graded by hand
         module = importlib.import_module(f"convviz_grade.assignments.{name}")
         self.cases = list(module.grading_cases())
         self.prelude = getattr(module, "PRELUDE", "import numpy as np\n")

@@ -10,6 +10,12 @@ Every graded function ``f`` of an assignment has three nbgrader cells:
   ``convviz_grade.assignments.<assignment>.grading_cases()``, the cases
   ``convviz-grade autograde`` runs too (see :mod:`convviz_grade.cases`).
 
+A written question is one cell more, graded by hand in formgrader: a markdown
+cell that nbgrader marks both ``grade`` and ``solution`` (its manually graded
+answers), grade id ``written_<topic>`` (:func:`is_written_answer`). The
+grader runs none of it; ``convviz-grade autograde`` leaves it "needing manual
+grading" in the gradebook.
+
 The grader (:mod:`convviz_grade.grading`, :mod:`convviz_grade.autograde`),
 ``convviz-grade validate`` and the tests read notebooks only through these
 functions.
@@ -117,6 +123,42 @@ def points(notebook):
                 meta.get("points", 0)
             )
     return found
+
+
+def is_written_answer(cell):
+    """True for an answer graded by hand: nbgrader's ``grade`` and ``solution`` both.
+
+    nbgrader scores no such cell itself (``nbgrader.utils.determine_grade``
+    gives it no automatic score unless it is left as released); the course's
+    are markdown cells, grade id ``written_<topic>``.
+    """
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and bool(meta.get("solution"))
+
+
+def written_points(notebook):
+    """The points of the written answer cells (:func:`is_written_answer`).
+
+    Returns:
+        dict ``{grade_id: points}``, in notebook order.
+    """
+    return {
+        nbgrader_meta(cell)["grade_id"]: float(nbgrader_meta(cell).get("points", 0))
+        for cell in notebook.cells
+        if is_written_answer(cell)
+    }
+
+
+def written_answer(notebook, grade_id):
+    """The text of the cell whose grade id is ``grade_id``, or None if there is none.
+
+    ``notebook`` comes from a student: the cell is found by its grade id alone
+    (the first one), whatever else its metadata says.
+    """
+    for cell in notebook.cells:
+        if nbgrader_meta(cell).get("grade_id") == grade_id:
+            return cell.get("source", "")
+    return None
 
 
 def has_hidden_tests(cell):

@@ -11,7 +11,21 @@ explanations). Statuses:
   failure of the grader): a zero to look at, not a verdict;
 * ``missing``: the student submitted nothing for this assignment.
 
-nbgrader's own export shows all four as 0.0.
+A written question, graded by hand in formgrader, has a row of its own, named by
+its grade id (``written_<topic>``), and two statuses more, read from the
+gradebook:
+
+* ``graded``: the instructor gave it points (the score, extra credit included);
+* ``pending``: not graded by hand yet, or flagged for review again after a new
+  submission. Its score is empty (a spreadsheet's sum leaves it out), or the
+  earlier hand score when there is one: never a zero it did not get.
+
+An unanswered one (left as released, emptied or deleted) is ``failed`` with 0
+points, as nbgrader scores it, unless the instructor gives it points. A
+student's total for an assignment is the sum of the score column over its rows.
+
+nbgrader's own export shows every one of these as a number, 0.0 for the
+ungraded, the missing and the pending alike.
 """
 
 from __future__ import annotations
@@ -24,7 +38,8 @@ from pathlib import Path
 
 from convviz_grade.autograde import RESULTS_FILE, Course
 
-# The CSV's header: one row per student x assignment x graded function.
+# The CSV's header: one row per student x assignment x graded function or written
+# question.
 COLUMNS = "student assignment notebook function score max_score status".split()
 
 
@@ -33,9 +48,75 @@ def _results(course, student, assignment):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def export_rows(course):
-    """One row per student x assignment x graded function, sorted."""
+def _source(course, assignment):
+    """The assignment's source notebook, or None when the course has none."""
     import nbformat
+
+    source = course.source_notebook(assignment)
+    return nbformat.read(source, as_version=4) if source.is_file() else None
+
+
+def _written(source):
+    from convviz_grade.notebook_cells import written_points
+
+    return written_points(source) if source is not None else {}
+
+
+def written_grades(gradebook, assignment, student, written):
+    """The hand grading of a student's written answers, from nbgrader's gradebook.
+
+    ``written`` is ``{grade_id: points}`` of the assignment's written
+    questions (:func:`convviz_grade.notebook_cells.written_points`).
+
+    Returns:
+        list of dicts ``{"grade_id", "score", "max_score", "status",
+        "comment"}`` in ``written``'s order (the statuses are this module's;
+        ``score`` is None for a ``pending`` answer with no hand score yet;
+        ``comment`` is the instructor's, else nbgrader's automatic one, else "").
+    """
+    from nbgrader.api import MissingEntry
+
+    grades, comments = {}, {}
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        submission = None
+    for notebook in submission.notebooks if submission is not None else ():
+        grades.update({grade.name: grade for grade in notebook.grades})
+        comments.update({comment.name: comment for comment in notebook.comments})
+    found = []
+    for grade_id, max_score in written.items():
+        grade, comment = grades.get(grade_id), comments.get(grade_id)
+        if grade is None:
+            score, status = 0.0, "missing"
+        elif grade.needs_manual_grade:
+            status = "pending"
+            score = None if grade.manual_score is None else float(grade.score)
+        elif grade.manual_score is not None:
+            score, status = float(grade.score), "graded"
+        else:  # scored 0 by autograde: left as released
+            score, status = float(grade.score), "failed"
+        text = ""
+        if comment is not None:
+            text = comment.manual_comment or comment.auto_comment or ""
+        found.append(
+            {
+                "grade_id": grade_id,
+                "score": score,
+                "max_score": float(max_score),
+                "status": status,
+                "comment": text,
+            }
+        )
+    return found
+
+
+def export_rows(course):
+    """One row per student x assignment x graded function or written question.
+
+    Sorted by assignment, then student; a student's written questions come
+    after the functions, with the score None while not graded by hand.
+    """
     from nbgrader.api import Gradebook
 
     from convviz_grade.notebook_cells import points as read_points
@@ -44,16 +125,14 @@ def export_rows(course):
     with Gradebook(course.db_url) as gradebook:
         students = sorted(student.id for student in gradebook.students)
         assignments = sorted(assignment.name for assignment in gradebook.assignments)
-    for assignment_name in assignments:
-        source = course.source_notebook(assignment_name)
-        points = (
-            read_points(nbformat.read(source, as_version=4)) if source.is_file() else {}
-        )
-        for student in students:
-            results = _results(course, student, assignment_name)
-            if results is None:
-                for function, cells in points.items():
-                    rows.append(
+        for assignment_name in assignments:
+            source = _source(course, assignment_name)
+            points = read_points(source) if source is not None else {}
+            written = _written(source)
+            for student in students:
+                results = _results(course, student, assignment_name)
+                if results is None:
+                    rows += [
                         [
                             student,
                             assignment_name,
@@ -63,20 +142,47 @@ def export_rows(course):
                             sum(cells.values()),
                             "missing",
                         ]
-                    )
-                continue
-            for grade in results["functions"]:
-                rows.append(
-                    [
-                        student,
-                        assignment_name,
-                        results["notebook"],
-                        grade["function"],
-                        grade["score"],
-                        grade["max_score"],
-                        grade["status"],
+                        for function, cells in points.items()
                     ]
-                )
+                    rows += [
+                        [
+                            student,
+                            assignment_name,
+                            assignment_name,
+                            grade_id,
+                            0.0,
+                            max_score,
+                            "missing",
+                        ]
+                        for grade_id, max_score in written.items()
+                    ]
+                    continue
+                for grade in results["functions"]:
+                    rows.append(
+                        [
+                            student,
+                            assignment_name,
+                            results["notebook"],
+                            grade["function"],
+                            grade["score"],
+                            grade["max_score"],
+                            grade["status"],
+                        ]
+                    )
+                for grade in written_grades(
+                    gradebook, assignment_name, student, written
+                ):
+                    rows.append(
+                        [
+                            student,
+                            assignment_name,
+                            results["notebook"],
+                            grade["grade_id"],
+                            grade["score"],
+                            grade["max_score"],
+                            grade["status"],
+                        ]
+                    )
     return rows
 
 
@@ -90,8 +196,10 @@ def export(course_dir, out, *, stream=None):
     with open(out, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
-        writer.writerows(rows)
-    print(f"{len(rows)} rows -> {out}", file=stream)
+        writer.writerows(rows)  # a score of None (pending) is an empty field
+    pending = sum(row[-1] == "pending" for row in rows)
+    note = f" ({pending} still to grade by hand)" if pending else ""
+    print(f"{len(rows)} rows -> {out}{note}", file=stream)
     return 0
 
 
@@ -101,26 +209,39 @@ PAGE = """<!DOCTYPE html>
 body {{ font-family: sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} \
 th, td {{ border: 1px solid #ccc; padding: .4rem .6rem; text-align: left; }}
-.passed {{ color: #17662b; }} .failed, .ungraded, .missing {{ color: #a11; }}
+.passed, .graded {{ color: #17662b; }} .failed, .ungraded, .missing {{ color: #a11; }}
+.pending {{ color: #8a5a00; }}
 pre {{ background: #f6f6f6; padding: .8rem; white-space: pre-wrap; }}
+blockquote {{ border-left: 4px solid #ccc; margin: 0; padding: .2rem .8rem; \
+white-space: pre-wrap; }}
 </style></head><body>
 <h1>{title}</h1>
-<p>Total: <strong>{score:g} / {max_score:g}</strong> points. \
+<p>Total: <strong>{score:g} / {max_score:g}</strong> points.{pending} \
 Each function earns its points only when all
 of its tests pass, the visible ones you ran and the hidden ones that use new inputs.</p>
 <table><tr><th>function</th><th>points</th><th>result</th></tr>
 {rows}
 </table>
+{written}
 {details}
 </body></html>
 """
 
+WRITTEN = """<h2>Written answers</h2>
+<p>Graded by hand by your instructor.</p>
+<table><tr><th>question</th><th>points</th><th>result</th></tr>
+{rows}
+</table>
+{comments}"""
 
-def feedback_page(results):
+
+def feedback_page(results, written=()):
     """The HTML report of one student's results: scores and explanations.
 
     ``results`` is the dict ``autograde`` wrote (a
-    :class:`~convviz_grade.grading.SubmissionGrade` as JSON); no test's source is
+    :class:`~convviz_grade.grading.SubmissionGrade` as JSON); ``written``, the
+    hand grading of the written answers (:func:`written_grades`): their points,
+    or "not graded yet", and the instructor's comments. No test's source is
     shown.
     """
     title = html.escape(f"{results['assignment']}: feedback for {results['student']}")
@@ -137,11 +258,39 @@ def feedback_page(results):
             details.append(
                 f"<h2><code>{name}</code></h2>\n<pre>{html.escape(grade['message'])}</pre>"
             )
+    written_rows, comments = [], []
+    for grade in written:
+        name = html.escape(grade["grade_id"])
+        status = html.escape(grade["status"])
+        points = "not graded yet" if grade["score"] is None else f"{grade['score']:g}"
+        written_rows.append(
+            f"<tr><td><code>{name}</code></td>"
+            f"<td>{points} / {grade['max_score']:g}</td>"
+            f'<td class="{status}">{status}</td></tr>'
+        )
+        if grade["comment"]:
+            comments.append(
+                f"<h3><code>{name}</code>: your instructor's comment</h3>\n"
+                f"<blockquote>{html.escape(grade['comment'])}</blockquote>"
+            )
+    pending = sum(g["max_score"] for g in written if g["status"] == "pending")
     return PAGE.format(
         title=title,
-        score=sum(g["score"] for g in results["functions"]),
-        max_score=sum(g["max_score"] for g in results["functions"]),
+        score=sum(g["score"] for g in results["functions"])
+        + sum(g["score"] or 0.0 for g in written),
+        max_score=sum(g["max_score"] for g in results["functions"])
+        + sum(g["max_score"] for g in written),
+        pending=(
+            f" Written answers worth {pending:g} points are still to be graded."
+            if pending
+            else ""
+        ),
         rows="\n".join(rows),
+        written=(
+            WRITTEN.format(rows="\n".join(written_rows), comments="\n".join(comments))
+            if written
+            else ""
+        ),
         details="\n".join(details),
     )
 
@@ -149,26 +298,32 @@ def feedback_page(results):
 def feedback(assignment, course_dir, *, stream=None):
     """Write ``<feedback>/<student>/<assignment>/<assignment>.html`` for each student.
 
-    Every student with results for ``assignment`` gets one; returns the exit code
-    (1 when no page was written).
+    Every student with results for ``assignment`` gets one, with the hand
+    grading of the written answers as the gradebook has it now; returns the
+    exit code (1 when no page was written).
     """
+    from nbgrader.api import Gradebook
+
     stream = stream or sys.stdout
     course = Course(course_dir)
+    written = _written(_source(course, assignment))
     autograded = course.folder("autograded_directory")
-    written = 0
-    for path in sorted(autograded.glob(f"*/{assignment}/{RESULTS_FILE}")):
-        results = json.loads(path.read_text())
-        target = (
-            course.folder("feedback_directory")
-            / results["student"]
-            / assignment
-            / f"{assignment}.html"
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(feedback_page(results), encoding="utf-8")
-        written += 1
+    written_pages = 0
+    with Gradebook(course.db_url) as gradebook:
+        for path in sorted(autograded.glob(f"*/{assignment}/{RESULTS_FILE}")):
+            results = json.loads(path.read_text())
+            target = (
+                course.folder("feedback_directory")
+                / results["student"]
+                / assignment
+                / f"{assignment}.html"
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            hand = written_grades(gradebook, assignment, results["student"], written)
+            target.write_text(feedback_page(results, hand), encoding="utf-8")
+            written_pages += 1
     print(
-        f"{written} feedback pages -> {course.folder('feedback_directory')}",
+        f"{written_pages} feedback pages -> {course.folder('feedback_directory')}",
         file=stream,
     )
-    return 0 if written else 1
+    return 0 if written_pages else 1
