@@ -1,0 +1,329 @@
+"""The students' edition of the book shows no body of a graded function.
+
+``make book-students`` builds it from the chapters ``make book`` executed
+(book/_ext/students_edition.py swaps the listings for stubs). These tests read
+the built HTML and measure it, independently of how the extension decides:
+
+**The measure.** Every ``<pre>`` block of a page (listings, cells' code and
+outputs) is cut into *normalized lines*: Python's tokenizer joins a statement
+spread over several lines into one, drops comments, and the tokens are joined
+with no whitespace, a comma before a closing bracket dropped and ``'`` read as
+``"``; a block the tokenizer rejects is cut at line ends, ``#`` comments and
+whitespace removed. Lines shorter than :data:`SHORTEST` characters (``else:``,
+``pass``, ``try:``, ``...``) are left out. The *body* of a function is the
+normalized lines of its reference source after the docstring. The *overlap* of
+a block with a function is the share of the body's distinct lines that the
+block contains, and a block **shows the body** when the overlap is at least
+:data:`THRESHOLD` and the block has at least two of its lines (or its only
+one). A stub (signature, docstring, a comment, ``...``) has overlap 0; the
+function's own listing has 1; a cell that pastes out the body, re-spaced and
+commented, has 1 (see the self-test on a sample page).
+
+The functions measured are the graded ones (``notebook_cells.points`` of every
+solution notebook, mapped to ``convviz_ref`` by the extension) and the private
+helpers their references use.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import tokenize
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from book_build import BOOK, REPOSITORY, built_book, built_students_edition
+
+THRESHOLD = 0.5
+SHORTEST = 8
+
+
+def extension():
+    """book/_ext/students_edition.py, for its inventory of graded functions."""
+    spec = importlib.util.spec_from_file_location(
+        "students_edition", BOOK / "_ext" / "students_edition.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _normalize(line):
+    line = re.sub(r",(?=[)\]}])", "", line.replace("'", '"'))
+    return line
+
+
+def normalized_lines(code):
+    """The set of normalized lines of some code (see the module's docstring)."""
+    code = textwrap.dedent(code)
+    lines, current = [], []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.NEWLINE:
+                lines.append("".join(current))
+                current = []
+            elif token.type not in (
+                tokenize.COMMENT,
+                tokenize.NL,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+                tokenize.ENDMARKER,
+            ):
+                current.append(token.string)
+        lines.append("".join(current))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        lines = [re.sub(r"\s+", "", line.split("#")[0]) for line in code.splitlines()]
+    return {_normalize(line) for line in lines if len(_normalize(line)) >= SHORTEST}
+
+
+def body_lines(path, name):
+    """The normalized lines of a function's body, its docstring left out."""
+    source = Path(path).read_text(encoding="utf-8")
+    function = next(
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name == name
+    )
+    body = function.body
+    if (
+        isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        body = body[1:]
+    lines = source.splitlines()[body[0].lineno - 1 : body[-1].end_lineno]
+    return normalized_lines("\n".join(lines))
+
+
+def overlap(block, body):
+    """``(share of body's lines in the block, how many)``."""
+    shared = len(normalized_lines(block) & body)
+    return (shared / len(body) if body else 0.0), shared
+
+
+def shows(block, body):
+    share, shared = overlap(block, body)
+    return bool(body) and share >= THRESHOLD and shared >= min(2, len(body))
+
+
+class CodeBlocks(HTMLParser):
+    """The text of every ``<pre>`` block of a page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks, self._depth, self._text = [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "pre":
+            self._depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "pre" and self._depth:
+            self._depth -= 1
+            if not self._depth:
+                self.blocks.append("".join(self._text))
+                self._text = []
+
+    def handle_data(self, data):
+        if self._depth:
+            self._text.append(data)
+
+
+def code_blocks(html):
+    parser = CodeBlocks()
+    parser.feed(html)
+    return parser.blocks
+
+
+def measured_functions():
+    """``{(file, name): (graded function, assignment)}``: what must not show."""
+    hidden, unmapped = extension().hidden_functions()
+    assert not unmapped, f"graded functions with no reference found: {unmapped}"
+    return hidden
+
+
+def bodies_shown(html_folder, functions):
+    """``{(file, name): [pages showing its body]}`` for the functions shown."""
+    bodies = {key: body_lines(*key) for key in functions}
+    shown = {}
+    for page in sorted(Path(html_folder).glob("*.html")):
+        blocks = code_blocks(page.read_text(encoding="utf-8"))
+        for key, body in bodies.items():
+            if any(shows(block, body) for block in blocks):
+                shown.setdefault(key, []).append(page.name)
+    return shown
+
+
+def literalincluded(functions):
+    """The functions of ``functions`` a chapter shows with ``literalinclude``."""
+    included = set()
+    for chapter in BOOK.glob("*.md"):
+        text = chapter.read_text(encoding="utf-8")
+        for file, name in re.findall(
+            r"```\{literalinclude\} \.\./convviz_ref/(\w+\.py)\n:pyobject: (\w+)", text
+        ):
+            included.add((REPOSITORY / "convviz_ref" / file, name))
+    return {key for key in functions if (key[0].resolve(), key[1]) in included}
+
+
+def count(shown, functions):
+    graded = {key for key in shown if key[1] == functions[key][0]}
+    return len(graded), len(set(shown) - graded)
+
+
+# --- The measure, on sample pages ---------------------------------------------------
+
+
+def sample_page(code):
+    """A page as Sphinx writes a code block: Pygments spans, escaped text."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    block = highlight(code, PythonLexer(), HtmlFormatter())
+    return f"<html><body><p>{escape('a <b> & c')}</p>{block}</body></html>"
+
+
+def pasted_out(path, name):
+    """The body of a function pasted into a cell: re-spaced, commented, dedented."""
+    node = extension().top_level_functions(path)[name]
+    body = node.body[1:] if ast.get_docstring(node) else node.body
+    source = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = textwrap.dedent(
+        "\n".join(source[body[0].lineno - 1 : body[-1].end_lineno])
+    ).splitlines()
+    return "# step by step\n" + "\n".join(
+        line.replace(" = ", "  =  ") + "  # a step" if " = " in line else line
+        for line in lines
+    )
+
+
+def test_the_measure_catches_a_planted_body_and_passes_a_stub():
+    module = extension()
+    functions = measured_functions()
+    for key, (graded, assignment) in functions.items():
+        body = body_lines(*key)
+        assert body, f"{key[1]}: the measure sees no line of its body"
+        planted = code_blocks(sample_page(pasted_out(*key)))
+        assert any(shows(block, body) for block in planted), key[1]
+        stub = code_blocks(sample_page(module.stub(*key, graded, assignment)))
+        assert stub and all(overlap(block, body) == (0.0, 0) for block in stub), key[1]
+    # One line of a longer body is not the body.
+    key = next(key for key in functions if len(body_lines(*key)) >= 4)
+    one_line = sorted(body_lines(*key))[0]
+    assert not shows(one_line, body_lines(*key))
+
+
+def test_normalized_lines_join_statements_and_drop_comments_and_layout():
+    # One statement over four lines; "else:" is too short to count.
+    assert normalized_lines("x = f(\n    a,  # first\n    'b',\n)\nelse:\n") == {
+        'x=f(a,"b")'
+    }
+    assert normalized_lines("    y = g(a)[0]  # indented\n") == {"y=g(a)[0]"}
+    # Not Python (a cell's printed output): cut at line ends.
+    assert normalized_lines("weighted mean:\n [[0.25 0.  ]]") == {
+        "weightedmean:",
+        "[[0.250.]]",
+    }
+
+
+# --- The built editions ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def editions():
+    self_study = built_book()
+    students, seconds, output = built_students_edition()
+    return self_study, students, seconds, output
+
+
+@pytest.mark.slow  # builds the book if stale, then the students' edition
+def test_the_students_edition_shows_no_graded_body_and_the_self_study_one_does(
+    editions,
+):
+    self_study, students, seconds, _ = editions
+    functions = measured_functions()
+    shown_self_study = bodies_shown(self_study, functions)
+    shown_students = bodies_shown(students, functions)
+    graded_before, helpers_before = count(shown_self_study, functions)
+    graded_after, helpers_after = count(shown_students, functions)
+    message = (
+        f"graded function bodies shown: {graded_before} -> {graded_after}; "
+        f"private helpers' bodies: {helpers_before} -> {helpers_after} "
+        f"(students' edition built in {seconds:.1f} s)"
+    )
+    print(message)
+    # Every listed function shows in the self-study edition: the measure can fail.
+    assert set(shown_self_study) >= literalincluded(functions), message
+    assert graded_before > 0, message
+    assert not shown_students, f"{message}: " + ", ".join(
+        f"{key[1]} on {pages}" for key, pages in shown_students.items()
+    )
+
+
+@pytest.mark.slow  # builds the book if stale, then the students' edition
+def test_each_graded_function_is_a_stub_naming_its_exercise(editions):
+    _, students, _, _ = editions
+    text = "\n".join(
+        "\n".join(code_blocks(page.read_text(encoding="utf-8")))
+        for page in sorted(students.glob("*.html"))
+    )
+    for key, (graded, assignment) in measured_functions().items():
+        if key[1] != graded:
+            continue
+        notebook = f"exercises/{assignment}/{assignment}.ipynb"
+        note = re.escape(f"# Students' edition: {notebook}")
+        stub = rf"def {graded}\((?:(?!\ndef ).)*?{note}"
+        assert re.search(stub, text, re.DOTALL), graded
+
+
+@pytest.mark.slow  # builds the book if stale, then the students' edition
+def test_the_students_edition_keeps_what_is_not_graded(editions):
+    self_study, students, _, output = editions
+    assert sorted(p.name for p in students.glob("*.html")) == sorted(
+        p.name for p in self_study.glob("*.html")
+    )
+    # Nothing read, so nothing executed: the doctrees of `make book` were reused.
+    assert "Executing notebook" not in output
+    assert "0 added, 0 changed, 0 removed" in output, output[-3000:]
+    # A listing of a function no exercise asks for keeps its body.
+    kept = body_lines(REPOSITORY / "convviz_ref" / "segmentation.py", "per_class_iou")
+    page = (students / "02_segmentation.html").read_text(encoding="utf-8")
+    assert any(shows(block, kept) for block in code_blocks(page))
+
+
+@pytest.mark.slow  # starts Sphinx on a copy of the book
+def test_the_students_build_refuses_to_execute_a_chapter(tmp_path):
+    # A copy of the book with no doctrees: every chapter would be read, and executed.
+    copy = tmp_path / "book"
+    shutil.copytree(BOOK, copy, ignore=shutil.ignore_patterns("_build"))
+    result = subprocess.run(
+        [sys.executable, str(BOOK / "build.py"), "--students", str(copy)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "run `make book` first" in output, output[-3000:]
+    assert "Executing notebook" not in output
+
+
+def test_the_students_build_refuses_all():
+    result = subprocess.run(
+        [sys.executable, str(BOOK / "build.py"), "--students", "--all", str(BOOK)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "--all would execute them again" in result.stderr
