@@ -20,8 +20,8 @@ function's own listing has 1; a cell that pastes out the body, re-spaced and
 commented, has 1 (see the self-test on a sample page).
 
 The functions measured are the graded ones (``notebook_cells.points`` of every
-solution notebook, mapped to ``convviz_ref`` by the extension) and the private
-helpers their references use.
+solution notebook, mapped to ``convviz_ref`` by the extension), the private
+helpers their references use and the public functions they call.
 """
 
 from __future__ import annotations
@@ -145,7 +145,9 @@ def code_blocks(html):
 
 
 def measured_functions():
-    """``{(file, name): (graded function, assignment)}``: what must not show."""
+    """``{(file, name): [(graded function, assignment), ...]}``: what must not
+    show (the graded functions' references first of all under themselves).
+    """
     hidden, unmapped = extension().hidden_functions()
     assert not unmapped, f"graded functions with no reference found: {unmapped}"
     return hidden
@@ -176,7 +178,7 @@ def literalincluded(functions):
 
 
 def count(shown, functions):
-    graded = {key for key in shown if key[1] == functions[key][0]}
+    graded = {key for key in shown if key[1] == functions[key][0][0]}
     return len(graded), len(set(shown) - graded)
 
 
@@ -210,12 +212,12 @@ def pasted_out(path, name):
 def test_the_measure_catches_a_planted_body_and_passes_a_stub():
     module = extension()
     functions = measured_functions()
-    for key, (graded, assignment) in functions.items():
+    for key, uses in functions.items():
         body = body_lines(*key)
         assert body, f"{key[1]}: the measure sees no line of its body"
         planted = code_blocks(sample_page(pasted_out(*key)))
         assert any(shows(block, body) for block in planted), key[1]
-        stub = code_blocks(sample_page(module.stub(*key, graded, assignment)))
+        stub = code_blocks(sample_page(module.stub(*key, uses)))
         assert stub and all(overlap(block, body) == (0.0, 0) for block in stub), key[1]
     # One line of a longer body is not the body.
     key = next(key for key in functions if len(body_lines(*key)) >= 4)
@@ -277,7 +279,8 @@ def test_each_graded_function_is_a_stub_naming_its_exercise(editions):
         "\n".join(code_blocks(page.read_text(encoding="utf-8")))
         for page in sorted(students.glob("*.html"))
     )
-    for key, (graded, assignment) in measured_functions().items():
+    for key, uses in measured_functions().items():
+        graded, assignment = uses[0]
         if key[1] != graded:
             continue
         notebook = f"exercises/{assignment}/{assignment}.ipynb"

@@ -13,10 +13,12 @@ for:
   reference in ``convviz_ref`` (:func:`reference_of`: the ``reference=`` of a
   ``Case`` in ``convviz_grade.assignments.<a>``, else the function of the same
   name in a ``convviz_ref`` module that assignment module imports, else in any
-  ``convviz_ref`` module). The private helpers (names starting with ``_``) that
-  a reference uses, and those that they use, are hidden too
-  (:func:`private_helpers`): showing ``_ascent_step`` shows
-  ``gradient_ascent_step``'s body.
+  ``convviz_ref`` module). Hidden with it: the private helpers (names starting
+  with ``_``) the reference uses, and those they use (:func:`private_helpers`:
+  showing ``_ascent_step`` shows ``gradient_ascent_step``'s body), and the
+  public ``convviz_ref`` functions the reference itself calls
+  (:func:`delegates`): ``mean_iou`` is the mean of ``per_class_iou``,
+  ``pointing_game`` of ``pointing_hits``, so showing those shows the answer.
 - **Listings.** A listing from ``convviz_ref`` (``literalinclude``) of a hidden
   function shows its stub instead (:func:`stub`): the signature and docstring
   as in the source, a comment naming the exercise notebook that asks for it, and
@@ -234,13 +236,39 @@ def private_helpers(path, name):
     return found
 
 
+def delegates(path, name):
+    """``[(file, function)]``: the public ``convviz_ref`` functions ``name`` calls.
+
+    Only its own calls (one level): a graded function that hands its work to
+    ``per_class_iou`` gives its answer away in that function's body, but what
+    ``per_class_iou`` calls in turn is the library's, not the exercise's.
+    """
+    path = Path(path)
+    modules, names = library_imports(path)
+    found = []
+    for node in ast.walk(top_level_functions(path)[name]):
+        if not isinstance(node, ast.Call):
+            continue
+        target = None
+        if isinstance(node.func, ast.Name) and not node.func.id.startswith("_"):
+            target = resolve(path, node.func.id)
+        elif isinstance(node.func, ast.Attribute) and not node.func.attr.startswith(
+            "_"
+        ):
+            target = _expression_target(node.func, modules, names)
+        if target is not None and target not in found and target != (path, name):
+            found.append(target)
+    return found
+
+
 def hidden_functions(solutions=SOLUTIONS):
     """What the students' edition hides.
 
     Returns:
-        ``(hidden, unmapped)``: ``hidden`` is ``{(file, name): (graded function,
-        assignment)}`` for every graded reference and private helper (a helper
-        shared by several graded functions is listed under the first);
+        ``(hidden, unmapped)``: ``hidden`` is ``{(file, name): [(graded
+        function, assignment), ...]}`` for every graded reference, its private
+        helpers and its delegates, with the graded functions that use it (a
+        graded function first of all under itself);
         ``unmapped`` lists the graded functions with no reference in
         ``convviz_ref``.
     """
@@ -250,8 +278,10 @@ def hidden_functions(solutions=SOLUTIONS):
         if reference is None:
             unmapped.append(function)
             continue
-        for key in [reference, *private_helpers(*reference)]:
-            hidden.setdefault(key, (function, assignment))
+        hidden.setdefault(reference, []).insert(0, (function, assignment))
+        for key in [*private_helpers(*reference), *delegates(*reference)]:
+            if (function, assignment) not in hidden.setdefault(key, []):
+                hidden[key].append((function, assignment))
     return hidden, unmapped
 
 
@@ -262,11 +292,34 @@ def exercise_notebook(assignment):
     return f"exercises/{assignment}/{assignment}.ipynb"
 
 
-def stub(path, name, graded, assignment):
+def exercise_note(name, uses):
+    """The comment lines of a stub: which exercise asks for this body.
+
+    ``uses`` is ``[(graded function, assignment), ...]``, as in
+    :func:`hidden_functions`.
+    """
+    (graded, assignment), *others = uses
+    if name == graded:
+        return [
+            f"Students' edition: {exercise_notebook(assignment)}",
+            "asks you to write this body.",
+        ]
+    if not others:
+        return [
+            f"Students' edition: part of {graded}, which",
+            f"{exercise_notebook(assignment)} asks you to write.",
+        ]
+    return [
+        "Students' edition: part of what the exercises ask you to write:",
+        *(f"{g} in {exercise_notebook(a)}" for g, a in uses),
+    ]
+
+
+def stub(path, name, uses):
     """The source of ``name`` in ``path`` with its body replaced.
 
     Keeps the decorators, the signature and the docstring as written; then a
-    comment naming the exercise and ``...``.
+    comment naming the exercise (:func:`exercise_note`) and ``...``.
     """
     node = top_level_functions(path)[name]
     lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -279,14 +332,7 @@ def stub(path, name, graded, assignment):
     )
     end = body[0].end_lineno if has_docstring else body[0].lineno - 1
     indent = " " * body[0].col_offset
-    notebook = exercise_notebook(assignment)
-    if name == graded:
-        note = [f"Students' edition: {notebook}", "asks you to write this body."]
-    else:
-        note = [
-            f"Students' edition: part of {graded},",
-            f"which {notebook} asks you to write.",
-        ]
+    note = exercise_note(name, uses)
     return "\n".join(
         [
             *lines[first - 1 : end],
@@ -358,7 +404,7 @@ class Edition:
         self.bodies = {key: body_statements(*key) for key in self.hidden}
 
     def stub(self, key):
-        return stub(*key, *self.hidden[key])
+        return stub(*key, self.hidden[key])
 
     def swap_listing(self, node):
         """Replace the hidden functions of a ``convviz_ref`` listing by stubs.
@@ -406,7 +452,7 @@ class Edition:
         A notebook cell's input gives way to a note, and its output stays;
         any other block keeps only a comment.
         """
-        graded, assignment = self.hidden[key]
+        graded, assignment = self.hidden[key][0]
         notebook = exercise_notebook(assignment)
         what = graded if key[1] == graded else f"{key[1]} (part of {graded})"
         cell_input = node.parent
@@ -438,7 +484,7 @@ class Edition:
             )
         )
         references = {
-            graded: key for key, (graded, _) in self.hidden.items() if key[1] == graded
+            uses[0][0]: key for key, uses in self.hidden.items() if key[1] == uses[0][0]
         }
         by_assignment = {}
         for function, assignment in self.graded.items():
