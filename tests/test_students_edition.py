@@ -330,3 +330,42 @@ def test_the_students_build_refuses_all():
     )
     assert result.returncode != 0
     assert "--all would execute them again" in result.stderr
+
+
+# --- What the extension hides -----------------------------------------------------
+
+
+def test_graded_names_map_to_their_references_and_helpers():
+    module = extension()
+    library = REPOSITORY / "convviz_ref"
+    graded = module.graded_functions()
+    assert graded["mean_iou"] == "segmentation"
+    # The attribution module imports convviz_ref.faithfulness under another alias.
+    assert module.reference_of("energy_pointing_game", "attribution") == (
+        library / "faithfulness.py",
+        "energy_pointing_game",
+    )
+    helpers = module.private_helpers(library / "filters.py", "gradient_ascent_step")
+    assert (library / "filters.py", "_ascent_step") in helpers
+    assert (library / "segmentation.py", "per_class_iou") in module.delegates(
+        library / "segmentation.py", "mean_iou"
+    )
+
+
+def test_a_case_s_reference_maps_a_graded_name_the_library_spells_otherwise(
+    tmp_path,
+):
+    assignment = tmp_path / "shapes.py"
+    assignment.write_text(
+        "from convviz_grade.grading import Case\n"
+        "from convviz_ref import models as reference\n\n"
+        "def grading_cases():\n"
+        "    return [Case('build_segmenter', (), print, time_limit=3,\n"
+        "                 reference=reference.build_segmentation_model)]\n"
+    )
+    assert extension().declared_references(assignment) == {
+        "build_segmenter": (
+            REPOSITORY / "convviz_ref" / "models.py",
+            "build_segmentation_model",
+        )
+    }

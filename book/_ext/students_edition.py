@@ -384,8 +384,10 @@ def body_statements(path, name):
 def shows_body(code, body):
     """True when ``code`` repeats at least :data:`SHARE` of ``body``'s statements
     (and at least two of them, or its only one).
+
+    ``code`` may be given as its :func:`statements` already.
     """
-    found = statements(code)
+    found = code if isinstance(code, (set, type(None))) else statements(code)
     if not found or not body:
         return False
     shared = len(found & body)
@@ -441,8 +443,9 @@ class Edition:
 
     def body_shown(self, code):
         """The first hidden function whose body ``code`` shows, or None."""
+        found = statements(code)
         for key, body in self.bodies.items():
-            if shows_body(code, body):
+            if shows_body(found, body):
                 return key
         return None
 
