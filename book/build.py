@@ -76,13 +76,17 @@ def students_edition(build_sphinx):
     to ``<book>/_build/students/html``, Sphinx reads its environment and doctrees
     from ``<book>/_build/.doctrees`` (those of ``make book``) and gets the tag
     ``students``. A tag does not invalidate Sphinx's environment (Sphinx 7.4
-    compares only the configuration's ``env`` values), so nothing is read again.
+    compares only the configuration's ``env`` values), so nothing is read again;
+    every page is written.
     """
 
     def build(sourcedir, outputdir, **options):
         build_folder = Path(outputdir).parent
         options["doctreedir"] = build_folder / ".doctrees"
         options["tags"] = [*(options.get("tags") or []), "students"]
+        # Write every page (Sphinx's -a): the stubs depend on the solution
+        # notebooks and the extension, which Sphinx does not watch.
+        options["force_all"] = True
         return build_sphinx(sourcedir, build_folder.parent / STUDENTS_HTML, **options)
 
     return build

@@ -47,9 +47,18 @@ def jupyter_book_command(source, *extra):
     ]
 
 
+STUDENTS_ONLY = BOOK / "_ext" / "students_edition.py"
+"""The extension that does nothing without the tag ``students``: not a source of
+the self-study edition (:func:`built_students_edition` rebuilds the other)."""
+
+
 def sources():
     """Every file the book is made from: its own files and the library it shows."""
-    own = [p for p in BOOK.rglob("*") if p.is_file() and "_build" not in p.parts]
+    own = [
+        p
+        for p in BOOK.rglob("*")
+        if p.is_file() and "_build" not in p.parts and p != STUDENTS_ONLY
+    ]
     library = list((REPOSITORY / "convviz_ref").glob("*.py"))
     return own + library
 

@@ -20,8 +20,10 @@ function's own listing has 1; a cell that pastes out the body, re-spaced and
 commented, has 1 (see the self-test on a sample page).
 
 The functions measured are the graded ones (``notebook_cells.points`` of every
-solution notebook, mapped to ``convviz_ref`` by the extension), the private
-helpers their references use and the public functions they call.
+solution notebook, mapped to ``convviz_ref`` by the extension) and the private
+helpers their references use. The library functions a reference hands its work
+to (``per_class_iou`` for ``mean_iou``) are checked by name: where a chapter
+lists one, the students' edition shows its stub.
 """
 
 from __future__ import annotations
@@ -105,8 +107,11 @@ def body_lines(path, name):
 
 
 def overlap(block, body):
-    """``(share of body's lines in the block, how many)``."""
-    shared = len(normalized_lines(block) & body)
+    """``(share of body's lines in the block, how many)``; ``block`` is code or
+    its :func:`normalized_lines` already.
+    """
+    lines = block if isinstance(block, set) else normalized_lines(block)
+    shared = len(lines & body)
     return (shared / len(body) if body else 0.0), shared
 
 
@@ -144,13 +149,27 @@ def code_blocks(html):
     return parser.blocks
 
 
-def measured_functions():
-    """``{(file, name): [(graded function, assignment), ...]}``: what must not
-    show (the graded functions' references first of all under themselves).
+def hidden_functions():
+    """``{(file, name): [(graded function, assignment), ...]}``: what the
+    students' edition hides (a graded function's reference first of all under
+    itself).
     """
     hidden, unmapped = extension().hidden_functions()
-    assert not unmapped, f"graded functions with no reference found: {unmapped}"
+    assert not unmapped, (
+        f"graded functions with no reference found in convviz_ref: {unmapped}; "
+        "name the reference as the graded function, or give one of its Cases "
+        "reference=<the convviz_ref function> (book/_ext/students_edition.py)"
+    )
     return hidden
+
+
+def measured_functions():
+    """The graded functions' references and their private helpers."""
+    return {
+        key: uses
+        for key, uses in hidden_functions().items()
+        if key[1] == uses[0][0] or key[1].startswith("_")
+    }
 
 
 def bodies_shown(html_folder, functions):
@@ -158,15 +177,18 @@ def bodies_shown(html_folder, functions):
     bodies = {key: body_lines(*key) for key in functions}
     shown = {}
     for page in sorted(Path(html_folder).glob("*.html")):
-        blocks = code_blocks(page.read_text(encoding="utf-8"))
+        blocks = [
+            normalized_lines(block)
+            for block in code_blocks(page.read_text(encoding="utf-8"))
+        ]
         for key, body in bodies.items():
             if any(shows(block, body) for block in blocks):
                 shown.setdefault(key, []).append(page.name)
     return shown
 
 
-def literalincluded(functions):
-    """The functions of ``functions`` a chapter shows with ``literalinclude``."""
+def literalincluded():
+    """``{(file, name)}``: the functions the chapters show with ``literalinclude``."""
     included = set()
     for chapter in BOOK.glob("*.md"):
         text = chapter.read_text(encoding="utf-8")
@@ -174,7 +196,7 @@ def literalincluded(functions):
             r"```\{literalinclude\} \.\./convviz_ref/(\w+\.py)\n:pyobject: (\w+)", text
         ):
             included.add((REPOSITORY / "convviz_ref" / file, name))
-    return {key for key in functions if (key[0].resolve(), key[1]) in included}
+    return included
 
 
 def count(shown, functions):
@@ -212,7 +234,7 @@ def pasted_out(path, name):
 def test_the_measure_catches_a_planted_body_and_passes_a_stub():
     module = extension()
     functions = measured_functions()
-    for key, uses in functions.items():
+    for key, uses in hidden_functions().items():
         body = body_lines(*key)
         assert body, f"{key[1]}: the measure sees no line of its body"
         planted = code_blocks(sample_page(pasted_out(*key)))
@@ -265,7 +287,7 @@ def test_the_students_edition_shows_no_graded_body_and_the_self_study_one_does(
     )
     print(message)
     # Every listed function shows in the self-study edition: the measure can fail.
-    assert set(shown_self_study) >= literalincluded(functions), message
+    assert set(shown_self_study) >= literalincluded() & set(functions), message
     assert graded_before > 0, message
     assert not shown_students, f"{message}: " + ", ".join(
         f"{key[1]} on {pages}" for key, pages in shown_students.items()
@@ -273,20 +295,24 @@ def test_the_students_edition_shows_no_graded_body_and_the_self_study_one_does(
 
 
 @pytest.mark.slow  # builds the book if stale, then the students' edition
-def test_each_graded_function_is_a_stub_naming_its_exercise(editions):
+def test_each_hidden_function_is_a_stub_naming_its_exercise(editions):
     _, students, _, _ = editions
     text = "\n".join(
         "\n".join(code_blocks(page.read_text(encoding="utf-8")))
         for page in sorted(students.glob("*.html"))
     )
-    for key, uses in measured_functions().items():
+    listed = literalincluded()
+    for key, uses in hidden_functions().items():
         graded, assignment = uses[0]
-        if key[1] != graded:
+        if key[1] == graded:
+            notebook = f"exercises/{assignment}/{assignment}.ipynb"
+            note = re.escape(f"# Students' edition: {notebook}")
+        elif key in listed:
+            note = "# Students' edition: part of"
+        else:
             continue
-        notebook = f"exercises/{assignment}/{assignment}.ipynb"
-        note = re.escape(f"# Students' edition: {notebook}")
-        stub = rf"def {graded}\((?:(?!\ndef ).)*?{note}"
-        assert re.search(stub, text, re.DOTALL), graded
+        stub = rf"def {key[1]}\((?:(?!\ndef ).)*?{note}"
+        assert re.search(stub, text, re.DOTALL), key[1]
 
 
 @pytest.mark.slow  # builds the book if stale, then the students' edition
@@ -298,10 +324,13 @@ def test_the_students_edition_keeps_what_is_not_graded(editions):
     # Nothing read, so nothing executed: the doctrees of `make book` were reused.
     assert "Executing notebook" not in output
     assert "0 added, 0 changed, 0 removed" in output, output[-3000:]
-    # A listing of a function no exercise asks for keeps its body.
-    kept = body_lines(REPOSITORY / "convviz_ref" / "segmentation.py", "per_class_iou")
-    page = (students / "02_segmentation.html").read_text(encoding="utf-8")
-    assert any(shows(block, kept) for block in code_blocks(page))
+    assert "all source files" in output, output[-3000:]  # every page written anew
+    # Every other listing keeps its body.
+    others = literalincluded() - set(hidden_functions())
+    kept = bodies_shown(students, others)
+    assert others and set(kept) == others, sorted(
+        name for _, name in others - set(kept)
+    )
 
 
 @pytest.mark.slow  # starts Sphinx on a copy of the book
@@ -369,3 +398,71 @@ def test_a_case_s_reference_maps_a_graded_name_the_library_spells_otherwise(
             "build_segmentation_model",
         )
     }
+
+
+@pytest.mark.slow  # builds a one-chapter book twice (one kernel, no TensorFlow)
+def test_a_cell_that_pastes_out_a_body_keeps_only_its_output(tmp_path):
+    """On a tiny book: a cell repeating compute_loss's body loses its code and
+    keeps its output; a listing of gradient_ascent_step becomes its stub.
+    """
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(BOOK / name, book / name)
+    shutil.copytree(BOOK / "_ext", book / "_ext")
+    # The extension finds the library and the solutions beside the book.
+    for folder in ("convviz_ref", "solutions"):
+        (tmp_path / folder).symlink_to(REPOSITORY / folder)
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: chapter\n"
+    )
+    (book / "intro.md").write_text(
+        "# Intro\n\n## References\n\n```{bibliography}\n```\n"
+    )
+    (book / "chapter.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n"
+        "    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n"
+        "  name: python3\n---\n\n# Chapter\n\n"
+        "```{literalinclude} ../convviz_ref/filters.py\n"
+        ":pyobject: gradient_ascent_step\n```\n\n"
+        "```{code-cell} ipython3\n"
+        "def loss(feature_extractor, image, filter_index):\n"
+        "    activation = feature_extractor(image)  # the layer's output\n"
+        "    return tf.reduce_mean(activation[:, 2:-2, 2:-2, filter_index])\n\n"
+        "print('an output that teaches')\n```\n"
+    )
+    command = [sys.executable, str(BOOK / "build.py"), "-W", "-n", "--keep-going"]
+    for extra in (["--all"], ["--students"]):
+        result = subprocess.run(
+            [*command, *extra, str(book)],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    module = extension()
+    library = REPOSITORY / "convviz_ref" / "filters.py"
+    loss, step = (
+        body_lines(library, "compute_loss"),
+        body_lines(library, "gradient_ascent_step"),
+    )
+    pages = {
+        edition: (book / "_build" / folder / "chapter.html").read_text("utf-8")
+        for edition, folder in (("self-study", "html"), ("students", "students/html"))
+    }
+    blocks = {edition: code_blocks(page) for edition, page in pages.items()}
+    assert any(shows(block, loss) for block in blocks["self-study"])
+    assert any(shows(block, step) for block in blocks["self-study"])
+    assert not any(shows(block, loss) for block in blocks["students"])
+    assert not any(shows(block, step) for block in blocks["students"])
+    assert "an output that teaches" in pages["students"]
+    assert "this cell&#8217;s code computes compute_loss" in pages["students"] or (
+        "this cell's code computes compute_loss" in pages["students"]
+    )
+    stub = module.stub(
+        library.resolve(), "gradient_ascent_step", [("gradient_ascent_step", "filters")]
+    )
+    assert normalized_lines(stub) <= set().union(
+        *(normalized_lines(block) for block in blocks["students"])
+    )

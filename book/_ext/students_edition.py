@@ -18,16 +18,20 @@ for:
   showing ``_ascent_step`` shows ``gradient_ascent_step``'s body), and the
   public ``convviz_ref`` functions the reference itself calls
   (:func:`delegates`): ``mean_iou`` is the mean of ``per_class_iou``,
-  ``pointing_game`` of ``pointing_hits``, so showing those shows the answer.
+  ``pointing_game`` of ``pointing_hits``, so listing those lists the answer.
 - **Listings.** A listing from ``convviz_ref`` (``literalinclude``) of a hidden
   function shows its stub instead (:func:`stub`): the signature and docstring
   as in the source, a comment naming the exercise notebook that asks for it, and
   ``...`` for a body. Other functions of the same listing stay.
-- **Cells and other code.** A code block that repeats a hidden function's body
-  (:func:`shows_body`: at least half of the body's statements, compared after
-  :func:`statements` normalizes them) loses its source; a notebook cell keeps
-  its output (a figure or a number the prose discusses teaches without giving
-  the code away) and says why its code is missing.
+- **Cells and other code.** A code block that is not a listing from the
+  library and repeats the body of a graded function's reference or of a
+  private helper (:func:`shows_body`: at least half of the body's statements,
+  compared after :func:`statements` normalizes them) loses its source; a
+  notebook cell keeps its output (a figure or a number the prose discusses
+  teaches without giving the code away) and says why its code is missing.
+  Delegates are hidden where they are listed, by name only: they are library
+  functions in their own right (``check_images`` validates anyone's input), and
+  other library code may well repeat a few of their lines.
 - **Every graded function appears.** The first page gets a section listing
   each exercise notebook's graded functions as stubs, so a function that no
   chapter shows (``gradcam_plus_plus``) is in the edition too.
@@ -49,7 +53,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-LIBRARY = REPOSITORY / "convviz_ref"
+LIBRARY = (REPOSITORY / "convviz_ref").resolve()
 SOLUTIONS = REPOSITORY / "solutions"
 TAG = "students"
 SHARE = 0.5
@@ -403,7 +407,11 @@ class Edition:
     def __init__(self, solutions=SOLUTIONS):
         self.graded = graded_functions(solutions)
         self.hidden, self.unmapped = hidden_functions(solutions)
-        self.bodies = {key: body_statements(*key) for key in self.hidden}
+        self.bodies = {
+            key: body_statements(*key)
+            for key, uses in self.hidden.items()
+            if key[1] == uses[0][0] or key[1].startswith("_")
+        }
 
     def stub(self, key):
         return stub(*key, self.hidden[key])
@@ -413,10 +421,9 @@ class Edition:
 
         Returns the hidden functions replaced.
         """
-        source = Path(node.get("source") or "")
-        if not source.is_file() or source.resolve().parent != LIBRARY:
+        if not is_library_listing(node):
             return []
-        source = source.resolve()
+        source = Path(node["source"]).resolve()
         text = node.astext()
         try:
             tree = ast.parse(textwrap.dedent(text))
@@ -505,6 +512,12 @@ class Edition:
         return section
 
 
+def is_library_listing(node):
+    """True for a ``literalinclude`` of a ``convviz_ref`` module."""
+    source = Path(node.get("source") or "")
+    return source.suffix == ".py" and source.resolve().parent == LIBRARY
+
+
 def _set_text(node, text):
     node.rawsource = text
     node.children = [nodes.Text(text)]
@@ -543,7 +556,8 @@ def hide_answers(app, doctree, docname):
         return
     edition = app.students_edition
     for node in list(doctree.findall(nodes.literal_block)):
-        if edition.swap_listing(node):
+        if is_library_listing(node):
+            edition.swap_listing(node)
             continue
         key = edition.body_shown(node.astext())
         if key is not None:
