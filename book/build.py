@@ -143,6 +143,13 @@ def main(argv=None):
             )
         rest.remove("--students")
         sphinx.build_sphinx = students_edition(sphinx.build_sphinx)
+        # Jupyter Book's closing message names the folder it asked for.
+        from jupyter_book.cli import main as cli
+
+        actions = cli.builder_specific_actions
+        cli.builder_specific_actions = lambda result, builder, output, *more: actions(
+            result, builder, Path(output).parent.parent / STUDENTS_HTML, *more
+        )
         # No kernel starts: the log of the last `make book` stays as it was.
         command_line(["build", *rest], prog_name="jupyter-book")
         return
