@@ -9,12 +9,12 @@ outputs) is cut into *normalized lines*: Python's tokenizer joins a statement
 spread over several lines into one, drops comments, and the tokens are joined
 with no whitespace, a comma before a closing bracket dropped and ``'`` read as
 ``"``; a block the tokenizer rejects is cut at line ends, ``#`` comments and
-whitespace removed. Lines shorter than :data:`SHORTEST` characters (``else:``,
+whitespace removed. Lines shorter than ``SHORTEST = 8`` characters (``else:``,
 ``pass``, ``try:``, ``...``) are left out. The *body* of a function is the
 normalized lines of its reference source after the docstring. The *overlap* of
 a block with a function is the share of the body's distinct lines that the
 block contains, and a block **shows the body** when the overlap is at least
-:data:`THRESHOLD` and the block has at least two of its lines (or its only
+``THRESHOLD = 0.5`` and the block has at least two of its lines (or its only
 one). A stub (signature, docstring, a comment, ``...``) has overlap 0; the
 function's own listing has 1; a cell that pastes out the body, re-spaced and
 commented, has 1 (see the self-test on a sample page).
