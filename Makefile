@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test check lint book train lab clean
+.PHONY: demo test check lint book book-students train lab clean
 
 # uv (from PyPI, into the venv) resolves and installs the same packages as pip, faster;
 # --compile-bytecode writes the .pyc files at install time, as pip does.
@@ -66,6 +66,14 @@ book: $(BIN)/.installed
 	@start=$$(date +%s); \
 	$(BIN)/python book/build.py --all -W -n --keep-going book && \
 	echo "book built in $$(( $$(date +%s) - start )) s: open book/_build/html/index.html"
+
+## book-students: the students' edition into book/_build/students/html: each graded function a
+##       stub (signature, docstring, the exercise that asks for it), no body; written in seconds from
+##       the chapters `make book` executed (run that first: this executes nothing)
+book-students: $(BIN)/.installed
+	@start=$$(date +%s); \
+	$(BIN)/python book/build.py --students -W -n --keep-going book && \
+	echo "students' edition built in $$(( $$(date +%s) - start )) s: open book/_build/students/html/index.html"
 
 ## train: retrain every shipped model from scratch (see the README's convviz-train row for the times)
 train: $(BIN)/.installed

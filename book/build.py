@@ -4,10 +4,18 @@ Usage::
 
     python book/build.py [--jobs N] --all -W -n --keep-going book
 
-takes the options of ``jupyter-book build`` and one more, ``--jobs N``: the
+takes the options of ``jupyter-book build`` and two more. ``--jobs N``: the
 number of Sphinx processes that read (and so execute) the chapters at the same
 time, one per CPU core by default. ``make book`` and the tests build the book
 with it.
+
+``--students`` builds the students' edition instead (``make book-students``):
+Sphinx with the tag ``students`` (book/_ext/students_edition.py then shows the
+graded functions as stubs), writing to ``_build/students/html`` from the
+chapters ``make book`` has read and executed (the doctrees and environment in
+``_build/.doctrees``). It executes nothing: without ``--all`` Sphinx reads only
+what changed since, and the extension refuses to read any chapter
+(:func:`students_edition`).
 
 Why: every chapter is a notebook whose kernel first spends seconds importing
 TensorFlow on one core, then computes. Two chapters at a time fill the cores
@@ -36,6 +44,7 @@ import sys
 from pathlib import Path
 
 KERNELS_STDERR = Path("_build") / "kernels-stderr.log"
+STUDENTS_HTML = Path("_build") / "students" / "html"
 
 
 def split_jobs(argv):
@@ -58,6 +67,29 @@ def split_jobs(argv):
         else:
             rest.append(argument)
     return jobs, rest
+
+
+def students_edition(build_sphinx):
+    """``build_sphinx`` that builds the students' edition from the same doctrees.
+
+    Jupyter Book passes ``outputdir`` = ``<book>/_build/html``; the edition goes
+    to ``<book>/_build/students/html``, Sphinx reads its environment and doctrees
+    from ``<book>/_build/.doctrees`` (those of ``make book``) and gets the tag
+    ``students``. A tag does not invalidate Sphinx's environment (Sphinx 7.4
+    compares only the configuration's ``env`` values), so nothing is read again;
+    every page is written.
+    """
+
+    def build(sourcedir, outputdir, **options):
+        build_folder = Path(outputdir).parent
+        options["doctreedir"] = build_folder / ".doctrees"
+        options["tags"] = [*(options.get("tags") or []), "students"]
+        # Write every page (Sphinx's -a): the stubs depend on the solution
+        # notebooks and the extension, which Sphinx does not watch.
+        options["force_all"] = True
+        return build_sphinx(sourcedir, build_folder.parent / STUDENTS_HTML, **options)
+
+    return build
 
 
 def kernels_write_stderr_to(path):
@@ -103,6 +135,24 @@ def main(argv=None):
     jobs, rest = split_jobs(sys.argv[1:] if argv is None else argv)
     # The build command imports build_sphinx when it runs, so it gets this one.
     sphinx.build_sphinx = functools.partial(sphinx.build_sphinx, jobs=jobs)
+    if "--students" in rest:
+        if "--all" in rest:
+            sys.exit(
+                "book/build.py: error: --students reuses the chapters `make book` "
+                "executed; --all would execute them again"
+            )
+        rest.remove("--students")
+        sphinx.build_sphinx = students_edition(sphinx.build_sphinx)
+        # Jupyter Book's closing message names the folder it asked for.
+        from jupyter_book.cli import main as cli
+
+        actions = cli.builder_specific_actions
+        cli.builder_specific_actions = lambda result, builder, output, *more: actions(
+            result, builder, Path(output).parent.parent / STUDENTS_HTML, *more
+        )
+        # No kernel starts: the log of the last `make book` stays as it was.
+        command_line(["build", *rest], prog_name="jupyter-book")
+        return
     share_the_cores(jobs)
     source = Path(rest[-1]) if rest and Path(rest[-1]).is_dir() else Path.cwd()
     kernels_write_stderr_to(source / KERNELS_STDERR)

@@ -15,6 +15,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 BOOK = REPOSITORY / "book"
 HTML = BOOK / "_build" / "html"
+STUDENTS_HTML = BOOK / "_build" / "students" / "html"
 CHAPTERS = sorted(path.stem for path in BOOK.glob("[0-9][0-9]_*.md"))
 
 
@@ -46,9 +47,18 @@ def jupyter_book_command(source, *extra):
     ]
 
 
+STUDENTS_ONLY = BOOK / "_ext" / "students_edition.py"
+"""The extension that does nothing without the tag ``students``: not a source of
+the self-study edition (:func:`built_students_edition` rebuilds the other)."""
+
+
 def sources():
     """Every file the book is made from: its own files and the library it shows."""
-    own = [p for p in BOOK.rglob("*") if p.is_file() and "_build" not in p.parts]
+    own = [
+        p
+        for p in BOOK.rglob("*")
+        if p.is_file() and "_build" not in p.parts and p != STUDENTS_ONLY
+    ]
     library = list((REPOSITORY / "convviz_ref").glob("*.py"))
     return own + library
 
@@ -91,6 +101,41 @@ def built_book():
                 + result.stderr[-4000:]
             )
     return HTML
+
+
+def built_students_edition():
+    """``(path of book/_build/students/html, seconds, the build's output)``.
+
+    Builds the self-study edition first if stale (:func:`built_book`), then
+    the students' edition from its doctrees, every time (it executes nothing),
+    as ``make book-students`` does.
+    """
+    import time
+
+    built_book()
+    with open(BOOK / "_build" / ".tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        start = time.perf_counter()
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(BOOK / "build.py"),
+                "--students",
+                "-W",
+                "-n",
+                "--keep-going",
+                str(BOOK),
+            ],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, (
+        "the students' edition failed to build:\n" + output[-6000:]
+    )
+    return STUDENTS_HTML, seconds, output
 
 
 if __name__ == "__main__":
