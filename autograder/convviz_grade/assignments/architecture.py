@@ -638,6 +638,22 @@ def _judge_separable(what, expected, residual, mistakes, outputs):
         )
 
 
+def check_measured(name, got, expected, mistakes_of, entry, *, rtol=0, atol=0):
+    """The notebook's visible check of one measured entry, with hints on a failure.
+
+    ``mistakes_of()`` (:func:`separable_mistakes` or :func:`model_mistakes` on
+    the same trial) is called only when ``got`` differs from ``expected``.
+    """
+    from convviz_grade.checks import check_array
+
+    _with_hints(
+        lambda mistakes: check_array(
+            name, got, expected, rtol=rtol, atol=atol, mistakes=mistakes.get(entry)
+        ),
+        mistakes_of,
+    )
+
+
 def separable_case(shape, filters, *, pooling, seed, visible=False, **options):
     """A probe case of ``separable_block`` on a seeded input of ``shape``."""
     from functools import partial
