@@ -1,4 +1,13 @@
-"""The ``architecture`` assignment: checking a residual block by its behaviour.
+"""The ``architecture`` assignment: residual blocks and a model, checked by behaviour.
+
+Four graded functions: ``residual_block`` (kind ``block``, below),
+``count_conv_params`` (plain calls), and ``separable_block`` and
+``build_xception_like``, probe cases measured by
+:mod:`convviz_grade.probes.architecture` (output shapes, parameter counts,
+outputs under weights given by shape and role, the output with the body's
+depthwise kernels zeroed, the model's feature-map sides) and judged here
+against the reference measured by the same probe: see
+:func:`separable_case` and :func:`model_case`.
 
 A student's ``residual_block`` may name its layers differently and create
 them in another order than :func:`convviz_ref.models.residual_block`, and
@@ -270,10 +279,10 @@ PRELUDE = (
 """The setup cell's imports, minus the course's modules (see
 :mod:`convviz_grade.grading`).
 
-``library_residual_block`` (``convviz_ref.models.residual_block``) is not
-given: the given lines of ``residual_block`` call it only when
-``separable=True``, which no grading case asks for, and a block that calls it
-otherwise fails (the reference library is out of the student's reach).
+The setup cell no longer hands the library's block to the student: the given
+lines of ``residual_block`` pass ``separable=True`` on to the student's own
+``separable_block``, and a block that calls the library fails (the reference
+library is out of the student's reach).
 """
 
 BLOCK_TRIALS = [
