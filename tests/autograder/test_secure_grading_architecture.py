@@ -173,8 +173,19 @@ def test_the_new_cases_are_probes_over_every_kind_of_trial(graded_assignment):
     assert {c.args[0].shape[-1] == c.args[1] for c in hidden} == {True, False}
     assert any(c.args[0].shape[1] % 2 for c in hidden)
     assert {c.kwargs.get("bn_momentum", 0.9) for c in hidden} > {0.9}
-    sizes = {c.kwargs["image_size"] for c in models if not c.visible}
-    assert any(size // 2 % 2 for size in sizes)  # 36 -> 18 -> 9: an odd side
+
+    def rounds_up(size, blocks):  # an odd side that a block halves, rounding up
+        for _ in range(blocks):
+            if size % 2:
+                return True
+            size //= 2
+        return False
+
+    assert any(
+        rounds_up(c.kwargs["image_size"], len(c.kwargs["widths"]))
+        for c in models
+        if not c.visible
+    )  # 36 -> 18 -> 9 -> 5
     # The visible cases are the notebook's visible tests.
     assert [c.args[1] for c in blocks if c.visible] == [16, 32]
     assert [c.kwargs for c in models if c.visible] == [{}]
@@ -236,8 +247,14 @@ def test_cheats_on_the_new_functions_score_what_blank_scores(
             )
             == ("failed", 0.0)
         ), grades[function].message
-    for function in set(FUNCTIONS) - set(CHEATS[kind]):
-        assert grades[function].score == 3.0, grades[function].message
+    if kind not in PATCHES_SHARED_LIBRARIES:
+        for function in set(FUNCTIONS) - set(CHEATS[kind]):
+            assert grades[function].score == 3.0, grades[function].message
+
+
+PATCHES_SHARED_LIBRARIES = {"patches_the_probe_and_keras"}
+"""Cheats that patch Keras itself: the other functions' cases measure through the
+patched ``count_params`` too, and lose their points with it."""
 
 
 FAULT_TIMEOUT = 40.0
