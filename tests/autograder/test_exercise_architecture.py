@@ -359,6 +359,7 @@ def test_the_zeroed_block_is_its_residual_computed_by_the_grader():
             np.testing.assert_array_equal(residual, measured["input"])
 
 
+@pytest.mark.slow  # all the cases of the assignment, and more models
 def test_an_independent_separable_block_and_model_pass_every_case():
     namespace = _define(CORRECT_SEPARABLE)
     model = _define(CORRECT_MODEL, separable_block=namespace["separable_block"])
@@ -373,6 +374,7 @@ def test_an_independent_separable_block_and_model_pass_every_case():
             case.check(_measured(case, answer))
 
 
+@pytest.mark.slow  # all the cases of the assignment, and more models
 def test_the_reference_passes_and_each_mistake_fails_with_its_hint():
     """Every mistaken block and model is caught, on the first case that catches it,
     under its own hint (the hints are built only on a failure)."""
@@ -402,6 +404,7 @@ def test_the_reference_passes_and_each_mistake_fails_with_its_hint():
                 raise AssertionError(f"no case catches: {hint}")
 
 
+@pytest.mark.slow  # all the cases of the assignment, and more models
 def test_a_missing_or_unstrided_projection_in_the_separable_block_is_explained():
     def no_projection(x, filters, *, pooling=False, bn_momentum=0.9, name="block"):
         y = x
