@@ -20,13 +20,8 @@ def residual_block(
     x, filters, *, pooling=False, separable=False, bn_momentum=0.9, name="block"
 ):
     if separable:
-        return library_residual_block(
-            x,
-            filters,
-            pooling=pooling,
-            separable=True,
-            bn_momentum=bn_momentum,
-            name=name,
+        return separable_block(
+            x, filters, pooling=pooling, bn_momentum=bn_momentum, name=name
         )
     shortcut = x
     if pooling or x.shape[-1] != filters:
@@ -56,6 +51,51 @@ def count_conv_params(
     return total + use_bias * out_channels
 """
 
+# An independently written separable block: DepthwiseConv2D then a 1x1 Conv2D
+# instead of SeparableConv2D, layers.ReLU, the projection first, Keras' default
+# names, layers.Add with the operands swapped, MaxPool2D.
+CORRECT_SEPARABLE = """
+def separable_block(x, filters, *, pooling=False, bn_momentum=0.9, name="block"):
+    shortcut = x
+    if pooling or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(
+            filters, (1, 1), strides=(2, 2) if pooling else (1, 1), padding="same",
+            use_bias=False,
+        )(x)
+    y = x
+    for _ in range(2):
+        y = layers.BatchNormalization(momentum=bn_momentum)(y)
+        y = layers.ReLU()(y)
+        y = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(y)
+        y = layers.Conv2D(filters, 1, use_bias=False)(y)
+    if pooling:
+        y = layers.MaxPool2D(pool_size=(3, 3), strides=2, padding="same")(y)
+    return layers.Add()([shortcut, y])
+"""
+
+# An independently written model: its own loop, keras.ops-free layers with default
+# names, layers.ReLU, GlobalAvgPool2D, the name passed at the end.
+CORRECT_MODEL = """
+def build_xception_like(
+    image_size=96, num_classes=4, widths=(32, 64, 128, 256), entry_filters=32,
+    dropout=0.5, bn_momentum=0.9, name="xception_like",
+):
+    image = keras.Input((image_size, image_size, 3))
+    features = layers.Rescaling(scale=1 / 255.0)(image)
+    features = layers.Conv2D(
+        entry_filters, (5, 5), padding="same", use_bias=False
+    )(features)
+    for number, width in enumerate(list(widths)):
+        features = separable_block(
+            features, width, pooling=True, bn_momentum=bn_momentum,
+            name=f"stage{number}",
+        )
+    features = layers.ReLU()(layers.BatchNormalization(momentum=bn_momentum)(features))
+    pooled = layers.Dropout(rate=dropout)(layers.GlobalAvgPool2D()(features))
+    probabilities = layers.Dense(num_classes, activation="softmax")(pooled)
+    return keras.Model(inputs=image, outputs=probabilities, name=name)
+"""
+
 # The usual mistakes, one per function.
 BLOCK_RELU_AFTER_ADD = """
 def residual_block(
@@ -81,17 +121,47 @@ def count_conv_params(
     )
 """
 
+SEPARABLE_WITH_CONV2D = CORRECT_SEPARABLE.replace(
+    'y = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(y)\n'
+    "        y = layers.Conv2D(filters, 1, use_bias=False)(y)",
+    'y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)',
+)
+
+# The model's mistake comes with a right block of its own, so that it is graded
+# alone when the notebook's separable_block is the mistaken one.
+MODEL_SEPARABLE_ENTRY = CORRECT_SEPARABLE.replace(
+    "def separable_block(", "def _own_block("
+) + CORRECT_MODEL.replace(
+    "layers.Conv2D(\n        entry_filters",
+    "layers.SeparableConv2D(\n        entry_filters",
+).replace("features = separable_block(", "features = _own_block(")
+
 ASSIGNMENT = "architecture"
-CORRECT = {"residual_block": CORRECT_BLOCK, "count_conv_params": CORRECT_COUNT}
+FUNCTIONS = [
+    "residual_block",
+    "count_conv_params",
+    "separable_block",
+    "build_xception_like",
+]
+CORRECT = {
+    "residual_block": CORRECT_BLOCK,
+    "count_conv_params": CORRECT_COUNT,
+    "separable_block": CORRECT_SEPARABLE,
+    "build_xception_like": CORRECT_MODEL,
+}
 MISTAKEN = {
     "residual_block": BLOCK_RELU_AFTER_ADD,
     "count_conv_params": COUNT_SEPARABLE_AS_REGULAR,
+    "separable_block": SEPARABLE_WITH_CONV2D,
+    "build_xception_like": MODEL_SEPARABLE_ENTRY,
 }
 HINTS = {
     "residual_block": "applied the second ReLU after the addition",
     "count_conv_params": (
         "counted k * k * in_channels * out_channels for the separable convolution too"
     ),
+    "separable_block": assignment.CONV2D_MISTAKE,
+    "build_xception_like": "made the entry convolution separable",
 }
 
 HIDDEN_TRIALS = [
@@ -104,13 +174,8 @@ HIDDEN_TRIALS = [
 ]
 
 
-def _define(source):
-    namespace = {
-        "np": np,
-        "keras": keras,
-        "layers": layers,
-        "library_residual_block": reference.residual_block,
-    }
+def _define(source, **names):
+    namespace = {"np": np, "keras": keras, "layers": layers, **names}
     exec(source, namespace)
     return namespace
 
@@ -216,7 +281,155 @@ def test_count_mistakes_differ_and_keras_agrees_with_the_reference():
     assert len(assignment.count_mistakes(3, 64, 32, separable=True, use_bias=True)) == 4
 
 
+def test_the_mistaken_answers_differ_from_the_correct_ones():
+    assert SEPARABLE_WITH_CONV2D != CORRECT_SEPARABLE
+    assert "SeparableConv2D" in MODEL_SEPARABLE_ENTRY
+    assert "_own_block(" in MODEL_SEPARABLE_ENTRY.split("def build_xception_like")[1]
+
+
+def _cases(function):
+    return [case for case in _grading_cases() if case.function == function]
+
+
+_CASES = []
+
+
+def _grading_cases():
+    if not _CASES:
+        _CASES.extend(assignment.grading_cases())
+    return _CASES
+
+
+def _measured(case, function):
+    """What the worker would send back for ``function`` on a probe case."""
+    from convviz_grade import cases
+
+    return cases.outputs_of(case, function)
+
+
+def test_weights_by_role_ignore_names_and_order_and_give_batch_norm_its_roles():
+    from convviz_grade.probes import architecture as probe
+
+    first = assignment.measure_block(
+        assignment.reference_separable_block, (6, 6, 8), 16, pooling=True, seed=3
+    )
+    renamed = assignment.measure_block(
+        assignment.reference_separable_block,
+        (6, 6, 8),
+        16,
+        pooling=True,
+        seed=3,
+        name="other",
+    )
+    for entry in ("value", "training", "updated", "zeroed"):
+        np.testing.assert_array_equal(first[entry], renamed[entry])
+    other_seed = assignment.measure_block(
+        assignment.reference_separable_block, (6, 6, 8), 16, pooling=True, seed=4
+    )
+    assert not np.allclose(first["value"], other_seed["value"])
+    roles = [probe.batch_norm_weight(3, (16,), role) for role in probe.BN_ROLES]
+    assert all(
+        not np.allclose(roles[i], roles[j]) for i in range(4) for j in range(i + 1, 4)
+    )
+    assert roles[3].min() > 0  # a variance
+    # The inference, training and updated outputs all differ: each measures something.
+    assert not np.allclose(first["value"], first["training"])
+    assert not np.allclose(first["value"], first["updated"])
+
+
+def test_the_zeroed_block_is_its_residual_computed_by_the_grader():
+    for shape, filters, pooling in [
+        ((6, 6, 8), 8, False),
+        ((6, 6, 8), 16, False),
+        ((7, 5, 8), 8, True),
+    ]:
+        measured = assignment.measure_block(
+            assignment.reference_separable_block,
+            shape,
+            filters,
+            pooling=pooling,
+            seed=2,
+        )
+        residual = assignment.residual_of(
+            measured["input"], filters, pooling=pooling, seed=2
+        )
+        np.testing.assert_allclose(measured["zeroed"], residual, rtol=1e-5, atol=1e-6)
+        assert int(measured["depthwise"]) == 2
+        if not pooling and shape[-1] == filters:
+            np.testing.assert_array_equal(residual, measured["input"])
+
+
+@pytest.mark.slow  # all the cases of the assignment, and more models
+def test_an_independent_separable_block_and_model_pass_every_case():
+    namespace = _define(CORRECT_SEPARABLE)
+    model = _define(CORRECT_MODEL, separable_block=namespace["separable_block"])
+    functions = {
+        "separable_block": namespace["separable_block"],
+        "build_xception_like": model["build_xception_like"],
+    }
+    for function, answer in functions.items():
+        cases = _cases(function)
+        assert cases
+        for case in cases:
+            case.check(_measured(case, answer))
+
+
+@pytest.mark.slow  # all the cases of the assignment, and more models
+def test_the_reference_passes_and_each_mistake_fails_with_its_hint():
+    """Every mistaken block and model is caught, on the first case that catches it,
+    under its own hint (the hints are built only on a failure)."""
+    for function, mistakes, right in [
+        (
+            "separable_block",
+            assignment.MISTAKEN_SEPARABLE_BLOCKS,
+            assignment.reference_separable_block,
+        ),
+        (
+            "build_xception_like",
+            assignment.MISTAKEN_MODELS,
+            reference.build_xception_like,
+        ),
+    ]:
+        cases = _cases(function)
+        for case in cases:
+            case.check(_measured(case, right))
+        for hint, mistaken in mistakes.items():
+            for case in cases:
+                try:
+                    case.check(_measured(case, mistaken))
+                except AssertionError as error:
+                    assert f"if you {hint}." in str(error), (hint, str(error))
+                    break
+            else:
+                raise AssertionError(f"no case catches: {hint}")
+
+
+@pytest.mark.slow  # all the cases of the assignment, and more models
+def test_a_missing_or_unstrided_projection_in_the_separable_block_is_explained():
+    def no_projection(x, filters, *, pooling=False, bn_momentum=0.9, name="block"):
+        y = x
+        for _ in range(2):
+            y = layers.BatchNormalization(momentum=bn_momentum)(y)
+            y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(
+                layers.ReLU()(y)
+            )
+        if pooling:
+            y = layers.MaxPooling2D(3, strides=2, padding="same")(y)
+        return layers.add([y, x])
+
+    for case in _cases("separable_block"):
+        array, filters = case.args
+        if not case.kwargs["pooling"] and array.shape[-1] == filters:
+            case.check(_measured(case, no_projection))  # no projection needed here
+            continue
+        with pytest.raises(ValueError) as error:
+            _measured(case, no_projection)
+        hint = assignment.explain_error(case, f"ValueError: {error.value}")
+        expected = "strides=2" if case.kwargs["pooling"] else "1x1 Conv2D to `filters`"
+        assert expected in hint, (case.kwargs, hint)
+
+
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
-    functions = list(CORRECT)
+    functions = FUNCTIONS
     hints = HINTS
     named_by = "each"  # the visible and the hidden tests both name it
