@@ -191,6 +191,19 @@ def residual_block(
     return layers.add([x, residual], name=f"{name}_add")
 
 
+def separable_block(x, filters, *, pooling=False, bn_momentum=0.9, name="block"):
+    """The Xception-like residual block: ``residual_block(..., separable=True)``.
+
+    BatchNormalization-ReLU-``SeparableConv2D`` (3x3, no bias) twice, then
+    ``MaxPooling2D(3, strides=2, padding="same")`` when ``pooling``; the
+    residual is added, projected by a 1x1 ``Conv2D`` without bias when the
+    shapes differ. Arguments and shapes as in :func:`residual_block`.
+    """
+    return residual_block(
+        x, filters, pooling=pooling, separable=True, bn_momentum=bn_momentum, name=name
+    )
+
+
 def count_conv_params(
     kernel_size, in_channels, out_channels, *, separable=False, use_bias=False
 ):
