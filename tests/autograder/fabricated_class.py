@@ -1,10 +1,13 @@
 """A fabricated class for ``segmentation``: honest, cheating and faulty work, each with
 its expected score.
 
-``segmentation`` has one graded function, ``mean_iou`` (3 points), whose
-student code needs only NumPy, so a whole class grades in seconds. The same
-class is graded by the in-process test (``test_autograde.py``) and by the
-installed command in other kinds of install (``test_install_kinds.py``).
+The class is graded on ``mean_iou`` (3 points), whose student code needs only
+NumPy, so a whole class grades in seconds: the course these tests grade
+(``course.segmentation_course``) keeps that function alone. ``build_segmenter``,
+whose grading trains a model, has its cheats and faults in
+``test_secure_grading_segmentation.py``. The same class is graded by the
+in-process test (``test_autograde.py``) and by the installed command in other
+kinds of install (``test_install_kinds.py``).
 """
 
 from __future__ import annotations
