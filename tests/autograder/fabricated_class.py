@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from course import cut_segmentation_notebook
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "solutions" / "segmentation" / "segmentation.ipynb"
@@ -146,7 +147,8 @@ CLASS = {
 
 
 def submission_from(source_cell):
-    notebook = nbformat.read(SOURCE, as_version=4)
+    """The solution notebook cut to ``mean_iou``, its answer cell ``source_cell``."""
+    notebook = cut_segmentation_notebook(nbformat.read(SOURCE, as_version=4))
     for cell in notebook.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = source_cell
@@ -222,7 +224,7 @@ def write_class(submissions, installed_reference_file=None):
         "hank_exec_installed_source",
         submission_from(exec_source(installed_reference_file)),
     )
-    put("carol_blank", nbformat.read(RELEASED, as_version=4))
+    put("carol_blank", cut_segmentation_notebook(nbformat.read(RELEASED, as_version=4)))
     put("leo_edits_tests", leo_edits_locked_tests())
     put("walter_corrupt", text="{ this is not a notebook")
     put("xavier_missing")  # a folder, no notebook
