@@ -208,24 +208,27 @@ def assignment_cases():
 def test_the_segmenter_cases_hold_no_test_mask_and_cover_sizes_and_classes():
     from convviz_grade import cases
 
-    trained = _segmenter_cases(trained=True)
-    assert [case.visible for case in trained] == [True, False]
-    for case in trained:
+    [hidden] = _segmenter_cases(trained=True)
+    assert not hidden.visible
+    assert hidden.time_limit == assignment.TIME_LIMIT and hidden.reference is not None
+    assert cases.hidden_cases(ASSIGNMENT, "build_segmenter")[-1] is hidden
+    # The notebook's visible training run, which no grading case repeats.
+    runs = [assignment.training_case("visible"), hidden]
+    for case in runs:
         masks = case.check.args[3]
         assert masks.shape == (assignment.NUM_TEST, 32, 32)
         assert set(np.unique(masks)) == {0, 1, 2}
         for value in [*case.args, *case.probe_kwargs.values()]:
             assert not (np.shape(value) == masks.shape and np.array_equal(value, masks))
-    [hidden] = [case for case in trained if not case.visible]
-    assert hidden.time_limit == assignment.TIME_LIMIT and hidden.reference is not None
     # The hidden test images are drawn with a seed of their own: none is a visible one.
-    visible_images = trained[0].probe_kwargs["test_images"]
+    visible_images = runs[0].probe_kwargs["test_images"]
     for image in hidden.probe_kwargs["test_images"]:
         assert not (visible_images == image).all(axis=(1, 2, 3)).any()
-    built = {case.args for case in _segmenter_cases(trained=False)}
-    assert built == set(assignment.STRUCTURE_TRIALS)
-    assert {classes for _, classes in built} >= {2, 3, 4, 5}
-    assert cases.hidden_cases(ASSIGNMENT, "build_segmenter")[-1] is hidden
+    built = _segmenter_cases(trained=False)
+    assert [case.args for case in built if case.visible] == [(32, 3)]
+    hidden_sizes = {case.args for case in built if not case.visible}
+    assert hidden_sizes == set(assignment.STRUCTURE_TRIALS)
+    assert {classes for _, classes in hidden_sizes} == {2, 3, 4, 5}
 
 
 def test_each_usual_segmenter_mistake_is_named_before_any_training():

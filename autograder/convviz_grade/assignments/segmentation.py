@@ -486,52 +486,64 @@ def training_data(which):
     return train.images, train.masks, images, masks
 
 
-def segmenter_cases():
-    """The cases of ``build_segmenter``.
+def training_case(which):
+    """The training run of ``build_segmenter`` on the ``"visible"`` or ``"hidden"``
+    data (:func:`training_data`), with the grader's recipe.
 
-    Visible: the model at 32 px and 3 classes, trained with :data:`RECIPE` on
-    the visible data (seed 0). Hidden: the model built and described at
-    :data:`STRUCTURE_TRIALS`, then the training run on the hidden test images
-    (seed 1), timed against the reference (:data:`TIME_LIMIT`).
+    The hidden one (seed 1) is a grading case, timed against the reference
+    (:data:`TIME_LIMIT`); the visible one (seed 0) is not: the notebook's visible
+    test runs it (:func:`run_visible_tests`) so that a student sees the IoU of
+    each class before submitting, and ``convviz-grade autograde`` trains each
+    submission once.
     """
     from functools import partial
 
     from convviz_grade.grading import Case
     from convviz_ref.models import build_segmentation_model
 
+    train_images, train_masks, test_images, test_masks = training_data(which)
+    hidden = which == "hidden"
+    return Case(
+        "build_segmenter",
+        (TRAIN_SIZE, 3),
+        partial(
+            check_segmenter,
+            f"build_segmenter({TRAIN_SIZE}, 3), trained on the {which} data",
+            TRAIN_SIZE,
+            3,
+            test_masks,
+            IOU_BAR,
+        ),
+        kind="probe",
+        probe=PROBE,
+        probe_kwargs={
+            "test_images": test_images,
+            "train_images": train_images,
+            "train_masks": train_masks,
+            "seed": int(hidden),
+            **RECIPE,
+        },
+        visible=not hidden,
+        time_limit=TIME_LIMIT if hidden else 0.0,
+        reference=build_segmentation_model,
+    )
+
+
+def segmenter_cases():
+    """The cases of ``build_segmenter``.
+
+    Visible: the model built and described at 32 px and 3 classes, run on four
+    validation images. Hidden: the same at :data:`STRUCTURE_TRIALS`, then the
+    training run on the hidden test images (:func:`training_case`).
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+
+    visible_images = training_data("visible")[2][:4]
     cases = []
-    for which, seed in (("visible", 0), ("hidden", 1)):
-        train_images, train_masks, test_images, test_masks = training_data(which)
-        cases.append(
-            Case(
-                "build_segmenter",
-                (TRAIN_SIZE, 3),
-                partial(
-                    check_segmenter,
-                    f"build_segmenter({TRAIN_SIZE}, 3), trained on the {which} data",
-                    TRAIN_SIZE,
-                    3,
-                    test_masks,
-                    IOU_BAR,
-                ),
-                kind="probe",
-                probe=PROBE,
-                probe_kwargs={
-                    "test_images": test_images,
-                    "train_images": train_images,
-                    "train_masks": train_masks,
-                    "seed": seed,
-                    **RECIPE,
-                },
-                visible=which == "visible",
-                # The hidden run only: in the notebook each timed case trains the
-                # reference once more.
-                time_limit=0.0 if which == "visible" else TIME_LIMIT,
-                reference=build_segmentation_model,
-            )
-        )
-    hidden_training = cases.pop()
-    for number, (image_size, num_classes) in enumerate(STRUCTURE_TRIALS):
+    trials = [(TRAIN_SIZE, 3), *STRUCTURE_TRIALS]
+    for number, (image_size, num_classes) in enumerate(trials):
         cases.append(
             Case(
                 "build_segmenter",
@@ -547,26 +559,30 @@ def segmenter_cases():
                 kind="probe",
                 probe=PROBE,
                 probe_kwargs={
-                    "test_images": random_images(number, image_size),
+                    "test_images": visible_images
+                    if number == 0
+                    else random_images(number, image_size),
                     "seed": number,
                 },
+                visible=number == 0,
             )
         )
-    return [*cases, hidden_training]
+    return [*cases, training_case("hidden")]
 
 
 def run_visible_tests(build_segmenter):
-    """What the notebook's visible test of ``build_segmenter`` runs: its visible case,
-    as the grader runs it, with a report.
+    """What the notebook's visible test of ``build_segmenter`` runs, with a report.
 
-    Prints the model's layers and, after the training run, the IoU of each class
-    and the mean IoU against :data:`IOU_BAR`.
+    The visible grading case (the contract at 32 px and 3 classes), then the
+    training run on the visible data (:func:`training_case`), each checked as
+    the grader checks the hidden ones. Prints the model's layers and, after the
+    run, the IoU of each class and the mean IoU against :data:`IOU_BAR`.
 
     Returns:
-        dict, the case's outputs (:func:`convviz_grade.cases.outputs_of`).
+        dict, the training run's outputs (:func:`convviz_grade.cases.outputs_of`).
 
     Raises:
-        AssertionError: as the grader's check does, naming the usual mistake.
+        AssertionError: as the grader's checks do, naming the usual mistake.
     """
     from convviz_grade import cases, grading
 
@@ -580,7 +596,9 @@ def run_visible_tests(build_segmenter):
     print(describe_model(outputs["probe"]))
     print(f"parameters: {int(outputs['probe']['params']):,} (budget {MAX_PARAMS:,})")
     grading.check_outputs(case, outputs)  # raises with the explanation
-    masks = case.check.args[3]
+    run = training_case("visible")
+    outputs = cases.outputs_of(run, build_segmenter)
+    masks = run.check.args[3]
     predicted = np.argmax(outputs["value"], axis=-1)
     ious = reference.per_class_iou(masks, predicted, 3)
     print(
@@ -592,6 +610,7 @@ def run_visible_tests(build_segmenter):
         f"{ious[1]:.3f}, contour {ious[2]:.3f}; mean IoU "
         f"{reference.mean_iou(masks, predicted, 3):.3f} (required: {IOU_BAR:.2f})"
     )
+    grading.check_outputs(run, outputs)
     return outputs
 
 
