@@ -299,3 +299,28 @@ class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = list(CORRECT)
     hints = HINTS
     named_by = "each"  # the visible and the hidden tests both name it
+
+
+def test_the_notebook_states_the_grader_s_numbers():
+    """The statement's budget, recipe and bar are those the checks use."""
+    import nbformat
+    from exercise_tools import solution_notebook
+
+    [statement] = [
+        cell.source
+        for cell in nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
+        if cell.source.startswith("## Build a segmenter")
+    ]
+    text = " ".join(statement.split())
+    recipe = assignment.RECIPE
+    steps = recipe["epochs"] * assignment.NUM_TRAIN // recipe["batch_size"]
+    for stated in [
+        f"at most {assignment.MAX_PARAMS:,} parameters",
+        f"learning rate of {recipe['learning_rate']:g}",
+        f"{recipe['epochs']} epochs of {assignment.NUM_TRAIN} training images",
+        f"of {assignment.TRAIN_SIZE}x{assignment.TRAIN_SIZE} pixels",
+        f"in batches of {recipe['batch_size']} ({steps} steps)",
+        f"mean IoU of {assignment.IOU_BAR:.2f} on {assignment.NUM_TEST} images",
+        f"at most {assignment.TIME_LIMIT:g} times as long",
+    ]:
+        assert stated in text, stated

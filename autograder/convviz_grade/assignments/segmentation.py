@@ -9,7 +9,7 @@ returns is and learns, never on its lines: the grader's probe
 (``convviz_grade/probes/segmentation.py``) describes each layer and trains the
 model with the grader's recipe (:data:`RECIPE`) on training images; the check
 (:func:`check_segmenter`, in the grader's process) verifies the contract
-(:data:`SEGMENTER_CONTRACT`) and computes the mean IoU of the predictions on
+stated in the notebook) and computes the mean IoU of the predictions on
 test images whose masks never leave the grader. Its reference is
 :func:`convviz_ref.models.build_segmentation_model` with the default widths.
 
@@ -202,11 +202,12 @@ IOU_BAR = 0.44
 """The mean IoU (object, background, contour) the short run must reach on the test
 images.
 
-Measured on this machine with :data:`RECIPE` (a fresh seed of Keras each time): the
-reference reaches 0.486 to 0.558 over seeds 0 to 4 on 64 test images; a model of
-1x1 convolutions only (no spatial context) 0.392; "background everywhere" 0.282
-(tests/autograder/test_exercise_segmentation.py measures the reference and the 1x1
-model on the hidden case's own images)."""
+Measured on a 2-core machine with :data:`RECIPE` on 64 images of the hidden seed's
+test split: the reference reaches 0.486 to 0.558 over Keras seeds 0 to 4; a model
+of unstrided 1x1 convolutions (no spatial context) 0.392 at seeds 0 and 1;
+"background everywhere" 0.282. On the hidden case's own 128 images (seed 1),
+tests/autograder/test_exercise_segmentation.py measures the reference (0.525) and
+a model of strided 1x1 layers that keeps the contract's resolutions (0.290)."""
 
 MAX_PARAMS = 340_000
 """The parameter budget: about twice the reference's 168,003 (3 classes)."""
@@ -214,22 +215,9 @@ MAX_PARAMS = 340_000
 TIME_LIMIT = 3.0
 """A training case may take at most this many times the reference's own time."""
 
-STAGES = 3
-"""Resolutions of the feature maps: ``image_size``, its half and its quarter."""
-
 STRUCTURE_TRIALS = [(24, 2), (40, 4), (64, 3), (48, 5)]
 """The hidden ``(image_size, num_classes)`` at which the model is only built and
 described (and run on two random images)."""
-
-SEGMENTER_CONTRACT = (
-    "takes (image_size, image_size, 3) images in 0..255; gives (image_size, "
-    "image_size, num_classes) per-pixel probabilities (a softmax); lowers the "
-    "resolution only with strided Conv2D layers and raises it only with strided "
-    "Conv2DTranspose layers, each by a factor 2; its feature maps have exactly the "
-    "resolutions image_size, image_size / 2 and image_size / 4; at most "
-    f"{MAX_PARAMS:,} parameters"
-)
-"""The contract the checks enforce, in one sentence (the notebook states it)."""
 
 PROBE = "segmentation:describe_and_train"
 
@@ -283,7 +271,7 @@ class Layer(NamedTuple):
 
 def layers_of(probe):
     """The probe's description of the model: a list of :class:`Layer`."""
-    names = bytes(np.asarray(probe["layer_classes"], np.uint8)).decode()
+    names = bytes(np.asarray(probe["layer_classes"], np.uint8)).decode(errors="replace")
     kinds = names.split("\n") if names else []
     sizes = np.asarray(probe["layer_sizes"]).reshape(-1, 4)
     config = np.asarray(probe["layer_config"]).reshape(-1, 5)
@@ -309,7 +297,7 @@ def describe_model(probe):
 
 def check_structure(label, image_size, num_classes, probe):
     """Raise AssertionError, naming the usual mistake, unless the model keeps the
-    contract (:data:`SEGMENTER_CONTRACT`) at this size.
+    contract (the notebook's statement) at this size.
 
     Args:
         label: str, what the message starts with.
@@ -425,14 +413,24 @@ def check_segmenter(label, image_size, num_classes, test_masks, bar, outputs):
     from convviz_grade.checks import check_true
 
     probe = outputs["probe"]
-    check_structure(label, image_size, num_classes, probe)
+    try:
+        check_structure(label, image_size, num_classes, probe)
+        trained = int(np.asarray(probe["trained"]).item())
+    except (KeyError, ValueError, TypeError) as error:  # not what the probe sends
+        raise AssertionError(
+            f"{label}: the probe's report is malformed ({type(error).__name__})"
+        ) from None
     value = np.asarray(outputs["value"])
-    check_probabilities(label, value, (len(value), image_size, image_size, num_classes))
+    if test_masks is not None:
+        images = len(test_masks)
+    else:
+        images = len(value) if value.ndim else 1
+    check_probabilities(label, value, (images, image_size, image_size, num_classes))
     if test_masks is None:
         return
     check_true(
         label,
-        int(np.asarray(probe["trained"])) == 1,
+        trained == 1,
         "the model could not be trained with the grader's recipe",
     )
     predicted = np.argmax(value, axis=-1)
