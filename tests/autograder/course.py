@@ -109,17 +109,56 @@ def put_notebook(folder, assignment, notebook):
     return target
 
 
-# Most grader tests grade a class of the segmentation assignment: its graded function is
-# pure NumPy, and its source notebook is the smallest.
+# Most grader tests grade a class of the segmentation assignment cut to its pure NumPy
+# function, mean_iou: the source notebook is the smallest, and grading trains nothing.
+
+NUMPY_ONLY = ("mean_iou",)
+"""The graded functions :func:`segmentation_course` keeps by default."""
 
 
-def segmentation_course(root, db_url=None, *, gradebook=True):
-    """A :class:`Course` under ``root`` holding the segmentation source notebook."""
+def cut_segmentation_notebook(notebook, *, functions=NUMPY_ONLY, written=False):
+    """The segmentation notebook without the answer and test cells of the functions
+    not in ``functions``, and without its written question unless ``written``.
+
+    Returns:
+        the notebook, changed in place.
+    """
+    dropped = {
+        f"{prefix}{function}"
+        for function in ("mean_iou", "build_segmenter")
+        if function not in functions
+        for prefix in ("", "test_", "hidden_")
+    }
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if not (
+            (grade_id := cell.metadata.get("nbgrader", {}).get("grade_id", ""))
+            in dropped
+            or (grade_id.startswith("written_") and not written)
+        )
+    ]
+    return notebook
+
+
+def segmentation_course(
+    root, db_url=None, *, gradebook=True, functions=NUMPY_ONLY, written=False
+):
+    """A :class:`Course` under ``root`` holding the segmentation source notebook.
+
+    The notebook keeps the answer and test cells of ``functions`` only, and its
+    written question only when ``written``: ``build_segmenter``'s grading trains a
+    model (its secure grading is in test_secure_grading_segmentation.py). The
+    grader still runs that function's cases, on a function no one is graded on.
+    """
     course = Course(root, db_url, gradebook=gradebook)
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        course.root / "solutions" / "segmentation",
+    folder = course.root / "solutions" / "segmentation"
+    shutil.copytree(REPOSITORY / "solutions" / "segmentation", folder)
+    path = folder / "segmentation.ipynb"
+    notebook = cut_segmentation_notebook(
+        nbformat.read(path, as_version=4), functions=functions, written=written
     )
+    nbformat.write(notebook, path)
     return course
 
 

@@ -1,10 +1,13 @@
 """A fabricated class for ``segmentation``: honest, cheating and faulty work, each with
 its expected score.
 
-``segmentation`` has one graded function, ``mean_iou`` (3 points), whose
-student code needs only NumPy, so a whole class grades in seconds. The same
-class is graded by the in-process test (``test_autograde.py``) and by the
-installed command in other kinds of install (``test_install_kinds.py``).
+The class is graded on ``mean_iou`` (3 points), whose student code needs only
+NumPy, so a whole class grades in seconds: the course these tests grade
+(``course.segmentation_course``) keeps that function alone. ``build_segmenter``,
+whose grading trains a model, has its cheats and faults in
+``test_secure_grading_segmentation.py``. The same class is graded by the
+in-process test (``test_autograde.py``) and by the installed command in other
+kinds of install (``test_install_kinds.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from course import cut_segmentation_notebook
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "solutions" / "segmentation" / "segmentation.ipynb"
@@ -143,7 +147,8 @@ CLASS = {
 
 
 def submission_from(source_cell):
-    notebook = nbformat.read(SOURCE, as_version=4)
+    """The solution notebook cut to ``mean_iou``, its answer cell ``source_cell``."""
+    notebook = cut_segmentation_notebook(nbformat.read(SOURCE, as_version=4))
     for cell in notebook.cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = source_cell
@@ -219,7 +224,7 @@ def write_class(submissions, installed_reference_file=None):
         "hank_exec_installed_source",
         submission_from(exec_source(installed_reference_file)),
     )
-    put("carol_blank", nbformat.read(RELEASED, as_version=4))
+    put("carol_blank", cut_segmentation_notebook(nbformat.read(RELEASED, as_version=4)))
     put("leo_edits_tests", leo_edits_locked_tests())
     put("walter_corrupt", text="{ this is not a notebook")
     put("xavier_missing")  # a folder, no notebook

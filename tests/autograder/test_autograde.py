@@ -268,14 +268,12 @@ def test_a_failed_write_leaves_nothing_in_the_gradebook(tmp_path, monkeypatch):
     from convviz_grade import autograde, grading
     from nbgrader.api import Gradebook, MissingEntry
 
-    course = Course(tmp_path)
-    shutil.copytree(
-        REPOSITORY / "solutions" / "segmentation",
-        tmp_path / "solutions" / "segmentation",
-    )
+    course = segmentation_course(tmp_path)  # mean_iou alone
     graded_course = autograde.Course(tmp_path)
     graded_course.register("segmentation")
-    assignment = grading.Assignment("segmentation", SOURCE)
+    assignment = grading.Assignment(
+        "segmentation", tmp_path / "solutions" / "segmentation" / "segmentation.ipynb"
+    )
     result = grading.SubmissionGrade(
         "zoe",
         "segmentation",

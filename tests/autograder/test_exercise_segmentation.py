@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import segmentation as assignment
-from exercise_tools import AnswersInTheNotebook
+from exercise_tools import HINT, AnswersInTheNotebook
 
 from convviz_ref import segmentation as reference
 
@@ -36,9 +36,6 @@ def mean_iou(masks_true, masks_pred, num_classes=3):
 """
 
 ASSIGNMENT = "segmentation"
-CORRECT = {"mean_iou": CORRECT_MEAN_IOU}
-MISTAKEN = {"mean_iou": ABSENT_AS_ZERO}
-HINTS = {"mean_iou": "counted a class absent from both masks as IoU 0"}
 
 HIDDEN_TRIALS = [
     (0, 3, ()),
@@ -95,7 +92,235 @@ def test_the_correct_answer_matches_the_reference_in_process():
         )
 
 
+# ------------------------------------------------------------- build_segmenter
+
+# An independently written correct segmenter: a small U-Net (skip connections,
+# another input scaling, other widths, a 1x1 output layer), built from keras.layers.
+CORRECT_SEGMENTER = """
+def build_segmenter(image_size, num_classes=3):
+    import keras
+
+    L = keras.layers
+    image = L.Input((image_size, image_size, 3))
+    full = L.Rescaling(scale=1 / 127.5, offset=-1.0)(image)
+    full = L.Conv2D(16, 3, padding="same", activation="relu")(full)
+    half = L.Conv2D(32, 3, strides=2, padding="same", activation="relu")(full)
+    quarter = L.Conv2D(64, 3, strides=2, padding="same", activation="relu")(half)
+    quarter = L.Conv2D(64, 3, padding="same", activation="relu")(quarter)
+    up = L.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(quarter)
+    up = L.Conv2D(32, 3, padding="same", activation="relu")(L.Concatenate()([up, half]))
+    up = L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")(up)
+    up = L.Concatenate()([up, full])
+    return keras.Model(image, L.Conv2D(num_classes, 1, activation="softmax")(up))
+"""
+
+
+def _segmenter(body, name="build_segmenter"):
+    """A segmenter builder from the lines between the input and the output layer."""
+    return f"""
+def {name}(image_size, num_classes=3):
+    import keras
+
+    L = keras.layers
+    same = {{"padding": "same", "activation": "relu"}}
+    inputs = L.Input((image_size, image_size, 3))
+    x = L.Rescaling(1 / 255)(inputs)
+{body}
+    return keras.Model(inputs, x)
+"""
+
+
+_DOWN = """    x = L.Conv2D(32, 3, strides=2, **same)(x)
+    x = L.Conv2D(64, 3, strides=2, **same)(x)
+"""
+_UP = """    x = L.Conv2DTranspose(64, 3, strides=2, **same)(x)
+    x = L.Conv2DTranspose(32, 3, strides=2, **same)(x)
+"""
+_HEAD = '    x = L.Conv2D(num_classes, 3, padding="same", activation="softmax")(x)\n'
+
+# The usual mistakes of build_segmenter, each the contract broken one way: {key of
+# SEGMENTER_HINTS: source}.
+SEGMENTER_MISTAKES = {
+    "pooling": _segmenter(
+        """    x = L.Conv2D(32, 3, **same)(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Conv2D(64, 3, **same)(x)
+    x = L.MaxPooling2D(2)(x)
+"""
+        + _UP
+        + _HEAD
+    ),
+    "upsampling": _segmenter(_DOWN + "    x = L.UpSampling2D(4)(x)\n" + _HEAD),
+    "valid": _segmenter(
+        _DOWN.replace("**same", 'activation="relu"')
+        + _UP.replace("**same", 'activation="relu"')
+        + _HEAD
+    ),
+    "softmax": _segmenter(
+        _DOWN + _UP + '    x = L.Conv2D(num_classes, 3, padding="same")(x)\n'
+    ),
+    "channels": _segmenter(
+        _DOWN
+        + _UP
+        + "    x = L.Conv2D(num_classes + 1, 3, padding='same', "
+        + "activation='softmax')(x)\n"
+    ),
+    "levels": _segmenter(
+        _DOWN
+        + "    x = L.Conv2D(64, 3, strides=2, **same)(x)\n"
+        + "    x = L.Conv2DTranspose(64, 3, strides=2, **same)(x)\n"
+        + _UP
+        + _HEAD
+    ),
+    "strides": _segmenter(
+        "    x = L.Conv2D(64, 3, strides=4, **same)(x)\n"
+        + "    x = L.Conv2DTranspose(64, 3, strides=4, **same)(x)\n"
+        + _HEAD
+    ),
+    "budget": _segmenter(
+        (_DOWN + _UP).replace("(32,", "(128,").replace("(64,", "(256,") + _HEAD
+    ),
+}
+
+
+def _builder(source, name="build_segmenter"):
+    namespace = {"np": np}
+    exec(source, namespace)
+    return namespace[name]
+
+
+def _segmenter_cases(*, trained):
+    return [
+        case
+        for _, cases in [assignment_cases()]
+        for case in cases
+        if case.function == "build_segmenter"
+        and ("train_images" in case.probe_kwargs) == trained
+    ]
+
+
+def assignment_cases():
+    from convviz_grade import cases
+
+    return cases.assignment_cases(ASSIGNMENT)
+
+
+def test_the_segmenter_cases_hold_no_test_mask_and_cover_sizes_and_classes():
+    from convviz_grade import cases
+
+    [hidden] = _segmenter_cases(trained=True)
+    assert not hidden.visible
+    assert hidden.time_limit == assignment.TIME_LIMIT and hidden.reference is not None
+    assert cases.hidden_cases(ASSIGNMENT, "build_segmenter")[-1] is hidden
+    # The notebook's visible training run, which no grading case repeats.
+    runs = [assignment.training_case("visible"), hidden]
+    for case in runs:
+        masks = case.check.args[3]
+        assert masks.shape == (assignment.NUM_TEST, 32, 32)
+        assert set(np.unique(masks)) == {0, 1, 2}
+        for value in [*case.args, *case.probe_kwargs.values()]:
+            assert not (np.shape(value) == masks.shape and np.array_equal(value, masks))
+    # The hidden test images are drawn with a seed of their own: none is a visible one.
+    visible_images = runs[0].probe_kwargs["test_images"]
+    for image in hidden.probe_kwargs["test_images"]:
+        assert not (visible_images == image).all(axis=(1, 2, 3)).any()
+    built = _segmenter_cases(trained=False)
+    assert [case.args for case in built if case.visible] == [(32, 3)]
+    hidden_sizes = {case.args for case in built if not case.visible}
+    assert hidden_sizes == set(assignment.STRUCTURE_TRIALS)
+    assert {classes for _, classes in hidden_sizes} == {2, 3, 4, 5}
+
+
+def test_each_usual_segmenter_mistake_is_named_before_any_training():
+    from convviz_grade import cases, grading
+
+    case = _segmenter_cases(trained=False)[0]
+    for key, source in SEGMENTER_MISTAKES.items():
+        try:
+            outputs = cases.outputs_of(case, _builder(source))
+            grading.check_outputs(case, outputs)
+        except AssertionError as error:
+            message = str(error)
+        except ValueError as error:  # Keras refused to build it
+            message = str(error)
+            assert key == "valid", (key, message)
+        else:
+            raise AssertionError(f"{key}: the mistake passed")
+        hint = HINT.format(assignment.SEGMENTER_HINTS[key])
+        assert hint in message, (key, message)
+
+
+@pytest.mark.slow
+def test_the_iou_bar_separates_the_reference_from_a_model_without_context():
+    """On the hidden training case: the reference passes with a margin, a model of 1x1
+    convolutions (each pixel's class from its own colour only) does not.
+
+    The 1x1 model keeps the contract's resolutions with strided 1x1 layers, so
+    only the training run can fail it.
+    """
+    from convviz_grade import worker
+
+    from convviz_ref.models import build_segmentation_model
+
+    [case] = [case for case in _segmenter_cases(trained=True) if not case.visible]
+    masks = case.check.args[3]
+
+    def score(function):  # the probe's run, as the worker runs it (not timed)
+        result, _ = worker.call_case(
+            function, case.call_spec, list(case.args), {}, case.probe_kwargs
+        )
+        predicted = np.argmax(result["value"], axis=-1)
+        return reference.mean_iou(masks, predicted, 3)
+
+    pointwise = _builder(
+        _segmenter(
+            (_DOWN + _UP).replace(", 3,", ", 1,")
+            + '    x = L.Conv2D(num_classes, 1, activation="softmax")(x)\n'
+        )
+    )
+    right, blind = score(build_segmentation_model), score(pointwise)
+    print(f"mean IoU: reference {right:.3f}, 1x1 model {blind:.3f}")
+    assert right >= assignment.IOU_BAR + 0.04
+    assert blind < assignment.IOU_BAR - 0.03
+
+
+CORRECT = {"mean_iou": CORRECT_MEAN_IOU, "build_segmenter": CORRECT_SEGMENTER}
+MISTAKEN = {
+    "mean_iou": ABSENT_AS_ZERO,
+    "build_segmenter": SEGMENTER_MISTAKES["pooling"],
+}
+HINTS = {
+    "mean_iou": "counted a class absent from both masks as IoU 0",
+    "build_segmenter": assignment.SEGMENTER_HINTS["pooling"],
+}
+
+
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = list(CORRECT)
     hints = HINTS
     named_by = "each"  # the visible and the hidden tests both name it
+
+
+def test_the_notebook_states_the_grader_s_numbers():
+    """The statement's budget, recipe and bar are those the checks use."""
+    import nbformat
+    from exercise_tools import solution_notebook
+
+    [statement] = [
+        cell.source
+        for cell in nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
+        if cell.source.startswith("## Build a segmenter")
+    ]
+    text = " ".join(statement.split())
+    recipe = assignment.RECIPE
+    steps = recipe["epochs"] * assignment.NUM_TRAIN // recipe["batch_size"]
+    for stated in [
+        f"at most {assignment.MAX_PARAMS:,} parameters",
+        f"learning rate of {recipe['learning_rate']:g}",
+        f"{recipe['epochs']} epochs of {assignment.NUM_TRAIN} training images",
+        f"of {assignment.TRAIN_SIZE}x{assignment.TRAIN_SIZE} pixels",
+        f"in batches of {recipe['batch_size']} ({steps} steps)",
+        f"mean IoU of {assignment.IOU_BAR:.2f} on {assignment.NUM_TEST} images",
+        f"at most {assignment.TIME_LIMIT:g} times as long",
+    ]:
+        assert stated in text, stated

@@ -1,9 +1,17 @@
-"""The ``segmentation`` assignment: random masks, and the usual IoU mistakes.
+"""The ``segmentation`` assignment: the mean IoU, and a segmenter graded on behaviour.
 
-The tests compare the student's ``mean_iou`` with
-:func:`convviz_ref.segmentation.mean_iou` on the masks made here, and pass
-the values of the mistake functions to ``check_array`` so that a wrong
-answer is named.
+``mean_iou`` is compared with :func:`convviz_ref.segmentation.mean_iou` on the
+masks made here, and the values of the usual mistakes go to ``check_array``
+so that a wrong answer is named.
+
+``build_segmenter(image_size, num_classes)`` is graded on what the model it
+returns is and learns, never on its lines: the grader's probe
+(``convviz_grade/probes/segmentation.py``) describes each layer and trains the
+model with the grader's recipe (:data:`RECIPE`) on training images; the check
+(:func:`check_segmenter`, in the grader's process) verifies the contract
+stated in the notebook) and computes the mean IoU of the predictions on
+test images whose masks never leave the grader. Its reference is
+:func:`convviz_ref.models.build_segmentation_model` with the default widths.
 
 >>> truth, predicted = random_masks(0, num_classes=3)
 >>> truth.shape, predicted.shape, truth.dtype
@@ -13,6 +21,8 @@ answer is named.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -104,9 +114,8 @@ on the (4, 12, 10) ones.
 """
 
 
-def grading_cases():
-    """The cases of ``mean_iou``: the notebook's hidden tests and ``convviz-grade
-    autograde``'s.
+def mean_iou_cases():
+    """The cases of ``mean_iou``.
 
     The notebook's visible 4x4 example and perfect prediction, then
     :data:`HIDDEN_TRIALS` on random masks the notebook never shows.
@@ -171,5 +180,481 @@ def grading_cases():
     return cases
 
 
-# NumPy, and Keras and TensorFlow loaded only if a solution uses them (as in
-# the setup cell), so that grading a NumPy answer does not pay for TensorFlow.
+# ------------------------------------------------------------- build_segmenter
+
+TRAIN_SIZE = 32
+"""Pixels of the training runs' images (the generator draws any size from 32)."""
+
+NUM_TRAIN = 256
+"""Training images of each run: the first of the training split."""
+
+NUM_TEST = 128
+"""Test images of each run, whose masks the grader keeps."""
+
+HIDDEN_DATA_SEED = 41
+"""The dataset seed of the hidden test images (the course's own data is seed 0)."""
+
+RECIPE = {"epochs": 8, "batch_size": 16, "learning_rate": 3e-3}
+"""The grader's training run: Adam, sparse categorical cross-entropy, 8 epochs of the
+256 images in batches of 16 (128 steps)."""
+
+IOU_BAR = 0.44
+"""The mean IoU (object, background, contour) the short run must reach on the test
+images.
+
+Measured on a 2-core machine with :data:`RECIPE` on 64 images of the hidden seed's
+test split: the reference reaches 0.486 to 0.558 over Keras seeds 0 to 4; a model
+of unstrided 1x1 convolutions (no spatial context) 0.392 at seeds 0 and 1;
+"background everywhere" 0.282. On the hidden case's own 128 images (seed 1),
+tests/autograder/test_exercise_segmentation.py measures the reference (0.525) and
+a model of strided 1x1 layers that keeps the contract's resolutions (0.290)."""
+
+MAX_PARAMS = 340_000
+"""The parameter budget: about twice the reference's 168,003 (3 classes)."""
+
+TIME_LIMIT = 3.0
+"""A training case may take at most this many times the reference's own time."""
+
+STRUCTURE_TRIALS = [(24, 2), (40, 4), (64, 3), (48, 5)]
+"""The hidden ``(image_size, num_classes)`` at which the model is only built and
+described (and run on two random images)."""
+
+PROBE = "segmentation:describe_and_train"
+
+SEGMENTER_HINTS = {
+    "pooling": "downsampled with a pooling layer; the contract lowers the "
+    "resolution only with strided Conv2D layers (strides=2), which keep where each "
+    "feature is",
+    "upsampling": "upsampled with a fixed resize (UpSampling2D, Resizing); the "
+    "contract raises the resolution only with Conv2DTranspose layers (strides=2), "
+    "which learn how to",
+    "valid": "used padding='valid', so each convolution loses pixels at the "
+    "border; padding='same' keeps the sizes at image_size, its half and its quarter",
+    "softmax": "left out the softmax of the last layer: each pixel's outputs must "
+    "be probabilities that sum to 1",
+    "channels": "gave the last layer another number of filters than num_classes",
+    "levels": "went down another number of levels than two (the contract's lowest "
+    "resolution is image_size / 4)",
+    "strides": "used a stride other than 2 in a strided layer, so the sizes do not "
+    "pass through image_size / 2",
+    "budget": "built a model larger than the budget; the book's widths (32, 64) "
+    "need half of it",
+}
+"""What each usual mistake of ``build_segmenter`` did, as the checks name it."""
+
+
+def _hint(key):
+    return f"\n  hint: your answer is what you get if you {SEGMENTER_HINTS[key]}."
+
+
+class Layer(NamedTuple):
+    """One layer as the probe describes it (see ``probes/segmentation.py``)."""
+
+    kind: str  # the class name: "Conv2D", "Conv2DTranspose", "MaxPooling2D" ...
+    size_in: tuple  # (height, width) of the largest input map, (-1, -1) if none
+    size_out: tuple  # (height, width) of the output map, (-1, -1) if none
+    strides: tuple  # (0, 0) for a layer without strides
+    kernel: tuple  # (0, 0) for a layer without a kernel
+    valid: int  # 1 for padding="valid", 0 for "same", -1 without padding
+
+    def __str__(self):
+        def size(pair):
+            return "?" if pair[0] < 0 else f"{pair[0]}x{pair[1]}"
+
+        text = f"{self.kind:<18} {size(self.size_in):>7} -> {size(self.size_out):<7}"
+        if self.strides != (0, 0):
+            text += f" strides {self.strides[0]}"
+        if self.valid == 1:
+            text += ", padding 'valid'"
+        return text
+
+
+def layers_of(probe):
+    """The probe's description of the model: a list of :class:`Layer`."""
+    names = bytes(np.asarray(probe["layer_classes"], np.uint8)).decode(errors="replace")
+    kinds = names.split("\n") if names else []
+    sizes = np.asarray(probe["layer_sizes"]).reshape(-1, 4)
+    config = np.asarray(probe["layer_config"]).reshape(-1, 5)
+    if not len(kinds) == len(sizes) == len(config):
+        raise AssertionError("build_segmenter: the probe's description is malformed")
+    return [
+        Layer(
+            kind,
+            tuple(int(v) for v in row[:2]),
+            tuple(int(v) for v in row[2:]),
+            tuple(int(v) for v in conf[:2]),
+            tuple(int(v) for v in conf[2:4]),
+            int(conf[4]),
+        )
+        for kind, row, conf in zip(kinds, sizes, config)
+    ]
+
+
+def describe_model(probe):
+    """The layer table a failed check shows (and the visible test prints)."""
+    return "\n".join(f"    {layer}" for layer in layers_of(probe))
+
+
+def check_structure(label, image_size, num_classes, probe):
+    """Raise AssertionError, naming the usual mistake, unless the model keeps the
+    contract (the notebook's statement) at this size.
+
+    Args:
+        label: str, what the message starts with.
+        image_size, num_classes: the arguments the model was built with.
+        probe: the probe's entries (``layer_*``, ``output_shape``, ``params``).
+    """
+    layers = layers_of(probe)
+    table = "\n  its layers (input -> output size):\n" + describe_model(probe)
+
+    def fail(message, hint=None):
+        raise AssertionError(f"{label}: {message}{_hint(hint) if hint else ''}{table}")
+
+    for layer in layers:
+        if "Pooling" in layer.kind:
+            fail(f"it has a {layer.kind} layer", "pooling")
+        if layer.kind in ("UpSampling2D", "Resizing"):
+            fail(f"it has a {layer.kind} layer", "upsampling")
+    output = tuple(int(v) for v in np.asarray(probe["output_shape"]).ravel())
+    expected = (-1, image_size, image_size, num_classes)
+    if output[1:-1] != expected[1:-1]:
+        valid = any(layer.valid == 1 and max(layer.kernel) > 1 for layer in layers)
+        fail(
+            f"expected an output of shape (batch, {image_size}, {image_size}, "
+            f"{num_classes}), got {output}",
+            "valid" if valid else "strides",
+        )
+    if output[-1] != num_classes:
+        fail(
+            f"expected {num_classes} channels (one per class) in the output "
+            f"(batch, {image_size}, {image_size}, {num_classes}), got {output}",
+            "channels",
+        )
+    sizes = set()
+    for layer in layers:
+        if layer.size_out[0] < 0 or layer.size_in[0] < 0:
+            fail(
+                f"its {layer.kind} layer does not map a (height, width, channels) "
+                "feature map to another: the model must be fully convolutional"
+            )
+        (height_in, width_in), (height, width) = layer.size_in, layer.size_out
+        sizes.update((height, width))
+        if (height, width) == (height_in, width_in):
+            continue
+        down = height < height_in or width < width_in
+        expected = (
+            (height_in // 2, width_in // 2) if down else (2 * height_in, 2 * width_in)
+        )
+        kind = "Conv2D" if down else "Conv2DTranspose"
+        if (height, width) != expected or layer.kind != kind:
+            hint = (
+                "valid"
+                if layer.valid == 1 and max(layer.kernel) > 1
+                else (
+                    "strides"
+                    if layer.kind == kind
+                    else ("upsampling" if not down else None)
+                )
+            )
+            fail(
+                f"its {layer.kind} layer maps {height_in}x{width_in} to "
+                f"{height}x{width}; only a Conv2D with strides 2 may halve the "
+                "resolution, and only a Conv2DTranspose with strides 2 double it",
+                hint,
+            )
+    wanted = {image_size, image_size // 2, image_size // 4}
+    if sizes != wanted:
+        fail(
+            f"its feature maps have the sizes {sorted(sizes, reverse=True)}, where "
+            f"the contract asks for exactly {sorted(wanted, reverse=True)}",
+            "levels" if min(sizes) != image_size // 4 else None,
+        )
+    params = int(np.asarray(probe["params"]))
+    if params > MAX_PARAMS:
+        fail(
+            f"it has {params:,} parameters, over the budget of {MAX_PARAMS:,}", "budget"
+        )
+
+
+def check_probabilities(label, probabilities, shape):
+    """Raise AssertionError unless ``probabilities`` has ``shape`` and each pixel's
+    values are probabilities that sum to 1 (to 1e-3)."""
+    from convviz_grade.checks import check_true
+
+    probabilities = np.asarray(probabilities, np.float64)
+    check_true(
+        label,
+        probabilities.shape == shape,
+        f"expected outputs of shape {shape}, got {probabilities.shape}",
+    )
+    sums = probabilities.sum(axis=-1)
+    check_true(
+        label,
+        np.all(np.isfinite(probabilities))
+        and probabilities.min() >= -1e-4
+        and np.allclose(sums, 1.0, atol=1e-3),
+        "each pixel's outputs must be probabilities that sum to 1; got values in "
+        f"[{probabilities.min():.3g}, {probabilities.max():.3g}] with sums in "
+        f"[{sums.min():.3g}, {sums.max():.3g}]" + _hint("softmax"),
+    )
+
+
+def check_segmenter(label, image_size, num_classes, test_masks, bar, outputs):
+    """The check of a ``build_segmenter`` case: the contract, then the training run.
+
+    Args:
+        label: str, the start of every message.
+        image_size, num_classes: the case's arguments.
+        test_masks: int array ``(n, size, size)``, the grader's masks of the test
+            images, or None for a case without training run.
+        bar: float, the mean IoU the run must reach (ignored without masks).
+        outputs: what the worker (or the kernel) sent back.
+    """
+    from convviz_grade.checks import check_true
+
+    probe = outputs["probe"]
+    try:
+        check_structure(label, image_size, num_classes, probe)
+        trained = int(np.asarray(probe["trained"]).item())
+    except (KeyError, ValueError, TypeError) as error:  # not what the probe sends
+        raise AssertionError(
+            f"{label}: the probe's report is malformed ({type(error).__name__})"
+        ) from None
+    value = np.asarray(outputs["value"])
+    if test_masks is not None:
+        images = len(test_masks)
+    else:
+        images = len(value) if value.ndim else 1
+    check_probabilities(label, value, (images, image_size, image_size, num_classes))
+    if test_masks is None:
+        return
+    check_true(
+        label,
+        trained == 1,
+        "the model could not be trained with the grader's recipe",
+    )
+    predicted = np.argmax(value, axis=-1)
+    ious = reference.per_class_iou(test_masks, predicted, num_classes)
+    score = reference.mean_iou(test_masks, predicted, num_classes)
+    check_true(
+        label,
+        score >= bar,
+        f"after the grader's training run ({_recipe_text()}) the mean IoU on the "
+        f"test images is {score:.3f}, under the required {bar:.2f} (IoU per class: "
+        + ", ".join(f"{iou:.3f}" for iou in ious)
+        + "). A model that sees no context around each pixel, or a mask drawn "
+        "at a low resolution, stays under it.",
+    )
+
+
+def _recipe_text():
+    steps = RECIPE["epochs"] * -(-NUM_TRAIN // RECIPE["batch_size"])
+    return (
+        f"Adam at {RECIPE['learning_rate']:g}, {steps} steps of "
+        f"{RECIPE['batch_size']} images of {TRAIN_SIZE}x{TRAIN_SIZE}"
+    )
+
+
+def random_images(seed, image_size, n=2):
+    """Seeded float32 images ``(n, size, size, 3)`` in 0..255 (structure cases)."""
+    rng = np.random.default_rng([seed, 41])
+    return rng.uniform(0, 255, size=(n, image_size, image_size, 3)).astype(np.float32)
+
+
+def training_data(which):
+    """``(train images, train masks, test images, test masks)`` of a training case.
+
+    ``"visible"``: the first :data:`NUM_TRAIN` training images and the first
+    :data:`NUM_TEST` validation images (the notebook can show them);
+    ``"hidden"``: the same training images, and :data:`NUM_TEST` test images drawn
+    with the dataset seed :data:`HIDDEN_DATA_SEED`, which no notebook shows; all at
+    :data:`TRAIN_SIZE` pixels.
+    """
+    from convviz_ref.data import load_shapes
+
+    train = load_shapes("train", NUM_TRAIN, image_size=TRAIN_SIZE)
+    if which == "visible":
+        test = load_shapes("val", NUM_TEST, image_size=TRAIN_SIZE)
+        images, masks = test.images, test.masks
+    else:
+        test = load_shapes(
+            "test", NUM_TEST, image_size=TRAIN_SIZE, seed=HIDDEN_DATA_SEED
+        )
+        images, masks = test.images, test.masks
+    return train.images, train.masks, images, masks
+
+
+def training_case(which):
+    """The training run of ``build_segmenter`` on the ``"visible"`` or ``"hidden"``
+    data (:func:`training_data`), with the grader's recipe.
+
+    The hidden one (seed 1) is a grading case, timed against the reference
+    (:data:`TIME_LIMIT`); the visible one (seed 0) is not: the notebook's visible
+    test runs it (:func:`run_visible_tests`) so that a student sees the IoU of
+    each class before submitting, and ``convviz-grade autograde`` trains each
+    submission once.
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+    from convviz_ref.models import build_segmentation_model
+
+    train_images, train_masks, test_images, test_masks = training_data(which)
+    hidden = which == "hidden"
+    return Case(
+        "build_segmenter",
+        (TRAIN_SIZE, 3),
+        partial(
+            check_segmenter,
+            f"build_segmenter({TRAIN_SIZE}, 3), trained on the {which} data",
+            TRAIN_SIZE,
+            3,
+            test_masks,
+            IOU_BAR,
+        ),
+        kind="probe",
+        probe=PROBE,
+        probe_kwargs={
+            "test_images": test_images,
+            "train_images": train_images,
+            "train_masks": train_masks,
+            "seed": int(hidden),
+            **RECIPE,
+        },
+        visible=not hidden,
+        time_limit=TIME_LIMIT if hidden else 0.0,
+        reference=build_segmentation_model,
+    )
+
+
+def segmenter_cases():
+    """The cases of ``build_segmenter``.
+
+    Visible: the model built and described at 32 px and 3 classes, run on four
+    validation images. Hidden: the same at :data:`STRUCTURE_TRIALS`, then the
+    training run on the hidden test images (:func:`training_case`).
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+
+    visible_images = training_data("visible")[2][:4]
+    cases = []
+    trials = [(TRAIN_SIZE, 3), *STRUCTURE_TRIALS]
+    for number, (image_size, num_classes) in enumerate(trials):
+        cases.append(
+            Case(
+                "build_segmenter",
+                (image_size, num_classes),
+                partial(
+                    check_segmenter,
+                    f"build_segmenter({image_size}, {num_classes})",
+                    image_size,
+                    num_classes,
+                    None,
+                    None,
+                ),
+                kind="probe",
+                probe=PROBE,
+                probe_kwargs={
+                    "test_images": visible_images
+                    if number == 0
+                    else random_images(number, image_size),
+                    "seed": number,
+                },
+                visible=number == 0,
+            )
+        )
+    return [*cases, training_case("hidden")]
+
+
+def run_visible_tests(build_segmenter):
+    """What the notebook's visible test of ``build_segmenter`` runs, with a report.
+
+    The visible grading case (the contract at 32 px and 3 classes), then the
+    training run on the visible data (:func:`training_case`), each checked as
+    the grader checks the hidden ones. Prints the model's layers and, after the
+    run, the IoU of each class and the mean IoU against :data:`IOU_BAR`.
+
+    Returns:
+        dict, the training run's outputs (:func:`convviz_grade.cases.outputs_of`).
+
+    Raises:
+        AssertionError: as the grader's checks do, naming the usual mistake.
+    """
+    from convviz_grade import cases, grading
+
+    [case] = [
+        case
+        for case in cases.assignment_cases("segmentation")[1]
+        if case.function == "build_segmenter" and case.visible
+    ]
+    outputs = cases.outputs_of(case, build_segmenter)
+    print(f"build_segmenter({TRAIN_SIZE}, 3): layers (input -> output size)")
+    print(describe_model(outputs["probe"]))
+    print(f"parameters: {int(outputs['probe']['params']):,} (budget {MAX_PARAMS:,})")
+    grading.check_outputs(case, outputs)  # raises with the explanation
+    run = training_case("visible")
+    outputs = cases.outputs_of(run, build_segmenter)
+    masks = run.check.args[3]
+    predicted = np.argmax(outputs["value"], axis=-1)
+    ious = reference.per_class_iou(masks, predicted, 3)
+    print(
+        f"training run ({_recipe_text()}): "
+        f"{float(outputs['probe']['train_seconds']):.1f} s"
+    )
+    print(
+        f"IoU on {len(masks)} validation images: object {ious[0]:.3f}, background "
+        f"{ious[1]:.3f}, contour {ious[2]:.3f}; mean IoU "
+        f"{reference.mean_iou(masks, predicted, 3):.3f} (required: {IOU_BAR:.2f})"
+    )
+    grading.check_outputs(run, outputs)
+    return outputs
+
+
+def grading_cases():
+    """The cases of both functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s (see :func:`mean_iou_cases` and :func:`segmenter_cases`)."""
+    return [*mean_iou_cases(), *segmenter_cases()]
+
+
+PRELUDE = """import numpy as np
+import importlib.util as _importlib_util
+import sys as _sys
+
+
+def _lazy_import(name):
+    if name in _sys.modules:
+        return _sys.modules[name]
+    spec = _importlib_util.find_spec(name)
+    spec.loader = _importlib_util.LazyLoader(spec.loader)
+    module = _importlib_util.module_from_spec(spec)
+    _sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+keras = _lazy_import("keras")
+"""
+"""The setup cell's imports a solution may rely on, the course's modules left out.
+
+``keras`` is imported on first use, so that grading a NumPy ``mean_iou`` alone
+does not pay for TensorFlow (as in the activations assignment).
+"""
+
+
+def explain_error(case, message):
+    """A hint for an error the student's ``build_segmenter`` raised while it was built
+    (see :mod:`convviz_grade.grading`)."""
+    if case.function != "build_segmenter":
+        return None
+    lowered = message.lower()
+    if "shape" in lowered or "incompatible" in lowered:
+        return (
+            "layers joined (added or concatenated) at different sizes; with "
+            "padding='same' a strided Conv2D gives exactly half the size and a "
+            "strided Conv2DTranspose exactly twice"
+        )
+    if "not a keras.model" in lowered:
+        return "return the model (keras.Model(inputs, outputs)), not its layers"
+    return None
