@@ -19,10 +19,11 @@ Nothing leaves this machine: the browser's requests and websockets are recorded 
 local is refused, and the server and every kernel it starts run with a sitecustomize
 that records and refuses connections to non-local hosts. No console error appears.
 
-Why segmentation: its graded function is pure NumPy and its setup cell loads the
-    smallest shipped
-model. The gradcam notebook takes the same path through Validate and costs about 6 s
-more per run.
+Why segmentation: its mean_iou is pure NumPy and its setup cell loads the smallest
+shipped model. The notebooks here keep mean_iou alone (``build_segmenter``'s grading
+trains a model, which the path through the lab does not need; its written question is
+tested in tests/autograder/test_manual_grading.py). The gradcam notebook takes the same
+path through Validate and costs about 6 s more per run.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ import browser_pages
 import nbformat
 import pytest
 from browser_pages import ARTIFACTS, REPOSITORY
+
+sys.path.insert(0, str(Path(__file__).parent / "autograder"))
+from course import cut_segmentation_notebook  # noqa: E402
 
 pytestmark = (
     pytest.mark.slow
@@ -277,9 +281,15 @@ def copy_course_config(course):
     )
 
 
-def exercise_with(answer=None):
-    """The students' notebook, with ``answer`` in place of the mean_iou answer cell."""
-    notebook = nbformat.read(REPOSITORY / NOTEBOOK, as_version=4)
+def exercise_with(answer=None, folder="exercises"):
+    """The students' notebook (``folder="solutions"``: the instructor's), cut to
+    mean_iou, with ``answer`` in place of its answer cell.
+    """
+    notebook = cut_segmentation_notebook(
+        nbformat.read(
+            REPOSITORY / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+        )
+    )
     if answer is not None:
         notebook.cells[cell_index(notebook, "mean_iou")].source = answer
     return notebook
@@ -316,7 +326,7 @@ def student_lab(tmp_path_factory, class_grading):  # the class is graded meanwhi
     course = tmp_path_factory.mktemp("student_course")
     copy_course_config(course)
     (course / NOTEBOOK).parent.mkdir(parents=True)
-    shutil.copy(REPOSITORY / NOTEBOOK, course / NOTEBOOK)
+    nbformat.write(exercise_with(), course / NOTEBOOK)
     with lab_server(course, tmp_path_factory.mktemp("student_home")) as server:
         yield server
 
@@ -518,9 +528,9 @@ def class_grading(tmp_path_factory):
     copy_course_config(course)
     for folder in ("solutions", "exercises"):
         (course / folder / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(
-            REPOSITORY / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-            course / folder / ASSIGNMENT,
+        nbformat.write(
+            exercise_with(folder=folder),
+            course / folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
         )
     submissions = tmp_path_factory.mktemp("submissions")
     for student, (answer, _) in STUDENTS.items():

@@ -2,9 +2,9 @@
 
 A written question is an nbgrader manually graded answer cell (a markdown cell
 that is both ``grade`` and ``solution``, grade id ``written_<topic>``). The
-course is made here from the assignment's real solution notebook; when that
-notebook has no written question yet, one is inserted (:func:`with_written_question`),
-so the same test runs on the notebooks as they are once they carry one.
+course is made here from the assignment's real solution notebook, with its
+written question and ``mean_iou`` (``build_segmenter``'s grading trains a model,
+which this test does not need: :func:`course.cut_segmentation_notebook`).
 
 A class of three is graded by ``convviz-grade autograde``: ann answers every
 function and the written question, ben writes only the written answer, cal hands
@@ -38,6 +38,7 @@ import nbformat
 import pytest
 from browser_pages import REPOSITORY
 from convviz_grade import cli, notebook_cells, sandbox
+from course import cut_segmentation_notebook
 from test_lab_browser import copy_course_config, lab_server, recorded_page
 
 # The tests marked slow grade a class twice and start JupyterLab.
@@ -45,61 +46,21 @@ from test_lab_browser import copy_course_config, lab_server, recorded_page
 ASSIGNMENT = "segmentation"  # the cheapest to grade: its functions are NumPy
 SOURCE = REPOSITORY / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
-# Used only when the solution notebook has no written question of its own.
-QUESTION = """**Written question.** Your `mean_iou` and pixel accuracy disagree on a
-mask that is mostly background. Which one would you report for this data set, and
-why? Answer in two or three sentences."""
-MODEL_ANSWER = """Mean IoU. Pixel accuracy is dominated by the background class:
-a model that predicts background everywhere already scores high, while IoU
-averages over classes, so the small classes count as much as the background.
-
-Rubric: 2 points for naming class imbalance as the reason, 1 for choosing IoU."""
-INSERTED_ID = "written_iou_or_accuracy"
-
-ANN_WRITES = "IoU: pixel accuracy rewards predicting the background everywhere."
-ANN_MATH = r"$\mathrm{IoU} = |A \cap B| \,/\, |A \cup B|$"  # typeset by formgrader
-BEN_WRITES = "Accuracy, because it is easier to explain to people."
-CAL_LATER_WRITES = "IoU, since the classes are imbalanced."
-COMMENT = "Right choice; say *why* the background dominates (its share of pixels)."
+ANN_WRITES = (
+    "A strided convolution learns how to downsample; max pooling keeps only the "
+    "strongest response of each window and where it was, so the thin contour "
+    "class loses most."
+)
+ANN_MATH = r"$n' = \lceil n / 2 \rceil$"  # typeset by formgrader
+BEN_WRITES = "Pooling would do as well; strides are only faster."
+CAL_LATER_WRITES = "Strides keep where things are, which pooling throws away."
+COMMENT = "Right choice; say *why* the contour suffers (its width in pixels)."
 STAMPS = {  # what nbgrader's collect writes beside a submission
     "ann": "2026-01-10 09:00:00.000000 UTC",
     "ben": "2026-01-10 09:05:00.000000 UTC",
     "cal": "2026-01-10 09:10:00.000000 UTC",
 }
 CAL_AGAIN = "2026-01-11 08:00:00.000000 UTC"
-
-
-def with_written_question(notebook):
-    """``notebook`` with a written question at its end, unless it has one already.
-
-    The question is a locked markdown cell; the answer cell is nbgrader's
-    manually graded markdown answer (``grade`` and ``solution``, 3 points),
-    holding the model answer and the rubric, as the course's source notebooks
-    hold theirs.
-    """
-    if notebook_cells.written_points(notebook):
-        return notebook
-    question = nbformat.v4.new_markdown_cell(QUESTION)
-    question.metadata["nbgrader"] = {
-        "grade": False,
-        "solution": False,
-        "locked": True,
-        "task": False,
-        "grade_id": f"{INSERTED_ID}_question",
-        "schema_version": 3,
-    }
-    answer = nbformat.v4.new_markdown_cell(MODEL_ANSWER)
-    answer.metadata["nbgrader"] = {
-        "grade": True,
-        "solution": True,
-        "locked": False,
-        "task": False,
-        "points": 3,
-        "grade_id": INSERTED_ID,
-        "schema_version": 3,
-    }
-    notebook.cells += [question, answer]
-    return notebook
 
 
 def set_written_answer(notebook, grade_id, text):
@@ -188,7 +149,9 @@ def course(tmp_path_factory):
     assert sandbox.bwrap_available(), "convviz-grade grades in bubblewrap here"
     course = tmp_path_factory.mktemp("course")
     copy_course_config(course)
-    source = with_written_question(nbformat.read(SOURCE, as_version=4))
+    source = cut_segmentation_notebook(
+        nbformat.read(SOURCE, as_version=4), written=True
+    )
     (course / "solutions" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(source, course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     assert cli.main(["release", ASSIGNMENT, "--course-dir", str(course)]) == 0
