@@ -141,6 +141,26 @@ HEATMAP_LOG_PROBABILITY = CORRECT_HEATMAP.replace(
     "target = tf.reduce_sum(tf.math.log(outputs[:, chosen]))",
 )
 
+# The Keras example's way to the logit: switch the last activation off, in place.
+HEATMAP_SWITCHES_ACTIVATION_OFF = """
+def gradcam_heatmap(
+    model, image_batch, last_conv_layer_name, class_index=None, *, score="output"
+):
+    if score == "logit":
+        model.layers[-1].activation = None
+    grad_model = keras.Model(
+        model.input, [model.get_layer(last_conv_layer_name).output, model.output]
+    )
+    with tf.GradientTape() as tape:
+        maps, predictions = grad_model(np.asarray(image_batch, "float32"))
+        if class_index is None:
+            class_index = int(tf.argmax(predictions[0]))
+        class_score = predictions[:, class_index]
+    weights = tf.reduce_mean(tape.gradient(class_score, maps), axis=(0, 1, 2))
+    heatmap = np.maximum(tf.reduce_mean(maps[0] * weights, axis=-1).numpy(), 0)
+    return heatmap / heatmap.max() if heatmap.max() > 0 else heatmap
+"""
+
 OVERLAY_COLOURS_0_1 = """
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     image = np.asarray(image, dtype="float32")
@@ -333,6 +353,14 @@ def test_the_output_score_or_its_log_for_the_logit_fails_with_its_hint(source):
     message = _first_failure(function, "gradcam_heatmap")
     assert message.startswith("(visible)"), message
     assert HINT.format(assignment.OUTPUT_INSTEAD_OF_LOGIT) in message, message
+
+
+def test_switching_the_last_activation_off_in_place_fails_with_its_hint():
+    """Its heatmaps are right; the model it was given is not left as it was."""
+    function = _define(HEATMAP_SWITCHES_ACTIVATION_OFF)["gradcam_heatmap"]
+    message = _first_failure(function, "gradcam_heatmap")
+    assert message.startswith("(hidden)"), message
+    assert assignment.MODEL_CHANGED in message and "values differ" not in message
 
 
 def test_the_log_probability_gives_the_output_score_s_map_as_documented():

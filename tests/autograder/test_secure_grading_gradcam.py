@@ -101,7 +101,8 @@ def test_every_model_survives_save_and_load(graded_assignment):
                     layer_name,
                     class_index,
                     score=case.kwargs.get("score", "output"),
-                )
+                ),
+                "probe": {"predictions_after": loaded.predict(image, verbose=0)},
             }
         )
     # One file per distinct model of the cases.

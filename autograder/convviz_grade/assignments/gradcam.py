@@ -558,6 +558,28 @@ def saturation_mistakes(logit_maps, probabilities, class_index):
     }
 
 
+MODEL_CHANGED = (
+    "changed the model it was given: after the call its output is not what it was "
+    "(model.layers[-1].activation = None, as the Keras example does, turns the "
+    "softmax off for every later caller); build a new model for the logit, or "
+    "restore the activation"
+)
+
+
+def _check_heatmap_and_model(label, expected, mistakes, predictions, outputs):
+    """:func:`_check_heatmap`, then the model's output after the call (a probe)."""
+    from convviz_grade.checks import check_true
+
+    _check_heatmap(label, expected, mistakes, False, outputs)
+    after = np.asarray(outputs["probe"].get("predictions_after", np.zeros(0)))
+    check_true(
+        "gradcam_heatmap",
+        after.shape == predictions.shape
+        and np.allclose(after, predictions, rtol=1e-5, atol=1e-6),
+        f"{label}: {MODEL_CHANGED}",
+    )
+
+
 def _check_saturation(label, expected, mistakes, outputs):
     from convviz_grade.checks import check_array
 
@@ -798,23 +820,26 @@ def grading_cases():
 
     for head, head_scale, seed, class_index in LOGIT_TRIALS:
         model, image = model_of(head, head_scale, seed), random_images(seed)
+        label = (
+            f"gradcam_heatmap({head} model, head scale {head_scale:g}, "
+            f'random image {seed}, class_index={class_index}, score="logit")'
+        )
+        expected = reference_heatmap(
+            model, image, LAST_CONV, class_index, score="logit"
+        )
+        mistakes = gradcam_mistakes(model, image, LAST_CONV, class_index, score="logit")
+        # Each logit trial also checks, through a probe, that the model is unchanged.
+        predictions = np.asarray(model(image, training=False), np.float32)
         cases.append(
             Case(
                 "gradcam_heatmap",
                 (model, image, LAST_CONV, class_index),
                 partial(
-                    _check_heatmap,
-                    f"gradcam_heatmap({head} model, head scale {head_scale:g}, "
-                    f'random image {seed}, class_index={class_index}, score="logit")',
-                    reference_heatmap(
-                        model, image, LAST_CONV, class_index, score="logit"
-                    ),
-                    gradcam_mistakes(
-                        model, image, LAST_CONV, class_index, score="logit"
-                    ),
-                    False,
+                    _check_heatmap_and_model, label, expected, mistakes, predictions
                 ),
                 kwargs={"score": "logit"},
+                kind="probe",
+                probe="gradcam:model_left_unchanged",
             )
         )
     # output_heatmap_from_logit_maps: the visible tests, as in the notebook.
