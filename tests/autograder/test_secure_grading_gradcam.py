@@ -16,7 +16,14 @@ from exercise_tools import (
     models_as_the_worker_loads_them,
     submission,
 )
-from test_exercise_gradcam import ASSIGNMENT, CORRECT, HIDDEN_TRIALS, HINTS, MISTAKEN
+from test_exercise_gradcam import (
+    ASSIGNMENT,
+    CORRECT,
+    HEATMAP_SWITCHES_ACTIVATION_OFF,
+    HIDDEN_TRIALS,
+    HINTS,
+    MISTAKEN,
+)
 
 FUNCTIONS = ["gradcam_heatmap", "output_heatmap_from_logit_maps", "overlay"]
 
@@ -226,3 +233,17 @@ def test_a_fault_stays_inside_its_function(graded_assignment, server, tmp_path):
         "overlay": ("passed", 3.0),
     }, {f: g.message for f, g in grades.items()}
     assert "exit" in grades["output_heatmap_from_logit_maps"].message
+
+
+def test_switching_the_last_activation_off_in_place_scores_zero(
+    graded_assignment, server, tmp_path
+):
+    """The probe sees the worker's freshly loaded model changed after the call."""
+    answers = dict(CORRECT, gradcam_heatmap=HEATMAP_SWITCHES_ACTIVATION_OFF)
+    path = submission(tmp_path, ASSIGNMENT, answers, name="in_place")
+    _, grades = grade_with(server, graded_assignment, path)
+    heatmap = grades["gradcam_heatmap"]
+    assert (heatmap.status, heatmap.score) == ("failed", 0.0), heatmap
+    assert heatmap.message.startswith("(hidden test)"), heatmap.message
+    assert assignment.MODEL_CHANGED in heatmap.message, heatmap.message
+    assert [grades[name].score for name in FUNCTIONS[1:]] == [3.0, 3.0]
