@@ -1,9 +1,14 @@
 """The ``gradcam`` assignment: small random classifiers, and the usual mistakes.
 
-The tests compare the student's ``gradcam_heatmap`` and ``overlay`` with
-:mod:`convviz_ref.gradcam` on the models and inputs made here, and pass the
-outputs of the mistake functions to ``check_array`` so that a wrong answer is
-named ("hint: your answer is what you get if you left out the ReLU ...").
+The tests compare the student's ``gradcam_heatmap`` (both scores),
+``output_heatmap_from_logit_maps`` and ``overlay`` with :mod:`convviz_ref.gradcam`
+on the models and inputs made here, and pass the outputs of the mistake
+functions to ``check_array`` so that a wrong answer is named ("hint: your
+answer is what you get if you left out the ReLU ..."). The logit trials run
+through a probe (``probes/gradcam.py``) that sends back the model's output
+after the call, so that a function that changes the model in place fails.
+``overlay`` passes within :data:`OVERLAY_TOLERANCE` of any of
+:data:`ACCEPTED_RESIZES`.
 
 Every model is a tiny Functional classifier on 16x16x3 images in 0..255 with
 a named last conv layer (``LAST_CONV``) and seeded weights, drawn from a
