@@ -11,6 +11,7 @@ from convviz_grade.assignments import gradcam as assignment
 from exercise_tools import (
     REPOSITORY,
     GradedSubmissions,
+    assert_full_points,
     case_counts,
     grade_with,
     models_as_the_worker_loads_them,
@@ -247,3 +248,26 @@ def test_switching_the_last_activation_off_in_place_scores_zero(
     assert heatmap.message.startswith("(hidden test)"), heatmap.message
     assert assignment.MODEL_CHANGED in heatmap.message, heatmap.message
     assert [grades[name].score for name in FUNCTIONS[1:]] == [3.0, 3.0]
+
+
+OVERLAY_WITH_SKIMAGE = """
+def overlay(image, heatmap, alpha=0.4, cmap="jet"):
+    from skimage.transform import resize
+
+    image = np.asarray(image, np.float64).reshape(np.shape(image)[-3:])
+    colored = matplotlib.colormaps[cmap](np.clip(heatmap, 0, 1))[..., :3] * 255
+    colored = resize(colored, image.shape, order=3, preserve_range=True)
+    mixed = alpha * colored + image
+    mixed -= mixed.min()
+    return (mixed * (255 / mixed.max() if mixed.max() > 0 else 1)).astype(np.uint8)
+"""
+
+
+def test_a_scikit_image_overlay_earns_full_points_in_the_worker(
+    graded_assignment, server, tmp_path
+):
+    """scikit-image's bicubic (reflect border) with the float colormap lookup."""
+    answers = dict(CORRECT, overlay=OVERLAY_WITH_SKIMAGE)
+    path = submission(tmp_path, ASSIGNMENT, answers, name="skimage")
+    _, grades = grade_with(server, graded_assignment, path)
+    assert_full_points(grades, FUNCTIONS)
