@@ -14,9 +14,10 @@ The book's functions are :func:`gradcam_heatmap` (one image) and
 the way *Deep Learning with Python* writes it (two sub-models);
 :func:`gradcam_heatmaps` explains many images, each on its own, and
 :func:`gradcam` is the same map, raw, as the registry's attribution method
-(:mod:`convviz_ref.methods`). The steps every attribution method shares (the
-score model, the feature maps and their gradients, which layer to look at)
-live in :mod:`convviz_ref.scoring`.
+(:mod:`convviz_ref.methods`); :func:`output_heatmap_from_logit_maps` gives the
+output score's map from the logits' raw maps, by the softmax's chain rule.
+The steps every attribution method shares (the score model, the feature maps
+and their gradients, which layer to look at) live in :mod:`convviz_ref.scoring`.
 
 Example:
 
@@ -207,6 +208,59 @@ def _weighted_channel_means(model, images, layer_name, class_index, *, score):
     channel_weights = gradients.mean(axis=(1, 2), keepdims=True)
     cams = (feature_maps * channel_weights).mean(axis=-1)  # (batch, h, w)
     return cams, indices
+
+
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    """The output score's Grad-CAM heatmap, from the logits' maps: no gradient taken.
+
+    The softmax output's gradient is a mixture of the logits' gradients,
+    ``d p_c / d A = sum_j (delta_jc - p_c) p_j d z_j / d A``, and Grad-CAM's
+    signed map ``mean_k(alpha_k A_k)`` is linear in the gradient, so the
+    output's signed map is the same mixture of the logits' signed maps.
+    TensorFlow computes the coefficients from the float32 probabilities: once
+    ``p_c`` rounds to one, the own term ``(1 - p_c) p_c`` is exactly zero and
+    the map is ``-sum_{j != c} p_j L_j``, the evidence against the runners-up;
+    once every other ``p_j`` rounds to zero too, the map is all zeros. A single
+    sigmoid unit is the case of one class: the coefficient is ``(1 - p) p``.
+
+    Formula: ``raw = sum_j (delta_jc - p_c) p_j L_j``;
+    ``heatmap = relu(raw) / max(relu(raw))`` (all zeros when nothing is
+    positive).
+
+    Args:
+        logit_maps: float array ``(num_classes, h, w)``, the signed Grad-CAM
+            map ``L_j = mean_k(alpha_k A_k)`` of each class's logit (see
+            :func:`gradcam`, ``score="logit"``).
+        probabilities: float array ``(num_classes,)``, the model's output
+            for the image, as the model computed it (float32).
+        class_index: int, the class ``c`` whose output is explained.
+
+    Returns:
+        float32 array ``(h, w)`` in [0, 1]: what :func:`gradcam_heatmap` gives
+        with ``score="output"`` (to float32 round-off).
+
+    Raises:
+        ValueError: for shapes that do not match or ``class_index`` out of range.
+    """
+    logit_maps = np.asarray(logit_maps, dtype=np.float64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if (
+        logit_maps.ndim != 3
+        or probabilities.shape != logit_maps.shape[:1]
+        or not 0 <= class_index < len(probabilities)
+    ):
+        raise ValueError(
+            "expected logit_maps (num_classes, h, w), probabilities (num_classes,) "
+            f"and 0 <= class_index < num_classes, got {logit_maps.shape}, "
+            f"{probabilities.shape} and {class_index}"
+        )
+    p_c = probabilities[class_index]
+    # d p_c / d z_j from the probabilities as they are (rounded), as TensorFlow.
+    coefficients = -p_c * probabilities
+    coefficients[class_index] = (1.0 - p_c) * p_c
+    positive = np.maximum(np.tensordot(coefficients, logit_maps, axes=1), 0)  # (h, w)
+    peak = positive.max()
+    return (positive / peak if peak > 0 else positive).astype(np.float32)
 
 
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):

@@ -219,7 +219,22 @@ def test_a_correct_tensorflow_solution_gets_full_marks_under_nbgrader_autograde(
     course, _ = autograded(assignment)
     scores = course.scores(assignment, "alice")
     assert scores, "nothing was graded"
-    lost = {name: score for name, score in scores.items() if score[0] != score[1]}
+    # Written answers (graded markdown cells) wait for formgrader: no points yet.
+    source = nbformat.read(
+        REPOSITORY / "solutions" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    written = {
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in source.cells
+        if cell.cell_type == "markdown"
+        and cell.metadata.get("nbgrader", {}).get("grade")
+    }
+    assert {name: scores[name][0] for name in written} == dict.fromkeys(written, 0.0)
+    lost = {
+        name: score
+        for name, score in scores.items()
+        if score[0] != score[1] and name not in written
+    }
     assert not lost, f"points lost by a correct solution: {lost}"
 
 

@@ -7,28 +7,39 @@ from __future__ import annotations
 import keras
 import matplotlib
 import numpy as np
+import pytest
 import tensorflow as tf
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import AnswersInTheNotebook
+from exercise_tools import HINT, AnswersInTheNotebook
 
 from convviz_ref import gradcam as reference
 
 # An independently written correct answer: float64 NumPy after the tape, the
 # input watched instead of the variables, sums divided by counts, einsum.
 CORRECT_HEATMAP = """
-def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
+def gradcam_heatmap(
+    model, image_batch, last_conv_layer_name, class_index=None, *, score="output"
+):
     inner = model.get_layer(last_conv_layer_name)
-    probe = keras.Model(inputs=model.input, outputs=(inner.output, model.output))
+    head = model.layers[-1]
+    probe = keras.Model(
+        inputs=model.input, outputs=(inner.output, head.input, model.output)
+    )
     batch = tf.convert_to_tensor(image_batch, dtype=tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(batch)
-        activations, outputs = probe(batch)
+        activations, features, outputs = probe(batch)
         chosen = (
             int(np.argmax(outputs.numpy()[0]))
             if class_index is None
             else int(class_index)
         )
-        target = tf.reduce_sum(outputs[:, chosen])
+        if score == "logit":
+            kernel, bias = head.get_weights()
+            logit = features @ kernel[:, chosen : chosen + 1] + bias[chosen]
+            target = tf.reduce_sum(logit)
+        else:
+            target = tf.reduce_sum(outputs[:, chosen])
     grads = np.asarray(tape.gradient(target, activations), dtype=np.float64)
     acts = np.asarray(activations, dtype=np.float64)[0]
     weights = grads.sum(axis=(0, 1, 2)) / (
@@ -38,6 +49,17 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     cam[cam < 0] = 0
     top = cam.max()
     return cam / top if top > 0 else np.zeros_like(cam)
+"""
+
+# The softmax's Jacobian row, diag(p) - p p^T, then einsum: another way to the
+# coefficients (delta_jc - p_c) p_j.
+CORRECT_OUTPUT_MAP = """
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    p = np.array(probabilities, dtype=np.float64)
+    jacobian = np.diag(p) - np.outer(p, p)
+    raw = np.einsum("j,jhw->hw", jacobian[class_index], np.asarray(logit_maps, float))
+    raw = np.clip(raw, 0, None)
+    return raw / raw.max() if raw.max() > 0 else raw
 """
 
 CORRECT_OVERLAY = """
@@ -75,6 +97,70 @@ def gradcam_heatmap(model, image_batch, last_conv_layer_name, class_index=None):
     return heatmap / heatmap.max()
 """
 
+# The logit's own map: no chain rule through the softmax.
+OUTPUT_MAP_LOGIT_ONLY = """
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    raw = np.maximum(np.asarray(logit_maps, np.float64)[class_index], 0)
+    return raw / raw.max() if raw.max() > 0 else raw
+"""
+
+# The other usual mistakes of output_heatmap_from_logit_maps, each with its hint.
+OUTPUT_MAP_MISTAKES = {
+    "scaled the class's own logit map by p_c (1 - p_c)": """
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    p = float(probabilities[class_index])
+    raw = np.maximum(p * (1 - p) * np.asarray(logit_maps, float)[class_index], 0)
+    return raw / raw.max() if raw.max() > 0 else raw
+""",
+    "computed 1 - p_c as the sum of the other probabilities": """
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    p = np.asarray(probabilities, float)
+    c = class_index
+    coefficients = -p[c] * p
+    coefficients[c] = p[c] * (p.sum() - p[c])
+    raw = np.maximum(np.tensordot(coefficients, np.asarray(logit_maps, float), 1), 0)
+    return raw / raw.max() if raw.max() > 0 else raw
+""",
+    "added the other classes' maps": """
+def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):
+    p = np.asarray(probabilities, float)
+    c = class_index
+    coefficients = p[c] * p
+    coefficients[c] = p[c] * (1 - p[c])
+    raw = np.maximum(np.tensordot(coefficients, np.asarray(logit_maps, float), 1), 0)
+    return raw / raw.max() if raw.max() > 0 else raw
+""",
+}
+
+# gradcam_heatmap that ignores score: the output's map for score="logit" too.
+HEATMAP_OUTPUT_ANYWAY = CORRECT_HEATMAP.replace('if score == "logit":', "if False:")
+
+# ... and the log of the probability, which gives the output's map again.
+HEATMAP_LOG_PROBABILITY = CORRECT_HEATMAP.replace(
+    "target = tf.reduce_sum(logit)",
+    "target = tf.reduce_sum(tf.math.log(outputs[:, chosen]))",
+)
+
+# The Keras example's way to the logit: switch the last activation off, in place.
+HEATMAP_SWITCHES_ACTIVATION_OFF = """
+def gradcam_heatmap(
+    model, image_batch, last_conv_layer_name, class_index=None, *, score="output"
+):
+    if score == "logit":
+        model.layers[-1].activation = None
+    grad_model = keras.Model(
+        model.input, [model.get_layer(last_conv_layer_name).output, model.output]
+    )
+    with tf.GradientTape() as tape:
+        maps, predictions = grad_model(np.asarray(image_batch, "float32"))
+        if class_index is None:
+            class_index = int(tf.argmax(predictions[0]))
+        class_score = predictions[:, class_index]
+    weights = tf.reduce_mean(tape.gradient(class_score, maps), axis=(0, 1, 2))
+    heatmap = np.maximum(tf.reduce_mean(maps[0] * weights, axis=-1).numpy(), 0)
+    return heatmap / heatmap.max() if heatmap.max() > 0 else heatmap
+"""
+
 OVERLAY_COLOURS_0_1 = """
 def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     image = np.asarray(image, dtype="float32")
@@ -91,10 +177,19 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
 """
 
 ASSIGNMENT = "gradcam"
-CORRECT = {"gradcam_heatmap": CORRECT_HEATMAP, "overlay": CORRECT_OVERLAY}
-MISTAKEN = {"gradcam_heatmap": HEATMAP_WITHOUT_RELU, "overlay": OVERLAY_COLOURS_0_1}
+CORRECT = {
+    "gradcam_heatmap": CORRECT_HEATMAP,
+    "output_heatmap_from_logit_maps": CORRECT_OUTPUT_MAP,
+    "overlay": CORRECT_OVERLAY,
+}
+MISTAKEN = {
+    "gradcam_heatmap": HEATMAP_WITHOUT_RELU,
+    "output_heatmap_from_logit_maps": OUTPUT_MAP_LOGIT_ONLY,
+    "overlay": OVERLAY_COLOURS_0_1,
+}
 HINTS = {
     "gradcam_heatmap": "left out the ReLU",
+    "output_heatmap_from_logit_maps": "returned the logit's heatmap",
     "overlay": "kept the colormap's colours in 0..1",
 }
 
@@ -204,6 +299,182 @@ def test_sum_instead_of_mean_is_indistinguishable_as_documented():
         rtol=1e-4,
         atol=1e-5,
     )
+
+
+# ------------------------------------------------------- the cases, in process
+
+
+def _cases(function):
+    """The grader's cases of ``function``, the visible ones first."""
+    from convviz_grade.cases import assignment_cases
+
+    _, cases = assignment_cases(ASSIGNMENT)
+    chosen = [case for case in cases if case.function == function]
+    return sorted(chosen, key=lambda case: not case.visible)
+
+
+def _failures(function, name):
+    """The messages of the cases ``function`` fails, visible ones first."""
+    from convviz_grade.cases import outputs_of
+    from convviz_grade.grading import check_outputs
+
+    messages = []
+    for case in _cases(name):
+        try:
+            check_outputs(case, outputs_of(case, function))
+        except AssertionError as error:
+            messages.append(f"({'visible' if case.visible else 'hidden'}) {error}")
+    return messages
+
+
+def _first_failure(function, name):
+    """The message of the first case ``function`` fails, or None if it passes all."""
+    return next(iter(_failures(function, name)), None)
+
+
+def test_independent_correct_answers_pass_every_case_in_process():
+    namespace = _define(*CORRECT.values())
+    for name in CORRECT:
+        assert _first_failure(namespace[name], name) is None, name
+
+
+@pytest.mark.parametrize("hint", list(OUTPUT_MAP_MISTAKES))
+def test_each_output_map_mistake_fails_with_its_hint(hint):
+    function = _define(OUTPUT_MAP_MISTAKES[hint])["output_heatmap_from_logit_maps"]
+    messages = _failures(function, "output_heatmap_from_logit_maps")
+    # Scaling the own map by p_c (1 - p_c) > 0 is the logit's map: the saturated
+    # visible case is where its own hint shows.
+    assert any(HINT.format(hint) in message for message in messages), messages
+
+
+@pytest.mark.parametrize("source", [HEATMAP_OUTPUT_ANYWAY, HEATMAP_LOG_PROBABILITY])
+def test_the_output_score_or_its_log_for_the_logit_fails_with_its_hint(source):
+    function = _define(source)["gradcam_heatmap"]
+    message = _first_failure(function, "gradcam_heatmap")
+    assert message.startswith("(visible)"), message
+    assert HINT.format(assignment.OUTPUT_INSTEAD_OF_LOGIT) in message, message
+
+
+def test_switching_the_last_activation_off_in_place_fails_with_its_hint():
+    """Its heatmaps are right; the model it was given is not left as it was."""
+    function = _define(HEATMAP_SWITCHES_ACTIVATION_OFF)["gradcam_heatmap"]
+    message = _first_failure(function, "gradcam_heatmap")
+    assert message.startswith("(hidden)"), message
+    assert assignment.MODEL_CHANGED in message and "values differ" not in message
+
+
+def test_the_log_probability_gives_the_output_score_s_map_as_documented():
+    log_probability = _define(HEATMAP_LOG_PROBABILITY)["gradcam_heatmap"]
+    for head, head_scale, seed, class_index in assignment.LOGIT_TRIALS:
+        model = assignment.trial_model(head, head_scale, seed)
+        images = assignment.random_images(seed)
+        np.testing.assert_allclose(
+            log_probability(
+                model, images, assignment.LAST_CONV, class_index, score="logit"
+            ),
+            assignment.reference_heatmap(
+                model, images, assignment.LAST_CONV, class_index
+            ),
+            rtol=1e-4,
+            atol=1e-5,
+        )
+
+
+def test_saturation_trials_cover_saturation_zero_maps_and_every_mistake():
+    hidden = [
+        case for case in _cases("output_heatmap_from_logit_maps") if not case.visible
+    ]
+    assert len(hidden) == len(assignment.SATURATION_TRIALS)
+    saturated = [case for case in hidden if np.max(case.args[1]) == 1.0]
+    zero_maps = [case for case in hidden if np.max(case.check.args[1]) == 0]
+    assert len(saturated) >= 5 and len(zero_maps) >= 3
+    hints = set().union(*(case.check.args[2] for case in hidden))
+    assert len(hints) == 5, hints
+    # A constant answer cannot pass: all-zero maps and distinct non-zero maps.
+    others = [case.check.args[1] for case in hidden if np.max(case.check.args[1]) > 0]
+    assert len({np.asarray(m, np.float32).tobytes() for m in others}) == len(others)
+    assert len(others) >= 5
+    for case in hidden:
+        assert case.args[0].dtype == case.args[1].dtype == np.float32
+
+
+def _overlay_with(resize, lookup="indices"):
+    """A correct overlay with another colormap lookup and another bicubic resize."""
+
+    def overlay(image, heatmap, alpha=0.4, cmap="jet"):
+        image = np.asarray(image, np.float64).reshape(np.shape(image)[-3:])
+        values = np.clip(np.asarray(heatmap, np.float64), 0, 1)
+        table = matplotlib.colormaps[cmap]
+        if lookup == "indices":
+            colored = table(np.arange(256))[:, :3][(255 * values).astype(np.uint8)]
+        else:  # the float heatmap itself: index floor(256 x)
+            colored = table(values)[..., :3]
+        resized = resize(255.0 * colored, image.shape[0], image.shape[1])
+        mixed = alpha * np.asarray(resized, np.float64) + image
+        mixed -= mixed.min()
+        if mixed.max() > 0:
+            mixed *= 255.0 / mixed.max()
+        return mixed.astype(np.uint8)
+
+    return overlay
+
+
+def _tf_bicubic(colored, height, width):
+    return tf.image.resize(colored[None], (height, width), method="bicubic")[0]
+
+
+def _skimage_bicubic(colored, height, width):
+    from skimage.transform import resize
+
+    return resize(colored, (height, width), order=3, preserve_range=True)
+
+
+def _pil(resample):
+    def resize(colored, height, width):
+        from PIL import Image
+
+        picture = Image.fromarray(colored.astype(np.uint8), "RGB")
+        return np.asarray(picture.resize((width, height), resample), np.float64)
+
+    return resize
+
+
+@pytest.mark.parametrize("lookup", ["indices", "floats"])
+@pytest.mark.parametrize(
+    "resize", [_pil(3), _tf_bicubic, _skimage_bicubic], ids=["PIL", "tf", "skimage"]
+)
+def test_any_colormap_lookup_and_any_bicubic_resize_passes(resize, lookup):
+    assert _first_failure(_overlay_with(resize, lookup), "overlay") is None
+
+
+def test_nearest_and_bilinear_resizes_fail():
+    nearest = _first_failure(_overlay_with(_pil(0)), "overlay")
+    assert HINT.format("resized the coloured heatmap with nearest-neighbour") in nearest
+    assert _first_failure(_overlay_with(_pil(2)), "overlay") is not None  # bilinear
+
+
+def test_overlay_tolerance_is_the_measured_spread_of_correct_answers():
+    """The figures of OVERLAY_TOLERANCE's docstring, on the hidden trials."""
+    spread, nearest, tf_gap = 0, [], 0
+    for case in _cases("overlay")[2:]:
+        image, heatmap = case.args
+        accepted = case.check.args[1]
+        pictures = [np.asarray(p, int) for p in accepted.values()]
+        reference = pictures[0]
+        tf_gap = max(tf_gap, np.abs(pictures[1] - reference).max())
+        for resize in (_pil(3), _tf_bicubic, _skimage_bicubic):
+            got = _overlay_with(resize, "floats")(image, heatmap, **case.kwargs)
+            spread = max(
+                spread, min(np.abs(got.astype(int) - p).max() for p in pictures)
+            )
+        got = _overlay_with(_pil(0))(image, heatmap, **case.kwargs).astype(int)
+        nearest.append(min(np.abs(got - p).max() for p in pictures))
+    assert spread <= assignment.OVERLAY_TOLERANCE
+    assert tf_gap > 3 * assignment.OVERLAY_TOLERANCE  # one picture would not do
+    # Nearest-neighbour is out of tolerance on 8 of the 12 hidden trials: the others
+    # need no resize (three 16x16 into 16x16) or have an all-zero heatmap; on the 8
+    # others it is 40 to 110 away from every accepted picture.
+    assert sum(gap > assignment.OVERLAY_TOLERANCE for gap in nearest) >= 8
 
 
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
