@@ -1011,9 +1011,11 @@ below the first value, one that does above the second. The reference decides at
 ``SWAP_DROP_THRESHOLD``, between the two."""
 
 MARKER_HINTS = {
-    True: "returned the opposite (True means the model relies on the marker) or "
-    "asked for more than the criterion does (the marker must decide many of the "
-    "predictions on the images that carry one, not all of them)",
+    True: "returned the opposite (True means the model relies on the marker), "
+    "asked for more than the criterion does (the marker must decide a quarter of the "
+    "right answers on the images that carry one, not all of them), or removed the "
+    "marker instead of changing it (a model can fall back on the object when the "
+    "marker is gone)",
     False: "judged from one accuracy alone (on the marked or on the swapped images) "
     "instead of from how the predictions change when only the marker changes: a "
     "model that ignores the marker can score high or low on any version",
