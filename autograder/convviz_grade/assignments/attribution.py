@@ -1,5 +1,5 @@
-"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual
-mistakes.
+"""The ``attribution`` assignment: small random classifiers and trimaps, the hidden
+models of a decision, and the usual mistakes.
 
 The tests compare the student's ``integrated_gradients`` and
 ``gradcam_plus_plus`` with :mod:`convviz_ref.attribution`, and
@@ -24,6 +24,17 @@ the same model in every process:
 >>> maps, masks = random_maps_and_masks(0, n=2)
 >>> maps.shape, masks.shape, sorted(np.unique(masks).tolist())
 ((2, 4, 4), (2, 24, 24), [0, 1, 2])
+
+``relies_on_marker`` is a decision, graded against ground truth: whether a model
+relies on the planted marker of chapter 8. Its visible cases are the shipped
+``shortcut`` and ``xception_like`` models; its hidden cases are eight small
+classifiers the grader trains itself (:mod:`convviz_grade.assignments.marker_models`),
+four on images whose marker always shows the class and four that could not use it
+(:data:`MARKER_CASES`), each answer compared with how its model was made. A random
+answer passes the eight with probability ``0.5 ** 8`` (0.4 %); a constant one fails
+four. Each case is checked when it is built (:func:`check_marker_margins`): two
+measures, the accuracy lost when the markers are swapped and the gradient mass on
+the marker, must both put the model clearly on its side.
 
 One source for the hidden tests: :func:`function_cases` builds every case of one
 function (the notebook's visible ones, then the hidden ones); :func:`grading_cases` is
