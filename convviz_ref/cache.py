@@ -104,3 +104,44 @@ def cached_prefix(name, n, draw):
     )
     _write(path, arrays)
     return arrays
+
+
+def cached_arrays(name, make):
+    """The arrays of ``make()``, made once per machine and cached whole.
+
+    For a result that is made in one piece (the weights of a small model that
+    the grader trains, say) rather than row by row as :func:`cached_prefix`'s.
+    Processes that ask for the same entry at once (test workers, a kernel and
+    the grader) take turns on a lock file beside it, so only the first makes
+    it and the others read it; the entry is written atomically, so a reader
+    never sees half of one.
+
+    Args:
+        name: str, the entry's file name (what it holds and a fingerprint).
+        make: callable ``() -> dict of arrays``.
+
+    Returns:
+        dict of arrays.
+    """
+    folder = cache_dir()
+    if folder is None:
+        return make()
+    path = folder / f"{name}.npz"
+    stored = _read(path)
+    if stored is not None:
+        return stored
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / f"{name}.lock", "w")
+    except OSError:  # a folder that cannot be written: make it here, keep nothing
+        return make()
+    import fcntl
+
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        stored = _read(path)  # made by another process while this one waited
+        if stored is not None:
+            return stored
+        arrays = make()
+        _write(path, arrays)
+        return arrays

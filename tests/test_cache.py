@@ -97,3 +97,48 @@ def test_the_fingerprint_follows_the_generator_source(tmp_path):
     source.write_text("x = 2\n")
     assert cache.fingerprint(source) != before
     assert cache.fingerprint(data.__file__) == cache.fingerprint(data.__file__)
+
+
+def test_cached_arrays_are_made_once_and_read_back(cache_folder):
+    calls = []
+
+    def make():
+        calls.append(1)
+        return {"w0": np.arange(6.0).reshape(2, 3), "w1": np.ones(2, np.float32)}
+
+    first = cache.cached_arrays("entry", make)
+    again = cache.cached_arrays("entry", make)
+    assert len(calls) == 1
+    for key in ("w0", "w1"):
+        np.testing.assert_array_equal(first[key], again[key])
+        assert first[key].dtype == again[key].dtype
+    (cache_folder / "entry.npz").write_bytes(b"not a zip")  # corrupt: made again
+    cache.cached_arrays("entry", make)
+    assert len(calls) == 2
+
+
+def test_cached_arrays_made_by_two_processes_at_once_are_made_once(cache_folder):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        results = pool.map(_make_slowly, [str(cache_folder)] * 2)
+    assert sorted(made for made, _ in results) == [False, True]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def _make_slowly(folder):
+    """In a child process: the entry ``slow``, and whether this process made it."""
+    import os
+    import time
+
+    os.environ["CONVVIZ_CACHE_DIR"] = folder
+    made = []
+
+    def make():
+        made.append(True)
+        time.sleep(1.0)  # the other process asks meanwhile
+        return {"value": np.arange(3)}
+
+    arrays = cache.cached_arrays("slow", make)
+    return bool(made), arrays["value"]

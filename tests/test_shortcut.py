@@ -124,3 +124,41 @@ def test_marker_hits_are_per_image_and_average_to_marker_pointing():
     assert shortcut.marker_pointing(maps, marker_masks, masks) == {
         name: float(values.mean()) for name, values in hits.items()
     }
+
+
+def test_the_marker_test_set_keeps_a_share_of_the_markers():
+    evidence = shortcut.marker_test_set(20, image_size=32, seed=3)
+    carries = evidence.marker_masks.reshape(20, -1).any(axis=1)
+    assert carries.sum() == 10
+    plain = ~carries
+    np.testing.assert_array_equal(evidence.images[plain], evidence.swapped[plain])
+    changed = (evidence.images != evidence.swapped).any(axis=-1)
+    assert not (changed & (evidence.marker_masks == 0)).any()
+    assert changed[carries].any(axis=(1, 2)).all()
+    again = shortcut.marker_test_set(20, image_size=32, seed=3)
+    for a, b in zip(evidence, again):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="no image carries a marker"):
+        shortcut.swap_accuracy_drop(
+            None, *evidence[:3], np.zeros_like(evidence.marker_masks)
+        )
+
+
+def test_the_reference_decision_convicts_the_shortcut_model_and_clears_the_clean():
+    from convviz_ref.models import load_pretrained
+    from convviz_ref.scoring import score_model
+
+    evidence = shortcut.marker_test_set(24)
+    measured = {}
+    for name in ("shortcut", "xception_like"):
+        model = score_model(load_pretrained(name).model, score="logit")
+        measured[name] = (
+            shortcut.relies_on_marker(model, *evidence),
+            shortcut.swap_accuracy_drop(model, *evidence[:3], evidence.marker_masks),
+            shortcut.marker_saliency_ratio(
+                model, evidence.images, evidence.marker_masks
+            ),
+        )
+    assert measured["shortcut"][0] and not measured["xception_like"][0], measured
+    assert measured["shortcut"][1] > 0.5 > 0.1 > measured["xception_like"][1]
+    assert measured["shortcut"][2] > 4 > 2.5 > measured["xception_like"][2]

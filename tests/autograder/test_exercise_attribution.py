@@ -106,6 +106,47 @@ def energy_pointing_game(maps, masks):
         shares.append(heat[mask != 1].sum() / total if total > 0 else 0.0)
     return sum(shares) / len(shares)
 """,
+    "relies_on_marker": """
+def relies_on_marker(model, images, swapped, labels, masks, marker_masks):
+    with_marker = np.asarray(marker_masks).sum(axis=(1, 2)) > 0
+    before = np.argmax(
+        model.predict(np.asarray(images)[with_marker], verbose=0), axis=1
+    )
+    after = np.argmax(
+        model.predict(np.asarray(swapped)[with_marker], verbose=0), axis=1
+    )
+    return np.mean(before != after) >= 0.4
+""",
+}
+
+# Other correct decisions, written differently again: from an attribution (the
+# input gradient's mass on the marker against the marker's area) and from the fall of
+# the label's softmax probability when the markers are swapped.
+OTHER_CORRECT_DECISIONS = {
+    "gradient mass": """
+def relies_on_marker(model, images, swapped, labels, masks, marker_masks):
+    marker = np.asarray(marker_masks, "float64")
+    keep = marker.reshape(len(marker), -1).sum(axis=1) > 0
+    x = tf.constant(np.asarray(images, "float32")[keep])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        top = tf.reduce_max(model(x), axis=1)
+    mass = np.abs(tape.gradient(top, x).numpy()).sum(axis=-1)
+    share = (mass * marker[keep]).sum(axis=(1, 2)) / mass.sum(axis=(1, 2))
+    area = marker[keep].mean(axis=(1, 2))
+    return bool(np.mean(share / area) > 3)
+""",
+    "probability of the label": """
+def relies_on_marker(model, images, swapped, labels, masks, marker_masks):
+    has = np.asarray(marker_masks).any(axis=(1, 2))
+    rows = np.arange(int(has.sum()))
+    chance = []
+    for version in (images, swapped):
+        logits = np.asarray(model(np.asarray(version, "float32")[has]), "float64")
+        odds = np.exp(logits - logits.max(axis=1, keepdims=True))
+        chance.append((odds / odds.sum(axis=1, keepdims=True))[rows, labels[has]])
+    return bool(np.mean(chance[0] - chance[1]) > 0.1)
+""",
 }
 
 _IG_HEADER = """
@@ -201,6 +242,11 @@ MISTAKEN = {
     shares = (mass * (masks != 1)).sum(axis=(1, 2)) / mass.sum(axis=(1, 2))
     return float(np.nan_to_num(shares).mean())
 """,
+    "relies_on_marker": """
+def relies_on_marker(model, images, swapped, labels, masks, marker_masks):
+    predicted = np.argmax(np.asarray(model(np.asarray(images))), axis=1)
+    return bool(np.mean(predicted == np.asarray(labels)) > 0.5)
+""",
 }
 HINTS = {
     "integrated_gradients": "summed by the left rule",
@@ -208,6 +254,7 @@ HINTS = {
     "pointing_game": "counted only the object's inside (0) as a hit, not its contour "
     "(2)",
     "energy_pointing_game": "took absolute values instead of the positive part",
+    "relies_on_marker": "judged from one accuracy alone",
 }
 
 # Mistakes that pass the visible tests: only the hidden cases catch them.
@@ -248,6 +295,13 @@ def energy_pointing_game(maps, masks):
         np.mean(np.divide(on, total, out=np.zeros_like(total), where=total > 0))
     )
 """,
+    # Right on the shipped pair (the shortcut model collapses, xception_like does
+    # not), wrong on the grader's small models, which score low on any version.
+    "relies_on_marker": """
+def relies_on_marker(model, images, swapped, labels, masks, marker_masks):
+    predicted = np.argmax(np.asarray(model(np.asarray(swapped))), axis=1)
+    return bool(np.mean(predicted == np.asarray(labels)) < 0.7)
+""",
 }
 HIDDEN_HINTS = {
     "integrated_gradients": "integrated over steps - 1 intervals",
@@ -255,7 +309,13 @@ HIDDEN_HINTS = {
     "for every image",
     "pointing_game": "took the peak on the map's own grid",
     "energy_pointing_game": "upsampled by repeating each cell (nearest neighbour)",
+    "relies_on_marker": "judged from one accuracy alone",
 }
+ARRAY_FUNCTIONS = [
+    function for function in assignment.FUNCTIONS if function != "relies_on_marker"
+]
+"""The functions whose cases compare an array with the reference's (the decision's
+compare a bool with the ground truth)."""
 
 
 def define(source):
@@ -317,7 +377,7 @@ def test_the_visible_examples_are_the_librarys_values(cases):
     """The hand-computed expected values of the visible tests are what convviz_ref
     computes.
     """
-    from convviz_ref import faithfulness
+    from convviz_ref import faithfulness, shortcut
 
     for function, function_cases in cases.items():
         for case in (case for case in function_cases if case.visible):
@@ -329,6 +389,8 @@ def test_the_visible_examples_are_the_librarys_values(cases):
                 value = reference.gradcam_plus_plus(
                     *case.args, **case.kwargs, score="output"
                 )
+            elif function == "relies_on_marker":
+                value = shortcut.relies_on_marker(*case.args)
             else:
                 value = getattr(faithfulness, function)(*case.args)
             case.check({"value": value})
@@ -395,7 +457,8 @@ def test_every_mistake_differs_from_the_right_value_where_offered_and_is_offered
         "pointing_game": 5,
         "energy_pointing_game": 8,
     }
-    for function, function_cases in cases.items():
+    for function in ARRAY_FUNCTIONS:
+        function_cases = cases[function]
         hints = set()
         for case in function_cases:
             label, expected, mistakes, rtol, atol = case.check.args
@@ -456,3 +519,106 @@ def test_run_hidden_cases_passes_the_solution_and_names_a_mistake():
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = assignment.FUNCTIONS
     hints = HINTS
+
+
+# ------------------------------------------------------------------ the decision
+
+
+@pytest.fixture(scope="module")
+def marker_cases(cases):
+    return cases["relies_on_marker"]
+
+
+def truth_of(case):
+    """The ground truth a decision case holds (how the grader made its model)."""
+    return case.check.args[1]
+
+
+def test_the_hidden_decisions_have_both_outcomes_so_guessing_fails(marker_cases):
+    hidden = [case for case in marker_cases if not case.visible]
+    truths = [truth_of(case) for case in hidden]
+    assert truths.count(True) == truths.count(False) == 4
+    # A coin flipped for each case passes them all with probability 1 / 256.
+    assert 0.5 ** len(hidden) < 0.01
+    for constant in (True, False, 1, 0):
+        failed = []
+        for case in hidden:
+            try:
+                case.check({"value": np.asarray(constant)})
+            except AssertionError:
+                failed.append(case)
+        assert len(failed) == 4, constant
+    visible = [truth_of(case) for case in marker_cases if case.visible]
+    assert visible == [True, False]
+
+
+def test_each_hidden_model_is_what_its_kind_says_by_two_measures(marker_cases):
+    """The margins the cases were built with, seen from here: the swap's accuracy
+    drop and the gradient mass on the marker put every model clearly on its side,
+    and the accuracy on the marked images alone does not."""
+    low_drop, high_drop = assignment.MARKER_MARGINS["swap_drop"]
+    low_ratio, high_ratio = assignment.MARKER_MARGINS["saliency_ratio"]
+    accuracy = {True: [], False: []}
+    for case in marker_cases:
+        relies, measures = truth_of(case), case.check.args[3]
+        if relies:
+            assert measures["swap_drop"] > high_drop, measures
+            assert measures["saliency_ratio"] > high_ratio, measures
+        else:
+            assert measures["swap_drop"] < low_drop, measures
+            assert measures["saliency_ratio"] < low_ratio, measures
+        model, images, _, labels = case.args[:4]
+        predicted = np.argmax(np.asarray(model(images)), axis=1)
+        accuracy[relies].append(float(np.mean(predicted == labels)))
+    # No bar on the accuracy over the images decides every case (the clean shipped
+    # model scores as high as the shortcut one).
+    assert min(accuracy[True]) < max(accuracy[False]), accuracy
+
+
+def test_other_correct_decisions_pass_every_case(marker_cases):
+    for name, source in OTHER_CORRECT_DECISIONS.items():
+        assert (
+            first_failure("relies_on_marker", define(source), marker_cases) is None
+        ), name
+
+
+def test_a_wrong_decision_says_how_the_model_was_made_and_what_was_measured(
+    marker_cases,
+):
+    for case in marker_cases[:2]:
+        relies = truth_of(case)
+        with pytest.raises(AssertionError) as error:
+            case.check({"value": np.asarray(not relies)})
+        message = str(error.value)
+        assert f"expected {relies}, got {not relies}" in message
+        assert "with them swapped" in message and "gradient mass" in message
+        hint = assignment.MARKER_HINTS[relies]
+        assert f"hint: your answer is what you get if you {hint}." in message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (np.array([True, False]), "got shape (2,)"),
+        (np.array(0.7), "got 0.7"),
+        (np.array(2), "got 2"),
+    ],
+)
+def test_an_answer_that_is_not_one_bool_fails(marker_cases, answer, says):
+    with pytest.raises(AssertionError, match="return True or False") as error:
+        marker_cases[0].check({"value": answer})
+    assert says in str(error.value)
+
+
+def test_the_hidden_models_are_not_the_shipped_ones_and_are_read_back_the_same():
+    from convviz_grade.assignments import marker_models
+
+    first = marker_models.marker_model("marked", 1)
+    again = marker_models.marker_model("marked", 1)
+    for a, b in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert first.input_shape == (None, 32, 32, 3) and first.name == "classifier"
+    images, labels = marker_models.training_data("marked")
+    assert len(images) == marker_models.TRAINING["images"]
+    with pytest.raises(ValueError, match="kind must be one of"):
+        marker_models.training_data("both")

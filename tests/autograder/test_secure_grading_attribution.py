@@ -27,6 +27,8 @@ from test_exercise_attribution import (
     MISTAKEN,
 )
 
+from convviz_ref import shortcut
+
 FUNCTIONS = assignment.FUNCTIONS
 HEADERS = {
     "integrated_gradients": "def integrated_gradients(model, image_batch, "
@@ -35,6 +37,8 @@ HEADERS = {
     "layer_name):\n",
     "pointing_game": "def pointing_game(maps, masks):\n",
     "energy_pointing_game": "def energy_pointing_game(maps, masks):\n",
+    "relies_on_marker": "def relies_on_marker(model, images, swapped, labels, masks, "
+    "marker_masks):\n",
 }
 WRONG = {
     function: header + "    return np.zeros(1)\n"
@@ -42,7 +46,7 @@ WRONG = {
 }
 
 FAITHFULNESS = REPOSITORY / "convviz_ref" / "faithfulness.py"
-# The fabricated class's cheats and faults, one per function and submission (four at a
+# The fabricated class's cheats and faults, one per function and submission (five at a
 # time).
 CHEATS_AND_FAULTS = {
     "imports": {
@@ -62,6 +66,7 @@ CHEATS_AND_FAULTS = {
             "fromlist=['x']).pointing_game(maps, masks)\n"
         ),
         "energy_pointing_game": f"exec(open({str(FAITHFULNESS)!r}).read())\n",
+        "relies_on_marker": "from convviz_ref.shortcut import relies_on_marker\n",
     },
     "patches": {
         "integrated_gradients": (
@@ -85,6 +90,10 @@ CHEATS_AND_FAULTS = {
             + HEADERS["energy_pointing_game"]
             + "    return np.zeros(()).view(Liar)\n"
         ),
+        # The visible tests' answers in their order (True, then False), then False.
+        "relies_on_marker": "_calls = []\n"
+        + HEADERS["relies_on_marker"]
+        + "    _calls.append(1)\n    return len(_calls) == 1\n",
     },
     "faults": {
         "integrated_gradients": HEADERS["integrated_gradients"]
@@ -94,6 +103,9 @@ CHEATS_AND_FAULTS = {
         "pointing_game": HEADERS["pointing_game"] + "    return float('nan')\n",
         "energy_pointing_game": HEADERS["energy_pointing_game"]
         + "    hog = np.ones(2 ** 31)\n    return float(hog.sum())\n",
+        "relies_on_marker": HEADERS["relies_on_marker"]
+        + "    import os\n    import signal\n\n"
+        + "    os.kill(os.getpid(), signal.SIGKILL)\n",
     },
     "broken_cells": {
         "integrated_gradients": "import sys\nsys.exit()\n"
@@ -105,6 +117,7 @@ CHEATS_AND_FAULTS = {
             "   time.sleep(1)\n" + CORRECT["pointing_game"]
         ),
         "energy_pointing_game": WRONG["energy_pointing_game"],
+        "relies_on_marker": WRONG["relies_on_marker"],
     },
 }
 
@@ -115,8 +128,9 @@ FAULT_TIMEOUT = 15.0
 """Seconds a worker run may take in the tests of faults, two of which hang until it (one
 busy, one asleep).
 
-The solution's whole run takes about 2 s here, so a machine several times slower
-still reaches every fault before the limit; and each function of these
+These submissions hold no correct function, so a run reaches the next fault in
+about a second (the solution's whole run, relies_on_marker's shipped 96-pixel models
+included, takes about 5 s on a loaded machine); and each function of these
 submissions fails whatever the limit, which only decides when a hang is cut.
 """
 
@@ -130,6 +144,7 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
         "gradcam_plus_plus": (2, 6),
         "pointing_game": (1, 6),
         "energy_pointing_game": (2, 6),
+        "relies_on_marker": (2, 8),
     }
     assert all(case.keep_inputs for case in cases)
     assert graded_assignment.preload == ["keras", "tensorflow"]
@@ -148,9 +163,12 @@ def test_cases_cover_every_function_and_survive_save_and_load(graded_assignment)
                     loaded, *case.args[1:], **case.kwargs
                 )
             case.check({"value": value})
+        if case.function == "relies_on_marker":
+            value = shortcut.relies_on_marker(models[index], *case.args[1:])
+            case.check({"value": value})
     # One file per distinct model: the two visible models, one per hidden trial's seed
-    # and head.
-    assert len({id(model) for model in models.values()}) == 2 + 6 + 6
+    # and head, then the decision's two shipped and eight hidden models.
+    assert len({id(model) for model in models.values()}) == 2 + 6 + 6 + 2 + 8
 
 
 class TestGradedSubmissions(GradedSubmissions):

@@ -1,5 +1,5 @@
-"""The ``attribution`` assignment: small random classifiers and trimaps, and the usual
-mistakes.
+"""The ``attribution`` assignment: small random classifiers and trimaps, the hidden
+models of a decision, and the usual mistakes.
 
 The tests compare the student's ``integrated_gradients`` and
 ``gradcam_plus_plus`` with :mod:`convviz_ref.attribution`, and
@@ -25,6 +25,17 @@ the same model in every process:
 >>> maps.shape, masks.shape, sorted(np.unique(masks).tolist())
 ((2, 4, 4), (2, 24, 24), [0, 1, 2])
 
+``relies_on_marker`` is a decision, graded against ground truth: whether a model
+relies on the planted marker of chapter 8. Its visible cases are the shipped
+``shortcut`` and ``xception_like`` models; its hidden cases are eight small
+classifiers the grader trains itself (:mod:`convviz_grade.assignments.marker_models`),
+four on images whose marker always shows the class and four that could not use it
+(:data:`MARKER_CASES`), each answer compared with how its model was made. A random
+answer passes the eight with probability ``0.5 ** 8`` (0.4 %); a constant one fails
+four. Each case is checked when it is built (:func:`check_marker_margins`): two
+measures, the accuracy lost when the markers are swapped and the gradient mass on
+the marker, must both put the model clearly on its side.
+
 One source for the hidden tests: :func:`function_cases` builds every case of one
 function (the notebook's visible ones, then the hidden ones); :func:`grading_cases` is
 all of them, and the notebook's hidden-test cells run the hidden ones in the student's
@@ -40,15 +51,17 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from convviz_grade.assignments import random_inputs
+from convviz_grade.assignments import marker_models, random_inputs
 from convviz_ref import attribution as reference
 from convviz_ref import faithfulness as reference_faithfulness
+from convviz_ref import shortcut as reference_shortcut
 
 FUNCTIONS = [
     "integrated_gradients",
     "gradcam_plus_plus",
     "pointing_game",
     "energy_pointing_game",
+    "relies_on_marker",
 ]
 """The graded functions, in notebook order."""
 
@@ -758,6 +771,7 @@ def function_cases(function):
         "gradcam_plus_plus": _gradcam_plus_plus_cases,
         "pointing_game": _pointing_cases,
         "energy_pointing_game": _energy_cases,
+        "relies_on_marker": _marker_cases,
     }
     if function not in builders:
         raise ValueError(
@@ -974,6 +988,220 @@ def _energy_cases():
                 masks,
                 label,
                 reference_faithfulness.energy_pointing_game(maps, masks),
+            )
+        )
+    return cases
+
+
+# ------------------------------------------------------------------ the decision:
+# does the model rely on the marker?
+
+MARKER_CASES = [
+    ("marked", 1),
+    ("none", 2),
+    ("random", 3),
+    ("marked", 4),
+    ("marked", 5),
+    ("random", 6),
+    ("none", 7),
+    ("marked", 8),
+]
+"""The hidden models of ``relies_on_marker``: (kind of training data, seed), see
+:mod:`convviz_grade.assignments.marker_models`. Four rely on the marker and four do
+not, so an answer that guesses each case at random passes all eight with probability
+``0.5 ** 8`` (0.4 %), and a constant answer fails four."""
+MARKER_TEST_IMAGES = 96
+"""Test images given with each hidden model (half of them carry a marker)."""
+VISIBLE_MARKER_IMAGES = 32
+"""Test images (96 pixels) given with the visible models, the shipped ``shortcut`` and
+``xception_like``."""
+MARKER_MARGINS = {"swap_drop": (0.15, 0.45), "saliency_ratio": (2.5, 3.5)}
+"""The margins each case is checked with when it is built, by two measures of
+:mod:`convviz_ref.shortcut`: a model that does not rely on the marker must measure
+below the first value, one that does above the second. The reference decides at
+``SWAP_DROP_THRESHOLD``, between the two."""
+
+MARKER_HINTS = {
+    True: "returned the opposite (True means the model relies on the marker), "
+    "asked for more than the criterion does (the marker must decide a quarter of the "
+    "right answers on the images that carry one, not all of them), or removed the "
+    "marker instead of changing it (a model can fall back on the object when the "
+    "marker is gone)",
+    False: "judged from one accuracy alone (on the marked or on the swapped images) "
+    "instead of from how the predictions change when only the marker changes: a "
+    "model that ignores the marker can score high or low on any version",
+}
+"""The usual mistake behind each wrong decision, by the right one: a model that
+relies on the marker called clean, and a clean one called a cheat."""
+
+
+def marker_measures(model, evidence):
+    """The two measures a case is checked with, and the accuracies behind the first.
+
+    Returns:
+        dict of floats: ``swap_drop``, ``saliency_ratio`` (see
+        :mod:`convviz_ref.shortcut`), ``marked`` and ``swapped`` (the accuracy on the
+        images that carry a marker, in each version).
+    """
+    marked, swapped = reference_shortcut.swap_accuracies(
+        model,
+        evidence.images,
+        evidence.swapped,
+        evidence.labels,
+        evidence.marker_masks,
+    )
+    return {
+        "swap_drop": marked - swapped,
+        "saliency_ratio": reference_shortcut.marker_saliency_ratio(
+            model, evidence.images, evidence.marker_masks
+        ),
+        "marked": marked,
+        "swapped": swapped,
+    }
+
+
+def check_marker_margins(label, relies, measures):
+    """Raise ValueError unless both measures put the model clearly on its side.
+
+    The grader's own check of a case it builds (never the student's answer):
+    a model whose training came out otherwise must stop the grader, not
+    grade students against a wrong answer.
+    """
+    problems = []
+    for name, (low, high) in MARKER_MARGINS.items():
+        value = measures[name]
+        if (relies and value <= high) or (not relies and value >= low):
+            problems.append(
+                f"{name} {value:.3g} is not {'above' if relies else 'below'} "
+                f"{high if relies else low}"
+            )
+    decided = reference_shortcut.SWAP_DROP_THRESHOLD < measures["swap_drop"]
+    if decided != relies:
+        problems.append("the reference decides it wrongly")
+    if problems:
+        raise ValueError(
+            f"{label}: a model that {'relies' if relies else 'does not rely'} on the "
+            f"marker is not clearly so: {'; '.join(problems)}"
+        )
+
+
+def check_marker_decision(label, answer, relies, why, measures):
+    """Judge a ``relies_on_marker`` answer against how the model was made.
+
+    Args:
+        label: str, the case, first in the message.
+        answer: what the student's function returned (True or False expected).
+        relies: bool, the ground truth.
+        why: str, how the model was made (said when the answer is wrong).
+        measures: :func:`marker_measures`' dict, or a function of no argument that
+            returns it (called only for a wrong answer): the evidence the message
+            shows.
+
+    Raises:
+        AssertionError: the answer is not one bool, or is the wrong one (with the
+            hint of :data:`MARKER_HINTS`).
+    """
+    from convviz_grade.checks import to_array
+
+    value = to_array(answer, label)
+    if value.shape != () or not np.isin(value, (0, 1)).all():
+        got = f"shape {value.shape}" if value.shape else repr(value.item())
+        raise AssertionError(
+            f"{label}: return True or False (one decision per model), got {got}"
+        )
+    if bool(value) == relies:
+        return
+    if callable(measures):
+        measures = measures()
+    raise AssertionError(
+        "\n".join(
+            [
+                f"{label}: expected {relies}, got {bool(value)}: {why}.",
+                "  evidence: on the images that carry a marker, accuracy "
+                f"{measures['marked']:.2f} with the markers as given and "
+                f"{measures['swapped']:.2f} with them swapped; the marker gets "
+                f"{measures['saliency_ratio']:.1f} times its share of the pixels "
+                "in gradient mass.",
+                f"  hint: your answer is what you get if you {MARKER_HINTS[relies]}.",
+            ]
+        )
+    )
+
+
+def _check_marker_case(label, relies, why, measures, outputs):
+    check_marker_decision(label, outputs["value"], relies, why, measures)
+
+
+def _marker_case(label, model, evidence, relies, why, *, visible=False):
+    from convviz_grade.grading import Case
+
+    measures = marker_measures(model, evidence)
+    check_marker_margins(label, relies, measures)
+    return Case(
+        "relies_on_marker",
+        (model, *(np.asarray(value) for value in evidence)),
+        partial(_check_marker_case, label, relies, why, measures),
+        visible=visible,
+        keep_inputs=True,
+    )
+
+
+def visible_marker_models():
+    """The visible tests' models: the shipped ``shortcut`` and ``xception_like``,
+    each returning its logits.
+    """
+    from convviz_ref.models import load_pretrained
+    from convviz_ref.scoring import score_model
+
+    return {
+        name: score_model(load_pretrained(name).model, score="logit")
+        for name in ("shortcut", "xception_like")
+    }
+
+
+WHY = {
+    "marked": "the grader trained it on images that all carry a marker in their "
+    "class's colour",
+    "none": "the grader trained it on the same scenes without markers",
+    "random": "the grader trained it on images whose marker colour is independent "
+    "of the class",
+}
+
+
+def _marker_cases():
+    evidence = reference_shortcut.marker_test_set(VISIBLE_MARKER_IMAGES)
+    models = visible_marker_models()
+    cases = [
+        _marker_case(
+            "relies_on_marker(shipped shortcut model)",
+            models["shortcut"],
+            evidence,
+            True,
+            "the shortcut model was trained on images whose marker shows the class",
+            visible=True,
+        ),
+        _marker_case(
+            "relies_on_marker(shipped xception_like model)",
+            models["xception_like"],
+            evidence,
+            False,
+            "xception_like was trained without markers",
+            visible=True,
+        ),
+    ]
+    evidence = reference_shortcut.marker_test_set(
+        MARKER_TEST_IMAGES,
+        image_size=marker_models.IMAGE_SIZE,
+        seed=marker_models.DATA_SEED,
+    )
+    for number, (kind, seed) in enumerate(MARKER_CASES, start=1):
+        cases.append(
+            _marker_case(
+                f"relies_on_marker(hidden model {number} of {len(MARKER_CASES)})",
+                marker_models.marker_model(kind, seed),
+                evidence,
+                marker_models.KINDS[kind],
+                WHY[kind],
             )
         )
     return cases
