@@ -326,7 +326,7 @@ def test_feedback_shows_the_written_points_and_the_comment(course, hand_graded):
     folder = root / "grading" / "feedback"
     page = (folder / "ann" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert f"<code>{grade_id}</code></td><td>{given:g} / {points:g}</td>" in page
-    assert "Right choice; say *why* the background dominates" in page
+    assert COMMENT in page
     functions = page.count('<td class="passed">passed</td>')
     assert functions == len(course["functions"]), page
     waiting = (folder / "ben" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
