@@ -672,11 +672,11 @@ def activation_model_cases():
 
     Visible (the notebook's test cell runs them): ``small_convnet`` with two
     layers in reverse order, and a small Sequential model not built yet, with
-    every conv and pooling layer (``layer_names=None``). Hidden: two branched Functional models
-    (chosen layers in an order of their own; every layer), Sequential models
-    built from a ``keras.Input`` and with ``build()``, and one not built yet
-    (``input_shape`` given). Every case runs the returned model on hidden
-    noise images and checks the weights are shared.
+    every conv and pooling layer (``layer_names=None``). Hidden: branched
+    Functional models (chosen layers in an order of their own; every layer),
+    Sequential models built from a ``keras.Input`` and with ``build()``, and
+    ones not built yet (``input_shape`` given). Every case runs the returned
+    model on hidden noise images and checks the weights are shared.
     """
     from convviz_ref.models import load_pretrained
 
