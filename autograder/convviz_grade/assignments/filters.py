@@ -681,8 +681,9 @@ def _check_visualization(label, measure, filter_index, size, reached, outputs):
     )
     if loss <= START_FRACTION * reached:
         message += hint.format(
-            "stepped down the gradient (image - ...) or did not move the image "
-            "(a silent filter on your start has no gradient: start from noise)"
+            "stepped down the gradient (image - ...) instead of up, or took steps "
+            "far too short (the book's 10 is for inputs in [-1, 1]; 1275 for 0..255), "
+            "or started where the filter is silent (start from noise)"
         )
     else:
         message += (
