@@ -530,6 +530,42 @@ def generate_clipped_patterns(
     )
 
 
+def visualize_filter(feature_extractor, filter_index, *, image_size=96, steps=30):
+    """An image in the model's input range on which one filter responds strongly.
+
+    The clipped (projected) ascent of :func:`generate_clipped_patterns` for
+    one filter, from :func:`initial_image` with seed 0: ``steps`` steps of
+    ``x <- clip(x + lr * g / ||g||_2, low, high)`` with ``g`` the gradient of
+    :func:`compute_loss` and ``lr`` the :func:`default_learning_rate`. Inside
+    the box ``low..high`` the loss has a maximum (a continuous function on a
+    closed, bounded set), which the unclipped ascent lacks. The exercise grades
+    a student's version on what it reaches: :func:`compute_loss` of the image
+    must be at least a stated fraction of this function's, in the same number
+    of steps.
+
+    Args:
+        feature_extractor: a model from images to a 4-D activation.
+        filter_index: int, the channel.
+        image_size: int, height and width of the image.
+        steps: int, ascent steps.
+
+    Returns:
+        float32 array ``(image_size, image_size, 3)`` within
+        :func:`input_range` (0..255 for our models).
+
+    Raises:
+        ValueError: if ``filter_index`` is not a channel of the layer.
+    """
+    return generate_clipped_patterns(
+        feature_extractor,
+        [filter_index],
+        iterations=steps,
+        image_size=image_size,
+        seed=0,
+        progress=False,
+    )[0]
+
+
 def _regularized_octave(
     feature_extractor,
     images,

@@ -771,3 +771,41 @@ def test_clipped_patterns_are_plain_steps_clipped_to_the_input_range():
     assert got.min() >= 0.0 and got.max() <= 255.0
     assert (got == 0.0).any() or (got == 255.0).any(), "the clipping was exercised"
     np.testing.assert_allclose(got, images, rtol=1e-4, atol=1e-2)
+
+
+# ------------------------------------------------------------- visualize_filter
+
+
+def test_visualize_filter_worked_example_reaches_the_box_maximum():
+    # The identity "extractor" takes [-1, 1] (no Rescaling): the loss of channel 1 is
+    # the mean of its inner 4x4 pixels, whose gradient is 1/16 on each; normalized,
+    # 1/4 each, so one step of the default 10 adds 2.5 to them, clipped to 1: the
+    # maximum of the loss in the box. Every other pixel keeps its starting value.
+    extractor = identity_extractor()
+    image = filters.visualize_filter(extractor, 1, image_size=8, steps=1)
+    start = filters.initial_image(8, (-1.0, 1.0), seed=0)[0]
+    assert image.shape == (8, 8, 3) and image.dtype == np.float32
+    np.testing.assert_allclose(image[2:-2, 2:-2, 1], 1.0)
+    outside = np.ones(image.shape, bool)
+    outside[2:-2, 2:-2, 1] = False
+    np.testing.assert_allclose(image[outside], start[outside], rtol=1e-6)
+    assert reference_loss(image[None], 1) == pytest.approx(1.0)
+
+
+def test_visualize_filter_stays_in_the_input_range_and_climbs():
+    keras.utils.set_random_seed(0)
+    extractor = filters.build_feature_extractor(
+        build_small_convnet(image_size=96), "conv1"
+    )
+    start = filters.initial_image(96, seed=0)
+    # The filter that responds most to the start: it has a gradient to climb.
+    index = int(np.argmax(np.asarray(extractor(start))[0].mean(axis=(0, 1))))
+    losses = {}
+    for steps in (0, 10):
+        image = filters.visualize_filter(extractor, index, image_size=96, steps=steps)
+        assert image.min() >= 0.0 and image.max() <= 255.0
+        losses[steps] = float(filters.compute_loss(extractor, image[None], index))
+    np.testing.assert_allclose(
+        losses[0], float(filters.compute_loss(extractor, start, index)), rtol=1e-6
+    )
+    assert losses[10] > losses[0]

@@ -1,4 +1,4 @@
-"""A fault costs only the points of the function at fault (three functions, filters)."""
+"""A fault costs only the points of the function at fault (four functions, filters)."""
 
 from pathlib import Path
 
@@ -51,5 +51,6 @@ def test_fault_in_one_function_leaves_the_others_graded(assignment, tmp_path, fa
         "compute_loss": (3.0, "passed"),
         "gradient_ascent_step": (0.0, "failed"),
         "deprocess_image": (3.0, "passed"),
+        "visualize_filter": (3.0, "passed"),
     }, [grade.message for grade in result.functions]
     assert result.runs >= 2  # the worker was restarted past the fault

@@ -2,17 +2,22 @@
 answers.
 
 The fast tests check ``convviz_grade.assignments.activations`` in-process:
-the random models and activations are deterministic, and every usual mistake
-really gives another grid than ``convviz_ref``. The two slow tests run the
-solution notebook, once with an independently written correct
-``channel_grid`` (full marks), once with a usual mistake (it fails, and says
+the random models and activations are deterministic, every usual mistake of
+``channel_grid`` really gives another grid than ``convviz_ref``, and every
+usual mistake of ``build_activation_model`` fails its probe cases with its
+hint while the reference and an independent answer pass. The two slow tests
+run the solution notebook, once with independently written correct answers
+(full marks), once with a usual mistake in each function (it fails, and says
 which mistake).
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from convviz_grade import cases, grading
 from convviz_grade.assignments import activations as assignment
 from exercise_tools import AnswersInTheNotebook
 
@@ -149,12 +154,180 @@ GRID_BY_MAXIMUM = variant(
 )
 
 
+# ------------------------------------------------- build_activation_model
+
+ACTIVATION_MODEL = """
+def build_activation_model(model, layer_names=None, *, input_shape=None):
+    kinds = (
+        keras.layers.Conv2D,
+        keras.layers.SeparableConv2D,
+        keras.layers.DepthwiseConv2D,
+        keras.layers.Conv2DTranspose,
+        keras.layers.MaxPooling2D,
+        keras.layers.AveragePooling2D,
+    )
+    if layer_names is None:
+        layer_names = [layer.name for layer in model.layers if isinstance(layer, kinds)]
+    try:
+        inputs = model.inputs[0]
+        by_name = {layer.name: layer.output for layer in model.layers}
+    except (AttributeError, ValueError):  # a Sequential model not built yet
+        inputs = keras.Input(shape=tuple(input_shape))
+        by_name, x = {}, inputs
+        for layer in model.layers:
+            x = layer(x)
+            by_name[layer.name] = x
+    return keras.Model(inputs, [by_name[name] for name in layer_names])
+"""
+"""An independent correct answer: ``model.inputs`` when there is one, else a new
+input through the model's own layers."""
+
+# The usual mistakes, each this answer with a line or two changed.
+ONLY_LAST = variant(
+    ACTIVATION_MODEL,
+    "[by_name[name] for name in layer_names]",
+    "by_name[layer_names[-1]]",
+)
+MODEL_ORDER = variant(
+    ACTIVATION_MODEL,
+    "[by_name[name] for name in layer_names]",
+    "[by_name[layer.name] for layer in model.layers if layer.name in layer_names]",
+)
+FRESH_LAYERS = variant(
+    ACTIVATION_MODEL,
+    "    if layer_names is None:",
+    "    model = keras.models.clone_model(model)  # new layers, new weights\n"
+    "    if layer_names is None:",
+)
+COPIED_WEIGHTS = variant(
+    ACTIVATION_MODEL,
+    "    if layer_names is None:",
+    "    weights = model.get_weights()\n"
+    "    model = keras.models.clone_model(model)\n"
+    "    model.set_weights(weights)\n"
+    "    if layer_names is None:",
+)
+FUNCTIONAL_ONLY = """
+def build_activation_model(model, layer_names=None, *, input_shape=None):
+    if layer_names is None:
+        layer_names = [
+            layer.name
+            for layer in model.layers
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D))
+        ]
+    outputs = [model.get_layer(name).output for name in layer_names]
+    return keras.Model(model.input, outputs)
+"""
+"""``model.input``, which a Sequential model does not have in Keras 3."""
+
+HINT_OF = {
+    ONLY_LAST: "returned only the last layer's output",
+    MODEL_ORDER: "returned the outputs in another order than layer_names",
+    FRESH_LAYERS: "built new layers (fresh weights)",
+    COPIED_WEIGHTS: "copied the model or its weights",
+}
+
+
+def activation_model_cases():
+    return [
+        case
+        for case in assignment.grading_cases()
+        if case.function == "build_activation_model"
+    ]
+
+
+def defined(source):
+    namespace = {"np": np, "keras": keras, "tf": tf}
+    exec(source, namespace)
+    return namespace["build_activation_model"]
+
+
+def first_failure(function):
+    """The message of the first case ``function`` fails, as the grader words it."""
+    for case in activation_model_cases():
+        try:
+            grading.check_outputs(case, cases.outputs_of(case, function))
+        except AssertionError as error:
+            return f"({'visible' if case.visible else 'hidden'} test) {error}"
+        except Exception as error:  # noqa: BLE001 - the student's code raised
+            message = f"{type(error).__name__}: {error}"
+            return f"{message}\n  hint: {assignment.explain_error(case, message)}"
+    return None
+
+
+def test_the_hidden_models_are_deterministic_and_their_names_unguessable():
+    images = assignment.random_images(3, num_images=2)
+    first, again = assignment.branched_model(3), assignment.branched_model(3)
+    np.testing.assert_array_equal(np.asarray(first(images)), np.asarray(again(images)))
+    names = [layer.name for layer in first.layers]
+    assert names[:2] == ["image", "rescaling"]
+    assert not any(word in name for name in names[2:] for word in ("conv", "pool"))
+    assert names != [layer.name for layer in assignment.branched_model(4).layers]
+    built = assignment.sequential_model(5, build="build")
+    assert built.built and [layer.name for layer in built.layers] == [
+        layer.name for layer in assignment.sequential_model(5).layers
+    ]
+
+
+def test_the_cases_cover_every_kind_of_model():
+    found = activation_model_cases()
+    visible = [case.visible for case in found]
+    assert visible == sorted(visible, reverse=True) and visible.count(True) == 2
+    assert {case.probe_kwargs["unbuilt"] for case in found} == {True, False}
+    assert any(case.args[1] is None for case in found)
+    assert any(
+        isinstance(case.args[0], keras.Sequential) and not case.probe_kwargs["unbuilt"]
+        for case in found
+    )
+    assert any(
+        any(isinstance(layer, keras.layers.Add) for layer in case.args[0].layers)
+        for case in found
+    )
+
+
+@pytest.mark.slow
+def test_the_reference_and_an_independent_answer_pass_every_case():
+    from convviz_ref import activations as reference
+
+    assert first_failure(reference.build_activation_model) is None
+    assert first_failure(defined(ACTIVATION_MODEL)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "source", list(HINT_OF), ids=["only-last", "order", "fresh", "copied"]
+)
+def test_each_activation_model_mistake_fails_a_visible_case_with_its_hint(source):
+    message = first_failure(defined(source))
+    assert message.startswith("(visible test)"), message
+    assert f"hint: your answer is what you get if you {HINT_OF[source]}" in message
+
+
+@pytest.mark.slow
+def test_model_input_on_a_sequential_model_is_explained():
+    message = first_failure(defined(FUNCTIONAL_ONLY))
+    assert "has never been called" in message
+    assert "hint: in Keras 3 a Sequential model has no `.input`" in message
+
+
+def test_the_probe_puts_the_original_weights_back():
+    [case, *_] = activation_model_cases()
+    model = case.args[0]
+    before = [np.array(weight) for weight in model.get_weights()]
+    cases.outputs_of(case, defined(COPIED_WEIGHTS))
+    for weight, kept in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(weight, kept)
+
+
 ASSIGNMENT = "activations"
-CORRECT = {"channel_grid": CORRECT_GRID}
-MISTAKEN = {"channel_grid": GRID_BY_MAXIMUM}
+CORRECT = {"channel_grid": CORRECT_GRID, "build_activation_model": ACTIVATION_MODEL}
+MISTAKEN = {"channel_grid": GRID_BY_MAXIMUM, "build_activation_model": MODEL_ORDER}
 
 
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = list(CORRECT)
-    hints = {"channel_grid": "divided by the maximum instead of the standard deviation"}
+    hints = {
+        "channel_grid": "divided by the maximum instead of the standard deviation",
+        "build_activation_model": HINT_OF[MODEL_ORDER],
+    }
     named_by = "any"

@@ -3,16 +3,22 @@ answers.
 
 The fast tests check ``convviz_grade.assignments.filters`` in-process: the
 random models are deterministic, and every usual mistake really gives
-another result than ``convviz_ref``. The two slow tests run the solution
-notebook, once with independently written correct answers (full marks), once
-with a usual mistake in every function (each fails, and says which mistake).
+another result than ``convviz_ref``. For ``visualize_filter``, graded on the
+activation its image reaches, the tests measure the margins the cases rely on
+(other honest methods from other starts pass every case; a constant image,
+noise, a descent, no clipping and the book's unscaled step fail, with their
+hint). The two slow tests run the solution notebook, once with independently
+written correct answers (full marks), once with a usual mistake in every
+function (each fails, and says which mistake).
 """
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from convviz_grade import cases, grading
 from convviz_grade.assignments import filters as assignment
 from exercise_tools import AnswersInTheNotebook
 
@@ -144,6 +150,143 @@ def test_deprocess_mistakes_leave_the_input_as_it_was():
     np.testing.assert_array_equal(image, before)
 
 
+# ------------------------------------------------------- visualize_filter
+
+VISUALIZE_HEADER = (
+    "def visualize_filter(feature_extractor, filter_index, *, image_size=96, "
+    "steps=30):\n"
+)
+# The course's method written out, from a noise of its own (not the reference's).
+PLAIN_ASCENT = (
+    VISUALIZE_HEADER
+    + """    rng = np.random.default_rng(1)
+    start = rng.uniform(110, 145, (1, image_size, image_size, 3))
+    image = tf.constant(start, tf.float32)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            activation = feature_extractor(image)[:, 2:-2, 2:-2, filter_index]
+            loss = tf.reduce_mean(activation)
+        gradient = tf.math.l2_normalize(tape.gradient(loss, image))
+        image = tf.clip_by_value(image + 1275.0 * gradient, 0.0, 255.0)
+    return image[0].numpy()
+"""
+)
+# Another method: Adam on a variable from uniform noise, clipped after each update.
+ADAM_ASCENT = (
+    VISUALIZE_HEADER
+    + """    pixels = tf.Variable(
+        np.random.default_rng(7).uniform(0, 255, (1, image_size, image_size, 3)),
+        dtype=tf.float32,
+    )
+    optimizer = keras.optimizers.Adam(learning_rate=20.0)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            maps = feature_extractor(pixels)
+            score = tf.reduce_mean(maps[:, 2:-2, 2:-2, filter_index])
+        optimizer.apply_gradients([(-tape.gradient(score, pixels), pixels)])
+        pixels.assign(tf.clip_by_value(pixels, 0.0, 255.0))
+    return np.asarray(pixels.numpy()[0])
+"""
+)
+
+
+def ascent_variant(old, new):
+    assert PLAIN_ASCENT.count(old) == 1, old
+    return PLAIN_ASCENT.replace(old, new)
+
+
+DESCENDS = ascent_variant("image + 1275.0 * gradient", "image - 1275.0 * gradient")
+NO_CLIP = ascent_variant(
+    "tf.clip_by_value(image + 1275.0 * gradient, 0.0, 255.0)",
+    "image + 1275.0 * gradient",
+)
+BOOK_STEP = ascent_variant("image + 1275.0 * gradient", "image + 10.0 * gradient")
+WITH_BATCH_AXIS = ascent_variant(
+    "    return image[0].numpy()", "    return image.numpy()"
+)
+NO_BATCH_AXIS = ascent_variant(
+    "(1, image_size, image_size, 3)", "(image_size, image_size, 3)"
+)
+CONSTANT = VISUALIZE_HEADER + "    return np.full((image_size, image_size, 3), 255.0)\n"
+NOISE = (
+    VISUALIZE_HEADER
+    + "    rng = np.random.default_rng(0)\n"
+    + "    return rng.uniform(0, 255, (image_size, image_size, 3))\n"
+)
+
+
+def visualize_cases():
+    return [
+        case
+        for case in assignment.grading_cases()
+        if case.function == "visualize_filter"
+    ]
+
+
+def failures(source):
+    """``(visible, message)`` of each case ``source``'s function fails, in order."""
+    namespace = {"np": np, "tf": tf, "keras": keras}
+    exec(source, namespace)
+    found = []
+    for case in visualize_cases():
+        try:
+            grading.check_outputs(
+                case, cases.outputs_of(case, namespace["visualize_filter"])
+            )
+        except AssertionError as error:
+            found.append((case.visible, str(error)))
+        except Exception as error:  # noqa: BLE001 - the student's code raised
+            message = f"{type(error).__name__}: {error}"
+            hint = assignment.explain_error(case, message)
+            found.append((case.visible, f"{message}\n  hint: {hint}"))
+    return found
+
+
+def test_the_cases_leave_a_margin_between_the_start_and_the_bar():
+    found = visualize_cases()
+    assert [case.visible for case in found].count(True) == 2
+    assert len(found) == len(assignment.VISUALIZE_CASES) >= 12
+    assert assignment.START_FRACTION < assignment.FRACTION - 0.3
+    # Each case's measuring model is not the one the student's function gets.
+    for case in found:
+        assert case.check.args[1] is not case.args[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [PLAIN_ASCENT, ADAM_ASCENT], ids=["plain", "adam"])
+def test_honest_methods_from_other_starts_pass_every_case(source):
+    assert failures(source) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        (DESCENDS, "stepped down the gradient"),
+        (NO_CLIP, "did not clip the image to 0..255"),
+        (BOOK_STEP, "took steps far too short"),
+        (WITH_BATCH_AXIS, "returned the image with its batch axis"),
+        (NO_BATCH_AXIS, "hint: the feature extractor takes a batch"),
+        (CONSTANT, ""),
+        (NOISE, ""),
+    ],
+    ids=[
+        "descends",
+        "no-clip",
+        "book-step",
+        "batch-axis",
+        "no-batch",
+        "white",
+        "noise",
+    ],
+)
+def test_usual_mistakes_and_shortcuts_fail_a_visible_case(source, hint):
+    found = failures(source)
+    assert found and found[0][0], found[:1]  # a visible case fails first
+    assert hint in found[0][1], found[0][1]
+
+
 # ---------------------------------------------------------- notebook runs
 
 ASSIGNMENT = "filters"
@@ -182,6 +325,7 @@ def deprocess_image(image, crop=25):
     height, width = picture.shape[:2]
     return picture[crop : height - crop, crop : width - crop]
 """,
+    "visualize_filter": ADAM_ASCENT,
 }
 
 MISTAKEN = {
@@ -207,12 +351,15 @@ def deprocess_image(image, crop=25):
     image = (image - image.mean()) / (std if std > 0 else 1.0) * 64 + 128
     return np.clip(image, 0, 255).astype(np.uint8)
 """,
+    # No clipping: the image leaves 0..255.
+    "visualize_filter": NO_CLIP,
 }
 
 HINTS = {
     "compute_loss": "left out no border",
     "gradient_ascent_step": "did not normalize the gradient",
     "deprocess_image": "forgot the 25-pixel crop",
+    "visualize_filter": "did not clip the image to 0..255",
 }
 
 

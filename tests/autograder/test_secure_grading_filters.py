@@ -11,6 +11,8 @@ independent correct answers of ``test_exercise_filters``, usual mistakes
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -22,11 +24,23 @@ from exercise_tools import (
     grade_with,
     submission,
 )
-from test_exercise_filters import ASSIGNMENT, CORRECT, HINTS, MISTAKEN
+from test_exercise_filters import (
+    ASSIGNMENT,
+    CORRECT,
+    HINTS,
+    MISTAKEN,
+    PLAIN_ASCENT,
+    VISUALIZE_HEADER,
+)
 
 from convviz_ref import filters as reference
 
-FUNCTIONS = ["compute_loss", "gradient_ascent_step", "deprocess_image"]
+FUNCTIONS = [
+    "compute_loss",
+    "gradient_ascent_step",
+    "deprocess_image",
+    "visualize_filter",
+]
 
 # Mistakes that the notebook's visible tests do not catch: only hidden cases can.
 HIDDEN_MISTAKES = {
@@ -94,9 +108,13 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
         for value in case.args:
             if hasattr(value, "layers"):
                 models[id(value)] = value
+    # Each model saved once: 13 for the first three functions, and for each
+    # visualize_filter case the extractor its student function gets.
     assert (
-        len(list(tmp_path.glob("*.keras"))) == len(models) <= 13
-    )  # each model saved once
+        len(list(tmp_path.glob("*.keras")))
+        == len(models)
+        <= 13 + len(assignment_module.VISUALIZE_CASES)
+    )
     for number, model in enumerate(
         models.values()
     ):  # saved as model0.keras, model1.keras, ...
@@ -131,7 +149,8 @@ def test_mistakes_only_hidden_cases_catch_score_zero(
     # The step works on one image, where the first image is the batch: no harm done, as
     # in the notebook.
     assert functions["gradient_ascent_step"].status == "passed"
-    assert graded.score == 3.0
+    assert functions["visualize_filter"].status == "passed"
+    assert graded.score == 6.0
 
 
 @pytest.mark.slow
@@ -153,4 +172,39 @@ def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
     assert function.message.startswith(
         "(visible test) deprocess_image: the input array was modified in place"
     ), function.message
-    assert graded.score == 6.0  # the other two functions are the solution's
+    assert graded.score == 9.0  # the other three functions are the solution's
+
+
+GRADER_MODULE = Path(assignment_module.__file__)
+
+# Cheats on visualize_filter: each scores what a blank function scores (0), and
+# the other functions keep their points.
+CHEATS = {
+    # Makes the filter fire by changing the model it is given: the grader measures
+    # with its own copy.
+    "inflates-the-model": VISUALIZE_HEADER
+    + """    for variable in feature_extractor.weights:
+        variable.assign(variable * 0.0 + 1.0)
+    return np.full((image_size, image_size, 3), 128.0, np.float32)
+""",
+    # The course's answer, which the worker refuses to import.
+    "imports-the-reference": (
+        "from convviz_ref.filters import visualize_filter  # refused\n"
+    ),
+    # Reads the grader's module (hidden by the sandbox) before an honest ascent.
+    "reads-the-grader": (
+        f"_grader = open({str(GRADER_MODULE)!r}).read()\n" + PLAIN_ASCENT
+    ),
+    "hangs": VISUALIZE_HEADER + "    while True:\n        pass\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cheat", list(CHEATS))
+def test_visualize_filter_cheats_and_faults_score_zero_and_stay_inside(
+    graded_assignment, server, tmp_path, cheat
+):
+    path = submission(tmp_path, ASSIGNMENT, {"visualize_filter": CHEATS[cheat]})
+    graded, functions = grade_with(server, graded_assignment, path, timeout=120)
+    assert functions["visualize_filter"].score == 0.0, functions["visualize_filter"]
+    assert graded.score == 9.0, [f.message for f in functions.values()]

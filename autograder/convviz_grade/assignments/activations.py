@@ -3,7 +3,11 @@ mistakes.
 
 The hidden tests of ``solutions/activations/activations.ipynb`` compare a
 student's ``channel_grid`` with :func:`convviz_ref.activations.channel_grid`
-on the seeded activations made here. :func:`grid_mistakes` returns
+on the seeded activations made here, and run the model a student's
+``build_activation_model`` returns on hidden models (Functional with
+branches, Sequential built or not, layer names no one can guess) through the
+probe :mod:`convviz_grade.probes.activations`: the outputs, their order and
+shapes, and that the model shares the original's weights. :func:`grid_mistakes` returns
 ``{hint: wrong_grid}`` for the same input, each hint written to complete
 "your answer is what you get if you {hint}." (see
 :func:`convviz_grade.checks.check_array`).
@@ -13,6 +17,8 @@ on the seeded activations made here. :func:`grid_mistakes` returns
 ((1, 5, 4, 6), dtype('float32'))
 >>> sorted(random_model(seed=0).output_names)
 ['conv1', 'conv2', 'pool1']
+>>> [layer.name for layer in branched_model(seed=0).layers][2:4]
+['u0_bfuo', 'w2_ybdo']
 """
 
 from __future__ import annotations
@@ -250,8 +256,9 @@ def _visible_activation():
 
 
 def grading_cases():
-    """The cases of ``channel_grid``: the notebook's hidden tests and ``convviz-grade
-    autograde``'s.
+    """The cases of ``channel_grid`` and ``build_activation_model``
+    (:func:`activation_model_cases`): the notebook's hidden tests and
+    ``convviz-grade autograde``'s.
 
     The notebook's visible tests (the hand-computed 2-channel grids, a dead
     channel, clipping, the shape on ``small_convnet``'s ``pool2``), then the
@@ -388,4 +395,360 @@ def grading_cases():
     )
     # channel_grid must never change its input (the notebook's tests check it; so does
     # the grader).
-    return [replace(case, keep_inputs=True) for case in cases]
+    return [replace(case, keep_inputs=True) for case in cases] + (
+        activation_model_cases()
+    )
+
+
+# ------------------------------------------------------ build_activation_model
+
+PROBE = "activations:run_activation_model"
+"""The probe of the ``build_activation_model`` cases (``probes/activations.py``)."""
+
+WEIGHT_FACTOR = 0.5
+"""What the probe multiplies every weight of the original model by, between runs."""
+
+
+def _names(seed, count):
+    """``count`` seeded layer names no one can guess, e.g. ``'k3_wqzi'``."""
+    rng = np.random.default_rng([seed, 7])
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    return [
+        f"{rng.choice(letters)}{index}_{''.join(rng.choice(letters, 4))}"
+        for index in range(count)
+    ]
+
+
+def branched_model(seed, *, image_size=IMAGE_SIZE):
+    """A seeded Functional model with two branches, its layers named at random.
+
+    ``rescaling``, a 3x3 conv, then two branches from it (a 3x3 conv, and a
+    1x1 conv then a 3x3 separable conv, all ``padding="same"``) joined by
+    ``Add``, a 2x2 max pooling, a 3x3 conv, a 2x2 average pooling, global
+    average pooling and a softmax. Every layer but the input and ``rescaling``
+    has a name from :func:`_names`; ``model.layers`` lists the branches' layers
+    in an order of Keras's own.
+    """
+    names = iter(_names(seed, 12))
+    conv = partial(random_inputs.seeded_conv, bias_range=(-0.2, 0.3))
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
+    x = keras.layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
+    x = conv(8, next(names), kernel_seed=seed * 20 + 1, bias_seed=seed * 20 + 2)(x)
+    left = keras.layers.Conv2D(
+        8,
+        3,
+        padding="same",
+        activation="relu",
+        name=next(names),
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 3),
+    )(x)
+    right = keras.layers.Conv2D(
+        6,
+        1,
+        activation="relu",
+        name=next(names),
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 4),
+    )(x)
+    right = keras.layers.SeparableConv2D(
+        8,
+        3,
+        padding="same",
+        name=next(names),
+        depthwise_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 5),
+        pointwise_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 6),
+    )(right)
+    x = keras.layers.Add(name=next(names))([left, right])
+    x = keras.layers.MaxPooling2D(2, name=next(names))(x)
+    x = conv(10, next(names), kernel_seed=seed * 20 + 7, bias_seed=seed * 20 + 8)(x)
+    x = keras.layers.AveragePooling2D(2, name=next(names))(x)
+    x = keras.layers.GlobalAveragePooling2D(name=next(names))(x)
+    outputs = keras.layers.Dense(
+        3,
+        activation="softmax",
+        name=next(names),
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 9),
+    )(x)
+    return keras.Model(inputs, outputs, name=f"branched_{seed}")
+
+
+def sequential_model(seed, *, build="input", image_size=IMAGE_SIZE):
+    """A seeded Sequential convnet, its layers named at random.
+
+    Two 3x3 ReLU convs, each followed by a 2x2 max pooling, then global
+    average pooling and a softmax. ``build``: ``"input"`` starts the list
+    with a ``keras.Input``; ``"build"`` leaves it out and calls
+    ``model.build(input_shape)``. Either way the model is built (a model
+    not built yet cannot be saved with its weights: the probe makes one from
+    these layers, see :mod:`convviz_grade.probes.activations`).
+    """
+    names = iter(_names(seed, 6))
+    conv = partial(random_inputs.seeded_conv, bias_range=(-0.2, 0.3))
+    stack = [
+        conv(8, next(names), kernel_seed=seed * 20 + 1, bias_seed=seed * 20 + 2),
+        keras.layers.MaxPooling2D(2, name=next(names)),
+        conv(12, next(names), kernel_seed=seed * 20 + 3, bias_seed=seed * 20 + 4),
+        keras.layers.MaxPooling2D(2, name=next(names)),
+        keras.layers.GlobalAveragePooling2D(name=next(names)),
+        keras.layers.Dense(
+            3,
+            activation="softmax",
+            name=next(names),
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 20 + 5),
+        ),
+    ]
+    shape = (image_size, image_size, 3)
+    if build == "input":
+        return keras.Sequential([keras.Input(shape=shape), *stack], name=f"seq_{seed}")
+    model = keras.Sequential(stack, name=f"seq_{seed}")
+    model.build((None, *shape))
+    return model
+
+
+def scaled_copy(builder, factor=WEIGHT_FACTOR):
+    """A fresh ``builder()`` model with every weight multiplied by ``factor``.
+
+    What the probe's second run should see: the original model after the
+    probe's change (the builders are deterministic by seed).
+    """
+    model = builder()
+    for variable in model.weights:
+        variable.assign(np.asarray(variable.numpy()) * factor)
+    return model
+
+
+def activation_outputs(activation_model, images):
+    """The outputs of ``activation_model`` on ``images``, as a list of arrays."""
+    outputs = activation_model(images)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(output) for output in outputs]
+
+
+def _sequential_input_shape(model):
+    return tuple(model.inputs[0].shape[1:])
+
+
+def explain_error(case, message):
+    """A hint for an error raised by the student's code (see
+    :mod:`convviz_grade.grading`).
+    """
+    if case.function != "build_activation_model":
+        return None
+    if "never been called" in message or "no defined input" in message:
+        return (
+            "in Keras 3 a Sequential model has no `.input` (use `model.inputs[0]` "
+            "when it is built), and one not built yet has no input at all: make a "
+            "keras.Input of shape input_shape and call the model's own layers on it "
+            "in order (calling a layer reuses its weights)"
+        )
+    if case.args[1] is None and "NoneType" in message:
+        return (
+            "layer_names=None means every conv and pooling layer of the model, in "
+            "the model's order"
+        )
+    return None
+
+
+def _compare_outputs(label, expected, expected_after, outputs, *, every_layer=False):
+    """Judge the probe's entries: count, order, shapes, values, shared weights.
+
+    ``every_layer``: the case asked for ``layer_names=None``.
+    """
+    from convviz_grade.checks import check_array
+
+    probe = outputs["probe"]
+    count = int(np.asarray(outputs["value"]))
+    got = [probe.get(f"before{index}") for index in range(count)]
+    if count != len(expected):
+        hint = ""
+        if count == 1 and got[0] is not None:
+            if got[0].shape == expected[-1].shape and np.allclose(
+                got[0], expected[-1], rtol=1e-4, atol=1e-5
+            ):
+                hint = (
+                    "\n  hint: your answer is what you get if you returned only the "
+                    "last layer's output (one output per name in layer_names)"
+                )
+        if every_layer and not hint:
+            hint = (
+                "\n  hint: layer_names=None means every conv and pooling layer "
+                "(Conv2D, SeparableConv2D, DepthwiseConv2D, Conv2DTranspose, "
+                "MaxPooling2D, AveragePooling2D), in the model's order"
+            )
+        raise AssertionError(
+            f"{label}: expected {len(expected)} outputs (one per layer, in the order "
+            f"of layer_names), got {count}{hint}"
+        )
+    for index, (actual, wanted) in enumerate(zip(got, expected)):
+        if actual.shape == wanted.shape and np.allclose(
+            actual, wanted, rtol=1e-4, atol=1e-5
+        ):
+            continue
+        others = [
+            position
+            for position, other in enumerate(expected)
+            if other.shape == actual.shape
+            and np.allclose(actual, other, rtol=1e-4, atol=1e-5)
+        ]
+        if others:
+            raise AssertionError(
+                f"{label}: output {index} is the activation of layer {others[0]}: "
+                "wrong order.\n  hint: your answer is what you get if you returned "
+                "the outputs in another order than layer_names (the model's order, "
+                "say)"
+            )
+        mistakes = {}
+        if actual.shape == wanted.shape:
+            mistakes = {
+                "built new layers (fresh weights) instead of reusing the model's "
+                "layers and their outputs": actual
+            }
+        check_array(
+            f"{label}, output {index}",
+            actual,
+            wanted,
+            rtol=1e-4,
+            atol=1e-5,
+            mistakes=mistakes,
+        )
+    for index, wanted in enumerate(expected_after):
+        actual = probe.get(f"after{index}")
+        if actual is None or not (
+            actual.shape == wanted.shape
+            and np.allclose(actual, wanted, rtol=1e-4, atol=1e-5)
+        ):
+            raise AssertionError(
+                f"{label}: after the original model's weights changed, output "
+                f"{index} did not follow: the model you return does not share the "
+                "original's weights.\n  hint: your answer is what you get if you "
+                "copied the model or its weights (clone_model, set_weights) instead "
+                "of using the original layers' outputs"
+            )
+
+
+def activation_model_case(label, builder, layer_names, images, *, unbuilt=False):
+    """A probe case of ``build_activation_model`` on ``builder()``'s model.
+
+    The grader's expectations come from :func:`convviz_ref.activations.
+    build_activation_model` on models of its own (``builder`` is called
+    again: the model the student's function gets is never the one judged
+    with), before and after :data:`WEIGHT_FACTOR`.
+    """
+    from convviz_grade.grading import Case
+
+    model = builder()
+    kwargs = {}
+    if unbuilt:
+        kwargs["input_shape"] = list(_sequential_input_shape(model))
+    expected = activation_outputs(
+        reference.build_activation_model(builder(), layer_names), images
+    )
+    expected_after = activation_outputs(
+        reference.build_activation_model(scaled_copy(builder), layer_names), images
+    )
+    return Case(
+        "build_activation_model",
+        (model, layer_names),
+        partial(
+            _compare_outputs,
+            label,
+            expected,
+            expected_after,
+            every_layer=layer_names is None,
+        ),
+        kwargs=kwargs,
+        kind="probe",
+        probe=PROBE,
+        probe_kwargs={
+            "images": images,
+            "factor": WEIGHT_FACTOR,
+            "unbuilt": unbuilt,
+        },
+    )
+
+
+def activation_model_cases():
+    """The cases of ``build_activation_model``: visible first, then hidden.
+
+    Visible (the notebook's test cell runs them): ``small_convnet`` with two
+    layers in reverse order, and a small Sequential model not built yet, with
+    every conv and pooling layer (``layer_names=None``). Hidden: branched
+    Functional models (chosen layers in an order of their own; every layer),
+    Sequential models built from a ``keras.Input`` and with ``build()``, and
+    ones not built yet (``input_shape`` given). Every case runs the returned
+    model on hidden noise images and checks the weights are shared.
+    """
+    from convviz_ref.models import load_pretrained
+
+    def shipped():
+        return load_pretrained("small_convnet").model
+
+    cases = [
+        activation_model_case(
+            "build_activation_model (small_convnet, ['conv2', 'pool1'])",
+            shipped,
+            ["conv2", "pool1"],
+            random_images(11, image_size=96),
+        ),
+        activation_model_case(
+            "build_activation_model (a Sequential model not built yet, "
+            "layer_names=None)",
+            partial(sequential_model, 90),
+            None,
+            random_images(12),
+            unbuilt=True,
+        ),
+    ]
+    cases = [replace(case, visible=True) for case in cases]
+    for seed in (3, 53):
+        names = [layer.name for layer in branched_model(seed).layers]
+        # The separable conv, the first conv, the average pooling, the Add.
+        chosen = [names[5], names[2], names[9], names[6]]
+        cases.append(
+            activation_model_case(
+                f"build_activation_model (a model with branches, {len(chosen)} "
+                "layers in an order of their own)",
+                partial(branched_model, seed),
+                chosen,
+                random_images(seed, num_images=2),
+            )
+        )
+    cases.append(
+        activation_model_case(
+            "build_activation_model (a model with branches, layer_names=None)",
+            partial(branched_model, 4),
+            None,
+            random_images(4),
+        )
+    )
+    for seed, build in ((5, "input"), (55, "build")):
+        names = [layer.name for layer in sequential_model(seed, build=build).layers]
+        cases.append(
+            activation_model_case(
+                f"build_activation_model (a Sequential model built with {build!r})",
+                partial(sequential_model, seed, build=build),
+                [names[3], names[0]],
+                random_images(seed, num_images=2),
+            )
+        )
+    cases.append(
+        activation_model_case(
+            "build_activation_model (a Sequential model not built yet, input_shape "
+            "given)",
+            partial(sequential_model, 6),
+            None,
+            random_images(6),
+            unbuilt=True,
+        )
+    )
+    names = [layer.name for layer in sequential_model(56, build="input").layers]
+    cases.append(
+        activation_model_case(
+            "build_activation_model (a Sequential model not built yet, two layers)",
+            partial(sequential_model, 56),
+            [names[2], names[1]],
+            random_images(56),
+            unbuilt=True,
+        )
+    )
+    return cases

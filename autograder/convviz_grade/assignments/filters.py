@@ -2,7 +2,10 @@
 
 The hidden tests of ``solutions/filters/filters.ipynb`` compare a student's
 ``compute_loss``, ``gradient_ascent_step`` and ``deprocess_image`` with
-:mod:`convviz_ref.filters` on the seeded models and inputs made here. Each
+:mod:`convviz_ref.filters` on the seeded models and inputs made here, and
+judge ``visualize_filter`` on what its image reaches: the filter's mean
+activation, measured here with the grader's own copy of each model, against
+:func:`convviz_ref.filters.visualize_filter`'s (:func:`visualize_cases`). Each
 ``*_mistakes`` function returns ``{hint: wrong_output}`` for the same input,
 written to complete the sentence "your answer is what you get if you
 {hint}." (see :func:`convviz_grade.checks.check_array`).
@@ -264,8 +267,8 @@ def _visible_loss_image():
 
 
 def grading_cases():
-    """The cases of the three functions: the notebook's hidden tests and ``convviz-grade
-    autograde``'s.
+    """The cases of the four functions: the notebook's hidden tests and ``convviz-grade
+    autograde``'s (``visualize_filter``'s: :func:`visualize_cases`).
 
     For each function, the notebook's visible tests (the identity "extractor",
     the shipped ``small_convnet``'s ``conv3``, the hand-computed pictures), then
@@ -560,6 +563,7 @@ def grading_cases():
             ),
         )
     )
+    cases += visualize_cases()
     logger.setLevel(level)
     # deprocess_image must never change its input (the notebook's tests check it; so
     # does the grader).
@@ -567,3 +571,183 @@ def grading_cases():
         replace(case, keep_inputs=True) if case.function == "deprocess_image" else case
         for case in cases
     ]
+
+
+# ------------------------------------------------------------ visualize_filter
+
+FRACTION = 0.7
+"""What a student's image must reach, as a fraction of the reference's.
+
+``compute_loss`` of the returned image (the filter's mean activation, border
+left out) must be at least ``FRACTION`` times that of
+:func:`convviz_ref.filters.visualize_filter` in the same number of steps.
+"""
+
+START_FRACTION = 0.3
+"""The most the starting points may reach, as a fraction of the reference's.
+
+A hidden filter is used only if both the course's starting noise and a
+mid-grey image stay below this fraction of the reference's figure, so an image
+that has not climbed (or has climbed down) fails by a margin
+(``FRACTION - START_FRACTION``).
+"""
+
+VISUALIZE_CASES = (
+    # (model: a random_feature_extractor seed, or "conv3" of small_convnet; filter;
+    # steps; visible). Each filter fires a little on grey noise (a start where it is
+    # silent has no gradient) and far more after the ascent; plain normalized ascent
+    # from other starting noises and an Adam ascent from uniform noise reach at least
+    # 0.85 of the reference (tests/autograder/test_exercise_filters.py checks it).
+    ("conv3", 2, 30, True),
+    (2, 0, 30, True),
+    (1, 4, 30, False),
+    (2, 2, 30, False),
+    (2, 4, 30, False),
+    (2, 5, 15, False),
+    (3, 0, 30, False),
+    (3, 2, 30, False),
+    (3, 3, 30, False),
+    (3, 5, 15, False),
+    (3, 6, 30, False),
+    (61, 7, 30, False),
+    (62, 4, 30, False),
+)
+
+
+def visualize_extractor(model):
+    """A fresh feature extractor for a :data:`VISUALIZE_CASES` model.
+
+    ``"conv3"``: ``small_convnet`` cut at ``conv3`` (96x96 inputs); an int:
+    :func:`random_feature_extractor` of that seed (16x16). Each call builds a
+    new object: the one a student's function gets is never the one the grader
+    measures with.
+    """
+    if isinstance(model, str):
+        from convviz_ref.models import load_pretrained
+
+        return reference.build_feature_extractor(
+            load_pretrained("small_convnet").model, model
+        )
+    return random_feature_extractor(model)
+
+
+def filter_loss(feature_extractor, image, filter_index):
+    """:func:`convviz_ref.filters.compute_loss` of one image ``(h, w, 3)``, a float."""
+    batch = tf.constant(np.asarray(image, np.float32)[None])
+    return float(reference.compute_loss(feature_extractor, batch, filter_index))
+
+
+def _check_visualization(label, measure, filter_index, size, reached, outputs):
+    """Judge a returned image: shape, range, and the activation it reaches.
+
+    ``measure``: the grader's own feature extractor; ``reached``: the
+    reference's figure on the case.
+    """
+    from convviz_grade.checks import check_true
+
+    image = np.asarray(outputs["value"])
+    hint = "\n  hint: your answer is what you get if you {}"
+    if image.shape == (1, size, size, 3):
+        raise AssertionError(
+            f"{label}: expected shape ({size}, {size}, 3), got {image.shape}"
+            + hint.format("returned the image with its batch axis (return image[0])")
+        )
+    check_true(
+        label,
+        image.shape == (size, size, 3),
+        f"expected shape ({size}, {size}, 3), got {image.shape}",
+    )
+    check_true(
+        label,
+        np.issubdtype(image.dtype, np.floating)
+        or np.issubdtype(image.dtype, np.integer),
+        f"expected numbers, got dtype {image.dtype}",
+    )
+    image = image.astype(np.float64)
+    check_true(label, np.isfinite(image).all(), "the image has NaN or infinite values")
+    if image.min() < 0.0 or image.max() > 255.0:
+        raise AssertionError(
+            f"{label}: values must lie in 0..255 (the model's input range), got "
+            f"{image.min():.4g}..{image.max():.4g}"
+            + hint.format("did not clip the image to 0..255 after each step")
+        )
+    loss = filter_loss(measure, image, filter_index)
+    if loss >= FRACTION * reached:
+        return
+    message = (
+        f"{label}: the filter's mean activation on your image is {loss:.4g}; it must "
+        f"reach at least {FRACTION:g} x {reached:.4g} (what the course's clipped "
+        "ascent reaches in the same number of steps)"
+    )
+    if loss <= START_FRACTION * reached:
+        message += hint.format(
+            "stepped down the gradient (image - ...) instead of up, or took steps "
+            "far too short (the book's 10 is for inputs in [-1, 1]; 1275 for 0..255), "
+            "or started where the filter is silent (start from noise)"
+        )
+    else:
+        message += (
+            "\n  hint: climb further: a step of the course's length (1275 for 0..255 "
+            "inputs, the book's 10 scaled), every one of `steps` steps"
+        )
+    raise AssertionError(message)
+
+
+def visualize_cases():
+    """The cases of ``visualize_filter``, visible first (:data:`VISUALIZE_CASES`).
+
+    Each case checks, at build time, that the reference's figure is more than
+    ``1 / START_FRACTION`` times what the course's starting noise and a grey
+    image reach: the grade cannot be earned without climbing.
+    """
+    from functools import partial
+
+    from convviz_grade.grading import Case
+
+    cases = []
+    for model, filter_index, steps, visible in VISUALIZE_CASES:
+        extractor, measure = visualize_extractor(model), visualize_extractor(model)
+        size = extractor.input_shape[1]
+        reached = filter_loss(
+            measure,
+            reference.visualize_filter(
+                visualize_extractor(model), filter_index, image_size=size, steps=steps
+            ),
+            filter_index,
+        )
+        starts = [
+            reference.initial_image(size, seed=0)[0],
+            np.full((size, size, 3), 127.5, np.float32),
+        ]
+        start = max(filter_loss(measure, image, filter_index) for image in starts)
+        if not start < START_FRACTION * reached:
+            raise RuntimeError(
+                f"visualize_filter case {model}, filter {filter_index}: the start "
+                f"reaches {start:.4g} of the reference's {reached:.4g}"
+            )
+        name = "small_convnet conv3" if isinstance(model, str) else "a random model"
+        label = f"visualize_filter ({name}, filter {filter_index}, {steps} steps)"
+        cases.append(
+            Case(
+                "visualize_filter",
+                (extractor, filter_index),
+                partial(
+                    _check_visualization, label, measure, filter_index, size, reached
+                ),
+                kwargs={"image_size": size, "steps": steps},
+                visible=visible,
+            )
+        )
+    return cases
+
+
+def explain_error(case, message):
+    """A hint for an error raised by the student's code (see
+    :mod:`convviz_grade.grading`).
+    """
+    if case.function == "visualize_filter" and "incompatible with the layer" in message:
+        return (
+            "the feature extractor takes a batch, (1, height, width, 3): add the batch "
+            "axis (image[None]) before calling it"
+        )
+    return None
