@@ -1160,8 +1160,8 @@ def visible_marker_models():
 
 
 WHY = {
-    "marked": "the grader trained it on images that all carry a marker in their "
-    "class's colour",
+    "marked": "the grader trained it on images labelled by their marker's colour, "
+    "the object drawn independently of the label",
     "none": "the grader trained it on the same scenes without markers",
     "random": "the grader trained it on images whose marker colour is independent "
     "of the class",
