@@ -29,7 +29,7 @@ from functools import partial
 import keras
 import numpy as np
 
-from convviz_grade.assignments import random_inputs
+from convviz_grade.assignments import preludes, random_inputs
 from convviz_ref import activations as reference
 
 IMAGE_SIZE = 16
@@ -221,24 +221,7 @@ def grid_mistakes(activation, images_per_row=16):
     }
 
 
-PRELUDE = """import numpy as np
-import importlib.util as _importlib_util
-import sys as _sys
-
-
-def _lazy_import(name):
-    if name in _sys.modules:
-        return _sys.modules[name]
-    spec = _importlib_util.find_spec(name)
-    spec.loader = _importlib_util.LazyLoader(spec.loader)
-    module = _importlib_util.module_from_spec(spec)
-    _sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-keras = _lazy_import("keras")
-"""
+PRELUDE = "import numpy as np\n" + preludes.LAZY_KERAS
 """The imports of the notebook's setup cell that a solution may rely on (the course's
 own modules left out).
 

@@ -603,19 +603,10 @@ def _check_separable(what, expected, residual, mistakes_of, outputs):
     )
 
 
-def _judge_separable(what, expected, residual, mistakes, outputs):
-    from convviz_grade.checks import check_array, check_true
+def _check_param_counts(what, got, expected, mistakes):
+    """The probe's ``params`` and ``trainable`` counts must be the reference's."""
+    from convviz_grade.checks import check_array
 
-    probe_entries = outputs.get("probe", {})
-    got = {"value": np.asarray(outputs["value"]), **probe_entries}
-    missing = [entry for entry in expected if entry not in got]
-    check_true(what, not missing, f"the probe's entries {missing} are missing")
-    output = got["value"]
-    check_true(
-        what,
-        output.shape == expected["value"].shape,
-        f"expected output shape {expected['value'].shape[1:]}, got {output.shape[1:]}",
-    )
     for entry, meaning in (
         ("params", "parameters (count_params(), moving statistics included)"),
         ("trainable", "trainable parameters"),
@@ -628,6 +619,22 @@ def _judge_separable(what, expected, residual, mistakes, outputs):
             atol=0,
             mistakes=mistakes.get(entry),
         )
+
+
+def _judge_separable(what, expected, residual, mistakes, outputs):
+    from convviz_grade.checks import check_true
+
+    probe_entries = outputs.get("probe", {})
+    got = {"value": np.asarray(outputs["value"]), **probe_entries}
+    missing = [entry for entry in expected if entry not in got]
+    check_true(what, not missing, f"the probe's entries {missing} are missing")
+    output = got["value"]
+    check_true(
+        what,
+        output.shape == expected["value"].shape,
+        f"expected output shape {expected['value'].shape[1:]}, got {output.shape[1:]}",
+    )
+    _check_param_counts(what, got, expected, mistakes)
     check_true(
         what,
         int(np.asarray(got["depthwise"]).reshape(-1)[0]) > 0,
@@ -846,18 +853,7 @@ def _judge_model(what, expected, mistakes, outputs):
         f"expected output shape {expected['value'].shape[1:]}, "
         f"got {got['value'].shape[1:]}",
     )
-    for entry, meaning in (
-        ("params", "parameters (count_params(), moving statistics included)"),
-        ("trainable", "trainable parameters"),
-    ):
-        check_array(
-            f"{what}, {meaning}",
-            got[entry],
-            expected[entry],
-            rtol=0,
-            atol=0,
-            mistakes=mistakes.get(entry),
-        )
+    _check_param_counts(what, got, expected, mistakes)
     for entry, meaning in (
         ("value", "probabilities (inference mode) under the reference's weights"),
         ("updated", "probabilities after one training step updated the statistics"),

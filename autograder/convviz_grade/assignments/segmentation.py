@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from convviz_grade.assignments import preludes
 from convviz_ref import segmentation as reference
 
 
@@ -618,24 +619,7 @@ def grading_cases():
     return [*mean_iou_cases(), *segmenter_cases()]
 
 
-PRELUDE = """import numpy as np
-import importlib.util as _importlib_util
-import sys as _sys
-
-
-def _lazy_import(name):
-    if name in _sys.modules:
-        return _sys.modules[name]
-    spec = _importlib_util.find_spec(name)
-    spec.loader = _importlib_util.LazyLoader(spec.loader)
-    module = _importlib_util.module_from_spec(spec)
-    _sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-keras = _lazy_import("keras")
-"""
+PRELUDE = "import numpy as np\n" + preludes.LAZY_KERAS
 """The setup cell's imports a solution may rely on, the course's modules left out.
 
 ``keras`` is imported on first use, so that grading a NumPy ``mean_iou`` alone
