@@ -423,21 +423,50 @@ def _smooth_background(grid, size):
 
 
 def _draw_distractor(image, distractor, size):
+    rr, cc, weight = _distractor_pixels(distractor, size)
+    if distractor["kind"] == "ring":
+        image[rr, cc] = distractor["color"]
+        return
+    weight = weight[:, None]
+    image[rr, cc] = (1 - weight) * image[rr, cc] + weight * distractor["color"]
+
+
+def _distractor_pixels(distractor, size):
+    """The pixels a distractor paints, inside the frame: ``(rows, cols, weights)``.
+
+    A ring paints its one-pixel perimeter whole (weight 1); a stroke is an
+    anti-aliased line, each pixel blended with weight ``0 < w <= 1``.
+    """
     if distractor["kind"] == "ring":
         row, col = distractor["center"] * size
         rr, cc = draw.circle_perimeter(
             int(row),
             int(col),
             max(2, int(distractor["radius"] * size)),
-            shape=image.shape[:2],
+            shape=(size, size),
         )
-        image[rr, cc] = distractor["color"]
-        return
+        return rr, cc, np.ones(len(rr))
     (r0, c0), (r1, c1) = distractor["start"] * size, distractor["end"] * size
     rr, cc, weight = draw.line_aa(int(r0), int(c0), int(r1), int(c1))
     inside = (rr >= 0) & (rr < size) & (cc >= 0) & (cc < size)
-    rr, cc, weight = rr[inside], cc[inside], weight[inside, None]
-    image[rr, cc] = (1 - weight) * image[rr, cc] + weight * distractor["color"]
+    return rr[inside], cc[inside], weight[inside]
+
+
+def distractor_mask(scene, size, *, min_weight=0.5):
+    """Where a scene's distractor strokes and rings show: bool ``(size, size)``.
+
+    A pixel is in the mask when some distractor paints it with a weight of at
+    least ``min_weight`` (a ring's pixels have weight 1, a stroke's
+    anti-aliased edge less) and no object is painted over it.
+    """
+    mask = np.zeros((size, size), bool)
+    for distractor in scene["distractors"]:
+        rr, cc, weight = _distractor_pixels(distractor, size)
+        strong = weight >= min_weight
+        mask[rr[strong], cc[strong]] = True
+    for obj in scene["objects"]:
+        mask &= ~_shape_mask(obj, size)
+    return mask
 
 
 def _shape_mask(obj, size):
@@ -463,24 +492,48 @@ def _shape_mask(obj, size):
     return mask
 
 
-def _texture(obj, size):
-    """The object's fill over the whole frame, float array ``(size, size, 3)``."""
-    first, second = obj["colors"]
+def texture_name(obj):
+    """The name of an object's fill: its ``"texture"`` entry if it has one, else
+    its class's own (:data:`TEXTURES`); the splits of :func:`load_shapes` never
+    set the entry, the crossed sets (:mod:`convviz_ref.crossed`) do."""
+    return obj.get("texture", TEXTURES[CLASS_NAMES[obj["label"]]])
+
+
+def _texture_coordinates(obj, size):
+    """The fill's coordinates ``(u, v)``, in periods, over the whole frame."""
     rows, cols = np.mgrid[0:size, 0:size] / size
     theta = obj["texture_angle"]
     u = (cols * np.cos(theta) + rows * np.sin(theta)) / obj["period"]
     v = (-cols * np.sin(theta) + rows * np.cos(theta)) / obj["period"]
-    texture = TEXTURES[CLASS_NAMES[obj["label"]]]
+    return u, v
+
+
+def texture_ink(obj, size):
+    """Where an object's fill shows its first colour: bool ``(size, size)``.
+
+    Over the whole frame (not clipped to the shape): the stripes, squares or
+    dots of the first colour; everywhere for a solid fill (one colour,
+    shaded).
+    """
+    u, v = _texture_coordinates(obj, size)
+    texture = texture_name(obj)
     if texture == "striped":
-        pattern = np.floor(u) % 2 == 0
-    elif texture == "checked":
-        pattern = (np.floor(u) + np.floor(v)) % 2 == 0
-    elif texture == "dotted":
-        pattern = np.hypot(u - np.round(u), v - np.round(v)) < 0.3
-    else:  # solid, with gentle shading so that it is not perfectly flat
+        return np.floor(u) % 2 == 0
+    if texture == "checked":
+        return (np.floor(u) + np.floor(v)) % 2 == 0
+    if texture == "dotted":
+        return np.hypot(u - np.round(u), v - np.round(v)) < 0.3
+    return np.ones(u.shape, bool)
+
+
+def _texture(obj, size):
+    """The object's fill over the whole frame, float array ``(size, size, 3)``."""
+    first, second = obj["colors"]
+    if texture_name(obj) == "solid":  # gentle shading, so that it is not quite flat
+        u, _ = _texture_coordinates(obj, size)
         shade = 25.0 * (u * obj["period"] - 0.5)
         return np.clip(first + shade[..., None], 0, 255)
-    return np.where(pattern[..., None], first, second)
+    return np.where(texture_ink(obj, size)[..., None], first, second)
 
 
 def trimap_from_mask(mask, band=1):
