@@ -32,12 +32,13 @@ Concepts (:data:`CONCEPT_NAMES`), each a bool mask per image:
   a solid fill), in the images of that texture;
 - ``"contour"``: the trimap's contour band (one pixel either side of the
   object's edge);
-- ``"distractor"``: the pixels a distractor stroke or ring paints with weight
-  at least 0.5 (:func:`convviz_ref.data.distractor_mask`), not under the
-  object;
-- ``"background"``: the trimap's background less the distractors.
+- ``"distractor"``: the pixels of the trimap's background that a distractor
+  stroke or ring paints with weight at least 0.5
+  (:func:`convviz_ref.data.distractor_mask`);
+- ``"background"``: the rest of the trimap's background.
 
-Contour, background and distractor never overlap; the shape and texture
+Contour, background and distractor never overlap, and with the trimap's
+object (inside the band) they cover every pixel; the shape and texture
 concepts overlap each other and the contour band.
 
 Example:
@@ -91,8 +92,10 @@ class Crossed(NamedTuple):
         object_masks: bool ``(n, size, size)``, the pixels the object paints.
         ink_masks: bool ``(n, size, size)``, the object's pixels of its fill's
             first colour (all of the object for a solid fill).
-        distractor_masks: bool ``(n, size, size)``, see ``"distractor"`` in
-            the module's docstring.
+        distractor_masks: bool ``(n, size, size)``, the pixels a distractor
+            paints with weight at least 0.5, not under the object
+            (:func:`convviz_ref.data.distractor_mask`; the ``"distractor"``
+            concept is their part outside the contour band).
     """
 
     images: np.ndarray
@@ -243,8 +246,9 @@ def concept_masks(crossed):
         }
     )
     masks["contour"] = crossed.masks == data.CONTOUR
-    masks["distractor"] = crossed.distractor_masks
-    masks["background"] = (crossed.masks == data.BACKGROUND) & ~crossed.distractor_masks
+    background = crossed.masks == data.BACKGROUND
+    masks["distractor"] = background & crossed.distractor_masks
+    masks["background"] = background & ~crossed.distractor_masks
     return {name: masks[name] for name in CONCEPT_NAMES}
 
 
