@@ -252,12 +252,14 @@ def _data_arguments(parser):
 @subcommand(
     "data",
     _data_arguments,
-    help="print the summary of the shapes dataset",
+    help="print the summary of the shapes dataset and of its crossed sets",
 )
 def run_data(args):
+    from convviz_ref import crossed
     from convviz_ref.evaluate import summarize_data
 
     summarize_data(args.image_size, seed=args.seed)
+    crossed.describe(seed=args.seed)
     return 0
 
 

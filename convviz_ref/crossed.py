@@ -53,6 +53,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -272,3 +273,65 @@ def summarize_crossed(crossed):
             name: float(mask.mean()) for name, mask in concept_masks(crossed).items()
         },
     }
+
+
+def pair_counts(split, textures, n=None, *, seed=0):
+    """Images per (shape, texture) pair in a set's first ``n``, without drawing.
+
+    Returns:
+        int array ``(4, 4)``: rows the shape's class, columns the texture (an
+        index of :data:`TEXTURE_NAMES`).
+    """
+    n = data.SPLIT_SIZES[split] if n is None else n
+    count = len(TEXTURE_NAMES)
+    pairs = np.zeros((len(data.CLASS_NAMES), count), int)
+    for index in range(n):
+        label = data._labels_for_index(index, 1)[0]
+        pairs[label, texture_label(split, index, label, textures, seed)] += 1
+    return pairs
+
+
+DESCRIBED = (
+    ("crossed", "test"),
+    ("conflict", "test"),
+    ("independent", "train"),
+    ("independent", "val"),
+    ("independent", "test"),
+)
+"""The crossed sets ``convviz data`` describes: the probe sets and the splits
+where the texture is independent of the class."""
+
+
+def describe(seed=0, stream=None):
+    """Print what each of :data:`DESCRIBED` holds (no image is drawn); return it.
+
+    One line per set: its images, the fewest and most images of a (shape,
+    texture) pair that occurs, how many pairs occur, and the share of images
+    whose texture is their class's own.
+
+    Returns:
+        ``{(textures, split): pair counts}`` (:func:`pair_counts`).
+    """
+    stream = stream or sys.stdout
+    print(
+        "\nCrossed sets (convviz_ref.crossed): the scenes above with other textures, "
+        f"masks of {len(CONCEPT_NAMES)} concepts",
+        file=stream,
+    )
+    print(
+        f"  {'set':<20}{'images':>7}{'pairs':>7}{'images per pair':>17}"
+        f"{'own texture':>13}",
+        file=stream,
+    )
+    described = {}
+    for textures, split in DESCRIBED:
+        pairs = pair_counts(split, textures, seed=seed)
+        present = pairs[pairs > 0]
+        print(
+            f"  {f'{textures} ({split})':<20}{pairs.sum():>7}{len(present):>7}"
+            f"{f'{present.min()}-{present.max()}':>17}"
+            f"{np.trace(pairs) / pairs.sum():>13.1%}",
+            file=stream,
+        )
+        described[(textures, split)] = pairs
+    return described

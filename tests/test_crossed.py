@@ -225,3 +225,21 @@ def test_every_split_is_drawn_as_89cc200_drew_it(tmp_path):
             assert sorted(old) == sorted(new)
             for key in old:
                 np.testing.assert_array_equal(new[key], old[key], err_msg=key)
+
+
+def test_describe_counts_the_pairs_the_sets_draw(probe, capsys):
+    described = crossed.describe()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 + len(crossed.DESCRIBED)
+    assert lines[2].split() == ["crossed", "(test)", "1000", "16", "62-63", "25.0%"]
+    assert lines[3].split()[-1] == "0.0%"
+    np.testing.assert_array_equal(
+        crossed.pair_counts("test", "crossed", 64),
+        crossed.summarize_crossed(probe)["pairs"],
+    )
+    independent = crossed.load_crossed("val", 40, textures="independent", image_size=32)
+    np.testing.assert_array_equal(
+        crossed.pair_counts("val", "independent", 40),
+        crossed.summarize_crossed(independent)["pairs"],
+    )
+    assert described[("independent", "train")].sum() == 3000
