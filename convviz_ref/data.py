@@ -24,8 +24,11 @@ Example:
 >>> [data.class_names[label] for label in data.labels[:4]]
 ['disc', 'square', 'triangle', 'star']
 
-The loaders for the real data sets, which need a download or a folder the
-user provides, are in :mod:`convviz_ref.online`.
+The same scenes with every shape in every texture (cue-conflict images, a
+split where the texture is independent of the class, and exact masks of
+each shape, texture, contour, background and distractor) are in
+:mod:`convviz_ref.crossed`. The loaders for the real data sets, which need a
+download or a folder the user provides, are in :mod:`convviz_ref.online`.
 """
 
 from __future__ import annotations
@@ -493,9 +496,12 @@ def _shape_mask(obj, size):
 
 
 def texture_name(obj):
-    """The name of an object's fill: its ``"texture"`` entry if it has one, else
-    its class's own (:data:`TEXTURES`); the splits of :func:`load_shapes` never
-    set the entry, the crossed sets (:mod:`convviz_ref.crossed`) do."""
+    """The name of an object's fill (a value of :data:`TEXTURES`).
+
+    The object's ``"texture"`` entry if it has one, else its class's own
+    fill: the splits of :func:`load_shapes` never set the entry, the crossed
+    sets (:mod:`convviz_ref.crossed`) do.
+    """
     return obj.get("texture", TEXTURES[CLASS_NAMES[obj["label"]]])
 
 
