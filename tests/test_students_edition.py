@@ -515,31 +515,48 @@ def test_the_students_edition_keeps_what_is_not_graded(editions):
     )
 
 
-def plain_words(line):
-    """A line of prose with no markup, quotes made plain; None if it has markup."""
-    line = line.strip()
-    if len(line.split()) < 5 or re.search(r"[`$*{}\[\]<>|_\\]", line):
-        return None
-    return " ".join(line.split())
+MARKUP = re.compile(r"`[^`]*`|\$[^$]*\$|\{[^}]*\}|[*_\[\]<>|\\:;]")
+
+
+def plain_stretches(text):
+    """The stretches of plain words (four or more) of some MyST prose, line by
+    line, between inline code, math, roles, brackets and emphasis.
+    """
+    for line in text.splitlines():
+        for stretch in MARKUP.split(line):
+            words = stretch.replace("'", " ").split()
+            if len(words) >= 4:
+                yield " ".join(words)
 
 
 def page_text(html):
+    """A page's prose with whitespace collapsed and apostrophes as spaces (so
+    that Sphinx's curly quotes compare equal to the source's).
+    """
     text = prose(html)[0]
-    for fancy, plain in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"')):
-        text = text.replace(fancy, plain)
-    return " ".join(text.replace("\u201d", '"').split())
+    for quote in ("'", "\u2019", "\u2018", '"', "\u201c", "\u201d"):
+        text = text.replace(quote, " ")
+    return " ".join(text.split())
 
 
 def marked_passages():
-    """``[(page, expression, marker)]``: each ``only`` block of the chapters
-    with a line of its plain prose (or None when it holds none).
+    """``[(page, expression, marker, listing)]``: each ``only`` block of the
+    chapters, a stretch of its plain words that the other edition's source of
+    the chapter lacks (None when it has none) and whether it holds a listing.
     """
     found = []
     for chapter in sorted(BOOK.glob("*.md")):
-        for expression, body in only_blocks(chapter.read_text(encoding="utf-8")):
-            lines = [plain_words(line) for line in body.splitlines()]
-            marker = next((line for line in lines if line), None)
-            found.append((f"{chapter.stem}.html", expression, marker))
+        text = chapter.read_text(encoding="utf-8")
+        for expression, body in only_blocks(text):
+            own = "students" if in_edition(expression, "students") else "self-study"
+            other = {"students": "self-study", "self-study": "students"}[own]
+            elsewhere = " ".join(edition_source(text, other).replace("'", " ").split())
+            marker = next(
+                (words for words in plain_stretches(body) if words not in elsewhere),
+                None,
+            )
+            listing = "{literalinclude}" in body
+            found.append((f"{chapter.stem}.html", expression, marker, listing))
     return found
 
 
@@ -576,15 +593,13 @@ def test_each_marked_passage_and_cell_is_in_its_own_edition_only(editions):
     texts = {
         (edition, page): page_text((folder / page).read_text(encoding="utf-8"))
         for edition, folder in folders.items()
-        for page in {page for page, _, _ in marked_passages()}
+        for page in {passage[0] for passage in marked_passages()}
     }
     passages = marked_passages()
-    assert {expression for _, expression, _ in passages} == {
-        "students",
-        "not students",
-    }
-    for page, expression, marker in passages:
+    assert {passage[1] for passage in passages} == {"students", "not students"}
+    for page, expression, marker, listing in passages:
         if marker is None:  # a listing only: literalincluded() reads it
+            assert listing, (page, expression)
             continue
         for edition in folders:
             shown = marker in texts[edition, page]
