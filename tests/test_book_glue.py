@@ -28,7 +28,7 @@ ALLOWED_FILE = BOOK / "bare_literals.yml"
 # Directives whose body is prose (its argument and :option: lines are not).
 PROSE_DIRECTIVES = {
     "admonition", "attention", "caution", "danger", "dropdown", "epigraph",
-    "error", "figure", "hint", "important", "list-table", "margin", "note",
+    "error", "figure", "hint", "important", "list-table", "margin", "note", "only",
     "seealso", "sidebar", "table", "tip", "topic", "warning",
 }  # fmt: skip
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\{([\w:-]+)\})?(.*)$")

@@ -24,6 +24,18 @@ solution notebook, mapped to ``convviz_ref`` by the extension) and the private
 helpers their references use. The library functions a reference hands its work
 to (``per_class_iou`` for ``mean_iou``) are checked by name: where a chapter
 lists one, the students' edition shows its stub.
+
+**Prose.** The text of a page outside its ``<pre>`` blocks must not name a
+hidden private helper (``_ascent_step``), and no inline code span of it may
+reproduce a line of a measured body: a span *reproduces* a body line when its
+normalized form (as above, at least ``SHORTEST`` characters, with some syntax:
+an ``=``, a bracket or an operator, so that naming ``tape.watch`` is not
+reproducing ``tape.watch(image)``) is the line, or a part of it at least
+``THRESHOLD`` of its length. What no such measure finds, a paragraph that
+walks through a body in words, the chapters mark with Sphinx's ``only``
+directive and a cell with the tag ``students-remove-input``; the tests check
+that each marked passage and cell is in the edition it is meant for and not in
+the other.
 """
 
 from __future__ import annotations
@@ -149,6 +161,83 @@ def code_blocks(html):
     return parser.blocks
 
 
+class Prose(HTMLParser):
+    """A page's text outside ``<pre>``, ``<script>`` and ``<style>``, and its
+    inline code spans (``<code>`` outside ``<pre>``).
+    """
+
+    SKIPPED = ("pre", "script", "style")
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.spans = [], []
+        self._skip, self._code, self._span = 0, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            self._skip += 1
+        elif tag == "code" and not self._skip:
+            self._code += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED and self._skip:
+            self._skip -= 1
+        elif tag == "code" and self._code and not self._skip:
+            self._code -= 1
+            if not self._code:
+                self.spans.append("".join(self._span))
+                self._span = []
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        self.text.append(data)
+        if self._code:
+            self._span.append(data)
+
+
+def prose(html):
+    """``(text, inline code spans)`` of a page, outside its code blocks."""
+    parser = Prose()
+    parser.feed(html)
+    return " ".join(parser.text), parser.spans
+
+
+SYNTAX = re.compile(r"[=()\[\]+\-*/@%<>]")
+
+
+def reproduces(span, body):
+    """The body line an inline code span reproduces, or None (see the module's
+    docstring).
+    """
+    for piece in normalized_lines(span):
+        if not SYNTAX.search(piece):
+            continue
+        for line in body:
+            if piece == line or (piece in line and len(piece) >= THRESHOLD * len(line)):
+                return line
+    return None
+
+
+def prose_giveaways(html, bodies):
+    """What the prose of a page gives away: ``[(function, what)]``.
+
+    ``bodies`` maps ``(file, name)`` to :func:`body_lines`; a private name found
+    in the text, and a span that reproduces a line, are reported.
+    """
+    text, spans = prose(html)
+    found = []
+    for key, body in bodies.items():
+        name = key[1]
+        if name.startswith("_") and re.search(rf"(?<![\w.]){re.escape(name)}\b", text):
+            found.append((name, f"names {name}"))
+        for span in spans:
+            line = reproduces(span, body)
+            if line is not None:
+                found.append((name, f"`{span}` reproduces {line!r}"))
+    return found
+
+
 def hidden_functions():
     """``{(file, name): [(graded function, assignment), ...]}``: what the
     students' edition hides (a graded function's reference first of all under
@@ -187,11 +276,40 @@ def bodies_shown(html_folder, functions):
     return shown
 
 
-def literalincluded():
-    """``{(file, name)}``: the functions the chapters show with ``literalinclude``."""
+ONLY = re.compile(
+    r"^(?P<fence>`{4,})\{only\} (?P<expression>[^\n]+)\n"
+    r"(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+REMOVE_INPUT = "students-remove-input"
+
+
+def in_edition(expression, edition):
+    """Whether an ``only`` block with this expression is in ``edition``."""
+    expressions = {"students": True, "not students": False}
+    assert expression.strip() in expressions, f"unexpected only: {expression!r}"
+    return expressions[expression.strip()] == (edition == "students")
+
+
+def only_blocks(text):
+    """``[(expression, body)]`` of the ``only`` blocks of a chapter's source."""
+    return [(m["expression"], m["body"]) for m in ONLY.finditer(text)]
+
+
+def edition_source(text, edition):
+    """A chapter's source as ``edition`` reads it: the other's ``only`` blocks out."""
+    return ONLY.sub(
+        lambda m: m["body"] if in_edition(m["expression"], edition) else "", text
+    )
+
+
+def literalincluded(edition="self-study"):
+    """``{(file, name)}``: the functions the chapters show with ``literalinclude``
+    in ``edition`` ("self-study" or "students").
+    """
     included = set()
     for chapter in BOOK.glob("*.md"):
-        text = chapter.read_text(encoding="utf-8")
+        text = edition_source(chapter.read_text(encoding="utf-8"), edition)
         for file, name in re.findall(
             r"```\{literalinclude\} \.\./convviz_ref/(\w+\.py)\n:pyobject: (\w+)", text
         ):
@@ -260,6 +378,70 @@ def test_normalized_lines_join_statements_and_drop_comments_and_layout():
     }
 
 
+def test_the_prose_measure_catches_a_planted_giveaway_and_passes_a_contract():
+    library = REPOSITORY / "convviz_ref" / "filters.py"
+    bodies = {
+        (library, name): body_lines(library, name)
+        for name in ("gradient_ascent_step", "_ascent_step")
+    }
+    # A paragraph that walks through the step: it names the private helper and
+    # quotes one of its lines, re-spaced.
+    planted = (
+        "<p>The step itself is <code>_ascent_step</code>: it computes "
+        "<code>gradient = tf.math.l2_normalize( tape.gradient(loss, image) )</code>"
+        " and returns <code>image + learning_rate * gradient</code>.</p>"
+        f"{sample_page('x = 1')}"
+    )
+    found = prose_giveaways(planted, bodies)
+    assert ("_ascent_step", "names _ascent_step") in found, found
+    assert sum("reproduces" in what for _, what in found) == 2, found
+    # The contract: the formula, API names, a stub's listing (in <pre>).
+    stub = extension().stub(
+        library.resolve(), "_ascent_step", [("gradient_ascent_step", "filters")]
+    )
+    contract = (
+        "<p>One step moves the image along <code>g / ||g||_2</code> times "
+        "<code>learning_rate</code>, with <code>tape.watch</code> on the "
+        "<em>image</em>; a zero gradient gives a zero step.</p>"
+        f"{sample_page(stub)}"
+    )
+    assert prose_giveaways(contract, bodies) == []
+    # Every measured body's longest simple statement, quoted inline on one line,
+    # is caught.
+    module = extension()
+    for key in measured_functions():
+        source = Path(key[0]).read_text(encoding="utf-8")
+        statements = [
+            " ".join(ast.get_source_segment(source, node).split())
+            for node in ast.walk(module.top_level_functions(key[0])[key[1]])
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr))
+            and not isinstance(getattr(node, "value", None), ast.Constant)
+        ]
+        line = max((line for line in statements if SYNTAX.search(line)), key=len)
+        page = f"<p>it does <code>{escape(line)}</code></p>"
+        assert prose_giveaways(page, {key: body_lines(*key)}), (key[1], line)
+
+
+def test_only_blocks_split_a_chapter_by_edition():
+    text = (
+        "Before.\n\n````{only} not students\nThe walk-through.\n\n"
+        "```{literalinclude} ../convviz_ref/filters.py\n:pyobject: _ascent_step\n```\n"
+        "````\n\n````{only} students\nThe contract.\n````\nAfter.\n"
+    )
+    assert len(only_blocks(text)) == 2
+    assert "walk-through" in edition_source(text, "self-study")
+    assert "contract" not in edition_source(text, "self-study")
+    students = edition_source(text, "students")
+    assert "contract" in students and "walk-through" not in students
+    assert "_ascent_step" not in students
+    assert (REPOSITORY / "convviz_ref" / "filters.py", "_ascent_step") in (
+        literalincluded()
+    )
+    assert (REPOSITORY / "convviz_ref" / "filters.py", "_ascent_step") not in (
+        literalincluded("students")
+    )
+
+
 # --- The built editions ---------------------------------------------------------------
 
 
@@ -301,7 +483,7 @@ def test_each_hidden_function_is_a_stub_naming_its_exercise(editions):
         "\n".join(code_blocks(page.read_text(encoding="utf-8")))
         for page in sorted(students.glob("*.html"))
     )
-    listed = literalincluded()
+    listed = literalincluded("students")
     for key, uses in hidden_functions().items():
         graded, assignment = uses[0]
         if key[1] == graded:
@@ -326,11 +508,114 @@ def test_the_students_edition_keeps_what_is_not_graded(editions):
     assert "0 added, 0 changed, 0 removed" in output, output[-3000:]
     assert "all source files" in output, output[-3000:]  # every page written anew
     # Every other listing keeps its body.
-    others = literalincluded() - set(hidden_functions())
+    others = literalincluded("students") - set(hidden_functions())
     kept = bodies_shown(students, others)
     assert others and set(kept) == others, sorted(
         name for _, name in others - set(kept)
     )
+
+
+MARKUP = re.compile(r"`[^`]*`|\$[^$]*\$|\{[^}]*\}|[*_\[\]<>|\\:;]")
+
+
+def plain_stretches(text):
+    """The stretches of plain words (four or more) of some MyST prose, line by
+    line, between inline code, math, roles, brackets and emphasis.
+    """
+    for line in text.splitlines():
+        for stretch in MARKUP.split(line):
+            words = stretch.replace("'", " ").split()
+            if len(words) >= 4:
+                yield " ".join(words)
+
+
+def page_text(html):
+    """A page's prose with whitespace collapsed and apostrophes as spaces (so
+    that Sphinx's curly quotes compare equal to the source's).
+    """
+    text = prose(html)[0]
+    for quote in ("'", "\u2019", "\u2018", '"', "\u201c", "\u201d"):
+        text = text.replace(quote, " ")
+    return " ".join(text.split())
+
+
+def marked_passages():
+    """``[(page, expression, marker, listing)]``: each ``only`` block of the
+    chapters, a stretch of its plain words that the other edition's source of
+    the chapter lacks (None when it has none) and whether it holds a listing.
+    """
+    found = []
+    for chapter in sorted(BOOK.glob("*.md")):
+        text = chapter.read_text(encoding="utf-8")
+        for expression, body in only_blocks(text):
+            own = "students" if in_edition(expression, "students") else "self-study"
+            other = {"students": "self-study", "self-study": "students"}[own]
+            elsewhere = " ".join(edition_source(text, other).replace("'", " ").split())
+            marker = next(
+                (words for words in plain_stretches(body) if words not in elsewhere),
+                None,
+            )
+            listing = "{literalinclude}" in body
+            found.append((f"{chapter.stem}.html", expression, marker, listing))
+    return found
+
+
+def tagged_cells():
+    """``[(page, code)]``: the cells tagged ``students-remove-input``."""
+    cell = re.compile(
+        r"^```\{code-cell\}[^\n]*\n:tags: \[([^\]]*)\]\n(.*?)^```[ \t]*$",
+        re.MULTILINE | re.DOTALL,
+    )
+    return [
+        (f"{chapter.stem}.html", match[2])
+        for chapter in sorted(BOOK.glob("*.md"))
+        for match in cell.finditer(chapter.read_text(encoding="utf-8"))
+        if REMOVE_INPUT in [tag.strip() for tag in match[1].split(",")]
+    ]
+
+
+@pytest.mark.slow  # builds the book if stale, then the students' edition
+def test_the_students_prose_gives_no_body_away(editions):
+    self_study, students, _, _ = editions
+    bodies = {key: body_lines(*key) for key in measured_functions()}
+    given_away = {
+        page.name: found
+        for page in sorted(students.glob("*.html"))
+        if (found := prose_giveaways(page.read_text(encoding="utf-8"), bodies))
+    }
+    assert not given_away, given_away
+
+
+@pytest.mark.slow  # builds the book if stale, then the students' edition
+def test_each_marked_passage_and_cell_is_in_its_own_edition_only(editions):
+    self_study, students, _, _ = editions
+    folders = {"self-study": self_study, "students": students}
+    texts = {
+        (edition, page): page_text((folder / page).read_text(encoding="utf-8"))
+        for edition, folder in folders.items()
+        for page in {passage[0] for passage in marked_passages()}
+    }
+    passages = marked_passages()
+    assert {passage[1] for passage in passages} == {"students", "not students"}
+    for page, expression, marker, listing in passages:
+        if marker is None:  # a listing only: literalincluded() reads it
+            assert listing, (page, expression)
+            continue
+        for edition in folders:
+            shown = marker in texts[edition, page]
+            assert shown == in_edition(expression, edition), (edition, page, marker)
+    cells = tagged_cells()
+    assert cells
+    for page, code in cells:
+        lines = normalized_lines(code)
+        blocks = {
+            edition: code_blocks((folder / page).read_text(encoding="utf-8"))
+            for edition, folder in folders.items()
+        }
+        assert any(shows(block, lines) for block in blocks["self-study"]), page
+        assert not any(overlap(block, lines)[1] >= 2 for block in blocks["students"]), (
+            page
+        )
 
 
 @pytest.mark.slow  # starts Sphinx on a copy of the book
@@ -430,7 +715,11 @@ def test_a_cell_that_pastes_out_a_body_keeps_only_its_output(tmp_path):
         "def loss(feature_extractor, image, filter_index):\n"
         "    activation = feature_extractor(image)  # the layer's output\n"
         "    return tf.reduce_mean(activation[:, 2:-2, 2:-2, filter_index])\n\n"
-        "print('an output that teaches')\n```\n"
+        "print('an output that teaches')\n```\n\n"
+        "````{only} not students\nThe self-study walk-through.\n````\n\n"
+        "````{only} students\nThe students' contract.\n````\n\n"
+        "```{code-cell} ipython3\n:tags: [students-remove-input]\n"
+        "worked_out = sum(range(7))\nprint('kept output', worked_out)\n```\n"
     )
     command = [sys.executable, str(BOOK / "build.py"), "-W", "-n", "--keep-going"]
     for extra in (["--all"], ["--students"]):
@@ -457,6 +746,14 @@ def test_a_cell_that_pastes_out_a_body_keeps_only_its_output(tmp_path):
     assert not any(shows(block, loss) for block in blocks["students"])
     assert not any(shows(block, step) for block in blocks["students"])
     assert "an output that teaches" in pages["students"]
+    # The only directive, on the doctrees of the self-study build; a tagged cell.
+    assert "self-study walk-through" in pages["self-study"]
+    assert "self-study walk-through" not in pages["students"]
+    assert "contract." in pages["students"]
+    assert "contract." not in pages["self-study"]
+    assert "kept output 21" in pages["students"]
+    assert any("worked_out" in block for block in blocks["self-study"])
+    assert not any("worked_out" in block for block in blocks["students"])
     assert "this cell&#8217;s code computes compute_loss" in pages["students"] or (
         "this cell's code computes compute_loss" in pages["students"]
     )

@@ -32,6 +32,14 @@ for:
   Delegates are hidden where they are listed, by name only: they are library
   functions in their own right (``check_images`` validates anyone's input), and
   other library code may well repeat a few of their lines.
+- **Prose and chosen cells.** What no measure of code can find, a passage
+  that walks through a hidden body or a cell that works out a graded result in
+  other lines, the chapters mark themselves, with one mechanism each: prose
+  with Sphinx's ``only`` directive on the tag (a ``{only} not students``
+  fence around the self-study text, a ``{only} students`` fence around the
+  contract that replaces it; Sphinx resolves it when a page is written, so the
+  doctrees of ``make book`` serve both editions), and a code cell with the tag
+  :data:`REMOVE_INPUT` (its code gives way to a note, its output stays).
 - **Every graded function appears.** The first page gets a section listing
   each exercise notebook's graded functions as stubs, so a function that no
   chapter shows (``gradcam_plus_plus``) is in the edition too.
@@ -58,6 +66,8 @@ SOLUTIONS = REPOSITORY / "solutions"
 TAG = "students"
 SHARE = 0.5
 """A block shows a body when it repeats at least this share of its statements."""
+REMOVE_INPUT = "students-remove-input"
+"""The cell tag whose code the students' edition leaves out (its output stays)."""
 
 logger = logging.getLogger(__name__)
 
@@ -512,6 +522,26 @@ class Edition:
         return section
 
 
+def remove_tagged_inputs(doctree):
+    """Replace the code of every cell tagged :data:`REMOVE_INPUT` by a note.
+
+    myst-nb gives a cell's container the class ``tag_<tag>`` for each tag.
+    """
+    for cell in list(doctree.findall(nodes.container)):
+        if f"tag_{REMOVE_INPUT}" not in cell.get("classes", []):
+            continue
+        for child in list(cell.children):
+            if "cell_input" in child.get("classes", []):
+                note = nodes.paragraph()
+                note += nodes.emphasis(
+                    text=(
+                        "Students' edition: this cell's code works out what an "
+                        "exercise asks you to write; its output is kept."
+                    )
+                )
+                child.replace_self(note)
+
+
 def is_library_listing(node):
     """True for a ``literalinclude`` of a ``convviz_ref`` module."""
     source = Path(node.get("source") or "")
@@ -555,6 +585,7 @@ def hide_answers(app, doctree, docname):
     if not students_build(app):
         return
     edition = app.students_edition
+    remove_tagged_inputs(doctree)
     for node in list(doctree.findall(nodes.literal_block)):
         if is_library_listing(node):
             edition.swap_listing(node)
