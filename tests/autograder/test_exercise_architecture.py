@@ -374,6 +374,14 @@ def test_an_independent_separable_block_and_model_pass_every_case():
             case.check(_measured(case, answer))
 
 
+def _case_size(case):
+    """How many input values a case's block or model sees, a measure of its cost."""
+    if case.function == "build_xception_like":
+        size = case.kwargs.get("image_size", 96)
+        return size * size * len(case.kwargs.get("widths", (0,) * 4))
+    return case.args[0].size
+
+
 @pytest.mark.slow  # all the cases of the assignment, and more models
 def test_the_reference_passes_and_each_mistake_fails_with_its_hint():
     """Every mistaken block and model is caught, on the first case that catches it,
@@ -393,6 +401,8 @@ def test_the_reference_passes_and_each_mistake_fails_with_its_hint():
         cases = _cases(function)
         for case in cases:
             case.check(_measured(case, right))
+        # The smallest first: a failure builds every mistaken model on its case.
+        cases.sort(key=_case_size)
         for hint, mistaken in mistakes.items():
             for case in cases:
                 try:
@@ -433,3 +443,103 @@ class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = FUNCTIONS
     hints = HINTS
     named_by = "each"  # the visible and the hidden tests both name it
+
+
+# ------------------------------------------------------------- the notebook's prose
+
+
+def _cells():
+    import nbformat
+    from exercise_tools import solution_notebook
+
+    return nbformat.read(solution_notebook("architecture"), as_version=4).cells
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _code(source):
+    """A cell's source without IPython magics, as Python parses it."""
+    import ast
+
+    return ast.parse(
+        "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    )
+
+
+def _names_bound(source):
+    """The public names a cell's imports, assignments and definitions bind."""
+    import ast
+
+    names = set()
+    for node in _code(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(
+                (alias.asname or alias.name).split(".")[0] for alias in node.names
+            )
+        elif isinstance(node, ast.Assign):
+            names.update(
+                target.id for target in node.targets if isinstance(target, ast.Name)
+            )
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return {name for name in names if not name.startswith("_")}
+
+
+def test_the_intro_names_what_a_graded_function_may_rely_on():
+    """The intro names each name the grader's PRELUDE binds in place of the setup
+    cell, which imports them all, and no TensorFlow, which the setup does not."""
+    cells = _cells()
+    bound = _names_bound(assignment.PRELUDE)
+    [setup] = [cell for cell in cells if _grade_id(cell) == "setup"]
+    assert bound == {"plt", "np", "keras", "layers"}
+    assert bound <= _names_bound(setup.source)
+    graded = cells[0].source[cells[0].source.index("**How your work is graded.**") :]
+    for name in bound:
+        assert f"`{name}`" in graded, name
+    assert "TensorFlow" not in graded
+    assert "inside its answer cell" not in graded
+
+
+def test_no_cell_hands_the_student_a_reference():
+    """No cell but the answers imports a graded function's reference, or a course
+    module that holds one: an answer that calls it would pass in the notebook."""
+    import ast
+    import importlib
+    import inspect
+
+    references = {
+        reference.residual_block,
+        reference.separable_block,
+        reference.count_conv_params,
+        reference.build_xception_like,
+    }
+    for cell in _cells():
+        if cell.cell_type != "code" or cell.metadata["nbgrader"].get("solution"):
+            continue
+        for node in ast.walk(_code(cell.source)):
+            if isinstance(node, ast.ImportFrom) and node.module.startswith("convviz"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    value = getattr(module, alias.name)
+                    assert not inspect.ismodule(value), (node.module, alias.name)
+                    assert value not in references, (node.module, alias.name)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("convviz") for a in node.names)
+
+
+def test_the_model_s_statement_and_the_written_question():
+    """The entry convolution is stated without activation, as the reference builds
+    it; the written question is one question, its rubric grades full, partial, none."""
+    cells = _cells()
+    [statement] = [cell.source for cell in cells if _grade_id(cell) == "md_11"]
+    assert "no activation" in " ".join(statement.split())
+    entry = reference.build_xception_like().get_layer("entry_conv")
+    assert entry.get_config()["activation"] == "linear"
+    for number, cell in enumerate(cells):
+        if (_grade_id(cell) or "").startswith("written_"):
+            question = cells[number - 1].source
+            assert question.count("?") <= 1 and "\n1. " not in question
+            for level in ("**Full (2)**", "**Partial (1)**", "**None (0)**"):
+                assert level in cell.source, level

@@ -301,26 +301,142 @@ class TestAnswersInTheNotebook(AnswersInTheNotebook):
     named_by = "each"  # the visible and the hidden tests both name it
 
 
-def test_the_notebook_states_the_grader_s_numbers():
-    """The statement's budget, recipe and bar are those the checks use."""
+def _cells():
     import nbformat
     from exercise_tools import solution_notebook
 
-    [statement] = [
-        cell.source
-        for cell in nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
+    return nbformat.read(solution_notebook(ASSIGNMENT), as_version=4).cells
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def test_the_contract_s_numbers_are_read_from_the_grader_never_typed():
+    """The statement types none of the budget, recipe, seeds, bar or time limit; the
+    cell after it shows them from the constants the checks use, and the hidden run's
+    Keras seed is not the visible run's."""
+    from convviz_grade.grading import TIME_SLACK
+
+    cells = _cells()
+    [index] = [
+        number
+        for number, cell in enumerate(cells)
         if cell.source.startswith("## Build a segmenter")
     ]
-    text = " ".join(statement.split())
+    assert "contract_markdown()" in cells[index + 1].source
+    assert cells[index + 1].metadata["nbgrader"]["locked"]
     recipe = assignment.RECIPE
     steps = recipe["epochs"] * assignment.NUM_TRAIN // recipe["batch_size"]
+    size = f"{assignment.TRAIN_SIZE}x{assignment.TRAIN_SIZE}"
+    numbers = [
+        f"{assignment.MAX_PARAMS:,}",
+        str(assignment.MAX_PARAMS),
+        f"{recipe['learning_rate']:g}",
+        f"{recipe['epochs']} epochs",
+        f"batches of {recipe['batch_size']}",
+        f"{steps} steps",
+        size,
+        str(assignment.NUM_TRAIN),
+        f"{assignment.IOU_BAR:.2f}",
+        f"{assignment.TIME_LIMIT:g} times",
+        f"{TIME_SLACK:g} s",
+    ]
+    for cell in cells:  # the prose and the tests, not the answers
+        if not cell.metadata["nbgrader"].get("solution"):
+            text = " ".join(cell.source.split())
+            assert not [number for number in numbers if number in text], text[:80]
+    table = assignment.contract_markdown()
+    hidden, visible = (
+        assignment.TRAINING_SEEDS["hidden"],
+        assignment.TRAINING_SEEDS["visible"],
+    )
     for stated in [
-        f"at most {assignment.MAX_PARAMS:,} parameters",
-        f"learning rate of {recipe['learning_rate']:g}",
-        f"{recipe['epochs']} epochs of {assignment.NUM_TRAIN} training images",
-        f"of {assignment.TRAIN_SIZE}x{assignment.TRAIN_SIZE} pixels",
-        f"in batches of {recipe['batch_size']} ({steps} steps)",
-        f"mean IoU of {assignment.IOU_BAR:.2f} on {assignment.NUM_TEST} images",
-        f"at most {assignment.TIME_LIMIT:g} times as long",
+        *numbers[:1],
+        *numbers[2:7],
+        f"first {assignment.NUM_TRAIN} images",
+        f"{visible} in the visible run, {hidden} in the hidden run",
+        f"at least {assignment.IOU_BAR:.2f}",
+        f"{assignment.NUM_TEST} test images",
+        f"{assignment.TIME_LIMIT:g} times the time",
+        f"plus {TIME_SLACK:g} s",
+        f"to {assignment.SUM_TOLERANCE:g}",
     ]:
-        assert stated in text, stated
+        assert stated in table, stated
+    assert hidden != visible
+    for which, seed in assignment.TRAINING_SEEDS.items():
+        assert assignment.training_case(which).probe_kwargs["seed"] == seed
+
+
+def test_the_intro_names_what_a_graded_function_may_rely_on():
+    """The intro names each name the grader's PRELUDE binds in place of the setup
+    cell, which imports them all; it promises nothing else of the notebook."""
+    cells = _cells()
+    bound = _names_bound(assignment.PRELUDE)
+    [setup] = [cell for cell in cells if _grade_id(cell) == "setup"]
+    assert bound and bound <= _names_bound(setup.source)
+    graded = cells[0].source[cells[0].source.index("**How your work is graded.**") :]
+    for name in bound:
+        assert f"`{name}`" in graded, name
+    assert "TensorFlow" not in graded
+    assert "inside its answer cell" not in graded
+
+
+def _names_bound(source):
+    """The public names a cell's imports, assignments and definitions bind."""
+    import ast
+
+    tree = ast.parse(
+        "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    )
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(
+                (alias.asname or alias.name).split(".")[0] for alias in node.names
+            )
+        elif isinstance(node, ast.Assign):
+            names.update(
+                target.id for target in node.targets if isinstance(target, ast.Name)
+            )
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return {name for name in names if not name.startswith("_")}
+
+
+def test_no_cell_hands_the_student_a_reference():
+    """No cell but the answers imports a graded function's reference, or a course
+    module that holds one: an answer that calls it would pass in the notebook."""
+    import ast
+    import importlib
+    import inspect
+
+    from convviz_ref import models
+
+    references = {reference.mean_iou, models.build_segmentation_model}
+    for cell in _cells():
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("solution"):
+            continue
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.startswith("%")
+        )
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module.startswith("convviz"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    value = getattr(module, alias.name)
+                    assert not inspect.ismodule(value), (node.module, alias.name)
+                    assert value not in references, (node.module, alias.name)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("convviz") for a in node.names)
+
+
+def test_each_written_question_is_one_question_with_a_graded_rubric():
+    cells = _cells()
+    for number, cell in enumerate(cells):
+        if (_grade_id(cell) or "").startswith("written_"):
+            question = cells[number - 1].source
+            assert question.count("?") <= 1 and "\n1. " not in question
+            for level in ("**Full (2)**", "**Partial (1)**", "**None (0)**"):
+                assert level in cell.source, level

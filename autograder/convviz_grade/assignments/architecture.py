@@ -738,6 +738,7 @@ def _model_variant(
     *,
     entry="conv",
     entry_bias=False,
+    entry_activation=None,
     rescale=True,
     final_bn=True,
     head="average",
@@ -757,7 +758,13 @@ def _model_variant(
         inputs = keras.Input((image_size, image_size, 3))
         x = layers.Rescaling(1 / 255)(inputs) if rescale else inputs
         kind = layers.Conv2D if entry == "conv" else layers.SeparableConv2D
-        x = kind(entry_filters, 5, padding="same", use_bias=entry_bias)(x)
+        x = kind(
+            entry_filters,
+            5,
+            padding="same",
+            use_bias=entry_bias,
+            activation=entry_activation,
+        )(x)
         for index, width in enumerate(widths):
             x = reference_separable_block(
                 x, width, pooling=pooling, bn_momentum=bn_momentum, name=f"b{index}"
@@ -782,6 +789,8 @@ MISTAKEN_MODELS = {
         entry="separable"
     ),
     "gave the entry convolution a bias": _model_variant(entry_bias=True),
+    "gave the entry convolution a ReLU (it has no activation: the first block's "
+    "batch normalization and ReLU follow it)": _model_variant(entry_activation="relu"),
     "forgot to rescale the 0..255 input to 0..1 (Rescaling(1 / 255))": (
         _model_variant(rescale=False)
     ),

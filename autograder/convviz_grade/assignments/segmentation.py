@@ -210,11 +210,19 @@ of unstrided 1x1 convolutions (no spatial context) 0.392 at seeds 0 and 1;
 tests/autograder/test_exercise_segmentation.py measures the reference (0.525) and
 a model of strided 1x1 layers that keeps the contract's resolutions (0.290)."""
 
+SUM_TOLERANCE = 1e-3
+"""How far each pixel's outputs may sum from 1 (and fall below 0, a tenth of it)."""
+
 MAX_PARAMS = 340_000
 """The parameter budget: about twice the reference's 168,003 (3 classes)."""
 
 TIME_LIMIT = 3.0
-"""A training case may take at most this many times the reference's own time."""
+"""A training case may take at most this many times the reference's own time (plus
+:data:`convviz_grade.grading.TIME_SLACK` seconds)."""
+
+TRAINING_SEEDS = {"visible": 0, "hidden": 1}
+"""The Keras seed (``keras.utils.set_random_seed``, set before ``build_segmenter`` is
+called) of the notebook's visible training run and of the hidden one."""
 
 STRUCTURE_TRIALS = [(24, 2), (40, 4), (64, 3), (48, 5)]
 """The hidden ``(image_size, num_classes)`` at which the model is only built and
@@ -224,8 +232,7 @@ PROBE = "segmentation:describe_and_train"
 
 SEGMENTER_HINTS = {
     "pooling": "downsampled with a pooling layer; the contract lowers the "
-    "resolution only with strided Conv2D layers (strides=2), which keep where each "
-    "feature is",
+    "resolution only with strided Conv2D layers (strides=2)",
     "upsampling": "upsampled with a fixed resize (UpSampling2D, Resizing); the "
     "contract raises the resolution only with Conv2DTranspose layers (strides=2), "
     "which learn how to",
@@ -238,8 +245,7 @@ SEGMENTER_HINTS = {
     "resolution is image_size / 4)",
     "strides": "used a stride other than 2 in a strided layer, so the sizes do not "
     "pass through image_size / 2",
-    "budget": "built a model larger than the budget; the book's widths (32, 64) "
-    "need half of it",
+    "budget": "built a model with more parameters than the budget allows",
 }
 """What each usual mistake of ``build_segmenter`` did, as the checks name it."""
 
@@ -379,7 +385,7 @@ def check_structure(label, image_size, num_classes, probe):
 
 def check_probabilities(label, probabilities, shape):
     """Raise AssertionError unless ``probabilities`` has ``shape`` and each pixel's
-    values are probabilities that sum to 1 (to 1e-3)."""
+    values are probabilities that sum to 1 (to :data:`SUM_TOLERANCE`)."""
     from convviz_grade.checks import check_true
 
     probabilities = np.asarray(probabilities, np.float64)
@@ -392,8 +398,8 @@ def check_probabilities(label, probabilities, shape):
     check_true(
         label,
         np.all(np.isfinite(probabilities))
-        and probabilities.min() >= -1e-4
-        and np.allclose(sums, 1.0, atol=1e-3),
+        and probabilities.min() >= -SUM_TOLERANCE / 10
+        and np.allclose(sums, 1.0, atol=SUM_TOLERANCE),
         "each pixel's outputs must be probabilities that sum to 1; got values in "
         f"[{probabilities.min():.3g}, {probabilities.max():.3g}] with sums in "
         f"[{sums.min():.3g}, {sums.max():.3g}]" + _hint("softmax"),
@@ -489,8 +495,9 @@ def training_case(which):
     """The training run of ``build_segmenter`` on the ``"visible"`` or ``"hidden"``
     data (:func:`training_data`), with the grader's recipe.
 
-    The hidden one (seed 1) is a grading case, timed against the reference
-    (:data:`TIME_LIMIT`); the visible one (seed 0) is not: the notebook's visible
+    Each run sets its Keras seed (:data:`TRAINING_SEEDS`). The hidden one is a
+    grading case, timed against the reference (:data:`TIME_LIMIT`); the visible
+    one is not: the notebook's visible
     test runs it (:func:`run_visible_tests`) so that a student sees the IoU of
     each class before submitting, and ``convviz-grade autograde`` trains each
     submission once.
@@ -519,7 +526,7 @@ def training_case(which):
             "test_images": test_images,
             "train_images": train_images,
             "train_masks": train_masks,
-            "seed": int(hidden),
+            "seed": TRAINING_SEEDS[which],
             **RECIPE,
         },
         visible=not hidden,
@@ -611,6 +618,72 @@ def run_visible_tests(build_segmenter):
     )
     grading.check_outputs(run, outputs)
     return outputs
+
+
+def contract_rows():
+    """The numbers of ``build_segmenter``'s contract, read from the grader's constants.
+
+    What the notebook shows under the task's statement (:func:`contract_markdown`),
+    so that the statement types none of them.
+
+    Returns:
+        list of ``(what, value)`` str pairs.
+    """
+    from convviz_grade.grading import TIME_SLACK
+
+    steps = RECIPE["epochs"] * -(-NUM_TRAIN // RECIPE["batch_size"])
+    size = f"{TRAIN_SIZE}x{TRAIN_SIZE}"
+    return [
+        (
+            "parameter budget",
+            f"at most {MAX_PARAMS:,}, at every image size and number of classes",
+        ),
+        (
+            "probabilities",
+            f"each pixel's outputs at least 0 and summing to 1, to {SUM_TOLERANCE:g}",
+        ),
+        (
+            "training data",
+            f"the first {NUM_TRAIN} images of the training split, {size} pixels, "
+            f"with their trimaps; the model is `build_segmenter({TRAIN_SIZE}, 3)`",
+        ),
+        (
+            "the grader's recipe",
+            f"Adam with a learning rate of {RECIPE['learning_rate']:g}, sparse "
+            f"categorical cross-entropy, {RECIPE['epochs']} epochs in shuffled "
+            f"batches of {RECIPE['batch_size']}: {steps} steps",
+        ),
+        (
+            "Keras seed",
+            "`keras.utils.set_random_seed` before your function is called: "
+            f"{TRAINING_SEEDS['visible']} in the visible run, "
+            f"{TRAINING_SEEDS['hidden']} in the hidden run (other initial weights, "
+            "another batch order)",
+        ),
+        (
+            "scored on",
+            f"visible run: the first {NUM_TEST} validation images; hidden run: "
+            f"{NUM_TEST} test images drawn with a data seed of their own, which no "
+            "notebook shows",
+        ),
+        (
+            "required",
+            f"a mean IoU of at least {IOU_BAR:.2f} over object, background and "
+            "contour, the mask being the most probable class of each pixel",
+        ),
+        (
+            "time limit",
+            f"hidden run only: at most {TIME_LIMIT:g} times the time the book's model "
+            f"takes on the same run and machine, plus {TIME_SLACK:g} s",
+        ),
+    ]
+
+
+def contract_markdown():
+    """:func:`contract_rows` as a Markdown table (str)."""
+    lines = ["| the contract's | number |", "| --- | --- |"]
+    lines += [f"| {what} | {value} |" for what, value in contract_rows()]
+    return "\n".join(lines)
 
 
 def grading_cases():
