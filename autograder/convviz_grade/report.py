@@ -20,8 +20,10 @@ gradebook:
   submission. Its score is empty (a spreadsheet's sum leaves it out), or the
   earlier hand score when there is one: never a zero it did not get.
 
-An unanswered one (left as released, emptied or deleted) is ``failed`` with 0
-points, as nbgrader scores it, unless the instructor gives it points. A
+An unanswered one (left as released or emptied) is ``failed`` with 0 points, as
+nbgrader scores it, and a deleted one ``missing`` (0 points), unless the
+instructor gives it points. (A written cell whose nbgrader metadata the student
+changed is graded as released: :mod:`convviz_grade.written_cells`.) A
 student's total for an assignment is the sum of the score column over its rows.
 
 nbgrader's own export shows every one of these as a number, 0.0 for the
@@ -94,6 +96,8 @@ def written_grades(gradebook, assignment, student, written):
             score = None if grade.manual_score is None else float(grade.score)
         elif grade.manual_score is not None:
             score, status = float(grade.score), "graded"
+        elif grade.auto_score is None:  # the notebook had no such cell: deleted
+            score, status = 0.0, "missing"
         else:  # scored 0 by autograde: left as released
             score, status = float(grade.score), "failed"
         text = ""
