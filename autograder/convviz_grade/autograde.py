@@ -150,6 +150,8 @@ def record_submission(course, assignment_name, student, notebook):
     The time is the submission's own ``timestamp.txt`` when it has one (what
     nbgrader's collect wrote), else the notebook file's modification time.
     Submissions graded from the course's submitted folder are left where they are.
+    The ``submission_secret.txt`` that nbgrader's submit wrote goes with the
+    notebook, as in nbgrader's autograde: ``nbgrader release_feedback`` reads it.
 
     Returns:
         datetime (naive, UTC), or None when there is no notebook.
@@ -181,6 +183,11 @@ def record_submission(course, assignment_name, student, notebook):
     autograded = course.results_path(student, assignment_name).parent
     autograded.mkdir(parents=True, exist_ok=True)
     (autograded / "timestamp.txt").write_text(stamp)
+    # What nbgrader's submit wrote: release_feedback needs it beside the feedback.
+    secret = notebook.parent / "submission_secret.txt"
+    if secret.is_file():
+        for folder in [autograded] if in_place else [submitted, autograded]:
+            shutil.copyfile(secret, folder / secret.name)
     return timestamp
 
 

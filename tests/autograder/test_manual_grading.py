@@ -41,7 +41,7 @@ import io
 import nbformat
 import pytest
 from browser_pages import REPOSITORY
-from convviz_grade import cli, notebook_cells, sandbox
+from convviz_grade import cli, notebook_cells, report, sandbox
 from course import cut_segmentation_notebook
 from test_lab_browser import copy_course_config, lab_server, recorded_page
 
@@ -112,6 +112,8 @@ def hand_in(submissions, student, notebook, stamp):
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / f"{ASSIGNMENT}.ipynb")
     (folder / "timestamp.txt").write_text(stamp)
+    # What nbgrader's submit writes; its release_feedback names the page by it.
+    (folder / "submission_secret.txt").write_text(f"secret of {student}")
 
 
 def autograde(course, submissions):
@@ -488,6 +490,63 @@ def test_nbgraders_own_feedback_shows_them_too(course, hand_graded):
     # nbgrader's template rounds to 2 decimals and prints Python's float.
     assert f"Score: {round(given, 2)} / {round(course['points'], 2)}" in text
     assert "Right choice; say" in text and ANN_WRITES in text
+    # convviz-grade's feedback writes the same file: it keeps nbgrader's page, and
+    # says so, unless told to replace it.
+    output = io.StringIO()
+    arguments = ["feedback", ASSIGNMENT, "--course-dir", str(root)]
+    assert cli.main(arguments, stream=output) == 1
+    assert page.read_text() == text
+    kept = [line for line in output.getvalue().splitlines() if "kept" in line]
+    assert kept == [
+        f"kept {page}: not written by convviz-grade (nbgrader generate_feedback's?);"
+        " --force replaces it"
+    ]
+    assert cli.main([*arguments, "--force"], stream=io.StringIO()) == 0
+    assert page.read_text() != text and report.written_by_us(page)
+
+
+@pytest.mark.slow
+def test_nbgraders_release_feedback_releases_our_page(course, tmp_path):
+    """What a student's `nbgrader fetch_feedback` looks for is our page."""
+    import subprocess
+    import sys
+
+    from convviz_grade.release import nbgrader_environment
+    from nbgrader.utils import notebook_hash
+
+    root = course["root"]
+    output = io.StringIO()
+    arguments = ["feedback", ASSIGNMENT, "--course-dir", str(root)]
+    assert cli.main(arguments, stream=output) == 0, output.getvalue()
+    assert f"`nbgrader release_feedback {ASSIGNMENT}` releases them" in (
+        output.getvalue()
+    )
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "release_feedback",
+            ASSIGNMENT,
+            "--student",
+            "ben",
+            f"--Exchange.root={exchange}",
+        ],
+        cwd=root,
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Where nbgrader's fetch_feedback looks for ben's notebook's feedback.
+    key = notebook_hash(secret="secret of ben", notebook_id=ASSIGNMENT)
+    released = exchange / "convviz" / "feedback" / f"{key}.html"
+    page = root / "grading" / "feedback" / "ben" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert released.read_text() == page.read_text()
+    assert report.written_by_us(released)
 
 
 @pytest.mark.slow
