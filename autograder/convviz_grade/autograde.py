@@ -630,6 +630,12 @@ def _grade_class(
         bar.update(1)
 
     if scheduler:
+        if cluster.has_timed_cases(assignment):
+            print(
+                "note: timed cases are judged against the reference timed on each "
+                "Dask worker (one self-check per worker process, first)",
+                file=stream,
+            )
         cluster.grade_on_cluster(
             scheduler, assignment_name, source, found, options, finish
         )

@@ -7,35 +7,83 @@ sandboxed process, as on one machine) and returns the plain
 :class:`~convviz_grade.grading.SubmissionGrade`. Only the process that called
 ``autograde`` writes the gradebook. Workers must have this package, the same
 Python environment and the submissions' paths.
+
+A timed case (:attr:`convviz_grade.grading.Case.time_limit`) is judged against
+the reference's time on the machine that runs the student's code: before its
+first task, each worker process runs the self-check itself
+(:func:`convviz_grade.autograde.self_check`, once, its seconds per case kept
+with the worker's assignment), when the assignment has timed cases. If the
+instructor's solution fails there, that worker's students are "ungraded", with
+the reason.
 """
 
 from __future__ import annotations
 
 import functools
 import shutil
+import socket
 import tempfile
+import threading
 from pathlib import Path
 
-from convviz_grade.grading import Assignment, grade_task
+from convviz_grade.grading import Assignment, grade_task, zero_grade
+
+_SELF_CHECK = (
+    threading.Lock()
+)  # one self-check per worker process, whatever its threads
 
 
 @functools.lru_cache(maxsize=8)
 def _assignment(name, source):
     assignment = Assignment(name, source)
     assignment.prepared_inputs()
+    # None: not checked yet; "": checked; else why the self-check failed here.
+    assignment.worker_check = None
     return assignment
+
+
+def has_timed_cases(assignment):
+    """True when a case of one of the assignment's graded functions has a time limit."""
+    return any(
+        case.time_limit and case.function in assignment.points
+        for case in assignment.cases
+    )
+
+
+def time_reference_here(assignment, options):
+    """Time the reference on this machine, once, if the assignment has timed cases.
+
+    Returns:
+        str: empty when the timed cases can be judged here (or there are none),
+        else why not (the self-check failed on this worker).
+    """
+    from convviz_grade.autograde import SelfCheckFailed, self_check
+
+    if not has_timed_cases(assignment):
+        return ""
+    with _SELF_CHECK:
+        if assignment.worker_check is None:
+            try:
+                self_check(assignment, options)  # sets reference_seconds
+                assignment.worker_check = ""
+            except SelfCheckFailed as error:
+                assignment.worker_check = (
+                    f"the self-check failed on Dask worker {socket.gethostname()}, "
+                    f"which times the reference for the timed cases: {error}"
+                )
+    return assignment.worker_check
 
 
 def remote_grade(name, source, notebook, student, options):
     """The task a Dask worker runs: :func:`grade_task` in a folder of its own."""
     work_root = Path(tempfile.mkdtemp(prefix="convviz-grade-"))
     try:
-        return grade_task(
-            _assignment(name, str(source)),
-            notebook,
-            student,
-            dict(options, work_root=work_root),
-        )
+        assignment = _assignment(name, str(source))
+        options = dict(options, work_root=work_root)
+        problem = notebook and time_reference_here(assignment, options)
+        if problem:
+            return zero_grade(assignment, student, "ungraded", problem)
+        return grade_task(assignment, notebook, student, options)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
 
