@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 
 import nbformat
 import pytest
@@ -508,10 +509,10 @@ def test_nbgraders_own_feedback_shows_them_too(course, hand_graded):
 @pytest.mark.slow
 def test_nbgraders_release_feedback_releases_our_page(course, tmp_path):
     """What a student's `nbgrader fetch_feedback` looks for is our page."""
-    import subprocess
-    import sys
-
-    from convviz_grade.release import nbgrader_environment
+    from convviz_grade.release import course_config
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeReleaseFeedback
     from nbgrader.utils import notebook_hash
 
     root = course["root"]
@@ -521,26 +522,21 @@ def test_nbgraders_release_feedback_releases_our_page(course, tmp_path):
     assert f"`nbgrader release_feedback {ASSIGNMENT}` releases them" in (
         output.getvalue()
     )
+    # `nbgrader release_feedback segmentation --student ben`, in this process.
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "release_feedback",
-            ASSIGNMENT,
-            "--student",
-            "ben",
-            f"--Exchange.root={exchange}",
-        ],
-        cwd=root,
-        env=nbgrader_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    config = course_config(root)
+    config.Exchange.root = str(exchange)
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.CourseDirectory.student_id = "ben"
+    coursedir = CourseDirectory(config=config)
+    with warnings.catch_warnings():  # nbgrader's open(timestamp.txt).read()
+        warnings.simplefilter("ignore", ResourceWarning)
+        ExchangeReleaseFeedback(
+            coursedir=coursedir,
+            authenticator=Authenticator(config=config),
+            config=config,
+        ).start()
     # Where nbgrader's fetch_feedback looks for ben's notebook's feedback.
     key = notebook_hash(secret="secret of ben", notebook_id=ASSIGNMENT)
     released = exchange / "convviz" / "feedback" / f"{key}.html"
