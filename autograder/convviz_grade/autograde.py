@@ -14,7 +14,8 @@ The steps, in order:
    a written answer is left there for the instructor to grade in formgrader),
    and the per-function explanations to
    ``<autograded>/<student>/<assignment>/convviz_grade.json`` (what ``export`` and
-   ``feedback`` read);
+   ``feedback`` read), and the notebook for formgrader, its written cells as
+   released (:mod:`convviz_grade.written_cells`, one ``note:`` line per change);
 5. print a summary table. The exit code is 1 if any submission could not be
    graded, as nbgrader's own converters do.
 """

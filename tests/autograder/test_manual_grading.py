@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import warnings
 
 import nbformat
@@ -218,6 +219,8 @@ def course(tmp_path_factory):
         notebook = tamper(release(), grade_id, change)
         hand_in(submissions, student, notebook, STAMPS["cal"])
     printed = autograde(course, submissions)
+    for student in TAMPERED:  # graded and kept in grading/submitted: not graded again
+        shutil.rmtree(submissions / student)
     return {
         "root": course,
         "submissions": submissions,
@@ -317,7 +320,8 @@ def test_nbgrader_restores_the_same_cells_or_stops(course):
     }
     grade_id = course["grade_id"]
     for student in TAMPERED:
-        path = course["submissions"] / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        folder = course["root"] / "grading" / "submitted" / student / ASSIGNMENT
+        path = folder / f"{ASSIGNMENT}.ipynb"  # as handed in
         notebook = nbformat.read(path, as_version=4)
         for preprocessor in (DeduplicateIds, OverwriteCells):
             notebook, _ = preprocessor().preprocess(notebook, dict(resources))
@@ -612,3 +616,38 @@ def test_formgraders_page_loads_mathjax_from_the_lab_server():
     page, _ = lab.from_notebook_node(notebook)
     assert lab.mathjax_url in page and "convviz-mathjax" not in page
     assert not lab_formgrader.add_templates({}, log)  # no formgrader: said, not fatal
+
+
+def test_restore_written_cells_keeps_the_last_copy_and_finds_a_bare_cell():
+    """Cases the graded class does not hold: a copied cell, metadata removed."""
+    from convviz_grade.written_cells import restore_written_cells
+
+    released = nbformat.read(
+        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+    )
+    (grade_id,) = notebook_cells.written_points(released)
+    (original,) = cells_with_id(released, grade_id)
+    untouched = nbformat.from_dict(released)
+    assert restore_written_cells(untouched, released) == []
+    assert untouched == released
+    # A copy of the cell, answered below the first: nbgrader keeps the last.
+    copied = nbformat.from_dict(released)
+    index = copied.cells.index(cells_with_id(copied, grade_id)[0])
+    second = nbformat.from_dict(original)
+    second.id, second.source = "my-copy", TAMPERED_WRITES
+    copied.cells.insert(index + 1, second)
+    (note,) = restore_written_cells(copied, released)
+    assert note == f"{grade_id}: restored as released (copies 2 -> 1)"
+    (cell,) = cells_with_id(copied, grade_id)
+    assert cell.source == TAMPERED_WRITES
+    assert notebook_cells.nbgrader_meta(copied.cells[index]) == {}
+    # Its nbgrader metadata removed: found by its cell id, as released.
+    bare = nbformat.from_dict(released)
+    cell = cells_with_id(bare, grade_id)[0]
+    del cell.metadata["nbgrader"]
+    cell.source = TAMPERED_WRITES
+    (note,) = restore_written_cells(bare, released)
+    assert note.startswith(f"{grade_id}: restored as released (grade_id None -> ")
+    assert (
+        cells_with_id(bare, grade_id) == [cell] and cell.metadata == original.metadata
+    )
