@@ -442,6 +442,8 @@ def test_export_has_the_written_points_and_marks_the_pending_one(
     # Not graded by hand yet: said so, with no score, not a zero.
     assert (ben[grade_id]["score"], ben[grade_id]["status"]) == ("", "pending")
     assert (cal[grade_id]["score"], cal[grade_id]["status"]) == ("0.0", "failed")
+    hal = rows_of(rows, "hal")  # deleted the cell
+    assert (hal[grade_id]["score"], hal[grade_id]["status"]) == ("0.0", "missing")
     # A student's total, the sum of the score column, counts the written points.
     total = sum(float(row["score"]) for row in ann.values() if row["score"])
     functions = sum(float(ann[f]["max_score"]) for f in course["functions"])
