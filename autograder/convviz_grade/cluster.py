@@ -11,8 +11,8 @@ Python environment and the submissions' paths.
 A timed case (:attr:`convviz_grade.grading.Case.time_limit`) is judged against
 the reference's time on the machine that runs the student's code: before its
 first task, each worker process runs the self-check itself
-(:func:`convviz_grade.autograde.self_check`, once, its seconds per case kept
-with the worker's assignment), when the assignment has timed cases. If the
+(:func:`time_reference_here`, once, its seconds per case kept with the
+worker's assignment), when the assignment has timed cases. If the
 instructor's solution fails there, that worker's students are "ungraded", with
 the reason.
 """
@@ -26,7 +26,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from convviz_grade.grading import Assignment, grade_task, zero_grade
+from convviz_grade.grading import Assignment, grade_submission, grade_task, zero_grade
 
 _SELF_CHECK = (
     threading.Lock()
@@ -53,24 +53,33 @@ def has_timed_cases(assignment):
 def time_reference_here(assignment, options):
     """Time the reference on this machine, once, if the assignment has timed cases.
 
+    It is the self-check of ``convviz-grade autograde``
+    (:func:`convviz_grade.autograde.self_check`), run again here: the
+    instructor's solution graded through the same sandbox, its seconds per case
+    kept as ``assignment.reference_seconds``.
+
     Returns:
         str: empty when the timed cases can be judged here (or there are none),
-        else why not (the self-check failed on this worker).
+        else why not (the solution failed its grading on this worker).
     """
-    from convviz_grade.autograde import SelfCheckFailed, self_check
-
     if not has_timed_cases(assignment):
         return ""
     with _SELF_CHECK:
         if assignment.worker_check is None:
-            try:
-                self_check(assignment, options)  # sets reference_seconds
-                assignment.worker_check = ""
-            except SelfCheckFailed as error:
+            result = grade_submission(
+                assignment, assignment.source_notebook, student="self-check", **options
+            )
+            failed = [grade for grade in result.functions if grade.status != "passed"]
+            assignment.worker_check = ""
+            if failed:
+                why = (failed[0].message.strip() or failed[0].status).splitlines()[0]
                 assignment.worker_check = (
-                    f"the self-check failed on Dask worker {socket.gethostname()}, "
-                    f"which times the reference for the timed cases: {error}"
+                    f"the instructor's solution fails its grading on Dask worker "
+                    f"{socket.gethostname()} ({failed[0].function}: {why}), so the "
+                    "reference could not be timed there for the timed cases"
                 )
+            else:
+                assignment.reference_seconds = dict(result.case_seconds)
     return assignment.worker_check
 
 
