@@ -14,7 +14,8 @@ The steps, in order:
    a written answer is left there for the instructor to grade in formgrader),
    and the per-function explanations to
    ``<autograded>/<student>/<assignment>/convviz_grade.json`` (what ``export`` and
-   ``feedback`` read);
+   ``feedback`` read), and the notebook for formgrader, its written cells as
+   released (:mod:`convviz_grade.written_cells`, one ``note:`` line per change);
 5. print a summary table. The exit code is 1 if any submission could not be
    graded, as nbgrader's own converters do.
 """
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from convviz_grade import cluster, grading, notebook_cells, release, sandbox
+from convviz_grade.written_cells import restore_written_cells
 from convviz_ref.progress import progress as progress_bar
 
 RESULTS_FILE = "convviz_grade.json"
@@ -149,6 +151,8 @@ def record_submission(course, assignment_name, student, notebook):
     The time is the submission's own ``timestamp.txt`` when it has one (what
     nbgrader's collect wrote), else the notebook file's modification time.
     Submissions graded from the course's submitted folder are left where they are.
+    The ``submission_secret.txt`` that nbgrader's submit wrote goes with the
+    notebook, as in nbgrader's autograde: ``nbgrader release_feedback`` reads it.
 
     Returns:
         datetime (naive, UTC), or None when there is no notebook.
@@ -180,26 +184,53 @@ def record_submission(course, assignment_name, student, notebook):
     autograded = course.results_path(student, assignment_name).parent
     autograded.mkdir(parents=True, exist_ok=True)
     (autograded / "timestamp.txt").write_text(stamp)
+    # What nbgrader's submit wrote: release_feedback needs it beside the feedback.
+    secret = notebook.parent / "submission_secret.txt"
+    if secret.is_file():
+        for folder in [autograded] if in_place else [submitted, autograded]:
+            shutil.copyfile(secret, folder / secret.name)
     return timestamp
 
 
-def read_written_answers(assignment, notebook):
+def read_submission(notebook, released):
+    """The student's notebook, its written cells restored as released.
+
+    ``released`` is the notebook the students were given (None: nothing is
+    restored); :func:`convviz_grade.written_cells.restore_written_cells` says
+    what it restores.
+
+    Returns:
+        ``(notebook node, notes)``; the node is None when there is no notebook or
+        it could not be read; ``notes``, one line per written cell restored or
+        missing.
+    """
+    import nbformat
+
+    if notebook is None or not Path(notebook).is_file():
+        return None, []
+    try:
+        submitted = nbformat.read(notebook, as_version=4)
+    except Exception:  # not JSON, not a notebook: graded "ungraded" elsewhere
+        return None, []
+    notes = [] if released is None else restore_written_cells(submitted, released)
+    return submitted, notes
+
+
+def read_written_answers(assignment, notebook, submitted):
     """The student's answers to the assignment's written questions.
+
+    ``submitted`` is :func:`read_submission`'s notebook for the file ``notebook``.
 
     Returns:
         dict ``{grade_id: text, or None when the notebook has no such cell}``
         (every answer None when nothing was handed in), or None when the
         notebook could not be read: the instructor has to look at it.
     """
-    import nbformat
-
     if not assignment.written:  # nothing to read
         return {}
     if notebook is None or not Path(notebook).is_file():
         return dict.fromkeys(assignment.written)
-    try:
-        submitted = nbformat.read(notebook, as_version=4)
-    except Exception:  # not JSON, not a notebook: graded "ungraded" elsewhere
+    if submitted is None:
         return None
     return {
         grade_id: notebook_cells.written_answer(submitted, grade_id)
@@ -217,8 +248,10 @@ def write_gradebook(course, assignment, result, timestamp=None, written=None):
     gives them, and need no manual grading. A written answer
     (``assignment.written``) gets nbgrader's treatment of a manually graded
     cell: no automatic score, so it is left "needing manual grading" for
-    formgrader; one left as released (or empty, or deleted) is scored 0 at
-    once with the comment "No response.", as nbgrader does. ``written`` is
+    formgrader; one left as released (or empty) is scored 0 at once with the
+    comment "No response.", as nbgrader does; one the notebook does not have
+    (deleted) gets no score and waits for no one: ``export`` calls it
+    missing (its score is 0). ``written`` is
     :func:`read_written_answers`'s answer (None: the notebook could not be
     read, so every written answer waits for the instructor).
 
@@ -289,8 +322,13 @@ def write_gradebook(course, assignment, result, timestamp=None, written=None):
                         grade.auto_score = 0.0 if unanswered[grade.name] else None
                     else:
                         grade.auto_score = scores.get(grade.name, 0.0)
+                    deleted = (
+                        grade.name in unanswered and unanswered[grade.name] is None
+                    )
                     if grade.manual_score is None:
-                        grade.needs_manual_grade = grade.auto_score is None
+                        grade.needs_manual_grade = (
+                            grade.auto_score is None and not deleted
+                        )
                     elif resubmitted:
                         grade.needs_manual_grade = True
                 for comment in notebook.comments:
@@ -305,10 +343,17 @@ def write_gradebook(course, assignment, result, timestamp=None, written=None):
 
 
 def _unanswered(written, source_cell):
-    """True when the student left the written answer as released, empty or deleted."""
+    """True when the student left the written answer as released or empty.
+
+    None when the notebook has no such cell (deleted), False when it has an
+    answer or could not be read (``written`` None).
+    """
     if written is None:  # the notebook could not be read
         return False
-    text = (written.get(source_cell.name) or "").strip()
+    text = written.get(source_cell.name)
+    if text is None:
+        return None
+    text = text.strip()
     return not text or text == (source_cell.source or "").strip()
 
 
@@ -320,14 +365,16 @@ def write_results(course, result):
     os.replace(temporary, path)  # never a half-written file
 
 
-def copy_for_formgrader(course, result, notebook):
+def copy_for_formgrader(course, result, notebook, submitted):
     """Put the submitted notebook where formgrader looks for the autograded one.
 
-    The notebook was never run as a whole (only its answer cells were, in the
-    sandbox), so each test cell gets one output instead: the grader's verdict
-    on its function, with the explanation when it failed. An instructor reading
-    the submission in formgrader sees what ``convviz-grade feedback`` says.
-    An unreadable notebook is copied as it is.
+    ``submitted`` is :func:`read_submission`'s notebook (its written cells as
+    released) for the file ``notebook``. The notebook was never run as a
+    whole (only its answer cells were, in the sandbox), so each test cell gets
+    one output instead: the grader's verdict on its function, with the
+    explanation when it failed. An instructor reading the submission in
+    formgrader sees what ``convviz-grade feedback`` says. An unreadable notebook
+    (``submitted`` None) is copied as it is.
     """
     import nbformat
 
@@ -336,9 +383,7 @@ def copy_for_formgrader(course, result, notebook):
     target = course.results_path(result.student, result.assignment).with_name(
         notebook.name
     )
-    try:
-        submitted = nbformat.read(notebook, as_version=4)
-    except Exception:  # not JSON, not a notebook: formgrader shows what there is
+    if submitted is None:  # not JSON, not a notebook: formgrader shows what there is
         shutil.copy(notebook, target)
         return
     verdicts = {grade.function: grade for grade in result.functions}
@@ -538,6 +583,8 @@ def _pooled(pool, task, *args):
 def _grade_class(
     assignment, course, found, options, pool, jobs, scheduler, source, progress, stream
 ):
+    import nbformat
+
     try:
         _pooled(pool, self_check, assignment, options)
     except SelfCheckFailed as error:
@@ -552,16 +599,24 @@ def _grade_class(
         disable=not progress,
     )
 
+    released = course.folder("release_directory") / assignment_name
+    released = released / source.name
+    released = nbformat.read(released, as_version=4) if released.is_file() else None
+
     def finish(result):
         notebook = found.get(result.student)
         try:
             timestamp = record_submission(
                 course, assignment_name, result.student, notebook
             )
-            written = read_written_answers(assignment, notebook)
+            submitted, notes = read_submission(notebook, released)
+            for note in notes:  # where nbgrader's autograde logs a warning
+                print(f"note: {result.student}: {note}", file=stream)
+            result.notes.extend(notes)
+            written = read_written_answers(assignment, notebook, submitted)
             write_gradebook(course, assignment, result, timestamp, written)
             write_results(course, result)
-            copy_for_formgrader(course, result, notebook)
+            copy_for_formgrader(course, result, notebook, submitted)
         except Exception as error:  # the gradebook refused: report, go on
             failures.append(
                 f"{result.student}: could not be recorded: "
@@ -576,6 +631,12 @@ def _grade_class(
         bar.update(1)
 
     if scheduler:
+        if cluster.has_timed_cases(assignment):
+            print(
+                "note: timed cases are judged against the reference timed on each "
+                "Dask worker (one self-check per worker process, first)",
+                file=stream,
+            )
         cluster.grade_on_cluster(
             scheduler, assignment_name, source, found, options, finish
         )

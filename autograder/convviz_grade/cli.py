@@ -128,6 +128,11 @@ def build_parser():
     )
     feedback.add_argument("assignment", metavar="ASSIGNMENT")
     feedback.add_argument("--course-dir", type=Path, default=Path("."), metavar="DIR")
+    feedback.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the pages `nbgrader generate_feedback` wrote (kept by default)",
+    )
 
     benchmark = commands.add_parser(
         "benchmark", help="submissions per minute: nbgrader vs --jobs 1 vs --jobs 2"
@@ -202,7 +207,9 @@ def main(argv=None, stream=None):
         try:
             if args.command == "export":
                 return report.export(args.course_dir, args.out, stream=stream)
-            return report.feedback(args.assignment, args.course_dir, stream=stream)
+            return report.feedback(
+                args.assignment, args.course_dir, force=args.force, stream=stream
+            )
         except FileNotFoundError as error:
             print(f"error: {error}", file=stream)
             return 2

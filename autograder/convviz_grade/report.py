@@ -20,8 +20,10 @@ gradebook:
   submission. Its score is empty (a spreadsheet's sum leaves it out), or the
   earlier hand score when there is one: never a zero it did not get.
 
-An unanswered one (left as released, emptied or deleted) is ``failed`` with 0
-points, as nbgrader scores it, unless the instructor gives it points. A
+An unanswered one (left as released or emptied) is ``failed`` with 0 points, as
+nbgrader scores it, and a deleted one ``missing`` (0 points), unless the
+instructor gives it points. (A written cell whose nbgrader metadata the student
+changed is graded as released: :mod:`convviz_grade.written_cells`.) A
 student's total for an assignment is the sum of the score column over its rows.
 
 nbgrader's own export shows every one of these as a number, 0.0 for the
@@ -33,6 +35,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -94,6 +97,8 @@ def written_grades(gradebook, assignment, student, written):
             score = None if grade.manual_score is None else float(grade.score)
         elif grade.manual_score is not None:
             score, status = float(grade.score), "graded"
+        elif grade.auto_score is None:  # the notebook had no such cell: deleted
+            score, status = 0.0, "missing"
         else:  # scored 0 by autograde: left as released
             score, status = float(grade.score), "failed"
         text = ""
@@ -205,6 +210,7 @@ def export(course_dir, out, *, stream=None):
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="generator" content="{generator}">
 <style>
 body {{ font-family: sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} \
@@ -276,6 +282,7 @@ def feedback_page(results, written=()):
     pending = sum(g["max_score"] for g in written if g["status"] == "pending")
     return PAGE.format(
         title=title,
+        generator=GENERATOR,
         score=sum(g["score"] for g in results["functions"])
         + sum(g["score"] or 0.0 for g in written),
         max_score=sum(g["max_score"] for g in results["functions"])
@@ -295,12 +302,38 @@ def feedback_page(results, written=()):
     )
 
 
-def feedback(assignment, course_dir, *, stream=None):
-    """Write ``<feedback>/<student>/<assignment>/<assignment>.html`` for each student.
+GENERATOR = "convviz-grade feedback"
+"""What a page of ours says it is (its ``<meta name="generator">``)."""
+
+RELEASE_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What ``nbgrader release_feedback`` reads beside a page (nbgrader's
+``generate_feedback`` copies them from the autograded folder too)."""
+
+
+def written_by_us(page):
+    """True when the HTML file ``page`` is a page :func:`feedback` wrote.
+
+    Pages written before they named their generator are known by their first
+    paragraph.
+    """
+    head = page.read_text(encoding="utf-8", errors="replace")[:3000]
+    return f'<meta name="generator" content="{GENERATOR}">' in head or (
+        "Each function earns its points only when all\nof its tests pass" in head
+    )
+
+
+def feedback(assignment, course_dir, *, force=False, stream=None):
+    """Write ``<feedback>/<student>/<assignment>/<notebook>.html`` for each student.
 
     Every student with results for ``assignment`` gets one, with the hand
-    grading of the written answers as the gradebook has it now; returns the
-    exit code (1 when no page was written).
+    grading of the written answers as the gradebook has it now. It is the
+    page ``nbgrader release_feedback`` releases and students fetch as their
+    notebook's feedback: the same file ``nbgrader generate_feedback`` (and
+    formgrader's "Generate Feedback") writes, so the autograded folder's
+    ``timestamp.txt`` and ``submission_secret.txt`` are copied beside it, as
+    that command does. A page that this command did not write is kept, with one
+    line that says so, unless ``force``. Returns the exit code: 1 when a page
+    was kept or none was written.
     """
     from nbgrader.api import Gradebook
 
@@ -308,22 +341,30 @@ def feedback(assignment, course_dir, *, stream=None):
     course = Course(course_dir)
     written = _written(_source(course, assignment))
     autograded = course.folder("autograded_directory")
-    written_pages = 0
+    written_pages, kept = 0, 0
     with Gradebook(course.db_url) as gradebook:
         for path in sorted(autograded.glob(f"*/{assignment}/{RESULTS_FILE}")):
             results = json.loads(path.read_text())
-            target = (
-                course.folder("feedback_directory")
-                / results["student"]
-                / assignment
-                / f"{assignment}.html"
-            )
+            folder = course.folder("feedback_directory") / results["student"]
+            target = folder / assignment / f"{results['notebook']}.html"
+            if target.is_file() and not force and not written_by_us(target):
+                print(
+                    f"kept {target}: not written by convviz-grade (nbgrader "
+                    "generate_feedback's?); --force replaces it",
+                    file=stream,
+                )
+                kept += 1
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             hand = written_grades(gradebook, assignment, results["student"], written)
             target.write_text(feedback_page(results, hand), encoding="utf-8")
+            for name in RELEASE_FILES:
+                if (path.parent / name).is_file():
+                    shutil.copyfile(path.parent / name, target.parent / name)
             written_pages += 1
     print(
-        f"{written_pages} feedback pages -> {course.folder('feedback_directory')}",
+        f"{written_pages} feedback pages -> {course.folder('feedback_directory')} "
+        f"(`nbgrader release_feedback {assignment}` releases them)",
         file=stream,
     )
-    return 0 if written_pages else 1
+    return 0 if written_pages and not kept else 1

@@ -8,7 +8,9 @@ which this test does not need: :func:`course.cut_segmentation_notebook`).
 
 A class of three is graded by ``convviz-grade autograde``: ann answers every
 function and the written question, ben writes only the written answer, cal hands
-in the release untouched. Then:
+in the release untouched; dan, eve, fay and gus answer and then change the written
+cell's nbgrader metadata (points, cell type, grade id, ``grade``), hal deletes it.
+Then:
 
 1. the gradebook leaves ann's and ben's written answers "needing manual grading"
    and no test cell; cal's unanswered one is 0, "No response.", as nbgrader does;
@@ -23,7 +25,9 @@ in the release untouched. Then:
    points and the comment;
 4. autograde again: ann's hand score, comment and "graded" stay as the
    instructor left them; cal, whom the instructor had given a point and who hands
-   in again, keeps that point but is flagged for review.
+   in again, keeps that point but is flagged for review;
+5. the tampered cells are graded as released (the autograded copy, one line each in
+   autograde's output, nbgrader's own sanitizing compared), hal's is missing.
 
 No console error, no request off this machine (tests/browser_pages.py), and the
 server and its kernels try no connection off it (test_lab_browser's guard).
@@ -33,11 +37,13 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import warnings
 
 import nbformat
 import pytest
 from browser_pages import REPOSITORY
-from convviz_grade import cli, notebook_cells, sandbox
+from convviz_grade import cli, notebook_cells, report, sandbox
 from course import cut_segmentation_notebook
 from test_lab_browser import copy_course_config, lab_server, recorded_page
 
@@ -61,6 +67,16 @@ STAMPS = {  # what nbgrader's collect writes beside a submission
     "cal": "2026-01-10 09:10:00.000000 UTC",
 }
 CAL_AGAIN = "2026-01-11 08:00:00.000000 UTC"
+# Students who answer, then change the written cell's nbgrader metadata (what
+# JupyterLab's property inspector lets them do), or delete the cell.
+TAMPERED = {
+    "dan": {"points": 5},  # nbgrader restores them
+    "eve": {"cell_type": "code"},  # nbgrader makes it markdown again
+    "fay": {"grade_id": "my_answer"},  # nbgrader drops the id, then stops
+    "gus": {"grade": False},  # nbgrader stops: a solution that is no grade cell
+    "hal": {"deleted": True},
+}
+TAMPERED_WRITES = "Strides learn their downsampling; pooling cannot."
 
 
 def set_written_answer(notebook, grade_id, text):
@@ -73,11 +89,33 @@ def set_written_answer(notebook, grade_id, text):
     return notebook
 
 
+def tamper(notebook, grade_id, change):
+    """The student's answer, then ``change`` made to its cell (:data:`TAMPERED`)."""
+    set_written_answer(notebook, grade_id, TAMPERED_WRITES)
+    index, cell = next(
+        (index, cell)
+        for index, cell in enumerate(notebook.cells)
+        if notebook_cells.nbgrader_meta(cell).get("grade_id") == grade_id
+    )
+    for key, value in change.items():
+        if key == "deleted":
+            del notebook.cells[index]
+        elif key == "cell_type":
+            notebook.cells[index] = nbformat.v4.new_code_cell(
+                cell.source, id=cell.id, metadata=cell.metadata
+            )
+        else:
+            cell.metadata.nbgrader[key] = value
+    return notebook
+
+
 def hand_in(submissions, student, notebook, stamp):
     folder = submissions / student / ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / f"{ASSIGNMENT}.ipynb")
     (folder / "timestamp.txt").write_text(stamp)
+    # What nbgrader's submit writes; its release_feedback names the page by it.
+    (folder / "submission_secret.txt").write_text(f"secret of {student}")
 
 
 def autograde(course, submissions):
@@ -177,7 +215,12 @@ def course(tmp_path_factory):
     ben = set_written_answer(release(), grade_id, BEN_WRITES)
     hand_in(submissions, "ben", ben, STAMPS["ben"])
     hand_in(submissions, "cal", release(), STAMPS["cal"])
-    autograde(course, submissions)
+    for student, change in TAMPERED.items():
+        notebook = tamper(release(), grade_id, change)
+        hand_in(submissions, student, notebook, STAMPS["cal"])
+    printed = autograde(course, submissions)
+    for student in TAMPERED:  # graded and kept in grading/submitted: not graded again
+        shutil.rmtree(submissions / student)
     return {
         "root": course,
         "submissions": submissions,
@@ -185,6 +228,7 @@ def course(tmp_path_factory):
         "points": points,
         "functions": list(notebook_cells.points(source)),
         "release": release,
+        "printed": printed,
     }
 
 
@@ -205,6 +249,89 @@ def test_the_written_answer_waits_for_the_instructor_the_tests_do_not(course):
     assert (grade["auto_score"], grade["needs_manual_grade"]) == (0.0, False)
     assert comment["auto"] == "No response." and not any(others.values())
     assert points > 0
+
+
+def autograded_copy(course, student):
+    folder = course["root"] / "grading" / "autograded" / student / ASSIGNMENT
+    return nbformat.read(folder / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def cells_with_id(notebook, grade_id):
+    return [
+        cell
+        for cell in notebook.cells
+        if notebook_cells.nbgrader_meta(cell).get("grade_id") == grade_id
+    ]
+
+
+@pytest.mark.slow
+def test_a_written_cell_whose_metadata_changed_is_graded_as_released(course):
+    """Formgrader grades the copy: it must hold the cell as released, answer kept."""
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    root, grade_id = course["root"], course["grade_id"]
+    (released,) = cells_with_id(course["release"](), grade_id)
+    notes = [line for line in course["printed"].splitlines() if "note:" in line]
+    for student in sorted(set(TAMPERED) - {"hal"}):
+        copy = autograded_copy(course, student)
+        MetadataValidator().validate_nb(copy)  # what nbgrader's CheckCellMetadata runs
+        (cell,) = cells_with_id(copy, grade_id)
+        assert cell.cell_type == "markdown" and cell.source == TAMPERED_WRITES
+        assert cell.metadata.nbgrader == released.metadata.nbgrader, student
+        grade, comment, _ = written_grade(root, student, grade_id)
+        assert (grade["auto_score"], grade["needs_manual_grade"]) == (None, True)
+        # One line says what was restored.
+        (line,) = [line for line in notes if f"note: {student}: " in line]
+        for key, value in TAMPERED[student].items():
+            assert f"{key} {value!r} -> " in line, line
+    # Deleted: nothing to grade by hand, scored 0 and said missing.
+    assert not cells_with_id(autograded_copy(course, "hal"), grade_id)
+    grade, comment, _ = written_grade(root, "hal", grade_id)
+    assert grade == {
+        "auto_score": None,
+        "manual_score": None,
+        "needs_manual_grade": False,
+        "score": 0.0,
+    }
+    assert comment["auto"] is None
+    assert [line for line in notes if "note: hal: " in line] == [
+        f"note: hal: {grade_id}: not in the submission (deleted?): missing"
+    ]
+    assert len(notes) == len(TAMPERED), notes  # none for an untouched cell
+
+
+@pytest.mark.slow
+def test_nbgrader_restores_the_same_cells_or_stops(course):
+    """nbgrader's own sanitizing of the same submissions, as its autograde runs it."""
+    from convviz_grade.autograde import Course
+    from nbgrader.nbgraderformat import ValidationError
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        DeduplicateIds,
+        OverwriteCells,
+    )
+
+    resources = {
+        "nbgrader": {
+            "notebook": ASSIGNMENT,
+            "assignment": ASSIGNMENT,
+            "db_url": Course(course["root"]).db_url,
+        }
+    }
+    grade_id = course["grade_id"]
+    for student in TAMPERED:
+        folder = course["root"] / "grading" / "submitted" / student / ASSIGNMENT
+        path = folder / f"{ASSIGNMENT}.ipynb"  # as handed in
+        notebook = nbformat.read(path, as_version=4)
+        for preprocessor in (DeduplicateIds, OverwriteCells):
+            notebook, _ = preprocessor().preprocess(notebook, dict(resources))
+        if student in ("fay", "gus"):  # nbgrader grades no one of them
+            with pytest.raises(ValidationError):
+                CheckCellMetadata().preprocess(notebook, dict(resources))
+            continue
+        CheckCellMetadata().preprocess(notebook, dict(resources))
+        ours = cells_with_id(autograded_copy(course, student), grade_id)
+        assert cells_with_id(notebook, grade_id) == ours, student
 
 
 def grade_in_formgrader(server, browser, student, grade_id, points, comment):
@@ -232,7 +359,9 @@ def grade_in_formgrader(server, browser, student, grade_id, points, comment):
             )
             for index in range(rows.count())
         }
-        assert needs == {"ann": True, "ben": True, "cal": False}, needs
+        expected = {"ann": True, "ben": True, "cal": False}
+        expected |= {student: student != "hal" for student in TAMPERED}
+        assert needs == expected, needs
         rows.filter(has_text=student).locator("a.name-shown").click()
         cell = formgrader.locator(f"#{grade_id}").locator(
             "xpath=ancestor::div[contains(@class, 'nbgrader_cell')]"
@@ -302,7 +431,8 @@ def test_export_has_the_written_points_and_marks_the_pending_one(
     course, hand_graded, tmp_path
 ):
     rows, printed = export(course["root"], tmp_path)
-    assert "(1 still to grade by hand)" in printed, printed
+    pending = 1 + len(TAMPERED) - 1  # ben; the tampered but hal, who deleted it
+    assert f"({pending} still to grade by hand)" in printed, printed
     grade_id, given = course["grade_id"], hand_graded["given"]
     points = course["points"]
     ann, ben, cal = (rows_of(rows, s) for s in ("ann", "ben", "cal"))
@@ -312,6 +442,8 @@ def test_export_has_the_written_points_and_marks_the_pending_one(
     # Not graded by hand yet: said so, with no score, not a zero.
     assert (ben[grade_id]["score"], ben[grade_id]["status"]) == ("", "pending")
     assert (cal[grade_id]["score"], cal[grade_id]["status"]) == ("0.0", "failed")
+    hal = rows_of(rows, "hal")  # deleted the cell
+    assert (hal[grade_id]["score"], hal[grade_id]["status"]) == ("0.0", "missing")
     # A student's total, the sum of the score column, counts the written points.
     total = sum(float(row["score"]) for row in ann.values() if row["score"])
     functions = sum(float(ann[f]["max_score"]) for f in course["functions"])
@@ -365,6 +497,58 @@ def test_nbgraders_own_feedback_shows_them_too(course, hand_graded):
     # nbgrader's template rounds to 2 decimals and prints Python's float.
     assert f"Score: {round(given, 2)} / {round(course['points'], 2)}" in text
     assert "Right choice; say" in text and ANN_WRITES in text
+    # convviz-grade's feedback writes the same file: it keeps nbgrader's page, and
+    # says so, unless told to replace it.
+    output = io.StringIO()
+    arguments = ["feedback", ASSIGNMENT, "--course-dir", str(root)]
+    assert cli.main(arguments, stream=output) == 1
+    assert page.read_text() == text
+    kept = [line for line in output.getvalue().splitlines() if "kept" in line]
+    assert kept == [
+        f"kept {page}: not written by convviz-grade (nbgrader generate_feedback's?);"
+        " --force replaces it"
+    ]
+    assert cli.main([*arguments, "--force"], stream=io.StringIO()) == 0
+    assert page.read_text() != text and report.written_by_us(page)
+
+
+@pytest.mark.slow
+def test_nbgraders_release_feedback_releases_our_page(course, tmp_path):
+    """What a student's `nbgrader fetch_feedback` looks for is our page."""
+    from convviz_grade.release import course_config
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeReleaseFeedback
+    from nbgrader.utils import notebook_hash
+
+    root = course["root"]
+    output = io.StringIO()
+    arguments = ["feedback", ASSIGNMENT, "--course-dir", str(root)]
+    assert cli.main(arguments, stream=output) == 0, output.getvalue()
+    assert f"`nbgrader release_feedback {ASSIGNMENT}` releases them" in (
+        output.getvalue()
+    )
+    # `nbgrader release_feedback segmentation --student ben`, in this process.
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    config = course_config(root)
+    config.Exchange.root = str(exchange)
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    config.CourseDirectory.student_id = "ben"
+    coursedir = CourseDirectory(config=config)
+    with warnings.catch_warnings():  # nbgrader's open(timestamp.txt).read()
+        warnings.simplefilter("ignore", ResourceWarning)
+        ExchangeReleaseFeedback(
+            coursedir=coursedir,
+            authenticator=Authenticator(config=config),
+            config=config,
+        ).start()
+    # Where nbgrader's fetch_feedback looks for ben's notebook's feedback.
+    key = notebook_hash(secret="secret of ben", notebook_id=ASSIGNMENT)
+    released = exchange / "convviz" / "feedback" / f"{key}.html"
+    page = root / "grading" / "feedback" / "ben" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert released.read_text() == page.read_text()
+    assert report.written_by_us(released)
 
 
 @pytest.mark.slow
@@ -434,3 +618,38 @@ def test_formgraders_page_loads_mathjax_from_the_lab_server():
     page, _ = lab.from_notebook_node(notebook)
     assert lab.mathjax_url in page and "convviz-mathjax" not in page
     assert not lab_formgrader.add_templates({}, log)  # no formgrader: said, not fatal
+
+
+def test_restore_written_cells_keeps_the_last_copy_and_finds_a_bare_cell():
+    """Cases the graded class does not hold: a copied cell, metadata removed."""
+    from convviz_grade.written_cells import restore_written_cells
+
+    released = nbformat.read(
+        REPOSITORY / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+    )
+    (grade_id,) = notebook_cells.written_points(released)
+    (original,) = cells_with_id(released, grade_id)
+    untouched = nbformat.from_dict(released)
+    assert restore_written_cells(untouched, released) == []
+    assert untouched == released
+    # A copy of the cell, answered below the first: nbgrader keeps the last.
+    copied = nbformat.from_dict(released)
+    index = copied.cells.index(cells_with_id(copied, grade_id)[0])
+    second = nbformat.from_dict(original)
+    second.id, second.source = "my-copy", TAMPERED_WRITES
+    copied.cells.insert(index + 1, second)
+    (note,) = restore_written_cells(copied, released)
+    assert note == f"{grade_id}: restored as released (copies 2 -> 1)"
+    (cell,) = cells_with_id(copied, grade_id)
+    assert cell.source == TAMPERED_WRITES
+    assert notebook_cells.nbgrader_meta(copied.cells[index]) == {}
+    # Its nbgrader metadata removed: found by its cell id, as released.
+    bare = nbformat.from_dict(released)
+    cell = cells_with_id(bare, grade_id)[0]
+    del cell.metadata["nbgrader"]
+    cell.source = TAMPERED_WRITES
+    (note,) = restore_written_cells(bare, released)
+    assert note.startswith(f"{grade_id}: restored as released (grade_id None -> ")
+    assert (
+        cells_with_id(bare, grade_id) == [cell] and cell.metadata == original.metadata
+    )
