@@ -165,11 +165,31 @@ def run_hidden_cases(assignment, function_name, function):
         NotImplementedError: the function is not written yet.
         ValueError: the assignment has no hidden case of ``function_name``.
     """
-    module, _ = assignment_cases(assignment)
-    cases = hidden_cases(assignment, function_name)
+    _run_cases(assignment, function_name, function, visible=False)
+
+
+def run_visible_cases(assignment, function_name, function):
+    """Run the visible cases of ``function_name`` on ``function``, as
+    :func:`run_hidden_cases` runs the hidden ones.
+
+    For a ``test_f`` cell whose usual mistakes should not be spelled out in the
+    notebook: their hints live in the assignment's module and show only when
+    the answer is what one of them gives.
+    """
+    _run_cases(assignment, function_name, function, visible=True)
+
+
+def _run_cases(assignment, function_name, function, *, visible):
+    module, all_cases = assignment_cases(assignment)
+    kind = "visible" if visible else "hidden"
+    cases = [
+        case
+        for case in all_cases
+        if case.function == function_name and case.visible == visible
+    ]
     if not cases:
         raise ValueError(
-            f"assignment {assignment} has no hidden grading case of {function_name}"
+            f"assignment {assignment} has no {kind} grading case of {function_name}"
         )
     explain_error = getattr(module, "explain_error", lambda case, message: None)
     for case in cases:
@@ -184,11 +204,11 @@ def run_hidden_cases(assignment, function_name, function):
             if not hint:
                 raise
             raise AssertionError(
-                f"{function_name} (hidden test): {type(error).__name__}: {error}\n"
+                f"{function_name} ({kind} test): {type(error).__name__}: {error}\n"
                 f"  hint: {hint}"
             ) from None
         grading.check_outputs(case, outputs)
-    print(f"{function_name}: hidden tests passed ({len(cases)} cases)")
+    print(f"{function_name}: {kind} tests passed ({len(cases)} cases)")
 
 
 def drift(assignment, source_notebook, released_notebook=None):

@@ -511,12 +511,100 @@ def logit_maps_and_probabilities(model, image_batch, layer_name):
     return logit_maps, probabilities.astype(np.float32)
 
 
+def saturation_evidence(model, images, layer_name):
+    """What the notebook shows before ``output_heatmap_from_logit_maps``: two images.
+
+    The least confident of ``images`` and the first whose top probability is
+    exactly 1.0 in float32, each explained for its top class ``c``. Only
+    arrays: the notebook keeps no function that computes an answer.
+
+    Returns:
+        list of two dicts (the unsaturated image first) with ``index`` (int),
+        ``class_index`` (int), ``logits`` and ``probabilities`` (float32
+        ``(num_classes,)``, the model's output as it computed it),
+        ``logit_maps`` (float32 ``(num_classes, h, w)``, the signed Grad-CAM
+        map of each class's logit) and ``output_map`` (float32 ``(h, w)``, the
+        signed map of the output ``p_c``, by TensorFlow's back-propagation).
+
+    Raises:
+        ValueError: if no image is saturated.
+    """
+    from convviz_ref.scoring import score_model
+
+    images = np.asarray(images, np.float32)
+    probabilities = np.asarray(model.predict(images, verbose=0), np.float32)
+    logits = np.asarray(
+        score_model(model, score="logit").predict(images, verbose=0), np.float32
+    )
+    top = probabilities.max(axis=1)
+    saturated = np.flatnonzero(top == 1.0)
+    if not len(saturated):
+        raise ValueError("no image's top probability is exactly 1.0 in float32")
+    evidence = []
+    for index in (int(np.argmin(top)), int(saturated[0])):
+        image = images[index : index + 1]
+        class_index = int(np.argmax(probabilities[index]))
+        logit_maps, _ = logit_maps_and_probabilities(model, image, layer_name)
+        output_map = reference.gradcam(
+            model, image, class_index, layer_name=layer_name, score="output"
+        )[0]
+        evidence.append(
+            {
+                "index": index,
+                "class_index": class_index,
+                "logits": logits[index],
+                "probabilities": probabilities[index],
+                "logit_maps": logit_maps,
+                "output_map": np.asarray(output_map, np.float32),
+            }
+        )
+    return evidence
+
+
+def example_overlay(model, image_batch, layer_name):
+    """The course's heatmap of the model's top class and its overlay, as arrays.
+
+    What the notebook shows before ``overlay``: the picture the student's
+    function is to make (only arrays, so no function that makes it is left in
+    the student's namespace).
+
+    Returns:
+        ``(heatmap, picture)``: float32 ``(h, w)`` and uint8 ``(height, width, 3)``.
+    """
+    heatmap = reference.gradcam_heatmap(model, image_batch, layer_name)
+    return heatmap, reference.overlay(np.asarray(image_batch)[0], heatmap)
+
+
 def _mixture(logit_maps, coefficients, relu=True):
     raw = np.tensordot(np.asarray(coefficients, np.float64), logit_maps, axes=1)
     if relu:
         raw = np.maximum(raw, 0)
     peak = raw.max()
     return raw / peak if peak > 0 else np.maximum(raw, 0)
+
+
+LOGIT_MAP_ONLY = (
+    "returned the class's own logit map: the output p_c depends on every class's "
+    "logit, not on z_c alone"
+)
+OWN_MAP_ONLY = (
+    "scaled the class's own logit map and left out the other classes' maps: "
+    "raising another class's logit changes p_c too"
+)
+EXACT_ARITHMETIC = (
+    "computed what exact arithmetic gives: TensorFlow works from the float32 "
+    "probabilities it returned, in which p_c can be exactly 1.0"
+)
+WRONG_SIGN = (
+    "added the other classes' maps with the sign of the class's own: raising "
+    "another class's logit lowers p_c"
+)
+"""The hints of ``output_heatmap_from_logit_maps``'s usual mistakes.
+
+Each is shown only when the answer is what that mistake gives; none states the
+coefficients (the softmax's derivative), which the task asks the student to
+work out from the chapter and the notebook's evidence.
+"""
 
 
 def saturation_mistakes(logit_maps, probabilities, class_index):
@@ -538,19 +626,10 @@ def saturation_mistakes(logit_maps, probabilities, class_index):
     plus = p[c] * p
     plus[c] = p[c] * (1 - p[c])
     mistakes = {
-        "returned the logit's heatmap: the output's gradient mixes every class's "
-        "logit gradient, with coefficients (delta_jc - p_c) p_j": _mixture(
-            logit_maps, np.eye(len(p))[c]
-        ),
-        "scaled the class's own logit map by p_c (1 - p_c) and left out the other "
-        "classes' maps (the terms -p_c p_j L_j)": _mixture(logit_maps, own),
-        "computed 1 - p_c as the sum of the other probabilities: TensorFlow uses the "
-        "rounded p_c, and 1 - p_c is exactly 0 once p_c rounds to 1": _mixture(
-            logit_maps, exact
-        ),
-        "added the other classes' maps (+p_c p_j L_j) instead of subtracting them": (
-            _mixture(logit_maps, plus)
-        ),
+        LOGIT_MAP_ONLY: _mixture(logit_maps, np.eye(len(p))[c]),
+        OWN_MAP_ONLY: _mixture(logit_maps, own),
+        EXACT_ARITHMETIC: _mixture(logit_maps, exact),
+        WRONG_SIGN: _mixture(logit_maps, plus),
         "left out the ReLU (kept the negative values and divided by the maximum)": (
             _mixture(logit_maps, right, relu=False)
         ),
