@@ -19,10 +19,12 @@ case's own model object.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
 import time
+import types
 
 import numpy as np
 
@@ -179,9 +181,78 @@ def run_visible_cases(assignment, function_name, function):
     _run_cases(assignment, function_name, function, visible=True)
 
 
+def course_code_in(function):
+    """The name of the course's own code that ``function`` reaches, or None.
+
+    The kernel's counterpart of the worker's import refusal
+    (:func:`convviz_grade.worker.refuse_course_modules`): in the student's
+    kernel ``convviz_ref`` is importable, so a function that is, wraps or
+    imports a reference function would pass there and score what a blank
+    one scores in ``convviz-grade``. This follows what ``function`` can call:
+    the names its code (and the code nested in it) uses, looked up in its
+    globals and closure, recursively through the student's own functions,
+    and reports the first that belongs to ``convviz_ref`` or
+    ``convviz_grade`` (a module, or an object defined in one). Code that
+    builds a module's name at run time is not seen: only the sandbox stops
+    that.
+
+    Returns:
+        str or None: e.g. ``"convviz_ref.gradcam"``.
+    """
+    seen = set()
+    stack = [function]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, functools.partial):
+            stack += [item.func, *item.args, *item.keywords.values()]
+            continue
+        if isinstance(item, types.ModuleType):
+            owner = item.__name__
+        else:
+            owner = getattr(item, "__module__", None)
+        if isinstance(owner, str) and _is_course_module(owner):
+            return owner
+        code = getattr(item, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            continue
+        names = getattr(item, "__globals__", {})
+        for nested in _code_objects(code):
+            for name in nested.co_names:
+                if _is_course_module(name):
+                    return name
+                if name in names:
+                    stack.append(names[name])
+        for cell in getattr(item, "__closure__", None) or ():
+            try:
+                stack.append(cell.cell_contents)
+            except ValueError:  # a cell not filled yet
+                pass
+    return None
+
+
+def _is_course_module(name):
+    return name.partition(".")[0] in worker.PROTECTED_PACKAGES
+
+
+def _code_objects(code):
+    yield code
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _code_objects(constant)
+
+
 def _run_cases(assignment, function_name, function, *, visible):
     module, all_cases = assignment_cases(assignment)
     kind = "visible" if visible else "hidden"
+    reached = course_code_in(function)
+    if reached:
+        raise AssertionError(
+            f"{function_name} ({kind} test): it uses {reached}, the course's own "
+            "code; the grader refuses that and scores it as blank: write it yourself"
+        )
     cases = [
         case
         for case in all_cases
