@@ -1,9 +1,10 @@
 """The probe of ``visualize_filter``: the image it returns, and its gradient budget.
 
 Self-contained (NumPy, Keras and TensorFlow only: see :mod:`convviz_grade.probes`).
-The student's function gets the case's feature extractor behind an identity
-layer whose gradient counts: each time a gradient flows back through it to the
-image, it adds the batch size of that gradient (one per image) to a counter.
+The student's function gets the case's feature extractor with its first layer
+counting: an identity in front of it whose gradient, each time a gradient flows
+back through it to the image, adds the batch size of that gradient (one per
+image) to a counter.
 So every gradient with respect to the input counts, however it is taken
 (``tf.GradientTape`` eagerly or inside ``tf.function``, a loop traced once,
 Adam on a ``tf.Variable``, several starts in one batch), and forward passes,
@@ -16,7 +17,16 @@ import numpy as np
 
 
 def _counting_model(feature_extractor, counter):
-    """``feature_extractor`` behind an identity whose gradient adds to ``counter``."""
+    """``feature_extractor`` with its first layer counting the gradients to its input.
+
+    The same graph of the same layers (their weights shared), but for the first
+    layer after the input, replaced by an instance of a subclass of its own
+    class, with the same config and weights, that passes its input through an
+    identity whose gradient adds the batch size to ``counter``. So the model
+    looks as the original does to code that reads its layers (a ``Rescaling``
+    first says the input range), and a fresh model per case means no function
+    traced on an earlier one can run uncounted.
+    """
     import keras
     import tensorflow as tf
 
@@ -28,16 +38,28 @@ def _counting_model(feature_extractor, counter):
 
         return tf.identity(images), gradient
 
-    class GradientCounter(keras.layers.Layer):
-        def call(self, images):
-            return counted(images)
+    first = next(
+        layer
+        for layer in feature_extractor.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    )
 
-        def compute_output_shape(self, input_shape):
-            return input_shape
+    class Counting(type(first)):
+        def call(self, inputs, *args, **kwargs):
+            return super().call(counted(inputs), *args, **kwargs)
 
-    inputs = keras.Input(shape=tuple(feature_extractor.input_shape[1:]))
-    outputs = feature_extractor(GradientCounter()(inputs))
-    return keras.Model(inputs, outputs, name=feature_extractor.name)
+    Counting.__name__ = Counting.__qualname__ = type(first).__name__
+
+    def clone(layer):
+        if layer is not first:
+            return layer
+        copy = Counting.from_config(layer.get_config())
+        if layer.weights:
+            copy.build(layer.input.shape)
+            copy.set_weights(layer.get_weights())
+        return copy
+
+    return keras.models.clone_model(feature_extractor, clone_function=clone)
 
 
 def run_visualize_filter(function, args, kwargs):
