@@ -8,7 +8,8 @@ usual mistake of ``build_activation_model`` fails its probe cases with its
 hint while the reference and an independent answer pass. The two slow tests
 run the solution notebook, once with independently written correct answers
 (full marks), once with a usual mistake in each function (it fails, and says
-which mistake).
+which mistake), and once with answers that call the course's own functions
+under any name a cell left them (they fail: no cell hands them out).
 """
 
 from __future__ import annotations
@@ -220,18 +221,27 @@ def build_activation_model(model, layer_names=None, *, input_shape=None):
 """
 """``model.input``, which a Sequential model does not have in Keras 3."""
 
+A_FUNCTION = variant(
+    ACTIVATION_MODEL,
+    "    return keras.Model(inputs, [by_name[name] for name in layer_names])\n",
+    "    inner = keras.Model(inputs, [by_name[name] for name in layer_names])\n"
+    "    return lambda images: inner(images)  # a function, not a keras.Model\n",
+)
+
 HINT_OF = {
     ONLY_LAST: "returned only the last layer's output",
     MODEL_ORDER: "returned the outputs in another order than layer_names",
     FRESH_LAYERS: "built new layers (fresh weights)",
     COPIED_WEIGHTS: "copied the model or its weights",
+    A_FUNCTION: "returned a function that runs the layers instead of a keras.Model",
 }
 
 
 def activation_model_cases():
+    """The cases, made once per process (``cases.assignment_cases`` keeps them)."""
     return [
         case
-        for case in assignment.grading_cases()
+        for case in cases.assignment_cases(ASSIGNMENT)[1]
         if case.function == "build_activation_model"
     ]
 
@@ -295,7 +305,9 @@ def test_the_reference_and_an_independent_answer_pass_every_case():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "source", list(HINT_OF), ids=["only-last", "order", "fresh", "copied"]
+    "source",
+    list(HINT_OF),
+    ids=["only-last", "order", "fresh", "copied", "a-function"],
 )
 def test_each_activation_model_mistake_fails_a_visible_case_with_its_hint(source):
     message = first_failure(defined(source))
@@ -323,6 +335,50 @@ ASSIGNMENT = "activations"
 CORRECT = {"channel_grid": CORRECT_GRID, "build_activation_model": ACTIVATION_MODEL}
 MISTAKEN = {"channel_grid": GRID_BY_MAXIMUM, "build_activation_model": MODEL_ORDER}
 
+NOWHERE = "is nowhere in the notebook's namespace"
+COURSE_FUNCTION = f"""
+def _course_function(name):
+    # The course's own function, under whatever name a cell run before left it.
+    for value in list(globals().values()):
+        if (
+            getattr(value, "__module__", None) == "convviz_ref.activations"
+            and getattr(value, "__name__", None) == name
+        ):
+            return value
+    raise NameError(f"the course's {{name}} {NOWHERE}")
+"""
+# A copied reference: each answer calls the course's function if any cell run before
+# the test left it in the namespace, under any name (the setup once imported it as
+# course_activation_model, a visible test as _build_activation_model). Looked up at
+# call time, so every cell above the test counts.
+COPIED_REFERENCE = {
+    "channel_grid": COURSE_FUNCTION
+    + """
+def channel_grid(activation, images_per_row=16):
+    return _course_function("channel_grid")(activation, images_per_row)
+""",
+    "build_activation_model": COURSE_FUNCTION
+    + """
+def build_activation_model(model, layer_names=None, *, input_shape=None):
+    return _course_function("build_activation_model")(
+        model, layer_names, input_shape=input_shape
+    )
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def notebook_runs(tmp_path_factory):
+    """The notebook run with CORRECT, MISTAKEN and COPIED_REFERENCE, in one kernel
+    (this module's own version of tests/conftest.py's fixture, with a third set)."""
+    from exercise_tools import run_answer_sets
+
+    return run_answer_sets(
+        ASSIGNMENT,
+        [CORRECT, MISTAKEN, COPIED_REFERENCE],
+        tmp_path_factory.mktemp("runs"),
+    )
+
 
 class TestAnswersInTheNotebook(AnswersInTheNotebook):
     functions = list(CORRECT)
@@ -331,3 +387,18 @@ class TestAnswersInTheNotebook(AnswersInTheNotebook):
         "build_activation_model": HINT_OF[MODEL_ORDER],
     }
     named_by = "any"
+
+    @pytest.mark.slow
+    def test_a_copied_reference_fails_validate(self, notebook_runs):
+        """No cell leaves the course's functions where an answer can reach them: as
+        ``convviz-grade validate`` and ``nbgrader autograde`` run it, in the kernel,
+        an answer that calls them scores 0 (the worker never has them)."""
+        results, other_errors = notebook_runs[2]
+        assert list(results) == self.functions
+        for name, result in results.items():
+            assert not result.passed and result.points == 0, name
+            assert [kind for kind, _ in result.failures] == ["visible", "hidden"]
+            for _, message in result.failures:
+                assert f"the course's {name} {NOWHERE}" in message, message
+        # The figure that draws the grids with channel_grid fails the same way.
+        assert other_errors and all(NOWHERE in error for error in other_errors)

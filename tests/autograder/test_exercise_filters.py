@@ -6,10 +6,11 @@ random models are deterministic, and every usual mistake really gives
 another result than ``convviz_ref``. For ``visualize_filter``, graded on the
 activation its image reaches, the tests measure the margins the cases rely on
 (other honest methods from other starts pass every case; a constant image,
-noise, a descent, no clipping and the book's unscaled step fail, with their
-hint). The two slow tests run the solution notebook, once with independently
-written correct answers (full marks), once with a usual mistake in every
-function (each fails, and says which mistake).
+noise, a descent, no clipping, the book's unscaled step and going over the
+budget of gradients fail, with their hint; the probe counts every image
+gradient, eager or traced). The two slow tests run the solution notebook,
+once with independently written correct answers (full marks), once with a
+usual mistake in every function (each fails, and says which mistake).
 """
 
 from __future__ import annotations
@@ -208,6 +209,32 @@ WITH_BATCH_AXIS = ascent_variant(
 NO_BATCH_AXIS = ascent_variant(
     "(1, image_size, image_size, 3)", "(image_size, image_size, 3)"
 )
+# Over the budget of `steps` gradients: one step too many, and two starts of `steps`
+# steps each in one batch.
+ONE_MORE = ascent_variant("for _ in range(steps):", "for _ in range(steps + 1):")
+TWO_STARTS = ascent_variant(
+    "(1, image_size, image_size, 3)", "(2, image_size, image_size, 3)"
+)
+# The course's method inside one traced while loop over a batch of 3 starts: every
+# iteration's gradient counts, though Python runs the loop's body once.
+TRACED_STARTS = (
+    VISUALIZE_HEADER
+    + """    def body(number, image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            activation = feature_extractor(image)[:, 2:-2, 2:-2, filter_index]
+            loss = tf.reduce_mean(activation)
+        gradient = tf.math.l2_normalize(tape.gradient(loss, image))
+        return number + 1, tf.clip_by_value(image + 1275.0 * gradient, 0.0, 255.0)
+
+    @tf.function(autograph=False)
+    def ascent(image):
+        return tf.while_loop(lambda number, _: number < steps, body, [0, image])[1]
+
+    start = np.random.default_rng(1).uniform(110, 145, (3, image_size, image_size, 3))
+    return ascent(tf.constant(start, tf.float32))[0].numpy()
+"""
+)
 CONSTANT = VISUALIZE_HEADER + "    return np.full((image_size, image_size, 3), 255.0)\n"
 NOISE = (
     VISUALIZE_HEADER
@@ -217,15 +244,17 @@ NOISE = (
 
 
 def visualize_cases():
+    """The cases, made once per process (``cases.assignment_cases`` keeps them)."""
     return [
         case
-        for case in assignment.grading_cases()
+        for case in cases.assignment_cases(ASSIGNMENT)[1]
         if case.function == "visualize_filter"
     ]
 
 
-def failures(source):
-    """``(visible, message)`` of each case ``source``'s function fails, in order."""
+def failures(source, *, first=False):
+    """``(visible, message)`` of each case ``source``'s function fails, in order
+    (``first``: stop at the first failure)."""
     namespace = {"np": np, "tf": tf, "keras": keras}
     exec(source, namespace)
     found = []
@@ -240,6 +269,8 @@ def failures(source):
             message = f"{type(error).__name__}: {error}"
             hint = assignment.explain_error(case, message)
             found.append((case.visible, f"{message}\n  hint: {hint}"))
+        if first and found:
+            break
     return found
 
 
@@ -251,6 +282,36 @@ def test_the_cases_leave_a_margin_between_the_start_and_the_bar():
     # Each case's measuring model is not the one the student's function gets.
     for case in found:
         assert case.check.args[1] is not case.args[0]
+
+
+def test_the_probe_counts_each_image_gradient_however_it_is_taken():
+    """Eager steps, Adam on a variable and a traced loop over 3 starts: the probe
+    counts one gradient per image and step, and the check names the budget."""
+    from convviz_grade.probes.filters import run_visualize_filter
+
+    extractor = assignment.random_feature_extractor(2)
+    steps = 6
+    counts = {}
+    for name, source in (
+        ("plain", PLAIN_ASCENT),
+        ("adam", ADAM_ASCENT),
+        ("traced", TRACED_STARTS),
+    ):
+        namespace = {"np": np, "tf": tf, "keras": keras}
+        exec(source, namespace)
+        probe = run_visualize_filter(
+            namespace["visualize_filter"],
+            [extractor, 0],
+            {"image_size": 16, "steps": steps},
+        )
+        counts[name] = int(probe["gradients"])
+    assert counts == {"plain": steps, "adam": steps, "traced": 3 * steps}
+    assert assignment.budget_hint(3 * steps, steps).startswith(
+        "ran `steps` steps from each of 3 starts"
+    )
+    assert assignment.budget_hint(steps + 4, steps).startswith(
+        "took more gradients than `steps`"
+    )
 
 
 @pytest.mark.slow
@@ -270,6 +331,8 @@ def test_honest_methods_from_other_starts_pass_every_case(source):
         (NO_BATCH_AXIS, "hint: the feature extractor takes a batch"),
         (CONSTANT, ""),
         (NOISE, ""),
+        (ONE_MORE, "took one gradient more than the budget"),
+        (TWO_STARTS, "ran `steps` steps from each of 2 starts"),
     ],
     ids=[
         "descends",
@@ -279,10 +342,12 @@ def test_honest_methods_from_other_starts_pass_every_case(source):
         "no-batch",
         "white",
         "noise",
+        "one-more",
+        "two-starts",
     ],
 )
 def test_usual_mistakes_and_shortcuts_fail_a_visible_case(source, hint):
-    found = failures(source)
+    found = failures(source, first=True)
     assert found and found[0][0], found[:1]  # a visible case fails first
     assert hint in found[0][1], found[0][1]
 

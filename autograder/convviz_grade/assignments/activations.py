@@ -6,8 +6,9 @@ student's ``channel_grid`` with :func:`convviz_ref.activations.channel_grid`
 on the seeded activations made here, and run the model a student's
 ``build_activation_model`` returns on hidden models (Functional with
 branches, Sequential built or not, layer names no one can guess) through the
-probe :mod:`convviz_grade.probes.activations`: the outputs, their order and
-shapes, and that the model shares the original's weights. :func:`grid_mistakes` returns
+probe :mod:`convviz_grade.probes.activations`: that it is a ``keras.Model``,
+the outputs, their order and shapes, and that the model shares the original's
+weights. :func:`grid_mistakes` returns
 ``{hint: wrong_grid}`` for the same input, each hint written to complete
 "your answer is what you get if you {hint}." (see
 :func:`convviz_grade.checks.check_array`).
@@ -207,7 +208,7 @@ def grid_mistakes(activation, images_per_row=16):
             "(0)": _tile(activation, ipr, grey_blank),
             "missed a constant channel whose float32 std is a tiny round-off instead "
             "of 0 "
-            "(test channel.max() == channel.min(), not std == 0)": _tile(
+            "(a channel whose values are all equal is constant)": _tile(
                 activation, ipr, std_test
             ),
         }
@@ -540,6 +541,12 @@ def _compare_outputs(label, expected, expected_after, outputs, *, every_layer=Fa
     from convviz_grade.checks import check_array
 
     probe = outputs["probe"]
+    if not bool(np.asarray(probe.get("is_model", False))):
+        raise AssertionError(
+            f"{label}: expected a keras.Model, got another kind of object\n  hint: "
+            "your answer is what you get if you returned a function that runs the "
+            "layers instead of a keras.Model from an input to their outputs"
+        )
     count = int(np.asarray(outputs["value"]))
     got = [probe.get(f"before{index}") for index in range(count)]
     if count != len(expected):

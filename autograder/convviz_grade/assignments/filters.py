@@ -5,7 +5,9 @@ The hidden tests of ``solutions/filters/filters.ipynb`` compare a student's
 :mod:`convviz_ref.filters` on the seeded models and inputs made here, and
 judge ``visualize_filter`` on what its image reaches: the filter's mean
 activation, measured here with the grader's own copy of each model, against
-:func:`convviz_ref.filters.visualize_filter`'s (:func:`visualize_cases`). Each
+:func:`convviz_ref.filters.visualize_filter`'s, and on its budget: the probe
+:mod:`convviz_grade.probes.filters` counts the gradients it takes with respect
+to the image, at most ``steps`` (:func:`visualize_cases`). Each
 ``*_mistakes`` function returns ``{hint: wrong_output}`` for the same input,
 written to complete the sentence "your answer is what you get if you
 {hint}." (see :func:`convviz_grade.checks.check_array`).
@@ -205,7 +207,7 @@ def deprocess_mistakes(image, crop=25):
                 "mid-grey 128)"
                 if std == 0
                 else "tested std > 0, which float32 round-off defeats on a constant "
-                "image (test max == min)"
+                "image (an image whose values are all equal is constant)"
             )
             mistakes[hint] = _crop(
                 np.clip(standardized * 64 + 128, 0, 255).astype(np.uint8), crop
@@ -637,16 +639,50 @@ def filter_loss(feature_extractor, image, filter_index):
     return float(reference.compute_loss(feature_extractor, batch, filter_index))
 
 
-def _check_visualization(label, measure, filter_index, size, reached, outputs):
-    """Judge a returned image: shape, range, and the activation it reaches.
+PROBE = "filters:run_visualize_filter"
+"""The probe of the ``visualize_filter`` cases (``probes/filters.py``): it counts the
+gradients the student's function takes with respect to the image."""
+
+
+def budget_hint(gradients, steps):
+    """The usual mistake behind ``gradients`` image gradients for a budget of
+    ``steps``, worded to complete "your answer is what you get if you ...".
+    """
+    if gradients == steps + 1:
+        return (
+            "took one gradient more than the budget (range(steps + 1), or a "
+            "gradient of the final image to check it)"
+        )
+    if gradients % steps == 0:
+        return (
+            f"ran `steps` steps from each of {gradients // steps} starts, or took "
+            f"{gradients // steps} gradients per step: the budget covers them all "
+            "together"
+        )
+    return (
+        "took more gradients than `steps`: each gradient with respect to the image "
+        "counts, one per image of a batch"
+    )
+
+
+def _check_visualization(label, measure, filter_index, size, reached, steps, outputs):
+    """Judge a returned image: the gradient budget, shape, range, and the activation
+    it reaches.
 
     ``measure``: the grader's own feature extractor; ``reached``: the
-    reference's figure on the case.
+    reference's figure on the case; ``steps``: the case's budget.
     """
     from convviz_grade.checks import check_true
 
     image = np.asarray(outputs["value"])
     hint = "\n  hint: your answer is what you get if you {}"
+    gradients = int(np.asarray(outputs["probe"]["gradients"]))
+    if gradients > steps:
+        raise AssertionError(
+            f"{label}: your function took {gradients} gradients of the filter's "
+            f"activation with respect to the image (one per image of a batch); the "
+            f"budget is steps = {steps}" + hint.format(budget_hint(gradients, steps))
+        )
     if image.shape == (1, size, size, 3):
         raise AssertionError(
             f"{label}: expected shape ({size}, {size}, 3), got {image.shape}"
@@ -732,9 +768,17 @@ def visualize_cases():
                 "visualize_filter",
                 (extractor, filter_index),
                 partial(
-                    _check_visualization, label, measure, filter_index, size, reached
+                    _check_visualization,
+                    label,
+                    measure,
+                    filter_index,
+                    size,
+                    reached,
+                    steps,
                 ),
                 kwargs={"image_size": size, "steps": steps},
+                kind="probe",
+                probe=PROBE,
                 visible=visible,
             )
         )

@@ -48,8 +48,11 @@ def run_activation_model(function, args, kwargs, *, images, factor, unbuilt=Fals
 
     Returns:
         dict: ``"value"``, the number of outputs; ``"before<i>"`` and
-        ``"after<i>"``, output ``i`` before and after the change.
+        ``"after<i>"``, output ``i`` before and after the change; ``"is_model"``,
+        whether the function returned a ``keras.Model`` (not another callable).
     """
+    import keras
+
     model = args[0]
     if unbuilt:
         model = _unbuilt(model)
@@ -64,7 +67,10 @@ def run_activation_model(function, args, kwargs, *, images, factor, unbuilt=Fals
     finally:
         for variable, value in zip(variables, saved):
             variable.assign(value)
-    entries = {"value": np.array(len(before))}
+    entries = {
+        "value": np.array(len(before)),
+        "is_model": np.array(isinstance(activation_model, keras.Model)),
+    }
     for index, (first, second) in enumerate(zip(before, after)):
         entries[f"before{index}"] = first
         entries[f"after{index}"] = second
