@@ -136,8 +136,11 @@ def train_cav(positive, negative, *, alpha=ALPHA, seed=0):
     Formula: ``y_i = +1`` for the concept's examples, ``-1`` for the others;
     ``(w, b) = argmin mean_i log(1 + exp(-y_i (w . x_i + b))) + alpha / 2
     |w|^2`` over a seeded stratified two thirds of the examples (L-BFGS-B,
-    from zero); the accuracy is ``sign(w . x + b) == y`` on the rest;
-    ``vector = w / |w|``.
+    from zero); by the representer theorem the minimizer is ``w = X^T a``
+    for the training examples ``X``, so the fit runs over the ``n`` values of
+    ``a`` with the Gram matrix ``X X^T`` (``n`` images, ``d`` activations:
+    ``n^2`` per step instead of ``n d``); the accuracy is ``sign(w . x + b)
+    == y`` on the rest; ``vector = w / |w|``.
 
     Args:
         positive: array ``(n, ...)``, the concept's activations (flattened).
@@ -164,27 +167,29 @@ def train_cav(positive, negative, *, alpha=ALPHA, seed=0):
     y = np.concatenate([np.ones(len(positive)), -np.ones(len(negative))])
     train, test = _split(len(positive), len(negative), np.random.default_rng(seed))
     x_train, y_train = x[train], y[train]
-    size = x.shape[1]
+    gram = x_train @ x_train.T  # w = x_train.T @ a: n values to fit, not d
+    count = len(y_train)
 
     def loss_and_gradient(parameters):
-        weights, bias = parameters[:size], parameters[size]
-        margins = y_train * (x_train @ weights + bias)
-        loss = np.mean(np.logaddexp(0.0, -margins)) + alpha / 2 * weights @ weights
-        pull = -y_train * special.expit(-margins) / len(y_train)  # d loss / d score
-        gradient = np.append(x_train.T @ pull + alpha * weights, pull.sum())
+        dual, bias = parameters[:count], parameters[count]
+        kernel_dual = gram @ dual
+        margins = y_train * (kernel_dual + bias)
+        loss = np.mean(np.logaddexp(0.0, -margins)) + alpha / 2 * dual @ kernel_dual
+        pull = -y_train * special.expit(-margins) / count  # d loss / d score
+        gradient = np.append(gram @ pull + alpha * kernel_dual, pull.sum())
         return loss, gradient
 
     fitted = optimize.minimize(
         loss_and_gradient,
-        np.zeros(size + 1),
+        np.zeros(count + 1),
         jac=True,
         method="L-BFGS-B",
         options={"maxiter": MAX_ITERATIONS},
     )
-    weights, bias = fitted.x[:size], float(fitted.x[size])
+    weights, bias = x_train.T @ fitted.x[:count], float(fitted.x[count])
     norm = np.linalg.norm(weights)
     if norm == 0:  # identical sides: no direction separates them
-        return CAV(np.zeros(size), bias, 0.5)
+        return CAV(weights, bias, 0.5)
     predicted = np.where(x[test] @ weights + bias > 0, 1.0, -1.0)
     return CAV(weights / norm, bias, float(np.mean(predicted == y[test])))
 
@@ -446,6 +451,16 @@ def tcav(
     )
 
 
+def check_shapes_input(model):
+    """Raise a ValueError unless ``model`` takes the shapes images, 96x96 RGB."""
+    shape = tuple(model.inputs[0].shape[1:])
+    if shape not in ((96, 96, 3), (None, None, 3)):
+        raise ValueError(
+            f"model {model.name!r} takes inputs of shape {shape}; the crossed "
+            "shapes images are (96, 96, 3)"
+        )
+
+
 def texture_tcav(
     model,
     layer_name=None,
@@ -476,15 +491,24 @@ def texture_tcav(
         a :class:`TCAVResult`.
 
     Raises:
-        ValueError: as :func:`tcav`, sets larger than the data.
+        ValueError: as :func:`tcav`; sets larger than the data; a model
+            that does not take 96x96 RGB images or has not 4 outputs.
     """
     from convviz_ref import crossed, data, filters
+    from convviz_ref.activations import check_spatial_layers
 
     _check_count("set_size", set_size, 3)
     _check_count("num_class_images", num_class_images, 1)
     _check_count("num_random", num_random, MIN_RANDOM)
-    layer_name = filters.middle_layer(model) if layer_name is None else layer_name
     classes = len(data.CLASS_NAMES)
+    check_shapes_input(model)
+    if model.outputs[0].shape[-1] != classes:
+        raise ValueError(
+            f"model {model.name!r} has {model.outputs[0].shape[-1]} outputs; "
+            f"TCAV of the textures needs a classifier of the {classes} shapes"
+        )
+    layer_name = filters.middle_layer(model) if layer_name is None else layer_name
+    check_spatial_layers(model, [layer_name])  # before any image is drawn
     textures = len(crossed.TEXTURE_NAMES)
     pool_size = max(4, num_random // 2) * set_size
     needed = max(pool_size, textures * set_size)

@@ -73,7 +73,10 @@ def test_a_concept_the_logit_ignores_is_not_significant(result):
     green = result.concept_names.index("green")
     assert result.accuracies[green].min() == 1.0  # a real direction, but unused
     assert result.significant()[green].tolist() == [False, False]
-    assert result.p_values[green].min() > 0.05
+    # Not significant after Bonferroni's correction (the table's 4 tests); its CAVs
+    # share one concept set, whose chance share of red sways them all a little.
+    red = result.concept_names.index("red")
+    assert result.p_values[green].min() > 0.05 / 4 > 1e-3 > result.p_values[red].max()
 
 
 def test_random_directions_spread_around_a_half(result):
