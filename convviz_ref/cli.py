@@ -769,7 +769,7 @@ def _dissect_arguments(parser):
     "detectors and each unit's best concept, and write DIR/dissect_LAYER.png.",
 )
 def run_dissect(args):
-    from convviz_ref import dissection_report, inputs
+    from convviz_ref import dissection_report, inputs, plotting
 
     model, _ = inputs.load_model(args.model)
     _make_out(args.out)  # before the minutes of dissecting, not after
@@ -783,7 +783,7 @@ def run_dissect(args):
         seed=args.seed,
     )
     print(dissection_report.format_dissection(layer, results))
-    figure = dissection_report.plot_dissection(layer, results)
+    figure = plotting.plot_dissection(layer, results)
     _save_figure(figure, args.out / _filename("dissect", layer))
     return 0
 
@@ -855,6 +855,12 @@ def _tcav_arguments(parser):
         help="test images of each class whose logit is differentiated "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="CAVs over each unit's mean over the positions (one direction of the "
+        "units at every position) instead of the paper's flattened layer",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     _add_out(parser)
 
@@ -870,7 +876,7 @@ def _tcav_arguments(parser):
     "t-test); print the table and write DIR/tcav_LAYER.png.",
 )
 def run_tcav(args):
-    from convviz_ref import inputs, tcav
+    from convviz_ref import inputs, plotting, tcav
 
     model, _ = inputs.load_model(args.model)
     inputs.require_output_rank(model, 2, args.command)
@@ -881,11 +887,13 @@ def run_tcav(args):
         num_random=args.num_random,
         set_size=args.set_size,
         num_class_images=args.num_class_images,
+        pooled=args.pooled,
         seed=args.seed,
     )
     print(tcav.format_report(result))
-    figure = tcav.plot_tcav(result)
-    _save_figure(figure, args.out / _filename("tcav", result.layer_name))
+    figure = plotting.plot_tcav(result)
+    name = ("tcav", result.layer_name) + (("pooled",) if result.pooled else ())
+    _save_figure(figure, args.out / _filename(*name))
     return 0
 
 

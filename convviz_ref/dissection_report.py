@@ -10,7 +10,8 @@ activations with the unit basis rotated at random
 re-initialized weights (:func:`convviz_ref.dissection.reinitialize`).
 :func:`format_dissection` gives the unique detectors of each (by Bau's 0.04
 cut-off, by the shuffled-mask null, by both) and each unit's best concept and
-IoU; :func:`plot_dissection` draws the units' best IoUs.
+IoU; :func:`convviz_ref.plotting.plot_dissection` draws the units' best
+IoUs.
 """
 
 from __future__ import annotations
@@ -136,49 +137,3 @@ def format_dissection(layer_name, results, *, units=True):
                 f"{marks['cutoff'][unit]:>8}{marks['null'][unit]:>8}"
             )
     return "\n".join(lines)
-
-
-def plot_dissection(layer_name, results):
-    """Each unit's best IoU, coloured by its best concept, one panel per variant.
-
-    Bars sorted by IoU; the dashed line is Bau's 0.04 cut-off, the black ticks
-    each unit's null threshold (the 99th percentile of its shuffled best
-    IoUs); a hatched bar is a detector by both rules.
-
-    Returns:
-        a matplotlib ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-
-    names = results["trained"].concept_names
-    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))[: len(names)]
-    figure, axes = plt.subplots(
-        len(results), 1, figsize=(8, 2.2 * len(results)), squeeze=False
-    )
-    top = max(0.05, *(result.best_iou.max() for result in results.values())) * 1.1
-    for axis, (variant, result) in zip(axes[:, 0], results.items()):
-        order = np.argsort(-result.best_iou, kind="stable")
-        positions = np.arange(len(order))
-        bars = axis.bar(
-            positions,
-            result.best_iou[order],
-            color=colours[result.best_concept[order]],
-            width=0.9,
-        )
-        for bar, detector in zip(bars, result.detectors("both")[order]):
-            if detector:
-                bar.set_hatch("//")
-        thresholds = np.minimum(result.null_threshold[order], top)
-        axis.scatter(positions, thresholds, marker="_", color="k", s=30)
-        axis.axhline(dissection.IOU_CUTOFF, color="k", linestyle="--", linewidth=0.8)
-        count = dissection.unique_detectors(result, "both")
-        axis.set_title(f"{layer_name}, {variant}: {count} unique detectors", fontsize=9)
-        axis.set_ylim(0, top)
-        axis.set_xticks([])
-        axis.set_ylabel("best IoU", fontsize=8)
-    handles = [
-        plt.Rectangle((0, 0), 1, 1, color=colours[index]) for index in range(len(names))
-    ]
-    figure.legend(handles, names, loc="lower center", ncols=6, fontsize=7)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
-    return figure

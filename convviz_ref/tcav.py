@@ -266,6 +266,8 @@ class TCAVResult:
         random_accuracies: float64 ``(R,)``: each random CAV's.
         p_values: float64 ``(C, K)``: :func:`p_value` of each concept's
             ``R`` scores against the random ones, per class.
+        pooled: bool, whether the CAVs are over the units' means
+            (:func:`tcav`).
     """
 
     layer_name: str
@@ -276,14 +278,23 @@ class TCAVResult:
     accuracies: np.ndarray
     random_accuracies: np.ndarray
     p_values: np.ndarray
+    pooled: bool = False
+
+    @property
+    def where(self):
+        """str: the layer, and "pooled" for pooled CAVs (for titles)."""
+        return f"{self.layer_name}, pooled" if self.pooled else self.layer_name
 
     def significant(self, alpha=SIGNIFICANCE):
         """bool ``(C, K)``: ``p < alpha / (C * K)`` (Bonferroni over the table)."""
         return self.p_values < alpha / self.p_values.size
 
 
-def layer_activations(model, layer_name, images, *, batch_size=32):
-    """``f_l(x)`` of each image, flattened: float32 ``(n, h * w * units)``.
+def layer_activations(model, layer_name, images, *, pooled=False, batch_size=32):
+    """``f_l(x)`` of each image: float32 ``(n, h * w * units)``, flattened.
+
+    With ``pooled``, each unit's mean over the positions instead: float32
+    ``(n, units)`` (see :func:`tcav`).
 
     Raises:
         ValueError: unknown layer, or one without a spatial output.
@@ -291,11 +302,17 @@ def layer_activations(model, layer_name, images, *, batch_size=32):
     from convviz_ref.dissection import unit_activations
 
     activations = unit_activations(model, layer_name, images, batch_size=batch_size)
+    if pooled:
+        return activations.mean(axis=(1, 2))
     return activations.reshape(len(activations), -1)
 
 
-def logit_gradients(model, layer_name, images, class_indices):
+def logit_gradients(model, layer_name, images, class_indices, *, pooled=False):
     """``grad h_k(f_l(x))`` for each image and its class ``k``, flattened.
+
+    With ``pooled``, each unit's gradient summed over the positions, float32
+    ``(n, units)``: the derivative along a direction ``v`` of the units that
+    is the same at every position is ``sum_ij grad[i, j, :] . v``.
 
     One forward and one backward pass per image
     (:func:`convviz_ref.scoring.feature_maps_and_gradients` with
@@ -322,6 +339,8 @@ def logit_gradients(model, layer_name, images, class_indices):
         np.asarray(class_indices),
         score="logit",
     )
+    if pooled:
+        return gradients.sum(axis=(1, 2))
     return gradients.reshape(len(gradients), -1)
 
 
@@ -343,6 +362,7 @@ def tcav(
     class_names=None,
     num_random=NUM_RANDOM,
     set_size=SET_SIZE,
+    pooled=False,
     alpha=ALPHA,
     seed=0,
 ):
@@ -371,6 +391,14 @@ def tcav(
         class_names: the ``K`` class names (default ``"0"``, ``"1"`` ...).
         num_random: int, at least :data:`MIN_RANDOM`.
         set_size: int, at least 3 images per set.
+        pooled: False for the paper's CAVs over the flattened layer; True
+            for CAVs over each unit's mean over the positions, a direction
+            of the units that is the same at every position (a flattened
+            CAV constrained to ``v[i, j, :] = v``). The shapes' textures
+            cover a small object anywhere in the image; from 50 images a
+            flattened CAV has a weight per position and does not generalize
+            (held-out accuracy near chance at ``block2_sepconv1`` of
+            ``xception_like``), a pooled one has one per unit.
         alpha, seed: as in :func:`train_cav`; ``seed`` also draws the sets.
 
     Returns:
@@ -404,9 +432,11 @@ def tcav(
         rng.choice(len(random_pool), set_size, replace=False) for _ in range(num_random)
     ]
     used = np.unique(np.concatenate(draws))
-    pool = layer_activations(model, layer_name, np.asarray(random_pool)[used])
+    pool = layer_activations(
+        model, layer_name, np.asarray(random_pool)[used], pooled=pooled
+    )
     randoms = [pool[np.searchsorted(used, draw)] for draw in draws]
-    gradients = logit_gradients(model, layer_name, class_images, labels)
+    gradients = logit_gradients(model, layer_name, class_images, labels, pooled=pooled)
     by_class = [labels == k for k in range(len(names))]
 
     def scores_of(cav):
@@ -420,7 +450,9 @@ def tcav(
     random_scores = np.array([scores_of(cav) for cav in random_cavs])
     scores, accuracies = [], []
     for index, images in enumerate(concept_images.values()):
-        concept = layer_activations(model, layer_name, np.asarray(images)[:set_size])
+        concept = layer_activations(
+            model, layer_name, np.asarray(images)[:set_size], pooled=pooled
+        )
         cavs = [
             train_cav(
                 concept,
@@ -448,6 +480,7 @@ def tcav(
         accuracies=np.array(accuracies),
         random_accuracies=np.array([cav.accuracy for cav in random_cavs]),
         p_values=p_values,
+        pooled=pooled,
     )
 
 
@@ -468,6 +501,7 @@ def texture_tcav(
     num_random=NUM_RANDOM,
     set_size=SET_SIZE,
     num_class_images=NUM_CLASS_IMAGES,
+    pooled=False,
     seed=0,
 ):
     """:func:`tcav` of the four textures for a shapes classifier.
@@ -484,7 +518,7 @@ def texture_tcav(
         model: a shapes classifier (the four classes of
             :data:`convviz_ref.data.CLASS_NAMES`, in order).
         layer_name: str; None for :func:`convviz_ref.filters.middle_layer`.
-        num_random, set_size, seed: as in :func:`tcav`.
+        num_random, set_size, pooled, seed: as in :func:`tcav`.
         num_class_images: int, images per class, at least 1.
 
     Returns:
@@ -543,6 +577,7 @@ def texture_tcav(
         class_names=data.CLASS_NAMES,
         num_random=num_random,
         set_size=set_size,
+        pooled=pooled,
         seed=seed,
     )
 
@@ -562,7 +597,7 @@ def format_report(result, *, alpha=SIGNIFICANCE):
         return f"{mean:>7.2f} {note:<10}{star}"
 
     lines = [
-        f"TCAV at {result.layer_name}: {result.scores.shape[1]} CAVs per concept, "
+        f"TCAV at {result.where}: {result.scores.shape[1]} CAVs per concept, "
         f"{len(result.random_scores)} random CAVs; mean TCAV score, two-sided t-test "
         f"p (* below {alpha} / {result.p_values.size}, Bonferroni)",
         f"  {'concept':<12}{'CAV acc.':>9}"
@@ -587,46 +622,3 @@ def format_report(result, *, alpha=SIGNIFICANCE):
     )
     lines.append(f"  {'random':<12}{result.random_accuracies.mean():>9.2f}{cells}")
     return "\n".join(lines)
-
-
-def plot_tcav(result, *, alpha=SIGNIFICANCE):
-    """A bar chart: each class's mean TCAV score per concept, beside random CAVs.
-
-    Bars show the mean over the concept's CAVs with their standard deviation;
-    the grey bar is the random CAVs'; ``*`` marks a significant pair
-    (:meth:`TCAVResult.significant`).
-
-    Returns:
-        a matplotlib ``Figure``.
-    """
-    import matplotlib.pyplot as plt
-
-    names = (*result.concept_names, "random")
-    means = np.vstack([result.scores.mean(axis=1), result.random_scores.mean(0)])
-    spreads = np.vstack([result.scores.std(axis=1), result.random_scores.std(0)])
-    significant = result.significant(alpha)
-    classes = len(result.class_names)
-    width = 0.8 / len(names)
-    figure, axes = plt.subplots(figsize=(1.8 + 1.6 * classes, 3.2))
-    for index, name in enumerate(names):
-        positions = np.arange(classes) + (index - (len(names) - 1) / 2) * width
-        colour = "0.6" if name == "random" else None
-        axes.bar(
-            positions,
-            means[index],
-            width,
-            yerr=spreads[index],
-            label=name,
-            color=colour,
-            capsize=2,
-        )
-        if name != "random":
-            for k in np.flatnonzero(significant[index]):
-                axes.text(positions[k], 1.02, "*", ha="center", fontsize=9)
-    axes.set_xticks(np.arange(classes), result.class_names)
-    axes.set_ylim(0, 1.1)
-    axes.set_ylabel("TCAV score")
-    axes.set_title(f"TCAV at {result.layer_name} (* p < {alpha} / {significant.size})")
-    axes.legend(fontsize=7, ncols=math.ceil(len(names) / 3), loc="lower right")
-    figure.tight_layout()
-    return figure

@@ -182,3 +182,27 @@ def test_mistakes_are_value_errors(change, message):
             **arguments,
         )
     assert message in str(error.value)
+
+
+def test_pooled_cavs_are_directions_of_the_units_and_find_the_same_answer():
+    model = known_model()
+    images = noise(6, 4)
+    flat = tcav.logit_gradients(model, "features", images, [0] * 6)
+    pooled = tcav.logit_gradients(model, "features", images, [0] * 6, pooled=True)
+    np.testing.assert_allclose(
+        pooled, flat.reshape(6, SIZE * SIZE, 2).sum(axis=1), rtol=1e-6
+    )
+    result = tcav.tcav(
+        model,
+        "features",
+        {"red": noise(20, 1, channel=0)},
+        noise(60, 3),
+        noise(40, 4),
+        np.arange(40) % 2,
+        num_random=10,
+        set_size=20,
+        pooled=True,
+    )
+    assert result.pooled and result.where == "features, pooled"
+    assert result.scores[0].mean(axis=0).tolist() == [1.0, 0.0]
+    assert result.significant()[0].tolist() == [True, True]
