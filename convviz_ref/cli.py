@@ -720,6 +720,183 @@ def run_shortcut(args):
     return 0
 
 
+def _dissect_arguments(parser):
+    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
+    parser.add_argument(
+        "--layer",
+        metavar="LAYER",
+        help="a layer with a spatial output (default: the middle layer, as for "
+        "convviz filters: block2_sepconv1 for xception_like)",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=_positive_int,
+        default=400,
+        metavar="N",
+        help="the first N images of the crossed probe set, every shape with every "
+        "texture (default: %(default)s, at most 1000)",
+    )
+    parser.add_argument(
+        "--permutations",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="shuffles of the concept masks across images in the null "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rotate",
+        action="store_true",
+        help="also dissect the layer with its unit basis rotated at random",
+    )
+    parser.add_argument(
+        "--reinit",
+        action="store_true",
+        help="also dissect the layer of the model with re-initialized weights",
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    _add_out(parser)
+
+
+@subcommand(
+    "dissect",
+    _dissect_arguments,
+    help="Network Dissection: which units of a layer detect which shape, texture "
+    "or region, on exact masks",
+    description="Score every unit of one layer against the crossed probe set's "
+    "concept masks (IoU at each unit's top 0.5 %%, Bau et al. 2017), against Bau's "
+    "0.04 cut-off and a null of masks shuffled across images; print the unique "
+    "detectors and each unit's best concept, and write DIR/dissect_LAYER.png.",
+)
+def run_dissect(args):
+    from convviz_ref import dissection_report, inputs, plotting
+
+    model, _ = inputs.load_model(args.model)
+    _make_out(args.out)  # before the minutes of dissecting, not after
+    layer, results = dissection_report.dissect_layer(
+        model,
+        args.layer,
+        num_images=args.num_images,
+        num_permutations=args.permutations,
+        rotate=args.rotate,
+        reinit=args.reinit,
+        seed=args.seed,
+    )
+    print(dissection_report.format_dissection(layer, results))
+    figure = plotting.plot_dissection(layer, results)
+    _save_figure(figure, args.out / _filename("dissect", layer))
+    return 0
+
+
+def _shape_bias_arguments(parser):
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="shipped classifiers to measure (default: every shipped model that "
+        "classifies the shapes)",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=_positive_int,
+        metavar="N",
+        help="the first N cue-conflict images of the split (default: all)",
+    )
+    parser.add_argument("--split", choices=("train", "val", "test"), default="test")
+
+
+@subcommand(
+    "shape-bias",
+    _shape_bias_arguments,
+    help="shape bias (Geirhos et al. 2019): on cue-conflict images, how often "
+    "each classifier follows the shape rather than the texture",
+)
+def run_shape_bias(args):
+    from convviz_ref import shape_bias
+
+    known = shape_bias.shipped_classifiers()
+    unknown = [name for name in args.models or () if name not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown classifier {unknown[0]!r}; choose among {', '.join(known)}"
+        )
+    shape_bias.report(args.models, n=args.num_images, split=args.split)
+    return 0
+
+
+def _tcav_arguments(parser):
+    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
+    parser.add_argument(
+        "--layer",
+        metavar="LAYER",
+        help="a layer with a spatial output (default: the middle layer, as for "
+        "convviz filters)",
+    )
+    parser.add_argument(
+        "--num-random",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="random image sets: CAVs per concept and random CAVs, at least 10 "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--set-size",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="images per concept set and per random set (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-class-images",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="test images of each class whose logit is differentiated "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pooled",
+        action="store_true",
+        help="CAVs over each unit's mean over the positions (one direction of the "
+        "units at every position) instead of the paper's flattened layer",
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    _add_out(parser)
+
+
+@subcommand(
+    "tcav",
+    _tcav_arguments,
+    help="TCAV (Kim et al. 2018): does each class's logit rise along each "
+    "texture's direction in a layer, tested against random directions",
+    description="Train concept activation vectors for the four textures (crossed "
+    "images of that texture against random images), count each class's test images "
+    "whose logit rises along them, test the scores against random CAVs (two-sided "
+    "t-test); print the table and write DIR/tcav_LAYER.png.",
+)
+def run_tcav(args):
+    from convviz_ref import inputs, plotting, tcav
+
+    model, _ = inputs.load_model(args.model)
+    inputs.require_output_rank(model, 2, args.command)
+    _make_out(args.out)
+    result = tcav.texture_tcav(
+        model,
+        args.layer,
+        num_random=args.num_random,
+        set_size=args.set_size,
+        num_class_images=args.num_class_images,
+        pooled=args.pooled,
+        seed=args.seed,
+    )
+    print(tcav.format_report(result))
+    figure = plotting.plot_tcav(result)
+    name = ("tcav", result.layer_name) + (("pooled",) if result.pooled else ())
+    _save_figure(figure, args.out / _filename(*name))
+    return 0
+
+
 # What ``make demo`` runs: the main job on the embedded default, step by step.
 DEMO_STEPS = (
     ("evaluate", "--out", "{out}"),

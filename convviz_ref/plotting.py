@@ -316,3 +316,100 @@ def plot_deletion_insertion(deletion, insertion, titles=None):
     axes[0].set_ylabel("probability of the class")
     axes[0].set_ylim(-0.02, 1.02)
     return fig
+
+
+def plot_tcav(result, *, alpha=0.05):
+    """A bar chart: each class's mean TCAV score per concept, beside random CAVs.
+
+    Bars show the mean over the concept's CAVs with their standard deviation;
+    the grey bar is the random CAVs'; ``*`` marks a significant pair
+    (:meth:`convviz_ref.tcav.TCAVResult.significant` at ``alpha``).
+
+    Args:
+        result: a :class:`convviz_ref.tcav.TCAVResult`.
+    """
+    names = (*result.concept_names, "random")
+    means = np.vstack([result.scores.mean(axis=1), result.random_scores.mean(0)])
+    spreads = np.vstack([result.scores.std(axis=1), result.random_scores.std(0)])
+    significant = result.significant(alpha)
+    classes = len(result.class_names)
+    width = 0.8 / len(names)
+    fig = Figure(figsize=(1.8 + 1.6 * classes, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for index, name in enumerate(names):
+        positions = np.arange(classes) + (index - (len(names) - 1) / 2) * width
+        ax.bar(
+            positions,
+            means[index],
+            width,
+            yerr=spreads[index],
+            label=name,
+            color="0.6" if name == "random" else None,
+            capsize=2,
+        )
+        if name != "random":
+            for k in np.flatnonzero(significant[index]):
+                ax.text(positions[k], 1.02, "*", ha="center", fontsize=9)
+    ax.set_xticks(np.arange(classes), result.class_names)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("TCAV score")
+    ax.set_title(
+        f"TCAV at {result.where} (* p < {alpha} / {significant.size})", fontsize=9
+    )
+    ax.legend(
+        fontsize=7, ncols=len(names), loc="upper center", bbox_to_anchor=(0.5, -0.1)
+    )
+    return fig
+
+
+def plot_dissection(layer_name, results, *, cutoff=0.04):
+    """Each unit's best IoU, coloured by its best concept, one panel per variant.
+
+    Bars sorted by IoU; the dashed line is Bau's cut-off (``cutoff``), the
+    black ticks each unit's null threshold (the 99th percentile of its
+    shuffled best IoUs); a hatched bar is a detector by both rules.
+
+    Args:
+        layer_name: str, for the titles.
+        results: dict variant -> :class:`convviz_ref.dissection.Dissection`
+            (:func:`convviz_ref.dissection_report.dissect_layer`).
+    """
+    import matplotlib
+
+    first = next(iter(results.values()))
+    names = first.concept_names
+    colours = matplotlib.colormaps["tab20"](np.arange(len(names)) % 20)
+    fig = Figure(figsize=(8, 2.2 * len(results) + 0.6), layout="constrained")
+    axes = fig.subplots(len(results), 1, squeeze=False)[:, 0]
+    top = max(0.05, *(result.best_iou.max() for result in results.values())) * 1.1
+    for ax, (variant, result) in zip(axes, results.items()):
+        order = np.argsort(-result.best_iou, kind="stable")
+        positions = np.arange(len(order))
+        bars = ax.bar(
+            positions,
+            result.best_iou[order],
+            color=colours[result.best_concept[order]],
+            width=0.9,
+        )
+        detectors = result.detectors("both")[order]
+        for bar, detector in zip(bars, detectors):
+            if detector:
+                bar.set_hatch("//")
+        ax.scatter(
+            positions,
+            np.minimum(result.null_threshold[order], top),
+            marker="_",
+            color="k",
+            s=30,
+        )
+        ax.axhline(cutoff, color="k", linestyle="--", linewidth=0.8)
+        unique = len(set(result.best_concept[result.detectors("both")].tolist()))
+        ax.set_title(f"{layer_name}, {variant}: {unique} unique detectors", fontsize=9)
+        ax.set_ylim(0, top)
+        ax.set_xticks([])
+        ax.set_ylabel("best IoU", fontsize=8)
+    handles = [
+        Patch(color=colours[index], label=name) for index, name in enumerate(names)
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=6, fontsize=7)
+    return fig
