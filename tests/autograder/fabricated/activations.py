@@ -104,7 +104,7 @@ CLASS = {
             ),
             MODEL: failed(
                 "hint: in Keras 3 a Sequential model has no `.input`",
-                starts="(visible test)",
+                starts="build_activation_model (visible test)",
             ),
         },
     ),

@@ -2,16 +2,20 @@
 
 ``build_segmenter``'s grading trains the model it returns, so this class holds
 the students of the new function; ``mean_iou``'s cheats and faults are the
-class of ``fabricated_class.py`` (graded by test_autograde.py). Every usual
-mistake of ``build_segmenter`` is a student, one per hint of
-``SEGMENTER_HINTS`` (the module's), its source the exercise tests'.
+class of ``fabricated_class.py`` (graded by test_autograde.py).
+
+One usual mistake per function is a student (the exercise tests' ``MISTAKEN``):
+each other usual mistake of ``build_segmenter`` (``SEGMENTER_HINTS``) would cost a
+training run of its own in the worker, about 8 s each; the exercise tests
+check each one's hint through the same checks in-process, before any training
+(``test_each_usual_segmenter_mistake_is_named_before_any_training``).
 """
 
 from __future__ import annotations
 
 from convviz_grade.assignments import segmentation as module
 from exercise_tools import REPOSITORY
-from test_exercise_segmentation import CORRECT, HINTS, MISTAKEN, SEGMENTER_MISTAKES
+from test_exercise_segmentation import CORRECT, HINTS, MISTAKEN
 
 from fabricated import Student, failed, mistake
 
@@ -91,15 +95,6 @@ CLASS = {
         MISTAKEN,
         {function: mistake(hint) for function, hint in HINTS.items()},
     ),
-    **{
-        f"mistake_{key}": Student(
-            "mistake",
-            {SEGMENTER: SEGMENTER_MISTAKES[key]},
-            {SEGMENTER: mistake(hint)},
-        )
-        for key, hint in module.SEGMENTER_HINTS.items()
-        if SEGMENTER_MISTAKES.get(key) != MISTAKEN[SEGMENTER]
-    },
     "cheat_imports_the_reference": Student(
         "cheat",
         {
