@@ -1,10 +1,10 @@
 """The segmentation assignment in the secure grader: its fabricated class, graded once.
 
-Every student of ``fabricated/segmentation.py`` (honest, each usual mistake of
-``build_segmenter``, blank, cheats, faults) is graded by one ``convviz-grade
-autograde`` run (the module's ``graded_class``) and gets exactly its verdict on
-each function. ``mean_iou``'s cheats and faults are the class of
-``fabricated_class.py``, graded end to end by test_autograde.py.
+Every student of ``fabricated/segmentation.py`` (honest, a usual mistake of each
+function, blank, cheats, faults) is graded by one ``convviz-grade autograde`` run
+(the module's ``graded_class``) and gets exactly its verdict on each function.
+``mean_iou``'s cheats and faults are the class of ``fabricated_class.py``, graded
+end to end by test_autograde.py.
 """
 
 from __future__ import annotations

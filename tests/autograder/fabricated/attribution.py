@@ -25,10 +25,13 @@ from fabricated import Student, failed, mistake, wrong
 
 ASSIGNMENT = "attribution"
 
-TIMEOUT = 30.0
-"""The worker's limit per run (``--timeout``): the solution's whole run,
-relies_on_marker's shipped 96-pixel models included, takes about 5 s on a loaded
-machine; each hang is cut at this limit."""
+TIMEOUT = 60.0
+"""The worker's limit per run (``--timeout``), convviz-grade's default: the
+solution's whole run, relies_on_marker's shipped 96-pixel models included, took
+44 s on a machine loaded 13 on 2 cores; each hang is cut at this limit. The
+hang of relies_on_marker is left out (a third hang would cost another minute);
+a busy hang in integrated_gradients, an exit in relies_on_marker beside honest
+functions, and a cell that sleeps forever stand for the faults."""
 
 DECIDE = "relies_on_marker"
 HEADERS = {
@@ -55,11 +58,6 @@ ALL_FAILED = {function: failed() for function in HEADERS}
 
 CLASS = {
     # The hangs first: each is cut at TIMEOUT while the other job grades the rest.
-    "a_hangs": Student(
-        "fault",
-        {DECIDE: HEADERS[DECIDE] + "    while True:\n        pass\n"},
-        {DECIDE: failed(f"timed out after {TIMEOUT:g} s")},
-    ),
     # A busy hang, an exit, a NaN, a memory hog, a killed process.
     "a_hangs_exits_and_kills": Student(
         "fault",

@@ -57,6 +57,14 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
 LIBRARY = REPOSITORY / "convviz_ref" / "gradcam.py"
 
 
+NAMED_AS = {
+    "scaled the class's own logit map by p_c (1 - p_c)": HINTS[MAP],
+}
+"""Mistakes that the first failed case names as another: the class's own map
+scaled by p_c (1 - p_c) > 0 is the logit's map once normalized, and only the
+saturated case tells them apart."""
+
+
 def _output_map_mistakes():
     """The output map's mistakes, each beside a heatmap that gives the output's map
     for the logit (while they last), on the released copy."""
@@ -68,7 +76,8 @@ def _output_map_mistakes():
         answers, verdicts = {}, {}
         if output_map:
             answers[MAP] = output_map[1]
-            verdicts[MAP] = mistake(output_map[0], where=None)
+            hint = NAMED_AS.get(output_map[0], output_map[0])
+            verdicts[MAP] = mistake(hint, where=None)
         if heatmap:
             answers[HEATMAP] = heatmap
             verdicts[HEATMAP] = mistake(module.OUTPUT_INSTEAD_OF_LOGIT, where=None)
