@@ -18,12 +18,21 @@ assignment's secure-grading tests reads that one run (:class:`GradedClass`).
 The segmentation class of ``mean_iou`` alone, which other grader tests
 install and grade in other ways, stays in ``fabricated_class.py``.
 
-The students sort by name in the order ``convviz-grade autograde`` grades
-them: names start with ``a_`` for the hangs, so that they start first and
-are cut while the other job grades the rest; the worker's time limit
-(``TIMEOUT`` of each table) is the one ``--timeout`` of the class, above the
-slowest honest student's whole run with a margin, and each hang sits in the
-student's last graded function, after its honest ones.
+What costs time, and how a table keeps it down:
+
+- ``convviz-grade autograde`` grades the students in the order of their names,
+  two at a time: the hangs are named ``a_...``, so they start first and are
+  cut while the other job grades the rest.
+- The worker's time limit is the one ``--timeout`` of the class (``TIMEOUT`` of
+  each table): above the slowest honest student's whole run, with a margin
+  measured on a loaded machine. A hang comes after the honest functions it is
+  graded with, which finish in the run it ends.
+- A student that only needs some functions graded (a usual mistake of a new
+  function, a cheat that patches a library every function uses) starts from
+  the released copy: its other functions fail at once as not written yet.
+- A usual mistake whose grading costs much more than a correct answer's (a
+  training run, or a grader that builds every mistaken variant to name the
+  one made) is checked by the exercise tests in-process; its table says so.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@
 
 ``relies_on_marker`` is graded last in each notebook, after the honest
 functions. Each wrong decision's hint of the grader's module
-(``MARKER_HINTS``, by the right decision) is named to some student; the other
-correct decisions of the exercise tests are honest students.
+(``MARKER_HINTS``, by the right decision) is named to some student. The other
+correct decisions of the exercise tests (``OTHER_CORRECT_DECISIONS``) are
+checked there in-process: each would cost a student's whole run here, about
+20 s on a loaded machine.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from test_exercise_attribution import (
     HIDDEN_MISTAKEN,
     HINTS,
     MISTAKEN,
-    OTHER_CORRECT_DECISIONS,
 )
 
-from fabricated import Student, failed, mistake, wrong
+from fabricated import PASSED, Student, failed, mistake, wrong
 
 ASSIGNMENT = "attribution"
 
@@ -94,10 +95,6 @@ CLASS = {
     ),
     "honest_solution": Student("honest", {}),
     "honest_independent": Student("honest", CORRECT),
-    **{
-        f"honest_decision_{number}": Student("honest", {DECIDE: source})
-        for number, source in enumerate(OTHER_CORRECT_DECISIONS.values())
-    },
     "blank": Student("blank", {}, released=True),
     "mistake_all": Student(
         "mistake",
@@ -171,15 +168,18 @@ CLASS = {
         {DECIDE: HEADERS[DECIDE] + "    import os\n    os._exit(0)\n"},
         {DECIDE: failed("exit code 0")},
     ),
-    # Twenty megabytes printed by the cell of a right decision: full points; a
-    # pointing game that raises.
+    # Twenty megabytes printed by the cell of a right pointing game: full points; a
+    # decision that raises. On the released copy: the other functions cost nothing.
     "fault_prints_and_raises": Student(
         "fault",
         {
-            DECIDE: "print('x' * 20_000_000)\n" + CORRECT[DECIDE],
-            "pointing_game": HEADERS["pointing_game"]
-            + "    raise RuntimeError('out of ideas')\n",
+            "pointing_game": "print('x' * 20_000_000)\n" + CORRECT["pointing_game"],
+            DECIDE: HEADERS[DECIDE] + "    raise RuntimeError('out of ideas')\n",
         },
-        {"pointing_game": failed("RuntimeError: out of ideas")},
+        {
+            "pointing_game": PASSED,
+            DECIDE: failed("RuntimeError: out of ideas"),
+        },
+        released=True,
     ),
 }

@@ -17,7 +17,7 @@ from convviz_grade.assignments import segmentation as module
 from exercise_tools import REPOSITORY
 from test_exercise_segmentation import CORRECT, HINTS, MISTAKEN
 
-from fabricated import Student, failed, mistake
+from fabricated import PASSED, Student, failed, mistake
 
 ASSIGNMENT = "segmentation"
 
@@ -137,9 +137,12 @@ CLASS = {
         {SEGMENTER: HEADER + "    raise RuntimeError('out of ideas')\n"},
         {SEGMENTER: failed("RuntimeError: out of ideas")},
     ),
-    # Twenty megabytes printed by the cell, then the right model: full points.
+    # Twenty megabytes printed by the cell of a right mean_iou: full points. On the
+    # released copy: no segmenter to train.
     "fault_prints_megabytes": Student(
         "fault",
-        {SEGMENTER: "print('x' * 20_000_000)\n" + CORRECT[SEGMENTER]},
+        {"mean_iou": "print('x' * 20_000_000)\n" + CORRECT["mean_iou"]},
+        {"mean_iou": PASSED},
+        released=True,
     ),
 }
