@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import activations as assignment_module
-from fabricated import graded_class_fixture, hints_named
+from fabricated import graded_class_fixtures, hints_named
 from fabricated.activations import ASSIGNMENT, CLASS, TIMEOUT
 from test_exercise_activations import HINT_OF
 
@@ -24,7 +24,9 @@ FUNCTIONS = ["channel_grid", "build_activation_model"]
 
 pytestmark = pytest.mark.slow  # the class's grading runs Keras models
 
-graded_class = graded_class_fixture(ASSIGNMENT, CLASS, timeout=TIMEOUT)
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 def test_every_case_passes_on_the_reference(graded_assignment):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
 from exercise_tools import case_counts
-from fabricated import graded_class_fixture
+from fabricated import graded_class_fixtures
 from fabricated.architecture import ASSIGNMENT, CLASS, TIMEOUT
 from test_exercise_architecture import HIDDEN_TRIALS
 
@@ -138,7 +138,9 @@ def test_the_new_cases_are_probes_over_every_kind_of_trial(graded_assignment):
     assert [c.kwargs for c in models if c.visible] == [{}]
 
 
-graded_class = graded_class_fixture(ASSIGNMENT, CLASS, timeout=TIMEOUT)
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 @pytest.mark.parametrize("student", list(CLASS))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from convviz_grade import cases, grading
 from convviz_grade.assignments import filters as assignment_module
-from fabricated import graded_class_fixture
+from fabricated import graded_class_fixtures
 from fabricated.filters import ASSIGNMENT, CLASS, TIMEOUT
 
 from convviz_ref import filters as reference
@@ -91,7 +91,9 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
         )
 
 
-graded_class = graded_class_fixture(ASSIGNMENT, CLASS, timeout=TIMEOUT)
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 @pytest.mark.slow

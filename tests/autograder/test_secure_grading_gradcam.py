@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from convviz_grade.assignments import gradcam as assignment
 from exercise_tools import case_counts, models_as_the_worker_loads_them
-from fabricated import graded_class_fixture, hints_named
+from fabricated import graded_class_fixtures, hints_named
 from fabricated.gradcam import ASSIGNMENT, CLASS, TIMEOUT
 from test_exercise_gradcam import HIDDEN_TRIALS, OUTPUT_MAP_MISTAKES
 
@@ -112,7 +112,9 @@ def test_every_model_survives_save_and_load(graded_assignment):
     )
 
 
-graded_class = graded_class_fixture(ASSIGNMENT, CLASS, timeout=TIMEOUT)
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 def test_every_usual_mistake_of_the_output_map_is_a_student():

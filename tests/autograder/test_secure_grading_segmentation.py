@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import pytest
 from exercise_tools import case_counts
-from fabricated import graded_class_fixture
+from fabricated import graded_class_fixtures
 from fabricated.segmentation import ASSIGNMENT, CLASS, TIMEOUT
 
 pytestmark = pytest.mark.slow  # the grader trains the segmenters it grades
 
-graded_class = graded_class_fixture(ASSIGNMENT, CLASS, timeout=TIMEOUT)
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 def test_the_cases_of_both_functions(graded_assignment):

@@ -10,7 +10,7 @@ say). A function a student does not answer keeps the solution's answer and
 must pass in full, so a cheat or a fault that costs another function its
 points fails the test ("faults stay inside their function").
 
-:func:`graded_class_fixture` makes a module-scoped fixture that writes the
+:func:`graded_class_fixtures` makes a module-scoped fixture that writes the
 whole class and grades it ONCE, as the installed command does
 (``convviz-grade autograde`` through :func:`convviz_grade.cli.main`): one
 gradebook, the grader's self-check, two jobs. Every assertion of an
@@ -42,10 +42,11 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
-from convviz_grade import cli, notebook_cells
+from convviz_grade import cli, grading, notebook_cells
 from course import Course
 from exercise_tools import HINT, released_notebook, solution_notebook
 
@@ -120,8 +121,14 @@ class Student:
 
 @dataclass
 class GradedClass:
-    """One ``convviz-grade autograde`` run of a fabricated class, and its checks."""
+    """One ``convviz-grade autograde`` run of a fabricated class, and its checks.
 
+    ``graded``: the :class:`convviz_grade.grading.Assignment` that the run built
+    and graded with (its cases, its prepared inputs), for the tests of the cases:
+    building it again would cost as much as grading a student or more.
+    """
+
+    graded: object
     assignment: str
     table: dict
     course: Course
@@ -197,24 +204,34 @@ def grade_class(assignment, table, folder, *, timeout, jobs=2, memory=4096):
         nbformat.write(student.notebook(assignment), target)
     output = io.StringIO()
     start = time.perf_counter()
-    exit_code = cli.main(
-        [
-            "autograde",
-            assignment,
-            "--submissions",
-            str(submissions),
-            "--course-dir",
-            str(course.root),
-            "--timeout",
-            str(timeout),
-            "--memory",
-            str(memory),
-            "--jobs",
-            str(jobs),
-            "--no-progress",
-        ],
-        stream=output,
-    )
+    built = []
+
+    class Observed(grading.Assignment):
+        """The grader's own Assignment, kept for the tests of its cases."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    with mock.patch.object(grading, "Assignment", Observed):
+        exit_code = cli.main(
+            [
+                "autograde",
+                assignment,
+                "--submissions",
+                str(submissions),
+                "--course-dir",
+                str(course.root),
+                "--timeout",
+                str(timeout),
+                "--memory",
+                str(memory),
+                "--jobs",
+                str(jobs),
+                "--no-progress",
+            ],
+            stream=output,
+        )
     seconds = time.perf_counter() - start
     results = {
         name: course.graded_results(assignment, name)
@@ -229,6 +246,7 @@ def grade_class(assignment, table, folder, *, timeout, jobs=2, memory=4096):
         nbformat.read(solution_notebook(assignment), as_version=4)
     )
     return GradedClass(
+        built[0] if built else None,
         assignment,
         table,
         course,
@@ -240,8 +258,14 @@ def grade_class(assignment, table, folder, *, timeout, jobs=2, memory=4096):
     )
 
 
-def graded_class_fixture(assignment, table, *, timeout):
-    """A module-scoped fixture: ``table`` graded once (:func:`grade_class`)."""
+def graded_class_fixtures(assignment, table, *, timeout):
+    """Two module-scoped fixtures: ``graded_class``, ``table`` graded once
+    (:func:`grade_class`), and ``graded_assignment``, the grader's Assignment of
+    that run (in place of tests/conftest.py's, which would build it again).
+
+    A test module binds them under those names:
+    ``graded_class, graded_assignment = graded_class_fixtures(...)``.
+    """
 
     @pytest.fixture(scope="module")
     def graded_class(tmp_path_factory):
@@ -250,9 +274,14 @@ def graded_class_fixture(assignment, table, *, timeout):
         )
         assert graded.exit_code == 0, graded.output
         assert sorted(graded.results) == sorted(table), graded.output
+        assert graded.graded.name == assignment
         return graded
 
-    return graded_class
+    @pytest.fixture(scope="module")
+    def graded_assignment(graded_class):
+        return graded_class.graded
+
+    return graded_class, graded_assignment
 
 
 def wrong(header):

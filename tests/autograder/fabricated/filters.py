@@ -78,7 +78,10 @@ VISUALIZE_MISTAKES = {
     ),
     "no_batch_axis": (
         NO_BATCH_AXIS,
-        failed("hint: the feature extractor takes a batch", starts="(visible test)"),
+        failed(
+            "hint: the feature extractor takes a batch",
+            starts="visualize_filter (visible test)",
+        ),
     ),
     # Shortcuts: a white image, the start's noise.
     "white": (CONSTANT, failed(starts="(visible test)")),
