@@ -89,10 +89,13 @@ def _output_map_mistakes():
 
 CLASS = {
     # The hang first: it is cut at TIMEOUT while the other job grades the rest.
+    # On the released copy: overlay, graded after the hang, would cost a second
+    # run (fault_exits shows a fault that stays inside its function).
     "a_hangs": Student(
         "fault",
         {MAP: MAP_HEADER + "    while True:\n        pass\n"},
         {MAP: failed(f"timed out after {TIMEOUT:g} s")},
+        released=True,
     ),
     "honest_solution": Student("honest", {}),
     "honest_independent": Student("honest", CORRECT),
@@ -149,6 +152,7 @@ CLASS = {
         "cheat",
         {MAP: f"_grader = open({module.__file__!r}).read()\n" + CORRECT[MAP]},
         {MAP: failed()},
+        released=True,
     ),
     # os._exit in the new function: the other two are still graded, in full.
     "fault_exits": Student(
