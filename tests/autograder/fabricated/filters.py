@@ -154,13 +154,11 @@ CLASS = {
         {VISUALIZE: "from convviz_ref.filters import visualize_filter  # refused\n"},
         {VISUALIZE: failed()},
     ),
-    # Reads the grader's module (hidden by the sandbox) before an honest ascent; on
-    # the released copy, as the cheat needs no other function.
+    # Reads the grader's module (hidden by the sandbox) before an honest ascent.
     "cheat_reads_the_grader": Student(
         "cheat",
         {VISUALIZE: f"_grader = open({module.__file__!r}).read()\n" + PLAIN_ASCENT},
         {VISUALIZE: failed()},
-        released=True,
     ),
     # Twenty megabytes printed by the cell of a right loss: full points; an exit.
     "fault_prints_and_exits": Student(
