@@ -3,11 +3,14 @@ its expected score.
 
 The class is graded on ``mean_iou`` (3 points), whose student code needs only
 NumPy, so a whole class grades in seconds: the course these tests grade
-(``course.segmentation_course``) keeps that function alone. ``build_segmenter``,
-whose grading trains a model, has its cheats and faults in
-``test_secure_grading_segmentation.py``. The same class is graded by the
-in-process test (``test_autograde.py``) and by the installed command in other
-kinds of install (``test_install_kinds.py``).
+(``course.segmentation_course``) keeps that function alone. The same class is
+graded by the in-process test (``test_autograde.py``) and by the installed
+command in other kinds of install (``test_install_kinds.py``).
+
+The other functions of the six assignments (``build_segmenter`` and the other
+new ones included) have a fabricated class each, one table per assignment in
+the package ``fabricated/`` (``fabricated/<assignment>.py``), graded once per
+assignment by its ``test_secure_grading_<assignment>.py``.
 """
 
 from __future__ import annotations

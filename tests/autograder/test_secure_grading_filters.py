@@ -1,37 +1,22 @@
 """The ``filters`` assignment graded where student code cannot reach the verdict.
 
-Each submission is graded by :func:`convviz_grade.grading.grade_submission`:
-its solution cells run in the sandboxed worker (bubblewrap, the repository
-hidden) on the cases of ``convviz_grade.assignments.filters.grading_cases()``,
-and the outputs are compared here with ``convviz_ref``. The submissions are
-copies of the solution notebook with other solution cells: the solution, the
-independent correct answers of ``test_exercise_filters``, usual mistakes
-(some only the hidden cases catch), and the released student copy.
+Every student of ``fabricated/filters.py`` (honest, the usual mistakes, blank,
+cheats, faults) is graded by one ``convviz-grade autograde`` run (the module's
+``graded_class``): its solution cells run in the sandboxed worker (bubblewrap, the
+repository hidden) on the cases of
+``convviz_grade.assignments.filters.grading_cases()``, the outputs are compared with
+``convviz_ref``'s, and each student gets exactly its verdict on each function.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 from convviz_grade import cases, grading
 from convviz_grade.assignments import filters as assignment_module
-from exercise_tools import (
-    GradedSubmissions,
-    assert_zero_with_hints,
-    grade_with,
-    submission,
-)
-from test_exercise_filters import (
-    ASSIGNMENT,
-    CORRECT,
-    HINTS,
-    MISTAKEN,
-    PLAIN_ASCENT,
-    VISUALIZE_HEADER,
-)
+from fabricated import graded_class_fixtures
+from fabricated.filters import ASSIGNMENT, CLASS, TIMEOUT
 
 from convviz_ref import filters as reference
 
@@ -41,31 +26,6 @@ FUNCTIONS = [
     "deprocess_image",
     "visualize_filter",
 ]
-
-# Mistakes that the notebook's visible tests do not catch: only hidden cases can.
-HIDDEN_MISTAKES = {
-    "compute_loss": """
-def compute_loss(feature_extractor, image, filter_index):
-    activation = feature_extractor(image)
-    return tf.reduce_mean(activation[0, 2:-2, 2:-2, filter_index])
-""",
-    "deprocess_image": """
-def deprocess_image(image, crop=25):
-    image = np.array(image, dtype=np.float32)
-    std = image.std()
-    if std > 0:
-        image = (image - image.mean()) / std * 64 + 128
-    else:
-        image = np.full(image.shape, 128.0, np.float32)
-    image = np.clip(image, 0, 255).astype(np.uint8)
-    return image[crop:-crop, crop:-crop] if crop else image
-""",
-}
-HIDDEN_HINTS = {
-    "compute_loss": "used only the first image of the batch",
-    "deprocess_image": "tested std > 0, which float32 round-off defeats on a constant "
-    "image",
-}
 
 
 def test_prelude_and_functions():
@@ -131,80 +91,17 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
         )
 
 
-@pytest.mark.slow
-class TestGradedSubmissions(GradedSubmissions):
-    functions = FUNCTIONS
-    correct, mistaken = CORRECT, MISTAKEN
-    # The first visible case crops 1 pixel.
-    hints = {**HINTS, "deprocess_image": "forgot the 1-pixel crop"}
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
+)
 
 
 @pytest.mark.slow
-def test_mistakes_only_hidden_cases_catch_score_zero(
-    graded_assignment, server, tmp_path
-):
-    path = submission(tmp_path, ASSIGNMENT, HIDDEN_MISTAKES)
-    graded, functions = grade_with(server, graded_assignment, path)
-    assert_zero_with_hints(functions, HIDDEN_HINTS, where="hidden")
-    # The step works on one image, where the first image is the batch: no harm done, as
-    # in the notebook.
-    assert functions["gradient_ascent_step"].status == "passed"
-    assert functions["visualize_filter"].status == "passed"
-    assert graded.score == 6.0
+@pytest.mark.parametrize("student", list(CLASS))
+def test_each_student_gets_exactly_the_expected_verdicts(graded_class, student):
+    graded_class.assert_student(student)
 
 
 @pytest.mark.slow
-def test_changing_the_input_in_place_scores_zero_even_with_the_right_picture(
-    graded_assignment, server, tmp_path
-):
-    # The notebook's tests check that deprocess_image leaves its input as it was; so
-    # does the grader.
-    source = CORRECT["deprocess_image"]
-    assert "    return picture[" in source
-    source = source.replace(
-        "    return picture[",
-        "    image[...] = 0  # the caller's array\n    return picture[",
-    )
-    path = submission(tmp_path, ASSIGNMENT, {"deprocess_image": source})
-    graded, functions = grade_with(server, graded_assignment, path)
-    function = functions["deprocess_image"]
-    assert (function.status, function.score) == ("failed", 0.0), function
-    assert function.message.startswith(
-        "(visible test) deprocess_image: the input array was modified in place"
-    ), function.message
-    assert graded.score == 9.0  # the other three functions are the solution's
-
-
-GRADER_MODULE = Path(assignment_module.__file__)
-
-# Cheats on visualize_filter: each scores what a blank function scores (0), and
-# the other functions keep their points.
-CHEATS = {
-    # Makes the filter fire by changing the model it is given: the grader measures
-    # with its own copy.
-    "inflates-the-model": VISUALIZE_HEADER
-    + """    for variable in feature_extractor.weights:
-        variable.assign(variable * 0.0 + 1.0)
-    return np.full((image_size, image_size, 3), 128.0, np.float32)
-""",
-    # The course's answer, which the worker refuses to import.
-    "imports-the-reference": (
-        "from convviz_ref.filters import visualize_filter  # refused\n"
-    ),
-    # Reads the grader's module (hidden by the sandbox) before an honest ascent.
-    "reads-the-grader": (
-        f"_grader = open({str(GRADER_MODULE)!r}).read()\n" + PLAIN_ASCENT
-    ),
-    "hangs": VISUALIZE_HEADER + "    while True:\n        pass\n",
-}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("cheat", list(CHEATS))
-def test_visualize_filter_cheats_and_faults_score_zero_and_stay_inside(
-    graded_assignment, server, tmp_path, cheat
-):
-    path = submission(tmp_path, ASSIGNMENT, {"visualize_filter": CHEATS[cheat]})
-    graded, functions = grade_with(server, graded_assignment, path, timeout=120)
-    assert functions["visualize_filter"].score == 0.0, functions["visualize_filter"]
-    assert graded.score == 9.0, [f.message for f in functions.values()]
+def test_cheats_score_no_more_than_blank(graded_class):
+    graded_class.assert_cheats_score_no_more_than_blank()

@@ -1,6 +1,8 @@
-"""The gradcam assignment in the secure grader: its cases, and what submissions score.
+"""The gradcam assignment in the secure grader: its cases, and its fabricated class.
 
-See :class:`exercise_tools.GradedSubmissions` for how a submission is graded.
+Every student of ``fabricated/gradcam.py`` (honest, the usual mistakes, blank,
+cheats, faults) is graded by one ``convviz-grade autograde`` run (the module's
+``graded_class``) and gets exactly its verdict on each function.
 """
 
 from __future__ import annotations
@@ -8,23 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import gradcam as assignment
-from exercise_tools import (
-    REPOSITORY,
-    GradedSubmissions,
-    assert_full_points,
-    case_counts,
-    grade_with,
-    models_as_the_worker_loads_them,
-    submission,
-)
-from test_exercise_gradcam import (
-    ASSIGNMENT,
-    CORRECT,
-    HEATMAP_SWITCHES_ACTIVATION_OFF,
-    HIDDEN_TRIALS,
-    HINTS,
-    MISTAKEN,
-)
+from exercise_tools import case_counts, models_as_the_worker_loads_them
+from fabricated import graded_class_fixtures, hints_named
+from fabricated.gradcam import ASSIGNMENT, CLASS, TIMEOUT
+from test_exercise_gradcam import HIDDEN_TRIALS, OUTPUT_MAP_MISTAKES
 
 FUNCTIONS = ["gradcam_heatmap", "output_heatmap_from_logit_maps", "overlay"]
 
@@ -123,151 +112,25 @@ def test_every_model_survives_save_and_load(graded_assignment):
     )
 
 
-class TestGradedSubmissions(GradedSubmissions):
-    functions = FUNCTIONS
-    correct, mistaken, hints = CORRECT, MISTAKEN, HINTS
-
-
-def test_calling_the_reference_library_scores_zero(graded_assignment, server, tmp_path):
-    """The repository is hidden from the worker: the course's library cannot be imported
-    or read.
-    """
-    library = REPOSITORY / "convviz_ref" / "gradcam.py"
-    path = submission(
-        tmp_path,
-        ASSIGNMENT,
-        {
-            "gradcam_heatmap": "from convviz_ref.gradcam import gradcam_heatmap\n",
-            "output_heatmap_from_logit_maps": (
-                "import importlib\n"
-                "output_heatmap_from_logit_maps = importlib.import_module("
-                "'convviz_ref.gradcam').output_heatmap_from_logit_maps\n"
-            ),
-            "overlay": (
-                "def overlay(image, heatmap, alpha=0.4, cmap='jet'):\n"
-                "    namespace = {}\n"
-                f"    exec(open({str(library)!r}).read(), namespace)\n"
-                "    return namespace['overlay'](image, heatmap, alpha, cmap)\n"
-            ),
-        },
-    )
-    _, grades = grade_with(server, graded_assignment, path)
-    assert [(g.status, g.score) for g in grades.values()] == [("failed", 0.0)] * 3, (
-        grades
-    )
-
-
-OUTPUT_MAP_HEADER = (
-    "def output_heatmap_from_logit_maps(logit_maps, probabilities, class_index):\n"
+graded_class, graded_assignment = graded_class_fixtures(
+    ASSIGNMENT, CLASS, timeout=TIMEOUT
 )
-CHEATS_AND_FAULTS = {
-    # The visible tests' answers, hard-coded; the checks patched; a liar array.
-    "cheats": {
-        "gradcam_heatmap": (
-            "import convviz_grade.checks as checks\n"
-            "checks.check_array = lambda *args, **kwargs: None\n"
-            "def gradcam_heatmap(model, image_batch, last_conv_layer_name, "
-            "class_index=None, *, score='output'):\n"
-            "    return np.array([[0.25, 0.5], [0.75, 1.0]] if score == 'logit' "
-            "else [[0.0, 0.5], [0.75, 1.0]])\n"
-        ),
-        "output_heatmap_from_logit_maps": OUTPUT_MAP_HEADER
-        + (
-            "    if probabilities[0] == 1.0:\n"
-            "        return np.array([[0.0, 0.0], [0.0, 1.0]])\n"
-            "    return np.array([[0.0, 2 / 3], [1.0, 2 / 3]])\n"
-        ),
-        "overlay": (
-            "class Liar(np.ndarray):\n"
-            "    def __eq__(self, other):\n        return True\n"
-            "    __ne__ = lambda self, other: False\n"
-            "def overlay(image, heatmap, alpha=0.4, cmap='jet'):\n"
-            "    return np.zeros(np.shape(image)[-3:], np.uint8).view(Liar)\n"
-        ),
-    },
-    # A hang, an exit, a memory hog.
-    "faults": {
-        "gradcam_heatmap": (
-            "def gradcam_heatmap(model, image_batch, last_conv_layer_name, "
-            "class_index=None, *, score='output'):\n"
-            "    while True:\n        pass\n"
-        ),
-        "output_heatmap_from_logit_maps": OUTPUT_MAP_HEADER
-        + "    import os\n    os._exit(0)\n",
-        "overlay": (
-            "def overlay(image, heatmap, alpha=0.4, cmap='jet'):\n"
-            "    hog = np.ones(2 ** 31)\n    return hog\n"
-        ),
-    },
-}
-
-FAULT_TIMEOUT = 30.0
-"""Seconds a worker run may take in the tests of faults (one hangs until it).
-
-The solution's whole run takes well under this here; each function of these
-submissions fails whatever the limit, which only decides when a hang is cut.
-"""
 
 
-@pytest.mark.parametrize("kind", list(CHEATS_AND_FAULTS))
-def test_cheats_and_faults_score_what_blank_scores(
-    graded_assignment, server, tmp_path, blank, kind
-):
-    path = submission(tmp_path, ASSIGNMENT, CHEATS_AND_FAULTS[kind], name=kind)
-    _, grades = grade_with(server, graded_assignment, path, timeout=FAULT_TIMEOUT)
-    assert {f: (g.status, g.score) for f, g in grades.items()} == {
-        f: (g.status, g.score) for f, g in blank[1].items()
-    }, {f: g.message for f, g in grades.items()}
-
-
-def test_a_fault_stays_inside_its_function(graded_assignment, server, tmp_path):
-    """os._exit in the new function: the other two are still graded, in full."""
-    answers = dict(CORRECT)
-    answers["output_heatmap_from_logit_maps"] = CHEATS_AND_FAULTS["faults"][
-        "output_heatmap_from_logit_maps"
+def test_every_usual_mistake_of_the_output_map_is_a_student():
+    handed_in = [
+        student.answers.get("output_heatmap_from_logit_maps")
+        for student in CLASS.values()
     ]
-    path = submission(tmp_path, ASSIGNMENT, answers, name="exits")
-    _, grades = grade_with(server, graded_assignment, path, timeout=FAULT_TIMEOUT)
-    assert {f: (g.status, g.score) for f, g in grades.items()} == {
-        "gradcam_heatmap": ("passed", 3.0),
-        "output_heatmap_from_logit_maps": ("failed", 0.0),
-        "overlay": ("passed", 3.0),
-    }, {f: g.message for f, g in grades.items()}
-    assert "exit" in grades["output_heatmap_from_logit_maps"].message
+    for source in OUTPUT_MAP_MISTAKES.values():
+        assert source in handed_in
+    assert assignment.OUTPUT_INSTEAD_OF_LOGIT in hints_named(CLASS, "gradcam_heatmap")
 
 
-def test_switching_the_last_activation_off_in_place_scores_zero(
-    graded_assignment, server, tmp_path
-):
-    """The probe sees the worker's freshly loaded model changed after the call."""
-    answers = dict(CORRECT, gradcam_heatmap=HEATMAP_SWITCHES_ACTIVATION_OFF)
-    path = submission(tmp_path, ASSIGNMENT, answers, name="in_place")
-    _, grades = grade_with(server, graded_assignment, path)
-    heatmap = grades["gradcam_heatmap"]
-    assert (heatmap.status, heatmap.score) == ("failed", 0.0), heatmap
-    assert heatmap.message.startswith("(hidden test)"), heatmap.message
-    assert assignment.MODEL_CHANGED in heatmap.message, heatmap.message
-    assert [grades[name].score for name in FUNCTIONS[1:]] == [3.0, 3.0]
+@pytest.mark.parametrize("student", list(CLASS))
+def test_each_student_gets_exactly_the_expected_verdicts(graded_class, student):
+    graded_class.assert_student(student)
 
 
-OVERLAY_WITH_SKIMAGE = """
-def overlay(image, heatmap, alpha=0.4, cmap="jet"):
-    from skimage.transform import resize
-
-    image = np.asarray(image, np.float64).reshape(np.shape(image)[-3:])
-    colored = matplotlib.colormaps[cmap](np.clip(heatmap, 0, 1))[..., :3] * 255
-    colored = resize(colored, image.shape, order=3, preserve_range=True)
-    mixed = alpha * colored + image
-    mixed -= mixed.min()
-    return (mixed * (255 / mixed.max() if mixed.max() > 0 else 1)).astype(np.uint8)
-"""
-
-
-def test_a_scikit_image_overlay_earns_full_points_in_the_worker(
-    graded_assignment, server, tmp_path
-):
-    """scikit-image's bicubic (reflect border) with the float colormap lookup."""
-    answers = dict(CORRECT, overlay=OVERLAY_WITH_SKIMAGE)
-    path = submission(tmp_path, ASSIGNMENT, answers, name="skimage")
-    _, grades = grade_with(server, graded_assignment, path)
-    assert_full_points(grades, FUNCTIONS)
+def test_cheats_score_no_more_than_blank(graded_class):
+    graded_class.assert_cheats_score_no_more_than_blank()
