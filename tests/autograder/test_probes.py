@@ -74,6 +74,10 @@ SLOW = (
     "import time\n\ndef double(values):\n    time.sleep(2.5)\n"
     "    return 2 * np.asarray(values)"
 )
+# The same slow answer from a cell that stops the clock it expects to be read.
+FAKES_THE_CLOCK = SLOW.replace(
+    "import time\n", "import time\n\ntime.time = time.perf_counter = lambda: 0.0\n"
+)
 TRIPLE = "def triple(values):\n    return 3 * np.asarray(values)"
 
 
@@ -164,6 +168,15 @@ def test_a_case_slower_than_its_limit_fails_and_says_by_how_much(probed, tmp_pat
     assignment.reference_seconds = {}
     [grade, _] = grading.score_functions(assignment, verdicts, outputs, [])
     assert grade.status == "passed", grade.message
+
+
+def test_a_cell_that_stops_the_clock_is_still_timed(probed, tmp_path):
+    assignment, (verdicts, outputs, *_) = run(probed, tmp_path, FAKES_THE_CLOCK)
+    assert outputs["c0"]["seconds"] >= 2.5
+    assignment.reference_seconds = {"c0": 0.05}
+    [grade, _] = grading.score_functions(assignment, verdicts, outputs, [])
+    assert grade.status == "failed"
+    assert "more than 2 x the reference's 0.1 s" in grade.message, grade.message
 
 
 def test_a_probe_name_must_be_module_colon_function():

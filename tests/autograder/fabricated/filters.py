@@ -19,6 +19,7 @@ from test_exercise_filters import (
     MISTAKEN,
     NO_BATCH_AXIS,
     NOISE,
+    ONE_MORE,
     PLAIN_ASCENT,
     VISUALIZE_HEADER,
     WITH_BATCH_AXIS,
@@ -83,6 +84,8 @@ VISUALIZE_MISTAKES = {
             starts="visualize_filter (visible test)",
         ),
     ),
+    # Over the budget of `steps` gradients, counted by the grader's probe.
+    "one_more": (ONE_MORE, mistake("took one gradient more than the budget")),
     # Shortcuts: a white image, the start's noise.
     "white": (CONSTANT, failed(starts="(visible test)")),
     "noise": (NOISE, failed(starts="(visible test)")),
