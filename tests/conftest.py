@@ -196,31 +196,6 @@ def graded_assignment(request):
 
 
 @pytest.fixture(scope="module")
-def server(graded_assignment, tmp_path_factory):
-    """One sandboxed fork server for the module's submissions
-    (exercise_tools.grading_server).
-    """
-    from convviz_grade import sandbox
-    from exercise_tools import grading_server
-
-    assert sandbox.bwrap_available(), (
-        "these tests grade in bubblewrap, as convviz-grade does"
-    )
-    slot = tmp_path_factory.mktemp("slot") / "slot"
-    with grading_server(graded_assignment, slot) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def blank(graded_assignment, server):
-    """``(graded, functions)`` of the module's unanswered release (grade_with)."""
-    from exercise_tools import grade_with, released_notebook
-
-    path = released_notebook(graded_assignment.name)
-    return grade_with(server, graded_assignment, path)
-
-
-@pytest.fixture(scope="module")
 def notebook_runs(request, tmp_path_factory):
     """The module's ``ASSIGNMENT`` notebook run with ``CORRECT``, then with
     ``MISTAKEN``.

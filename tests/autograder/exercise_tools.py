@@ -1,25 +1,22 @@
-"""What the tests of one assignment share: notebook runs, graded submissions, checks.
+"""What the tests of one assignment share: notebook runs and their checks.
 
 The exercise tests run the solution notebook with other answers in its
 solution cells (:func:`run_answer_sets`) and check that an independently
 written correct answer earns full marks and that each usual mistake fails with
 the hint that names it (:class:`AnswersInTheNotebook`). The secure-grading
-tests grade submissions in a sandboxed fork server shared by the module
-(:func:`grading_server`, as ``convviz-grade autograde`` shares one per job) and
-check the usual ones (:class:`GradedSubmissions`). The fixtures that read a
-module's ``ASSIGNMENT`` are in tests/conftest.py.
+tests grade a fabricated class instead (tests/autograder/fabricated/). The
+fixtures that read a module's ``ASSIGNMENT`` are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import copy
 from pathlib import Path
 
 import nbformat
 import pytest
-from convviz_grade import notebook_cells, sandbox
+from convviz_grade import notebook_cells
 from convviz_grade.validate import collect_results, execute
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -126,24 +123,6 @@ def run_answer_sets(assignment, answer_sets, tmp_path, *, timeout=300):
     return runs
 
 
-@contextlib.contextmanager
-def grading_server(assignment, slot):
-    """A sandboxed fork server for ``assignment``, as ``convviz-grade autograde`` starts
-    one per job.
-
-    It imports the assignment's libraries once; each submission graded with
-    it runs in a fresh child, and :func:`grade_with` empties the slot after
-    each one. The repository is hidden, as for every submission here.
-    """
-    server = sandbox.ForkServer(
-        slot, prelude=assignment.prelude, preload=assignment.preload, hide=[REPOSITORY]
-    )
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def models_as_the_worker_loads_them(assignment):
     """``{case index: model}`` for each case whose first argument is a model, loaded
     from the grader's files.
@@ -170,59 +149,9 @@ def models_as_the_worker_loads_them(assignment):
     return by_case
 
 
-def submission(folder, assignment, answers, *, name=None):
-    """A copy of ``assignment``'s solution notebook with some solution cells replaced.
-
-    Args:
-        folder: where to write it, as ``{name}.ipynb`` (``name`` defaults to
-            the assignment's).
-        answers: dict, each solution cell's grade_id to the source that
-            replaces it (the whole cell, ``def`` line included).
-
-    Returns:
-        Path of the notebook.
-    """
-    notebook = notebook_cells.replace_answers(
-        nbformat.read(solution_notebook(assignment), as_version=4), answers
-    )
-    path = Path(folder) / f"{name or assignment}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
 def released_notebook(assignment):
     """The student copy of ``assignment`` that ``convviz-grade release`` wrote."""
     return REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
-
-
-def grade_with(server, assignment, path, *, timeout=None):
-    """:func:`convviz_grade.grading.grade_submission` of ``path`` in a child of
-    ``server``.
-
-    Prints the score, seconds and worker runs of ``path``. ``timeout`` (seconds)
-    replaces convviz-grade's time limit of a worker run when given.
-
-    Returns:
-        ``(graded, functions)``: the :class:`convviz_grade.grading.SubmissionGrade`
-        and ``{function name: its grade}``, in the assignment's order.
-    """
-    from convviz_grade import grading
-
-    assert sandbox.bwrap_available(), (
-        "these tests grade inside bubblewrap, as convviz-grade does"
-    )
-    limit = {} if timeout is None else {"timeout": timeout}
-    try:
-        graded = grading.grade_submission(
-            assignment, path, hide=[REPOSITORY], server=server, **limit
-        )
-    finally:
-        server.clear_slot()
-    print(
-        f"{path.name}: {graded.score}/{graded.max_score} in {graded.seconds:.1f} s,"
-        f" {graded.runs} worker run(s)"
-    )
-    return graded, {function.function: function for function in graded.functions}
 
 
 def case_counts(assignment):
@@ -289,44 +218,6 @@ def assert_mistakes_named(run, hints, *, named_by="first"):
             assert HINT.format(hint) in message, (name, message)
 
 
-def assert_full_points(functions, names=None):
-    """Each function of a graded submission passed for 3 of 3 points.
-
-    Args:
-        functions: ``{name: grade}``, the second item of :func:`grade_with`.
-        names: the graded functions in order, when the test checks them too.
-    """
-    if names is not None:
-        assert list(functions) == list(names)
-    for function in functions.values():
-        assert (function.status, function.score, function.max_score) == (
-            "passed",
-            3.0,
-            3.0,
-        ), function.message
-
-
-def assert_zero_with_hints(functions, hints, *, where="visible"):
-    """Each function of ``hints`` failed for 0 points, the first failed case a
-    ``where`` ("visible" or "hidden") test whose message names the hint."""
-    for name, hint in hints.items():
-        function = functions[name]
-        assert (function.status, function.score, function.max_score) == (
-            "failed",
-            0.0,
-            3.0,
-        ), function
-        assert function.message.startswith(f"({where} test)"), function.message
-        assert HINT.format(hint) in function.message, function.message
-
-
-def assert_not_written_yet(functions):
-    """Each function failed for 0 points with the release's NotImplementedError."""
-    for function in functions.values():
-        assert (function.status, function.score) == ("failed", 0.0), function
-        assert "NotImplementedError" in function.message, function.message
-
-
 class AnswersInTheNotebook:
     """The notebook's own tests on answers other than the solution's.
 
@@ -348,53 +239,3 @@ class AnswersInTheNotebook:
     @pytest.mark.slow
     def test_the_usual_mistakes_fail_with_their_hint(self, notebook_runs):
         assert_mistakes_named(notebook_runs[1], self.hints, named_by=self.named_by)
-
-
-class GradedSubmissions:
-    """The secure grader's verdicts on an assignment's usual submissions.
-
-    Each submission is a copy of the solution notebook with other solution
-    cells; :func:`grade_with` runs them in the sandboxed worker (bubblewrap,
-    the repository hidden) on the cases of the assignment's
-    ``grading_cases()``, and the grader compares the outputs with
-    ``convviz_ref``'s.
-
-    A test module subclasses it as ``TestGradedSubmissions``; the fixtures
-    ``graded_assignment``, ``server`` and ``blank`` (tests/conftest.py) read the
-    module's ASSIGNMENT. The class attributes say what to expect:
-    ``functions``, the graded functions in order; ``correct`` and ``mistaken``,
-    each function to an independently written correct answer and to a usual
-    mistake that the visible tests catch; ``hints``, each function to what its
-    mistake did. Every function is worth 3 points.
-    """
-
-    functions = correct = mistaken = hints = None
-
-    def test_the_solution_earns_full_points(self, graded_assignment, server):
-        path = solution_notebook(graded_assignment.name)
-        graded, functions = grade_with(server, graded_assignment, path)
-        assert_full_points(functions, self.functions)
-        assert graded.score == graded.max_score == 3.0 * len(self.functions)
-        assert graded.notes == []
-
-    def test_the_independent_correct_answers_earn_full_points(
-        self, graded_assignment, server, tmp_path
-    ):
-        path = submission(tmp_path, graded_assignment.name, self.correct)
-        graded, functions = grade_with(server, graded_assignment, path)
-        assert_full_points(functions)
-        assert graded.score == graded.max_score
-
-    def test_the_usual_mistakes_score_zero_with_their_hint(
-        self, graded_assignment, server, tmp_path
-    ):
-        path = submission(tmp_path, graded_assignment.name, self.mistaken)
-        graded, functions = grade_with(server, graded_assignment, path)
-        assert_zero_with_hints(functions, self.hints)
-        assert graded.score == graded.max_score - 3.0 * len(self.hints)
-
-    def test_the_released_copy_scores_zero_as_not_written_yet(self, blank):
-        graded, functions = blank
-        assert list(functions) == self.functions
-        assert graded.score == 0.0
-        assert_not_written_yet(functions)
