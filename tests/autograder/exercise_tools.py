@@ -154,6 +154,29 @@ def released_notebook(assignment):
     return REPOSITORY / "exercises" / assignment / f"{assignment}.ipynb"
 
 
+def names_bound(source):
+    """The public names a cell's imports, assignments and definitions bind (its
+    IPython magics left out)."""
+    import ast
+
+    tree = ast.parse(
+        "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    )
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(
+                (alias.asname or alias.name).split(".")[0] for alias in node.names
+            )
+        elif isinstance(node, ast.Assign):
+            names.update(
+                target.id for target in node.targets if isinstance(target, ast.Name)
+            )
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return {name for name in names if not name.startswith("_")}
+
+
 def case_counts(assignment):
     """``{function: (visible cases, hidden cases)}`` of a grading.Assignment."""
     counts = collections.Counter(

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from convviz_grade.assignments import architecture as assignment
-from exercise_tools import AnswersInTheNotebook
+from exercise_tools import AnswersInTheNotebook, names_bound
 from keras import layers
 
 from convviz_ref import models as reference
@@ -468,33 +468,14 @@ def _code(source):
     )
 
 
-def _names_bound(source):
-    """The public names a cell's imports, assignments and definitions bind."""
-    import ast
-
-    names = set()
-    for node in _code(source).body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update(
-                (alias.asname or alias.name).split(".")[0] for alias in node.names
-            )
-        elif isinstance(node, ast.Assign):
-            names.update(
-                target.id for target in node.targets if isinstance(target, ast.Name)
-            )
-        elif isinstance(node, ast.FunctionDef):
-            names.add(node.name)
-    return {name for name in names if not name.startswith("_")}
-
-
 def test_the_intro_names_what_a_graded_function_may_rely_on():
     """The intro names each name the grader's PRELUDE binds in place of the setup
     cell, which imports them all, and no TensorFlow, which the setup does not."""
     cells = _cells()
-    bound = _names_bound(assignment.PRELUDE)
+    bound = names_bound(assignment.PRELUDE)
     [setup] = [cell for cell in cells if _grade_id(cell) == "setup"]
     assert bound == {"plt", "np", "keras", "layers"}
-    assert bound <= _names_bound(setup.source)
+    assert bound <= names_bound(setup.source)
     graded = cells[0].source[cells[0].source.index("**How your work is graded.**") :]
     for name in bound:
         assert f"`{name}`" in graded, name

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from convviz_grade.assignments import segmentation as assignment
-from exercise_tools import HINT, AnswersInTheNotebook
+from exercise_tools import HINT, AnswersInTheNotebook, names_bound
 
 from convviz_ref import segmentation as reference
 
@@ -372,36 +372,14 @@ def test_the_intro_names_what_a_graded_function_may_rely_on():
     """The intro names each name the grader's PRELUDE binds in place of the setup
     cell, which imports them all; it promises nothing else of the notebook."""
     cells = _cells()
-    bound = _names_bound(assignment.PRELUDE)
+    bound = names_bound(assignment.PRELUDE)
     [setup] = [cell for cell in cells if _grade_id(cell) == "setup"]
-    assert bound and bound <= _names_bound(setup.source)
+    assert bound and bound <= names_bound(setup.source)
     graded = cells[0].source[cells[0].source.index("**How your work is graded.**") :]
     for name in bound:
         assert f"`{name}`" in graded, name
     assert "TensorFlow" not in graded
     assert "inside its answer cell" not in graded
-
-
-def _names_bound(source):
-    """The public names a cell's imports, assignments and definitions bind."""
-    import ast
-
-    tree = ast.parse(
-        "\n".join(line for line in source.splitlines() if not line.startswith("%"))
-    )
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update(
-                (alias.asname or alias.name).split(".")[0] for alias in node.names
-            )
-        elif isinstance(node, ast.Assign):
-            names.update(
-                target.id for target in node.targets if isinstance(target, ast.Name)
-            )
-        elif isinstance(node, ast.FunctionDef):
-            names.add(node.name)
-    return {name for name in names if not name.startswith("_")}
 
 
 def test_no_cell_hands_the_student_a_reference():
