@@ -58,7 +58,7 @@ LIBRARY = REPOSITORY / "convviz_ref" / "gradcam.py"
 
 
 NAMED_AS = {
-    "scaled the class's own logit map by p_c (1 - p_c)": HINTS[MAP],
+    "scaled the class's own logit map and left out": HINTS[MAP],
 }
 """Mistakes that the first failed case names as another: the class's own map
 scaled by p_c (1 - p_c) > 0 is the logit's map once normalized, and only the
