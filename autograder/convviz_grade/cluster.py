@@ -28,9 +28,8 @@ from pathlib import Path
 
 from convviz_grade.grading import Assignment, grade_submission, grade_task, zero_grade
 
-_SELF_CHECK = (
-    threading.Lock()
-)  # one self-check per worker process, whatever its threads
+# One self-check per worker process, whatever its threads.
+_SELF_CHECK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
