@@ -11,7 +11,17 @@ from __future__ import annotations
 import pathlib
 import sys
 
-from convviz_ref import attribution, data, plotting, segmentation, shortcut
+import numpy as np
+
+from convviz_ref import (
+    attribution,
+    crossed,
+    data,
+    plotting,
+    segmentation,
+    shape_bias,
+    shortcut,
+)
 from convviz_ref.models import PRETRAINED_DIR, load_manifest, load_pretrained
 from convviz_ref.pretrained import CLASSIFIERS
 
@@ -78,6 +88,33 @@ def evaluate_classifier(name, test, stream=None):
         "params": model.count_params(),
         "size_mb": size_mb,
     }
+
+
+def evaluate_texture_independence(name, test, stream=None):
+    """A classifier's accuracy with its classes' own textures and with independent ones.
+
+    ``test`` is a split of the plain shapes data; the second figure is on the
+    same scenes drawn with a texture independent of the class
+    (:func:`convviz_ref.crossed.load_crossed` with
+    ``textures="independent"``), where only the shape names the class.
+    """
+    stream = stream or sys.stdout
+    model, _ = load_pretrained(name)
+    independent = crossed.load_crossed("test", len(test.images), textures="independent")
+    accuracies = {
+        version: float(
+            np.mean(shape_bias.decide(model, images.images) == images.labels)
+        )
+        for version, images in (("own", test), ("independent", independent))
+    }
+    print(
+        f"  {name:<15} file {_file_mb(name):5.2f} MB  "
+        f"test accuracy, own textures {accuracies['own']:.2%}, "
+        f"independent textures {accuracies['independent']:.2%}  "
+        "(convviz shape-bias: which cue each model follows)",
+        file=stream,
+    )
+    return accuracies
 
 
 def _file_mb(name):
@@ -156,6 +193,15 @@ def evaluate_all(output_dir=None, *, image_size=96, num_images=None, stream=None
         )
         + "  (convviz shortcut: where the maps point)",
         file=stream,
+    )
+    print(
+        "\nThe shape-trained model, trained where each image's texture is drawn "
+        "independently of its class, on the test split with each class's own texture "
+        "and with independent textures:",
+        file=stream,
+    )
+    results["shape_trained"] = evaluate_texture_independence(
+        "shape_trained", test, stream=stream
     )
     print("\nSegmenter on the test split:", file=stream)
     results["segmenter"] = evaluate_segmenter(test, stream=stream)

@@ -302,6 +302,7 @@ def build_xception_like(
 
 BUILDERS = {
     "segmenter": build_segmentation_model,
+    "shape_trained": build_xception_like,
     "shortcut": build_xception_like,
     "small_convnet": build_small_convnet,
     "xception_like": build_xception_like,
@@ -309,10 +310,13 @@ BUILDERS = {
 """The builder of each shipped model (:data:`convviz_ref.pretrained.MODEL_NAMES`).
 
 ``shortcut`` is the Xception-like classifier trained on the shortcut
-("Clever Hans") data, ``load_shapes("train", markers="marked")``.
+("Clever Hans") data, ``load_shapes("train", markers="marked")``;
+``shape_trained`` the same architecture trained where texture is independent
+of the class, ``load_crossed("train", textures="independent")``.
 """
 
 LAST_CONV_LAYERS = {
+    "shape_trained": "last_conv_act",
     "shortcut": "last_conv_act",
     "small_convnet": "last_conv",
     "xception_like": "last_conv_act",

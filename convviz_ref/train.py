@@ -20,7 +20,7 @@ import time
 
 # NumPy and SciPy only: Keras is imported where it is used, after main() has
 # started TensorFlow without its start-up lines.
-from convviz_ref import data
+from convviz_ref import crossed, data
 from convviz_ref.progress import progress
 
 RECIPES = {
@@ -49,13 +49,41 @@ RECIPES = {
         "learning_rate": 2e-3,
         "markers": "marked",
     },
+    "shape_trained": {
+        "builder_args": {"name": "shape_trained"},
+        "epochs": 15,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+        "textures": "independent",
+    },
 }
 """How each shipped model is trained: builder arguments, epochs, batch size, peak
-learning rate, and the version of the shortcut data (``markers``, see
-:func:`convviz_ref.data.load_shapes`) if any."""
+learning rate, and the version of the data if not the plain one: ``markers``
+(the shortcut data, see :func:`convviz_ref.data.load_shapes`) or ``textures``
+(the same scenes with other textures, see :func:`convviz_ref.crossed.load_crossed`;
+``"independent"`` draws each image's texture independently of its class)."""
 
 IMAGE_SIZE = 96
 DATA_SEED = 0
+
+
+def load_split(recipe, split, n=None):
+    """The images, labels and trimaps a recipe trains (``train``) or validates on.
+
+    The plain shapes data, its shortcut version (the recipe's ``markers``) or
+    its crossed version (the recipe's ``textures``); ``n`` takes a prefix.
+    """
+    if "textures" in recipe:
+        return crossed.load_crossed(
+            split, n, textures=recipe["textures"], image_size=IMAGE_SIZE, seed=DATA_SEED
+        )
+    return data.load_shapes(
+        split,
+        n,
+        image_size=IMAGE_SIZE,
+        seed=DATA_SEED,
+        markers=recipe.get("markers"),
+    )
 
 
 def make_callbacks(epochs, description):
@@ -128,13 +156,8 @@ def train_model(
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
-    markers = recipe.get("markers")
-    train = data.load_shapes(
-        "train", num_train, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers
-    )
-    val = data.load_shapes(
-        "val", num_val, image_size=IMAGE_SIZE, seed=DATA_SEED, markers=markers
-    )
+    train = load_split(recipe, "train", num_train)
+    val = load_split(recipe, "val", num_val)
     segmenting = name == "segmenter"
     train_targets, val_targets = (
         (train.masks, val.masks) if segmenting else (train.labels, val.labels)
@@ -205,8 +228,9 @@ def save_model(model, name, output_dir, *, recipe, epochs, seed, num_train):
         "data_seed": DATA_SEED,
         "num_train": num_train,
     }
-    if recipe.get("markers"):
-        manifest[name]["markers"] = recipe["markers"]
+    for version in ("markers", "textures"):
+        if recipe.get(version):
+            manifest[name][version] = recipe[version]
     manifest_path.write_text(
         json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
     )

@@ -100,6 +100,7 @@ def test_evaluate_prints_every_figure_and_writes_the_examples(tmp_path, capsys):
         "markers marked: ",
         "markers none: ",
         "markers swapped: ",
+        "independent textures ",
     ):
         assert expected in out
     rows = [

@@ -95,6 +95,7 @@ def test_a_set_with_own_textures_is_refused_before_the_model_runs():
 
 def test_the_report_prints_a_line_per_shipped_classifier(capsys):
     assert shape_bias.shipped_classifiers() == (
+        "shape_trained",
         "shortcut",
         "small_convnet",
         "xception_like",

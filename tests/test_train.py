@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from convviz_ref import data, train
+from convviz_ref import crossed, data, models, train
 
 
 def retrain_in_fresh_processes(runs):
@@ -203,3 +203,28 @@ def test_reading_the_module_starts_no_tensorflow():
         timeout=120,
     )
     assert probe.stdout.strip() == "False", probe.stdout + probe.stderr
+
+
+def test_the_shape_trained_recipe_reads_texture_independent_scenes():
+    recipe = train.RECIPES["shape_trained"]
+    split = train.load_split(recipe, "val", 12)
+    independent = crossed.load_crossed("val", 12, textures="independent")
+    np.testing.assert_array_equal(split.images, independent.images)
+    np.testing.assert_array_equal(split.labels, independent.labels)
+    plain = train.load_split(train.RECIPES["xception_like"], "val", 12)
+    np.testing.assert_array_equal(plain.images, data.load_shapes("val", 12).images)
+    assert not np.array_equal(split.images, plain.images)
+
+
+def test_the_manifest_records_which_textures_a_model_saw(tmp_path):
+    recipe = train.RECIPES["shape_trained"]
+    model = models.build_xception_like(
+        image_size=train.IMAGE_SIZE, name="shape_trained"
+    )
+    train.save_model(
+        model, "shape_trained", tmp_path, recipe=recipe, epochs=1, seed=0, num_train=8
+    )
+    entry = json.loads((tmp_path / "manifest.json").read_text())["shape_trained"]
+    assert entry["textures"] == "independent" and "markers" not in entry
+    loaded = keras.saving.load_model(tmp_path / "shape_trained.keras", compile=False)
+    assert loaded.name == "shape_trained"
