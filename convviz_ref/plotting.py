@@ -418,12 +418,13 @@ def plot_dissection(layer_name, results, *, cutoff=0.04):
 def plot_pictures_and_examples(pictures, examples, units, *, title=None):
     """Each unit's feature picture beside its top-activating dataset crops, a row each.
 
-    Column 0 is the unit's picture, the next ``count`` columns its crops,
-    strongest first, each labelled with the unit's activation there; the row
-    is labelled with the unit's index. Every panel is drawn at the same size
-    with nearest-neighbour interpolation, so a crop of a few pixels is
-    magnified into visible blocks beside the larger picture (no smoothing
-    that would invent texture).
+    Column 0 is the unit's picture, about one figure pixel per picture pixel
+    at 100 dpi (resampled with matplotlib's antialiasing, so a fine texture
+    shows no moire); the next ``count`` columns are its crops, strongest
+    first (titled ``top 1``, ``top 2``...), each labelled with the unit's
+    activation there and magnified to 0.8 inch with nearest-neighbour
+    interpolation (visible pixel blocks, no smoothing that would invent
+    texture). The row is labelled with the unit's index.
 
     Args:
         pictures: array ``(units, height, width, 3)`` in 0..255.
@@ -450,12 +451,14 @@ def plot_pictures_and_examples(pictures, examples, units, *, title=None):
         )
     count = crops.shape[1]
     fig = Figure(
-        figsize=(0.9 * (count + 1) + 0.4, 0.9 * len(units) + (0.5 if title else 0.3)),
+        figsize=(0.8 * count + 1.6, 1.15 * len(units) + (0.5 if title else 0.3)),
         layout="constrained",
     )
-    axes = fig.subplots(len(units), count + 1, squeeze=False)
+    axes = fig.subplots(
+        len(units), count + 1, squeeze=False, width_ratios=[1.35] + [1] * count
+    )
     for row, unit in enumerate(units):
-        axes[row, 0].imshow(pictures[row], interpolation="nearest")
+        axes[row, 0].imshow(pictures[row], interpolation="antialiased")
         axes[row, 0].set_ylabel(f"unit {unit}", fontsize=8)
         for col in range(count):
             ax = axes[row, col + 1]
@@ -465,9 +468,8 @@ def plot_pictures_and_examples(pictures, examples, units, *, title=None):
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0, 0].set_title("picture", fontsize=8)
-    axes[0, 1].set_title(
-        "top-activating crops, strongest first", fontsize=8, loc="left"
-    )
+    for col in range(count):
+        axes[0, col + 1].set_title(f"top {col + 1}", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
