@@ -324,6 +324,13 @@ def run_activations(args):
     return 0
 
 
+EXAMPLE_UNITS = 8
+"""Units ``convviz filters --examples`` shows by default: a figure of 8 rows reads."""
+
+EXAMPLE_IMAGES = 300
+"""Test images ``convviz filters --examples`` takes the crops from by default."""
+
+
 def _filters_arguments(parser):
     parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
     parser.add_argument(
@@ -349,17 +356,128 @@ def _filters_arguments(parser):
     parser.add_argument(
         "--iterations",
         type=_positive_int,
-        default=30,
         metavar="N",
-        help="gradient ascent steps (default: %(default)s; plain ascent only)",
+        help="gradient ascent steps (default: 30 for the book's plain ascent, 40 with "
+        "--fourier; not used with --regularized)",
     )
-    parser.add_argument(
+    method = parser.add_mutually_exclusive_group()
+    method.add_argument(
         "--regularized",
         action="store_true",
         help="ascent with octaves, jitter and clipping, for patterns that are easier "
         "to read (files end in _regularized); default: the book's plain ascent",
     )
+    method.add_argument(
+        "--fourier",
+        action="store_true",
+        help="ascent on a Fourier, colour-decorrelated picture seen through random "
+        "shifts, scalings and rotations (Olah et al. 2017): whole pictures in the "
+        "colours the model saw (files end in _fourier)",
+    )
+    parser.add_argument(
+        "--examples",
+        nargs="?",
+        const=EXAMPLE_UNITS,
+        type=_positive_int,
+        metavar="N",
+        help="also write DIR/filters_LAYER[_METHOD]_examples.png: the pictures of "
+        f"the first N units shown (N: {EXAMPLE_UNITS} if omitted; a row per unit), "
+        "each beside the unit's 8 top-activating crops from the test split",
+    )
+    parser.add_argument(
+        "--example-images",
+        type=_positive_int,
+        default=EXAMPLE_IMAGES,
+        metavar="N",
+        help="with --examples: the first N test images the crops come from, 8 to "
+        "1000 (default: %(default)s)",
+    )
     _add_out(parser)
+
+
+def _example_images(model, count):
+    """The first ``count`` test images at the model's input size, for the crops."""
+    from convviz_ref import data, dataset_examples, inputs
+
+    size = data.SPLIT_SIZES["test"]
+    if not dataset_examples.COUNT <= count <= size:
+        raise ValueError(
+            f"--example-images must be between {dataset_examples.COUNT} (the crops "
+            f"per unit) and {size} (the test split), got {count}"
+        )
+    shape = inputs.input_size(model)
+    image_size = inputs.DEFAULT_IMAGE_SIZE if shape is None else shape[0]
+    return data.load_shapes("test", count, image_size=image_size).images
+
+
+def _fourier_grid(model, layer_name, *, filters, filter_index, steps):
+    """:func:`convviz_ref.filters.filter_grid`'s grid, of Fourier feature pictures.
+
+    The same units (filters ``0..filters-1``, 64 or all by default, or
+    ``filter_index`` alone) and the same checks, each unit's picture from
+    :func:`convviz_ref.feature_pictures.generate_feature_pictures` (seed 0),
+    whole and unstretched, stitched 8 to a row.
+    """
+    from convviz_ref import activations, feature_pictures, inputs
+    from convviz_ref import filters as filters_module
+
+    if layer_name is None:
+        layer_name = filters_module.middle_layer(model)
+    extractor = filters_module.build_feature_extractor(model, layer_name)
+    activations.check_spatial_layers(model, [layer_name])
+    size = inputs.input_size(model)
+    if size is not None and size[0] != size[1]:
+        raise ValueError(
+            f"model {model.name!r} takes {size[0]}x{size[1]} images; "
+            "filter patterns are square"
+        )
+    channels = extractor.outputs[0].shape[-1]
+    if filter_index is not None:
+        indices = [filter_index]
+    else:
+        count = min(filters_module.MAX_DEFAULT_FILTERS, channels)
+        count = count if filters is None else filters
+        if count > channels:
+            raise ValueError(
+                f"filters={count} is out of range: "
+                f"layer {layer_name!r} has {channels} filters"
+            )
+        indices = list(range(count))
+    pictures = feature_pictures.generate_feature_pictures(
+        extractor,
+        indices,
+        image_size=inputs.DEFAULT_IMAGE_SIZE if size is None else size[0],
+        steps=feature_pictures.STEPS if steps is None else steps,
+        seed=0,
+    )
+    grid = filters_module.stitch(
+        pictures, n_cols=min(filters_module.GRID_COLUMNS, len(indices))
+    )
+    return filters_module.FilterGrid(grid, indices, layer_name)
+
+
+def _grid_tiles(made, count, margin=5):
+    """The first ``count`` square tiles of a :class:`~convviz_ref.filters.FilterGrid`.
+
+    The inverse of :func:`convviz_ref.filters.stitch` (``margin`` is its
+    default): uint8 array ``(count, side, side, 3)``.
+    """
+    import numpy as np
+
+    from convviz_ref.filters import GRID_COLUMNS
+
+    columns = min(GRID_COLUMNS, len(made.indices))
+    side = (made.grid.shape[1] - (columns - 1) * margin) // columns
+    corners = [divmod(index, columns) for index in range(count)]
+    return np.stack(
+        [
+            made.grid[
+                row * (side + margin) : row * (side + margin) + side,
+                col * (side + margin) : col * (side + margin) + side,
+            ]
+            for row, col in corners
+        ]
+    )
 
 
 @subcommand(
@@ -368,31 +486,56 @@ def _filters_arguments(parser):
     help="input patterns that filters of one layer respond to strongly",
     description="Gradient ascent from a grey, noisy image to a pattern that makes "
     "each filter respond strongly; writes DIR/filters_LAYER.png (the patterns, 8 to a "
-    "row) and DIR/filters_LAYER_titled.png (the same with a title). Needs no image.",
+    "row) and DIR/filters_LAYER_titled.png (the same with a title), with "
+    "_regularized or _fourier before .png for those methods. Needs no image; "
+    "--examples also shows what excites the units in the test split.",
 )
 def run_filters(args):
-    from convviz_ref import filters, inputs, plotting
+    from convviz_ref import dataset_examples, filters, inputs, plotting
 
     model, _ = inputs.load_model(args.model)
-    made = filters.filter_grid(
-        model,
-        args.layer,
-        filters=args.filters,
-        filter_index=args.filter_index,
-        iterations=args.iterations,
-        regularized=args.regularized,
-    )
+    method = "fourier" if args.fourier else "regularized" if args.regularized else None
+    if args.examples is not None:  # a mistake here before the minutes of ascent
+        images = _example_images(model, args.example_images)
+    if args.fourier:
+        made = _fourier_grid(
+            model,
+            args.layer,
+            filters=args.filters,
+            filter_index=args.filter_index,
+            steps=args.iterations,
+        )
+    else:
+        made = filters.filter_grid(
+            model,
+            args.layer,
+            filters=args.filters,
+            filter_index=args.filter_index,
+            iterations=30 if args.iterations is None else args.iterations,
+            regularized=args.regularized,
+        )
     layer, indices = made.layer_name, made.indices
     if args.filter_index is not None:  # plot_filter_grid is 3 inches wide: short
         name, title = (layer, indices[0]), f"{layer}: filter {indices[0]}"
     else:
         name, title = (layer,), f"{layer}: filters {indices[0]}..{indices[-1]}"
-    if args.regularized:
-        name, title = (*name, "regularized"), f"{title} (regularized)"
+    if method is not None:
+        name, title = (*name, method), f"{title} ({method})"
     _make_out(args.out)
     _save_picture(made.grid, args.out / _filename("filters", *name))
     figure = plotting.plot_filter_grid(made.grid, title)
     _save_figure(figure, args.out / _filename("filters", *name, "titled"))
+    if args.examples is not None:
+        units = indices[: args.examples]
+        examples = dataset_examples.top_activating_crops(model, layer, units, images)
+        figure = plotting.plot_pictures_and_examples(
+            _grid_tiles(made, len(units)),
+            examples,
+            units,
+            title=f"{model.name}, {layer}: {method or 'plain'} pictures and top crops "
+            f"of the first {len(images)} test images",
+        )
+        _save_figure(figure, args.out / _filename("filters", *name, "examples"))
     return 0
 
 

@@ -413,3 +413,63 @@ def plot_dissection(layer_name, results, *, cutoff=0.04):
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=6, fontsize=7)
     return fig
+
+
+def plot_pictures_and_examples(pictures, examples, units, *, title=None):
+    """Each unit's feature picture beside its top-activating dataset crops, a row each.
+
+    Column 0 is the unit's picture, about one figure pixel per picture pixel
+    at 100 dpi (resampled with matplotlib's antialiasing, so a fine texture
+    shows no moire); the next ``count`` columns are its crops, strongest
+    first (titled ``top 1``, ``top 2``...), each labelled with the unit's
+    activation there and magnified to 0.8 inch with nearest-neighbour
+    interpolation (visible pixel blocks, no smoothing that would invent
+    texture). The row is labelled with the unit's index.
+
+    Args:
+        pictures: array ``(units, height, width, 3)`` in 0..255.
+        examples: a :class:`convviz_ref.dataset_examples.Examples` with
+            ``crops`` ``(units, count, size, size, 3)`` in 0..255 (any dtype)
+            and ``values`` ``(units, count)``.
+        units: sequence of int, the unit index of each row.
+        title: str or None, a title over the rows.
+
+    Returns:
+        A matplotlib Figure.
+
+    Raises:
+        ValueError: if ``pictures``, ``examples.crops`` and ``units`` do not
+            have the same number of units (at least one).
+    """
+    pictures = np.clip(pictures, 0, 255).astype(np.uint8)
+    crops = np.clip(examples.crops, 0, 255).astype(np.uint8)
+    values = np.asarray(examples.values)
+    if not len(pictures) == len(crops) == len(units) > 0:
+        raise ValueError(
+            f"need as many pictures ({len(pictures)}) as rows of crops "
+            f"({len(crops)}) and units ({len(units)}), at least one"
+        )
+    count = crops.shape[1]
+    fig = Figure(
+        figsize=(0.8 * count + 1.6, 1.15 * len(units) + (0.5 if title else 0.3)),
+        layout="constrained",
+    )
+    axes = fig.subplots(
+        len(units), count + 1, squeeze=False, width_ratios=[1.35] + [1] * count
+    )
+    for row, unit in enumerate(units):
+        axes[row, 0].imshow(pictures[row], interpolation="antialiased")
+        axes[row, 0].set_ylabel(f"unit {unit}", fontsize=8)
+        for col in range(count):
+            ax = axes[row, col + 1]
+            ax.imshow(crops[row, col], interpolation="nearest")
+            ax.set_xlabel(f"{values[row, col]:.3g}", fontsize=6, labelpad=1)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_title("picture", fontsize=8)
+    for col in range(count):
+        axes[0, col + 1].set_title(f"top {col + 1}", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
