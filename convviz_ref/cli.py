@@ -410,76 +410,6 @@ def _example_images(model, count):
     return data.load_shapes("test", count, image_size=image_size).images
 
 
-def _fourier_grid(model, layer_name, *, filters, filter_index, steps):
-    """:func:`convviz_ref.filters.filter_grid`'s grid, of Fourier feature pictures.
-
-    The same units (filters ``0..filters-1``, 64 or all by default, or
-    ``filter_index`` alone) and the same checks, each unit's picture from
-    :func:`convviz_ref.feature_pictures.generate_feature_pictures` (seed 0),
-    whole and unstretched, stitched 8 to a row.
-    """
-    from convviz_ref import activations, feature_pictures, inputs
-    from convviz_ref import filters as filters_module
-
-    if layer_name is None:
-        layer_name = filters_module.middle_layer(model)
-    extractor = filters_module.build_feature_extractor(model, layer_name)
-    activations.check_spatial_layers(model, [layer_name])
-    size = inputs.input_size(model)
-    if size is not None and size[0] != size[1]:
-        raise ValueError(
-            f"model {model.name!r} takes {size[0]}x{size[1]} images; "
-            "filter patterns are square"
-        )
-    channels = extractor.outputs[0].shape[-1]
-    if filter_index is not None:
-        indices = [filter_index]
-    else:
-        count = min(filters_module.MAX_DEFAULT_FILTERS, channels)
-        count = count if filters is None else filters
-        if count > channels:
-            raise ValueError(
-                f"filters={count} is out of range: "
-                f"layer {layer_name!r} has {channels} filters"
-            )
-        indices = list(range(count))
-    pictures = feature_pictures.generate_feature_pictures(
-        extractor,
-        indices,
-        image_size=inputs.DEFAULT_IMAGE_SIZE if size is None else size[0],
-        steps=feature_pictures.STEPS if steps is None else steps,
-        seed=0,
-    )
-    grid = filters_module.stitch(
-        pictures, n_cols=min(filters_module.GRID_COLUMNS, len(indices))
-    )
-    return filters_module.FilterGrid(grid, indices, layer_name)
-
-
-def _grid_tiles(made, count, margin=5):
-    """The first ``count`` square tiles of a :class:`~convviz_ref.filters.FilterGrid`.
-
-    The inverse of :func:`convviz_ref.filters.stitch` (``margin`` is its
-    default): uint8 array ``(count, side, side, 3)``.
-    """
-    import numpy as np
-
-    from convviz_ref.filters import GRID_COLUMNS
-
-    columns = min(GRID_COLUMNS, len(made.indices))
-    side = (made.grid.shape[1] - (columns - 1) * margin) // columns
-    corners = [divmod(index, columns) for index in range(count)]
-    return np.stack(
-        [
-            made.grid[
-                row * (side + margin) : row * (side + margin) + side,
-                col * (side + margin) : col * (side + margin) + side,
-            ]
-            for row, col in corners
-        ]
-    )
-
-
 @subcommand(
     "filters",
     _filters_arguments,
@@ -491,19 +421,27 @@ def _grid_tiles(made, count, margin=5):
     "--examples also shows what excites the units in the test split.",
 )
 def run_filters(args):
-    from convviz_ref import dataset_examples, filters, inputs, plotting
+    from convviz_ref import (
+        dataset_examples,
+        feature_pictures,
+        filters,
+        inputs,
+        plotting,
+    )
 
     model, _ = inputs.load_model(args.model)
     method = "fourier" if args.fourier else "regularized" if args.regularized else None
     if args.examples is not None:  # a mistake here before the minutes of ascent
         images = _example_images(model, args.example_images)
     if args.fourier:
-        made = _fourier_grid(
+        made = feature_pictures.feature_picture_grid(
             model,
             args.layer,
             filters=args.filters,
             filter_index=args.filter_index,
-            steps=args.iterations,
+            steps=feature_pictures.STEPS
+            if args.iterations is None
+            else args.iterations,
         )
     else:
         made = filters.filter_grid(
@@ -529,7 +467,9 @@ def run_filters(args):
         units = indices[: args.examples]
         examples = dataset_examples.top_activating_crops(model, layer, units, images)
         figure = plotting.plot_pictures_and_examples(
-            _grid_tiles(made, len(units)),
+            filters.unstitch(
+                made.grid, len(units), n_cols=min(filters.GRID_COLUMNS, len(indices))
+            ),
             examples,
             units,
             title=f"{model.name}, {layer}: {method or 'plain'} pictures and top crops "

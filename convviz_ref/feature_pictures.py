@@ -103,12 +103,16 @@ import scipy.linalg
 import tensorflow as tf
 
 from convviz_ref.filters import (
+    GRID_COLUMNS,
+    FilterGrid,
     _batches,
     _check_ascent_arguments,
     _check_sizes,
     _summed_filter_loss,
     _traced,
+    grid_units,
     input_range,
+    stitch,
 )
 
 DECAY_POWER = 0.5
@@ -519,3 +523,41 @@ def generate_feature_pictures(
         )
         pictures.extend(group.numpy() for group in unit_pictures)
     return np.round(255.0 * np.concatenate(pictures)).astype(np.uint8)
+
+
+def feature_picture_grid(
+    model,
+    layer_name=None,
+    *,
+    filters=None,
+    filter_index=None,
+    steps=STEPS,
+    seed=0,
+    progress=True,
+):
+    """One layer's feature pictures as one picture: ``convviz filters --fourier``.
+
+    The units of :func:`convviz_ref.filters.filter_grid` (the same arguments
+    and checks), each unit's :func:`generate_feature_pictures` picture whole
+    and unstretched, stitched :data:`~convviz_ref.filters.GRID_COLUMNS` to a
+    row.
+
+    Returns:
+        :class:`~convviz_ref.filters.FilterGrid` ``(grid, indices, layer_name)``.
+
+    Raises:
+        ValueError: as :func:`convviz_ref.filters.filter_grid`.
+    """
+    extractor, layer_name, image_size, indices = grid_units(
+        model, layer_name, filters=filters, filter_index=filter_index
+    )
+    pictures = generate_feature_pictures(
+        extractor,
+        indices,
+        image_size=image_size,
+        steps=steps,
+        seed=seed,
+        progress=progress,
+    )
+    grid = stitch(pictures, n_cols=min(GRID_COLUMNS, len(indices)))
+    return FilterGrid(grid, indices, layer_name)

@@ -639,6 +639,47 @@ class FilterGrid(NamedTuple):
     layer_name: str
 
 
+def grid_units(model, layer_name=None, *, filters=None, filter_index=None):
+    """Which units a grid of ``convviz filters`` shows, and where it reads them.
+
+    Args: as :func:`filter_grid`'s.
+
+    Returns:
+        ``(extractor, layer_name, image_size, indices)``: the
+        :func:`build_feature_extractor` of the layer (None: the
+        :func:`middle_layer`), the pictures' side, and the units: filters
+        ``0..filters-1`` (by default :data:`MAX_DEFAULT_FILTERS` or every
+        filter of a layer with fewer), or ``[filter_index]``.
+
+    Raises:
+        ValueError: as :func:`filter_grid`, for everything but the ascent.
+    """
+    if filters is not None and filter_index is not None:
+        raise ValueError("give filters or filter_index, not both")
+    layer_name = middle_layer(model) if layer_name is None else layer_name
+    extractor = build_feature_extractor(model, layer_name)
+    check_spatial_layers(model, [layer_name])
+    size = input_size(model)
+    if size is not None and size[0] != size[1]:
+        raise ValueError(
+            f"model {model.name!r} takes {size[0]}x{size[1]} images; "
+            "filter patterns are square"
+        )
+    image_size = size[0] if size is not None else DEFAULT_IMAGE_SIZE
+    channels = extractor.outputs[0].shape[-1]
+    if filter_index is not None:
+        indices = [filter_index]
+    else:
+        count = min(MAX_DEFAULT_FILTERS, channels) if filters is None else filters
+        if count > channels:
+            raise ValueError(
+                f"filters={count} is out of range: "
+                f"layer {layer_name!r} has {channels} filters"
+            )
+        indices = list(range(count))
+    return extractor, layer_name, image_size, indices
+
+
 def filter_grid(
     model,
     layer_name=None,
@@ -682,29 +723,9 @@ def filter_grid(
             ``filter_index`` both given, a filter index or count out of
             range, or a feature map too small for the loss.
     """
-    if filters is not None and filter_index is not None:
-        raise ValueError("give filters or filter_index, not both")
-    layer_name = middle_layer(model) if layer_name is None else layer_name
-    extractor = build_feature_extractor(model, layer_name)
-    check_spatial_layers(model, [layer_name])
-    size = input_size(model)
-    if size is not None and size[0] != size[1]:
-        raise ValueError(
-            f"model {model.name!r} takes {size[0]}x{size[1]} images; "
-            "filter patterns are square"
-        )
-    image_size = size[0] if size is not None else DEFAULT_IMAGE_SIZE
-    channels = extractor.outputs[0].shape[-1]
-    if filter_index is not None:
-        indices = [filter_index]
-    else:
-        count = min(MAX_DEFAULT_FILTERS, channels) if filters is None else filters
-        if count > channels:
-            raise ValueError(
-                f"filters={count} is out of range: "
-                f"layer {layer_name!r} has {channels} filters"
-            )
-        indices = list(range(count))
+    extractor, layer_name, image_size, indices = grid_units(
+        model, layer_name, filters=filters, filter_index=filter_index
+    )
     if regularized:
         patterns = generate_regularized_patterns(
             extractor, indices, image_size=image_size, seed=seed, progress=progress
@@ -802,3 +823,26 @@ def stitch(images, n_cols=8, margin=5):
         top, left = row * (height + margin), col * (width + margin)
         grid[top : top + height, left : left + width] = image
     return grid
+
+
+def unstitch(grid, count, n_cols=8, margin=5):
+    """The first ``count`` tiles of a grid made by :func:`stitch`, its inverse.
+
+    Args:
+        grid: uint8 array from ``stitch(images, n_cols, margin)`` of square
+            images.
+        count: int, tiles to cut out, in the order they were stitched.
+        n_cols, margin: as given to :func:`stitch`.
+
+    Returns:
+        uint8 array ``(count, side, side, 3)``.
+    """
+    side = (grid.shape[1] - (n_cols - 1) * margin) // n_cols
+    step = side + margin
+    tiles = []
+    for index in range(count):
+        row, col = divmod(index, n_cols)
+        tiles.append(
+            grid[row * step : row * step + side, col * step : col * step + side]
+        )
+    return np.stack(tiles)

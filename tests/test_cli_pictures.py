@@ -61,14 +61,14 @@ def test_pictures_crops_and_units_must_agree():
 
 
 @pytest.mark.parametrize("count", [3, 10])
-def test_grid_tiles_undo_stitch(count):
+def test_unstitch_undoes_stitch(count):
     tiles = np.random.default_rng(count).integers(
         0, 256, (count, 4, 4, 3), dtype=np.uint8
     )
     grid = filters.stitch(tiles, n_cols=min(filters.GRID_COLUMNS, count))
-    made = filters.FilterGrid(grid, list(range(count)), "layer")
-    np.testing.assert_array_equal(cli._grid_tiles(made, count), tiles)
-    np.testing.assert_array_equal(cli._grid_tiles(made, 2), tiles[:2])
+    columns = min(filters.GRID_COLUMNS, count)
+    np.testing.assert_array_equal(filters.unstitch(grid, count, columns), tiles)
+    np.testing.assert_array_equal(filters.unstitch(grid, 2, columns), tiles[:2])
 
 
 @pytest.fixture(scope="module")
