@@ -18,6 +18,8 @@ import pathlib
 import sys
 import time
 
+import numpy as np
+
 # NumPy and SciPy only: Keras is imported where it is used, after main() has
 # started TensorFlow without its start-up lines.
 from convviz_ref import crossed, data
@@ -67,22 +69,36 @@ IMAGE_SIZE = 96
 DATA_SEED = 0
 
 
-def load_split(recipe, split, n=None):
+def load_split(recipe, split, n=None, *, seed=DATA_SEED):
     """The images, labels and trimaps a recipe trains (``train``) or validates on.
 
     The plain shapes data, its shortcut version (the recipe's ``markers``) or
-    its crossed version (the recipe's ``textures``); ``n`` takes a prefix.
+    its crossed version (the recipe's ``textures``) drawn with dataset seed
+    ``seed``; ``n`` takes a prefix.
     """
     if "textures" in recipe:
         return crossed.load_crossed(
-            split, n, textures=recipe["textures"], image_size=IMAGE_SIZE, seed=DATA_SEED
+            split, n, textures=recipe["textures"], image_size=IMAGE_SIZE, seed=seed
         )
     return data.load_shapes(
-        split,
-        n,
-        image_size=IMAGE_SIZE,
-        seed=DATA_SEED,
-        markers=recipe.get("markers"),
+        split, n, image_size=IMAGE_SIZE, seed=seed, markers=recipe.get("markers")
+    )
+
+
+def load_training_split(recipe, n=None):
+    """``(images, labels, masks)`` a recipe trains on: its ``train`` split.
+
+    A recipe with ``train_seeds`` trains on the train splits drawn with each
+    of those dataset seeds, one after another (``n`` images of each), so on
+    more scenes of the same generator; the others on seed :data:`DATA_SEED`'s.
+    """
+    parts = [
+        load_split(recipe, "train", n, seed=seed)
+        for seed in recipe.get("train_seeds", (DATA_SEED,))
+    ]
+    return tuple(
+        np.concatenate([getattr(part, field) for part in parts])
+        for field in ("images", "labels", "masks")
     )
 
 
@@ -156,15 +172,15 @@ def train_model(
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
-    train = load_split(recipe, "train", num_train)
+    train_images, train_labels, train_masks = load_training_split(recipe, num_train)
     val = load_split(recipe, "val", num_val)
     segmenting = name == "segmenter"
     train_targets, val_targets = (
-        (train.masks, val.masks) if segmenting else (train.labels, val.labels)
+        (train_masks, val.masks) if segmenting else (train_labels, val.labels)
     )
 
     model = BUILDERS[name](image_size=IMAGE_SIZE, **recipe["builder_args"])
-    steps = epochs * -(-len(train.images) // recipe["batch_size"])
+    steps = epochs * -(-len(train_images) // recipe["batch_size"])
     schedule = keras.optimizers.schedules.CosineDecay(
         recipe["learning_rate"], decay_steps=steps
     )
@@ -174,7 +190,7 @@ def train_model(
         metrics=["accuracy"],
     )
     history = model.fit(
-        x=train.images,
+        x=train_images,
         y=train_targets,
         validation_data=(val.images, val_targets),
         epochs=epochs,
@@ -190,7 +206,7 @@ def train_model(
         recipe=recipe,
         epochs=epochs,
         seed=seed,
-        num_train=len(train.images),
+        num_train=len(train_images),
     )
     return model, history.history
 

@@ -216,6 +216,16 @@ def test_the_shape_trained_recipe_reads_texture_independent_scenes():
     assert not np.array_equal(split.images, plain.images)
 
 
+def test_a_recipe_with_train_seeds_trains_on_each_seeds_scenes():
+    recipe = {**train.RECIPES["shape_trained"], "train_seeds": (0, 1)}
+    images, labels, masks = train.load_training_split(recipe, 4)
+    assert images.shape == (8, 96, 96, 3) and labels.shape == (8,)
+    for seed, part in ((0, slice(0, 4)), (1, slice(4, 8))):
+        drawn = crossed.load_crossed("train", 4, textures="independent", seed=seed)
+        np.testing.assert_array_equal(images[part], drawn.images)
+        np.testing.assert_array_equal(masks[part], drawn.masks)
+
+
 def test_the_manifest_records_which_textures_a_model_saw(tmp_path):
     recipe = train.RECIPES["shape_trained"]
     model = models.build_xception_like(
