@@ -272,6 +272,12 @@ def _benchmark_arguments(parser):
         help="timed repeats per measurement, the median is printed "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--concepts",
+        action="store_true",
+        help="instead: dissection and the new feature pictures against the "
+        "64-filter regularized grid, side by side",
+    )
 
 
 @subcommand(
@@ -281,6 +287,11 @@ def _benchmark_arguments(parser):
     "Grad-CAM vs a forward+backward pass",
 )
 def run_benchmark(args):
+    if args.concepts:
+        from convviz_ref.concept_benchmark import run_concept_benchmark
+
+        run_concept_benchmark(repeats=args.repeats)
+        return 0
     from convviz_ref.benchmark import run_benchmarks
 
     run_benchmarks(repeats=args.repeats)

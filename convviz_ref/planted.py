@@ -18,15 +18,16 @@ alone). Two constraints shape the kernels (:data:`PLANTED_KERNELS`):
   0.5 % land on the ``background`` concept. Every kernel here has a dark
   centre and a bright surround, so that :func:`frame_response` (its largest
   response to a flat white image) is not above 0;
-- **contrast and angle**: the response of a linear unit grows with the
-  contrast of the two fill colours, which are random, and a stripe kernel
-  answers to stripes near one angle only, while the data's stripes take any
-  angle. The dark-dot kernels answer to dots of any angle and of either
-  contrast (a dark dot, or the dark gaps between light ones).
+- **what a 5x5 linear kernel can tell apart**: its response grows with the
+  contrast of the fill's two colours (random), a bar answers to stripes
+  near one angle only (the data's stripes take any angle), and a kernel
+  blind to the frame has a light surround, which a dark dot fills as well
+  as a dark bar's sides do. So the bars also answer to dots, and a dark
+  bar's best concept may be ``dotted``: :func:`planted_rows` reports it as
+  not found rather than accepting a weaker rule.
 
 Example (a dark-centre kernel is blind to the frame, its negative is not):
 
->>> import numpy as np
 >>> kernel = PLANTED_KERNELS[0].kernel()
 >>> kernel.shape, frame_response(kernel) <= 1e-6, frame_response(-kernel) > 0.5
 ((5, 5), True, True)
@@ -101,7 +102,7 @@ PLANTED_KERNELS = (
     PlantedKernel("dotted", "dark dot, period 8", dark_dot, (8.0,)),
     PlantedKernel("dotted", "dark dot, period 9", dark_dot, (9.0,)),
     PlantedKernel("checked", "dark check, corners 2", dark_check, (2.0,)),
-    PlantedKernel("checked", "dark check, corners 1.5", dark_check, (1.5,)),
+    PlantedKernel("checked", "dark check, corners 1.75", dark_check, (1.75,)),
     PlantedKernel("striped", "dark bar, horizontal", dark_bar, (False,)),
     PlantedKernel("striped", "dark bar, vertical", dark_bar, (True,)),
 )
