@@ -272,6 +272,12 @@ def _benchmark_arguments(parser):
         help="timed repeats per measurement, the median is printed "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--concepts",
+        action="store_true",
+        help="instead: dissection and the new feature pictures against the "
+        "64-filter regularized grid, side by side",
+    )
 
 
 @subcommand(
@@ -281,6 +287,11 @@ def _benchmark_arguments(parser):
     "Grad-CAM vs a forward+backward pass",
 )
 def run_benchmark(args):
+    if args.concepts:
+        from convviz_ref.concept_benchmark import run_concept_benchmark
+
+        run_concept_benchmark(repeats=args.repeats)
+        return 0
     from convviz_ref.benchmark import run_benchmarks
 
     run_benchmarks(repeats=args.repeats)
@@ -837,6 +848,13 @@ def _dissect_arguments(parser):
         action="store_true",
         help="also dissect the layer of the model with re-initialized weights",
     )
+    parser.add_argument(
+        "--planted",
+        action="store_true",
+        help="sanity check: plant hand-set dot, check and bar kernels in units of "
+        "entry_conv (xception_like), dissect that layer, and print whether each "
+        "planted unit is found with its concept",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     _add_out(parser)
 
@@ -852,10 +870,29 @@ def _dissect_arguments(parser):
     "detectors and each unit's best concept, and write DIR/dissect_LAYER.png.",
 )
 def run_dissect(args):
-    from convviz_ref import dissection_report, inputs, plotting
+    from convviz_ref import dissection_report, inputs, planted, plotting
 
+    if args.planted and (args.rotate or args.reinit):
+        raise ValueError(
+            "--planted dissects the planted layer only; drop --rotate/--reinit"
+        )
+    if args.planted and args.layer not in (None, planted.PLANTED_LAYER):
+        raise ValueError(
+            f"--planted plants and dissects {planted.PLANTED_LAYER!r}; drop --layer"
+        )
     model, _ = inputs.load_model(args.model)
     _make_out(args.out)  # before the minutes of dissecting, not after
+    if args.planted:
+        layer, result, rows = planted.plant_and_dissect(
+            model,
+            num_images=args.num_images,
+            num_permutations=args.permutations,
+            seed=args.seed,
+        )
+        print(planted.format_planted(layer, rows))
+        figure = plotting.plot_dissection(layer, {"trained": result})
+        _save_figure(figure, args.out / _filename("dissect", layer, "planted"))
+        return 0
     layer, results = dissection_report.dissect_layer(
         model,
         args.layer,

@@ -95,30 +95,63 @@ def dissect_layer(
     return layer_name, results
 
 
+def detectors_by_kind(result, rule="both"):
+    """Detector units per kind of best concept: shapes, textures, regions.
+
+    Args:
+        result: a :class:`convviz_ref.dissection.Dissection` scored on
+            :func:`convviz_ref.crossed.concept_masks`.
+        rule: see :meth:`convviz_ref.dissection.Dissection.detectors`.
+
+    Returns:
+        dict ``{"shape": int, "texture": int, "region": int}``: the detector
+        units whose best concept is one of ``data.CLASS_NAMES``,
+        ``crossed.TEXTURE_NAMES`` or ``crossed.REGION_NAMES``; a concept of
+        none of them is counted nowhere.
+    """
+    from convviz_ref import crossed, data
+
+    kinds = {
+        "shape": data.CLASS_NAMES,
+        "texture": crossed.TEXTURE_NAMES,
+        "region": crossed.REGION_NAMES,
+    }
+    names = np.array(result.best_concept_names)[result.detectors(rule)]
+    return {kind: int(np.isin(names, members).sum()) for kind, members in kinds.items()}
+
+
 def format_dissection(layer_name, results, *, units=True):
     """The dissections as text.
 
     One line per variant: its unique detectors (Bau's cut-off, the null,
-    both) and detector units (both); then, with ``units``, one line per unit
+    both), its detector units (both), split by the kind of their best
+    concept (shape / texture / region, :func:`detectors_by_kind`), and the
+    mean over units of the best IoU; then, with ``units``, one line per unit
     of the trained layer: its best concept, IoU, the null's 99th percentile
     and whether it is a detector by each rule.
+
+    With 11 concepts, unique detectors count at most 11 and saturate: the
+    detector units and the mean best IoU show what a rotation changes.
     """
     trained = results["trained"]
     lines = [
         f"Network Dissection of {layer_name}: {trained.iou.shape[0]} units, "
         f"{len(trained.concept_names)} concepts, top {dissection.QUANTILE:.1%} "
         f"threshold, {trained.null_iou.shape[0]} shuffles in the null",
-        f"  {'':<15}{'unique detectors':>36}{'detector units':>16}",
+        f"  {'':<15}{'unique detectors':>36}{'detector units':>16}"
+        f"{'shape/texture/region':>22}{'mean best IoU':>15}",
         f"  {'variant':<15}{'IoU > ' + str(dissection.IOU_CUTOFF):>12}"
-        f"{'beats null':>12}{'both':>12}{'both':>16}",
+        f"{'beats null':>12}{'both':>12}{'both':>16}{'both':>22}{'':>15}",
     ]
     for variant, result in results.items():
         counts = [
             dissection.unique_detectors(result, rule) for rule in dissection.RULES
         ]
+        kinds = "/".join(str(count) for count in detectors_by_kind(result).values())
         lines.append(
             f"  {variant:<15}{counts[0]:>12}{counts[1]:>12}{counts[2]:>12}"
-            f"{int(result.detectors('both').sum()):>16}"
+            f"{int(result.detectors('both').sum()):>16}{kinds:>22}"
+            f"{float(result.best_iou.mean()):>15.4f}"
         )
     if units:
         lines.append(

@@ -32,6 +32,22 @@ def test_a_mistake_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert message in captured.err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--planted", "--rotate"], "drop --rotate/--reinit"),
+        (["--planted", "--layer", "block2_sepconv1"], "drop --layer"),
+        (["--planted", "--model", "small_convnet"], "'entry_conv'"),
+    ],
+)
+def test_dissect_planted_mistakes_are_one_line(argv, message, capsys, tmp_path):
+    assert cli.main(["dissect", *argv, "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not list(tmp_path.iterdir())
+    assert re.fullmatch(r"convviz: error: [^\n]+\n", captured.err), captured.err
+    assert message in captured.err
+
+
 @pytest.mark.slow
 def test_dissect_tcav_and_shape_bias_print_their_tables_and_draw(capsys, tmp_path):
     model = ["--model", "small_convnet", "--out", str(tmp_path)]
@@ -52,7 +68,8 @@ def test_dissect_tcav_and_shape_bias_print_their_tables_and_draw(capsys, tmp_pat
     )
     out = capsys.readouterr().out
     for variant in ("trained", "rotated", "reinitialized"):
-        assert re.search(rf"^  {variant} +\d+ +\d+ +\d+ +\d+$", out, re.M), out
+        row = rf"^  {variant} +\d+ +\d+ +\d+ +\d+ +\d+/\d+/\d+ +\d\.\d{{4}}$"
+        assert re.search(row, out, re.M), out
     assert len(re.findall(r"^ +\d+  \w+ +\d\.\d{3}", out, re.M)) >= 8  # a unit each
     assert (
         cli.main(
