@@ -942,7 +942,7 @@ def _picture_trial_arguments(parser):
     "for each, compare the period and orientation of its Fourier, plain and "
     "regularized pictures with its top test crops', and score each picture and "
     "the crops as the only reference of a two-choice task (which of a strong and "
-    "a weak query excites the unit more); print both with 95 %% intervals and "
+    "a weak query excites the unit more); print both with 95 % intervals and "
     "write DIR/picture_trial.png.",
 )
 def run_picture_trial(args):

@@ -203,6 +203,21 @@ def recovery_reference(crops, modulo):
     return float(np.median(periods)), float(orientation), float(np.abs(mean))
 
 
+def picture_peak(image):
+    """A picture's ``(period, orientation)``; ``(nan, nan)`` for a flat picture.
+
+    :func:`convviz_ref.spectrum.spectral_peak` of the image; a picture of one
+    colour (every channel constant: an ascent that saturated to a colour, or
+    never moved) has no peak, and agrees with nothing (:func:`agrees` is
+    False for NaN).
+    """
+    image = np.asarray(image, dtype=np.float64)
+    pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.ravel()
+    if not np.ptp(pixels, axis=0).any():
+        return (np.nan, np.nan)
+    return tuple(float(value) for value in spectrum.spectral_peak(image)[:2])
+
+
 def central_window(image, size=CROP_SIZE):
     """The central ``size x size`` square of an ``(H, W, ...)`` image."""
     top = (image.shape[0] - size) // 2
@@ -507,10 +522,7 @@ def try_pictures(
         modulo = texture_modulo(texture)
         reference = recovery_reference(examples.crops[row], modulo)
         windows = {method: central_window(pictures[method][row]) for method in METHODS}
-        peaks = {
-            method: tuple(spectrum.spectral_peak(window)[:2])
-            for method, window in windows.items()
-        }
+        peaks = {method: picture_peak(window) for method, window in windows.items()}
         strong, weak = queries[row, :num_queries], queries[row, -num_queries:]
         references = {"crops": examples.crops[row]}
         references.update({method: [window] for method, window in windows.items()})
@@ -538,7 +550,9 @@ def format_trials(trials, *, seed=0):
     """Both measures as text: per method, recovery and two-choice, with intervals.
 
     Recovery: agreeing units / all, Wilson 95 % interval
-    (:func:`convviz_ref.stats.proportion_interval`); the Fourier pictures
+    (:func:`convviz_ref.stats.proportion_interval`), the units whose period
+    alone agrees, and per layer the agreeing units and the flat pictures
+    (no peak, :func:`picture_peak`); the Fourier pictures
     against the plain ascent, paired over units (bootstrap interval of the
     difference, McNemar's p). Two-choice: the mean score over units with
     its BCa bootstrap interval (units resampled: the units, not the pairs,
@@ -595,6 +609,20 @@ def format_trials(trials, *, seed=0):
     low, high = stats.paired_difference_interval(
         hits["fourier"], hits["plain"], seed=seed
     )
+    for layer in dict.fromkeys(trial.layer for trial in trials):
+        mine = [trial for trial in trials if trial.layer == layer]
+        cells = ", ".join(
+            f"{m} {sum(t.agree[m] for t in mine)} "
+            f"({sum(np.isnan(t.peaks[m][0]) for t in mine)} flat)"
+            for m in METHODS
+        )
+        means = " ".join(
+            f"{np.mean([t.scores[name] for t in mine]):.0%}" for name in REFERENCES
+        )
+        lines.append(
+            f"  {layer} ({len(mine)} units) agree: {cells}; two-choice "
+            f"{'/'.join(REFERENCES)} {means}"
+        )
     gain = hits["fourier"].mean() - hits["plain"].mean()
     p_value = stats.mcnemar_p(hits["fourier"], hits["plain"])
     lines.append(

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from tiny_models import set_random_weights
 
 from convviz_ref import cli, data, dissection, spectrum
 from convviz_ref import picture_trial as trial
@@ -135,6 +136,7 @@ def test_format_trials_prints_every_picture_with_intervals():
     assert re.search(r"^  plain +0/5 +0%-\d+% +0/5 ", text, re.M), text
     assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
     assert "recovery fourier - plain: +100%" in text and "15/20" in text
+    assert "  conv (5 units) agree: fourier 5 (0 flat), plain 0 (0 flat)" in text
     assert len(trial.format_unit_trials(trials).splitlines()) == 6
     with pytest.raises(ValueError, match="at least two units"):
         trial.format_trials(trials[:1])
@@ -159,3 +161,37 @@ def test_a_mistake_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert captured.out == ""
     assert re.fullmatch(r"convviz: error: [^\n]+\n", captured.err), captured.err
     assert message in captured.err
+
+
+def test_a_flat_picture_has_no_peak_and_agrees_with_nothing():
+    magenta = np.broadcast_to(np.array([255.0, 0.0, 255.0]), (40, 40, 3))
+    peak = trial.picture_peak(magenta)
+    assert np.isnan(peak).all() and not trial.agrees(peak, (8.0, 0.0), 90.0)
+    assert trial.picture_peak(grating(8.0)) == pytest.approx((8.0, 0.0), abs=0.2)
+
+
+def test_try_pictures_measures_every_unit_on_a_tiny_model():
+    import keras
+
+    inputs = keras.Input((96, 96, 3))
+    features = keras.layers.Conv2D(3, 5, padding="same", name="conv")(
+        keras.layers.Rescaling(1 / 255.0)(inputs)
+    )
+    outputs = keras.layers.Dense(4)(keras.layers.GlobalAveragePooling2D()(features))
+    model = set_random_weights(keras.Model(inputs, outputs), seed=0, scale=0.1)
+    unit_set = trial.UnitSet("conv", 3, np.array([0, 1]), ["checked", "dotted"])
+    trials, pictures, crops = trial.try_pictures(
+        model, unit_set, count=2, num_queries=2, num_images=4
+    )
+    assert [(t.unit, t.texture) for t in trials] == [(0, "checked"), (1, "dotted")]
+    assert crops.shape == (2, 2, trial.CROP_SIZE, trial.CROP_SIZE, 3)
+    assert {name: images.shape[:3] for name, images in pictures.items()} == {
+        method: (2, 96, 96) for method in trial.METHODS
+    }
+    for result in trials:
+        assert set(result.scores) == set(trial.REFERENCES)
+        assert all(0.0 <= score <= 1.0 for score in result.scores.values())
+        assert 0 <= result.truth[0] <= result.truth[1] <= 2
+        assert set(result.agree) == set(trial.METHODS)
+    with pytest.raises(ValueError, match="num_images must be in 4..500"):
+        trial.try_pictures(model, unit_set, count=2, num_queries=2, num_images=3)
