@@ -78,6 +78,8 @@ METHODS = ("fourier", "plain", "regularized")
 """The pictures on trial: the Fourier pictures and the book's two ascents."""
 REFERENCES = ("fourier", "crops", "plain", "regularized")
 """The two-choice task's references: the three pictures and the natural crops."""
+COHERENT = 0.5
+"""Crops whose orientations' mean vector is at least this long share one."""
 NUM_REFERENCE_IMAGES = 500
 """Test images ``0..499`` give the reference crops, ``500..999`` the queries."""
 NUM_QUERIES = 10
@@ -551,8 +553,9 @@ def format_trials(trials, *, seed=0):
 
     Recovery: agreeing units / all, Wilson 95 % interval
     (:func:`convviz_ref.stats.proportion_interval`), the units whose period
-    alone agrees, and per layer the agreeing units and the flat pictures
-    (no peak, :func:`picture_peak`); the Fourier pictures
+    alone agrees, per layer the agreeing units and the flat pictures (no
+    peak, :func:`picture_peak`), and the agreeing units among those whose
+    crops share an orientation (:data:`COHERENT`); the Fourier pictures
     against the plain ascent, paired over units (bootstrap interval of the
     difference, McNemar's p). Two-choice: the mean score over units with
     its BCa bootstrap interval (units resampled: the units, not the pairs,
@@ -623,6 +626,12 @@ def format_trials(trials, *, seed=0):
             f"  {layer} ({len(mine)} units) agree: {cells}; two-choice "
             f"{'/'.join(REFERENCES)} {means}"
         )
+    oriented = [trial for trial in trials if trial.reference[2] >= COHERENT]
+    cells = ", ".join(f"{m} {sum(t.agree[m] for t in oriented)}" for m in METHODS)
+    lines.append(
+        f"  units whose crops share an orientation (coherence >= {COHERENT}): "
+        f"{len(oriented)}; agree: {cells}"
+    )
     gain = hits["fourier"].mean() - hits["plain"].mean()
     p_value = stats.mcnemar_p(hits["fourier"], hits["plain"])
     lines.append(

@@ -136,6 +136,7 @@ def test_format_trials_prints_every_picture_with_intervals():
     assert re.search(r"^  plain +0/5 +0%-\d+% +0/5 ", text, re.M), text
     assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
     assert "recovery fourier - plain: +100%" in text and "15/20" in text
+    assert "(coherence >= 0.5): 5; agree: fourier 5, plain 0" in text
     assert "  conv (5 units) agree: fourier 5 (0 flat), plain 0 (0 flat)" in text
     assert len(trial.format_unit_trials(trials).splitlines()) == 6
     with pytest.raises(ValueError, match="at least two units"):
