@@ -84,6 +84,10 @@ NUM_REFERENCE_IMAGES = 500
 """Test images ``0..499`` give the reference crops, ``500..999`` the queries."""
 NUM_QUERIES = 10
 """Strong and weak query crops per unit; every strong one meets every weak one."""
+TUNING_PERIODS = tuple(range(3, 25))
+"""Fill periods, in pixels, of the tuning sweep (the generator draws 5.8 to 9.6)."""
+TUNING_DRAWS = 12
+"""Random colour pairs and angles per period in the tuning sweep."""
 
 
 # ----------------------------------------------------------------------------------
@@ -371,6 +375,8 @@ class UnitTrial(NamedTuple):
         scores: dict reference -> float, the two-choice score.
         truth: ``(right, counted)`` of :func:`crop_truth_check` on its
             reference crops.
+        preferred: the spectral period of the fill of its texture it prefers
+            (:func:`preferred_periods`); NaN if not measured.
     """
 
     layer: str
@@ -381,6 +387,7 @@ class UnitTrial(NamedTuple):
     agree: dict
     scores: dict
     truth: tuple
+    preferred: float = float("nan")
 
 
 def select_units(model, layers=LAYERS, *, num_images=400, num_permutations=200, seed=0):
@@ -439,6 +446,68 @@ def format_unit_set(unit_sets):
     return "\n".join(lines)
 
 
+def tuning_fills(
+    texture, *, periods=TUNING_PERIODS, draws=TUNING_DRAWS, size=96, seed=0
+):
+    """Whole-frame fills of one texture, as the generator paints an object's.
+
+    For each period ``p`` (pixels), ``draws`` fills with a random pair of
+    colours (uniform in 0..255) and a random angle: the ink of
+    :func:`convviz_ref.data.texture_ink` in the first colour, the rest in
+    the second. The same colours and angles at every period (seeded).
+
+    Returns:
+        float32 array ``(len(periods), draws, size, size, 3)`` in 0..255.
+    """
+    from convviz_ref import data
+
+    rng = np.random.default_rng(seed)
+    colours = rng.uniform(0, 255, (draws, 2, 3))
+    angles = rng.uniform(0, np.pi, draws)
+    fills = np.empty((len(periods), draws, size, size, 3), np.float32)
+    for row, period in enumerate(periods):
+        for column, (pair, angle) in enumerate(zip(colours, angles)):
+            fill = {"label": 0, "texture": texture, "texture_angle": angle}
+            ink = data.texture_ink({**fill, "period": period / size}, size)
+            fills[row, column] = np.where(ink[..., None], pair[0], pair[1])
+    return fills
+
+
+def preferred_periods(
+    extractor, units, textures, *, periods=TUNING_PERIODS, draws=TUNING_DRAWS, seed=0
+):
+    """The spectral period of the fill each unit responds to most: its tuning peak.
+
+    For each unit, its mean activation over the map's interior (the 2-pixel
+    border left out, :func:`convviz_ref.filters.compute_loss`'s objective)
+    on :func:`tuning_fills` of its own texture, averaged over the draws, at
+    each period; the best period ``p`` is reported as the period its fill's
+    spectrum peaks at (:func:`expected_peak`: ``p`` for dots, ``sqrt(2) p``
+    for checks, ``2 p`` for stripes), to compare with pictures' and crops'
+    spectral peaks. A feature picture climbs the same objective with no
+    limit on the period, so a faithful picture should show this period
+    even where it lies outside the 5.8 to 9.6 pixels the data draws.
+
+    Returns:
+        float array ``(len(units),)``.
+    """
+    units = np.asarray(units, int)
+    best = np.empty(len(units))
+    for texture in dict.fromkeys(textures):
+        fills = tuning_fills(texture, periods=periods, draws=draws, seed=seed)
+        flat = fills.reshape(-1, *fills.shape[2:])
+        mine = np.array([name == texture for name in textures])
+        responses = [
+            np.asarray(extractor(flat[start : start + 32]))[:, 2:-2, 2:-2]
+            for start in range(0, len(flat), 32)
+        ]
+        means = np.concatenate(responses)[..., units[mine]].mean(axis=(1, 2))
+        curves = means.reshape(len(periods), draws, -1).mean(axis=1)
+        peak = np.asarray(periods, float)[curves.argmax(axis=0)]
+        best[mine] = [expected_peak(texture, p, 0.0).period for p in peak]
+    return best
+
+
 def draw_pictures(extractor, units, *, seed=0):
     """Each unit's three pictures: dict method -> array ``(len(units), H, W, 3)``.
 
@@ -470,9 +539,10 @@ def try_pictures(
     count=8,
     num_queries=NUM_QUERIES,
     num_images=NUM_REFERENCE_IMAGES,
+    tuning_draws=TUNING_DRAWS,
     seed=0,
 ):
-    """Both measures for every unit of one :class:`UnitSet`.
+    """Both measures for every unit of one :class:`UnitSet`, and its tuning peak.
 
     Reference crops: each unit's ``count`` top-activating :data:`CROP_SIZE`
     crops of test images ``0..num_images-1``
@@ -480,6 +550,8 @@ def try_pictures(
     the same crops of test images ``num_images..2 num_images-1``, ranked by
     the unit's strongest activation in each image; the ``num_queries``
     first are the strong queries, the ``num_queries`` last the weak ones.
+    Each unit's preferred period: :func:`preferred_periods`, with
+    ``tuning_draws`` colour pairs and angles per period.
 
     Returns:
         ``(trials, pictures, crops)``: a list of :class:`UnitTrial`, the
@@ -503,6 +575,9 @@ def try_pictures(
     units = unit_set.units
     extractor = filters.build_feature_extractor(model, unit_set.layer)
     pictures = draw_pictures(extractor, units, seed=seed)
+    preferred = preferred_periods(
+        extractor, units, unit_set.textures, draws=tuning_draws, seed=seed
+    )
     examples = top_activating_crops(
         model,
         unit_set.layer,
@@ -543,6 +618,7 @@ def try_pictures(
                 truth=crop_truth_check(
                     examples.crops[row], examples.images[row], examples.boxes[row]
                 ),
+                preferred=float(preferred[row]),
             )
         )
     return trials, pictures, examples.crops
@@ -647,7 +723,42 @@ def format_trials(trials, *, seed=0):
             f"  two-choice fourier - {other}: {difference:+.1%} "
             f"[{low:+.1%}, {high:+.1%}]"
         )
+    lines.extend(format_tuning(trials))
     return "\n".join(lines)
+
+
+def format_tuning(trials):
+    """Lines: whose period is within 15 % of each unit's preferred period.
+
+    The crops' and each picture's (:func:`preferred_periods`), as agreeing
+    units / measured units with a Wilson 95 % interval; units whose
+    preferred period was not measured are left out.
+    """
+    from convviz_ref import stats
+
+    measured = [trial for trial in trials if not np.isnan(trial.preferred)]
+    if not measured:
+        return []
+    periods = {"crops": [trial.reference[0] for trial in measured]}
+    periods.update({m: [trial.peaks[m][0] for trial in measured] for m in METHODS})
+    lines = [
+        f"Preferred period (the unit's strongest mean response over fills of its "
+        f"texture at {TUNING_PERIODS[0]}-{TUNING_PERIODS[-1]} px, {TUNING_DRAWS} "
+        f"colour pairs and angles each): {len(measured)} units; median "
+        f"{np.median([trial.preferred for trial in measured]):.1f} px against the "
+        f"crops' {np.median(periods['crops']):.1f} px"
+    ]
+    for name, values in periods.items():
+        hits = sum(
+            spectrum.relative_period_error(value, trial.preferred) <= PERIOD_TOLERANCE
+            for value, trial in zip(values, measured)
+        )
+        low, high = stats.proportion_interval(int(hits), len(measured))
+        lines.append(
+            f"  {name:<12} period within {PERIOD_TOLERANCE:.0%} of the preferred: "
+            f"{hits}/{len(measured)} ({low:.0%}-{high:.0%})"
+        )
+    return lines
 
 
 def format_unit_trials(trials):

@@ -182,7 +182,7 @@ def test_try_pictures_measures_every_unit_on_a_tiny_model():
     model = set_random_weights(keras.Model(inputs, outputs), seed=0, scale=0.1)
     unit_set = trial.UnitSet("conv", 3, np.array([0, 1]), ["checked", "dotted"])
     trials, pictures, crops = trial.try_pictures(
-        model, unit_set, count=2, num_queries=2, num_images=4
+        model, unit_set, count=2, num_queries=2, num_images=4, tuning_draws=1
     )
     assert [(t.unit, t.texture) for t in trials] == [(0, "checked"), (1, "dotted")]
     assert crops.shape == (2, 2, trial.CROP_SIZE, trial.CROP_SIZE, 3)
@@ -194,5 +194,36 @@ def test_try_pictures_measures_every_unit_on_a_tiny_model():
         assert all(0.0 <= score <= 1.0 for score in result.scores.values())
         assert 0 <= result.truth[0] <= result.truth[1] <= 2
         assert set(result.agree) == set(trial.METHODS)
+        assert (
+            min(trial.TUNING_PERIODS)
+            <= result.preferred
+            <= 2 * max(trial.TUNING_PERIODS)
+        )
     with pytest.raises(ValueError, match="num_images must be in 4..500"):
         trial.try_pictures(model, unit_set, count=2, num_queries=2, num_images=3)
+
+
+def test_tuning_fills_draw_each_period_of_the_texture():
+    fills = trial.tuning_fills("striped", periods=(5, 9), draws=2, size=64)
+    assert fills.shape == (2, 2, 64, 64, 3) and fills.dtype == np.float32
+    for row, period in enumerate((5, 9)):
+        for fill in fills[row]:
+            peak = spectrum.dominant_period_and_orientation(fill)
+            assert abs(peak.period - 2 * period) / (2 * period) < 0.1
+
+
+def test_preferred_period_is_the_fill_the_unit_answers_most():
+    # A stand-in unit whose response falls with the distance of the image's
+    # spectral period from its own: unit 0 wants 8 px, unit 1 12 px.
+    def extractor(images):
+        periods = np.array(
+            [spectrum.dominant_period_and_orientation(image).period for image in images]
+        )
+        response = -np.abs(periods[:, None] - np.array([8.0, 12.0]))
+        return np.broadcast_to(response[:, None, None, :], (len(images), 6, 6, 2))
+
+    preferred = trial.preferred_periods(
+        extractor, [0, 1], ["dotted", "striped"], periods=(4, 6, 8, 10), draws=2
+    )
+    # Dots of period 8 peak at 8; stripes alternating every 6 px peak at 12.
+    np.testing.assert_allclose(preferred, [8.0, 12.0])
