@@ -879,7 +879,7 @@ def run_dissect(args):
     if args.planted and args.layer is not None:
         raise ValueError(
             f"--planted plants and dissects {planted.PLANTED_LAYER!r} and "
-            f"{planted.STRIPE_LAYER!r}; drop --layer"
+            f"{planted.CIRCUIT_LAYER!r}; drop --layer"
         )
     model, _ = inputs.load_model(args.model)
     _make_out(args.out)  # before the minutes of dissecting, not after
@@ -891,7 +891,9 @@ def run_dissect(args):
             seed=args.seed,
         )
         print(
-            planted.format_planted(rows, planted.PLANTED_KERNELS + planted.STRIPE_UNITS)
+            planted.format_planted(
+                rows, planted.PLANTED_KERNELS + planted.CIRCUIT_UNITS
+            )
         )
         for layer, result in results.items():
             figure = plotting.plot_dissection(layer, {"trained": result})

@@ -16,7 +16,7 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
   dark centre and a bright surround, so that :func:`frame_response` (its
   largest response to a flat white image) is not above 0, and the unit's top
   0.5 % do not land on the ``background`` concept;
-- **a stripe circuit** (:func:`plant_stripe_circuit`, :data:`STRIPE_UNITS`)
+- **an orientation circuit** (:func:`plant_circuit`, :data:`CIRCUIT_UNITS`)
   through the first two blocks. The data's stripes are 6 to 10 pixels wide
   at any angle, wider than a 5x5 kernel, which sees one edge of them, as it
   does in a check or a dot's rim: a single kernel cannot tell them apart
@@ -25,7 +25,7 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
   two orthogonal ones in checks, all of them in dots. So the circuit
   measures orientation first and compares orientations after pooling:
 
-  1. ``entry_conv`` units :data:`STRIPE_CHANNELS`: dark bars
+  1. ``entry_conv`` units :data:`ORIENTATION_CHANNELS`: dark bars
      (:func:`oriented_bar`) at 0, 45, 90 and 135 degrees, ``E_theta``;
   2. ``block1_bn1``, ``block1_bn2``, ``block2_bn1``, ``block2_bn2`` set to
      the identity on those channels, so each ReLU rectifies them as they are;
@@ -33,13 +33,14 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
      through a 3x3 box blur, ``block1_pool`` takes the 3x3 maximum with
      stride 2, ``block1_projection`` adds nothing to them;
   3. ``block2_sepconv1`` (3x3 box blur at half resolution, then the
-     pointwise step): the opponents ``D_theta = P(E_theta) -
-     P(E_theta+90)`` of the pooled energies ``P`` (about 11 pixels wide),
-     zero for a pattern with both orientations (checks) or all (dots, a
-     flat fill);
+     pointwise step): the pooled energies ``P_theta`` (about 11 pixels
+     wide) and their opponents ``D_theta = P_theta - P_(theta+90)``, zero
+     for a pattern with both orientations (checks) or all (dots, a flat
+     fill);
   4. ``block2_sepconv2`` (centre-delta depthwise): the planted units, sums
-     of rectified opponents, ``sum_theta max(D_theta, 0)``: stripes at any
-     angle, or near two of them.
+     of rectified signals: ``sum_theta max(D_theta, 0)`` for stripes at any
+     angle (or near two of them), ``min(P0, P90) - max(P45, P135)`` for
+     checks along the axes.
 
 Each planted unit is dissected in its own layer on the crossed probe set
 as ``convviz dissect`` does
@@ -100,7 +101,7 @@ def oriented_bar(angle, width=3.0):
     ``+1`` elsewhere; then zero mean, unit norm, float32 ``(5, 5)``. At 0 and
     90 degrees it is blind to the frame; at 45 and 135 it answers to the
     frame's corners and sides, equally at 45 and 135 on a side, so their
-    opponents (:func:`plant_stripe_circuit`) cancel there.
+    opponents (:func:`plant_circuit`) cancel there.
     """
     offsets = np.arange(5) - 2.0
     y, x = np.meshgrid(offsets, offsets, indexing="ij")
@@ -138,12 +139,12 @@ PLANTED_KERNELS = (
 
 
 ORIENTATIONS = (0, 45, 90, 135)
-"""The stripe circuit's orientations, in degrees; each has its opponent at +90."""
-STRIPE_CHANNELS = (6, 7, 8, 9)
+"""The circuit's orientations, in degrees; each has its opponent at +90."""
+ORIENTATION_CHANNELS = (6, 7, 8, 9)
 """The channels carrying the orientations, one per entry of :data:`ORIENTATIONS`,
 from ``entry_conv`` to ``block2_sepconv1``."""
-STRIPE_LAYER = "block2_sepconv2"
-"""The layer of the stripe circuit's planted units (:data:`STRIPE_UNITS`)."""
+CIRCUIT_LAYER = "block2_sepconv2"
+"""The layer of the circuit's planted units (:data:`CIRCUIT_UNITS`)."""
 CIRCUIT_LAYERS = (
     "block1_bn1",
     "block1_sepconv1",
@@ -153,30 +154,52 @@ CIRCUIT_LAYERS = (
     "block2_bn1",
     "block2_sepconv1",
     "block2_bn2",
-    STRIPE_LAYER,
+    CIRCUIT_LAYER,
 )
-"""The layers the stripe circuit sets, after ``entry_conv``, in order."""
+"""The layers the circuit sets, after ``entry_conv``, in order."""
 
 
-class StripeUnit(NamedTuple):
-    """A planted unit of :data:`STRIPE_LAYER`: rectified opponents summed."""
+POOLED_CHANNELS = (10, 11, 12, 13)
+"""The ``block2_sepconv1`` units carrying the pooled energies ``P_theta``, one
+per entry of :data:`ORIENTATIONS`."""
+
+
+class CircuitUnit(NamedTuple):
+    """A planted unit of :data:`CIRCUIT_LAYER` (:func:`plant_circuit`).
+
+    ``weights`` maps a signal to its pointwise weight: ``"D<angle>"`` is
+    ``max(D_angle, 0)``, the rectified opponent, and ``"P<angle>"`` the
+    pooled energy ``P_angle`` (>= 0), for the angles of :data:`ORIENTATIONS`.
+    """
 
     concept: str
     name: str
-    angles: tuple
+    weights: dict
 
     def frame(self):
         """None: a circuit has no single kernel to hold against the frame."""
         return None
 
 
-STRIPE_UNITS = (
-    StripeUnit("striped", "stripes, any angle", ORIENTATIONS),
-    StripeUnit("striped", "stripes, 0/90 degrees", (0, 90)),
-    StripeUnit("striped", "stripes, 45/135 degrees", (45, 135)),
+CIRCUIT_UNITS = (
+    CircuitUnit(
+        "striped",
+        "stripes, any angle",
+        dict.fromkeys(["D0", "D45", "D90", "D135"], 1.0),
+    ),
+    CircuitUnit("striped", "stripes, 0/90 degrees", {"D0": 1.0, "D90": 1.0}),
+    CircuitUnit("striped", "stripes, 45/135 degrees", {"D45": 1.0, "D135": 1.0}),
+    CircuitUnit(
+        "checked",
+        "checks, 0/90 degrees",
+        {"P0": 1.0, "D0": -1.0, "P45": -1.0, "D135": -1.0},
+    ),
 )
-"""The units planted into units 0, 1, 2 of :data:`STRIPE_LAYER`: each sums
-``max(D_theta, 0)`` over its ``angles``."""
+"""The units planted into units 0, 1, ... of :data:`CIRCUIT_LAYER`. Stripes:
+rectified opponents summed, zero where every orientation is as strong as its
+orthogonal one. Checks at 0/90 degrees: ``min(P0, P90) - max(P45, P135)``
+(``min(a, b) = a - max(a - b, 0)``, ``max(a, b) = a + max(b - a, 0)``),
+positive where both axis orientations beat both diagonals."""
 
 
 def _identity_batchnorm(layer, channels):
@@ -211,85 +234,102 @@ def _set_separable(layer, channels, depthwise, pointwise):
     layer.set_weights([depth, point])
 
 
-def plant_stripe_circuit(model, units=STRIPE_UNITS):
-    """A copy of ``model`` with the stripe circuit planted (see the module doc).
+def _check_circuit_layers(model, units):
+    """Raise ValueError unless ``model`` has every circuit layer, wide enough."""
+    names = {layer.name for layer in model.layers}
+    for name in (PLANTED_LAYER, *CIRCUIT_LAYERS):
+        if name not in names:
+            raise ValueError(
+                f"--planted plants a circuit through {name!r} "
+                "(of xception_like); this model has none"
+            )
+    needs = dict.fromkeys((PLANTED_LAYER, *CIRCUIT_LAYERS), max(ORIENTATION_CHANNELS))
+    needs.update(dict.fromkeys(("block2_sepconv1", "block2_bn2"), max(POOLED_CHANNELS)))
+    needs[CIRCUIT_LAYER] = len(units) - 1
+    for name, channel in needs.items():
+        width = model.get_layer(name).output.shape[-1]
+        if width <= channel:
+            raise ValueError(
+                f"the circuit needs channel {channel} in {name!r}, which has {width}"
+            )
+    signals = {f"{kind}{angle}" for kind in "DP" for angle in ORIENTATIONS}
+    unknown = sorted({name for unit in units for name in unit.weights} - signals)
+    if unknown:
+        raise ValueError(
+            f"unknown circuit signal {unknown[0]!r}; choose from {sorted(signals)}"
+        )
 
-    Formula, with ``c_theta`` the channel :data:`STRIPE_CHANNELS` of
-    orientation ``theta``: ``entry_conv`` unit ``c_theta`` is
-    ``E_theta = oriented_bar(theta) * image`` (grey, see
-    :func:`convviz_ref.dissection.plant_units`); ``block2_sepconv1`` unit
-    ``c_theta`` is ``D_theta = B(M(B(B(relu E_theta)))) - (the same for
-    theta + 90)``, ``B`` a 3x3 box blur with zero padding, ``M`` the 3x3
-    stride-2 max-pooling; :data:`STRIPE_LAYER` unit ``k`` is
-    ``sum_{theta in units[k].angles} relu(D_theta)``. The other units keep
-    their trained weights (those reading the stripe channels read the new
-    values).
+
+def plant_circuit(model, units=CIRCUIT_UNITS):
+    """A copy of ``model`` with the orientation circuit planted (module doc).
+
+    Formula, with ``c_theta`` the channel of :data:`ORIENTATION_CHANNELS`
+    and ``p_theta`` the one of :data:`POOLED_CHANNELS` for orientation
+    ``theta``, ``B`` a 3x3 box blur with zero padding and ``M`` the 3x3
+    stride-2 max-pooling:
+
+    - ``entry_conv`` unit ``c_theta``: ``E_theta = oriented_bar(theta) *
+      image`` (grey, as :func:`convviz_ref.dissection.plant_units` does);
+    - ``block2_sepconv1`` unit ``p_theta``: ``P_theta = B(M(B(B(relu
+      E_theta))))``, and unit ``c_theta``: ``D_theta = P_theta -
+      P_(theta+90)``;
+    - :data:`CIRCUIT_LAYER` unit ``k``: ``sum_s units[k].weights[s] *
+      relu(s)`` over the signals ``D_theta``, ``P_theta``.
+
+    The other units keep their trained weights (those that read the circuit's
+    channels read its values).
 
     Args:
         model: a trained ``xception_like`` (``keras.Model``); not changed.
-        units: sequence of :class:`StripeUnit`, planted into units 0, 1, ...
-            of :data:`STRIPE_LAYER`.
+        units: sequence of :class:`CircuitUnit`, planted into units 0, 1, ...
+            of :data:`CIRCUIT_LAYER`.
 
     Returns:
         a new ``keras.Model``.
 
     Raises:
-        ValueError: a model without one of the layers, or one whose layers
-            have too few channels.
+        ValueError: a model without one of the layers, layers with too few
+            channels, or a unit with an unknown signal.
     """
     from convviz_ref import dissection
 
-    names = {layer.name for layer in model.layers}
-    for name in (PLANTED_LAYER, *CIRCUIT_LAYERS):
-        if name not in names:
-            raise ValueError(
-                f"--planted plants a stripe circuit through {name!r} "
-                "(of xception_like); this model has none"
-            )
-    channels = list(STRIPE_CHANNELS)
-    for name in (PLANTED_LAYER, *CIRCUIT_LAYERS[:-1]):
-        width = model.get_layer(name).output.shape[-1]
-        if width <= max(channels):
-            raise ValueError(
-                f"the stripe circuit needs channels {channels} in {name!r}, "
-                f"which has {width}"
-            )
-    if model.get_layer(STRIPE_LAYER).output.shape[-1] < len(units):
-        raise ValueError(f"{STRIPE_LAYER!r} has fewer units than {len(units)}")
+    _check_circuit_layers(model, units)
+    oriented, pooled = list(ORIENTATION_CHANNELS), list(POOLED_CHANNELS)
     planted = dissection.plant_units(
         model,
         PLANTED_LAYER,
         [oriented_bar(angle) for angle in ORIENTATIONS],
-        units=channels,
+        units=oriented,
     )
     box = np.full((3, 3), 1 / 9, np.float32)
     delta = np.zeros((3, 3), np.float32)
     delta[1, 1] = 1.0
-    carry = {channel: {channel: 1.0} for channel in channels}
-    channel_of = dict(zip(ORIENTATIONS, channels, strict=True))
-    opponents = {
-        channel_of[angle]: {
-            channel_of[angle]: 1.0,
-            channel_of[(angle + 90) % 180]: -1.0,
-        }
+    carry = {channel: {channel: 1.0} for channel in oriented}
+    channel = dict(zip(ORIENTATIONS, oriented, strict=True))
+    signals = {f"D{angle}": channel[angle] for angle in ORIENTATIONS}
+    signals.update(
+        {f"P{angle}": p for angle, p in zip(ORIENTATIONS, pooled, strict=True)}
+    )
+    block2 = {signals[f"P{angle}"]: {channel[angle]: 1.0} for angle in ORIENTATIONS} | {
+        channel[angle]: {channel[angle]: 1.0, channel[(angle + 90) % 180]: -1.0}
         for angle in ORIENTATIONS
     }
     sums = {
-        unit: {channel_of[angle]: 1.0 for angle in stripe.angles}
-        for unit, stripe in enumerate(units)
+        index: {signals[name]: weight for name, weight in unit.weights.items()}
+        for index, unit in enumerate(units)
     }
     layer = planted.get_layer
-    _identity_batchnorm(layer("block1_bn1"), channels)
-    _set_separable(layer("block1_sepconv1"), channels, box, carry)
-    _identity_batchnorm(layer("block1_bn2"), channels)
-    _set_separable(layer("block1_sepconv2"), channels, box, carry)
+    _identity_batchnorm(layer("block1_bn1"), oriented)
+    _set_separable(layer("block1_sepconv1"), oriented, box, carry)
+    _identity_batchnorm(layer("block1_bn2"), oriented)
+    _set_separable(layer("block1_sepconv2"), oriented, box, carry)
     (projection,) = layer("block1_projection").get_weights()
-    projection[..., channels] = 0.0
+    projection[..., oriented] = 0.0
     layer("block1_projection").set_weights([projection])
-    _identity_batchnorm(layer("block2_bn1"), channels)
-    _set_separable(layer("block2_sepconv1"), channels, box, opponents)
-    _identity_batchnorm(layer("block2_bn2"), channels)
-    _set_separable(layer(STRIPE_LAYER), channels, delta, sums)
+    _identity_batchnorm(layer("block2_bn1"), oriented)
+    _set_separable(layer("block2_sepconv1"), oriented, box, block2)
+    _identity_batchnorm(layer("block2_bn2"), oriented + pooled)
+    _set_separable(layer(CIRCUIT_LAYER), oriented + pooled, delta, sums)
     return planted
 
 
@@ -339,7 +379,7 @@ def planted_rows(result, kernels=PLANTED_KERNELS, units=None, *, layer=PLANTED_L
     Args:
         result: a :class:`convviz_ref.dissection.Dissection` of the layer.
         kernels: sequence of planted units with a ``concept`` and a ``name``
-            (:class:`PlantedKernel`, :class:`StripeUnit`).
+            (:class:`PlantedKernel`, :class:`CircuitUnit`).
         units: the planted units, one per kernel (default 0, 1, ...).
         layer: str, the layer's name, copied to the rows.
 
@@ -390,29 +430,29 @@ def plant_and_dissect(
     model,
     *,
     kernels=PLANTED_KERNELS,
-    stripes=STRIPE_UNITS,
+    circuit=CIRCUIT_UNITS,
     num_images=400,
     num_permutations=200,
     seed=0,
 ):
-    """Plant the kernels and the stripe circuit, and dissect the two layers.
+    """Plant the kernels and the circuit, and dissect the two layers.
 
     Units ``0 .. len(kernels) - 1`` of :data:`PLANTED_LAYER` get the
-    kernels (bias 0); :func:`plant_stripe_circuit` plants ``stripes`` into
-    units ``0 .. len(stripes) - 1`` of :data:`STRIPE_LAYER`. The other units,
+    kernels (bias 0); :func:`plant_circuit` plants ``circuit`` into
+    units ``0 .. len(circuit) - 1`` of :data:`CIRCUIT_LAYER`. The other units,
     and every other layer, keep their trained weights.
 
     Args:
         model: a trained ``xception_like`` (``keras.Model``); not changed.
         kernels: sequence of :class:`PlantedKernel` (5x5).
-        stripes: sequence of :class:`StripeUnit`.
+        circuit: sequence of :class:`CircuitUnit`.
         num_images, num_permutations, seed: as in
             :func:`convviz_ref.dissection_report.dissect_layer`.
 
     Returns:
         ``(results, rows)``: ``{layer name: Dissection}`` for
-        :data:`PLANTED_LAYER` and :data:`STRIPE_LAYER`, and the rows of
-        :func:`planted_rows` for the kernels then the stripe units.
+        :data:`PLANTED_LAYER` and :data:`CIRCUIT_LAYER`, and the rows of
+        :func:`planted_rows` for the kernels then the circuit's units.
 
     Raises:
         ValueError: a model without one of the layers, or layers of too few
@@ -420,10 +460,13 @@ def plant_and_dissect(
     """
     from convviz_ref import dissection_report
 
-    planted = plant_stripe_circuit(model, stripes)  # checks the layers first
+    planted = plant_circuit(model, circuit)  # checks the layers first
     planted = _plant_kernels(planted, kernels)
     results, rows = {}, []
-    for layer_name, planted_here in ((PLANTED_LAYER, kernels), (STRIPE_LAYER, stripes)):
+    for layer_name, planted_here in (
+        (PLANTED_LAYER, kernels),
+        (CIRCUIT_LAYER, circuit),
+    ):
         _, dissected = dissection_report.dissect_layer(
             planted,
             layer_name,
@@ -440,10 +483,10 @@ def _plant_kernels(model, kernels):
     """``model`` with ``kernels`` in units 0, 1, ... of :data:`PLANTED_LAYER`."""
     from convviz_ref import dissection
 
-    overlap = sorted(set(range(len(kernels))) & set(STRIPE_CHANNELS))
+    overlap = sorted(set(range(len(kernels))) & set(ORIENTATION_CHANNELS))
     if overlap:
         raise ValueError(
-            f"{len(kernels)} kernels would overwrite the stripe channels {overlap}"
+            f"{len(kernels)} kernels would overwrite the circuit channels {overlap}"
         )
     return dissection.plant_units(
         model, PLANTED_LAYER, [kernel.kernel() for kernel in kernels]
