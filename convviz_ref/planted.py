@@ -35,12 +35,11 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
   3. ``block2_sepconv1`` (3x3 box blur at half resolution, then the
      pointwise step): the pooled energies ``P_theta`` (about 11 pixels
      wide) and their opponents ``D_theta = P_theta - P_(theta+90)``, zero
-     for a pattern with both orientations (checks) or all (dots, a flat
-     fill);
+     where a pattern has both orientations alike over that area (a flat
+     fill, dots and checks more than stripes);
   4. ``block2_sepconv2`` (centre-delta depthwise): the planted units, sums
-     of rectified signals: ``sum_theta max(D_theta, 0)`` for stripes at any
-     angle (or near two of them), ``min(P0, P90) - max(P45, P135)`` for
-     checks along the axes.
+     of rectified signals, ``sum_theta max(D_theta, 0)``: stripes at any
+     angle, or near two of them.
 
 Each planted unit is dissected in its own layer on the crossed probe set
 as ``convviz dissect`` does
@@ -189,17 +188,11 @@ CIRCUIT_UNITS = (
     ),
     CircuitUnit("striped", "stripes, 0/90 degrees", {"D0": 1.0, "D90": 1.0}),
     CircuitUnit("striped", "stripes, 45/135 degrees", {"D45": 1.0, "D135": 1.0}),
-    CircuitUnit(
-        "checked",
-        "checks, 0/90 degrees",
-        {"P0": 1.0, "D0": -1.0, "P45": -1.0, "D135": -1.0},
-    ),
 )
-"""The units planted into units 0, 1, ... of :data:`CIRCUIT_LAYER`. Stripes:
-rectified opponents summed, zero where every orientation is as strong as its
-orthogonal one. Checks at 0/90 degrees: ``min(P0, P90) - max(P45, P135)``
-(``min(a, b) = a - max(a - b, 0)``, ``max(a, b) = a + max(b - a, 0)``),
-positive where both axis orientations beat both diagonals."""
+"""The units planted into units 0, 1, ... of :data:`CIRCUIT_LAYER`: rectified
+opponents summed, zero where every orientation is as strong as its orthogonal
+one over the pooled area (a flat fill; a pattern unchanged by a quarter turn
+about the point)."""
 
 
 def _identity_batchnorm(layer, channels):
