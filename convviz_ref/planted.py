@@ -127,14 +127,15 @@ class PlantedKernel(NamedTuple):
 
 
 PLANTED_KERNELS = (
+    PlantedKernel("dotted", "dark dot, period 4", dark_dot, (4.0,)),
     PlantedKernel("dotted", "dark dot, period 6", dark_dot, (6.0,)),
     PlantedKernel("dotted", "dark dot, period 7", dark_dot, (7.0,)),
     PlantedKernel("dotted", "dark dot, period 8", dark_dot, (8.0,)),
-    PlantedKernel("dotted", "dark dot, period 9", dark_dot, (9.0,)),
     PlantedKernel("checked", "dark check, corners 2", dark_check, (2.0,)),
     PlantedKernel("checked", "dark check, corners 1.75", dark_check, (1.75,)),
 )
-"""The kernels planted into units 0, 1, ... of :data:`PLANTED_LAYER`."""
+"""The kernels planted into units 0, 1, ... of :data:`PLANTED_LAYER`, all
+different (on a 5x5 grid, dots of periods 7.5 to 9 give one kernel)."""
 
 
 ORIENTATIONS = (0, 45, 90, 135)

@@ -77,6 +77,13 @@ def test_planted_kernels_are_zero_mean_unit_norm_and_blind_to_the_frame(kernel):
     assert planted_module.frame_response(-values) > 0.1  # the frame is a real risk
 
 
+def test_planted_kernels_are_all_different():
+    values = [kernel.kernel() for kernel in planted_module.PLANTED_KERNELS]
+    for first in range(len(values)):
+        for second in range(first):
+            assert np.abs(values[first] - values[second]).max() > 0.01
+
+
 def test_frame_response_is_the_largest_correlation_with_a_padded_white_image():
     kernel = np.zeros((3, 3))
     kernel[0, 0] = -1.0  # reads the pixel up and left: 0 only on the top row / column
