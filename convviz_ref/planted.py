@@ -20,7 +20,7 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
   through the first two blocks. The data's stripes are 6 to 10 pixels wide
   at any angle, wider than a 5x5 kernel, which sees one edge of them, as it
   does in a check or a dot's rim: a single kernel cannot tell them apart
-  (a dark bar planted in ``entry_conv`` was found ``dotted``). What tells
+  (a dark bar's light sides answer to a dark dot's surround too). What tells
   them apart is the area around: one orientation over 10 pixels in stripes,
   two orthogonal ones in checks, all of them in dots. So the circuit
   measures orientation first and compares orientations after pooling:
@@ -35,8 +35,8 @@ Two kinds of planted units, each in a trained layer of ``xception_like``:
   3. ``block2_sepconv1`` (3x3 box blur at half resolution, then the
      pointwise step): the pooled energies ``P_theta`` (about 11 pixels
      wide) and their opponents ``D_theta = P_theta - P_(theta+90)``, zero
-     where a pattern has both orientations alike over that area (a flat
-     fill, dots and checks more than stripes);
+     where both orientations are alike over that area (a flat fill, a
+     centred dot);
   4. ``block2_sepconv2`` (centre-delta depthwise): the planted units, sums
      of rectified signals, ``sum_theta max(D_theta, 0)``: stripes at any
      angle, or near two of them.
