@@ -851,9 +851,9 @@ def _dissect_arguments(parser):
     parser.add_argument(
         "--planted",
         action="store_true",
-        help="sanity check: plant hand-set dot, check and bar kernels in units of "
-        "entry_conv (xception_like), dissect that layer, and print whether each "
-        "planted unit is found with its concept",
+        help="sanity check: plant hand-set dot and check kernels in entry_conv and "
+        "a stripe circuit ending in block2_sepconv2 (xception_like), dissect those "
+        "layers, and print whether each planted unit is found with its concept",
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     _add_out(parser)
@@ -876,22 +876,28 @@ def run_dissect(args):
         raise ValueError(
             "--planted dissects the planted layer only; drop --rotate/--reinit"
         )
-    if args.planted and args.layer not in (None, planted.PLANTED_LAYER):
+    if args.planted and args.layer is not None:
         raise ValueError(
-            f"--planted plants and dissects {planted.PLANTED_LAYER!r}; drop --layer"
+            f"--planted plants and dissects {planted.PLANTED_LAYER!r} and "
+            f"{planted.CIRCUIT_LAYER!r}; drop --layer"
         )
     model, _ = inputs.load_model(args.model)
     _make_out(args.out)  # before the minutes of dissecting, not after
     if args.planted:
-        layer, result, rows = planted.plant_and_dissect(
+        results, rows = planted.plant_and_dissect(
             model,
             num_images=args.num_images,
             num_permutations=args.permutations,
             seed=args.seed,
         )
-        print(planted.format_planted(layer, rows))
-        figure = plotting.plot_dissection(layer, {"trained": result})
-        _save_figure(figure, args.out / _filename("dissect", layer, "planted"))
+        print(
+            planted.format_planted(
+                rows, planted.PLANTED_KERNELS + planted.CIRCUIT_UNITS
+            )
+        )
+        for layer, result in results.items():
+            figure = plotting.plot_dissection(layer, {"trained": result})
+            _save_figure(figure, args.out / _filename("dissect", layer, "planted"))
         return 0
     layer, results = dissection_report.dissect_layer(
         model,

@@ -1,7 +1,7 @@
 """The dissection reports: planted units' verdicts, detectors by kind, costs.
 
-Tiny arrays for the report logic; one tiny Keras model (an ``entry_conv``
-on 96x96 images) dissected on 16 crossed images for the planting itself.
+Tiny arrays for the report logic; one tiny ``xception_like`` (blocks of 10
+and 14 channels, 96x96 images) dissected on 16 crossed images for the planting.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from convviz_ref import concept_benchmark, crossed, dissection_report
+from convviz_ref import concept_benchmark, crossed, dissection_report, models
 from convviz_ref import planted as planted_module
 from convviz_ref.dissection import Dissection
 
@@ -54,8 +54,10 @@ def test_planted_rows_right_needs_the_intended_concept_and_both_rules():
     assert [row.detector for row in rows] == [True, True, False, False]
     assert [row.right for row in rows] == [True, False, False, False]
     assert rows[3].null_threshold == pytest.approx(0.10)
-    text = planted_module.format_planted("entry_conv", rows, kernels(*"abcd"))
+    assert {row.layer for row in rows} == {"entry_conv"}
+    text = planted_module.format_planted(rows, kernels(*"abcd"))
     assert text.splitlines()[-1] == "planted units found with the right concept: 1/4"
+    assert text.splitlines()[2].split()[:2] == ["entry_conv", "0"]
 
 
 def test_planted_rows_checks_units_and_concepts():
@@ -73,6 +75,13 @@ def test_planted_kernels_are_zero_mean_unit_norm_and_blind_to_the_frame(kernel):
     assert abs(values.sum()) < 1e-5 and np.linalg.norm(values) == pytest.approx(1)
     assert planted_module.frame_response(values) <= 1e-6
     assert planted_module.frame_response(-values) > 0.1  # the frame is a real risk
+
+
+def test_planted_kernels_are_all_different():
+    values = [kernel.kernel() for kernel in planted_module.PLANTED_KERNELS]
+    for first in range(len(values)):
+        for second in range(first):
+            assert np.abs(values[first] - values[second]).max() > 0.01
 
 
 def test_frame_response_is_the_largest_correlation_with_a_padded_white_image():
@@ -100,29 +109,36 @@ def test_detectors_by_kind_and_the_report_columns():
     assert re.search(row, text, re.M), text
 
 
-def test_plant_and_dissect_plants_the_kernels_and_reports_every_planted_unit():
-    inputs = keras.Input((96, 96, 3))
-    scaled = keras.layers.Rescaling(1 / 255)(inputs)
-    seeded = keras.initializers.GlorotUniform(seed=0)
-    outputs = keras.layers.Conv2D(
-        10, 5, padding="same", kernel_initializer=seeded, name="entry_conv"
-    )(scaled)
-    model = keras.Model(inputs, outputs)
-    layer, result, rows = planted_module.plant_and_dissect(
+def test_plant_and_dissect_plants_the_kernels_and_the_circuit_and_reports_both():
+    keras.utils.set_random_seed(0)
+    model = models.build_xception_like(widths=(10, 14), entry_filters=10)
+    before = model.get_layer("entry_conv").get_weights()[0].copy()
+    results, rows = planted_module.plant_and_dissect(
         model, num_images=16, num_permutations=5
     )
-    assert layer == "entry_conv" and result.iou.shape == (10, len(NAMES))
-    assert [row.unit for row in rows] == list(range(8))
-    assert [row.intended for row in rows] == [
-        kernel.concept for kernel in planted_module.PLANTED_KERNELS
+    planted = planted_module.PLANTED_KERNELS + planted_module.CIRCUIT_UNITS
+    assert list(results) == ["entry_conv", "block2_sepconv2"]
+    assert results["entry_conv"].iou.shape == (10, len(NAMES))
+    assert results["block2_sepconv2"].iou.shape == (14, len(NAMES))
+    kernel_count = len(planted_module.PLANTED_KERNELS)
+    assert [(row.layer, row.unit) for row in rows] == [
+        ("entry_conv", unit) for unit in range(kernel_count)
+    ] + [("block2_sepconv2", unit) for unit in range(len(rows) - kernel_count)]
+    assert [row.intended for row in rows] == [item.concept for item in planted]
+    found = results["block2_sepconv2"].best_concept_names
+    assert [row.found for row in rows[kernel_count:]] == found[
+        : len(rows) - kernel_count
     ]
-    assert [row.found for row in rows] == result.best_concept_names[:8]
-    planted_weights = model.get_layer("entry_conv").get_weights()[0]
-    assert not np.allclose(planted_weights[..., 0], 0)  # the model is not changed
-    other = keras.layers.Conv2D(4, 5, kernel_initializer=seeded, name="other")
-    plain = keras.Model(inputs, other(scaled))
-    with pytest.raises(ValueError, match="'entry_conv'"):
-        planted_module.plant_and_dissect(plain, num_images=16, num_permutations=5)
+    assert np.array_equal(model.get_layer("entry_conv").get_weights()[0], before)
+    text = planted_module.format_planted(rows, planted)
+    assert len(text.splitlines()) == len(rows) + 3
+
+
+def test_plant_and_dissect_needs_the_circuit_layers():
+    inputs = keras.Input((96, 96, 3))
+    outputs = keras.layers.Conv2D(10, 5, padding="same", name="entry_conv")(inputs)
+    with pytest.raises(ValueError, match="'block1_bn1'"):
+        planted_module.plant_and_dissect(keras.Model(inputs, outputs))
 
 
 def test_benchmark_concepts_gives_medians_and_ratios_to_the_grid(monkeypatch):
