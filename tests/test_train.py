@@ -236,5 +236,6 @@ def test_the_manifest_records_which_textures_a_model_saw(tmp_path):
     )
     entry = json.loads((tmp_path / "manifest.json").read_text())["shape_trained"]
     assert entry["textures"] == "independent" and "markers" not in entry
+    assert entry["train_seeds"] == [0, 1] and entry["num_train"] == 8
     loaded = keras.saving.load_model(tmp_path / "shape_trained.keras", compile=False)
     assert loaded.name == "shape_trained"
