@@ -719,8 +719,8 @@ ERRORS = {
     ),
     "unknown model name": (
         ["gradcam", "--model", "resnet"],
-        "unknown model 'resnet'; "
-        "choose one of segmenter, shortcut, small_convnet, xception_like",
+        "unknown model 'resnet'; choose one of segmenter, shape_trained, shortcut, "
+        "small_convnet, xception_like",
     ),
     "missing model file": (
         ["gradcam", "--model", "{tmp}/missing.keras"],
