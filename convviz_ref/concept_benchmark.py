@@ -16,7 +16,7 @@ ratios):
 - the book-sized calls: ``dissect_book`` (200 images) and
   ``pictures_book`` (8 units).
 
-The issue's goal: ``dissect`` and ``pictures`` no slower than
+What it checks: ``dissect`` and ``pictures`` no slower than
 ``regularized`` (ratio <= 1).
 """
 
