@@ -57,8 +57,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.fft
-import scipy.signal
 
 from convviz_ref import spectrum
 
@@ -265,11 +263,10 @@ def crop_truth_check(crops, images, boxes, *, split="test", seed=0):
 def power_spectrum(image):
     """The unit-norm power spectrum the two-choice similarity compares.
 
-    Formula: ``g = (grey - mean) * hann(H) hann(W)^T`` with ``grey`` the
-    image's :func:`convviz_ref.spectrum.grey_projection`; ``P =
-    |rfft2(g)|^2``, zeroed where ``|f| < MIN_CYCLES / min(H, W)``; returned
-    flattened and divided by its l2 norm (all zeros for an image with no
-    texture power).
+    Formula: ``P`` of :func:`convviz_ref.spectrum.windowed_power` (the
+    image's grey projection, mean removed, Hann windowed, ``|rfft2|^2``),
+    zeroed where ``|f| < MIN_CYCLES / min(H, W)``; returned flattened and
+    divided by its l2 norm (all zeros for an image with no texture power).
 
     Args:
         image: array ``(H, W)`` or ``(H, W, C)``.
@@ -277,17 +274,9 @@ def power_spectrum(image):
     Returns:
         float64 array ``(H * (W // 2 + 1),)``.
     """
-    grey = spectrum.grey_projection(image)
-    height, width = grey.shape
-    window = np.outer(
-        scipy.signal.windows.hann(height, sym=False),
-        scipy.signal.windows.hann(width, sym=False),
-    )
-    power = np.abs(scipy.fft.rfft2((grey - grey.mean()) * window)) ** 2
-    radius = np.hypot(
-        scipy.fft.fftfreq(height)[:, None], scipy.fft.rfftfreq(width)[None, :]
-    )
-    power[radius < spectrum.MIN_CYCLES / min(height, width)] = 0.0
+    power, f_row, f_col = spectrum.windowed_power(image)
+    radius = np.hypot(f_row, f_col)
+    power[radius < spectrum.MIN_CYCLES / min(np.shape(image)[:2])] = 0.0
     norm = np.linalg.norm(power)
     return (power / norm if norm > 0 else power).ravel()
 

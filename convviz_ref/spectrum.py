@@ -114,6 +114,34 @@ def grey_projection(image):
     return (centred @ eigenvectors[:, -1]).reshape(image.shape[:2])
 
 
+def windowed_power(image, *, pad_factor=1):
+    """Steps 1-3 of :func:`spectral_peak`: the power of the windowed grey image.
+
+    Formula: ``P = |rfft2((grey - mean(grey)) * hann(H) hann(W)^T,
+    s=(pad_factor H, pad_factor W))|^2`` with ``grey`` the
+    :func:`grey_projection`.
+
+    Returns:
+        ``(power, f_row, f_col)``: float64 ``(pad_factor H, pad_factor W // 2
+        + 1)``, and the frequencies (cycles per pixel) of its rows ``(rows,
+        1)`` and columns ``(1, columns)``.
+
+    Raises:
+        ValueError: as :func:`grey_projection`.
+    """
+    grey = grey_projection(image)
+    height, width = grey.shape
+    window = np.outer(
+        scipy.signal.windows.hann(height, sym=False),
+        scipy.signal.windows.hann(width, sym=False),
+    )
+    padded = (pad_factor * height, pad_factor * width)
+    power = np.abs(scipy.fft.rfft2((grey - grey.mean()) * window, s=padded)) ** 2
+    f_row = scipy.fft.fftfreq(padded[0])[:, None]
+    f_col = scipy.fft.rfftfreq(padded[1])[None, :]
+    return power, f_row, f_col
+
+
 def spectral_peak(image, *, min_cycles=MIN_CYCLES, pad_factor=PAD_FACTOR):
     """The strongest spatial frequency of ``image`` outside the DC neighbourhood.
 
@@ -133,19 +161,11 @@ def spectral_peak(image, *, min_cycles=MIN_CYCLES, pad_factor=PAD_FACTOR):
         ValueError: for a wrong shape, an image under 8 pixels a side, or one
             with no contrast (constant after the mean is removed).
     """
-    grey = grey_projection(image)
-    height, width = grey.shape
+    power, f_row, f_col = windowed_power(image, pad_factor=pad_factor)
+    height, width = np.shape(image)[:2]
     if min(height, width) < 8:
         raise ValueError(f"image must be at least 8x8 pixels, got {height}x{width}")
-    window = np.outer(
-        scipy.signal.windows.hann(height, sym=False),
-        scipy.signal.windows.hann(width, sym=False),
-    )
-    windowed = (grey - grey.mean()) * window
     padded = (pad_factor * height, pad_factor * width)
-    power = np.abs(scipy.fft.rfft2(windowed, s=padded)) ** 2
-    f_row = scipy.fft.fftfreq(padded[0])[:, None]
-    f_col = scipy.fft.rfftfreq(padded[1])[None, :]
     radius = np.hypot(f_row, f_col)
     # rfft2 keeps half the plane: every column but the first (and the last, for
     # an even length) also stands for its mirror, so it counts twice.
