@@ -1065,8 +1065,9 @@ def _picture_trial_arguments(parser):
     "score of the Fourier pictures, the book's ascents and the natural crops",
     description="Dissect the layers and fix their periodic-texture detectors "
     "(dots, checks, stripes; Bau's 0.04 and the null), print their number; then "
-    "for each, compare the period and orientation of its Fourier, plain and "
-    "regularized pictures with its top test crops', and score each picture and "
+    "for each, compare the period and orientation of its Fourier pictures (free, "
+    "and held to the periods the data draws), plain and regularized pictures "
+    "with its top test crops', and score each picture and "
     "the crops as the only reference of a two-choice task (which of a strong and "
     "a weak query excites the unit more); print both with 95 % intervals and "
     "write DIR/picture_trial.png.",

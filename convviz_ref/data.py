@@ -53,6 +53,9 @@ TEXTURES = {
 }
 """The fill that goes with each class's shape."""
 
+TEXTURE_PERIODS = (0.06, 0.1)
+"""The range a fill's period is drawn from, uniformly, as a share of the image side."""
+
 SPLIT_SIZES = {"train": 3000, "val": 500, "test": 1000}
 """Number of images in each split (for one- and two-object images alike)."""
 
@@ -350,7 +353,7 @@ def _sample_object(rng, label, scale=1.0):
         "radius": float(rng.uniform(0.18, 0.32)) * scale,
         "angle": float(rng.uniform(0.0, 2 * np.pi)),
         "colors": _contrasting_colors(rng),
-        "period": float(rng.uniform(0.06, 0.1)),
+        "period": float(rng.uniform(*TEXTURE_PERIODS)),
         "texture_angle": float(rng.uniform(0.0, np.pi)),
     }
 

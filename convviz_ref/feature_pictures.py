@@ -68,6 +68,15 @@ How ours differs from Lucid's, and why:
   tilts a unit's preferred frequency towards longer periods until the
   picture has converged; with few steps that bias stays. On the same units,
   the median period error was 12 % with a power of 1 and 8 % with 0.5.
+* **An optional band prior** (``band=``, not in Lucid). A unit's picture
+  climbs towards whatever excites the unit most, and on our model that is
+  often a finer texture than any the data draws (a unit's response to fills
+  of its texture keeps rising as the period shrinks below the generator's
+  5.76 pixels), while its dataset examples can only show the data's. Zeroing
+  every coefficient whose period lies outside a band, the data's
+  (:func:`convviz_ref.picture_trial.data_band`), is a prior of the kind the
+  Distill article calls a learned or dataset prior, in its simplest form: the
+  picture then answers which of the data's textures the unit prefers.
 * **Inputs 0..255.** Lucid's pictures live in [0, 1]; ours are mapped to the
   model's input range, so a model with a ``Rescaling`` layer sees the same
   values a training image would give it.
@@ -150,26 +159,50 @@ OBJECTIVES = ("channel", "neuron")
 """What a picture climbs: its unit's mean activation, or the centre position's."""
 
 
-def spectrum_scale(height, width, decay_power=DECAY_POWER):
+def spectrum_scale(height, width, decay_power=DECAY_POWER, band=None):
     """The factor of each spectrum coefficient: ``1 / max(|f|, 1 / max(H, W)) ** p``.
 
     Args:
         height, width: int, the picture's size.
         decay_power: float, ``p``; 0 gives a flat spectrum (every frequency
             alike), 1 the 1/f of natural images.
+        band: None, or ``(shortest, longest)`` periods in pixels: the factor
+            is 0 wherever ``1 / |f|`` falls outside ``[shortest, longest]``,
+            so a picture made from this spectrum holds only those periods
+            (the zero frequency too is 0: the picture's mean stays at
+            mid-range).
 
     Returns:
         float32 array ``(height, width // 2 + 1)``, indexed like
         ``numpy.fft.rfft2``'s output: ``|f| = hypot(fftfreq(height)[i],
         rfftfreq(width)[j])`` cycles per pixel. The zero frequency gets the
         factor of the lowest one, ``max(H, W) ** p``.
+
+    Raises:
+        ValueError: for a band that is not ``2 <= shortest < longest``.
     """
     f_row = np.fft.fftfreq(height)[:, None]
     f_col = np.fft.rfftfreq(width)[None, :]
     frequency = np.hypot(f_row, f_col)
-    return (
-        1.0 / np.maximum(frequency, 1.0 / max(height, width)) ** decay_power
-    ).astype(np.float32)
+    scale = 1.0 / np.maximum(frequency, 1.0 / max(height, width)) ** decay_power
+    if band is not None:
+        shortest, longest = _check_band(band)
+        inside = (frequency >= 1.0 / longest) & (frequency <= 1.0 / shortest)
+        scale = np.where(inside, scale, 0.0)
+    return scale.astype(np.float32)
+
+
+def _check_band(band):
+    """``(shortest, longest)`` as floats, or ValueError unless ``2 <= s < l``."""
+    try:
+        shortest, longest = (float(period) for period in band)
+    except (TypeError, ValueError):
+        raise ValueError(f"band must be two periods in pixels, got {band!r}") from None
+    if not 2.0 <= shortest < longest:
+        raise ValueError(
+            f"band must have 2 <= shortest < longest (pixels), got {band!r}"
+        )
+    return shortest, longest
 
 
 def colour_correlation_sqrt(images):
@@ -429,6 +462,7 @@ def generate_feature_pictures(
     jitter=JITTER,
     scale_range=SCALE_RANGE,
     max_angle=MAX_ANGLE,
+    band=None,
     batch_size=16,
     group_size=4,
     progress=True,
@@ -462,6 +496,13 @@ def generate_feature_pictures(
             (:func:`adam_step`, Lucid's optimizer).
         jitter, scale_range, max_angle: the warps of
             :func:`random_transforms` (all 0: no transformation robustness).
+        band: None, or ``(shortest, longest)`` periods in pixels: the
+            picture holds only those (:func:`spectrum_scale`), a prior that
+            keeps it to the periods the data draws
+            (:func:`convviz_ref.picture_trial.data_band`): it then shows
+            which of the data's textures excites the unit most, the question
+            a dataset example answers, rather than what excites it most of
+            all.
         batch_size, group_size: int, units per traced call and per group.
         progress: bool, show a progress bar over the batches.
 
@@ -474,8 +515,8 @@ def generate_feature_pictures(
     Raises:
         ValueError: for a unit index out of range or none, a feature map too
             small for the loss, a size or ``steps`` that is not a positive
-            integer, an unknown objective or step rule, or a colour matrix not
-            3x3.
+            integer, an unknown objective or step rule, a colour matrix not
+            3x3, or a band as :func:`spectrum_scale` refuses.
     """
     filter_indices = np.asarray(filter_indices, dtype=np.int32)
     _check_ascent_arguments(feature_extractor, filter_indices)
@@ -486,6 +527,7 @@ def generate_feature_pictures(
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if step_rule not in STEP_RULES:
         raise ValueError(f"step_rule must be one of {STEP_RULES}, got {step_rule!r}")
+    scale = spectrum_scale(image_size, image_size, decay_power, band)
     colour_sqrt = training_colour_sqrt() if colour_sqrt is None else colour_sqrt
     colour_sqrt = np.asarray(colour_sqrt, dtype=np.float32)
     if colour_sqrt.shape != (3, 3):
@@ -504,7 +546,7 @@ def generate_feature_pictures(
         max_angle=max_angle,
     )
     constants = (
-        tf.constant(spectrum_scale(image_size, image_size, decay_power)),
+        tf.constant(scale),
         tf.constant(colour_sqrt),
         tf.constant(input_range(feature_extractor), tf.float32),
         tf.constant(float(learning_rate)),

@@ -72,9 +72,10 @@ PERIOD_TOLERANCE = 0.15
 """A picture agrees when its period is within this share of the crops'..."""
 ANGLE_TOLERANCE = 15.0
 """...and its orientation within this many degrees."""
-METHODS = ("fourier", "plain", "regularized")
-"""The pictures on trial: the Fourier pictures and the book's two ascents."""
-REFERENCES = ("fourier", "crops", "plain", "regularized")
+METHODS = ("fourier", "fourier_band", "plain", "regularized")
+"""The pictures on trial: the Fourier pictures, free and held to the data's band
+(:func:`data_band`), and the book's two ascents."""
+REFERENCES = ("fourier", "fourier_band", "crops", "plain", "regularized")
 """The two-choice task's references: the three pictures and the natural crops."""
 COHERENT = 0.5
 """Crops whose orientations' mean vector is at least this long share one."""
@@ -141,6 +142,27 @@ def expected_peak(texture, period, texture_angle):
         raise ValueError(f"texture must be one of {PERIODIC_TEXTURES}, got {texture!r}")
     scale, turn = factors[texture]
     return spectrum.PeriodOrientation(scale * period, (texture_angle + turn) % 180.0)
+
+
+def data_band(image_size=96):
+    """The spectral periods, in pixels, of every fill the generator can draw.
+
+    From :data:`convviz_ref.data.TEXTURE_PERIODS` (the fill's period as a
+    share of the side) through :func:`expected_peak`: the shortest is the
+    finest dot lattice's, the longest the coarsest stripes' (twice the
+    period): ``(5.76, 19.2)`` at 96 pixels.
+
+    Returns:
+        ``(shortest, longest)``, floats.
+    """
+    from convviz_ref.data import TEXTURE_PERIODS
+
+    periods = [
+        expected_peak(texture, share * image_size, 0.0).period
+        for texture in PERIODIC_TEXTURES
+        for share in TEXTURE_PERIODS
+    ]
+    return min(periods), max(periods)
 
 
 def texture_truth(index, *, split="test", image_size=96, seed=0):
@@ -501,7 +523,8 @@ def draw_pictures(extractor, units, *, seed=0):
     """Each unit's three pictures: dict method -> array ``(len(units), H, W, 3)``.
 
     ``"fourier"``: :func:`convviz_ref.feature_pictures.generate_feature_pictures`
-    (its defaults); ``"plain"``: the book's 30-step plain ascent
+    (its defaults); ``"fourier_band"``: the same, held to :func:`data_band`;
+    ``"plain"``: the book's 30-step plain ascent
     (:func:`convviz_ref.filters.generate_filter_patterns`);
     ``"regularized"``: :func:`convviz_ref.filters.generate_regularized_patterns`;
     all seeded by ``seed``.
@@ -511,6 +534,9 @@ def draw_pictures(extractor, units, *, seed=0):
     return {
         "fourier": feature_pictures.generate_feature_pictures(
             extractor, units, seed=seed, progress=False
+        ),
+        "fourier_band": feature_pictures.generate_feature_pictures(
+            extractor, units, seed=seed, band=data_band(), progress=False
         ),
         "plain": filters.generate_filter_patterns(
             extractor, units, 30, seed=seed, progress=False
@@ -674,9 +700,6 @@ def format_trials(trials, *, seed=0):
         lines.append(
             f"  {name:<12}{recovery}{scores[name].mean():>12.1%}{low:>9.1%}-{high:.1%}"
         )
-    low, high = stats.paired_difference_interval(
-        hits["fourier"], hits["plain"], seed=seed
-    )
     for layer in dict.fromkeys(trial.layer for trial in trials):
         mine = [trial for trial in trials if trial.layer == layer]
         cells = ", ".join(
@@ -697,31 +720,46 @@ def format_trials(trials, *, seed=0):
         f"  units whose crops share an orientation (coherence >= {COHERENT}): "
         f"{len(oriented)}; agree: {cells}"
     )
-    gain = hits["fourier"].mean() - hits["plain"].mean()
-    p_value = stats.mcnemar_p(hits["fourier"], hits["plain"])
-    lines.append(
-        f"  recovery fourier - plain: {gain:+.0%} [{low:+.0%}, {high:+.0%}], "
-        f"McNemar p = {p_value:.2g}"
-    )
-    for other in ("crops", "plain"):
-        low, high = stats.paired_difference_interval(
-            scores["fourier"], scores[other], seed=seed
-        )
-        difference = scores["fourier"].mean() - scores[other].mean()
-        lines.append(
-            f"  two-choice fourier - {other}: {difference:+.1%} "
-            f"[{low:+.1%}, {high:+.1%}]"
-        )
+    for new in ("fourier", "fourier_band"):
+        lines.extend(_differences(new, hits, period_hits, scores, seed))
     lines.extend(format_tuning(trials))
     return "\n".join(lines)
+
+
+def _differences(new, hits, period_hits, scores, seed):
+    """Lines: a new picture against the plain ascent and the crops, paired by unit."""
+    from convviz_ref import stats
+
+    lines = []
+    for name, agreed in (("recovery", hits), ("period only", period_hits)):
+        low, high = stats.paired_difference_interval(
+            agreed[new], agreed["plain"], seed=seed
+        )
+        gain = agreed[new].mean() - agreed["plain"].mean()
+        p_value = stats.mcnemar_p(agreed[new], agreed["plain"])
+        lines.append(
+            f"  {name} {new} - plain: {gain:+.0%} [{low:+.0%}, {high:+.0%}], "
+            f"McNemar p = {p_value:.2g}"
+        )
+    for other in ("crops", "plain"):
+        low, high = stats.paired_difference_interval(
+            scores[new], scores[other], seed=seed
+        )
+        difference = scores[new].mean() - scores[other].mean()
+        lines.append(
+            f"  two-choice {new} - {other}: {difference:+.1%} [{low:+.1%}, {high:+.1%}]"
+        )
+    return lines
 
 
 def format_tuning(trials):
     """Lines: whose period is within 15 % of each unit's preferred period.
 
-    The crops' and each picture's (:func:`preferred_periods`), as agreeing
-    units / measured units with a Wilson 95 % interval; units whose
-    preferred period was not measured are left out.
+    First how many units prefer a period outside :func:`data_band` (which
+    no crop can show); then the crops' and each picture's period against
+    the preferred one (:func:`preferred_periods`), as agreeing units /
+    measured units with a Wilson 95 % interval. Units whose preferred period
+    was not measured are left out.
     """
     from convviz_ref import stats
 
@@ -737,6 +775,13 @@ def format_tuning(trials):
         f"{np.median([trial.preferred for trial in measured]):.1f} px against the "
         f"crops' {np.median(periods['crops']):.1f} px"
     ]
+    shortest, longest = data_band()
+    preferred = np.array([trial.preferred for trial in measured])
+    lines.append(
+        f"  preferred period outside the data's band ({shortest:.1f}-{longest:.1f} "
+        f"px): shorter {int((preferred < shortest).sum())}, longer "
+        f"{int((preferred > longest).sum())} of {len(measured)}"
+    )
     for name, values in periods.items():
         hits = sum(
             spectrum.relative_period_error(value, trial.preferred) <= PERIOD_TOLERANCE

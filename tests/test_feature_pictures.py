@@ -124,6 +124,16 @@ def test_spectrum_scale_formula():
     assert np.all(fp.spectrum_scale(6, 5, decay_power=0.0) == 1.0)
 
 
+def test_a_band_keeps_only_its_periods_and_drops_the_mean():
+    scale = fp.spectrum_scale(48, 48, decay_power=0.5, band=(6.0, 12.0))
+    free = fp.spectrum_scale(48, 48, decay_power=0.5)
+    frequency = np.hypot(np.fft.fftfreq(48)[:, None], np.fft.rfftfreq(48)[None, :])
+    inside = (frequency >= 1 / 12.0) & (frequency <= 1 / 6.0)
+    assert inside.sum() > 20 and not inside[0, 0]
+    np.testing.assert_array_equal(scale[inside], free[inside])
+    assert not scale[~inside].any()
+
+
 def reference_pictures(real, imaginary, scale, colour_sqrt, width):
     """``sigmoid((irfft2(c * scale) * sqrt(H W) / 4) @ M^T)`` in float64 numpy."""
     spectrum_ = (np.float64(real) + 1j * np.float64(imaginary)) * scale
@@ -318,6 +328,17 @@ def test_the_picture_of_a_stripe_unit_shows_its_period_unlike_plain_ascent():
     assert min(fourier_shares) > 3 * max(plain_shares)
 
 
+def test_a_banded_picture_shows_the_units_period_inside_the_band_only():
+    model = strided_stripe_model(9.0, 30.0)  # the unit wants 9 px stripes
+    inside = spectrum.spectral_peak(pictures(model, [0], band=(6.0, 12.0))[0])
+    assert spectrum.relative_period_error(inside.period, 9.0) < 0.15
+    assert spectrum.orientation_difference(inside.orientation, 30.0) < 15
+    # A band that leaves the unit's period out: the picture does not show it
+    # (the sigmoid's distortion can put a little power just outside the band).
+    coarse = spectrum.spectral_peak(pictures(model, [0], band=(13.0, 24.0))[0])
+    assert 11.0 <= coarse.period <= 24.0 * 1.05
+
+
 def test_pictures_are_uint8_deterministic_and_batching_does_not_change_them():
     model = strided_stripe_model(9.0, 30.0)
     first = pictures(model, [0, 1, 1], steps=6)
@@ -358,6 +379,9 @@ def test_a_neuron_picture_is_drawn_in_the_centre_units_receptive_field():
         ([0], {"objective": "pixel"}, "objective must be one of"),
         ([0], {"step_rule": "sgd"}, "step_rule must be one of"),
         ([0], {"colour_sqrt": np.eye(2)}, "colour_sqrt must be 3x3"),
+        ([0], {"band": (1.0, 8.0)}, "band must have 2 <= shortest < longest"),
+        ([0], {"band": (8.0, 8.0)}, "band must have 2 <= shortest < longest"),
+        ([0], {"band": (8.0,)}, "band must be two periods in pixels"),
     ],
 )
 def test_bad_arguments_raise_a_clear_value_error(indices, options, message):

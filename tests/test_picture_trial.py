@@ -34,6 +34,14 @@ def test_expected_peak_is_what_the_generator_draws(texture, period, angle):
     expected = trial.expected_peak(texture, period * 96, angle)
     assert trial.agrees(measured[:2], expected, trial.texture_modulo(texture))
     assert abs(measured.period - expected.period) / expected.period < 0.05
+    shortest, longest = trial.data_band()
+    assert shortest <= expected.period <= longest
+
+
+def test_the_data_band_spans_the_finest_dots_to_the_coarsest_stripes():
+    shortest, longest = trial.data_band()
+    assert (shortest, longest) == pytest.approx((0.06 * 96, 2 * 0.1 * 96))
+    assert trial.data_band(48) == pytest.approx((shortest / 2, longest / 2))
 
 
 def test_texture_truth_matches_the_split_and_refuses_no_texture():
@@ -128,16 +136,20 @@ def test_format_trials_prints_every_picture_with_intervals():
             agree={m: m == "fourier" for m in trial.METHODS},
             scores={name: float(rng.uniform(0.4, 0.9)) for name in trial.REFERENCES},
             truth=(3, 4),
+            preferred=preferred,
         )
-        for unit in range(5)
+        for unit, preferred in zip(range(5), [4.0, 5.0, 8.0, 9.0, 24.0])
     ]
     text = trial.format_trials(trials)
     assert re.search(r"^  fourier +5/5 +\d+%-100% +5/5 ", text, re.M), text
     assert re.search(r"^  plain +0/5 +0%-\d+% +0/5 ", text, re.M), text
     assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
-    assert "recovery fourier - plain: +100%" in text and "15/20" in text
-    assert "(coherence >= 0.5): 5; agree: fourier 5, plain 0" in text
-    assert "  conv (5 units) agree: fourier 5 (0 flat), plain 0 (0 flat)" in text
+    assert "recovery fourier - plain: +100%" in text
+    assert "recovery fourier_band - plain: +0%" in text and "15/20" in text
+    assert "band (5.8-19.2 px): shorter 2, longer 1 of 5" in text
+    assert "fourier      period within 15% of the preferred: 2/5" in text
+    assert "(coherence >= 0.5): 5; agree: fourier 5, fourier_band 0, plain 0" in text
+    assert "  conv (5 units) agree: fourier 5 (0 flat), fourier_band 0 (0 flat)" in text
     assert len(trial.format_unit_trials(trials).splitlines()) == 6
     with pytest.raises(ValueError, match="at least two units"):
         trial.format_trials(trials[:1])
