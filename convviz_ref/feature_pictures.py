@@ -69,14 +69,16 @@ How ours differs from Lucid's, and why:
   picture has converged; with few steps that bias stays. On the same units,
   the median period error was 12 % with a power of 1 and 8 % with 0.5.
 * **An optional band prior** (``band=``, not in Lucid). A unit's picture
-  climbs towards whatever excites the unit most, and on our model that is
-  often a finer texture than any the data draws (a unit's response to fills
-  of its texture keeps rising as the period shrinks below the generator's
-  5.76 pixels), while its dataset examples can only show the data's. Zeroing
-  every coefficient whose period lies outside a band, the data's
-  (:func:`convviz_ref.picture_trial.data_band`), is a prior of the kind the
-  Distill article calls a learned or dataset prior, in its simplest form: the
-  picture then answers which of the data's textures the unit prefers.
+  climbs towards whatever excites the unit most, which can be a finer or a
+  coarser texture than any the data draws, while its dataset examples can only
+  show the data's (``convviz picture-trial`` counts the units whose preferred
+  period lies outside the data's band). Zeroing every coefficient whose
+  period lies outside a band is the hard, two-sided form of what the
+  article calls frequency penalization (which only damps the high
+  frequencies); with the band the data draws
+  (:func:`convviz_ref.picture_trial.data_band`) it also borrows from its
+  third family, priors taken from the data: the picture then answers which of
+  the data's textures the unit prefers.
 * **Inputs 0..255.** Lucid's pictures live in [0, 1]; ours are mapped to the
   model's input range, so a model with a ``Rescaling`` layer sees the same
   values a training image would give it.
