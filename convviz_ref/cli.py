@@ -386,6 +386,13 @@ def _filters_arguments(parser):
         "colours the model saw (files end in _fourier)",
     )
     parser.add_argument(
+        "--band",
+        action="store_true",
+        help="with --fourier: hold each picture to the periods the data draws "
+        "(5.76 to 19.2 pixels at 96; files end in _fourier_band): which of the "
+        "data's textures the unit prefers, rather than what excites it most",
+    )
+    parser.add_argument(
         "--examples",
         nargs="?",
         const=EXAMPLE_UNITS,
@@ -398,12 +405,34 @@ def _filters_arguments(parser):
     parser.add_argument(
         "--example-images",
         type=_positive_int,
-        default=EXAMPLE_IMAGES,
         metavar="N",
         help="with --examples: the first N test images the crops come from, 8 to "
-        "1000 (default: %(default)s)",
+        f"1000 (default: {EXAMPLE_IMAGES})",
     )
     _add_out(parser)
+
+
+def _check_filters_options(args):
+    """One line for an option ``convviz filters`` would otherwise ignore."""
+    if args.iterations is not None and args.regularized:
+        raise ValueError(
+            "--iterations is not used with --regularized (its octaves set the steps)"
+        )
+    if args.band and not args.fourier:
+        raise ValueError("--band holds Fourier pictures: use it with --fourier")
+    if args.example_images is not None and args.examples is None:
+        raise ValueError("--example-images needs --examples (the crops it sets)")
+
+
+def _data_band(model):
+    """The data's band of periods at the model's input size, 2 pixels at least."""
+    from convviz_ref import inputs, picture_trial
+
+    shape = inputs.input_size(model)
+    shortest, longest = picture_trial.data_band(
+        inputs.DEFAULT_IMAGE_SIZE if shape is None else shape[0]
+    )
+    return max(shortest, 2.0), longest  # no picture holds a period under 2 pixels
 
 
 def _example_images(model, count):
@@ -440,10 +469,16 @@ def run_filters(args):
         plotting,
     )
 
+    _check_filters_options(args)
     model, _ = inputs.load_model(args.model)
     method = "fourier" if args.fourier else "regularized" if args.regularized else None
+    if args.band:
+        method = "fourier_band"
     if args.examples is not None:  # a mistake here before the minutes of ascent
-        images = _example_images(model, args.example_images)
+        images = _example_images(
+            model,
+            EXAMPLE_IMAGES if args.example_images is None else args.example_images,
+        )
     if args.fourier:
         made = feature_pictures.feature_picture_grid(
             model,
@@ -453,6 +488,7 @@ def run_filters(args):
             steps=feature_pictures.STEPS
             if args.iterations is None
             else args.iterations,
+            band=_data_band(model) if args.band else None,
         )
     else:
         made = filters.filter_grid(

@@ -576,6 +576,7 @@ def feature_picture_grid(
     filters=None,
     filter_index=None,
     steps=STEPS,
+    band=None,
     seed=0,
     progress=True,
 ):
@@ -584,13 +585,15 @@ def feature_picture_grid(
     The units of :func:`convviz_ref.filters.filter_grid` (the same arguments
     and checks), each unit's :func:`generate_feature_pictures` picture whole
     and unstretched, stitched :data:`~convviz_ref.filters.GRID_COLUMNS` to a
-    row.
+    row; ``steps`` and ``band`` as :func:`generate_feature_pictures` takes
+    them.
 
     Returns:
         :class:`~convviz_ref.filters.FilterGrid` ``(grid, indices, layer_name)``.
 
     Raises:
-        ValueError: as :func:`convviz_ref.filters.filter_grid`.
+        ValueError: as :func:`convviz_ref.filters.filter_grid`, or for a band
+            :func:`spectrum_scale` refuses.
     """
     extractor, layer_name, image_size, indices = grid_units(
         model, layer_name, filters=filters, filter_index=filter_index
@@ -600,6 +603,7 @@ def feature_picture_grid(
         indices,
         image_size=image_size,
         steps=steps,
+        band=band,
         seed=seed,
         progress=progress,
     )

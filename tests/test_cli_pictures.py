@@ -134,6 +134,28 @@ def test_fourier_grid_and_examples_of_the_first_units(
     )
 
 
+def test_band_holds_the_fourier_grid_to_the_datas_periods(
+    tiny_model, tmp_path, capsys, monkeypatch
+):
+    made = {}
+    generate = feature_pictures.generate_feature_pictures
+
+    def generate_spy(extractor, indices, **options):
+        made.update(options)
+        return generate(extractor, indices, **options)
+
+    monkeypatch.setattr(feature_pictures, "generate_feature_pictures", generate_spy)
+    argv = ["filters", "--model", tiny_model, "--fourier", "--band", "--filters", "2"]
+    assert cli.main([*argv, "--iterations", "2", "--out", str(tmp_path)]) == 0
+    # The data's band at 32 pixels, 0.06 * 32 to 2 * 0.1 * 32, from 2 pixels up.
+    assert made["band"] == pytest.approx((2.0, 6.4))
+    written = re.findall(r"^wrote (.+)$", capsys.readouterr().out, re.M)
+    assert written == [
+        str(tmp_path / f"filters_tiny_conv1_fourier_band{end}.png")
+        for end in ("", "_titled")
+    ]
+
+
 def test_the_help_states_the_fourier_steps_and_the_examples_default(capsys):
     with pytest.raises(SystemExit):
         cli.main(["filters", "--help"])
@@ -176,6 +198,9 @@ def test_usage_errors_are_argparse_s_one_error_line(argv, message, capsys):
         (["--fourier", "--filter-index", "4"], "filter index 4 is out of range"),
         (["--fourier", "--layer", "nope"], "nope"),
         (["--fourier", "--layer", "tiny_gap"], "has no spatial output"),
+        (["--regularized", "--iterations", "5"], "--iterations is not used with"),
+        (["--band"], "--band holds Fourier pictures: use it with --fourier"),
+        (["--fourier", "--example-images", "9"], "--example-images needs --examples"),
     ],
 )
 def test_a_mistake_is_one_line_exit_2_and_writes_nothing(
