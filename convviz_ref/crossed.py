@@ -180,7 +180,7 @@ def texture_label(split, index, label, textures, seed=0):
     if textures == "conflict":
         return (label + 1 + (index // count) % (count - 1)) % count
     rng = np.random.default_rng(
-        [seed, data._SPLIT_IDS[split], 1, index, _TEXTURE_STREAM]
+        [*data.scene_seed(split, index, 1, seed), _TEXTURE_STREAM]
     )
     return int(rng.integers(count))
 
@@ -206,9 +206,8 @@ def draw_crossed(split, indices, textures="crossed", image_size=96, seed=0):
     }
     for row, index in enumerate(indices):
         # The scene of load_shapes(split)[index], drawn by the same generator.
-        rng = np.random.default_rng([seed, data._SPLIT_IDS[split], 1, index])
-        label = data._labels_for_index(index, 1)[0]
-        scene = data.sample_scene(rng, [label])
+        scene = data.scene_of(split, index, seed=seed)
+        label = scene["objects"][0]["label"]
         texture = texture_label(split, index, label, textures, seed)
         obj = scene["objects"][0]
         obj["texture"] = TEXTURE_NAMES[texture]
@@ -286,7 +285,7 @@ def pair_counts(split, textures, n=None, *, seed=0):
     count = len(TEXTURE_NAMES)
     pairs = np.zeros((len(data.CLASS_NAMES), count), int)
     for index in range(n):
-        label = data._labels_for_index(index, 1)[0]
+        label = data.labels_for_index(index, 1)[0]
         pairs[label, texture_label(split, index, label, textures, seed)] += 1
     return pairs
 

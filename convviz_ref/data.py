@@ -228,8 +228,7 @@ def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers
     marker_masks = np.zeros((n, image_size, image_size), np.uint8)
     marker_labels = np.full(n, -1, np.int32)
     for row, index in enumerate(indices):
-        rng = np.random.default_rng([seed, _SPLIT_IDS[split], num_objects, index])
-        scene = sample_scene(rng, _labels_for_index(index, num_objects))
+        scene = scene_of(split, index, num_objects, seed)
         image, object_masks = render_scene(scene, image_size)
         trimaps = np.stack([trimap_from_mask(mask) for mask in object_masks])
         masks[row] = trimaps[0] if num_objects == 1 else trimaps
@@ -238,7 +237,7 @@ def draw_shapes(split, indices, image_size=96, num_objects=1, seed=0, *, markers
         if markers is not None:
             # A generator of its own: the scene is exactly the one without markers.
             marker_rng = np.random.default_rng(
-                [seed, _SPLIT_IDS[split], num_objects, index, 1]
+                [*scene_seed(split, index, num_objects, seed), 1]
             )
             marker = sample_marker(marker_rng, scene)
             marker_label = _marker_label(marker, scene_labels[0], markers)
@@ -296,7 +295,27 @@ def _marker_mask(marker, size):
     return mask
 
 
-def _labels_for_index(index, num_objects):
+def scene_seed(split, index, num_objects=1, seed=0):
+    """The seed sequence of image ``index`` of a split: ``[seed, split id, n, index]``.
+
+    :func:`scene_of` draws the scene from it; other streams of the same image
+    (its marker, a crossed set's texture) append a stream number to it.
+    """
+    return [seed, _SPLIT_IDS[split], num_objects, index]
+
+
+def scene_of(split, index, num_objects=1, seed=0):
+    """The scene of image ``index`` of ``load_shapes(split, ...)``, not rendered.
+
+    Returns:
+        dict, as :func:`sample_scene` returns it; :func:`render_scene` draws
+        it, :func:`shape_mask` gives an object's mask.
+    """
+    rng = np.random.default_rng(scene_seed(split, index, num_objects, seed))
+    return sample_scene(rng, labels_for_index(index, num_objects))
+
+
+def labels_for_index(index, num_objects):
     """Class indices of image ``index``: cycles through classes / ordered pairs."""
     num_classes = len(CLASS_NAMES)
     if num_objects == 1:
@@ -403,7 +422,7 @@ def render_scene(scene, image_size):
         _draw_distractor(image, distractor, size)
     object_masks = np.zeros((len(scene["objects"]), size, size), bool)
     for k, obj in enumerate(scene["objects"]):
-        mask = _shape_mask(obj, size)
+        mask = shape_mask(obj, size)
         image[mask] = _texture(obj, size)[mask]
         object_masks[k] = mask
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), object_masks
@@ -471,12 +490,16 @@ def distractor_mask(scene, size, *, min_weight=0.5):
         strong = weight >= min_weight
         mask[rr[strong], cc[strong]] = True
     for obj in scene["objects"]:
-        mask &= ~_shape_mask(obj, size)
+        mask &= ~shape_mask(obj, size)
     return mask
 
 
-def _shape_mask(obj, size):
-    """Boolean mask of one object's shape, clipped to the frame."""
+def shape_mask(obj, size):
+    """Boolean mask ``(size, size)`` of one object's shape, clipped to the frame.
+
+    ``obj`` is one of a scene's ``"objects"`` (:func:`scene_of`); ``size`` the
+    image side in pixels.
+    """
     row, col = obj["center"] * size
     radius, angle = obj["radius"] * size, obj["angle"]
     name = CLASS_NAMES[obj["label"]]

@@ -178,8 +178,7 @@ def texture_truth(index, *, split="test", image_size=96, seed=0):
     """
     from convviz_ref import data
 
-    rng = np.random.default_rng([seed, data._SPLIT_IDS[split], 1, index])
-    scene = data.sample_scene(rng, data._labels_for_index(index, 1))
+    scene = data.scene_of(split, index, seed=seed)
     obj = scene["objects"][0]
     texture = data.texture_name(obj)
     peak = None
@@ -187,7 +186,7 @@ def texture_truth(index, *, split="test", image_size=96, seed=0):
         peak = expected_peak(
             texture, obj["period"] * image_size, np.degrees(obj["texture_angle"])
         )
-    return texture, peak, data._shape_mask(obj, image_size)
+    return texture, peak, data.shape_mask(obj, image_size)
 
 
 def agrees(measured, reference, modulo):
