@@ -78,6 +78,19 @@ def test_recovery_reference_averages_orientations_on_the_circle():
     assert trial.recovery_reference(spread, 180.0)[2] < 0.1
 
 
+def test_held_out_crops_agree_when_they_share_a_texture_and_not_otherwise():
+    same = np.stack([grating(8.0, 30.0, phase) for phase in range(5)])
+    assert trial.held_out_agreement(same, 180.0) == (1.0, 1.0)
+    # One period, orientations spread over the half turn: periods agree, angles not.
+    spread = np.stack([grating(8.0, angle) for angle in (0, 36, 72, 108, 144)])
+    agree, period = trial.held_out_agreement(spread, 180.0)
+    assert period == 1.0 and agree < 0.5
+    periods = np.stack([grating(p, 30.0) for p in (5.0, 8.0, 13.0)])
+    assert trial.held_out_agreement(periods, 180.0)[1] < 1.0
+    with pytest.raises(ValueError, match="at least three crops"):
+        trial.held_out_agreement(same[:2], 180.0)
+
+
 def test_the_similarity_ignores_phase_and_colour_and_reads_period():
     two_colours = np.where(
         grating(8.0, 30.0)[..., None] > 0, [200, 30, 40], [20, 90, 220]
@@ -137,13 +150,14 @@ def test_format_trials_prints_every_picture_with_intervals():
             scores={name: float(rng.uniform(0.4, 0.9)) for name in trial.REFERENCES},
             truth=(3, 4),
             preferred=preferred,
+            held_out=(0.25, 0.5),
         )
         for unit, preferred in zip(range(5), [4.0, 5.0, 8.0, 9.0, 24.0])
     ]
     text = trial.format_trials(trials)
     assert re.search(r"^  fourier +5/5 +\d+%-100% +5/5 ", text, re.M), text
     assert re.search(r"^  plain +0/5 +0%-\d+% +0/5 ", text, re.M), text
-    assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
+    assert re.search(r"^  crops +25% +25%-25% +50% +\d+\.\d%", text, re.M), text
     assert "recovery fourier - plain: +100%" in text
     assert "recovery fourier_band - plain: +0%" in text and "15/20" in text
     assert "band (5.8-19.2 px): shorter 2, longer 1 of 5" in text
@@ -194,25 +208,28 @@ def test_try_pictures_measures_every_unit_on_a_tiny_model():
     model = set_random_weights(keras.Model(inputs, outputs), seed=0, scale=0.1)
     unit_set = trial.UnitSet("conv", 3, np.array([0, 1]), ["checked", "dotted"])
     trials, pictures, crops = trial.try_pictures(
-        model, unit_set, count=2, num_queries=2, num_images=4, tuning_draws=1
+        model, unit_set, count=3, num_queries=2, num_images=4, tuning_draws=1
     )
     assert [(t.unit, t.texture) for t in trials] == [(0, "checked"), (1, "dotted")]
-    assert crops.shape == (2, 2, trial.CROP_SIZE, trial.CROP_SIZE, 3)
+    assert crops.shape == (2, 3, trial.CROP_SIZE, trial.CROP_SIZE, 3)
     assert {name: images.shape[:3] for name, images in pictures.items()} == {
         method: (2, 96, 96) for method in trial.METHODS
     }
     for result in trials:
         assert set(result.scores) == set(trial.REFERENCES)
         assert all(0.0 <= score <= 1.0 for score in result.scores.values())
-        assert 0 <= result.truth[0] <= result.truth[1] <= 2
+        assert 0 <= result.truth[0] <= result.truth[1] <= 3
         assert set(result.agree) == set(trial.METHODS)
+        assert all(0.0 <= share <= 1.0 for share in result.held_out)
         assert (
             min(trial.TUNING_PERIODS)
             <= result.preferred
             <= 2 * max(trial.TUNING_PERIODS)
         )
     with pytest.raises(ValueError, match="num_images must be in 4..500"):
-        trial.try_pictures(model, unit_set, count=2, num_queries=2, num_images=3)
+        trial.try_pictures(model, unit_set, count=3, num_queries=2, num_images=3)
+    with pytest.raises(ValueError, match="count must be at least 3"):
+        trial.try_pictures(model, unit_set, count=2, num_queries=2, num_images=4)
 
 
 def test_tuning_fills_draw_each_period_of_the_texture():
