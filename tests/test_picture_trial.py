@@ -117,6 +117,16 @@ def test_two_choice_score_knows_the_answer_and_chance():
         trial.two_choice_score(strong, [], [grating(8.0)])
 
 
+def test_one_reference_scores_each_reference_alone_then_averages():
+    strong, weak = [grating(8.0)], [grating(13.0)]
+    assert trial.one_reference_score(strong, weak, [grating(8.0)]) == 1.0
+    assert trial.one_reference_score(strong, weak, [grating(13.0)]) == 0.0
+    both = [grating(8.0), grating(13.0)]
+    assert trial.one_reference_score(strong, weak, both) == 0.5
+    with pytest.raises(ValueError, match="at least one reference"):
+        trial.one_reference_score(strong, weak, [])
+
+
 def test_the_unit_set_is_periodic_texture_detectors_by_both_rules():
     names = ("disc", "dotted", "checked", "striped", "solid")
     iou = np.array(
@@ -157,7 +167,9 @@ def test_format_trials_prints_every_picture_with_intervals():
     text = trial.format_trials(trials)
     assert re.search(r"^  fourier +5/5 +\d+%-100% +5/5 ", text, re.M), text
     assert re.search(r"^  plain +0/5 +0%-\d+% +0/5 ", text, re.M), text
-    assert re.search(r"^  crops +25% +25%-25% +50% +\d+\.\d%", text, re.M), text
+    assert re.search(r"^  one_crop +25% +25%-25% +50% +\d+\.\d%", text, re.M), text
+    assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
+    assert "two-choice fourier_band - one_crop: " in text
     assert "recovery fourier - plain: +100%" in text
     assert "recovery fourier_band - plain: +0%" in text and "15/20" in text
     assert "band (5.8-19.2 px): shorter 2, longer 1 of 5" in text
