@@ -394,6 +394,31 @@ def two_choice_score(strong, weak, references):
     return float(wins.mean())
 
 
+def texture_power(image):
+    """How much texture, of any period and orientation, an image holds.
+
+    Formula: ``sum P(f)`` over ``|f| >= MIN_CYCLES / min(H, W)``, with ``P``
+    of :func:`convviz_ref.spectrum.windowed_power` (the power outside the
+    DC neighbourhood).
+    """
+    power, f_row, f_col = spectrum.windowed_power(image)
+    outside = np.hypot(f_row, f_col) >= spectrum.MIN_CYCLES / min(np.shape(image)[:2])
+    return float(power[outside].sum())
+
+
+def power_baseline(strong, weak):
+    """The two-choice score with no reference: pick the query with more texture power.
+
+    The share of (strong, weak) pairs whose strong query has the larger
+    :func:`texture_power`, ties one half: what the task gives away to any
+    reference that merely looks textured.
+    """
+    high = np.array([texture_power(image) for image in strong])
+    low = np.array([texture_power(image) for image in weak])
+    wins = (high[:, None] > low[None, :]) + 0.5 * (high[:, None] == low[None, :])
+    return float(wins.mean())
+
+
 def one_reference_score(strong, weak, references):
     """The two-choice score one reference gets alone, averaged over the references.
 
@@ -445,6 +470,7 @@ class UnitTrial(NamedTuple):
             (:func:`preferred_periods`); NaN if not measured.
         held_out: ``(agree, period)`` of :func:`held_out_agreement` on its
             reference crops; NaN if not measured.
+        baseline: :func:`power_baseline` of its queries; NaN if not measured.
     """
 
     layer: str
@@ -457,6 +483,7 @@ class UnitTrial(NamedTuple):
     truth: tuple
     preferred: float = float("nan")
     held_out: tuple = (float("nan"), float("nan"))
+    baseline: float = float("nan")
 
 
 def select_units(model, layers=LAYERS, *, num_images=400, num_permutations=200, seed=0):
@@ -699,6 +726,7 @@ def try_pictures(
                 ),
                 preferred=float(preferred[row]),
                 held_out=held_out_agreement(examples.crops[row], modulo),
+                baseline=power_baseline(strong, weak),
             )
         )
     return trials, pictures, examples.crops
@@ -714,7 +742,8 @@ def format_trials(trials, *, seed=0):
     crops share an orientation (:data:`COHERENT`). The ``one_crop`` row's
     recovery is the mean over units of :func:`held_out_agreement` (each top
     crop against the others), with a BCa bootstrap interval: what a picture
-    as good as a top crop would reach. The Fourier pictures
+    as good as a top crop would reach. Then the score with no reference at
+    all (:func:`power_baseline`). The Fourier pictures
     against the plain ascent, paired over units (bootstrap interval of the
     difference, McNemar's p). Two-choice: the mean score over units with
     its BCa bootstrap interval (units resampled: the units, not the pairs,
@@ -775,6 +804,13 @@ def format_trials(trials, *, seed=0):
         low, high = stats.mean_interval(scores[name], seed=seed)
         lines.append(
             f"  {name:<12}{recovery}{scores[name].mean():>12.1%}{low:>9.1%}-{high:.1%}"
+        )
+    baseline = np.array([trial.baseline for trial in trials], dtype=float)
+    if not np.isnan(baseline).any():
+        low, high = stats.mean_interval(baseline, seed=seed)
+        lines.append(
+            f"  {'no reference: the query with more texture power':<52}"
+            f"{baseline.mean():>12.1%}{low:>9.1%}-{high:.1%}"
         )
     for layer in dict.fromkeys(trial.layer for trial in trials):
         mine = [trial for trial in trials if trial.layer == layer]

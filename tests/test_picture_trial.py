@@ -127,6 +127,15 @@ def test_one_reference_scores_each_reference_alone_then_averages():
         trial.one_reference_score(strong, weak, [])
 
 
+def test_the_power_baseline_picks_the_more_textured_query():
+    flat = np.zeros((40, 40))
+    assert trial.texture_power(flat) == 0.0
+    assert trial.texture_power(grating(8.0)) > 0.0
+    assert trial.power_baseline([grating(8.0)], [flat, 0.1 * grating(8.0)]) == 1.0
+    assert trial.power_baseline([flat], [grating(8.0)]) == 0.0
+    assert trial.power_baseline([flat], [flat]) == 0.5
+
+
 def test_the_unit_set_is_periodic_texture_detectors_by_both_rules():
     names = ("disc", "dotted", "checked", "striped", "solid")
     iou = np.array(
@@ -161,6 +170,7 @@ def test_format_trials_prints_every_picture_with_intervals():
             truth=(3, 4),
             preferred=preferred,
             held_out=(0.25, 0.5),
+            baseline=0.75,
         )
         for unit, preferred in zip(range(5), [4.0, 5.0, 8.0, 9.0, 24.0])
     ]
@@ -170,6 +180,9 @@ def test_format_trials_prints_every_picture_with_intervals():
     assert re.search(r"^  one_crop +25% +25%-25% +50% +\d+\.\d%", text, re.M), text
     assert re.search(r"^  crops +- +- +\d+\.\d%", text, re.M), text
     assert "two-choice fourier_band - one_crop: " in text
+    assert re.search(
+        r"^  no reference: the query with more texture power +75\.0%", text, re.M
+    )
     assert "recovery fourier - plain: +100%" in text
     assert "recovery fourier_band - plain: +0%" in text and "15/20" in text
     assert "band (5.8-19.2 px): shorter 2, longer 1 of 5" in text
@@ -233,6 +246,7 @@ def test_try_pictures_measures_every_unit_on_a_tiny_model():
         assert 0 <= result.truth[0] <= result.truth[1] <= 3
         assert set(result.agree) == set(trial.METHODS)
         assert all(0.0 <= share <= 1.0 for share in result.held_out)
+        assert 0.0 <= result.baseline <= 1.0
         assert (
             min(trial.TUNING_PERIODS)
             <= result.preferred
