@@ -81,6 +81,16 @@ def _file_of(nodeid):
     return nodeid.split("::", 1)[0]
 
 
+def pytest_configure(config):
+    # pytest-xdist 3 sorts the files of `--dist loadfile` by their number of tests, most
+    # first, unless told `--no-loadscope-reorder`: that order, not this table's, decided
+    # which file a worker took next, so the slowest files (a graded class, a few long
+    # tests) started late and set the tail of the run. Told here, every xdist run keeps
+    # the collection order, slowest first.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(config, items):
     path = Path(config.getoption("file_durations"))
     seconds = json.loads(path.read_text()) if path.exists() else {}
