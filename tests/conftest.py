@@ -52,12 +52,13 @@ share_the_cores(os.environ)
 # anew, run with CONVVIZ_CACHE_DIR=off (or an empty folder).
 
 # pytest-xdist (`make test`) hands each worker a whole test file at a time, in
-# collection order. A slow file that comes late keeps one worker busy after the others
-# have run out of work, so the files are collected slowest first, by the seconds each
-# took in a whole run on the slow kind of machine (2 cores, AVX2 only). Those figures
-# only order the files: a file that is not listed comes after the listed ones, in its
-# usual place. Add `--store-file-durations` to a whole run (`.venv/bin/python -m pytest
-# -n 3 --dist loadfile --store-file-durations`) to measure them anew.
+# collection order (pytest_configure below keeps xdist from reordering). A slow file
+# that comes late keeps one worker busy after the others have run out of work, so the
+# files are collected slowest first, by the seconds each took in a whole run of `make
+# test` on 2 cores (AVX-512 kind). Those figures only order the files: a file that is
+# not listed comes after the listed ones, in its usual place. Add
+# `--store-file-durations` to a whole run (`.venv/bin/python -m pytest -n 4 --dist
+# loadfile --store-file-durations`) to measure them anew.
 FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
 
 
@@ -79,6 +80,16 @@ def pytest_addoption(parser):
 
 def _file_of(nodeid):
     return nodeid.split("::", 1)[0]
+
+
+def pytest_configure(config):
+    # pytest-xdist 3 sorts the files of `--dist loadfile` by their number of tests, most
+    # first, unless told `--no-loadscope-reorder`: that order, not this table's, decided
+    # which file a worker took next, so the slowest files (a graded class, a few long
+    # tests) started late and set the tail of the run. Told here, every xdist run keeps
+    # the collection order, slowest first.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config, items):

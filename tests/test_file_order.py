@@ -73,3 +73,33 @@ def test_a_run_can_store_each_file_s_seconds(tmp_path):
     stored = json.loads(table.read_text())
     assert list(stored) == ["tests/test_count_processes.py"]
     assert stored["tests/test_count_processes.py"] > 0
+
+
+def test_xdist_workers_take_the_files_in_that_order_not_by_their_number_of_tests(
+    tmp_path,
+):
+    # pytest-xdist would hand out the file of most tests first (test_data.py, 28 tests)
+    # and the one of fewest last (test_count_processes.py, 3); the table says otherwise.
+    table = tmp_path / "durations.json"
+    table.write_text(
+        json.dumps(
+            {
+                "tests/test_count_processes.py": 9.0,
+                "tests/autograder/test_checks.py": 5.0,
+                "tests/test_data.py": 2.0,
+            }
+        )
+    )
+    out = pytest_in_repository(
+        "-n", "1", "--dist", "loadfile", "-v", f"--file-durations={table}", *FILES
+    )
+    ran = [
+        line.split(" PASSED ")[1].split("::")[0]
+        for line in out.splitlines()
+        if " PASSED " in line
+    ]
+    assert list(dict.fromkeys(ran)) == [
+        "tests/test_count_processes.py",
+        "tests/autograder/test_checks.py",
+        "tests/test_data.py",
+    ], out[-3000:]
