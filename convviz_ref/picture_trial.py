@@ -25,6 +25,10 @@ Network Dissection finds on the crossed probe set (exact masks):
    read through the same window, at the same frequency resolution.
    :func:`texture_truth` gives each test image's true texture peak, to check
    that the crops' spectrum reads the right period (:func:`crop_truth_check`).
+   The mark to compare with is a top crop's own (:func:`held_out_agreement`:
+   each crop against the others), not 100 %: a unit that answers its texture
+   at every orientation has crops that share none, and then any picture
+   meets the orientation test by chance only.
 3. **Two-choice score** (in the spirit of Zimmermann et al.'s Machine
    Interpretability Score, 2024, and Borowski et al.'s task, 2021): for a
    unit, each pair of one strongly and one weakly activating query crop (from
