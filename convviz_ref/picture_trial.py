@@ -325,13 +325,27 @@ def crop_truth_check(crops, images, boxes, *, split="test", seed=0):
 # Two-choice score
 
 
-def power_spectrum(image):
-    """The unit-norm power spectrum the two-choice similarity compares.
+def texture_spectrum(image):
+    """The image's power spectrum with its DC neighbourhood zeroed.
 
     Formula: ``P`` of :func:`convviz_ref.spectrum.windowed_power` (the
     image's grey projection, mean removed, Hann windowed, ``|rfft2|^2``),
-    zeroed where ``|f| < MIN_CYCLES / min(H, W)``; returned flattened and
-    divided by its l2 norm (all zeros for an image with no texture power).
+    set to 0 where ``|f| < MIN_CYCLES / min(H, W)``.
+
+    Returns:
+        float64 array ``(H, W // 2 + 1)``.
+    """
+    power, f_row, f_col = spectrum.windowed_power(image)
+    radius = np.hypot(f_row, f_col)
+    power[radius < spectrum.MIN_CYCLES / min(np.shape(image)[:2])] = 0.0
+    return power
+
+
+def power_spectrum(image):
+    """The unit-norm power spectrum the two-choice similarity compares.
+
+    Formula: :func:`texture_spectrum` flattened and divided by its l2 norm
+    (all zeros for an image with no texture power).
 
     Args:
         image: array ``(H, W)`` or ``(H, W, C)``.
@@ -339,9 +353,7 @@ def power_spectrum(image):
     Returns:
         float64 array ``(H * (W // 2 + 1),)``.
     """
-    power, f_row, f_col = spectrum.windowed_power(image)
-    radius = np.hypot(f_row, f_col)
-    power[radius < spectrum.MIN_CYCLES / min(np.shape(image)[:2])] = 0.0
+    power = texture_spectrum(image)
     norm = np.linalg.norm(power)
     return (power / norm if norm > 0 else power).ravel()
 
@@ -401,13 +413,10 @@ def two_choice_score(strong, weak, references):
 def texture_power(image):
     """How much texture, of any period and orientation, an image holds.
 
-    Formula: ``sum P(f)`` over ``|f| >= MIN_CYCLES / min(H, W)``, with ``P``
-    of :func:`convviz_ref.spectrum.windowed_power` (the power outside the
-    DC neighbourhood).
+    Formula: the sum of :func:`texture_spectrum` (the power outside the DC
+    neighbourhood).
     """
-    power, f_row, f_col = spectrum.windowed_power(image)
-    outside = np.hypot(f_row, f_col) >= spectrum.MIN_CYCLES / min(np.shape(image)[:2])
-    return float(power[outside].sum())
+    return float(texture_spectrum(image).sum())
 
 
 def power_baseline(strong, weak):
