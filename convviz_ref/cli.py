@@ -424,20 +424,25 @@ def _check_filters_options(args):
         raise ValueError("--example-images needs --examples (the crops it sets)")
 
 
-def _data_band(model):
-    """The data's band of periods at the model's input size, 2 pixels at least."""
-    from convviz_ref import inputs, picture_trial
+def _input_side(model):
+    """The model's input side in pixels, or the data's default for any size."""
+    from convviz_ref import inputs
 
     shape = inputs.input_size(model)
-    shortest, longest = picture_trial.data_band(
-        inputs.DEFAULT_IMAGE_SIZE if shape is None else shape[0]
-    )
+    return inputs.DEFAULT_IMAGE_SIZE if shape is None else shape[0]
+
+
+def _data_band(model):
+    """The data's band of periods at the model's input size, 2 pixels at least."""
+    from convviz_ref import picture_trial
+
+    shortest, longest = picture_trial.data_band(_input_side(model))
     return max(shortest, 2.0), longest  # no picture holds a period under 2 pixels
 
 
 def _example_images(model, count):
     """The first ``count`` test images at the model's input size, for the crops."""
-    from convviz_ref import data, dataset_examples, inputs
+    from convviz_ref import data, dataset_examples
 
     size = data.SPLIT_SIZES["test"]
     if not dataset_examples.COUNT <= count <= size:
@@ -445,9 +450,7 @@ def _example_images(model, count):
             f"--example-images must be between {dataset_examples.COUNT} (the crops "
             f"per unit) and {size} (the test split), got {count}"
         )
-    shape = inputs.input_size(model)
-    image_size = inputs.DEFAULT_IMAGE_SIZE if shape is None else shape[0]
-    return data.load_shapes("test", count, image_size=image_size).images
+    return data.load_shapes("test", count, image_size=_input_side(model)).images
 
 
 @subcommand(
@@ -472,8 +475,7 @@ def run_filters(args):
     _check_filters_options(args)
     model, _ = inputs.load_model(args.model)
     method = "fourier" if args.fourier else "regularized" if args.regularized else None
-    if args.band:
-        method = "fourier_band"
+    method = "fourier_band" if args.band else method
     if args.examples is not None:  # a mistake here before the minutes of ascent
         images = _example_images(
             model,

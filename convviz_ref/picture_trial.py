@@ -211,9 +211,19 @@ def agrees(measured, reference, modulo):
         bool: ``relative_period_error(measured, reference) <= PERIOD_TOLERANCE``
         and ``orientation_difference(..., modulo) <= ANGLE_TOLERANCE``.
     """
-    period_ok = spectrum.relative_period_error(measured[0], reference[0])
     angle = spectrum.orientation_difference(measured[1], reference[1], modulo)
-    return bool(period_ok <= PERIOD_TOLERANCE and angle <= ANGLE_TOLERANCE)
+    return period_agrees(measured[0], reference[0]) and bool(angle <= ANGLE_TOLERANCE)
+
+
+def period_agrees(measured, reference):
+    """Whether a period is within :data:`PERIOD_TOLERANCE` of a reference one.
+
+    Returns:
+        bool: ``relative_period_error(measured, reference) <= PERIOD_TOLERANCE``;
+        False for NaN.
+    """
+    error = spectrum.relative_period_error(measured, reference)
+    return bool(error <= PERIOD_TOLERANCE)
 
 
 def recovery_reference(crops, modulo):
@@ -231,9 +241,13 @@ def recovery_reference(crops, modulo):
         length, 1 when every crop has the same orientation and near 0 when
         they spread evenly.
     """
-    peaks = [spectrum.spectral_peak(crop) for crop in crops]
-    periods = np.array([peak.period for peak in peaks])
-    angles = np.radians([peak.orientation for peak in peaks]) * (180.0 / modulo)
+    return _common_peak([spectrum.spectral_peak(crop) for crop in crops], modulo)
+
+
+def _common_peak(peaks, modulo):
+    """:func:`recovery_reference` from the crops' ``(period, orientation, ...)``."""
+    periods = np.array([peak[0] for peak in peaks])
+    angles = np.radians([peak[1] for peak in peaks]) * (180.0 / modulo)
     mean = np.mean(np.exp(2j * angles))
     orientation = (np.degrees(np.angle(mean)) / 2.0 * modulo / 180.0) % modulo
     return float(np.median(periods)), float(orientation), float(np.abs(mean))
@@ -262,13 +276,12 @@ def held_out_agreement(crops, modulo):
     """
     if len(crops) < 3:
         raise ValueError(f"need at least three crops, got {len(crops)}")
+    peaks = [spectrum.spectral_peak(crop)[:2] for crop in crops]
     agree = period = 0
-    for held_out in range(len(crops)):
-        reference = recovery_reference(np.delete(crops, held_out, axis=0), modulo)
-        peak = spectrum.spectral_peak(crops[held_out])[:2]
+    for held_out, peak in enumerate(peaks):
+        reference = _common_peak(peaks[:held_out] + peaks[held_out + 1 :], modulo)
         agree += agrees(peak, reference, modulo)
-        error = spectrum.relative_period_error(peak[0], reference[0])
-        period += bool(error <= PERIOD_TOLERANCE)
+        period += period_agrees(peak[0], reference[0])
     return agree / len(crops), period / len(crops)
 
 
@@ -789,11 +802,7 @@ def format_trials(trials, *, seed=0):
     hits = {m: np.array([trial.agree[m] for trial in trials]) for m in METHODS}
     period_hits = {
         m: np.array(
-            [
-                spectrum.relative_period_error(trial.peaks[m][0], trial.reference[0])
-                <= PERIOD_TOLERANCE
-                for trial in trials
-            ]
+            [period_agrees(trial.peaks[m][0], trial.reference[0]) for trial in trials]
         )
         for m in METHODS
     }
@@ -909,7 +918,7 @@ def format_tuning(trials):
     )
     for name, values in periods.items():
         hits = sum(
-            spectrum.relative_period_error(value, trial.preferred) <= PERIOD_TOLERANCE
+            period_agrees(value, trial.preferred)
             for value, trial in zip(values, measured)
         )
         low, high = stats.proportion_interval(int(hits), len(measured))
