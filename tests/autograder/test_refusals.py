@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import sqlite3
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -69,18 +71,15 @@ def test_the_packages_are_found_where_they_are_installed():
     )
 
 
-def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_again(
-    tmp_path,
-):
-    venv = tmp_path / "venv"
-    package = venv / "lib" / "site-packages" / "convviz_ref"
-    package.mkdir(parents=True)
-    operations = sandbox.mounts(hide=[package], keep=[venv])
-    kinds = [
-        (kind, path) for kind, path in operations if path.startswith(str(tmp_path))
-    ]
-    # /tmp (which holds tmp_path here) hidden first, the venv bound back, its package
-    # hidden again.
+def test_a_venv_under_a_hidden_folder_is_bound_back_and_its_packages_hidden_again():
+    # Under /tmp itself, wherever pytest's --basetemp puts tmp_path.
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        venv = Path(folder) / "venv"
+        package = venv / "lib" / "site-packages" / "convviz_ref"
+        package.mkdir(parents=True)
+        operations = sandbox.mounts(hide=[package], keep=[venv])
+    kinds = [(kind, path) for kind, path in operations if path.startswith(folder)]
+    # /tmp hidden first, the venv bound back, its package hidden again.
     assert ("tmpfs", "/tmp") in operations
     assert kinds == [("ro-bind", str(venv)), ("tmpfs", str(package))]
     assert operations.index(("tmpfs", "/tmp")) < operations.index(
