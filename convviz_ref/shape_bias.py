@@ -153,15 +153,10 @@ def decide(model, images, *, batch_size=BATCH_SIZE):
         images: float array ``(n, h, w, 3)`` as the model expects them.
         batch_size: int, images per forward pass.
     """
-    images = np.asarray(images, np.float32)
-    decisions = [
-        np.argmax(
-            np.asarray(model(images[start : start + batch_size], training=False)),
-            axis=-1,
-        )
-        for start in range(0, len(images), batch_size)
-    ]
-    return np.concatenate(decisions).astype(np.int32)
+    scores = model.predict(
+        np.asarray(images, np.float32), batch_size=batch_size, verbose=0
+    )
+    return np.argmax(scores, axis=-1).astype(np.int32)
 
 
 def model_shape_bias(model, conflict, *, batch_size=BATCH_SIZE, confidence=0.95):
