@@ -78,6 +78,12 @@ def _add_model_image_out(parser, *, model, image, image_reason):
     _add_out(parser)
 
 
+def _add_classifier_and_layer(parser, layer_help):
+    """``--model`` (a shipped classifier or a .keras file) and one ``--layer``."""
+    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
+    parser.add_argument("--layer", metavar="LAYER", help=layer_help)
+
+
 def _add_classifier_image_out(parser):
     """The options of a command that explains a classifier's class for an image."""
     _add_model_image_out(
@@ -343,11 +349,9 @@ EXAMPLE_IMAGES = 300
 
 
 def _filters_arguments(parser):
-    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
-    parser.add_argument(
-        "--layer",
-        metavar="LAYER",
-        help="the layer (default: the first conv layer at the model's middle "
+    _add_classifier_and_layer(
+        parser,
+        "the layer (default: the first conv layer at the model's middle "
         "resolution, block2_sepconv1 for xception_like, conv3 for small_convnet)",
     )
     which = parser.add_mutually_exclusive_group()
@@ -853,11 +857,9 @@ def run_shortcut(args):
 
 
 def _dissect_arguments(parser):
-    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
-    parser.add_argument(
-        "--layer",
-        metavar="LAYER",
-        help="a layer with a spatial output (default: the middle layer, as for "
+    _add_classifier_and_layer(
+        parser,
+        "a layer with a spatial output (default: the middle layer, as for "
         "convviz filters: block2_sepconv1 for xception_like)",
     )
     parser.add_argument(
@@ -989,11 +991,9 @@ def run_shape_bias(args):
 
 
 def _tcav_arguments(parser):
-    parser.add_argument("--model", default=DEFAULT_CLASSIFIER, help=_MODEL_HELP)
-    parser.add_argument(
-        "--layer",
-        metavar="LAYER",
-        help="a layer with a spatial output (default: the middle layer, as for "
+    _add_classifier_and_layer(
+        parser,
+        "a layer with a spatial output (default: the middle layer, as for "
         "convviz filters)",
     )
     parser.add_argument(
