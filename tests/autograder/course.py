@@ -61,9 +61,18 @@ class Course:
         return result
 
     def add_source(self, assignment, notebook):
-        """Put a source notebook (an nbformat node or a path to copy) in solutions/."""
+        """Put a source notebook (an nbformat node or a path to copy) in solutions/.
+
+        The assignment is generated as ``nbgrader generate_assignment ASSIGNMENT
+        --force`` generates it, in this process
+        (:meth:`convviz_grade.autograde.Course.register`: the same release and
+        gradebook rows, test_autograde.py checks): a ``nbgrader`` process would
+        cost about a second of CPU more, to start.
+        """
+        from convviz_grade.autograde import Course as ConfiguredCourse
+
         put_notebook(self.root / "solutions", assignment, notebook)
-        self.nbgrader("generate_assignment", assignment, "--force")
+        ConfiguredCourse(self.root).register(assignment)
 
     def submit(self, assignment, student, notebook):
         folder = self.root / "grading" / "submitted" / student

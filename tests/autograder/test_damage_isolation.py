@@ -6,6 +6,12 @@ fails with it, as it would in the student's kernel. A hang is cut off by the
 grader's time limit per worker run; the limit here scales with an honest grading of
 the same notebook on the same machine, so that the runs after a restart (the
 remaining cases, start-up included) fit it on a loaded or a slower machine too.
+
+The hangs here sleep: the grader's limit is wall-clock time (the worker's process
+group is killed when it passes), so a hang that sleeps is cut exactly as one that
+spins, without spinning a core for the whole limit twice per run of this file.
+Spinning hangs are cut in test_autograde.py (mallory_hangs_in_function,
+nia_hangs_at_top_level) and in the fabricated classes (tests/autograder/fabricated/).
 """
 
 from pathlib import Path
@@ -52,9 +58,10 @@ def hang_limit(assignment, tmp_path_factory):
 @pytest.mark.parametrize(
     "fault",
     [
-        "def deprocess_image(image, crop=25):\n    while True:\n        pass\n",
+        "import time\ndef deprocess_image(image, crop=25):\n"
+        "    while True:\n        time.sleep(1)\n",
         "import os\ndef deprocess_image(image, crop=25):\n    os._exit(3)\n",
-        "while True:\n    pass\n",
+        "import time\nwhile True:\n    time.sleep(1)\n",
     ],
     ids=["hang-in-function", "os-exit-in-function", "hang-at-top-level"],
 )

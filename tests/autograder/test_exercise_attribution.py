@@ -345,8 +345,16 @@ def first_failure(function, student_function, cases=None):
 
 @pytest.fixture(scope="module")
 def cases():
+    """Each function's cases (``assignment.function_cases``), from the one copy of the
+    assignment's cases this process makes (``convviz_grade.cases.assignment_cases``,
+    which ``run_hidden_cases`` reads too): ``grading_cases()`` is every function's
+    ``function_cases``, in turn.
+    """
+    from convviz_grade.cases import assignment_cases
+
+    _, every = assignment_cases("attribution")
     return {
-        function: assignment.function_cases(function)
+        function: [case for case in every if case.function == function]
         for function in assignment.FUNCTIONS
     }
 

@@ -314,8 +314,12 @@ def test_the_probe_counts_each_image_gradient_however_it_is_taken():
     )
 
 
+# The other honest method, ADAM_ASCENT, is CORRECT's visualize_filter: the notebook's
+# visible and hidden cells run it on every case, with the checks failures() uses
+# (outputs_of, then check_outputs), in
+# TestAnswersInTheNotebook.test_an_independent_correct_answer_earns_full_marks.
 @pytest.mark.slow
-@pytest.mark.parametrize("source", [PLAIN_ASCENT, ADAM_ASCENT], ids=["plain", "adam"])
+@pytest.mark.parametrize("source", [PLAIN_ASCENT], ids=["plain"])
 def test_honest_methods_from_other_starts_pass_every_case(source):
     assert failures(source) == []
 
