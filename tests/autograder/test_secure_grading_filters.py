@@ -38,7 +38,7 @@ def test_prelude_and_functions():
 
 @pytest.mark.slow
 def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
-    graded_assignment, tmp_path
+    graded_assignment,
 ):
     """The checks accept convviz_ref's own answers, and every model argument loads back
     the same.
@@ -62,7 +62,8 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
             if case.function == function
         ]
         assert flags == sorted(flags, reverse=True), function
-    graded_assignment.write_inputs(tmp_path)
+    # The files the grader wrote once for every submission's worker.
+    folder = graded_assignment.prepared_inputs()
     models = {}
     for case in graded_assignment.cases:
         for value in case.args:
@@ -71,16 +72,14 @@ def test_every_case_passes_on_the_reference_and_its_models_survive_saving(
     # Each model saved once: 13 for the first three functions, and for each
     # visualize_filter case the extractor its student function gets.
     assert (
-        len(list(tmp_path.glob("*.keras")))
+        len(list(folder.glob("*.keras")))
         == len(models)
         <= 13 + len(assignment_module.VISUALIZE_CASES)
     )
     for number, model in enumerate(
         models.values()
     ):  # saved as model0.keras, model1.keras, ...
-        loaded = keras.models.load_model(
-            tmp_path / f"model{number}.keras", compile=False
-        )
+        loaded = keras.models.load_model(folder / f"model{number}.keras", compile=False)
         images = (
             np.random.default_rng(0)
             .uniform(0, 255, (1, *model.input_shape[1:]))

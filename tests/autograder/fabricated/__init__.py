@@ -26,7 +26,13 @@ What costs time, and how a table keeps it down:
 - The worker's time limit is the one ``--timeout`` of the class (``TIMEOUT`` of
   each table): above the slowest honest student's whole run, with a margin
   measured on a loaded machine. A hang comes after the honest functions it is
-  graded with, which finish in the run it ends.
+  graded with, which finish in the run it ends. A hang sleeps (:func:`hangs`):
+  cut the same way, it costs no CPU while the other job grades.
+- Each function is graded on its own (``test_damage_isolation.py``), so one
+  student may carry usual mistakes of different functions, or cheats of
+  different functions that cannot mask each other: each is one run fewer. A
+  hang, a fault that ends the process, and a cheat that reaches other
+  functions stay alone.
 - A student that only needs some functions graded (a usual mistake of a new
   function, a cheat that patches a library every function uses) starts from
   the released copy: its other functions fail at once as not written yet.
@@ -282,6 +288,18 @@ def graded_class_fixtures(assignment, table, *, timeout):
         return graded_class.graded
 
     return graded_class, graded_assignment
+
+
+def hangs(header):
+    """A function of signature ``header`` that never returns: it sleeps.
+
+    The server kills the run's whole process group at the time limit whether it
+    computes or sleeps (a SIGKILL), so the verdict is the same; a busy loop would
+    burn a core for the whole limit. Busy hangs are cut by the same server in
+    test_fork_server.py (``test_a_hang_is_cut_at_the_time_limit``),
+    test_damage_isolation.py and the mean_iou class of ``fabricated_class.py``.
+    """
+    return header + "    import time\n\n    while True:\n        time.sleep(1)\n"
 
 
 def wrong(header):

@@ -21,7 +21,7 @@ from test_exercise_activations import (
     variant,
 )
 
-from fabricated import Student, failed, mistake
+from fabricated import Student, failed, hangs, mistake
 
 ASSIGNMENT = "activations"
 
@@ -47,8 +47,7 @@ WITH_KERAS = variant(
     'keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(activation, "float32"))',
 )
 
-# The right grid, written into the caller's array first: the grader compares the
-# array the worker sends back with its own copy.
+# The right grid, written into the caller's array first.
 CHANGES_THE_INPUT = variant(
     CORRECT_GRID,
     "    return np.vstack(",
@@ -65,19 +64,28 @@ PATCHES_THE_PROBE = (
     + MISTAKEN[MODEL]
 )
 
-_model_mistakes = {
-    f"mistake_model_{number}": Student(
-        "mistake", {MODEL: source}, {MODEL: mistake(hint)}, released=True
+# The grid that writes into the caller's array (the grader compares the array the
+# worker sends back with its own copy) rides with the first usual mistake of the
+# model: each function is graded on its own.
+_model_mistakes = {}
+for number, (source, hint) in enumerate(
+    (source, hint) for source, hint in HINT_OF.items() if source != MISTAKEN[MODEL]
+):
+    answers, verdicts = {MODEL: source}, {MODEL: mistake(hint)}
+    if number == 0:
+        answers[GRID] = CHANGES_THE_INPUT
+        verdicts[GRID] = failed(
+            starts="(visible test) channel_grid: the input array was modified in place"
+        )
+    _model_mistakes[f"mistake_model_{number}"] = Student(
+        "mistake", answers, verdicts, released=True
     )
-    for number, (source, hint) in enumerate(HINT_OF.items())
-    if source != MISTAKEN[MODEL]
-}
 
 CLASS = {
     # The hang first: it is cut at TIMEOUT while the other job grades the rest.
     "a_hangs": Student(
         "fault",
-        {MODEL: MODEL_HEADER + "    while True:\n        pass\n"},
+        {MODEL: hangs(MODEL_HEADER)},
         {MODEL: failed(f"timed out after {TIMEOUT:g} s")},
     ),
     "honest_solution": Student("honest", {}),
@@ -109,28 +117,19 @@ CLASS = {
         },
     ),
     **_model_mistakes,
-    "mistake_changes_the_input": Student(
-        "mistake",
-        {GRID: CHANGES_THE_INPUT},
-        {
-            GRID: failed(
-                starts="(visible test) channel_grid: the input array was modified "
-                "in place"
-            )
-        },
-    ),
     "cheat_patches_the_probe": Student(
         "cheat", {MODEL: PATCHES_THE_PROBE}, {MODEL: failed()}
     ),
-    "cheat_imports_the_reference": Student(
+    # Two cheats of two functions, neither reaching the other's: the reference's
+    # model imported, and the grader's module (hidden by the sandbox) read before
+    # a right grid.
+    "cheat_imports_the_reference_and_reads_the_grader": Student(
         "cheat",
-        {MODEL: "from convviz_ref.activations import build_activation_model\n"},
-        {MODEL: failed()},
-    ),
-    "cheat_reads_the_grader": Student(
-        "cheat",
-        {MODEL: f"_grader = open({module.__file__!r}).read()\n" + ACTIVATION_MODEL},
-        {MODEL: failed()},
+        {
+            MODEL: "from convviz_ref.activations import build_activation_model\n",
+            GRID: f"_grader = open({module.__file__!r}).read()\n" + CORRECT_GRID,
+        },
+        {MODEL: failed(), GRID: failed()},
     ),
     "fault_exits": Student(
         "fault",

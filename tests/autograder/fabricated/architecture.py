@@ -17,13 +17,14 @@ from exercise_tools import REPOSITORY
 from test_exercise_architecture import (
     CORRECT,
     CORRECT_COUNT,
+    CORRECT_MODEL,
     CORRECT_SEPARABLE,
     HINTS,
     MISTAKEN,
     SEPARABLE_WITH_CONV2D,
 )
 
-from fabricated import Student, failed, mistake
+from fabricated import Student, failed, hangs, mistake
 
 ASSIGNMENT = "architecture"
 
@@ -45,7 +46,7 @@ CLASS = {
     "a_hangs_and_exits": Student(
         "fault",
         {
-            BLOCK: BLOCK_HEADER + "    while True:\n        pass\n",
+            BLOCK: hangs(BLOCK_HEADER),
             MODEL: MODEL_HEADER + "    import os\n    os._exit(0)\n",
         },
         {
@@ -117,12 +118,18 @@ CLASS = {
         {BLOCK: failed(), MODEL: failed()},
         released=True,
     ),
+    # On the released copy, with a right model: residual_block and
+    # count_conv_params, which its block does not reach, cost nothing.
     "cheat_reads_the_grader": Student(
         "cheat",
-        {BLOCK: f"_grader = open({module.__file__!r}).read()\n" + CORRECT_SEPARABLE},
+        {
+            BLOCK: f"_grader = open({module.__file__!r}).read()\n" + CORRECT_SEPARABLE,
+            MODEL: CORRECT_MODEL,
+        },
         # The model calls the notebook's separable_block, which the cell never
         # defined.
         {BLOCK: failed(), MODEL: failed("NameError")},
+        released=True,
     ),
     # Twenty megabytes printed by the cell of a right block: full points; a model
     # that raises.

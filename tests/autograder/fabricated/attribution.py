@@ -22,7 +22,7 @@ from test_exercise_attribution import (
     MISTAKEN,
 )
 
-from fabricated import PASSED, Student, failed, mistake, wrong
+from fabricated import PASSED, Student, failed, hangs, mistake, wrong
 
 ASSIGNMENT = "attribution"
 
@@ -31,7 +31,7 @@ TIMEOUT = 45.0
 relies_on_marker's shipped 96-pixel models included, took 14 to 27 s on a
 machine loaded 10 on 2 cores; each hang is cut at this limit. The hang of
 relies_on_marker is left out (a third hang would cost another run to its
-limit): a busy hang in integrated_gradients, an exit in relies_on_marker beside
+limit): a hang in integrated_gradients, an exit in relies_on_marker beside
 honest functions, and a cell that sleeps forever stand for the faults."""
 
 DECIDE = "relies_on_marker"
@@ -53,12 +53,11 @@ ALL_FAILED = {function: failed() for function in HEADERS}
 
 CLASS = {
     # The hangs first: each is cut at TIMEOUT while the other job grades the rest.
-    # A busy hang, an exit, a NaN, a memory hog, a killed process.
+    # A hang, an exit, a NaN, a memory hog, a killed process.
     "a_hangs_exits_and_kills": Student(
         "fault",
         {
-            "integrated_gradients": HEADERS["integrated_gradients"]
-            + "    while True:\n        pass\n",
+            "integrated_gradients": hangs(HEADERS["integrated_gradients"]),
             "gradcam_plus_plus": HEADERS["gradcam_plus_plus"]
             + "    import os\n    os._exit(0)\n",
             "pointing_game": HEADERS["pointing_game"] + "    return float('nan')\n",
@@ -146,10 +145,14 @@ CLASS = {
         },
         ALL_FAILED,
     ),
+    # On the released copy: its cell fails before any model is loaded, and the
+    # other functions cost nothing (solution functions call no other: each right
+    # function beside a fault is fault_exits's claim).
     "cheat_reads_the_grader": Student(
         "cheat",
         {DECIDE: f"_grader = open({module.__file__!r}).read()\n" + CORRECT[DECIDE]},
         {DECIDE: failed()},
+        released=True,
     ),
     "fault_exits": Student(
         "fault",

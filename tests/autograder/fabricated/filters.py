@@ -20,12 +20,11 @@ from test_exercise_filters import (
     NO_BATCH_AXIS,
     NOISE,
     ONE_MORE,
-    PLAIN_ASCENT,
     VISUALIZE_HEADER,
     WITH_BATCH_AXIS,
 )
 
-from fabricated import Student, failed, mistake
+from fabricated import Student, failed, hangs, mistake
 
 ASSIGNMENT = "filters"
 
@@ -96,7 +95,7 @@ CLASS = {
     # job grades the rest.
     "a_hangs": Student(
         "fault",
-        {VISUALIZE: VISUALIZE_HEADER + "    while True:\n        pass\n"},
+        {VISUALIZE: hangs(VISUALIZE_HEADER)},
         {VISUALIZE: failed(f"timed out after {TIMEOUT:g} s")},
     ),
     "honest_solution": Student("honest", {}),
@@ -128,16 +127,21 @@ CLASS = {
             "mistake", {VISUALIZE: source}, {VISUALIZE: verdict}, released=True
         )
         for key, (source, verdict) in VISUALIZE_MISTAKES.items()
+        if key != "descends"
     },
-    "mistake_changes_the_input": Student(
+    # Two usual mistakes of two functions, each graded on its own: a picture
+    # written into the caller's array, and an ascent that descends.
+    "mistake_changes_the_input_and_descends": Student(
         "mistake",
-        {"deprocess_image": CHANGES_THE_INPUT},
+        {"deprocess_image": CHANGES_THE_INPUT, VISUALIZE: DESCENDS},
         {
             "deprocess_image": failed(
                 starts="(visible test) deprocess_image: the input array was "
                 "modified in place"
-            )
+            ),
+            VISUALIZE: VISUALIZE_MISTAKES["descends"][1],
         },
+        released=True,
     ),
     # Makes the filter fire by changing the model it is given: the grader measures
     # with its own copy.
@@ -152,16 +156,17 @@ CLASS = {
         },
         {VISUALIZE: failed()},
     ),
-    "cheat_imports_the_reference": Student(
+    # Imports the reference's visualize_filter; reads the grader's module (hidden by
+    # the sandbox) before a right deprocess_image, which nothing else calls: neither
+    # cheat reaches the other's function.
+    "cheat_imports_the_reference_and_reads_the_grader": Student(
         "cheat",
-        {VISUALIZE: "from convviz_ref.filters import visualize_filter  # refused\n"},
-        {VISUALIZE: failed()},
-    ),
-    # Reads the grader's module (hidden by the sandbox) before an honest ascent.
-    "cheat_reads_the_grader": Student(
-        "cheat",
-        {VISUALIZE: f"_grader = open({module.__file__!r}).read()\n" + PLAIN_ASCENT},
-        {VISUALIZE: failed()},
+        {
+            VISUALIZE: "from convviz_ref.filters import visualize_filter  # refused\n",
+            "deprocess_image": f"_grader = open({module.__file__!r}).read()\n"
+            + CORRECT["deprocess_image"],
+        },
+        {VISUALIZE: failed(), "deprocess_image": failed()},
     ),
     # Twenty megabytes printed by the cell of a right loss: full points; an exit.
     "fault_prints_and_exits": Student(

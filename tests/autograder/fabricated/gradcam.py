@@ -23,7 +23,7 @@ from test_exercise_gradcam import (
     OUTPUT_MAP_MISTAKES,
 )
 
-from fabricated import Student, failed, mistake
+from fabricated import Student, failed, hangs, mistake
 
 ASSIGNMENT = "gradcam"
 
@@ -66,10 +66,22 @@ saturated case tells them apart."""
 
 
 def _output_map_mistakes():
-    """The output map's mistakes, each beside a heatmap that gives the output's map
-    for the logit (while they last), on the released copy."""
+    """The output map's mistakes, each beside a mistaken heatmap (while they last),
+    on the released copy: each function is graded on its own.
+
+    The heatmaps: the two that give the output's map for the logit, and one that
+    switches the model's activation off (the probe sees the worker's freshly
+    loaded model changed after the call).
+    """
     students = {}
-    heatmaps = [HEATMAP_OUTPUT_ANYWAY, HEATMAP_LOG_PROBABILITY]
+    heatmaps = [
+        (HEATMAP_OUTPUT_ANYWAY, mistake(module.OUTPUT_INSTEAD_OF_LOGIT, where=None)),
+        (HEATMAP_LOG_PROBABILITY, mistake(module.OUTPUT_INSTEAD_OF_LOGIT, where=None)),
+        (
+            HEATMAP_SWITCHES_ACTIVATION_OFF,
+            failed(module.MODEL_CHANGED, starts="(hidden test)"),
+        ),
+    ]
     for number, (output_map, heatmap) in enumerate(
         zip_longest(OUTPUT_MAP_MISTAKES.items(), heatmaps)
     ):
@@ -79,8 +91,7 @@ def _output_map_mistakes():
             hint = NAMED_AS.get(output_map[0], output_map[0])
             verdicts[MAP] = mistake(hint, where=None)
         if heatmap:
-            answers[HEATMAP] = heatmap
-            verdicts[HEATMAP] = mistake(module.OUTPUT_INSTEAD_OF_LOGIT, where=None)
+            answers[HEATMAP], verdicts[HEATMAP] = heatmap
         students[f"mistake_output_{number}"] = Student(
             "mistake", answers, verdicts, released=True
         )
@@ -93,7 +104,7 @@ CLASS = {
     # run (fault_exits shows a fault that stays inside its function).
     "a_hangs": Student(
         "fault",
-        {MAP: MAP_HEADER + "    while True:\n        pass\n"},
+        {MAP: hangs(MAP_HEADER)},
         {MAP: failed(f"timed out after {TIMEOUT:g} s")},
         released=True,
     ),
@@ -107,12 +118,6 @@ CLASS = {
         {function: mistake(hint) for function, hint in HINTS.items()},
     ),
     **_output_map_mistakes(),
-    # The probe sees the worker's freshly loaded model changed after the call.
-    "mistake_switches_the_activation_off": Student(
-        "mistake",
-        {HEATMAP: HEATMAP_SWITCHES_ACTIVATION_OFF},
-        {HEATMAP: failed(module.MODEL_CHANGED, starts="(hidden test)")},
-    ),
     # The repository is hidden from the worker: the course's library cannot be
     # imported or read.
     "cheat_calls_the_library": Student(

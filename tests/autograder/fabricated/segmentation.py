@@ -17,7 +17,7 @@ from convviz_grade.assignments import segmentation as module
 from exercise_tools import REPOSITORY
 from test_exercise_segmentation import CORRECT, HINTS, MISTAKEN
 
-from fabricated import PASSED, Student, failed, mistake
+from fabricated import PASSED, Student, failed, hangs, mistake
 
 ASSIGNMENT = "segmentation"
 
@@ -83,7 +83,7 @@ CLASS = {
     # The hang first: it is cut at TIMEOUT while the other job grades the rest.
     "a_hangs": Student(
         "fault",
-        {SEGMENTER: HEADER + "    while True:\n        pass\n"},
+        {SEGMENTER: hangs(HEADER)},
         {SEGMENTER: failed(f"timed out after {TIMEOUT:g} s")},
     ),
     "honest_solution": Student("honest", {}),
@@ -95,13 +95,18 @@ CLASS = {
         MISTAKEN,
         {function: mistake(hint) for function, hint in HINTS.items()},
     ),
-    "cheat_imports_the_reference": Student(
+    # Two cheats of two functions, neither reaching the other's: the reference's
+    # segmenter imported, and the grader's module (hidden by the sandbox) read
+    # before a right mean_iou.
+    "cheat_imports_the_reference_and_reads_the_grader": Student(
         "cheat",
         {
             SEGMENTER: "from convviz_ref.models import build_segmentation_model "
-            "as build_segmenter\n"
+            "as build_segmenter\n",
+            "mean_iou": f"_grader = open({module.__file__!r}).read()\n"
+            + CORRECT["mean_iou"],
         },
-        {SEGMENTER: failed()},
+        {SEGMENTER: failed(), "mean_iou": failed()},
     ),
     "cheat_reads_the_reference_file": Student(
         "cheat",
@@ -110,14 +115,6 @@ CLASS = {
                 f"exec(open({str(REPOSITORY / 'convviz_ref' / 'models.py')!r})"
                 ".read())\nbuild_segmenter = build_segmentation_model\n"
             )
-        },
-        {SEGMENTER: failed()},
-    ),
-    "cheat_reads_the_grader": Student(
-        "cheat",
-        {
-            SEGMENTER: f"_grader = open({module.__file__!r}).read()\n"
-            + CORRECT[SEGMENTER]
         },
         {SEGMENTER: failed()},
     ),
