@@ -319,9 +319,8 @@ def test_the_probe_counts_each_image_gradient_however_it_is_taken():
 # (outputs_of, then check_outputs), in
 # TestAnswersInTheNotebook.test_an_independent_correct_answer_earns_full_marks.
 @pytest.mark.slow
-@pytest.mark.parametrize("source", [PLAIN_ASCENT], ids=["plain"])
-def test_honest_methods_from_other_starts_pass_every_case(source):
-    assert failures(source) == []
+def test_the_plain_ascent_from_another_start_passes_every_case():
+    assert failures(PLAIN_ASCENT) == []
 
 
 @pytest.mark.slow
