@@ -479,7 +479,7 @@ def dissect(
 
 
 def dissection_iou(unit_maps, concept_mask, quantile=QUANTILE):
-    """One unit's dataset-wide IoU with one concept: steps 3 and 4 for one pair.
+    """One unit's dataset-wide IoU with one concept, at its top-quantile threshold.
 
     Formula, with ``N = n * H * W`` and ``m = max(1, floor(quantile * N))``:
     ``T`` is the ``(m + 1)``-th largest of the ``N`` values of ``unit_maps``
