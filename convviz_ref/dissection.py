@@ -478,6 +478,88 @@ def dissect(
     )
 
 
+def dissection_iou(unit_maps, concept_mask, quantile=QUANTILE):
+    """One unit's dataset-wide IoU with one concept: steps 3 and 4 for one pair.
+
+    Formula, with ``N = n * H * W`` and ``m = max(1, floor(quantile * N))``:
+    ``T`` is the ``(m + 1)``-th largest of the ``N`` values of ``unit_maps``
+    (over the whole set, not per image), ``M = unit_maps > T``, and
+    ``IoU = sum |M & L| / sum |M | L|`` over all images and pixels (0.0 when
+    both are empty). For ``unit_maps = upsample(activations, (H, W))[..., k]``
+    it is :func:`dissect`'s ``iou[k, c]`` for ``L = concept_masks[c]``.
+
+    Args:
+        unit_maps: float array ``(n, H, W)``, one unit's maps at the masks' size.
+        concept_mask: bool array ``(n, H, W)``, the concept's pixels.
+        quantile: float in (0, 1), the share of values above ``T``.
+
+    Returns:
+        float in [0, 1].
+
+    Raises:
+        ValueError: maps and mask of different shapes or not 3-D, a mask that
+            is not bool, or a quantile outside (0, 1).
+    """
+    maps = np.asarray(unit_maps, np.float32)
+    mask = np.asarray(concept_mask)
+    if maps.ndim != 3 or maps.shape != mask.shape:
+        raise ValueError(
+            f"unit_maps and concept_mask must both be (n, H, W), got shapes "
+            f"{maps.shape} and {mask.shape}"
+        )
+    if mask.dtype != bool:
+        raise ValueError(f"concept_mask must be bool, got {mask.dtype}")
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    values = maps.reshape(-1)
+    top = max(1, math.floor(quantile * values.size))
+    threshold = np.partition(values, values.size - top - 1)[values.size - top - 1]
+    unit_mask = maps > threshold
+    union = np.count_nonzero(unit_mask | mask)
+    return float(np.count_nonzero(unit_mask & mask) / union) if union else 0.0
+
+
+def unit_concept(model, layer_name, unit, images, concept_masks, quantile=QUANTILE):
+    """The concept a unit detects best: ``argmax_c IoU`` of Network Dissection.
+
+    The unit's activations on ``images`` (:func:`unit_activations`) are
+    upsampled bilinearly to the masks' size (:func:`upsample`) and scored
+    against each concept by :func:`dissection_iou`.
+
+    Args:
+        model: a ``keras.Model``.
+        layer_name: str, a layer with a ``(batch, h, w, units)`` output.
+        unit: int, the unit (channel) of that layer.
+        images: array ``(n, height, width, channels)``, as the model expects.
+        concept_masks: dict ``{name: bool array (n, H, W)}``
+            (:func:`convviz_ref.crossed.concept_masks`).
+        quantile: float, as in :func:`dissection_iou`.
+
+    Returns:
+        str, the name with the highest IoU (the first in the dict's order on
+        a tie).
+
+    Raises:
+        ValueError: an unknown or non-spatial layer, a unit out of range, no
+            concept, or masks that do not fit the images.
+    """
+    if not concept_masks:
+        raise ValueError("concept_masks is empty; give at least one concept")
+    activations = unit_activations(model, layer_name, images)
+    if not 0 <= unit < activations.shape[-1]:
+        raise ValueError(
+            f"unit {unit} is out of range: {layer_name!r} has "
+            f"{activations.shape[-1]} units"
+        )
+    size = np.shape(next(iter(concept_masks.values())))[1:]
+    maps = upsample(activations[..., unit : unit + 1], size)[..., 0]
+    scores = {
+        name: dissection_iou(maps, mask, quantile)
+        for name, mask in concept_masks.items()
+    }
+    return max(scores, key=scores.get)
+
+
 # ----------------------------------------------------------------------------------
 # Controls
 

@@ -216,6 +216,45 @@ def test_unique_detectors_counts_concepts_not_units():
 # Controls
 
 
+def test_dissection_iou_is_dissects_iou_for_each_unit_and_concept(
+    probe, planted_activations
+):
+    images, masks = probe
+    activations = planted_activations[:40, ..., [0, 6, 9]]
+    masks = {name: mask[:40] for name, mask in masks.items()}
+    result = dissection.dissect(activations, masks, num_permutations=0)
+    maps = dissection.upsample(activations, (SIZE, SIZE))
+    for unit in range(3):
+        for index, name in enumerate(masks):
+            assert dissection.dissection_iou(maps[..., unit], masks[name]) == (
+                pytest.approx(float(result.iou[unit, index]), rel=1e-6, abs=1e-9)
+            )
+    assert result.iou[0, 0] > dissection.IOU_CUTOFF  # a planted stripe unit
+    # A unit that never fires against a concept absent from every image: 0, not NaN.
+    empty = np.zeros((2, 4, 4), bool)
+    assert dissection.dissection_iou(np.zeros((2, 4, 4)), empty) == 0.0
+    with pytest.raises(ValueError, match="must both be"):
+        dissection.dissection_iou(maps[..., 0], masks["dots"][:, :8])
+    with pytest.raises(ValueError, match="must be bool"):
+        dissection.dissection_iou(maps[..., 0], masks["dots"].astype(int))
+
+
+def test_unit_concept_names_each_planted_units_concept(probe):
+    images, masks = probe
+    model = planted_model()
+    for unit in (0, 4, 7):
+        assert (
+            dissection.unit_concept(
+                model, "pool", unit, images[:80], {k: v[:80] for k, v in masks.items()}
+            )
+            == PLANTED[unit]
+        )
+    with pytest.raises(ValueError, match="out of range"):
+        dissection.unit_concept(model, "pool", NUM_UNITS, images[:4], masks)
+    with pytest.raises(ValueError, match="empty"):
+        dissection.unit_concept(model, "pool", 0, images[:4], {})
+
+
 def test_a_random_rotation_is_orthogonal_seeded_and_loses_detectors(
     probe, planted_activations
 ):
