@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import collections
 
-import numpy as np
 import pytest
 from convviz_grade.assignments import units as assignment
 from convviz_grade.probes import units as probe
 from exercise_tools import case_counts, models_as_the_worker_loads_them
 from fabricated import graded_class_fixtures, hints_named
-from fabricated.units import ASSIGNMENT, CLASS, CONCEPT, CONSTANT, IOU, TIMEOUT
+from fabricated.units import ASSIGNMENT, BIAS, CLASS, CONCEPT, CONSTANT, IOU, TIMEOUT
 
 from convviz_ref import dissection
 
@@ -40,11 +39,9 @@ def planted_concepts(graded_assignment, *, visible):
 
 def test_the_cases_and_the_decisions_outcomes(graded_assignment):
     # function: (visible cases, hidden cases)
-    assert case_counts(graded_assignment) == {
-        "dissection_iou": (1, 7),
-        "shape_bias": (2, 7),
-        "unit_concept": (2, 10),
-    }
+    counts = case_counts(graded_assignment)
+    assert counts[CONCEPT] == (2, 10)
+    assert all(visible and hidden for visible, hidden in counts.values()), counts
     assert all(case.keep_inputs for case in graded_assignment.cases)
     # At least four hidden units of each of two outcomes: the constant answer fails
     # some, and a random pick between the two passes all with probability under 1 %.
@@ -62,7 +59,9 @@ def test_the_worker_loaded_models_name_their_planted_concept(graded_assignment):
         if case.function != CONCEPT:
             continue
         outputs = probe.name_the_concept(
-            dissection.unit_concept, [models[index], *case.args[1:]], {},
+            dissection.unit_concept,
+            [models[index], *case.args[1:]],
+            {},
             **case.probe_kwargs,
         )
         case.check({"value": outputs.pop("value"), "probe": outputs})
@@ -71,9 +70,15 @@ def test_the_worker_loaded_models_name_their_planted_concept(graded_assignment):
     ) + len(planted_concepts(graded_assignment, visible=False))
 
 
-def test_every_usual_mistake_of_the_iou_is_a_student():
-    maps, mask = assignment.VISIBLE_IOU_MAPS, assignment.VISIBLE_IOU_MASK
-    assert hints_named(CLASS, IOU) >= set(assignment.iou_mistakes(maps, mask))
+def test_every_usual_mistake_of_the_formulas_is_a_student():
+    """Each hint the grader can give on the two formulas is expected of a student."""
+    for function, offered in (
+        (IOU, assignment.iou_mistakes(*assignment.function_cases(IOU)[0].args)),
+        (BIAS, assignment.shape_bias_mistakes(*assignment.VISIBLE_DECISIONS)),
+    ):
+        named = hints_named(CLASS, function)
+        for hint in offered:
+            assert any(part in hint for part in named), (function, hint)
 
 
 @pytest.mark.parametrize("student", list(CLASS))
