@@ -290,3 +290,16 @@ def test_an_answer_that_is_no_concept_name_fails(cases, answer, says):
         first_failure_raises = outputs_of(cases["unit_concept"][0], answer)
         cases["unit_concept"][0].check(first_failure_raises)
     assert says in str(error.value)
+
+
+def test_maps_left_at_the_layers_size_get_a_hint():
+    forgot = define("""
+def unit_concept(model, layer_name, unit, images, concept_masks):
+    sub = keras.Model(model.input, model.get_layer(layer_name).output)
+    maps = np.asarray(sub(np.asarray(images, "float32")))[..., unit]
+    fires = maps > np.sort(maps, axis=None)[-2]
+    scores = {name: np.sum(fires & mask) for name, mask in concept_masks.items()}
+    return max(scores, key=scores.get)
+""")
+    with pytest.raises(AssertionError, match="upsample them bilinearly"):
+        run_hidden_cases(ASSIGNMENT, "unit_concept", forgot)

@@ -588,6 +588,18 @@ def _unit_cases():
     return cases
 
 
+def explain_error(case, message):
+    """A hint for an error raised by the student's code (see
+    :mod:`convviz_grade.grading`): maps left at the layer's size."""
+    if case.function == "unit_concept" and "broadcast" in message:
+        return (
+            "the layer's maps are smaller than the masks (a pooling halves them): "
+            "upsample them bilinearly to the masks' height and width before the "
+            "threshold"
+        )
+    return None
+
+
 # ------------------------------------------------------------------ all cases
 
 REFERENCES = {
