@@ -12,8 +12,8 @@ fails; a usual mistake (pixel accuracy for the mean IoU) shows its hint under th
 cell; a correct answer gets "Success!", although it writes NumPy's 0 / 0 warning to
 stderr inside a graded cell (see the course's autograder/nbgrader_config.py). In the
 same lab, exercises/units/units.ipynb (chapter 9's assignment), whole and answered,
-gets "Success!"; with a usual mistake of ``dissection_iou`` typed in, Validate shows
-that function's failing test cell with the hint that names the mistake. An
+gets "Success!"; with a usual mistake of ``shape_bias`` typed in, Validate shows that
+function's test cell, and no other, failing with the hint that names the mistake. An
 instructor opens formgrader from the Nbgrader menu on a class graded by `convviz-grade
 autograde` and finds every student's autograded submission with its score.
 
@@ -83,24 +83,21 @@ CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     return float(np.nanmean(intersection / union))
 """
 
-# The units notebook (chapter 9's assignment) in the same lab: written in correctly,
-# then with the usual mistake below typed into one answer cell.
+# The units notebook (chapter 9's assignment) in the same lab: answered correctly, then
+# with the usual mistake below typed into one answer cell. Of shape_bias, which no other
+# answer calls: the solution's unit_concept calls dissection_iou, so a mistake there
+# fails unit_concept's test too.
 UNITS = "units"
 UNITS_NOTEBOOK = f"exercises/{UNITS}/{UNITS}.ipynb"
-UNITS_MISTAKE_OF = "dissection_iou"
-UNITS_MISTAKE = """def dissection_iou(unit_maps, concept_mask, quantile=0.005):
-    # A threshold per image (each image's own top pixels): the usual mistake.
-    maps, mask = np.asarray(unit_maps), np.asarray(concept_mask)
-    unit_mask = np.zeros_like(mask)
-    for index, image in enumerate(maps):
-        top = max(1, int(quantile * image.size))
-        unit_mask[index] = image > np.sort(image, axis=None)[-top - 1]
-    union = np.sum(unit_mask | mask)
-    return float(np.sum(unit_mask & mask) / union) if union else 0.0
+UNITS_MISTAKE_OF = "shape_bias"
+UNITS_MISTAKE = """def shape_bias(decisions, shape_labels, texture_labels):
+    # The shape decisions over all decisions: the usual mistake.
+    return float(np.mean(np.asarray(decisions) == np.asarray(shape_labels)))
 """
 UNITS_MISTAKE_HINT = (
-    "hint: your answer is what you get if you thresholded each image at its own top "
-    "quantile instead of once over the whole set"
+    "hint: your answer is what you get if you divided the shape decisions by all "
+    "decisions (a decision that follows neither cue counts as texture) instead of by "
+    "those that follow a cue"
 )
 UNITS_WRITTEN_ANSWER = (
     "A unit that matches a concept's mask can still respond to something else "
@@ -528,6 +525,8 @@ def test_student_validates_the_units_notebook(student_lab, browser):
         assert test_cell.source.strip().splitlines()[0] in verdict, verdict
         assert UNITS_MISTAKE_HINT in " ".join(verdict.split()), verdict
         assert "Success!" not in verdict, verdict
+        saved = nbformat.read(student_lab.course / UNITS_NOTEBOOK, as_version=4)
+        assert saved.cells[answer].source.strip() == UNITS_MISTAKE.strip()
         assert not problems, "\n".join(problems)
     assert not student_lab.network_attempts(), student_lab.network_attempts()
 
