@@ -135,20 +135,20 @@ def _more_mistakes():
 
 
 CLASS = {
-    # The hang first: it is cut at TIMEOUT while the other job grades the rest; the
-    # worker restarts without it for a NaN and a memory hog.
-    "a_hangs_then_nan_and_hog": Student(
+    # The hang first: it is cut at TIMEOUT while the other job grades the rest. It
+    # comes last in its notebook, so the NaN and the memory hog before it are graded in
+    # the run it ends, and their verdicts survive its kill (one run, not two).
+    "a_hangs_after_nan_and_hog": Student(
         "fault",
         {
-            IOU: hangs(HEADERS[IOU]),
-            BIAS: HEADERS[BIAS] + "    return float('nan')\n",
-            CONCEPT: HEADERS[CONCEPT]
-            + "    hog = np.ones(2 ** 31)\n    return str(hog.sum())\n",
+            IOU: HEADERS[IOU] + "    return float('nan')\n",
+            BIAS: HEADERS[BIAS] + "    hog = np.ones(2 ** 31)\n    return hog.sum()\n",
+            CONCEPT: hangs(HEADERS[CONCEPT]),
         },
         {
-            IOU: failed(f"timed out after {TIMEOUT:g} s"),
-            BIAS: failed("NaN or infinite"),
-            CONCEPT: failed("MemoryError"),
+            IOU: failed("NaN or infinite"),
+            BIAS: failed("MemoryError"),
+            CONCEPT: failed(f"timed out after {TIMEOUT:g} s"),
         },
     ),
     "honest_independent": Student("honest", CORRECT),
