@@ -34,8 +34,8 @@ ASSIGNMENT = "units"
 
 TIMEOUT = 25.0
 """The worker's limit per run (``--timeout``): the honest student's whole run, the
-twelve planted models of unit_concept included, took 6 s with the machine loaded 4
-on 2 cores; the hang is cut at this limit."""
+twelve planted models of unit_concept included, took 4 to 6 s with the machine loaded
+3.5 to 4 on 2 cores; the hang is cut at this limit."""
 
 IOU, BIAS, CONCEPT = "dissection_iou", "shape_bias", "unit_concept"
 HEADERS = {
