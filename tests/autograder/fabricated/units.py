@@ -7,11 +7,13 @@ Every usual mistake of the two formulas that the grader names
 exercise tests' (``MISTAKEN``, ``HIDDEN_MISTAKEN``), and the others written out
 here (:data:`IOU_MISTAKES`, :data:`BIAS_MISTAKES`), one of each function per
 notebook (each function is graded on its own) on the released copy, where
-``unit_concept`` costs nothing.
+``unit_concept`` fails at once as not written yet.
 
 No student hands in the solution alone: the self-check grades the solution's
 notebook through the same sandbox before any student, and ``fault_exits`` hands
-in the solution's ``dissection_iou`` and ``unit_concept`` beside its fault.
+in the solution's ``dissection_iou`` and ``unit_concept`` beside its fault. The
+solution's ``unit_concept`` calls the notebook's ``dissection_iou``, so no student
+pairs it with a wrong one: that student's own code would fail both functions.
 """
 
 from __future__ import annotations
