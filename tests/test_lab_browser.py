@@ -10,7 +10,10 @@ A student opens exercises/segmentation/segmentation.ipynb from the file browser,
 every cell, presses nbgrader's Validate button and reads the verdict: the blank notebook
 fails; a usual mistake (pixel accuracy for the mean IoU) shows its hint under the test
 cell; a correct answer gets "Success!", although it writes NumPy's 0 / 0 warning to
-stderr inside a graded cell (see the course's autograder/nbgrader_config.py). An
+stderr inside a graded cell (see the course's autograder/nbgrader_config.py). In the
+same lab, exercises/units/units.ipynb (chapter 9's assignment), whole and answered,
+gets "Success!"; with a usual mistake of ``shape_bias`` typed in, Validate shows that
+function's test cell, and no other, failing with the hint that names the mistake. An
 instructor opens formgrader from the Nbgrader menu on a class graded by `convviz-grade
 autograde` and finds every student's autograded submission with its score.
 
@@ -47,13 +50,14 @@ import browser_pages
 import nbformat
 import pytest
 from browser_pages import ARTIFACTS, REPOSITORY
+from convviz_grade import notebook_cells
 
 sys.path.insert(0, str(Path(__file__).parent / "autograder"))
 from course import cut_segmentation_notebook  # noqa: E402
 
-pytestmark = (
-    pytest.mark.slow
-)  # starts JupyterLab twice, runs a notebook, validates it twice, grades a class
+# Starts JupyterLab twice, runs a notebook, validates it twice and another twice,
+# grades a class.
+pytestmark = pytest.mark.slow
 
 LAB_CONFIG = REPOSITORY / "jupyter"
 BIN = Path(sys.executable).parent
@@ -78,6 +82,27 @@ CORRECT = """def mean_iou(masks_true, masks_pred, num_classes=3):
     union = (is_true | is_pred).sum(axis=(1, 2, 3))
     return float(np.nanmean(intersection / union))
 """
+
+# The units notebook (chapter 9's assignment) in the same lab: answered correctly, then
+# with the usual mistake below typed into one answer cell. Of shape_bias, which no other
+# answer calls: the solution's unit_concept calls dissection_iou, so a mistake there
+# fails unit_concept's test too.
+UNITS = "units"
+UNITS_NOTEBOOK = f"exercises/{UNITS}/{UNITS}.ipynb"
+UNITS_MISTAKE_OF = "shape_bias"
+UNITS_MISTAKE = """def shape_bias(decisions, shape_labels, texture_labels):
+    # The shape decisions over all decisions: the usual mistake.
+    return float(np.mean(np.asarray(decisions) == np.asarray(shape_labels)))
+"""
+UNITS_MISTAKE_HINT = (
+    "hint: your answer is what you get if you divided the shape decisions by all "
+    "decisions (a decision that follows neither cue counts as texture) instead of by "
+    "those that follow a cue"
+)
+UNITS_WRITTEN_ANSWER = (
+    "A unit that matches a concept's mask can still respond to something else "
+    "that the probe images always show with it."
+)
 
 # Written into a folder put first on the server's PYTHONPATH, so that the server and
 # every kernel it starts load it: each process notes its id, and a connection to a host
@@ -295,6 +320,29 @@ def exercise_with(answer=None, folder="exercises"):
     return notebook
 
 
+def units_notebook_answered():
+    """The students' units notebook with every answer written in: the instructor's
+    code without nbgrader's solution markers, and a few words in each written answer
+    (Validate fails a written answer left as released)."""
+    released = nbformat.read(REPOSITORY / UNITS_NOTEBOOK, as_version=4)
+    solution = nbformat.read(
+        REPOSITORY / "solutions" / UNITS / f"{UNITS}.ipynb", as_version=4
+    )
+    ids = notebook_cells.answer_cell_ids(released)
+    answers = {
+        grade_id: "\n".join(
+            line
+            for line in source.splitlines()
+            if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+        )
+        for grade_id, source in zip(ids, notebook_cells.answer_cells(solution, ids))
+    }
+    for cell in released.cells:
+        if cell.cell_type == "markdown" and notebook_cells.is_written_answer(cell):
+            cell.source = UNITS_WRITTEN_ANSWER
+    return notebook_cells.replace_answers(released, answers)
+
+
 def cell_index(notebook, grade_id):
     for index, cell in enumerate(notebook.cells):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
@@ -325,8 +373,12 @@ def recorded_page(browser, name):
 def student_lab(tmp_path_factory, class_grading):  # the class is graded meanwhile
     course = tmp_path_factory.mktemp("student_course")
     copy_course_config(course)
-    (course / NOTEBOOK).parent.mkdir(parents=True)
-    nbformat.write(exercise_with(), course / NOTEBOOK)
+    for path, notebook in (
+        (NOTEBOOK, exercise_with()),
+        (UNITS_NOTEBOOK, units_notebook_answered()),
+    ):
+        (course / path).parent.mkdir(parents=True)
+        nbformat.write(notebook, course / path)
     with lab_server(course, tmp_path_factory.mktemp("student_home")) as server:
         yield server
 
@@ -448,6 +500,35 @@ def test_student_runs_and_validates_an_exercise(student_lab, browser):
         commands
     )
     assert sum(b"ipykernel_launcher" in command for command in commands) >= 3, commands
+
+
+def test_student_validates_the_units_notebook(student_lab, browser):
+    """The units notebook, answered, opened in the same lab: Validate says Success;
+    with one usual mistake typed in, it shows the failing test cell and the hint."""
+    notebook = units_notebook_answered()
+    answer = cell_index(notebook, UNITS_MISTAKE_OF)
+    test_cell = notebook.cells[cell_index(notebook, f"test_{UNITS_MISTAKE_OF}")]
+    with recorded_page(browser, "student_units") as (page, problems):
+        page.goto(f"{student_lab.url}/?token={student_lab.token}")
+        page.wait_for_url("**/lab/tree/exercises")
+        open_from_file_browser(page, UNITS)
+        open_from_file_browser(page, f"{UNITS}.ipynb")
+        panel = page.locator(".jp-NotebookPanel:visible")
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+
+        verdict = validate(page, panel)
+        assert "Success! Your notebook passes all the tests." in verdict, verdict
+
+        write_answer(page, panel, answer, UNITS_MISTAKE)
+        verdict = validate(page, panel)
+        assert verdict.count("The following cell failed") == 1, verdict
+        assert test_cell.source.strip().splitlines()[0] in verdict, verdict
+        assert UNITS_MISTAKE_HINT in " ".join(verdict.split()), verdict
+        assert "Success!" not in verdict, verdict
+        saved = nbformat.read(student_lab.course / UNITS_NOTEBOOK, as_version=4)
+        assert saved.cells[answer].source.strip() == UNITS_MISTAKE.strip()
+        assert not problems, "\n".join(problems)
+    assert not student_lab.network_attempts(), student_lab.network_attempts()
 
 
 def test_jupyterlab_asks_for_no_news_and_checks_for_no_update(student_lab):

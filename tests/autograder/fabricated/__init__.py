@@ -179,10 +179,11 @@ class GradedClass:
             assert scores[f"test_{function}"] == (1.0 if passed else 0.0, 1.0)
             assert scores[f"hidden_{function}"] == (2.0 if passed else 0.0, 2.0)
 
-    def assert_cheats_score_no_more_than_blank(self):
-        """Each cheat's points on each function it answers are at most blank's."""
+    def assert_cheats_score_no_more_than_blank(self, kind="cheat"):
+        """Each cheat's (each student of ``kind``'s) points on each function it
+        answers are at most blank's."""
         blank = self.blank()
-        cheats = [name for name, s in self.table.items() if s.kind == "cheat"]
+        cheats = [name for name, s in self.table.items() if s.kind == kind]
         assert cheats
         for name in cheats:
             grades = self.grades(name)
