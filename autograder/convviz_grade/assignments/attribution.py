@@ -52,6 +52,7 @@ import tensorflow as tf
 from keras import layers
 
 from convviz_grade.assignments import marker_models, random_inputs
+from convviz_grade.assignments.array_cases import array_case
 from convviz_ref import attribution as reference
 from convviz_ref import faithfulness as reference_faithfulness
 from convviz_ref import shortcut as reference_shortcut
@@ -552,53 +553,6 @@ POINTING_TRIALS = [
 """The hidden trials of both pointing games (seeds of :func:`random_maps_and_masks`)."""
 
 
-def _distinct(mistakes, expected, rtol, atol):
-    """The mistakes whose result differs from the expected one beyond the check's
-    tolerance.
-    """
-    expected = np.asarray(expected, np.float64)
-    kept = {}
-    for hint, wrong in mistakes.items():
-        wrong = np.asarray(wrong, np.float64)
-        with np.errstate(invalid="ignore"):
-            if wrong.shape != expected.shape or not np.allclose(
-                wrong, expected, rtol=rtol, atol=atol
-            ):
-                kept[hint] = wrong
-    return kept
-
-
-def _check(label, expected, mistakes, rtol, atol, outputs):
-    from convviz_grade.checks import check_array
-
-    check_array(
-        label, outputs["value"], expected, rtol=rtol, atol=atol, mistakes=mistakes
-    )
-
-
-def _case(
-    function, args, kwargs, label, expected, mistakes, *, rtol, atol, visible=False
-):
-    from convviz_grade.grading import Case
-
-    expected = np.asarray(expected, np.float64)
-    return Case(
-        function,
-        tuple(args),
-        partial(
-            _check,
-            label,
-            expected,
-            _distinct(mistakes, expected, rtol, atol),
-            rtol,
-            atol,
-        ),
-        kwargs=dict(kwargs),
-        visible=visible,
-        keep_inputs=True,
-    )
-
-
 def _array_tolerance(expected):
     """float32 round-off of raw attributions, relative to the case's largest value."""
     return 1e-4, 1e-5 * float(np.abs(expected).max()) + 1e-12
@@ -787,7 +741,7 @@ def _ig_cases():
     squares = images.astype(np.float64) ** 2
     expected = VISIBLE_IG_WEIGHTS[[0, 1]] * squares  # each image's top class: 0, then 1
     cases.append(
-        _case(
+        array_case(
             "integrated_gradients",
             (model, images),
             {"steps": 4},
@@ -802,7 +756,7 @@ def _ig_cases():
     grey = 1.0
     expected = VISIBLE_IG_WEIGHTS[1] * (squares - grey**2)
     cases.append(
-        _case(
+        array_case(
             "integrated_gradients",
             (model, images, 1),
             {"baseline": grey, "steps": 4},
@@ -835,7 +789,7 @@ def _ig_cases():
             f"{what} baseline, steps={steps})"
         )
         cases.append(
-            _case(
+            array_case(
                 "integrated_gradients",
                 (model, images, class_index),
                 {"baseline": baseline, "steps": steps},
@@ -852,7 +806,7 @@ def _ig_cases():
 def _gradcam_plus_plus_cases():
     model, image = visible_cam_model(), VISIBLE_CAM_IMAGE
     cases = [
-        _case(
+        array_case(
             "gradcam_plus_plus",
             (model, image),
             {"layer_name": "maps"},
@@ -863,7 +817,7 @@ def _gradcam_plus_plus_cases():
             atol=1e-6,
             visible=True,
         ),
-        _case(
+        array_case(
             "gradcam_plus_plus",
             (model, image, 1),
             {"layer_name": "maps"},
@@ -889,7 +843,7 @@ def _gradcam_plus_plus_cases():
             f"layer_name={layer_name!r})"
         )
         cases.append(
-            _case(
+            array_case(
                 "gradcam_plus_plus",
                 (model, images, class_index),
                 {"layer_name": layer_name},
@@ -911,7 +865,7 @@ def _game_case(game, maps, masks, label, expected, *, visible=False):
         "pointing_game": (pointing_mistakes, (1e-9, 1e-12)),
         "energy_pointing_game": (energy_mistakes, SCALAR_TOLERANCE),
     }[game]
-    return _case(
+    return array_case(
         game,
         (maps, masks),
         {},

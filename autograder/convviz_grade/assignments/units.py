@@ -45,6 +45,7 @@ from functools import partial
 import keras
 import numpy as np
 
+from convviz_grade.assignments.array_cases import array_case
 from convviz_ref import dissection as reference
 from convviz_ref import planted
 from convviz_ref import shape_bias as reference_shape_bias
@@ -187,53 +188,9 @@ IOU_TRIALS = [
 ``M`` is empty) scored against a concept absent from every image: IoU 0."""
 
 
-def _check(label, expected, mistakes, rtol, atol, outputs):
-    from convviz_grade.checks import check_array
-
-    check_array(
-        label, outputs["value"], expected, rtol=rtol, atol=atol, mistakes=mistakes
-    )
-
-
-def _distinct(mistakes, expected, rtol, atol):
-    """The mistakes whose value differs from the expected one beyond the tolerance."""
-    kept = {}
-    for hint, wrong in mistakes.items():
-        wrong = np.asarray(wrong, np.float64)
-        with np.errstate(invalid="ignore"):
-            same = wrong.shape == np.shape(expected) and np.allclose(
-                wrong, expected, rtol=rtol, atol=atol, equal_nan=True
-            )
-        if not same:
-            kept[hint] = wrong
-    return kept
-
-
-def _case(function, args, kwargs, label, expected, mistakes, *, rtol, atol, visible):
-    from convviz_grade.grading import Case
-
-    expected = np.asarray(expected, np.float64)
-    return Case(
-        function,
-        tuple(args),
-        partial(
-            _check,
-            label,
-            expected,
-            _distinct(mistakes, expected, rtol, atol),
-            rtol,
-            atol,
-        ),
-        kwargs=dict(kwargs),
-        visible=visible,
-        keep_inputs=True,
-        reference=REFERENCES[function],
-    )
-
-
 def _iou_cases():
     cases = [
-        _case(
+        array_case(
             "dissection_iou",
             (VISIBLE_IOU_MAPS, VISIBLE_IOU_MASK),
             {"quantile": VISIBLE_IOU_QUANTILE},
@@ -243,6 +200,7 @@ def _iou_cases():
             rtol=1e-6,
             atol=1e-9,
             visible=True,
+            reference=REFERENCES["dissection_iou"],
         )
     ]
     for seed, n, size, quantile in IOU_TRIALS:
@@ -253,7 +211,7 @@ def _iou_cases():
         q = reference.QUANTILE if quantile is None else quantile
         rtol, atol = iou_tolerance(maps, mask, q)
         cases.append(
-            _case(
+            array_case(
                 "dissection_iou",
                 (maps, mask),
                 kwargs,
@@ -263,6 +221,7 @@ def _iou_cases():
                 rtol=rtol,
                 atol=atol,
                 visible=False,
+                reference=REFERENCES["dissection_iou"],
             )
         )
     return cases
@@ -344,7 +303,7 @@ def reference_shape_bias_value(decisions, shape_labels, texture_labels):
 
 
 def _shape_bias_case(arrays, label, expected, *, visible=False):
-    return _case(
+    return array_case(
         "shape_bias",
         arrays,
         {},
@@ -354,6 +313,7 @@ def _shape_bias_case(arrays, label, expected, *, visible=False):
         rtol=SCALAR_TOLERANCE[0],
         atol=SCALAR_TOLERANCE[1],
         visible=visible,
+        reference=REFERENCES["shape_bias"],
     )
 
 
