@@ -18,7 +18,7 @@ NetDissect-Lite) scores every unit ``k`` of a layer against every concept
 5. The unit's best concept is ``argmax_c IoU_{k,c}``; Bau et al. report the
    unit as a detector of it when ``IoU > IOU_CUTOFF`` (0.04).
 
-Steps 2 to 4 are Bau et al.'s section 3.2 and NetDissect-Lite's
+Steps 2 to 4 are Bau et al.'s section 2.2 and NetDissect-Lite's
 ``feature_operation.py`` (``tally_job``: the map resized bilinearly to the
 label size, ``mask > threshold``), with one difference: they take ``T_k``
 from the maps before upsampling (``quantile_threshold``: ``np.percentile``
@@ -42,7 +42,7 @@ null when its best IoU exceeds the ``NULL_PERCENTILE`` (99th) percentile of
 the shuffled best IoUs. :func:`dissect` returns both verdicts in a
 :class:`Dissection`.
 
-Controls (Bau et al. section 4.2 rotates the unit basis of a layer at
+Controls (Bau et al. section 3.2 rotates the unit basis of a layer at
 random, which cut unique detectors by about 80 % in their AlexNet conv5):
 :func:`rotate_units` mixes the units by a seeded random orthogonal matrix,
 :func:`reinitialize` clones a model with fresh seeded weights. A sanity
@@ -246,7 +246,7 @@ def _resize_maps(maps, size):
 def upsample(activations, size):
     """Resize activation maps to the masks' size, by bilinear interpolation.
 
-    Bau et al. (section 3.2) scale each unit's map up to the annotation's
+    Bau et al. (section 2.2) scale each unit's map up to the annotation's
     resolution "using bilinear interpolation, anchoring interpolants at the
     center of each unit's receptive field"; NetDissect-Lite resizes with
     ``imresize(..., mode='F')``, bilinear. Here pixel centres are aligned
@@ -565,7 +565,7 @@ def unit_concept(model, layer_name, unit, images, concept_masks, quantile=QUANTI
 
 
 def rotate_units(activations, *, seed=0):
-    """Mix the units by a random rotation: the control of Bau et al. section 4.2.
+    """Mix the units by a random rotation: the control of Bau et al. section 3.2.
 
     Formula: ``A' = A @ Q`` over the unit axis, ``Q`` a ``(units, units)``
     orthogonal matrix drawn uniformly (Haar) by ``scipy.stats.ortho_group``.

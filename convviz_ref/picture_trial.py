@@ -497,6 +497,7 @@ class UnitTrial(NamedTuple):
         held_out: ``(agree, period)`` of :func:`held_out_agreement` on its
             reference crops; NaN if not measured.
         baseline: :func:`power_baseline` of its queries; NaN if not measured.
+        tuning_draws: the fills per period behind ``preferred``.
     """
 
     layer: str
@@ -510,6 +511,7 @@ class UnitTrial(NamedTuple):
     preferred: float = float("nan")
     held_out: tuple = (float("nan"), float("nan"))
     baseline: float = float("nan")
+    tuning_draws: int = TUNING_DRAWS
 
 
 def select_units(model, layers=LAYERS, *, num_images=400, num_permutations=200, seed=0):
@@ -753,6 +755,7 @@ def try_pictures(
                 preferred=float(preferred[row]),
                 held_out=held_out_agreement(examples.crops[row], modulo),
                 baseline=power_baseline(strong, weak),
+                tuning_draws=tuning_draws,
             )
         )
     return trials, pictures, examples.crops
@@ -904,7 +907,8 @@ def format_tuning(trials):
     periods.update({m: [trial.peaks[m][0] for trial in measured] for m in METHODS})
     lines = [
         f"Preferred period (the unit's strongest mean response over fills of its "
-        f"texture at {TUNING_PERIODS[0]}-{TUNING_PERIODS[-1]} px, {TUNING_DRAWS} "
+        f"texture at {TUNING_PERIODS[0]}-{TUNING_PERIODS[-1]} px, "
+        f"{measured[0].tuning_draws} "
         f"colour pairs and angles each): {len(measured)} units; median "
         f"{np.median([trial.preferred for trial in measured]):.1f} px against the "
         f"crops' {np.median(periods['crops']):.1f} px"

@@ -79,7 +79,7 @@ from scipy import optimize, special, stats
 ALPHA = 0.01
 """The L2 weight of the CAV's logistic regression (the reference code's ``alpha``)."""
 MIN_RANDOM = 10
-"""The fewest random sets :func:`tcav` accepts: the paper's "at least ten"."""
+"""The fewest random sets :func:`tcav` accepts (the paper typically runs 500)."""
 NUM_RANDOM = 10
 """Random sets (and so CAVs per concept, and random CAVs) by default."""
 SET_SIZE = 50

@@ -171,6 +171,7 @@ def test_format_trials_prints_every_picture_with_intervals():
             preferred=preferred,
             held_out=(0.25, 0.5),
             baseline=0.75,
+            tuning_draws=2,
         )
         for unit, preferred in zip(range(5), [4.0, 5.0, 8.0, 9.0, 24.0])
     ]
@@ -186,6 +187,7 @@ def test_format_trials_prints_every_picture_with_intervals():
     assert "recovery fourier - plain: +100%" in text
     assert "recovery fourier_band - plain: +0%" in text and "15/20" in text
     assert "band (5.8-19.2 px): shorter 2, longer 1 of 5" in text
+    assert " px, 2 colour pairs and angles each)" in text  # the trials' own draws
     assert "fourier      period within 15% of the preferred: 2/5" in text
     assert "(coherence >= 0.5): 5; agree: fourier 5, fourier_band 0, plain 0" in text
     assert "  conv (5 units) agree: fourier 5 (0 flat), fourier_band 0 (0 flat)" in text
