@@ -511,12 +511,29 @@ def dissection_iou(unit_maps, concept_mask, quantile=QUANTILE):
         raise ValueError(f"concept_mask must be bool, got {mask.dtype}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-    values = maps.reshape(-1)
-    top = max(1, math.floor(quantile * values.size))
-    threshold = np.partition(values, values.size - top - 1)[values.size - top - 1]
-    unit_mask = maps > threshold
+    unit_mask = top_mask(maps, quantile)
     union = np.count_nonzero(unit_mask | mask)
     return float(np.count_nonzero(unit_mask & mask) / union) if union else 0.0
+
+
+def top_mask(values, quantile=QUANTILE):
+    """The unit's mask ``M = values > T`` over the whole array.
+
+    With ``N = values.size`` and ``m = max(1, floor(quantile * N))``, ``T`` is
+    the ``(m + 1)``-th largest value, so ``M`` holds the top ``m`` values
+    (fewer where values tie at ``T``).
+
+    Args:
+        values: float array of any shape, e.g. one unit's maps ``(n, H, W)``.
+        quantile: float in (0, 1), the share of values above ``T``.
+
+    Returns:
+        bool array of ``values``' shape.
+    """
+    values = np.asarray(values)
+    flat = values.reshape(-1)
+    top = max(1, math.floor(quantile * flat.size))
+    return values > np.partition(flat, flat.size - top - 1)[flat.size - top - 1]
 
 
 def unit_concept(model, layer_name, unit, images, concept_masks, quantile=QUANTILE):
@@ -545,19 +562,28 @@ def unit_concept(model, layer_name, unit, images, concept_masks, quantile=QUANTI
     """
     if not concept_masks:
         raise ValueError("concept_masks is empty; give at least one concept")
+    size = np.shape(next(iter(concept_masks.values())))[1:]
+    maps = unit_maps(model, layer_name, unit, images, size)
+    scores = {
+        name: dissection_iou(maps, mask, quantile)
+        for name, mask in concept_masks.items()
+    }
+    return max(scores, key=scores.get)
+
+
+def unit_maps(model, layer_name, unit, images, size):
+    """One unit's activation maps upsampled to ``size``: float32 ``(n, H, W)``.
+
+    Raises:
+        ValueError: an unknown or non-spatial layer, or a unit out of range.
+    """
     activations = unit_activations(model, layer_name, images)
     if not 0 <= unit < activations.shape[-1]:
         raise ValueError(
             f"unit {unit} is out of range: {layer_name!r} has "
             f"{activations.shape[-1]} units"
         )
-    size = np.shape(next(iter(concept_masks.values())))[1:]
-    maps = upsample(activations[..., unit : unit + 1], size)[..., 0]
-    scores = {
-        name: dissection_iou(maps, mask, quantile)
-        for name, mask in concept_masks.items()
-    }
-    return max(scores, key=scores.get)
+    return upsample(activations[..., unit : unit + 1], size)[..., 0]
 
 
 # ----------------------------------------------------------------------------------

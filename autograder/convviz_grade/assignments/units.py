@@ -39,7 +39,6 @@ is all of them.
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import keras
@@ -104,13 +103,6 @@ def random_maps_and_mask(seed, n, size, *, overlap=0.6):
     return maps, masks
 
 
-def _top_mask(values, quantile):
-    """``values > T``, ``T`` the ``(m + 1)``-th largest, ``m = max(1, floor(q N))``."""
-    flat = np.sort(values.reshape(-1))
-    top = max(1, math.floor(quantile * flat.size))
-    return values > flat[flat.size - top - 1]
-
-
 def _iou(unit_mask, mask):
     union = np.count_nonzero(unit_mask | mask)
     return np.count_nonzero(unit_mask & mask) / union if union else 0.0
@@ -120,8 +112,8 @@ def iou_mistakes(maps, mask, quantile=reference.QUANTILE):
     """What the usual mistakes give for ``dissection_iou`` on these inputs:
     ``{hint: value}``."""
     maps, mask = np.asarray(maps, np.float32), np.asarray(mask, bool)
-    unit_mask = _top_mask(maps, quantile)
-    per_image = np.stack([_top_mask(image, quantile) for image in maps])
+    unit_mask = reference.top_mask(maps, quantile)
+    per_image = np.stack([reference.top_mask(image, quantile) for image in maps])
     per_image_quantile = (
         maps
         > np.quantile(maps.reshape(len(maps), -1), 1 - quantile, axis=1)[:, None, None]
@@ -154,7 +146,9 @@ def iou_mistakes(maps, mask, quantile=reference.QUANTILE):
 def iou_tolerance(maps, mask, quantile=reference.QUANTILE):
     """``(rtol, atol)``: a pixel and a half of the union, so that a threshold taken
     with ``np.quantile(maps, 1 - quantile)`` (one pixel more or less) passes."""
-    union = np.count_nonzero(_top_mask(np.asarray(maps, np.float32), quantile) | mask)
+    union = np.count_nonzero(
+        reference.top_mask(np.asarray(maps, np.float32), quantile) | mask
+    )
     return 1e-6, 1.5 / max(1, union)
 
 
@@ -420,11 +414,8 @@ def concept_scores(model, layer_name, unit, images, masks):
         ``(scores, mistaken)``: ``{concept: IoU}``, and ``{hint: the concept that
         mistake names}``.
     """
-    activations = reference.unit_activations(model, layer_name, images)[
-        ..., unit : unit + 1
-    ]
     size = next(iter(masks.values())).shape[1:]
-    maps = reference.upsample(activations, size)[..., 0]
+    maps = reference.unit_maps(model, layer_name, unit, images, size)
     scores = {
         name: reference.dissection_iou(maps, mask) for name, mask in masks.items()
     }
